@@ -1,0 +1,178 @@
+"""The command line: `tapecheck [claims|check] ...`. Argument parsing and output only; the work is elsewhere.
+
+Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui import format as fmt
+from tui.claims import Narratives, load_narratives
+from tui.config import Settings, load_settings, user_config_path
+from tui.model import Claim, TapecheckError, Verdict
+from tui.rules.evaluate import Context
+from tui.rules.verdict import STATUS_ORDER, judge_all
+from tui.snapshot import parse_time, read_observations
+from tui.tape import MemoryTape
+
+EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tapecheck",
+        description="Hold what news articles claim against the live market tape.",
+    )
+    parser.add_argument("--config", type=Path, help="a config file (default: $TAPECHECK_CONFIG, "
+                                                    "the user config dir, then the shipped defaults)")
+    parser.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    claims = commands.add_parser("claims", help="list every claim of every article")
+    claims.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    check = commands.add_parser("check", help="evaluate every claim and say which the data still supports")
+    check.add_argument("--snapshot", type=Path, metavar="FILE", help="observations as JSON Lines")
+    check.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        lang = args.lang or settings.lang
+        if args.command == "config-path":
+            print(user_config_path())
+            return EXIT_OK
+        narratives = load_narratives()
+        if args.command == "check":
+            return run_check(args, settings, narratives, lang)
+        return run_claims(narratives, lang, as_json=getattr(args, "json", False))
+    except TapecheckError as error:
+        for line in str(error).splitlines():
+            print(f"tapecheck: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): not an error worth a traceback
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
+    article = narratives.articles[claim.article]
+    rule = claim.rule
+    return {
+        "id": claim.id,
+        "theme": claim.theme,
+        "article": claim.article,
+        "citation": f"{article.outlet}, “{article.title}” ({article.published.isoformat()})",
+        "as_of": claim.as_of.isoformat(),
+        "as_of_inferred": claim.as_of_inferred,
+        "summary": claim.summary,
+        "summary_zh": claim.summary_zh,
+        "kind": str(claim.kind),
+        "series": list(claim.series),
+        "expr": rule.expr if rule else None,
+        "op": rule.op if rule else None,
+        "value": rule.value if rule else claim.value,
+        "unit": rule.unit if rule else claim.unit,
+        "tolerance_pct": rule.tolerance_pct if rule else None,
+        "figure": claim.figure,
+        "note": claim.note,
+        "file": f"{claim.file}:{claim.line}",
+    }
+
+
+def run_claims(narratives: Narratives, lang: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([claim_json(c, narratives) for c in narratives.claims], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    checks = sum(1 for c in narratives.claims if c.rule)
+    print(f"{len(narratives.claims)} claims ({checks} checked against the tape) "
+          f"from {len(narratives.articles)} articles\n")
+    for theme in narratives.themes:
+        claims = [c for c in narratives.claims if c.theme == theme.id]
+        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ({len(claims)}) ==")
+        for claim in sorted(claims, key=lambda c: (c.rule is None, c.as_of)):
+            summary = claim.summary_zh if lang == "zh" else claim.summary
+            print(f"  {claim.as_of}  {claim.kind!s:7}  {claim.id}")
+            print(f"      {summary}")
+            if claim.rule:
+                r = claim.rule
+                tol = f" ±{r.tolerance_pct:g}%" if r.tolerance_pct else ""
+                print(f"      rule: {r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}")
+        print()
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
+    now = datetime.now(UTC)
+    if args.now:
+        try:
+            now = parse_time(args.now)
+        except TapecheckError as error:
+            raise TapecheckError(f"--now: {error}") from None
+    if args.snapshot is None:
+        raise TapecheckError("check needs --snapshot FILE (the live store arrives with the sources)")
+    tape = MemoryTape(read_observations(args.snapshot))
+    ctx = Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
+    verdicts = judge_all(narratives.claims, ctx)
+    if args.json:
+        print(json.dumps({"generated_at": datetime.now(UTC).isoformat(), "now": now.isoformat(),
+                          "snapshot": str(args.snapshot),
+                          "verdicts": [verdict_json(v) for v in verdicts]}, ensure_ascii=False, indent=1))
+    else:
+        print_verdicts(verdicts, narratives, lang, now)
+    return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "id": verdict.claim_id,
+        "theme": verdict.theme,
+        "status": str(verdict.status),
+        "claim_value": verdict.claim_value,
+        "live_value": verdict.live_value,
+        "unit": verdict.unit,
+        "op": verdict.op,
+        "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
+        "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
+        "series": list(verdict.series),
+        "explanation": verdict.explanation,
+    }
+
+
+def print_verdicts(verdicts: list[Verdict], narratives: Narratives, lang: str, now: datetime) -> None:
+    counts: dict[str, int] = {}
+    for verdict in verdicts:
+        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
+    print(f"tapecheck at {now:%Y-%m-%d %H:%M:%S} UTC: {summary}\n")
+    for theme in narratives.themes:
+        rows = sorted((v for v in verdicts if v.theme == theme.id and v.status != "context"),
+                      key=lambda v: (STATUS_ORDER[v.status], v.claim_id))
+        if not rows:
+            continue
+        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ==")
+        for v in rows:
+            claim = narratives.claim(v.claim_id)
+            claimed = "—" if v.claim_value is None else fmt.quantity(v.claim_value, v.unit or "ratio")
+            live = "—" if v.live_value is None else fmt.quantity(v.live_value, v.unit or "ratio")
+            print(f"  {v.status.upper():9} {v.claim_id}")
+            print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
+            print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
+                  f" · age {fmt.age(v.age_s)}")
+            print(f"            {v.explanation}")
+        print()

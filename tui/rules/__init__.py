@@ -1,0 +1,1 @@
+"""The claim rule language: a small safe parser, unit checking and evaluation against a tape."""

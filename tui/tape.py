@@ -1,0 +1,91 @@
+"""A tape: observations indexed for the questions rules ask (latest per source, value at a date, daily closes).
+
+`MemoryTape` holds a snapshot file's observations. Other tapes (the store) answer the same three questions.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+from typing import Protocol
+
+from tui.model import Observation
+
+# How far before a date `at()` may look for a value: a week covers weekends and long holidays.
+AT_LOOKBACK = timedelta(days=8)
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after `day`, in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
+
+
+class Tape(Protocol):
+    """What the rule evaluator needs to know about the observations."""
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        """Each source's latest observation of `series` at or before `now`."""
+        ...
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        """Each source's latest observation on or before the end of `day`, within a week of it."""
+        ...
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        """Daily closes up to `now`: per UTC date, the median over sources of each one's last value that day."""
+        ...
+
+    def series_ids(self) -> set[str]:
+        """Every series the tape holds."""
+        ...
+
+
+class MemoryTape:
+    """Observations in memory, sorted per series and source. Later duplicates of (series, source, ts) win."""
+
+    def __init__(self, observations: Iterable[Observation]) -> None:
+        merged: dict[str, dict[str, dict[datetime, Observation]]] = defaultdict(lambda: defaultdict(dict))
+        for obs in observations:
+            merged[obs.series][obs.source][obs.ts] = obs
+        self._rows: dict[str, dict[str, list[Observation]]] = {}
+        self._times: dict[str, dict[str, list[datetime]]] = {}
+        for series, by_source in merged.items():
+            self._rows[series] = {}
+            self._times[series] = {}
+            for source, by_ts in by_source.items():
+                rows = sorted(by_ts.values(), key=lambda o: o.ts)
+                self._rows[series][source] = rows
+                self._times[series][source] = [o.ts for o in rows]
+
+    def __len__(self) -> int:
+        return sum(len(rows) for by_source in self._rows.values() for rows in by_source.values())
+
+    def series_ids(self) -> set[str]:
+        return set(self._rows)
+
+    def _last_before(self, series: str, limit: datetime, inclusive: bool) -> list[Observation]:
+        found = []
+        for source, rows in self._rows.get(series, {}).items():
+            times = self._times[series][source]
+            index = (bisect.bisect_right if inclusive else bisect.bisect_left)(times, limit)
+            if index:
+                found.append(rows[index - 1])
+        return found
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        return self._last_before(series, now, inclusive=True)
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        end = end_of_day(day)
+        return [o for o in self._last_before(series, end, inclusive=False) if o.ts >= end - AT_LOOKBACK]
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        per_day: dict[date, dict[str, float]] = defaultdict(dict)
+        for source, rows in self._rows.get(series, {}).items():
+            for obs in rows:  # sorted by time, so the day's last value wins
+                if obs.ts <= now:
+                    per_day[obs.ts.date()][source] = obs.value
+        return [(day, median(values.values())) for day, values in sorted(per_day.items())]
