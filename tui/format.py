@@ -8,15 +8,15 @@ _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 _HASH_SCALES = ((1e21, "ZH/s"), (1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"))
 
 
-def number(value: float, digits: int = 3) -> str:
-    """A compact number: 1.23T, 819M, 71,200, 0.523."""
+def number(value: float, digits: int = 4) -> str:
+    """A compact number: 1.23T, 819M, 71,200, 99.44, 0.5234."""
     if not math.isfinite(value):
         return str(value)
     size = abs(value)
     for scale, suffix in _SCALES:
         if size >= scale:
-            return f"{value / scale:,.{_decimals(value / scale, digits)}f}{suffix}"
-    if size >= 1000:
+            return f"{value / scale:,.{_decimals(value / scale, 3)}f}{suffix}"
+    if size >= 1000 or value.is_integer():
         return f"{value:,.0f}"
     return f"{value:,.{_decimals(value, digits)}f}"
 

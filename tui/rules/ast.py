@@ -211,6 +211,8 @@ class _Parser:
         while not (self.token.kind == "op" and self.token.text == ")"):
             if args or kwargs:
                 self.expect(",")
+            if self.token.kind == "end":
+                raise RuleSyntaxError(f"{name.text}( is never closed", self.token.pos)
             nxt = self.tokens[self.index + 1]
             if self.token.kind == "name" and nxt.kind == "op" and nxt.text == "=":
                 key = self.take()

@@ -75,8 +75,7 @@ def last(ctx: Context, series: str) -> Value:
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)
     unit = Unit.of(SeriesId.parse(series).unit)
-    text = _show(value, unit) + ("" if fresh else f" (stale, {fmt.age(age)} old)")
-    return Value(value, unit, text, (Input(series, value, age, not fresh),))
+    return Value(value, unit, _show(value, unit), (Input(series, value, age, not fresh),))
 
 
 def at(ctx: Context, series: str, day: date) -> Value:
@@ -123,7 +122,7 @@ def corr(ctx: Context, a: str, b: str, days: int) -> Value:
     stale = (ctx.now.date() - window[-1]).days > ctx.history_max_age_days
     age = (ctx.now - end_of_day(window[-1])).total_seconds()
     inputs = (Input(a, closes_a[window[-1]], age, stale), Input(b, closes_b[window[-1]], age, stale))
-    text = f"{value:.3f} ({days} daily returns, {window[0]} to {window[-1]})"
+    text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
     return Value(value, RATIO, text, inputs)
 
 
