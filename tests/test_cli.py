@@ -1,0 +1,152 @@
+"""The headless commands end to end: `claims` and `check`, their JSON, tables, exit codes and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+from tui.claims import load_narratives
+
+NOW = "2026-01-26T06:00:00Z"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_claims_json_lists_every_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "claims", "--json")
+    assert code == 0
+    claims = json.loads(out)
+    assert len(claims) == len(load_narratives().claims)
+    for claim in claims:
+        for key in ("id", "theme", "article", "as_of", "summary", "kind", "series", "op", "value", "unit"):
+            assert key in claim
+        assert claim["citation"]
+    tesla = next(c for c in claims if c["id"] == "bb-tesla-btc-11509-over-1bn")
+    assert tesla["kind"] == "check" and tesla["series"] == ["crypto:BTC/USD:last"]
+    assert tesla["op"] == ">" and tesla["value"] == 1e9 and tesla["unit"] == "USD"
+
+
+def test_claims_table_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--lang", "zh", "claims")
+    assert code == 0
+    assert "== 比特币挖矿" in out and "特斯拉" in out
+
+
+@pytest.fixture
+def verdicts(capsys: pytest.CaptureFixture[str], snapshot_path: Path) -> dict[str, dict[str, object]]:
+    code, out, err = run(capsys, "check", "--snapshot", str(snapshot_path), "--now", NOW, "--json")
+    assert code == 1, err  # several claims diverge on this tape
+    doc = json.loads(out)
+    assert doc["now"] == "2026-01-26T06:00:00+00:00"
+    return {v["id"]: v for v in doc["verdicts"]}
+
+
+# What tests/data/make_snapshot.py's stated values imply, worked out by hand.
+EXPECTED = {
+    "bb-tesla-btc-11509-over-1bn": ("diverged", 11509 * 71_200),  # median of coinbase and kraken
+    "wu-btc-above-miner-cash-cost": ("diverged", 71_200),
+    "wu-btc-below-miner-allin-cost": ("holds", 71_200),
+    "wu-mara-50k-btc-value": ("holds", 50_000 * 71_200),
+    "wu-hashrate-above-1zh": ("holds", 1.05e21),
+    "bb-moore-threads-cap-383bn": ("diverged", 290e9),
+    "loop-openai-500bn-in-cny": ("diverged", 500e9 * 6.95),
+    "lim-wealth-cny-conversion": ("holds", 4.9e9 * 6.95),
+    "tmt-junda-20cm-limit-up-0123": ("diverged", (91.16 / 82.87 - 1) * 100),
+    "tmt-junda-still-up-250pct": ("diverged", (85.00 / 28.00 - 1) * 100),
+    "tmt-junda-high-9944-0123": ("holds", 99.44),
+    "tmt-junda-holds-above-9944": ("diverged", 85.00),
+    "loop-nvidia-cap-over-5t": ("stale", 4.5e12),  # last traded Friday 21:00 UTC
+    "ft-nvidia-cap-4-42t": ("stale", 4.5e12),
+}
+
+
+@pytest.mark.parametrize(("claim_id", "expected"), EXPECTED.items())
+def test_check_gives_the_expected_verdicts(verdicts: dict[str, dict[str, object]], claim_id: str,
+                                           expected: tuple[str, float]) -> None:
+    status, live = expected
+    verdict = verdicts[claim_id]
+    assert verdict["status"] == status, verdict["explanation"]
+    assert verdict["live_value"] == pytest.approx(live)
+    claimed = verdict["claim_value"]
+    assert isinstance(claimed, float)
+    assert verdict["deviation_pct"] == pytest.approx((live - claimed) / abs(claimed) * 100, abs=1e-3)
+
+
+def test_check_no_data_for_missing_series(verdicts: dict[str, dict[str, object]]) -> None:
+    mag7 = verdicts["ft-mag7-added-14t-since-chatgpt"]
+    assert mag7["status"] == "no_data" and mag7["live_value"] is None
+    assert "no observations of equity:AAPL:market_cap" in str(mag7["explanation"])
+
+
+def test_check_correlation_from_daily_history(verdicts: dict[str, dict[str, object]]) -> None:
+    corr = verdicts["fw-btc-nasdaq-corr-above-half"]
+    assert corr["status"] == "holds"
+    assert 0.5 < float(corr["live_value"]) < 1  # type: ignore[arg-type]
+
+
+def test_every_verdict_has_the_contract_fields(verdicts: dict[str, dict[str, object]]) -> None:
+    assert len(verdicts) == len(load_narratives().claims)
+    for verdict in verdicts.values():
+        assert verdict["status"] in ("holds", "diverged", "stale", "no_data", "context")
+        for key in ("id", "theme", "claim_value", "live_value", "unit", "deviation_pct", "series", "explanation"):
+            assert key in verdict
+
+
+def test_check_table_puts_diverged_first(capsys: pytest.CaptureFixture[str], snapshot_path: Path) -> None:
+    code, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--now", NOW)
+    assert code == 1
+    mining = out.split("== Bitcoin mining ==")[1].split("==")[0]
+    assert mining.index("DIVERGED") < mining.index("HOLDS")
+    assert "11,509 × 71,200 USD = 819M USD < 1.00B USD claimed" in out
+
+
+def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    tape = tmp_path / "ok.jsonl"
+    tape.write_text(json.dumps({"series": "network:bitcoin:hashrate", "value": 1.1e21, "unit": "H/s",
+                                "ts": "2026-01-26T05:59:00Z", "source": "mempool"}) + "\n")
+    code, out, _ = run(capsys, "check", "--snapshot", str(tape), "--now", NOW)
+    assert code == 0
+    assert "HOLDS     wu-hashrate-above-1zh" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--snapshot", "{bad}", "--now", NOW], "{bad}:2: crypto:BTC/USD:last is in USD, but the line says 'EUR'"),
+        (["check", "--snapshot", "{missing}"], "{missing}: cannot read"),
+        (["check", "--snapshot", "{good}", "--now", "noon"], "--now: 'noon' is not an ISO-8601 time"),
+        (["check"], "check needs --snapshot FILE"),
+        (["--config", "{missing}", "claims"], "{missing}: cannot read"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                snapshot_path: Path, args: list[str], message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(snapshot_path.read_text().splitlines()[0] + "\n" + json.dumps(
+        {"series": "crypto:BTC/USD:last", "value": 1, "unit": "EUR", "ts": NOW, "source": "x"}) + "\n")
+    paths = {"bad": str(bad), "missing": str(tmp_path / "missing.jsonl"), "good": str(snapshot_path)}
+    code, out, err = run(capsys, *[a.format(**paths) for a in args])
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [f"tapecheck: {message.format(**paths)}"] or (
+        len(err.splitlines()) == 1 and err.startswith(f"tapecheck: {message.format(**paths)}"))
+
+
+def test_console_entry_points_run(snapshot_path: Path) -> None:
+    """`python -m tui` works, and a broken pipe is not a traceback."""
+    done = subprocess.run([sys.executable, "-m", "tui", "check", "--snapshot", str(snapshot_path), "--now", NOW],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    piped = subprocess.run(f"{sys.executable} -m tui claims | head -1", shell=True, capture_output=True, text=True,
+                           timeout=60)
+    assert "Traceback" not in piped.stderr
+    assert piped.stdout.startswith(f"{len(load_narratives().claims)} claims")

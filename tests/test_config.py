@@ -1,0 +1,52 @@
+"""Config discovery, overrides and validation errors that name the file, key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.config import load_settings, shipped_config_path
+from tui.model import TapecheckError
+
+
+def test_shipped_defaults() -> None:
+    settings = load_settings()
+    assert settings.lang == "en"
+    assert settings.staleness.max_age_s("crypto:BTC/USD:last") == 120
+    assert settings.staleness.max_age_s("equity:NVDA:last") == 900
+    assert settings.files[0] == shipped_config_path()
+
+
+def test_a_user_file_overrides_only_what_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[display]\nlang = "zh"\n\n[staleness]\ncrypto = 30\n')
+    settings = load_settings(path)
+    assert settings.lang == "zh"
+    assert settings.staleness.crypto == 30 and settings.staleness.equity == 900
+
+
+def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[display]\nlang = "zh"\n')
+    monkeypatch.setenv("TAPECHECK_CONFIG", str(path))
+    assert load_settings().lang == "zh"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[display]\nlang = 'fr'\n", "c.toml:2: display.lang = 'fr' must be one of en, zh"),
+        ("[staleness]\n\ncrypto = -5\n", "c.toml:3: staleness.crypto = -5 must be a number of seconds above 0"),
+        ("[staleness]\ncrypto = '10'\n", "c.toml:2: staleness.crypto = '10' must be"),
+        ("[display]\ncolour = 'red'\n", "c.toml:2: unknown key display.colour"),
+        ("[sauces]\nhot = true\n", "c.toml:1: unknown section [sauces]"),
+        ("[display\n", "c.toml: not valid TOML"),
+    ],
+)
+def test_bad_config_names_file_key_and_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(TapecheckError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{tmp_path}/{message}")
