@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -123,8 +124,8 @@ def test_corr_matches_pearson_on_daily_returns() -> None:
     start = NOW.date() - timedelta(days=len(a))
     value = run("corr(crypto:BTC/USD:last, index:^IXIC:last, days=10)",
                 *_daily(BTC, a, start), *_daily("index:^IXIC:last", b, start))
-    ra = [y / x - 1 for x, y in zip(a, a[1:], strict=False)]
-    rb = [y / x - 1 for x, y in zip(b, b[1:], strict=False)]
+    ra = [y / x - 1 for x, y in pairwise(a)]
+    rb = [y / x - 1 for x, y in pairwise(b)]
     assert value.value == pytest.approx(statistics.correlation(ra, rb))
     assert not value.stale
 
