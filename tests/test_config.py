@@ -40,7 +40,11 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("[staleness]\n\ncrypto = -5\n", "c.toml:3: staleness.crypto = -5 must be a number of seconds above 0"),
         ("[staleness]\ncrypto = '10'\n", "c.toml:2: staleness.crypto = '10' must be"),
         ("[display]\ncolour = 'red'\n", "c.toml:2: unknown key display.colour"),
-        ("[sauces]\nhot = true\n", "c.toml:1: unknown section [sauces]"),
+        ("[sauces]\nhot = true\n", "c.toml:1: unknown section sauces"),
+        ("[sources.hashrate]\nbase_url = \"ftp://x\"\n", "c.toml:2: sources.hashrate.base_url = 'ftp://x' must be an http"),
+        ("[sources.crypto.urls]\nbinance = \"localhost\"\n", "c.toml:2: sources.crypto.urls.binance = 'localhost' must be"),
+        ("[sources.equities]\ninterval_s = -60\n", "c.toml:2: sources.equities.interval_s = -60 must be a number of seconds above 0"),
+        ("[sources.crypto]\nexchanges = []\n", "c.toml:2: sources.crypto.exchanges = [] must be a non-empty list"),
         ("[display\n", "c.toml: not valid TOML"),
     ],
 )

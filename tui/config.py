@@ -7,9 +7,11 @@ only overrides: keys it leaves out keep the shipped values. Every problem names 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from tui.model import SeriesId, TapecheckError
 from tui.tomlfile import TomlFile, read_toml
@@ -50,13 +52,53 @@ class Staleness:
 
 
 @dataclass(frozen=True, slots=True)
+class CryptoSettings:
+    exchanges: tuple[str, ...]
+    interval_s: float
+    timeout_s: float
+    history_interval_s: float
+    urls: dict[str, str]  # exchange id -> API base URL replacing urls["api"]
+
+
+@dataclass(frozen=True, slots=True)
+class EquitiesSettings:
+    interval_s: float
+    timeout_s: float
+    history_interval_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class HashrateSettings:
+    base_url: str
+    fallback_url: str
+    interval_s: float
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PollerSettings:
+    backoff_base_s: float
+    backoff_max_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    path: str
+    retention_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     lang: str
     staleness: Staleness
+    crypto: CryptoSettings
+    equities: EquitiesSettings
+    hashrate: HashrateSettings
+    poller: PollerSettings
+    store: StoreSettings
     files: tuple[Path, ...]
 
 
-# section -> key -> (type check, description of what is allowed)
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -65,38 +107,68 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-_SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
+def _url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def _exchanges(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(v, str) and v.isidentifier() and v.islower() for v in value))
+
+
+Check = tuple[Callable[[Any], bool], str]
+SECONDS: Check = (_positive, "a number of seconds above 0")
+URL: Check = (_url, "an http:// or https:// URL with a host")
+
+# section -> key -> check; "*" allows any key with that check.
+_SCHEMA: dict[str, dict[str, Check]] = {
     "display": {"lang": (lambda v: v in LANGS, f"one of {', '.join(LANGS)}")},
-    "staleness": {
-        **{kind: (_positive, "a number of seconds above 0") for kind in SERIES_KINDS},
-        "history_days": (_whole, "a whole number of days, 0 or more"),
-    },
+    "staleness": {**{kind: SECONDS for kind in SERIES_KINDS},
+                  "history_days": (_whole, "a whole number of days, 0 or more")},
+    "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
+                       "interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
+    "sources.crypto.urls": {"*": URL},
+    "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
+    "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
+    "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
+    "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
+              "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0")},
 }
 
 
-def _validate(doc: TomlFile) -> list[str]:
+def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[str]:
     problems = []
-    for section, body in doc.data.items():
-        if section not in _SCHEMA:
-            problems.append(f"{doc.where(section)}: unknown section [{section}] "
-                            f"(known: {', '.join(_SCHEMA)})")
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else key
+        where = doc.where(*path.split("."))
+        if path in _SCHEMA:
+            if not isinstance(value, dict):
+                problems.append(f"{where}: [{path}] must be a table")
+            else:
+                problems += _validate(doc, value, path)
             continue
-        if not isinstance(body, dict):
-            problems.append(f"{doc.where(section)}: {section} must be a table")
+        if any(name.startswith(path + ".") for name in _SCHEMA) and isinstance(value, dict):
+            problems += _validate(doc, value, path)
             continue
-        for key, value in body.items():
-            rule = _SCHEMA[section].get(key)
-            if rule is None:
-                problems.append(f"{doc.where(section, key)}: unknown key {section}.{key}")
-            elif not rule[0](value):
-                problems.append(f"{doc.where(section, key)}: {section}.{key} = {value!r} must be {rule[1]}")
+        checks = _SCHEMA.get(prefix, {})
+        check = checks.get(key) or checks.get("*")
+        if check is None:
+            problems.append(f"{where}: unknown {'key' if prefix else 'section'} {path}")
+        elif not check[0](value):
+            problems.append(f"{where}: {path} = {value!r} must be {check[1]}")
     return problems
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for section, body in extra.items():
-        merged.setdefault(section, {}).update(body)
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
     return merged
 
 
@@ -107,15 +179,24 @@ def load_settings(path: Path | None = None) -> Settings:
     if chosen is None and user_config_path().exists():
         chosen = user_config_path()
     docs = [shipped] + ([read_toml(chosen)] if chosen else [])
-    problems = [p for doc in docs for p in _validate(doc)]
-    if problems:
-        raise TapecheckError("\n".join(problems))
+    problems = [p for doc in docs for p in _validate(doc, doc.data)]
     data: dict[str, Any] = {}
     for doc in docs:
         data = _merge(data, doc.data)
-    stale = data["staleness"]
+    if not problems and data["poller"]["backoff_max_s"] < data["poller"]["backoff_base_s"]:
+        problems.append(f"{docs[-1].where('poller')}: poller.backoff_max_s is below poller.backoff_base_s")
+    if problems:
+        raise TapecheckError("\n".join(problems))
+    src = data["sources"]
+    crypto = src["crypto"]
     return Settings(
         lang=data["display"]["lang"],
-        staleness=Staleness(**{k: stale[k] for k in (*SERIES_KINDS, "history_days")}),
+        staleness=Staleness(**data["staleness"]),
+        crypto=CryptoSettings(tuple(crypto["exchanges"]), crypto["interval_s"], crypto["timeout_s"],
+                              crypto["history_interval_s"], dict(crypto.get("urls", {}))),
+        equities=EquitiesSettings(**src["equities"]),
+        hashrate=HashrateSettings(**src["hashrate"]),
+        poller=PollerSettings(**data["poller"]),
+        store=StoreSettings(**data["store"]),
         files=tuple(doc.path for doc in docs),
     )

@@ -1,0 +1,1 @@
+"""Live data sources, one module each; none imports Textual. Heavy libraries (ccxt, yfinance) load lazily."""
