@@ -4,7 +4,7 @@
      "ts": "2026-01-23T08:00:00Z", "source": "coinbase"}
 
 A bad line stops the read with `file:line: what is wrong`; nothing is half-read. Blank lines are skipped.
-Lines need not be sorted; a repeated (series, source, ts) keeps the last line's value.
+Lines need not be sorted; a repeated (series, source, ts) keeps the first line's value, as the store does.
 """
 
 from __future__ import annotations

@@ -44,12 +44,13 @@ class Tape(Protocol):
 
 
 class MemoryTape:
-    """Observations in memory, sorted per series and source. Later duplicates of (series, source, ts) win."""
+    """Observations in memory, sorted per series and source. Of repeated (series, source, ts), the first wins,
+    as in the append-only store."""
 
     def __init__(self, observations: Iterable[Observation]) -> None:
         merged: dict[str, dict[str, dict[datetime, Observation]]] = defaultdict(lambda: defaultdict(dict))
         for obs in observations:
-            merged[obs.series][obs.source][obs.ts] = obs
+            merged[obs.series][obs.source].setdefault(obs.ts, obs)
         self._rows: dict[str, dict[str, list[Observation]]] = {}
         self._times: dict[str, dict[str, list[datetime]]] = {}
         for series, by_source in merged.items():

@@ -1,0 +1,141 @@
+"""The SQLite store: appends, the Tape questions (checked against MemoryTape), retention, health, a killed writer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import NOW, obs
+from tui.model import TapecheckError
+from tui.store import HealthRecord, Store
+from tui.tape import MemoryTape
+
+BTC = "crypto:BTC/USD:last"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "s.sqlite", retention_days=30)
+
+
+def test_append_and_ignore_duplicates(store: Store) -> None:
+    rows = [obs(BTC, 1.0, NOW, "a"), obs(BTC, 2.0, NOW, "b")]
+    assert store.append(rows) == 2
+    assert store.append(rows) == 0
+    assert store.count() == 2
+
+
+def test_wal_mode(store: Store) -> None:
+    db = sqlite3.connect(store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_latest_per_source(store: Store) -> None:
+    store.append([obs(BTC, 1.0, NOW - timedelta(seconds=60), "a"), obs(BTC, 2.0, NOW - timedelta(seconds=5), "a"),
+                  obs(BTC, 3.0, NOW - timedelta(seconds=9), "b"), obs(BTC, 9.0, NOW + timedelta(seconds=9), "b")])
+    found = {o.source: o.value for o in store.latest(BTC, NOW)}
+    assert found == {"a": 2.0, "b": 3.0}
+    assert store.latest("crypto:DOGE/USD:last", NOW) == []
+
+
+def test_history_in_range(store: Store) -> None:
+    store.append([obs(BTC, float(i), NOW - timedelta(hours=i)) for i in range(10)])
+    values = [o.value for o in store.history(BTC, NOW - timedelta(hours=3), NOW)]
+    assert values == [3.0, 2.0, 1.0, 0.0]
+
+
+stamps = st.integers(min_value=0, max_value=20 * 86400).map(lambda s: NOW - timedelta(seconds=s))
+observation_lists = st.lists(
+    st.builds(lambda s, v, ts, src: obs(s, v, ts, src), st.sampled_from([BTC, "index:^IXIC:last"]),
+              st.floats(min_value=1, max_value=1e6), stamps, st.sampled_from(["a", "b", "c"])),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(observation_lists, st.integers(min_value=0, max_value=20))
+def test_store_answers_like_memory_tape(tmp_path_factory: pytest.TempPathFactory, rows: list[object],
+                                        days_back: int) -> None:
+    store = Store(tmp_path_factory.mktemp("p") / "s.sqlite")
+    store.append(rows)  # type: ignore[arg-type]
+    memory = MemoryTape(rows)  # type: ignore[arg-type]
+    day = (NOW - timedelta(days=days_back)).date()
+    for series in (BTC, "index:^IXIC:last"):
+        key = lambda o: (o.source, o.ts)  # noqa: E731
+        assert sorted(store.latest(series, NOW), key=key) == sorted(memory.latest(series, NOW), key=key)
+        assert sorted(store.at(series, day), key=key) == sorted(memory.at(series, day), key=key)
+        stored, expected = store.daily(series, NOW), memory.daily(series, NOW)
+        assert [d for d, _ in stored] == [d for d, _ in expected]
+        assert [v for _, v in stored] == pytest.approx([v for _, v in expected])
+    store.close()
+
+
+def test_retention_keeps_the_last_value_of_each_old_day(store: Store) -> None:
+    old = datetime(2025, 1, 10, tzinfo=UTC)
+    store.append([obs(BTC, float(h), old + timedelta(hours=h), "a") for h in range(0, 48, 6)])
+    store.append([obs(BTC, 100.0, NOW, "a")])
+    removed = store.prune(NOW)
+    assert removed == 6  # 8 old rows over 2 days → 2 kept
+    assert [o.value for o in store.history(BTC, old, NOW)] == [18.0, 42.0, 100.0]
+    assert store.daily(BTC, NOW)[:2] == [(date(2025, 1, 10), 18.0), (date(2025, 1, 11), 42.0)]
+
+
+def test_health_round_trip(store: Store) -> None:
+    record = HealthRecord("binance", "crypto", NOW, "HTTP 503 from binance", NOW, 120.5, 3,
+                          NOW + timedelta(seconds=40))
+    store.save_health(record)
+    assert store.health() == [record]
+
+
+def test_not_a_store(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(TapecheckError, match="cannot open the store"):
+        Store(bad)
+
+
+WRITER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from tui.model import Observation
+from tui.store import Store
+store = Store(__import__("pathlib").Path(sys.argv[1]))
+start = datetime(2026, 1, 1, tzinfo=UTC)
+batch = 0
+while True:
+    rows = [Observation("crypto:BTC/USD:last", float(i), "USD", start + timedelta(milliseconds=batch * 1000 + i), "w")
+            for i in range(500)]
+    store.append(rows)
+    print(batch, flush=True)
+    batch += 1
+"""
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.35, 0.6])
+def test_killed_writer_loses_no_committed_batch(tmp_path: Path, delay: float) -> None:
+    path = tmp_path / "kill.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).parent.parent)
+    assert writer.stdout is not None
+    first = writer.stdout.readline()  # the writer is up and has committed at least once
+    assert first.strip() == "0"
+    time.sleep(delay)
+    os.kill(writer.pid, signal.SIGKILL)
+    reported = [first] + writer.stdout.readlines()
+    writer.wait()
+    committed = int(reported[-1]) + 1 if reported[-1].strip() else int(reported[-2]) + 1
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] >= committed * 500
+    store = Store(path)
+    assert store.count() % 500 == 0  # whole batches only

@@ -1,0 +1,252 @@
+"""The observation store: SQLite in WAL mode, append-only, with source health, and a Tape view over it.
+
+Every accepted observation is written in one transaction per batch; a committed batch survives the process
+being killed. Retention thins observations older than `retention_days` to one per (series, source, UTC
+day), the day's last, so daily history is never lost to it. polars reads the history for daily closes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from tui.model import Observation, TapecheckError
+from tui.tape import AT_LOOKBACK, end_of_day
+
+SCHEMA_VERSION = 1
+_DAY_MS = 86_400_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS observations (
+    series_id INTEGER NOT NULL REFERENCES series(id),
+    source TEXT NOT NULL,
+    ts INTEGER NOT NULL,          -- milliseconds since the Unix epoch, UTC
+    value REAL NOT NULL,
+    PRIMARY KEY (series_id, ts, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS health (
+    source TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    last_success INTEGER,
+    last_error TEXT,
+    last_error_at INTEGER,
+    latency_ms REAL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER
+);
+"""
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def default_store_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tapecheck")) / "tapecheck.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRecord:
+    """A source's health as last stored: when it last worked, what went wrong, when it tries again."""
+
+    source: str
+    kind: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    latency_ms: float | None
+    failures: int
+    next_attempt: datetime | None
+
+
+class Store:
+    """One SQLite database. Safe to share between threads (one lock); several processes may open one file."""
+
+    def __init__(self, path: Path, retention_days: int = 400) -> None:
+        self.path = path
+        self.retention = timedelta(days=retention_days)
+        self._lock = threading.Lock()
+        self._series_ids: dict[str, int] = {}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
+            self._db.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as error:
+            raise TapecheckError(f"{path}: cannot open the store: {error}") from None
+        except OSError as error:
+            raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] != str(SCHEMA_VERSION):
+            raise TapecheckError(f"{self.path}: store schema version {row[0]}, this tapecheck reads "
+                                 f"{SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _series_id(self, db: sqlite3.Connection, name: str, unit: str) -> int:
+        found = self._series_ids.get(name)
+        if found is None:
+            db.execute("INSERT OR IGNORE INTO series (name, unit) VALUES (?, ?)", (name, unit))
+            found = db.execute("SELECT id FROM series WHERE name = ?", (name,)).fetchone()[0]
+            self._series_ids[name] = found
+        return found
+
+    def _lookup(self, name: str) -> int | None:
+        found = self._series_ids.get(name)
+        if found is None:
+            with self._lock:
+                row = self._db.execute("SELECT id FROM series WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            found = self._series_ids[name] = row[0]
+        return found
+
+    def append(self, observations: Iterable[Observation]) -> int:
+        """Write a batch in one transaction; a repeated (series, ts, source) is ignored. Returns rows added."""
+        batch = list(observations)
+        if not batch:
+            return 0
+        try:
+            with self._transaction() as db:
+                rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+                return db.total_changes - before
+        except sqlite3.OperationalError as error:
+            self._series_ids.clear()  # ids made inside a rolled-back transaction are gone
+            raise TapecheckError(f"{self.path}: cannot write: {error}") from None
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
+
+    def prune(self, now: datetime) -> int:
+        """Thin observations older than the retention period to the last of each (series, source, day)."""
+        cutoff = to_ms(now - self.retention)
+        with self._transaction() as db:
+            before = db.total_changes
+            db.execute(
+                """DELETE FROM observations WHERE ts < :cutoff AND (series_id, source, ts) NOT IN (
+                       SELECT series_id, source, MAX(ts) FROM observations WHERE ts < :cutoff
+                       GROUP BY series_id, source, ts / :day)""",
+                {"cutoff": cutoff, "day": _DAY_MS},
+            )
+            return db.total_changes - before
+
+    def series_ids(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT name FROM series")}
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[str, int, float]]:
+        with self._lock:
+            return list(self._db.execute(sql, params))
+
+    def _observations(self, name: str, rows: list[tuple[str, int, float]]) -> list[Observation]:
+        unit = self._unit(name)
+        return [Observation(name, value, unit, from_ms(ts), source) for source, ts, value in rows]
+
+    def _unit(self, name: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT unit FROM series WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        series_id = self._lookup(series)
+        if series_id is None:
+            return []
+        # SQLite returns the other columns of the row holding MAX(ts) in a GROUP BY: one row per source.
+        rows = self._rows("SELECT source, MAX(ts), value FROM observations WHERE series_id = ? AND ts <= ? "
+                          "GROUP BY source", (series_id, to_ms(now)))
+        return self._observations(series, rows)
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        series_id = self._lookup(series)
+        if series_id is None:
+            return []
+        end = end_of_day(day)
+        rows = self._rows("SELECT source, MAX(ts), value FROM observations WHERE series_id = ? AND ts < ? "
+                          "AND ts >= ? GROUP BY source", (series_id, to_ms(end), to_ms(end - AT_LOOKBACK)))
+        return self._observations(series, rows)
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        """Daily closes through polars: per UTC day and source the last value, then the median over sources."""
+        import polars as pl
+
+        series_id = self._lookup(series)
+        if series_id is None:
+            return []
+        rows = self._rows("SELECT source, ts, value FROM observations WHERE series_id = ? AND ts <= ?",
+                          (series_id, to_ms(now)))
+        if not rows:
+            return []
+        frame = pl.DataFrame(rows, schema={"source": pl.String, "ts": pl.Int64, "value": pl.Float64}, orient="row")
+        closes = (
+            frame.sort("ts")
+            .with_columns(day=pl.from_epoch("ts", time_unit="ms").dt.date())
+            .group_by("day", "source").agg(pl.col("value").last())
+            .group_by("day").agg(pl.col("value").median())
+            .sort("day")
+        )
+        return list(zip(closes["day"].to_list(), closes["value"].to_list(), strict=True))
+
+    def history(self, series: str, since: datetime, now: datetime) -> list[Observation]:
+        """Every observation of a series in a time range, oldest first (for charts and sparklines)."""
+        series_id = self._lookup(series)
+        if series_id is None:
+            return []
+        rows = self._rows("SELECT source, ts, value FROM observations WHERE series_id = ? AND ts >= ? AND ts <= ? "
+                          "ORDER BY ts", (series_id, to_ms(since), to_ms(now)))
+        return self._observations(series, rows)
+
+    def save_health(self, record: HealthRecord) -> None:
+        def ms(moment: datetime | None) -> int | None:
+            return None if moment is None else to_ms(moment)
+
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.source, record.kind, ms(record.last_success), record.last_error, ms(record.last_error_at),
+                 record.latency_ms, record.failures, ms(record.next_attempt)),
+            )
+
+    def health(self) -> list[HealthRecord]:
+        def moment(ms: int | None) -> datetime | None:
+            return None if ms is None else from_ms(ms)
+
+        with self._lock:
+            rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
+        return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7])) for r in rows]
+
