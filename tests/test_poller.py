@@ -1,0 +1,169 @@
+"""The poller's scheduling: concurrency, no overlapping polls, backoff with jitter, Retry-After, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+from tests.conftest import obs
+from tui.config import PollerSettings
+from tui.poller import Health, Poller, Schedule, backoff_delay
+from tui.sources.base import FetchResult, RateLimited, Source, SourceError
+
+FAST = PollerSettings(backoff_base_s=0.05, backoff_max_s=0.4)
+
+
+@dataclass
+class ScriptedSource:
+    """A source whose polls follow a script: a delay, then a result or an exception, per call."""
+
+    name: str
+    script: list[object] = field(default_factory=list)
+    delay: float = 0.0
+    kind: str = "crypto"
+    calls: list[float] = field(default_factory=list)
+    running: int = 0
+    most_at_once: int = 0
+    closed: bool = False
+
+    async def fetch(self) -> FetchResult:
+        self.calls.append(time.monotonic())
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+            step = self.script.pop(0) if self.script else "ok"
+            if isinstance(step, Exception):
+                raise step
+            return FetchResult((obs("crypto:BTC/USD:last", 1.0, source=self.name),))
+        finally:
+            self.running -= 1
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def make(sources: list[ScriptedSource], interval: float = 0.05, timeout: float = 1.0,
+         results: list[tuple[str, Health]] | None = None) -> Poller:
+    def on_result(source: Source, result: FetchResult | None, health: Health) -> None:
+        if results is not None:
+            results.append((source.name, health))
+
+    schedules = {s.name: Schedule(interval, timeout) for s in sources}
+    return Poller(sources, schedules, FAST, on_result, rng=random.Random(1))
+
+
+async def test_slow_sources_poll_concurrently() -> None:
+    sources = [ScriptedSource(f"s{i}", delay=0.3) for i in range(6)]
+    poller = make(sources)
+    started = time.monotonic()
+    results = await poller.poll_once()
+    elapsed = time.monotonic() - started
+    assert all(r is not None for r in results.values())
+    assert elapsed < 0.3 * 2  # about the slowest, far from the sum (1.8 s)
+
+
+async def test_a_source_never_overlaps_itself() -> None:
+    slow = ScriptedSource("slow", delay=0.2)
+    poller = make([slow], interval=0.01)
+    poller.start()
+    for _ in range(10):
+        poller.poll_now()  # hammering "refresh" must not start a second poll
+        await asyncio.sleep(0.03)
+    await poller.stop()
+    assert slow.most_at_once == 1
+    assert len(slow.calls) >= 2
+    gaps = [b - a for a, b in zip(slow.calls, slow.calls[1:], strict=False)]
+    assert min(gaps) >= 0.2  # each poll starts after the previous ended
+
+
+async def test_a_slow_source_does_not_delay_a_fast_one() -> None:
+    slow, fast = ScriptedSource("slow", delay=1.0), ScriptedSource("fast")
+    poller = make([slow, fast], interval=0.05, timeout=2.0)
+    poller.start()
+    await asyncio.sleep(0.5)
+    await poller.stop()
+    assert len(fast.calls) >= 5
+    assert len(slow.calls) == 1
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    rng = random.Random(7)
+    settings = PollerSettings(backoff_base_s=5, backoff_max_s=300)
+    delays = [backoff_delay(n, settings, rng) for n in range(1, 10)]
+    for n, delay in enumerate(delays, start=1):
+        ceiling = min(300, 5 * 2 ** (n - 1))
+        assert ceiling / 2 <= delay <= ceiling
+    assert len({round(d, 6) for d in delays}) == len(delays)
+    assert backoff_delay(1, settings, rng, retry_after=120) >= 120
+    assert backoff_delay(1, settings, rng, retry_after=10_000) <= 300
+
+
+async def test_failures_back_off_and_recover() -> None:
+    flaky = ScriptedSource("flaky", script=[SourceError("HTTP 503 from x")] * 3 + ["ok"])
+    seen: list[tuple[str, Health]] = []
+    poller = make([flaky], interval=10, results=seen)
+    poller.start()
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if seen and seen[-1][1].state == "ok":
+            break
+    await poller.stop()
+    states = [h.state for _, h in seen]
+    assert states == ["failing", "failing", "failing", "ok"]
+    assert [h.failures for _, h in seen] == [1, 2, 3, 0]
+    assert seen[2][1].last_error == "HTTP 503 from x"
+    gaps = [b - a for a, b in zip(flaky.calls, flaky.calls[1:], strict=False)]
+    assert gaps[0] >= 0.025 and gaps[1] >= 0.05 and gaps[2] >= 0.1  # base × 2^(n−1) × at least ½
+    assert seen[-1][1].last_success is not None
+
+
+async def test_retry_after_is_honoured() -> None:
+    limited = ScriptedSource("limited", script=[RateLimited("HTTP 429 from x", retry_after=0.3), "ok"])
+    seen: list[tuple[str, Health]] = []
+    poller = make([limited], interval=10, results=seen)
+    poller.start()
+    await asyncio.sleep(0.6)
+    await poller.stop()
+    assert seen[0][1].state == "rate_limited"
+    assert len(limited.calls) == 2
+    assert limited.calls[1] - limited.calls[0] >= 0.3
+
+
+async def test_timeouts_and_crashes_are_failures_not_exits() -> None:
+    hung = ScriptedSource("hung", delay=5)
+    broken = ScriptedSource("broken", script=[ZeroDivisionError("oops")])
+    fine = ScriptedSource("fine")
+    poller = make([hung, broken, fine], timeout=0.1)
+    results = await poller.poll_once()
+    assert results["fine"] is not None and results["hung"] is None and results["broken"] is None
+    assert poller.health["hung"].last_error == "timed out after 0.1 s"
+    assert poller.health["broken"].last_error == "internal error: ZeroDivisionError: oops"
+    assert poller.health["fine"].state == "ok"
+
+
+async def test_pause_and_resume() -> None:
+    source = ScriptedSource("s")
+    poller = make([source], interval=0.02)
+    poller.pause()
+    poller.start()
+    await asyncio.sleep(0.1)
+    assert source.calls == []
+    poller.resume()
+    await asyncio.sleep(0.1)
+    await poller.stop()
+    assert len(source.calls) >= 2
+    assert source.closed
+
+
+async def test_partial_answers_are_recorded() -> None:
+    class Partial(ScriptedSource):
+        async def fetch(self) -> FetchResult:
+            return FetchResult((), failures={"WLD/USDT": "not listed on kraken"})
+
+    poller = make([Partial("kraken")])
+    await poller.poll_once()
+    assert poller.health["kraken"].partial == ("WLD/USDT: not listed on kraken",)
+

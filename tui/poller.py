@@ -1,0 +1,179 @@
+"""Scheduling the sources: one loop per source, each polling again only after its previous poll ended.
+
+Polls of different sources run concurrently, so a slow source never delays another, and a source never
+overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
+the loop recovers by itself. Every poll updates the source's health record. No Textual here: the app and
+the `record` command both drive a Poller and receive its results through a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from tui.config import PollerSettings
+from tui.sources.base import FetchResult, RateLimited, Source, SourceError
+
+# A poll that succeeded but took longer than this share of its timeout marks the source "slow".
+SLOW_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A source's health, as the sources screen shows it."""
+
+    source: str
+    kind: str
+    state: str = "waiting"  # waiting, ok, slow, failing, rate_limited, paused
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    latency_s: float | None = None
+    failures: int = 0
+    next_attempt: datetime | None = None
+    last_count: int = 0  # observations accepted by the last successful poll
+    partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"
+    retry_after_s: float | None = None  # what the upstream asked for with its last failure
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How often a source polls and how long one poll may take."""
+
+    interval_s: float
+    timeout_s: float
+
+
+ResultCallback = Callable[[Source, FetchResult | None, Health], Awaitable[None] | None]
+
+
+def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
+                  retry_after: float | None = None) -> float:
+    """Seconds to wait after the n-th consecutive failure: base × 2^(n−1), capped, with jitter in [½, 1]."""
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, failures - 1))
+    delay = ceiling * (0.5 + rng.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.backoff_max_s))
+    return delay
+
+
+class Poller:
+    """Runs every source on its own schedule until stopped. `on_result` hears of each poll as it ends."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        schedules: dict[str, Schedule],  # by source name
+        settings: PollerSettings,
+        on_result: ResultCallback,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sources = list(sources)
+        self.schedules = schedules
+        self.settings = settings
+        self.on_result = on_result
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.health = {s.name: Health(s.name, s.kind) for s in self.sources}
+        self._wake = {s.name: asyncio.Event() for s in self.sources}
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy: set[str] = set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._loop(s), name=f"poll {s.name}") for s in self.sources]
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def poll_now(self) -> None:
+        """Wake every source that is waiting; one already polling is not doubled."""
+        for event in self._wake.values():
+            event.set()
+
+    async def stop(self) -> None:
+        """Cancel the loops and close every source."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await asyncio.gather(*(self._close(s) for s in self.sources))
+
+    @staticmethod
+    async def _close(source: Source) -> None:
+        with contextlib.suppress(Exception):
+            await source.close()
+
+    async def poll_once(self) -> dict[str, FetchResult | None]:
+        """Poll every source once, concurrently; None where a source failed (its health says why)."""
+        results = await asyncio.gather(*(self._poll(s) for s in self.sources))
+        return {s.name: r for s, r in zip(self.sources, results, strict=True)}
+
+    async def _loop(self, source: Source) -> None:
+        schedule = self.schedules[source.name]
+        while True:
+            await self._resume.wait()
+            result = await self._poll(source)
+            health = self.health[source.name]
+            if result is None:
+                delay = backoff_delay(health.failures, self.settings, self.rng, health.retry_after_s)
+            else:
+                delay = schedule.interval_s
+            self.health[source.name] = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
+            wake = self._wake[source.name]
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+
+    async def _poll(self, source: Source) -> FetchResult | None:
+        if source.name in self._busy:  # never two polls of one source at once
+            return None
+        self._busy.add(source.name)
+        schedule = self.schedules[source.name]
+        started = self.clock()
+        result: FetchResult | None = None
+        health = self.health[source.name]
+        try:
+            result = await asyncio.wait_for(source.fetch(), timeout=schedule.timeout_s)
+        except TimeoutError:
+            health = self._failed(health, f"timed out after {schedule.timeout_s:g} s", "failing", None)
+        except RateLimited as error:
+            health = self._failed(health, str(error), "rate_limited", error.retry_after)
+        except SourceError as error:
+            health = self._failed(health, str(error), "failing", error.retry_after)
+        except Exception as error:  # a bug in a source must not stop the others
+            health = self._failed(health, f"internal error: {type(error).__name__}: {error}", "failing", None)
+        finally:
+            self._busy.discard(source.name)
+        latency = self.clock() - started
+        if result is not None:
+            slow = latency > schedule.timeout_s * SLOW_SHARE
+            partial = tuple(f"{k}: {v}" for k, v in result.failures.items())
+            health = replace(health, state="slow" if slow else "ok", last_success=datetime.now(UTC),
+                             latency_s=latency, failures=0, last_count=len(result.observations), partial=partial)
+        else:
+            health = replace(health, latency_s=latency)
+        self.health[source.name] = health
+        outcome = self.on_result(source, result, health)
+        if outcome is not None:
+            await outcome
+        return result
+
+    @staticmethod
+    def _failed(health: Health, reason: str, state: str, retry_after: float | None) -> Health:
+        return replace(health, state=state, last_error=reason, last_error_at=datetime.now(UTC),
+                       failures=health.failures + 1, retry_after_s=retry_after)
