@@ -131,7 +131,7 @@ def test_killed_writer_loses_no_committed_batch(tmp_path: Path, delay: float) ->
     assert first.strip() == "0"
     time.sleep(delay)
     os.kill(writer.pid, signal.SIGKILL)
-    reported = [first] + writer.stdout.readlines()
+    reported = [first, *writer.stdout.readlines()]
     writer.wait()
     committed = int(reported[-1]) + 1 if reported[-1].strip() else int(reported[-2]) + 1
     db = sqlite3.connect(path)

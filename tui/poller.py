@@ -55,7 +55,7 @@ ResultCallback = Callable[[Source, FetchResult | None, Health], Awaitable[None] 
 def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
                   retry_after: float | None = None) -> float:
     """Seconds to wait after the n-th consecutive failure: base × 2^(n−1), capped, with jitter in [½, 1]."""
-    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, failures - 1))
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** max(0, failures - 1))
     delay = ceiling * (0.5 + rng.random() / 2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.backoff_max_s))
