@@ -124,7 +124,7 @@ def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str],
         (["check", "--snapshot", "{bad}", "--now", NOW], "{bad}:2: crypto:BTC/USD:last is in USD, but the line says 'EUR'"),
         (["check", "--snapshot", "{missing}"], "{missing}: cannot read"),
         (["check", "--snapshot", "{good}", "--now", "noon"], "--now: 'noon' is not an ISO-8601 time"),
-        (["check"], "check needs --snapshot FILE"),
+        (["check", "--store", "{missing}"], "no store at {missing} yet: run `tapecheck record` first, or pass --snapshot FILE"),
         (["--config", "{missing}", "claims"], "{missing}: cannot read"),
     ],
 )
