@@ -64,7 +64,7 @@ EXPECTED = {
     "tmt-junda-still-up-250pct": ("diverged", (85.00 / 28.00 - 1) * 100),
     "tmt-junda-high-9944-0123": ("holds", 99.44),
     "tmt-junda-holds-above-9944": ("diverged", 85.00),
-    "loop-nvidia-cap-over-5t": ("stale", 4.5e12),  # last traded Friday 21:00 UTC
+    "loop-nvidia-cap-over-5t": ("stale", 4.5e12),  # Thursday's close: Friday's session is missing
     "ft-nvidia-cap-4-42t": ("stale", 4.5e12),
 }
 
@@ -79,6 +79,13 @@ def test_check_gives_the_expected_verdicts(verdicts: dict[str, dict[str, object]
     claimed = verdict["claim_value"]
     assert isinstance(claimed, float)
     assert verdict["deviation_pct"] == pytest.approx((live - claimed) / abs(claimed) * 100, abs=1e-3)
+
+
+def test_check_market_closed_is_not_stale(verdicts: dict[str, dict[str, object]]) -> None:
+    tesla = verdicts["bb-tesla-btc-11509-over-1bn"]
+    assert tesla["market_closed"] is False
+    stale = verdicts["loop-nvidia-cap-over-5t"]
+    assert stale["market_closed"] is False and "stale: equity:NVDA:market_cap is 3d 9h old" in str(stale["explanation"])
 
 
 def test_check_no_data_for_missing_series(verdicts: dict[str, dict[str, object]]) -> None:

@@ -194,3 +194,32 @@ def test_rendering_plugs_in_the_numbers() -> None:
     grouped = run(f"2 * (last({BTC}) - 1 USD)", obs(BTC, 10, ago(5)))
     assert grouped.text == "2 × (10 USD - 1 USD)"
     assert grouped.value == 18
+
+
+def test_a_closed_market_keeps_its_last_close_current() -> None:
+    nvda = "equity:NVDA:last"
+    friday_close = datetime(2026, 1, 23, 21, 0, tzinfo=UTC)
+    monday_early = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)  # New York opens at 14:30 UTC
+    value = run(f"last({nvda})", obs(nvda, 184.8, friday_close), now=monday_early)
+    assert not value.stale and value.inputs[0].closed
+
+
+def test_a_missed_session_is_stale_even_when_closed() -> None:
+    nvda = "equity:NVDA:last"
+    thursday_close = datetime(2026, 1, 22, 21, 0, tzinfo=UTC)
+    value = run(f"last({nvda})", obs(nvda, 180.0, thursday_close), now=datetime(2026, 1, 26, 6, 0, tzinfo=UTC))
+    assert value.stale and not value.inputs[0].closed
+
+
+def test_an_open_market_uses_the_plain_age_limit() -> None:
+    nvda = "equity:NVDA:last"
+    during = datetime(2026, 1, 26, 16, 0, tzinfo=UTC)  # 11:00 in New York
+    assert run(f"last({nvda})", obs(nvda, 180.0, during - timedelta(seconds=600)), now=during).stale is False
+    assert run(f"last({nvda})", obs(nvda, 180.0, during - timedelta(seconds=1200)), now=during).stale is True
+
+
+def test_shanghai_after_its_close() -> None:
+    moore = "equity:688795.SS:market_cap"
+    close = datetime(2026, 1, 26, 7, 0, tzinfo=UTC)  # 15:00 in Shanghai
+    value = run(f"last({moore})", obs(moore, 290e9, close - timedelta(seconds=30)), now=close + timedelta(hours=5))
+    assert not value.stale and value.inputs[0].closed

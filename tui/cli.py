@@ -1,6 +1,7 @@
 """The command line: `tapecheck [claims|check] ...`. Argument parsing and output only; the work is elsewhere.
 
-Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each).
+Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each);
+`record` exits 3 when a source failed.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from tui.model import Claim, TapecheckError, Verdict
 from tui.rules.evaluate import Context
 from tui.rules.verdict import STATUS_ORDER, judge_all
 from tui.snapshot import parse_time, read_observations
-from tui.tape import MemoryTape
+from tui.store import Store, default_store_path
+from tui.tape import MemoryTape, Tape
 
-EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--snapshot", type=Path, metavar="FILE", help="observations as JSON Lines")
     check.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)")
+
+    record = commands.add_parser("record", help="poll the live sources and store what they report")
+    record.add_argument("--once", action="store_true", help="poll every source once, then exit")
+    record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
+    record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
+    record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
     return parser
@@ -58,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         narratives = load_narratives()
         if args.command == "check":
             return run_check(args, settings, narratives, lang)
+        if args.command == "record":
+            return run_record(args, settings, narratives)
         return run_claims(narratives, lang, as_json=getattr(args, "json", False))
     except TapecheckError as error:
         for line in str(error).splitlines():
@@ -124,18 +135,56 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
             now = parse_time(args.now)
         except TapecheckError as error:
             raise TapecheckError(f"--now: {error}") from None
-    if args.snapshot is None:
-        raise TapecheckError("check needs --snapshot FILE (the live store arrives with the sources)")
-    tape = MemoryTape(read_observations(args.snapshot))
+    tape: Tape
+    if args.snapshot is not None:
+        tape = MemoryTape(read_observations(args.snapshot))
+    else:
+        path = store_path(args.store, settings)
+        if not path.exists():
+            raise TapecheckError(f"no store at {path} yet: run `tapecheck record` first, or pass --snapshot FILE")
+        tape = Store(path, settings.store.retention_days)
     ctx = Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
     verdicts = judge_all(narratives.claims, ctx)
     if args.json:
         print(json.dumps({"generated_at": datetime.now(UTC).isoformat(), "now": now.isoformat(),
-                          "snapshot": str(args.snapshot),
+                          "snapshot": None if args.snapshot is None else str(args.snapshot),
                           "verdicts": [verdict_json(v) for v in verdicts]}, ensure_ascii=False, indent=1))
     else:
         print_verdicts(verdicts, narratives, lang, now)
     return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+
+
+def store_path(option: Path | None, settings: Settings) -> Path:
+    return option or (Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
+
+
+def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+    import asyncio
+
+    from tui.recorder import record
+    from tui.sources.registry import build_sources
+    from tui.sources.wanted import wanted
+
+    store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
+    if store is None and args.out is None:
+        raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
+    plan = build_sources(settings, wanted(narratives))
+
+    def log(line: str) -> None:
+        print(f"tapecheck: {line}", file=sys.stderr)
+
+    try:
+        if args.out is None:
+            failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log))
+        else:
+            with args.out.open("w", encoding="utf-8") as out:
+                failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log))
+    except OSError as error:
+        raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+    finally:
+        if store is not None:
+            store.close()
+    return EXIT_SOURCE_FAILED if failed else EXIT_OK
 
 
 def verdict_json(verdict: Verdict) -> dict[str, Any]:
@@ -149,6 +198,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         "op": verdict.op,
         "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
         "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
+        "market_closed": verdict.market_closed,
         "series": list(verdict.series),
         "explanation": verdict.explanation,
     }

@@ -65,6 +65,7 @@ class EquitiesSettings:
     interval_s: float
     timeout_s: float
     history_interval_s: float
+    base_url: str = ""  # empty: Yahoo's own hosts; else every *.yahoo.com request goes here
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,8 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
                        "interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
     "sources.crypto.urls": {"*": URL},
-    "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
+    "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS,
+                         "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
     "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
     "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),

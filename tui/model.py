@@ -73,6 +73,14 @@ class SeriesId:
         return series
 
     @property
+    def yahoo_symbol(self) -> str | None:
+        """Yahoo's symbol for an equity, index, fx or commodity series (fx:USDCNY → CNY=X), else None."""
+        if self.kind == "fx":
+            base, quote = self.symbol[:3], self.symbol[3:]
+            return f"{quote}=X" if base == "USD" else f"{base}{quote}=X"
+        return self.symbol if self.kind in ("equity", "index", "commodity") else None
+
+    @property
     def unit(self) -> str:
         """The unit every observation of this series carries."""
         if self.kind == "crypto":
@@ -206,3 +214,4 @@ class Verdict:
     op: str | None = None
     age_s: float | None = None
     inputs: tuple[tuple[str, float, float], ...] = field(default=())  # (series, value, age_s)
+    market_closed: bool = False  # a value read is a market's last close while it is shut

@@ -6,7 +6,9 @@ Every value is stated here so that the verdict on each claim the tests check can
   A third source (bitstamp) last reported 2 hours ago: stale, so it is left out of the median.
 - Hashrate 1.05 ZH/s from mempool, 10 minutes old (network values may be an hour old).
 - USD/CNY 6.95, 5 minutes old.
-- NVDA market value 4.5T USD, last traded 21:00 the previous Friday: older than the equity limit → stale.
+- NVDA market value 4.5T USD from Thursday's close (2026-01-22 21:00 UTC): Friday's session is missing, so at
+  NOW (Monday, before New York opens) it is stale. NVDA's price 184.8 from Friday's close is current: the
+  market is closed, and a last close is "closed", not stale.
 - Moore Threads (688795.SS) market value 290B CNY, 1 minute old → below the article's 383B.
 - Jinko/Junda (002865.SZ): close 28.00 on 2025-11-24, 82.87 on 2026-01-22, 91.16 on 2026-01-23 (+10%),
   intraday high 99.44 on 2026-01-23, and 85.00 now.
@@ -66,7 +68,7 @@ def snapshot() -> list[dict[str, object]]:
         row("crypto:BTC/USDT:last", 71_230.0, "USDT", seconds(20), "binance"),
         row("network:bitcoin:hashrate", 1.05e21, "H/s", seconds(600), "mempool"),
         row("fx:USDCNY:last", 6.95, "CNY/USD", seconds(300), "yahoo"),
-        row("equity:NVDA:market_cap", 4.5e12, "USD", datetime(2026, 1, 23, 21, 0, tzinfo=UTC), "yahoo"),
+        row("equity:NVDA:market_cap", 4.5e12, "USD", datetime(2026, 1, 22, 21, 0, tzinfo=UTC), "yahoo"),
         row("equity:NVDA:last", 184.8, "USD", datetime(2026, 1, 23, 21, 0, tzinfo=UTC), "yahoo"),
         row("equity:688795.SS:market_cap", 290e9, "CNY", seconds(60), "yahoo"),
         row("equity:002865.SZ:last", 28.00, "CNY", close("2025-11-24"), "yahoo"),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
 from tui import format as fmt
+from tui import markets
 from tui.model import Observation, SeriesId, TapecheckError
 from tui.rules.ast import BinOp, Call, DateLit, Neg, Node, Num, PairLit, SeriesRef
 from tui.rules.typecheck import fx_route, fx_unit
@@ -33,6 +34,7 @@ class Input:
     value: float
     age_s: float | None
     stale: bool
+    closed: bool = False  # the market is shut and this is its last close: not stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Context:
     now: datetime
     max_age_s: Callable[[str], float]  # series id -> seconds after which a live value is stale
     history_max_age_days: int = 4  # a daily history whose last day is older than this is stale
+    closed_since: Callable[[str, datetime], datetime | None] = markets.closed_since  # market hours
 
 
 def _show(value: float, unit: Unit) -> str:
@@ -70,12 +73,16 @@ def last(ctx: Context, series: str) -> Value:
     if not observations:
         raise NoData(f"no observations of {series}")
     limit = ctx.max_age_s(series)
-    fresh = [o for o in observations if (ctx.now - o.ts).total_seconds() <= limit]
+    closed = ctx.closed_since(series, ctx.now)
+    # Outside its session a market's last value is current if it was printed by (about) the last close.
+    fresh_after = (closed or ctx.now) - timedelta(seconds=limit)
+    fresh = [o for o in observations if o.ts >= fresh_after]
     used = fresh or observations
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)
     unit = Unit.of(SeriesId.parse(series).unit)
-    return Value(value, unit, _show(value, unit), (Input(series, value, age, not fresh),))
+    inputs = (Input(series, value, age, stale=not fresh, closed=bool(fresh) and closed is not None),)
+    return Value(value, unit, _show(value, unit), inputs)
 
 
 def at(ctx: Context, series: str, day: date) -> Value:

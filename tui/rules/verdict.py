@@ -46,6 +46,9 @@ def explain(rule: Rule, value: Value, status: Status) -> str:
     if status is Status.STALE:
         old = [f"{i.series} is {fmt.age(i.age_s)} old" for i in value.inputs if i.stale]
         text += "; stale: " + ", ".join(old)
+    closed = [i.series for i in value.inputs if i.closed]
+    if closed:
+        text += "; market closed, last close of " + ", ".join(closed)
     return text
 
 
@@ -70,6 +73,7 @@ def judge(claim: Claim, ctx: Context) -> Verdict:
         claim.id, claim.theme, status, rule.value, value.value, rule.unit,
         deviation_pct(value.value, rule.value), rule.series, explain(rule, value, status),
         op=rule.op, age_s=max(ages) if ages else None, inputs=inputs,
+        market_closed=any(i.closed for i in value.inputs),
     )
 
 

@@ -22,10 +22,10 @@ class Wanted:
 
 def yahoo_symbol(series: SeriesId) -> str:
     """The Yahoo symbol for an equity, index, fx or commodity series: fx:USDCNY → CNY=X, fx:EURUSD → EURUSD=X."""
-    if series.kind == "fx":
-        base, quote = series.symbol[:3], series.symbol[3:]
-        return f"{quote}=X" if base == "USD" else f"{base}{quote}=X"
-    return series.symbol
+    symbol = series.yahoo_symbol
+    if symbol is None:
+        raise ValueError(f"{series} is not a Yahoo series")
+    return symbol
 
 
 def series_for_yahoo(kind: str, symbol: str, field: str) -> str:

@@ -1,0 +1,113 @@
+"""Building the live sources from the settings and the claims: what to poll, where, and how often.
+
+Every source kind gets a live poll and, where it has one, a daily-history job; both go to the poller as
+sources with their own schedule. Constructing sources is cheap: ccxt and yfinance load on first fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from tui.config import Settings
+from tui.model import Observation
+from tui.poller import Schedule
+from tui.sources.base import FetchResult, Source, SourceError
+from tui.sources.wanted import Wanted
+
+if TYPE_CHECKING:
+    from tui.sources.crypto import CryptoSource
+    from tui.sources.equities import EquitiesSource
+
+# Daily history reaches back at least this far, and further where a claim reads an older date.
+MIN_HISTORY = timedelta(days=400)
+
+
+class HistoryJob:
+    """A source's daily-history fetch, polled on its own (slow) schedule and with its own health record."""
+
+    kind = "history"
+
+    def __init__(self, source: Source, fetch: Callable[[], Awaitable[FetchResult | list[Observation]]]) -> None:
+        self.name = f"{source.name} history"
+        self.source = source
+        self._fetch = fetch
+
+    async def fetch(self) -> FetchResult:
+        result = await self._fetch()
+        return result if isinstance(result, FetchResult) else FetchResult(tuple(result))
+
+    async def close(self) -> None:
+        """The live source owns the connection and closes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """The sources to run, with their schedules keyed by source name."""
+
+    sources: list[Source]
+    schedules: dict[str, Schedule]
+
+
+def history_start(wanted: Wanted, today: date) -> date:
+    floor = today - MIN_HISTORY
+    return min(floor, wanted.history_start - timedelta(days=10)) if wanted.history_start else floor
+
+
+async def crypto_history(source: CryptoSource, symbols: tuple[str, ...], since: datetime) -> FetchResult:
+    """Daily OHLCV of every wanted coin on one exchange; a coin that fails is reported, the rest kept."""
+    observations: list[Observation] = []
+    failures: dict[str, str] = {}
+    for symbol in symbols:
+        try:
+            observations += await source.history(symbol, since)
+        except SourceError as error:
+            failures[symbol] = str(error)
+    if failures and not observations:
+        raise SourceError("; ".join(f"{k}: {v}" for k, v in failures.items()))
+    return FetchResult(tuple(observations), failures)
+
+
+async def equities_history(source: EquitiesSource, start: date) -> FetchResult:
+    observations = await source.history(start)
+    return FetchResult(tuple(observations), dict(source.last_history_failures),
+                       tuple(source.last_history_rejected))
+
+
+def build_sources(settings: Settings, wanted: Wanted, today: date | None = None) -> Planned:
+    """Every live source and history job the claims need, with their schedules."""
+    from tui.sources.crypto import CryptoSource
+    from tui.sources.equities import EquitiesSource
+    from tui.sources.hashrate import HashrateSource
+
+    today = today or datetime.now(UTC).date()
+    start = history_start(wanted, today)
+    since = datetime.combine(start, datetime.min.time(), UTC)
+    sources: list[Source] = []
+    schedules: dict[str, Schedule] = {}
+
+    def add(source: Source, interval: float, timeout: float) -> None:
+        sources.append(source)
+        schedules[source.name] = Schedule(interval, timeout)
+
+    history_timeout = 20 * max(settings.crypto.timeout_s, settings.equities.timeout_s)
+    if wanted.crypto_symbols:
+        for exchange in settings.crypto.exchanges:
+            crypto = CryptoSource(exchange, wanted.crypto_symbols, settings.crypto)
+            add(crypto, settings.crypto.interval_s, settings.crypto.timeout_s)
+            add(HistoryJob(crypto, partial(crypto_history, crypto, wanted.crypto_symbols, since)),
+                settings.crypto.history_interval_s, history_timeout)
+    if wanted.yahoo_symbols:
+        equities = EquitiesSource(wanted.yahoo_symbols, settings.equities)
+        add(equities, settings.equities.interval_s, settings.equities.timeout_s)
+        add(HistoryJob(equities, partial(equities_history, equities, start)), settings.equities.history_interval_s,
+            history_timeout)
+    if wanted.network:
+        hashrate = HashrateSource(settings.hashrate)
+        add(hashrate, settings.hashrate.interval_s, settings.hashrate.timeout_s * 2 + 5)  # primary, then fallback
+        add(HistoryJob(hashrate, partial(hashrate.history, start)), settings.crypto.history_interval_s,
+            settings.hashrate.timeout_s * 4)
+    return Planned(sources, schedules)
