@@ -167,3 +167,19 @@ async def test_partial_answers_are_recorded() -> None:
     await poller.poll_once()
     assert poller.health["kraken"].partial == ("WLD/USDT: not listed on kraken",)
 
+
+
+async def test_history_jobs_wait_for_the_first_live_round() -> None:
+    live, history = ScriptedSource("live", delay=0.2), ScriptedSource("history")
+    schedules = {"live": Schedule(10, 1), "history": Schedule(10, 1, after_live=True)}
+    poller = Poller([live, history], schedules, FAST, lambda *_: None)
+    poller.start()
+    await asyncio.sleep(0.35)
+    await poller.stop()
+    assert history.calls and live.calls
+    assert history.calls[0] >= live.calls[0] + 0.2
+    once = Poller([history, live], schedules, FAST, lambda *_: None)
+    live.calls.clear()
+    history.calls.clear()
+    await once.poll_once()
+    assert history.calls[0] >= live.calls[0] + 0.2

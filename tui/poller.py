@@ -43,10 +43,15 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """How often a source polls and how long one poll may take."""
+    """How often a source polls, how long one poll may take, and whether it waits for the live polls first.
+
+    `after_live` sources (daily-history jobs) start only once the first round of live polls has ended, so
+    that a fresh price never queues behind pages of history on a shared rate limiter.
+    """
 
     interval_s: float
     timeout_s: float
+    after_live: bool = False
 
 
 ResultCallback = Callable[[Source, FetchResult | None, Health], Awaitable[None] | None]
@@ -86,6 +91,10 @@ class Poller:
         self._resume.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: set[str] = set()
+        self._live_round = asyncio.Event()  # set once every live source has polled once
+        self._live_pending = {s.name for s in self.sources if not schedules[s.name].after_live}
+        if not self._live_pending:
+            self._live_round.set()
 
     @property
     def paused(self) -> bool:
@@ -119,15 +128,24 @@ class Poller:
             await source.close()
 
     async def poll_once(self) -> dict[str, FetchResult | None]:
-        """Poll every source once, concurrently; None where a source failed (its health says why)."""
-        results = await asyncio.gather(*(self._poll(s) for s in self.sources))
-        return {s.name: r for s, r in zip(self.sources, results, strict=True)}
+        """Poll every source once, live ones concurrently and then the rest; None where a source failed."""
+        results: dict[str, FetchResult | None] = {}
+        for later in (False, True):
+            batch = [s for s in self.sources if self.schedules[s.name].after_live is later]
+            for source, result in zip(batch, await asyncio.gather(*(self._poll(s) for s in batch)), strict=True):
+                results[source.name] = result
+        return results
 
     async def _loop(self, source: Source) -> None:
         schedule = self.schedules[source.name]
+        if schedule.after_live:
+            await self._live_round.wait()
         while True:
             await self._resume.wait()
             result = await self._poll(source)
+            self._live_pending.discard(source.name)
+            if not self._live_pending:
+                self._live_round.set()
             health = self.health[source.name]
             if result is None:
                 delay = backoff_delay(health.failures, self.settings, self.rng, health.retry_after_s)

@@ -91,13 +91,14 @@ def build_sources(settings: Settings, wanted: Wanted, today: date | None = None)
 
     def add(source: Source, interval: float, timeout: float) -> None:
         sources.append(source)
-        schedules[source.name] = Schedule(interval, timeout)
+        schedules[source.name] = Schedule(interval, timeout, after_live=isinstance(source, HistoryJob))
 
     history_timeout = 20 * max(settings.crypto.timeout_s, settings.equities.timeout_s)
     if wanted.crypto_symbols:
         for exchange in settings.crypto.exchanges:
             crypto = CryptoSource(exchange, wanted.crypto_symbols, settings.crypto)
-            add(crypto, settings.crypto.interval_s, settings.crypto.timeout_s)
+            # The first poll also loads the exchange's markets: up to three requests behind its rate limit.
+            add(crypto, settings.crypto.interval_s, settings.crypto.timeout_s * 3)
             add(HistoryJob(crypto, partial(crypto_history, crypto, wanted.crypto_symbols, since)),
                 settings.crypto.history_interval_s, history_timeout)
     if wanted.yahoo_symbols:

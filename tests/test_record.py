@@ -1,0 +1,135 @@
+"""`tapecheck record --once --out` against the local fakes of all three source kinds, then `check` on the tape."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.mempool import FakeMempool
+from tests.fakes.yahoo import FakeYahoo
+from tui.store import Store
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[tuple[FakeExchange, FakeMempool, FakeYahoo]]:
+    with FakeExchange() as exchange, FakeMempool() as mempool, FakeYahoo() as yahoo:
+        yield exchange, mempool, yahoo
+
+
+def config(tmp_path: Path, exchange: FakeExchange, mempool: FakeMempool, yahoo: FakeYahoo) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[sources.crypto]
+exchanges = ["binance", "kraken"]
+timeout_s = 5
+
+[sources.crypto.urls]
+binance = "{exchange.url}"
+kraken = "{exchange.url}"
+
+[sources.equities]
+base_url = "{yahoo.url}"
+timeout_s = 10
+
+[sources.hashrate]
+base_url = "{mempool.url}"
+fallback_url = "{mempool.url}"
+timeout_s = 5
+""")
+    return path
+
+
+def tapecheck(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+
+
+def test_record_once_writes_every_source_kind(tmp_path: Path,
+                                              fakes: tuple[FakeExchange, FakeMempool, FakeYahoo]) -> None:
+    cfg = config(tmp_path, *fakes)
+    out, store = tmp_path / "now.jsonl", tmp_path / "store.sqlite"
+    done = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--out", str(out), "--store", str(store))
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    by_series: dict[str, set[str]] = {}
+    for row in rows:
+        by_series.setdefault(row["series"], set()).add(row["source"])
+    assert by_series["crypto:BTC/USD:last"] >= {"kraken"}
+    assert "binance" in by_series["crypto:BTC/USDT:last"] and "binance" in by_series["crypto:WLD/USDT:last"]
+    assert "network:bitcoin:hashrate" in by_series and "network:bitcoin:difficulty" in by_series
+    for series in ("equity:NVDA:last", "equity:NVDA:market_cap", "equity:688795.SS:market_cap", "fx:USDCNY:last",
+                   "index:^IXIC:last", "commodity:GC=F:last"):
+        assert "yahoo" in by_series.get(series, set()), series
+    units = {row["series"]: row["unit"] for row in rows}
+    assert units["equity:688795.SS:market_cap"] == "CNY" and units["fx:USDCNY:last"] == "CNY/USD"
+    assert units["network:bitcoin:hashrate"] == "H/s"
+    hashrate = next(r for r in rows if r["series"] == "network:bitcoin:hashrate")
+    assert 1e20 < hashrate["value"] < 1e22
+    assert Store(store).count() == len({(r["series"], r["source"], r["ts"]) for r in rows})
+    assert "recorded" in done.stderr
+
+    checked = tapecheck(tmp_path, "check", "--snapshot", str(out), "--json")
+    assert checked.returncode in (0, 1), checked.stderr
+    verdicts = {v["id"]: v for v in json.loads(checked.stdout)["verdicts"]}
+    assert verdicts["wu-hashrate-above-1zh"]["status"] == "holds"
+    assert verdicts["bb-tesla-btc-11509-over-1bn"]["status"] in ("holds", "diverged")
+
+    from_store = tapecheck(tmp_path, "check", "--store", str(store), "--json")
+    assert from_store.returncode in (0, 1), from_store.stderr
+    assert {v["id"]: v["status"] for v in json.loads(from_store.stdout)["verdicts"]}["wu-hashrate-above-1zh"] == "holds"
+
+
+def test_record_reports_a_failing_source_on_one_line(tmp_path: Path,
+                                                    fakes: tuple[FakeExchange, FakeMempool, FakeYahoo]) -> None:
+    exchange, mempool, yahoo = fakes
+    mempool.set_scenario("*", "status", status=503)
+    try:
+        cfg = config(tmp_path, exchange, mempool, yahoo)
+        done = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--no-store", "--out",
+                         str(tmp_path / "x.jsonl"))
+    finally:
+        mempool.reset()
+    assert done.returncode == 3
+    lines = [line for line in done.stderr.splitlines() if line.startswith("tapecheck: mempool:")]
+    assert lines == ["tapecheck: mempool: mempool.space: HTTP 503; blockchain.com: HTTP 503"], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_slow_fakes_poll_in_about_the_time_of_the_slowest() -> None:
+    """Four real hashrate sources against four fakes that each answer after 0.4 s: concurrent, not summed."""
+    import time
+
+    from tui.config import HashrateSettings, PollerSettings
+    from tui.poller import Poller, Schedule
+    from tui.sources.hashrate import HashrateSource
+
+    servers = [FakeMempool().start() for _ in range(4)]
+    try:
+        for server in servers:
+            server.set_scenario("*", "delay", delay_s=0.4)
+        sources = []
+        for i, server in enumerate(servers):
+            source = HashrateSource(HashrateSettings(server.url, server.url, 300, 5))
+            source.name = f"mempool-{i}"
+            sources.append(source)
+        poller = Poller(sources, {s.name: Schedule(300, 5) for s in sources}, PollerSettings(5, 60), lambda *_: None)
+        started = time.monotonic()
+        results = await poller.poll_once()
+        elapsed = time.monotonic() - started
+        await poller.stop()
+    finally:
+        for server in servers:
+            server.stop()
+    assert all(r is not None and r.observations for r in results.values())
+    assert elapsed < 4 * 0.4 * 0.75  # the sum would be 1.6 s or more
