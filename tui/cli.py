@@ -35,21 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="a config file (default: $TAPECHECK_CONFIG, "
                                                     "the user config dir, then the shipped defaults)")
     parser.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries")
+    parser.add_argument("--snapshot", type=Path, metavar="FILE",
+                        help="show the dashboard over a JSON Lines file, with no polling")
+    parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
+    parser.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     claims = commands.add_parser("claims", help="list every claim of every article")
     claims.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     check = commands.add_parser("check", help="evaluate every claim and say which the data still supports")
-    check.add_argument("--snapshot", type=Path, metavar="FILE", help="observations as JSON Lines")
-    check.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)")
+    # Options shared with the top level default to SUPPRESS, so that either position works.
+    check.add_argument("--snapshot", type=Path, metavar="FILE", help="observations as JSON Lines",
+                       default=argparse.SUPPRESS)
+    check.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)",
+                       default=argparse.SUPPRESS)
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)")
+    check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)",
+                       default=argparse.SUPPRESS)
 
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
     record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
-    record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
+    record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
@@ -69,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args, settings, narratives, lang)
         if args.command == "record":
             return run_record(args, settings, narratives)
-        return run_claims(narratives, lang, as_json=getattr(args, "json", False))
+        if args.command == "claims":
+            return run_claims(narratives, lang, as_json=args.json)
+        return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
             print(f"tapecheck: {line}", file=sys.stderr)
@@ -156,6 +167,23 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
 
 def store_path(option: Path | None, settings: Settings) -> Path:
     return option or (Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
+
+
+def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
+    from tui.app import TapecheckApp, snapshot_app
+
+    if args.snapshot is not None:
+        now = parse_time(args.now) if args.now else None
+        app = snapshot_app(settings, narratives, args.snapshot, now, lang)
+    else:
+        from tui.sources.registry import build_sources
+        from tui.sources.wanted import wanted
+
+        store = Store(store_path(args.store, settings), settings.store.retention_days)
+        plan = build_sources(settings, wanted(narratives))
+        app = TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
+    app.run()
+    return EXIT_OK
 
 
 def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:

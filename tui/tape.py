@@ -67,6 +67,10 @@ class MemoryTape:
     def series_ids(self) -> set[str]:
         return set(self._rows)
 
+    def observations(self, series: str) -> list[Observation]:
+        """Every observation of a series, oldest first, across sources."""
+        return sorted((o for rows in self._rows.get(series, {}).values() for o in rows), key=lambda o: o.ts)
+
     def _last_before(self, series: str, limit: datetime, inclusive: bool) -> list[Observation]:
         found = []
         for source, rows in self._rows.get(series, {}).items():

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets. They import neither tui.sources nor tui.app."""

@@ -1,0 +1,229 @@
+"""The Textual app: owns the settings, the tape, the poller and the timers; the screens do the drawing.
+
+Modes: LIVE (sources poll into the store, the dashboard reads the store) and SNAPSHOT (a JSON Lines file,
+no polling). The first frame shows the narratives and the last stored values before any network request
+or heavy import: ccxt and yfinance load inside the poller's workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from tui.claims import Narratives
+from tui.config import Settings
+from tui.model import Status, Verdict
+from tui.poller import Health, Poller
+from tui.screens.dashboard import DashboardScreen, FilterChanged
+from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
+from tui.sources.base import FetchResult, Source
+from tui.store import Store
+from tui.tape import MemoryTape, Tape
+from tui.view import ThemeView, build_views, make_context
+from widgets.header_line import HeaderLine, Pill
+
+WIDE = 160  # columns from which the panels sit in two columns
+
+
+class TapecheckApp(App[None]):
+    """tapecheck's dashboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tapecheck"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("d", "toggle_diverged", "Diverged only", id="diverged"),
+        Binding("r", "refresh_now", "Refresh", id="refresh"),
+        Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("s", "sources", "Sources", id="sources"),
+        Binding("L", "toggle_lang", "中/EN", id="lang"),
+    ]
+
+    def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
+                 store: Store | None = None, planned: object | None = None,
+                 clock: Callable[[], datetime] | None = None, lang: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.narratives = narratives
+        self.mode = mode
+        self.tape = tape
+        self.store = store
+        self.planned = planned
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.lang = lang or settings.lang
+        self.diverged_only = False
+        self.text_filter = ""
+        self.views: list[ThemeView] = []
+        self.verdicts: dict[str, Verdict] = {}
+        self.flips: dict[str, list[str]] = {}
+        self.poller: Poller | None = None
+        self.health: dict[str, Health] = {}
+
+    def on_mount(self) -> None:
+        self.push_screen(DashboardScreen())  # it calls rebuild() once composed
+        self.set_interval(1, self.tick)
+        self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
+        if self.mode == "LIVE" and self.planned is not None:
+            self.start_polling()
+
+    def on_resize(self) -> None:
+        dashboard = self.dashboard
+        if dashboard is not None and dashboard.is_mounted:
+            dashboard.query_one("#panels").set_class(self.size.width >= WIDE, "wide")
+
+    # ---- data -------------------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Recompute the panels from the tape at the current time and redraw them."""
+        ctx = make_context(self.tape, self.clock(), self.settings)
+        views, verdicts = build_views(self.narratives, ctx, self.lang)
+        self.note_flips(verdicts)
+        self.views = views
+        dashboard = self.dashboard
+        if dashboard is not None:
+            dashboard.show_views(views, self.lang, self.diverged_only, self.text_filter)
+            self.on_resize()
+        self.tick()
+
+    def note_flips(self, verdicts: list[Verdict]) -> None:
+        judged = (Status.HOLDS, Status.DIVERGED)
+        for verdict in verdicts:
+            before = self.verdicts.get(verdict.claim_id)
+            if before is not None and before.status in judged and verdict.status in judged \
+                    and before.status is not verdict.status:
+                stamp = f"{self.clock():%Y-%m-%d %H:%M:%S} UTC"
+                line = f"{stamp}: {before.status} → {verdict.status} ({verdict.explanation})"
+                self.flips.setdefault(verdict.claim_id, []).append(line)
+                self.notify(f"{verdict.claim_id}: {before.status} → {verdict.status}\n{verdict.explanation}",
+                            title="Verdict changed", severity="warning" if verdict.status is Status.DIVERGED
+                            else "information", timeout=10)
+        self.verdicts = {v.claim_id: v for v in verdicts}
+
+    @property
+    def dashboard(self) -> DashboardScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                return screen
+        return None
+
+    def tick(self) -> None:
+        dashboard = self.dashboard
+        if dashboard is None:
+            return
+        header = dashboard.query_one(HeaderLine)
+        header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "")
+        header.clock = f"{self.clock():%H:%M:%S} UTC"
+        now = datetime.now(UTC)
+        pills = []
+        for health in self.health.values():
+            note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
+            pills.append(Pill(health.source, health.state, note))
+        header.pills = tuple(pills)
+        diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
+        header.flagged = f"{diverged} diverged" if diverged else ""
+
+    # ---- polling ----------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="poller")
+    async def start_polling(self) -> None:
+        from tui.sources.registry import Planned
+
+        assert isinstance(self.planned, Planned)
+        self.poller = Poller(self.planned.sources, self.planned.schedules, self.settings.poller, self.on_poll)
+        self.health = dict(self.poller.health)
+        self.poller.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.poller.stop()
+
+    async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
+        if result is not None and result.observations and self.store is not None:
+            try:
+                await asyncio.to_thread(self.store.append, result.observations)
+            except Exception as error:  # a full disk must not stop the dashboard
+                self.notify(f"not recording: {error}", severity="error", timeout=10)
+        self.health[source.name] = health
+        self.rebuild()
+
+    # ---- actions ----------------------------------------------------------------------------------
+
+    def on_filter_changed(self, message: FilterChanged) -> None:
+        self.text_filter = message.text
+        self.rebuild()
+
+    def action_toggle_diverged(self) -> None:
+        self.diverged_only = not self.diverged_only
+        self.notify("showing diverged claims only" if self.diverged_only else "showing every claim", timeout=2)
+        self.rebuild()
+
+    def action_toggle_lang(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+        self.rebuild()
+
+    def action_refresh_now(self) -> None:
+        if self.poller is not None:
+            self.poller.poll_now()
+        self.rebuild()
+
+    def action_toggle_pause(self) -> None:
+        if self.poller is None:
+            self.notify(f"{self.mode} mode: nothing is polled", timeout=3)
+            return
+        if self.poller.paused:
+            self.poller.resume()
+        else:
+            self.poller.pause()
+        self.tick()
+
+    def action_sources(self) -> None:
+        note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
+        self.push_screen(SourcesScreen(list(self.health.values()), note))
+
+    def action_help(self) -> None:
+        keys: list[tuple[str, str]] = []
+        for bindings in (DashboardScreen.BINDINGS, self.BINDINGS):
+            for binding in bindings:
+                if isinstance(binding, Binding):
+                    keys.append((binding.key, binding.description))
+        keys += [("enter", "Open the claim or series under the cursor"), ("escape", "Back"),
+                 ("ctrl+p", "Command palette")]
+        self.push_screen(HelpScreen(keys))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = str(event.row_key.value)
+        ctx_now = self.clock()
+        if event.data_table.has_class("claims"):
+            claim = self.narratives.claim(key)
+            history = self.history(claim.series[0], None, ctx_now) if claim.series else []
+            self.push_screen(ClaimScreen(claim, self.verdicts[key], self.narratives, self.lang, history,
+                                         self.flips.get(key, [])))
+        elif event.data_table.has_class("series"):
+            claims = [c for c in self.narratives.claims if key in c.series]
+            self.push_screen(SeriesScreen(key, self.tape.latest(key, ctx_now), claims, ctx_now, self.history))
+
+    def history(self, series: str, since: datetime | None, now: datetime) -> list:  # type: ignore[type-arg]
+        start = since or datetime(1970, 1, 1, tzinfo=UTC)
+        if isinstance(self.tape, Store):
+            return self.tape.history(series, start, now)
+        if isinstance(self.tape, MemoryTape):
+            return [o for o in self.tape.observations(series) if start <= o.ts <= now]
+        return []
+
+
+def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: datetime | None = None,
+                 lang: str | None = None) -> TapecheckApp:
+    from tui.snapshot import read_observations
+
+    tape = MemoryTape(read_observations(path))
+    clock = (lambda: now) if now else None
+    return TapecheckApp(settings, narratives, mode="SNAPSHOT", tape=tape, clock=clock, lang=lang)

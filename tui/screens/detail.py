@@ -1,0 +1,190 @@
+"""Drill-downs: a claim in full with its chart, a series with its sources, the sources' health, and help."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual_plotext import PlotextPlot
+
+from tui import format as fmt
+from tui.claims import Narratives
+from tui.model import Claim, Observation, Verdict
+from tui.poller import Health
+
+HistoryReader = Callable[[str, datetime, datetime], list[Observation]]  # series, since, now
+RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),
+          "4": ("1Y", timedelta(days=366))}
+
+
+def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
+               mark: datetime | None = None) -> None:
+    plt = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    if not history:
+        plt.text("no history in the store for this range", 0, 0)
+        plot.refresh()
+        return
+    plt.date_form("Y-m-d H:M")
+    xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
+    plt.plot(xs, [o.value for o in history], marker="braille")
+    if level is not None:
+        plt.hline(level, "red")
+    if mark is not None and history[0].ts <= mark <= history[-1].ts:
+        plt.vline(mark.strftime("%Y-%m-%d %H:%M"), "blue")  # type: ignore[arg-type]  # plotext takes dates
+    plot.refresh()
+
+
+class ClaimScreen(Screen[None]):
+    """A claim in full: both paraphrases, its article, its rule, the numbers, its verdict history, a chart."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, claim: Claim, verdict: Verdict, narratives: Narratives, lang: str,
+                 history: list[Observation], flips: list[str]) -> None:
+        super().__init__()
+        self.claim, self.verdict, self.narratives = claim, verdict, narratives
+        self.lang, self.history, self.flips = lang, history, flips
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.describe(), id="claim-text")
+            if self.claim.rule:
+                yield PlotextPlot(id="claim-chart")
+        yield Footer()
+
+    def describe(self) -> Text:
+        c, v = self.claim, self.verdict
+        article = self.narratives.articles[c.article]
+        text = Text()
+        text.append(f"{c.id}\n", style="bold")
+        text.append(f"{c.summary}\n{c.summary_zh}\n\n")
+        inferred = " (date inferred)" if c.as_of_inferred else ""
+        text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
+        text.append("Source ", style="dim").append(
+            f"{article.outlet}, “{article.title}” ({article.title_en}), {article.published}"
+            f"{' (inferred)' if article.published_inferred else ''}\n")
+        if c.figure:
+            text.append("Figure ", style="dim").append(f"{c.figure}\n")
+        if c.rule:
+            r = c.rule
+            tol = f" within {r.tolerance_pct:g}%" if r.tolerance_pct else ""
+            text.append("\nRule ", style="dim").append(f"{r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}\n")
+            text.append("Reads ", style="dim").append(", ".join(r.series) + "\n")
+        text.append("\nVerdict ", style="dim").append(f"{v.status.upper()}", style="bold")
+        if v.deviation_pct is not None:
+            text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
+        if v.age_s is not None:
+            text.append(f"  data age {fmt.age(v.age_s)}")
+        text.append(f"\n{v.explanation}\n")
+        if self.flips:
+            text.append("\nHistory\n", style="dim")
+            for flip in self.flips:
+                text.append(f"  {flip}\n")
+        if c.note:
+            text.append("\nNote ", style="dim").append(f"{c.note}\n")
+        return text
+
+    def on_mount(self) -> None:
+        if self.claim.rule:
+            plot = self.query_one("#claim-chart", PlotextPlot)
+            mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
+            series = self.claim.rule.series[0]
+            draw_chart(plot, self.history, series, None, mark)
+
+
+class SeriesScreen(Screen[None]):
+    """A series: its chart over a chosen range, the latest value per source, and the claims that read it."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
+                *[Binding(k, f"range('{k}')", label) for k, (label, _) in RANGES.items()]]
+
+    def __init__(self, series: str, latest: list[Observation], claims: list[Claim], now: datetime,
+                 history: HistoryReader) -> None:
+        super().__init__()
+        self.series, self.latest, self.claims, self.now, self.read_history = series, latest, claims, now, history
+        self.range = "2"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.describe(), id="series-text")
+            yield PlotextPlot(id="series-chart")
+        yield Footer()
+
+    def describe(self) -> Text:
+        text = Text()
+        text.append(f"{self.series}\n\n", style="bold")
+        values = [o.value for o in self.latest]
+        for obs in sorted(self.latest, key=lambda o: o.source):
+            age = fmt.age((self.now - obs.ts).total_seconds())
+            text.append(f"  {obs.source:12} {fmt.number(obs.value):>14} {obs.unit}  {age} old\n")
+        if len(values) > 1:
+            spread = (max(values) - min(values)) / min(values) * 100
+            text.append(f"  spread across sources {spread:.3f}%\n")
+        if not self.latest:
+            text.append("  no observations\n", style="dim")
+        text.append("\nClaims that read it\n", style="dim")
+        for claim in self.claims:
+            text.append(f"  {claim.id}: {claim.summary}\n")
+        return text
+
+    def on_mount(self) -> None:
+        self.action_range(self.range)
+
+    def action_range(self, key: str) -> None:
+        self.range = key
+        label, span = RANGES[key]
+        history = self.read_history(self.series, self.now - span, self.now)
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+
+
+class SourcesScreen(Screen[None]):
+    """Every source's health: last success, last error, latency, failures, next attempt."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, health: list[Health], note: str = "") -> None:
+        super().__init__()
+        self.health, self.note = health, note
+
+    def compose(self) -> ComposeResult:
+        if self.note:
+            yield Static(self.note, id="sources-note")
+        table: DataTable[str] = DataTable(id="sources", cursor_type="row")
+        table.add_columns("source", "state", "last success", "latency", "failures", "next attempt", "last error")
+        now = datetime.now().astimezone()
+        for h in self.health:
+            def ago(moment: datetime | None) -> str:
+                return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
+
+            nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
+            latency = "—" if h.latency_s is None else f"{h.latency_s * 1000:.0f} ms"
+            table.add_row(h.source, h.state, ago(h.last_success), latency, str(h.failures), nxt, h.last_error or "")
+        yield table
+        yield Footer()
+
+
+class HelpScreen(Screen[None]):
+    """Every key, generated from the bindings in force."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("question_mark", "app.pop_screen", "Back")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        text = Text("Keys\n\n", style="bold")
+        for key, description in self.keys:
+            text.append(f"  {key:>14}  ", style="bold").append(f"{description}\n")
+        with VerticalScroll():
+            yield Static(text)
+        yield Footer()
