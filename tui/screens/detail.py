@@ -15,7 +15,7 @@ from textual_plotext import PlotextPlot
 
 from tui import format as fmt
 from tui.claims import Narratives
-from tui.model import Claim, Observation, Verdict
+from tui.model import Claim, Observation, SeriesId, Verdict
 from tui.poller import Health
 
 HistoryReader = Callable[[str, datetime, datetime], list[Observation]]  # series, since, now
@@ -97,8 +97,11 @@ class ClaimScreen(Screen[None]):
         if self.claim.rule:
             plot = self.query_one("#claim-chart", PlotextPlot)
             mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
-            series = self.claim.rule.series[0]
-            draw_chart(plot, self.history, series, None, mark)
+            rule = self.claim.rule
+            series = rule.series[0]
+            # The claimed level is drawn when the rule compares the series itself, in its own unit.
+            direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
+            draw_chart(plot, self.history, series, rule.value if direct else None, mark)
 
 
 class SeriesScreen(Screen[None]):

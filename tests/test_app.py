@@ -1,0 +1,177 @@
+"""Pilot tests: the dashboard driven by keys over a snapshot and over a scripted live source."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from tests.conftest import DATA, obs
+from tui.app import TapecheckApp, snapshot_app
+from tui.claims import load_narratives
+from tui.config import load_settings
+from tui.model import Status
+from tui.poller import Schedule
+from tui.screens.dashboard import DashboardScreen, ThemePanel
+from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
+from tui.sources.base import FetchResult, SourceError
+from tui.sources.registry import Planned
+from tui.store import Store
+from tui.tape import MemoryTape
+from widgets.header_line import HeaderLine
+
+NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
+
+
+def app() -> TapecheckApp:
+    return snapshot_app(load_settings(), load_narratives(), DATA / "snapshot.jsonl", NOW)
+
+
+def claims_table(dashboard: DashboardScreen, theme: str) -> DataTable:  # type: ignore[type-arg]
+    return dashboard.query_one(f"#claims-{theme}", DataTable)
+
+
+async def test_main_screen_shows_every_theme_and_the_header() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        dashboard = tapecheck.screen
+        assert isinstance(dashboard, DashboardScreen)
+        panels = list(dashboard.query(ThemePanel))
+        assert [p.view.theme_id for p in panels][:2] == ["ai_capital_loop", "btc_mining"]
+        assert len(panels) == 8
+        header = dashboard.query_one(HeaderLine)
+        assert header.mode == "SNAPSHOT" and header.clock == "06:00:00 UTC"
+        assert header.flagged == f"{sum(1 for v in tapecheck.verdicts.values() if v.status is Status.DIVERGED)} diverged"
+        mining = claims_table(dashboard, "btc_mining")
+        first = mining.get_row_at(0)
+        assert str(first[0]) == "DIVERGED"  # diverged claims sort first
+
+
+async def test_jump_move_and_drill_into_a_claim_and_back() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("3")
+        table = tapecheck.focused
+        assert isinstance(table, DataTable) and table.id == "claims-btc_treasuries"
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("k", "enter")
+        assert isinstance(tapecheck.screen, ClaimScreen)
+        assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
+        await pilot.press("escape")
+        assert isinstance(tapecheck.screen, DashboardScreen)
+
+
+async def test_drill_into_a_series_and_change_range() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("2", "shift+tab")
+        table = tapecheck.focused
+        assert isinstance(table, DataTable) and table.id == "series-btc_mining"
+        await pilot.press("j", "j", "enter")
+        screen = tapecheck.screen
+        assert isinstance(screen, SeriesScreen) and screen.series == "crypto:BTC/USD:last"
+        assert {o.source for o in screen.latest} == {"coinbase", "kraken", "bitstamp"}
+        await pilot.press("4")
+        assert screen.range == "4"
+        await pilot.press("escape")
+        assert isinstance(tapecheck.screen, DashboardScreen)
+
+
+async def test_filter_and_diverged_only() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.press(*"hashrate")
+        await pilot.press("enter")
+        await pilot.pause()
+        dashboard = tapecheck.screen
+        assert isinstance(dashboard, DashboardScreen)
+        mining = claims_table(dashboard, "btc_mining")
+        ids = [str(k.value) for k in mining.rows]
+        assert "wu-hashrate-above-1zh" in ids and "wu-btc-above-miner-cash-cost" not in ids
+        await pilot.press("escape")
+        await pilot.press("d")
+        await pilot.pause()
+        for panel in dashboard.query(ThemePanel):
+            rows = [str(k.value) for k in claims_table(dashboard, panel.view.theme_id).rows]
+            assert all(tapecheck.verdicts[r].status is Status.DIVERGED for r in rows)
+        assert "wu-btc-above-miner-cash-cost" in [str(k.value) for k in claims_table(dashboard, "btc_mining").rows]
+
+
+async def test_language_toggle_and_help_and_sources() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        dashboard = tapecheck.screen
+        panel = next(iter(dashboard.query(ThemePanel)))
+        assert "AI capital loop" in str(panel.border_title)
+        await pilot.press("L")
+        await pilot.pause()
+        assert "AI资本循环" in str(panel.border_title)
+        await pilot.press("question_mark")
+        assert isinstance(tapecheck.screen, HelpScreen)
+        assert ("d", "Diverged only") in tapecheck.screen.keys
+        await pilot.press("escape", "s")
+        assert isinstance(tapecheck.screen, SourcesScreen)
+        await pilot.press("escape", "p")  # nothing polls in SNAPSHOT mode: says so
+        await pilot.pause()
+        assert any("nothing is polled" in n.message for n in tapecheck._notifications)
+
+
+async def test_a_verdict_flip_notifies() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert tapecheck.verdicts["bb-tesla-btc-11509-over-1bn"].status is Status.DIVERGED
+        later = NOW + timedelta(minutes=1)
+        tapecheck.tape = MemoryTape([obs("crypto:BTC/USD:last", 95_000, later - timedelta(seconds=5), "coinbase")])
+        tapecheck.clock = lambda: later
+        tapecheck.rebuild()
+        await pilot.pause()
+        assert tapecheck.verdicts["bb-tesla-btc-11509-over-1bn"].status is Status.HOLDS
+        messages = [n.message for n in tapecheck._notifications]
+        assert any(m.startswith("bb-tesla-btc-11509-over-1bn: diverged → holds") for m in messages)
+        assert tapecheck.flips["bb-tesla-btc-11509-over-1bn"]
+
+
+class FailingSource:
+    name = "binance"
+    kind = "crypto"
+
+    async def fetch(self) -> FetchResult:
+        raise SourceError("HTTP 503 from binance")
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    now = datetime.now(UTC)
+    store.append([obs("crypto:BTC/USD:last", 71_000, now - timedelta(seconds=600), "binance")])
+    plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
+    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if tapecheck.health.get("binance") and tapecheck.health["binance"].state == "failing":
+                break
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None
+        header = dashboard.query_one(HeaderLine)
+        assert [(p.name, p.state) for p in header.pills] == [("binance", "failing")]
+        row = next(r for r in next(iter(v for v in tapecheck.views if v.theme_id == "btc_mining")).series
+                   if r.series == "crypto:BTC/USD:last")
+        assert row.value == 71_000 and row.state == "stale"
+        table = dashboard.query_one("#series-btc_mining", DataTable)
+        cells = [str(c) for c in table.get_row("crypto:BTC/USD:last")]
+        assert "71,000 USD" in cells and any(c.startswith("stale 10m") for c in cells)
+        await pilot.press("s")
+        assert isinstance(tapecheck.screen, SourcesScreen)
+        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"
