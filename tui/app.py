@@ -122,7 +122,7 @@ class TapecheckApp(App[None]):
         header = dashboard.query_one(HeaderLine)
         header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "")
         header.clock = f"{self.clock():%H:%M:%S} UTC"
-        now = datetime.now(UTC)
+        now = self.clock()
         pills = []
         for health in self.health.values():
             note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
@@ -187,7 +187,7 @@ class TapecheckApp(App[None]):
 
     def action_sources(self) -> None:
         note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
-        self.push_screen(SourcesScreen(list(self.health.values()), note))
+        self.push_screen(SourcesScreen(list(self.health.values()), self.clock(), note))
 
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = []

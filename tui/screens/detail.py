@@ -154,16 +154,16 @@ class SourcesScreen(Screen[None]):
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, health: list[Health], note: str = "") -> None:
+    def __init__(self, health: list[Health], now: datetime, note: str = "") -> None:
         super().__init__()
-        self.health, self.note = health, note
+        self.health, self.now, self.note = health, now, note
 
     def compose(self) -> ComposeResult:
         if self.note:
             yield Static(self.note, id="sources-note")
         table: DataTable[str] = DataTable(id="sources", cursor_type="row")
         table.add_columns("source", "state", "last success", "latency", "failures", "next attempt", "last error")
-        now = datetime.now().astimezone()
+        now = self.now
         for h in self.health:
             def ago(moment: datetime | None) -> str:
                 return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
