@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +32,16 @@ from tui.view import ThemeView, build_views, make_context
 from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
+
+
+class PromptExitExecutor(ThreadPoolExecutor):
+    """The loop's thread pool, whose shutdown does not wait for a request blocked in a worker thread.
+
+    yfinance calls cannot be cancelled; without this, quitting waits for the slowest one to time out.
+    """
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
 
 
 class TapecheckApp(App[None]):
@@ -69,6 +80,7 @@ class TapecheckApp(App[None]):
         self.health: dict[str, Health] = {}
 
     def on_mount(self) -> None:
+        asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
@@ -125,6 +137,8 @@ class TapecheckApp(App[None]):
         now = self.clock()
         pills = []
         for health in self.health.values():
+            if health.kind == "history":
+                continue  # daily-history jobs are on the sources screen, not in the header
             note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
             pills.append(Pill(health.source, health.state, note))
         header.pills = tuple(pills)

@@ -183,7 +183,22 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         plan = build_sources(settings, wanted(narratives))
         app = TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
     app.run()
+    exit_now_if_threads_linger()
     return EXIT_OK
+
+
+def exit_now_if_threads_linger() -> None:
+    """Quit at once even if a worker thread is blocked in a request (yfinance cannot be cancelled).
+
+    Every observation is committed as it arrives, so nothing is lost by not waiting for such threads.
+    """
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
 
 
 def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
