@@ -37,10 +37,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "exchange"
 DAY_MS = 86_400_000
@@ -88,8 +90,11 @@ def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
-class FakeExchange:
+class FakeExchange(LocalServer):
     """The fake server. `start()` binds an ephemeral port and serves on a daemon thread; `stop()` ends it."""
+
+    label = "fake exchange"
+    protocol_version = "HTTP/1.0"
 
     def __init__(self, history_days: int = 1000) -> None:
         self.history_days = history_days
@@ -99,9 +104,7 @@ class FakeExchange:
         self._ticker_edits: dict[str, dict[str, Any]] = {}
         self._candle_edits: dict[tuple[str, date], str] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._routes: dict[str, Callable[[dict[str, str]], Reply]] = {
             "/api/v3/exchangeInfo": lambda q: self._json(_fixture("binance_exchangeInfo.json")),
             "/api/v3/ticker/24hr": self._binance_tickers,
@@ -124,49 +127,6 @@ class FakeExchange:
             "/api/v3/brokerage/market/products/{product_id}/candles": self._coinbase_candles,
             "/api/v3/brokerage/market/products/{product_id}/ticker": self._coinbase_ticker,
         }
-
-    # ---- lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._stopping.clear()
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-exchange", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "the fake exchange is not running"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # ---- test controls -----------------------------------------------------------------------------
 

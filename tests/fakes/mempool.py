@@ -33,16 +33,17 @@ Value faults hit currentHashrate on mempool paths and the latest hash-rate/diffi
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "mempool"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "missing", "zero", "null", "nan", "negative",
@@ -89,8 +90,12 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-class FakeMempool:
+class FakeMempool(LocalServer):
     """The fake server. `start()` binds an ephemeral port and serves on a daemon thread; `stop()` ends it."""
+
+    label = "fake mempool"
+    protocol_version = "HTTP/1.1"
+    nodelay = True
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -100,59 +105,7 @@ class FakeMempool:
             "hashrate_1w.json", "hashrate_1y.json", "charts_hash-rate_1week.json", "charts_hash-rate_1year.json",
             "charts_difficulty_1week.json")}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ---- lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-
-            def do_GET(self) -> None:
-                # The client may have given up (a timeout test): then there is nothing to answer.
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._stopping.clear()
-        # A short poll interval: shutdown() waits for the poll, and tests start and stop many servers.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-mempool", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in "delay" and "stall"
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "the fake mempool is not running"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__()
 
     # ---- test controls -----------------------------------------------------------------------------
 

@@ -33,15 +33,16 @@ symbols both endpoints leave out.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.fakes.server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "yahoo"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall")
@@ -93,8 +94,11 @@ def load_chart_fixture(symbol: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-class FakeYahoo:
+class FakeYahoo(LocalServer):
     """The fake server. `start()` binds an ephemeral port and serves on a daemon thread; `stop()` ends it."""
+
+    label = "fake Yahoo"
+    protocol_version = "HTTP/1.1"
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -103,53 +107,10 @@ class FakeYahoo:
         self._quote = load_quote_fixture()
         self._scenarios: dict[str, Scenario] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
-    # ---- lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._handle(self)
-
-            def do_POST(self) -> None:  # the consent form: nothing to accept here
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._send(self, Reply(404, HTML_PAGE.encode(), "text/html"))
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._stopping.clear()
-        threading.Thread(target=server.serve_forever, name="fake-yahoo", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in "delay" and "stall"
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake Yahoo is not running"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handle_post(self, request: BaseHTTPRequestHandler) -> None:  # the consent form: nothing to accept
+        self._send(request, Reply(404, HTML_PAGE.encode(), "text/html"))
 
     # ---- test controls -----------------------------------------------------------------------------
 

@@ -1,0 +1,81 @@
+"""What every fake upstream shares: an HTTP server on 127.0.0.1, an ephemeral port, a daemon thread.
+
+A fake subclasses LocalServer, answers requests in `_handle` (and POSTs in `_handle_post`), and may wait on
+`self._stopping` in slow scenarios so that `stop()` wakes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+class LocalServer:
+    """Start with `start()` or `with`; `url` is where clients should point."""
+
+    label = "fake server"
+    protocol_version = "HTTP/1.0"
+    nodelay = False  # send headers and body without a delayed-ACK stall (keep-alive clients)
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def _handle_post(self, request: BaseHTTPRequestHandler) -> None:
+        request.send_error(405)
+
+    def start(self) -> Self:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = fake.protocol_version
+            disable_nagle_algorithm = fake.nodelay
+
+            def do_GET(self) -> None:
+                # The client may have given up (a timeout test): then there is nothing to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    fake._handle(self)
+
+            def do_POST(self) -> None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    fake._handle_post(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self._stopping.clear()
+        # A short poll interval: shutdown() waits for the poll, and tests start and stop many servers.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=self.label,
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes handlers sleeping in "delay" and "stall"
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, f"the {self.label} is not running"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
