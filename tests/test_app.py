@@ -175,3 +175,15 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"
+
+
+async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[keys]\nsources = "o"\n')
+    tapecheck = snapshot_app(load_settings(path), load_narratives(), DATA / "snapshot.jsonl", NOW)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        assert not isinstance(tapecheck.screen, SourcesScreen)
+        await pilot.press("o")
+        assert isinstance(tapecheck.screen, SourcesScreen)

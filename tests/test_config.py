@@ -40,6 +40,8 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("[staleness]\n\ncrypto = -5\n", "c.toml:3: staleness.crypto = -5 must be a number of seconds above 0"),
         ("[staleness]\ncrypto = '10'\n", "c.toml:2: staleness.crypto = '10' must be"),
         ("[display]\ncolour = 'red'\n", "c.toml:2: unknown key display.colour"),
+        ("[keys]\nexplode = 'x'\n", "c.toml:2: unknown key keys.explode"),
+        ("[display]\nbell = 'yes'\n", "c.toml:2: display.bell = 'yes' must be true or false"),
         ("[sauces]\nhot = true\n", "c.toml:1: unknown section sauces"),
         ("[sources.hashrate]\nbase_url = \"ftp://x\"\n", "c.toml:2: sources.hashrate.base_url = 'ftp://x' must be an http"),
         ("[sources.crypto.urls]\nbinance = \"localhost\"\n", "c.toml:2: sources.crypto.urls.binance = 'localhost' must be"),

@@ -81,6 +81,8 @@ class TapecheckApp(App[None]):
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
@@ -115,6 +117,8 @@ class TapecheckApp(App[None]):
                 stamp = f"{self.clock():%Y-%m-%d %H:%M:%S} UTC"
                 line = f"{stamp}: {before.status} → {verdict.status} ({verdict.explanation})"
                 self.flips.setdefault(verdict.claim_id, []).append(line)
+                if self.settings.bell:
+                    self.bell()
                 self.notify(f"{verdict.claim_id}: {before.status} → {verdict.status}\n{verdict.explanation}",
                             title="Verdict changed", severity="warning" if verdict.status is Status.DIVERGED
                             else "information", timeout=10)

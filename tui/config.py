@@ -88,9 +88,14 @@ class StoreSettings:
     retention_days: int
 
 
+BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     lang: str
+    bell: bool
+    keys: dict[str, str]  # binding id -> keys, for App.set_keymap
     staleness: Staleness
     crypto: CryptoSettings
     equities: EquitiesSettings
@@ -126,7 +131,10 @@ URL: Check = (_url, "an http:// or https:// URL with a host")
 
 # section -> key -> check; "*" allows any key with that check.
 _SCHEMA: dict[str, dict[str, Check]] = {
-    "display": {"lang": (lambda v: v in LANGS, f"one of {', '.join(LANGS)}")},
+    "display": {"lang": (lambda v: v in LANGS, f"one of {', '.join(LANGS)}"),
+                "bell": (lambda v: isinstance(v, bool), "true or false")},
+    "keys": {name: (lambda v: isinstance(v, str) and bool(v.strip()), "one or more keys, e.g. \"q\" or \"q,ctrl+c\"")
+             for name in BINDING_IDS},
     "staleness": {**{kind: SECONDS for kind in SERIES_KINDS},
                   "history_days": (_whole, "a whole number of days, 0 or more")},
     "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
@@ -193,6 +201,8 @@ def load_settings(path: Path | None = None) -> Settings:
     crypto = src["crypto"]
     return Settings(
         lang=data["display"]["lang"],
+        bell=data["display"]["bell"],
+        keys=dict(data.get("keys", {})),
         staleness=Staleness(**data["staleness"]),
         crypto=CryptoSettings(tuple(crypto["exchanges"]), crypto["interval_s"], crypto["timeout_s"],
                               crypto["history_interval_s"], dict(crypto.get("urls", {}))),
