@@ -187,3 +187,17 @@ async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
         assert not isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("o")
         assert isinstance(tapecheck.screen, SourcesScreen)
+
+
+async def test_command_palette_opens_a_claim() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"tesla-btc-11509")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(tapecheck.screen, ClaimScreen)
+        assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"

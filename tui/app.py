@@ -23,6 +23,7 @@ from tui.claims import Narratives
 from tui.config import Settings
 from tui.model import Status, Verdict
 from tui.poller import Health, Poller
+from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
@@ -48,6 +49,7 @@ class TapecheckApp(App[None]):
     """tapecheck's dashboard."""
 
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {TapecheckCommands}
     TITLE = "tapecheck"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -219,15 +221,28 @@ class TapecheckApp(App[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = str(event.row_key.value)
-        ctx_now = self.clock()
         if event.data_table.has_class("claims"):
-            claim = self.narratives.claim(key)
-            history = self.history(claim.series[0], None, ctx_now) if claim.series else []
-            self.push_screen(ClaimScreen(claim, self.verdicts[key], self.narratives, self.lang, history,
-                                         self.flips.get(key, [])))
+            self.open_claim(key)
         elif event.data_table.has_class("series"):
-            claims = [c for c in self.narratives.claims if key in c.series]
-            self.push_screen(SeriesScreen(key, self.tape.latest(key, ctx_now), claims, ctx_now, self.history))
+            self.open_series(key)
+
+    def open_claim(self, claim_id: str) -> None:
+        claim = self.narratives.claim(claim_id)
+        history = self.history(claim.series[0], None, self.clock()) if claim.series else []
+        self.push_screen(ClaimScreen(claim, self.verdicts[claim_id], self.narratives, self.lang, history,
+                                     self.flips.get(claim_id, [])))
+
+    def open_series(self, series: str) -> None:
+        now = self.clock()
+        claims = [c for c in self.narratives.claims if series in c.series]
+        self.push_screen(SeriesScreen(series, self.tape.latest(series, now), claims, now, self.history))
+
+    def jump_to_theme(self, number: int) -> None:
+        dashboard = self.dashboard
+        if dashboard is not None:
+            while self.screen is not dashboard:
+                self.pop_screen()
+            dashboard.action_jump(number)
 
     def history(self, series: str, since: datetime | None, now: datetime) -> list:  # type: ignore[type-arg]
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
