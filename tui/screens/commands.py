@@ -29,7 +29,8 @@ class TapecheckCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(app.open_claim, claim.id), help=str(claim.kind))
-        series = sorted({s for c in narratives.claims for s in c.series} | {s for t in narratives.themes for s in t.watch})
+        read = {s for c in narratives.claims for s in c.series}
+        series = sorted(read | {s for t in narratives.themes for s in t.watch})
         for name in series:
             text = f"Series {name}"
             score = matcher.match(text)
