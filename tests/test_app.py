@@ -201,3 +201,21 @@ async def test_command_palette_opens_a_claim() -> None:
         await pilot.pause()
         assert isinstance(tapecheck.screen, ClaimScreen)
         assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
+
+
+async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None
+        assert dashboard.query_one("#too-small").display is True
+        assert dashboard.query_one("#panels").display is False
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert dashboard.query_one("#too-small").display is False
+        assert dashboard.query_one("#panels").display is True
+        for width, height in ((30, 5), (80, 24), (200, 60), (55, 13), (160, 50)):  # a resize storm
+            await pilot.resize_terminal(width, height)
+        await pilot.pause()
+        assert dashboard.query_one("#panels").has_class("wide")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
@@ -91,10 +91,11 @@ class TapecheckApp(App[None]):
         if self.mode == "LIVE" and self.planned is not None:
             self.start_polling()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize | None = None) -> None:
+        size = event.size if event is not None else self.size
         dashboard = self.dashboard
         if dashboard is not None and dashboard.is_mounted:
-            dashboard.query_one("#panels").set_class(self.size.width >= WIDE, "wide")
+            dashboard.fit(size.width, size.height, WIDE)
 
     # ---- data -------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from tui import format as fmt
 from tui.model import Status
@@ -23,6 +23,7 @@ BADGES = {
     Status.CONTEXT: ("context", "dim italic"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
+MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
 
 
 class FilterChanged(Message):
@@ -89,7 +90,18 @@ class DashboardScreen(Screen[None]):
         box.can_focus = False
         yield box
         yield VerticalScroll(id="panels")
+        yield Static(f"The terminal is too small for tapecheck: it needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+                     id="too-small")
         yield Footer()
+
+    def fit(self, width: int, height: int, wide: int) -> None:
+        """Lay the panels out for the terminal: two columns when wide, a message when too small to draw."""
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        panels, message = self.query_one("#panels"), self.query_one("#too-small")
+        panels.set_class(width >= wide, "wide")
+        if panels.display is small:  # only touch display on a change: it forces a full relayout
+            panels.display = not small
+            message.display = small
 
     def on_mount(self) -> None:
         rebuild = getattr(self.app, "rebuild", None)
