@@ -208,7 +208,7 @@ class TapecheckApp(App[None]):
 
     def action_sources(self) -> None:
         note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
-        self.push_screen(SourcesScreen(list(self.health.values()), self.clock(), note))
+        self.push_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note))
 
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = []

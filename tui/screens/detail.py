@@ -150,29 +150,48 @@ class SeriesScreen(Screen[None]):
 
 
 class SourcesScreen(Screen[None]):
-    """Every source's health: last success, last error, latency, failures, next attempt."""
+    """Every source's health: last success, last error, latency, failures, next attempt; redrawn each second."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, health: list[Health], now: datetime, note: str = "") -> None:
+    def __init__(self, read_health: Callable[[], list[Health]], clock: Callable[[], datetime], note: str = "") -> None:
         super().__init__()
-        self.health, self.now, self.note = health, now, note
+        self.read_health, self.clock, self.note = read_health, clock, note
+
+    @property
+    def health(self) -> list[Health]:
+        return self.read_health()
 
     def compose(self) -> ComposeResult:
         if self.note:
             yield Static(self.note, id="sources-note")
         table: DataTable[str] = DataTable(id="sources", cursor_type="row")
         table.add_columns("source", "state", "last success", "latency", "failures", "next attempt", "last error")
-        now = self.now
-        for h in self.health:
-            def ago(moment: datetime | None) -> str:
-                return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
-
-            nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
-            latency = "—" if h.latency_s is None else f"{h.latency_s * 1000:.0f} ms"
-            table.add_row(h.source, h.state, ago(h.last_success), latency, str(h.failures), nxt, h.last_error or "")
         yield table
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(1, self.redraw)
+
+    def redraw(self) -> None:
+        table = self.query_one("#sources", DataTable)
+        now = self.clock()
+
+        def ago(moment: datetime | None) -> str:
+            return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
+
+        rows = []
+        for h in self.health:
+            nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
+            latency = "—" if h.latency_s is None else f"{h.latency_s * 1000:.0f} ms"
+            rows.append((h.source, h.state, ago(h.last_success), latency, str(h.failures), nxt, h.last_error or ""))
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(*row, key=row[0])
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
 class HelpScreen(Screen[None]):
