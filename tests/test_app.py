@@ -219,3 +219,22 @@ async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
             await pilot.resize_terminal(width, height)
         await pilot.pause()
         assert dashboard.query_one("#panels").has_class("wide")
+
+
+async def test_columns_widen_when_values_arrive() -> None:
+    from tui.snapshot import read_observations
+
+    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="SNAPSHOT", tape=MemoryTape([]),
+                             clock=lambda: NOW)
+    async with tapecheck.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None
+        table = dashboard.query_one("#series-btc_mining", DataTable)
+        assert str(table.get_row("crypto:BTC/USD:last")[1]) == "—"
+        tapecheck.tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
+        tapecheck.rebuild()
+        await pilot.pause()
+        last_column = list(table.columns.values())[1]
+        assert str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD"
+        assert last_column.content_width >= len("71,230 USDT")

@@ -178,7 +178,7 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
     if [str(k.value) for k in table.rows] == keys:
         for key, cells in rows:
             for column, cell in zip(table.columns, cells, strict=False):
-                table.update_cell(key, column, cell)
+                table.update_cell(key, column, cell, update_width=True)
         return
     cursor = table.cursor_row
     table.clear()
