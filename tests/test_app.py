@@ -238,3 +238,39 @@ async def test_columns_widen_when_values_arrive() -> None:
         last_column = list(table.columns.values())[1]
         assert str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD"
         assert last_column.content_width >= len("71,230 USDT")
+
+
+class CountingSource:
+    name = "coinbase"
+    kind = "crypto"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def fetch(self) -> FetchResult:
+        self.calls += 1
+        return FetchResult((obs("crypto:BTC/USD:last", 71_000 + self.calls, datetime.now(UTC), "coinbase"),))
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    source = CountingSource()
+    plan = Planned([source], {"coinbase": Schedule(0.05, 1)})
+    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert source.calls >= 2
+        assert store.count() == source.calls  # every poll's observation reached the store
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        paused_at = source.calls
+        await pilot.pause(0.3)
+        assert source.calls <= paused_at + 1  # at most the poll already under way
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None and dashboard.query_one(HeaderLine).mode == "LIVE (paused)"
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert source.calls > paused_at + 1
