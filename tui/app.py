@@ -21,7 +21,7 @@ from textual.widgets import DataTable
 
 from tui.claims import Narratives
 from tui.config import Settings
-from tui.model import Status, Verdict
+from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
 from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged
@@ -245,7 +245,8 @@ class TapecheckApp(App[None]):
                 self.pop_screen()
             dashboard.action_jump(number)
 
-    def history(self, series: str, since: datetime | None, now: datetime) -> list:  # type: ignore[type-arg]
+    def history(self, series: str, since: datetime | None, now: datetime) -> list[Observation]:
+        """A series' observations from `since` (or the start) to `now`, oldest first, for charts."""
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
         if isinstance(self.tape, Store):
             return self.tape.history(series, start, now)

@@ -156,6 +156,8 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
         tape = Store(path, settings.store.retention_days)
     ctx = Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
     verdicts = judge_all(narratives.claims, ctx)
+    if isinstance(tape, Store):
+        tape.close()
     if args.json:
         print(json.dumps({"generated_at": datetime.now(UTC).isoformat(), "now": now.isoformat(),
                           "snapshot": None if args.snapshot is None else str(args.snapshot),

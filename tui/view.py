@@ -13,7 +13,7 @@ from tui import format as fmt
 from tui import markets
 from tui.claims import Narratives
 from tui.config import Settings
-from tui.model import Claim, SeriesId, Status, Verdict
+from tui.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.rules.evaluate import Context, NoData, last
 from tui.rules.verdict import STATUS_ORDER, judge_all
 from tui.tape import Tape
@@ -101,7 +101,7 @@ def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> flo
             return max(prev, key=lambda o: o.ts).value
         try:
             before = markets.previous_close(parsed.yahoo_symbol, at)
-        except Exception:
+        except TapecheckError:  # a symbol whose market has no known session
             return None
         earlier = ctx.tape.latest(series, before)
     else:
