@@ -274,3 +274,16 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
         await pilot.press("p")
         await pilot.pause(0.3)
         assert source.calls > paused_at + 1
+
+
+async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) -> None:
+    store = Store(tmp_path / "empty.sqlite")
+    plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
+    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if tapecheck.told_nothing_answers:
+                break
+        notes = [n for n in tapecheck._notifications if n.title == "Nothing to show yet"]
+        assert len(notes) == 1 and "Press s to see why" in notes[0].message

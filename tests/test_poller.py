@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import obs
 from tui.config import PollerSettings
@@ -183,3 +184,20 @@ async def test_history_jobs_wait_for_the_first_live_round() -> None:
     history.calls.clear()
     await once.poll_once()
     assert history.calls[0] >= live.calls[0] + 0.2
+
+
+async def test_on_result_already_knows_the_next_attempt() -> None:
+    seen: list[tuple[str, Health]] = []
+    failing = ScriptedSource("failing", script=[SourceError("HTTP 503 from x")])
+    poller = make([failing], interval=10, results=seen)
+    before = datetime.now(UTC)
+    await poller.poll_once()
+    health = seen[0][1]
+    assert health.next_attempt is not None
+    # first failure: base 0.05 s × jitter in [½, 1], counted from the end of the poll
+    assert before + timedelta(seconds=0.025) <= health.next_attempt <= datetime.now(UTC) + timedelta(seconds=0.05)
+    ok = ScriptedSource("ok")
+    seen.clear()
+    await make([ok], interval=10, results=seen).poll_once()
+    assert seen[0][1].next_attempt is not None
+    assert seen[0][1].next_attempt >= before + timedelta(seconds=10)

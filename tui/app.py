@@ -23,6 +23,7 @@ from tui.claims import Narratives
 from tui.config import Settings
 from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
+from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
@@ -80,6 +81,7 @@ class TapecheckApp(App[None]):
         self.flips: dict[str, list[str]] = {}
         self.poller: Poller | None = None
         self.health: dict[str, Health] = {}
+        self.told_nothing_answers = False
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -175,6 +177,20 @@ class TapecheckApp(App[None]):
                 self.notify(f"not recording: {error}", severity="error", timeout=10)
         self.health[source.name] = health
         self.rebuild()
+        self.tell_if_nothing_answers()
+
+    def tell_if_nothing_answers(self) -> None:
+        """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
+        live = [h for h in self.health.values() if h.kind != "history"]
+        if self.told_nothing_answers or not live or any(h.last_success or not h.failures for h in live):
+            return
+        if any(v.status not in (Status.NO_DATA, Status.CONTEXT) for v in self.verdicts.values()):
+            return
+        self.told_nothing_answers = True
+        self.notify("No source has answered yet and the store is empty, so every claim shows no data. "
+                    "Press s to see why each source fails. To look at the dashboard offline: "
+                    "tapecheck --snapshot FILE (a tape written by tapecheck record --out FILE).",
+                    title="Nothing to show yet", severity="warning", timeout=30)
 
     # ---- actions ----------------------------------------------------------------------------------
 
@@ -211,13 +227,15 @@ class TapecheckApp(App[None]):
         self.push_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note))
 
     def action_help(self) -> None:
-        keys: list[tuple[str, str]] = []
+        keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table")]
         for bindings in (DashboardScreen.BINDINGS, self.BINDINGS):
             for binding in bindings:
-                if isinstance(binding, Binding):
-                    keys.append((binding.key, binding.description))
-        keys += [("enter", "Open the claim or series under the cursor"), ("escape", "Back"),
-                 ("ctrl+p", "Command palette")]
+                if not isinstance(binding, Binding) or binding.action.startswith("jump("):
+                    continue
+                keys.append((self.get_key_display(binding), binding.description))
+        keys += [("1–8", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor"),
+                 ("esc", "Back"), ("1 2 3 4", "On a series: chart range 1D, 1W, 1M, 1Y"),
+                 ("ctrl+p", "Command palette: any claim, series or theme")]
         self.push_screen(HelpScreen(keys))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -236,7 +254,8 @@ class TapecheckApp(App[None]):
     def open_series(self, series: str) -> None:
         now = self.clock()
         claims = [c for c in self.narratives.claims if series in c.series]
-        self.push_screen(SeriesScreen(series, self.tape.latest(series, now), claims, now, self.history))
+        fresh = fresh_after(make_context(self.tape, now, self.settings), series)
+        self.push_screen(SeriesScreen(series, self.tape.latest(series, now), claims, now, self.history, fresh))
 
     def jump_to_theme(self, number: int) -> None:
         dashboard = self.dashboard

@@ -91,6 +91,7 @@ class Poller:
         self._resume.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: set[str] = set()
+        self._delay: dict[str, float] = {}  # seconds until each source's next poll, set by its last poll
         self._live_round = asyncio.Event()  # set once every live source has polled once
         self._live_pending = {s.name for s in self.sources if not schedules[s.name].after_live}
         if not self._live_pending:
@@ -142,16 +143,11 @@ class Poller:
             await self._live_round.wait()
         while True:
             await self._resume.wait()
-            result = await self._poll(source)
+            await self._poll(source)
             self._live_pending.discard(source.name)
             if not self._live_pending:
                 self._live_round.set()
-            health = self.health[source.name]
-            if result is None:
-                delay = backoff_delay(health.failures, self.settings, self.rng, health.retry_after_s)
-            else:
-                delay = schedule.interval_s
-            self.health[source.name] = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
+            delay = self._delay.get(source.name, schedule.interval_s)
             wake = self._wake[source.name]
             wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -185,6 +181,11 @@ class Poller:
                              latency_s=latency, failures=0, last_count=len(result.observations), partial=partial)
         else:
             health = replace(health, latency_s=latency)
+        # The next attempt is decided here, so that on_result already sees it in the health record.
+        delay = schedule.interval_s if result is not None else backoff_delay(
+            health.failures, self.settings, self.rng, health.retry_after_s)
+        self._delay[source.name] = delay
+        health = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
         self.health[source.name] = health
         outcome = self.on_result(source, result, health)
         if outcome is not None:

@@ -22,7 +22,7 @@ class Pill:
 
 
 class HeaderLine(Widget):
-    """`tapecheck  LIVE  12:04:05 UTC  ● binance 3s  ● yahoo 41s …  3 diverged`."""
+    """`tapecheck  LIVE  12:04:05 UTC  3 diverged  ● binance 3s  ● yahoo 41s …`."""
 
     DEFAULT_CSS = """
     HeaderLine { height: 1; background: $panel; color: $foreground; }
@@ -42,10 +42,10 @@ class HeaderLine(Widget):
         text.append(f" {self.title} ", style="bold reverse")
         text.append(f" {self.mode} ", style="bold")
         text.append(f" {self.clock} ")
+        if self.flagged:  # before the pills: on a narrow terminal the pills are what gets cut
+            text.append(f" {self.flagged} ", style=f"bold {theme.error or 'red'}")
         for pill in self.pills:
             colour = colours.get(pill.state) or "grey50"
             text.append(" ●", style=colour)
             text.append(f" {pill.name}{' ' + pill.note if pill.note else ''}")
-        if self.flagged:
-            text.append(f"  {self.flagged} ", style=f"bold {theme.error or 'red'}")
         return text

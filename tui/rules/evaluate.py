@@ -68,15 +68,21 @@ def _median(observations: list[Observation]) -> float:
     return float(median(o.value for o in observations))
 
 
+def fresh_after(ctx: Context, series: str) -> datetime:
+    """The oldest time a live value of `series` may have and still be fresh at ctx.now.
+
+    Outside its session a market's last value is current if it was printed by (about) the last close.
+    """
+    closed = ctx.closed_since(series, ctx.now)
+    return (closed or ctx.now) - timedelta(seconds=ctx.max_age_s(series))
+
+
 def last(ctx: Context, series: str) -> Value:
     observations = ctx.tape.latest(series, ctx.now)
     if not observations:
         raise NoData(f"no observations of {series}")
-    limit = ctx.max_age_s(series)
     closed = ctx.closed_since(series, ctx.now)
-    # Outside its session a market's last value is current if it was printed by (about) the last close.
-    fresh_after = (closed or ctx.now) - timedelta(seconds=limit)
-    fresh = [o for o in observations if o.ts >= fresh_after]
+    fresh = [o for o in observations if o.ts >= fresh_after(ctx, series)]
     used = fresh or observations
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)

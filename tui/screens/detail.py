@@ -111,9 +111,10 @@ class SeriesScreen(Screen[None]):
                 *[Binding(k, f"range('{k}')", label) for k, (label, _) in RANGES.items()]]
 
     def __init__(self, series: str, latest: list[Observation], claims: list[Claim], now: datetime,
-                 history: HistoryReader) -> None:
+                 history: HistoryReader, fresh_after: datetime) -> None:
         super().__init__()
         self.series, self.latest, self.claims, self.now, self.read_history = series, latest, claims, now, history
+        self.fresh_after = fresh_after  # older values are stale: shown, but left out of the spread
         self.range = "2"
 
     def compose(self) -> ComposeResult:
@@ -125,13 +126,15 @@ class SeriesScreen(Screen[None]):
     def describe(self) -> Text:
         text = Text()
         text.append(f"{self.series}\n\n", style="bold")
-        values = [o.value for o in self.latest]
+        values = [o.value for o in self.latest if o.ts >= self.fresh_after]
         for obs in sorted(self.latest, key=lambda o: o.source):
             age = fmt.age((self.now - obs.ts).total_seconds())
-            text.append(f"  {obs.source:12} {fmt.number(obs.value):>14} {obs.unit}  {age} old\n")
+            stale = obs.ts < self.fresh_after
+            text.append(f"  {obs.source:12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
+                        + ("  stale: left out" if stale else "") + "\n", style="dim" if stale else "")
         if len(values) > 1:
             spread = (max(values) - min(values)) / min(values) * 100
-            text.append(f"  spread across sources {spread:.3f}%\n")
+            text.append(f"  spread across the {len(values)} fresh sources {spread:.3f}%\n")
         if not self.latest:
             text.append("  no observations\n", style="dim")
         text.append("\nClaims that read it\n", style="dim")
@@ -166,8 +169,9 @@ class SourcesScreen(Screen[None]):
         if self.note:
             yield Static(self.note, id="sources-note")
         table: DataTable[str] = DataTable(id="sources", cursor_type="row")
-        table.add_columns("source", "state", "last success", "latency", "failures", "next attempt", "last error")
+        table.add_columns("source", "state", "last error", "last success", "next attempt", "failures", "latency")
         yield table
+        yield Static("", id="source-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -185,13 +189,41 @@ class SourcesScreen(Screen[None]):
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
             latency = "—" if h.latency_s is None else f"{h.latency_s * 1000:.0f} ms"
-            rows.append((h.source, h.state, ago(h.last_success), latency, str(h.failures), nxt, h.last_error or ""))
+            error = "" if h.state in ("ok", "slow", "waiting") else h.last_error or ""
+            rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
         cursor = table.cursor_row
         table.clear()
         for row in rows:
             table.add_row(*row, key=row[0])
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
+        self.show_detail()
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        """The highlighted source's full last error and what is missing from its last answer."""
+        health = self.health
+        table = self.query_one("#sources", DataTable)
+        detail = self.query_one("#source-detail", Static)
+        if not health or not 0 <= table.cursor_row < len(health):
+            detail.update("")
+            return
+        h = health[table.cursor_row]
+        text = Text()
+        text.append(f"{h.source}: ", style="bold").append(h.state)
+        if h.last_error:
+            seconds = None if h.last_error_at is None else (self.clock() - h.last_error_at).total_seconds()
+            when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
+            text.append(f"\nlast error{when}: {h.last_error}")
+        for missing in h.partial:
+            text.append(f"\nmissing from the last answer: {missing}")
+        detail.update(text)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class HelpScreen(Screen[None]):
