@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "exchange"
 DAY_MS = 86_400_000
@@ -74,13 +74,6 @@ class Scenario:
     times: int | None = None
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
-
 
 def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
@@ -95,6 +88,7 @@ class FakeExchange(LocalServer):
 
     label = "fake exchange"
     protocol_version = "HTTP/1.0"
+    reasons = _STATUS_TEXT
 
     def __init__(self, history_days: int = 1000) -> None:
         self.history_days = history_days
@@ -238,23 +232,6 @@ class FakeExchange(LocalServer):
             self._send(handler, reply, stall_s=scenario.delay_s)
         else:
             self._send(handler, reply)
-
-    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, stall_s: float | None = None) -> None:
-        try:
-            handler.send_response(reply.status, _STATUS_TEXT.get(reply.status))
-            handler.send_header("Content-Type", reply.content_type)
-            handler.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers:
-                handler.send_header(name, value)
-            handler.end_headers()
-            if stall_s is None:
-                handler.wfile.write(reply.body)
-                return
-            handler.wfile.write(reply.body[: len(reply.body) // 2])
-            handler.wfile.flush()
-            self._stopping.wait(stall_s)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up first, as a timing-out client does
 
     @staticmethod
     def _json(payload: Any, status: int = 200) -> Reply:

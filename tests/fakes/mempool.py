@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "mempool"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "missing", "zero", "null", "nan", "negative",
@@ -76,13 +76,6 @@ class Scenario:
     unit: str | None = None
     times: int | None = None
 
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 def fixture(name: str) -> Any:
@@ -237,18 +230,3 @@ class FakeMempool(LocalServer):
             if prefix in _UNITS:
                 for point in points:
                     point["y"] = point["y"] * old / _UNITS[prefix]
-
-    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, stall_s: float | None = None) -> None:
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", reply.content_type)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers:
-            handler.send_header(name, value)
-        handler.end_headers()
-        if stall_s is None:
-            handler.wfile.write(reply.body)
-            return
-        handler.wfile.write(reply.body[: len(reply.body) // 2])
-        handler.wfile.flush()
-        self._stopping.wait(stall_s)
-        handler.close_connection = True

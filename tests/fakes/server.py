@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, ClassVar, Self
+
+
+@dataclass
+class Reply:
+    """One answer: status, body, content type (None: the server's `json_type`) and extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class LocalServer:
@@ -18,6 +29,24 @@ class LocalServer:
     label = "fake server"
     protocol_version = "HTTP/1.0"
     nodelay = False  # send headers and body without a delayed-ACK stall (keep-alive clients)
+    json_type = "application/json"  # the content type of a Reply that names none
+    reasons: ClassVar[dict[int, str]] = {}  # status phrases, where the upstream's differ from the stdlib's
+
+    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, stall_s: float | None = None) -> None:
+        """Write a reply; with `stall_s`, only half the body, then wait that long (or until stop())."""
+        handler.send_response(reply.status, self.reasons.get(reply.status))
+        handler.send_header("Content-Type", reply.content_type or self.json_type)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        if stall_s is None:
+            handler.wfile.write(reply.body)
+            return
+        handler.wfile.write(reply.body[: len(reply.body) // 2])
+        handler.wfile.flush()
+        self._stopping.wait(stall_s)
+        handler.close_connection = True
 
     def __init__(self) -> None:
         self._stopping = threading.Event()

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "yahoo"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall")
@@ -75,13 +75,6 @@ class Scenario:
     delay_s: float = 0.0
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json;charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-
 
 def load_quote_fixture() -> dict[str, Any]:
     """tests/data/yahoo/quote.json, parsed."""
@@ -99,6 +92,7 @@ class FakeYahoo(LocalServer):
 
     label = "fake Yahoo"
     protocol_version = "HTTP/1.1"
+    json_type = "application/json;charset=utf-8"
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -223,18 +217,3 @@ class FakeYahoo(LocalServer):
         if kind == "truncated":
             body = body[: len(body) // 2]
         return Reply(200, body)
-
-    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, stall_s: float | None = None) -> None:
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", reply.content_type)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers:
-            handler.send_header(name, value)
-        handler.end_headers()
-        if stall_s is None:
-            handler.wfile.write(reply.body)
-            return
-        handler.wfile.write(reply.body[: len(reply.body) // 2])
-        handler.wfile.flush()
-        self._stopping.wait(stall_s)
-        handler.close_connection = True
