@@ -287,3 +287,27 @@ async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) 
                 break
         notes = [n for n in tapecheck._notifications if n.title == "Nothing to show yet"]
         assert len(notes) == 1 and "Press s to see why" in notes[0].message
+
+
+async def test_a_burst_of_poll_results_is_evaluated_once(tmp_path: Path) -> None:
+    from tui.poller import Health
+
+    store = Store(tmp_path / "s.sqlite")
+    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        rebuilds = 0
+        original = tapecheck.rebuild
+
+        def counting() -> None:
+            nonlocal rebuilds
+            rebuilds += 1
+            original()
+
+        tapecheck.rebuild = counting  # type: ignore[method-assign]
+        for i in range(6):
+            observation = obs("crypto:BTC/USD:last", 70_000 + i, datetime.now(UTC), f"ex{i}")
+            await tapecheck.on_poll(FailingSource(), FetchResult((observation,)), Health(f"ex{i}", "crypto", "ok"))
+        await pilot.pause(0.5)
+        assert rebuilds == 1
+        assert store.count() == 6  # every result was stored, only the redraw was shared

@@ -34,6 +34,7 @@ from tui.view import ThemeView, build_views, make_context
 from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
+REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
 
 
 class PromptExitExecutor(ThreadPoolExecutor):
@@ -82,6 +83,7 @@ class TapecheckApp(App[None]):
         self.poller: Poller | None = None
         self.health: dict[str, Health] = {}
         self.told_nothing_answers = False
+        self.rebuild_pending = False
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -176,6 +178,12 @@ class TapecheckApp(App[None]):
             except Exception as error:  # a full disk must not stop the dashboard
                 self.notify(f"not recording: {error}", severity="error", timeout=10)
         self.health[source.name] = health
+        if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
+            self.rebuild_pending = True
+            self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)
+
+    def rebuild_after_polls(self) -> None:
+        self.rebuild_pending = False
         self.rebuild()
         self.tell_if_nothing_answers()
 

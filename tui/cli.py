@@ -18,11 +18,11 @@ from tui import format as fmt
 from tui.claims import Narratives, load_narratives
 from tui.config import Settings, load_settings, user_config_path
 from tui.model import Claim, TapecheckError, Verdict
-from tui.rules.evaluate import Context
 from tui.rules.verdict import STATUS_ORDER, judge_all
 from tui.snapshot import parse_time, read_observations
 from tui.store import Store, default_store_path
 from tui.tape import MemoryTape, Tape
+from tui.view import make_context
 
 EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
 
@@ -154,7 +154,7 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
         if not path.exists():
             raise TapecheckError(f"no store at {path} yet: run `tapecheck record` first, or pass --snapshot FILE")
         tape = Store(path, settings.store.retention_days)
-    ctx = Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
+    ctx = make_context(tape, now, settings)
     verdicts = judge_all(narratives.claims, ctx)
     if isinstance(tape, Store):
         tape.close()
