@@ -43,10 +43,13 @@ async def test_main_screen_shows_every_theme_and_the_header() -> None:
         assert len(panels) == 8
         header = dashboard.query_one(HeaderLine)
         assert header.mode == "SNAPSHOT" and header.clock == "06:00:00 UTC"
-        assert header.flagged == f"{sum(1 for v in tapecheck.verdicts.values() if v.status is Status.DIVERGED)} diverged"
+        diverged = sum(1 for v in tapecheck.verdicts.values() if v.status is Status.DIVERGED)
+        wrong = sum(1 for v in tapecheck.then.values() if v.status is Status.DIVERGED)
+        assert (diverged, wrong) == (8, 4)
+        assert header.flagged == "8 diverged · 4 wrong then"
         mining = claims_table(dashboard, "btc_mining")
         first = mining.get_row_at(0)
-        assert str(first[0]) == "DIVERGED"  # diverged claims sort first
+        assert str(first[1]) == "DIVERGED" and str(first[0]) == "held"  # diverged first; it held on its date
 
 
 async def test_jump_move_and_drill_into_a_claim_and_back() -> None:

@@ -417,17 +417,17 @@ def test_history_without_shares_reports_the_missing_market_values() -> None:
         "equity:NVDA:market_cap": "no share count from Yahoo for daily market values"}
 
 
-def test_history_reaches_a_year_back_and_skips_running_sessions() -> None:
+def test_history_starts_where_asked_and_skips_running_sessions() -> None:
     downloader = RecordedDownloader(frame=download_like_yfinance(HISTORY))
     friday_afternoon = utc("2026-01-23T15:00:00")  # New York open, Shanghai closed
     src = source(downloader, symbols=["NVDA", "688795.SS"], now=friday_afternoon)
     observations = asyncio.run(src.history(date(2026, 1, 1)))
-    assert downloader.frame_calls[0][1] == {"start": "2025-01-23"}  # at least a year back
+    assert downloader.frame_calls[0][1] == {"start": "2026-01-01"}  # the job decides how far back
     latest = {o.series: o.ts for o in sorted(observations, key=lambda o: o.ts)}
     assert latest["equity:NVDA:last"] == utc("2026-01-22T21:00:00")  # Friday's bar is not closed yet
     assert latest["equity:688795.SS:last"] == utc("2026-01-23T07:00:00")
     asyncio.run(src.history(date(2020, 3, 1)))
-    assert downloader.frame_calls[1][1] == {"start": "2020-03-01"}  # earlier than a year: as asked
+    assert downloader.frame_calls[1][1] == {"start": "2020-03-01"}
 
 
 def test_history_refuses_a_symbol_in_another_currency() -> None:

@@ -1,13 +1,15 @@
 """The Textual app: owns the settings, the tape, the poller and the timers; the screens do the drawing.
 
-Modes: LIVE (sources poll into the store, the dashboard reads the store) and SNAPSHOT (a JSON Lines file,
-no polling). The first frame shows the narratives and the last stored values before any network request
-or heavy import: ccxt and yfinance load inside the poller's workers.
+Modes: LIVE (sources poll into the store, the dashboard reads the store), SNAPSHOT (a JSON Lines file at
+one moment, no polling), REPLAY (a tape played back by its timestamps) and DEMO (the shipped synthetic tape,
+replayed; it never touches the store). The first frame shows the narratives and the last stored values
+before any network request or heavy import: ccxt and yfinance load inside the poller's workers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from tui.claims import Narratives
 from tui.config import Settings
 from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
+from tui.replay import Replay
 from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged
@@ -30,11 +33,14 @@ from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScr
 from tui.sources.base import FetchResult, Source
 from tui.store import Store
 from tui.tape import MemoryTape, Tape
+from tui.then import judge_then
 from tui.view import ThemeView, build_views, make_context
 from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
 REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
+REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
+DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
 
 
 class PromptExitExecutor(ThreadPoolExecutor):
@@ -47,7 +53,7 @@ class PromptExitExecutor(ThreadPoolExecutor):
         super().shutdown(wait=False, cancel_futures=True)
 
 
-class TapecheckApp(App[None]):
+class TapecheckApp(App[str | None]):
     """tapecheck's dashboard."""
 
     CSS_PATH = "app.tcss"
@@ -61,11 +67,14 @@ class TapecheckApp(App[None]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
+        Binding("full_stop", "step", "Step", id="step"),
+        Binding("D", "demo", "Demo", id="demo", show=False),
     ]
 
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
                  store: Store | None = None, planned: object | None = None,
-                 clock: Callable[[], datetime] | None = None, lang: str | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, lang: str | None = None,
+                 replay: Replay | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
@@ -73,12 +82,14 @@ class TapecheckApp(App[None]):
         self.tape = tape
         self.store = store
         self.planned = planned
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.replay = replay
+        self.clock = replay.clock if replay else clock or (lambda: datetime.now(UTC))
         self.lang = lang or settings.lang
         self.diverged_only = False
         self.text_filter = ""
         self.views: list[ThemeView] = []
         self.verdicts: dict[str, Verdict] = {}
+        self.then: dict[str, Verdict] = {}  # each claim on its own date
         self.flips: dict[str, list[str]] = {}
         self.poller: Poller | None = None
         self.health: dict[str, Health] = {}
@@ -89,11 +100,17 @@ class TapecheckApp(App[None]):
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
+        if self.store is None:  # a tape: its history is all there; the store's is judged in the background
+            self.then = judge_then(self.narratives.claims, self.tape, self.settings)
+        else:
+            self.judge_then_in_background()
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
         if self.mode == "LIVE" and self.planned is not None:
             self.start_polling()
+        if self.replay is not None:
+            self.play()
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -106,7 +123,7 @@ class TapecheckApp(App[None]):
     def rebuild(self) -> None:
         """Recompute the panels from the tape at the current time and redraw them."""
         ctx = make_context(self.tape, self.clock(), self.settings)
-        views, verdicts = build_views(self.narratives, ctx, self.lang)
+        views, verdicts = build_views(self.narratives, ctx, self.lang, self.then)
         self.note_flips(verdicts)
         self.views = views
         dashboard = self.dashboard
@@ -143,9 +160,9 @@ class TapecheckApp(App[None]):
         if dashboard is None:
             return
         header = dashboard.query_one(HeaderLine)
-        header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "")
-        header.clock = f"{self.clock():%H:%M:%S} UTC"
+        header.mode = self.mode_text()
         now = self.clock()
+        header.clock = f"{now:%Y-%m-%d %H:%M:%S} UTC" if self.replay else f"{now:%H:%M:%S} UTC"
         pills = []
         for health in self.health.values():
             if health.kind == "history":
@@ -154,7 +171,20 @@ class TapecheckApp(App[None]):
             pills.append(Pill(health.source, health.state, note))
         header.pills = tuple(pills)
         diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
-        header.flagged = f"{diverged} diverged" if diverged else ""
+        wrong = sum(1 for v in self.then.values() if v.status is Status.DIVERGED)
+        header.flagged = " · ".join(([f"{diverged} diverged"] if diverged else [])
+                                    + ([f"{wrong} wrong then"] if wrong else []))
+
+    def mode_text(self) -> str:
+        paused = (self.poller is not None and self.poller.paused) or (self.replay is not None and self.replay.paused)
+        text = self.mode
+        if self.mode == "DEMO":
+            text = "DEMO — synthetic data"
+        elif self.replay is not None:
+            text = f"REPLAY ×{self.replay.speed:g}" if self.replay.speed else "REPLAY (fast)"
+        if self.replay is not None:
+            text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
+        return text + (" (paused)" if paused else "")
 
     # ---- polling ----------------------------------------------------------------------------------
 
@@ -172,15 +202,63 @@ class TapecheckApp(App[None]):
             await self.poller.stop()
 
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
+        from tui.sources.registry import HistoryJob, note_history
+
         if result is not None and result.observations and self.store is not None:
             try:
                 await asyncio.to_thread(self.store.append, result.observations)
+                note_history(source, result, self.store)
             except Exception as error:  # a full disk must not stop the dashboard
                 self.notify(f"not recording: {error}", severity="error", timeout=10)
+            if isinstance(source, HistoryJob):
+                self.judge_then_in_background()
         self.health[source.name] = health
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
             self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)
+
+    @work(exclusive=True, group="then")
+    async def judge_then_in_background(self) -> None:
+        """Each claim on its own date, from the store's daily history; final answers are cached there."""
+        store = self.store
+        if store is None:
+            return
+        self.then = await asyncio.to_thread(judge_then, self.narratives.claims, store, self.settings, store)
+        self.rebuild()
+
+    # ---- replay -----------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="replay")
+    async def play(self) -> None:
+        """Move the replay's clock on in real time (× its speed), redrawing whenever it passes an observation."""
+        replay = self.replay
+        assert replay is not None
+        last = time.monotonic()
+        while not replay.finished:
+            await asyncio.sleep(REPLAY_TICK_S if replay.speed else 0.01)
+            now = time.monotonic()
+            if replay.advance(now - last):
+                self.rebuild()
+            last = now
+        self.tick()
+        self.notify("End of the tape. Press q to quit, or look around.", title=self.mode, timeout=10)
+
+    def action_step(self) -> None:
+        if self.replay is None:
+            self.notify(f"{self.mode} mode: stepping is for replays", timeout=3)
+            return
+        self.replay.paused = True
+        if self.replay.step():
+            self.rebuild()
+        else:
+            self.notify("End of the tape", timeout=3)
+            self.tick()
+
+    def action_demo(self) -> None:
+        if self.mode == "DEMO":
+            self.notify("This is the demo already: synthetic data", timeout=3)
+            return
+        self.exit(DEMO)
 
     def rebuild_after_polls(self) -> None:
         self.rebuild_pending = False
@@ -196,9 +274,9 @@ class TapecheckApp(App[None]):
             return
         self.told_nothing_answers = True
         self.notify("No source has answered yet and the store is empty, so every claim shows no data. "
-                    "Press s to see why each source fails. To look at the dashboard offline: "
-                    "tapecheck --snapshot FILE (a tape written by tapecheck record --out FILE).",
-                    title="Nothing to show yet", severity="warning", timeout=30)
+                    "Press s to see why each source fails, or D to watch the demo instead "
+                    "(synthetic data; also: tapecheck --demo).",
+                    title="Nothing to show yet", severity="warning", timeout=60)
 
     # ---- actions ----------------------------------------------------------------------------------
 
@@ -221,6 +299,10 @@ class TapecheckApp(App[None]):
         self.rebuild()
 
     def action_toggle_pause(self) -> None:
+        if self.replay is not None:
+            self.replay.paused = not self.replay.paused
+            self.tick()
+            return
         if self.poller is None:
             self.notify(f"{self.mode} mode: nothing is polled", timeout=3)
             return
@@ -257,7 +339,7 @@ class TapecheckApp(App[None]):
         claim = self.narratives.claim(claim_id)
         history = self.history(claim.series[0], None, self.clock()) if claim.series else []
         self.push_screen(ClaimScreen(claim, self.verdicts[claim_id], self.narratives, self.lang, history,
-                                     self.flips.get(claim_id, [])))
+                                     self.flips.get(claim_id, []), self.then.get(claim_id)))
 
     def open_series(self, series: str) -> None:
         now = self.clock()
@@ -289,3 +371,22 @@ def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: da
     tape = MemoryTape(read_observations(path))
     clock = (lambda: now) if now else None
     return TapecheckApp(settings, narratives, mode="SNAPSHOT", tape=tape, clock=clock, lang=lang)
+
+
+def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: float,
+               start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
+    from tui.snapshot import read_observations
+
+    replay = Replay(read_observations(path), speed, start)
+    return TapecheckApp(settings, narratives, mode="REPLAY", tape=replay.tape, lang=lang, replay=replay)
+
+
+def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None,
+             minutes: float = 3.0) -> TapecheckApp:
+    """The shipped synthetic tape, its live part played in about `minutes`. No store is opened."""
+    from tui.demo import DEMO_END, DEMO_START, DEMO_TAPE
+    from tui.snapshot import read_observations
+
+    speed = (DEMO_END - DEMO_START).total_seconds() / (minutes * 60)
+    replay = Replay(read_observations(DEMO_TAPE), speed, DEMO_START)
+    return TapecheckApp(settings, narratives, mode="DEMO", tape=replay.tape, lang=lang, replay=replay)

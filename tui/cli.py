@@ -1,4 +1,4 @@
-"""The command line: `tapecheck [claims|check] ...`. Argument parsing and output only; the work is elsewhere.
+"""The command line: `tapecheck [claims|check|record|replay] ...`. Argument parsing only; the work is elsewhere.
 
 Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each);
 `record` exits 3 when a source failed.
@@ -10,19 +10,23 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tui import format as fmt
 from tui.claims import Narratives, load_narratives
 from tui.config import Settings, load_settings, user_config_path
-from tui.model import Claim, TapecheckError, Verdict
-from tui.rules.verdict import STATUS_ORDER, judge_all
+from tui.model import TapecheckError
+from tui.report import print_claims, print_verdicts, verdict_json
+from tui.rules.verdict import judge_all
 from tui.snapshot import parse_time, read_observations
 from tui.store import Store, default_store_path
-from tui.tape import MemoryTape, Tape
+from tui.tape import MemoryTape, Tape, end_of_day
+from tui.then import judge_on, judge_then
 from tui.view import make_context
+
+if TYPE_CHECKING:
+    from tui.app import TapecheckApp
 
 EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
 
@@ -39,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
     parser.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
+    parser.add_argument("--demo", action="store_true",
+                        help="play the shipped demo tape (synthetic data, a few days in a few minutes); "
+                             "nothing is stored")
+    parser.add_argument("--refetch-history", action="store_true",
+                        help="fetch the daily history again and re-judge every claim on its own date")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     claims = commands.add_parser("claims", help="list every claim of every article")
@@ -50,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                        default=argparse.SUPPRESS)
     check.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)",
                        default=argparse.SUPPRESS)
+    check.add_argument("--at", metavar="DATE", help="judge every claim as of the close of a past day "
+                                                    "(YYYY-MM-DD), from daily history")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
     check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)",
                        default=argparse.SUPPRESS)
@@ -60,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
+    record.add_argument("--refetch-history", action="store_true", help="fetch the daily history again, "
+                        "though the store has it", default=argparse.SUPPRESS)
+
+    replay = commands.add_parser("replay", help="drive the dashboard from a tape, by its timestamps")
+    replay.add_argument("tape", type=Path, metavar="TAPE", help="a tape written by `record --out` (JSON Lines)")
+    replay.add_argument("--speed", type=float, default=1.0, metavar="N",
+                        help="N times faster than real time (default 1; 0: as fast as it can)")
+    replay.add_argument("--from", dest="start", metavar="ISO",
+                        help="start the clock here (default: the time of the tape's first line)")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
     return parser
@@ -79,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "record":
             return run_record(args, settings, narratives)
         if args.command == "claims":
-            return run_claims(narratives, lang, as_json=args.json)
+            print_claims(narratives, lang, as_json=args.json)
+            return EXIT_OK
         return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
@@ -92,60 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
-    article = narratives.articles[claim.article]
-    rule = claim.rule
-    return {
-        "id": claim.id,
-        "theme": claim.theme,
-        "article": claim.article,
-        "citation": f"{article.outlet}, “{article.title}” ({article.published.isoformat()})",
-        "as_of": claim.as_of.isoformat(),
-        "as_of_inferred": claim.as_of_inferred,
-        "summary": claim.summary,
-        "summary_zh": claim.summary_zh,
-        "kind": str(claim.kind),
-        "series": list(claim.series),
-        "expr": rule.expr if rule else None,
-        "op": rule.op if rule else None,
-        "value": rule.value if rule else claim.value,
-        "unit": rule.unit if rule else claim.unit,
-        "tolerance_pct": rule.tolerance_pct if rule else None,
-        "figure": claim.figure,
-        "note": claim.note,
-        "file": f"{claim.file}:{claim.line}",
-    }
-
-
-def run_claims(narratives: Narratives, lang: str, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps([claim_json(c, narratives) for c in narratives.claims], ensure_ascii=False, indent=1))
-        return EXIT_OK
-    checks = sum(1 for c in narratives.claims if c.rule)
-    print(f"{len(narratives.claims)} claims ({checks} checked against the tape) "
-          f"from {len(narratives.articles)} articles\n")
-    for theme in narratives.themes:
-        claims = [c for c in narratives.claims if c.theme == theme.id]
-        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ({len(claims)}) ==")
-        for claim in sorted(claims, key=lambda c: (c.rule is None, c.as_of)):
-            summary = claim.summary_zh if lang == "zh" else claim.summary
-            print(f"  {claim.as_of}  {claim.kind!s:7}  {claim.id}")
-            print(f"      {summary}")
-            if claim.rule:
-                r = claim.rule
-                tol = f" ±{r.tolerance_pct:g}%" if r.tolerance_pct else ""
-                print(f"      rule: {r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}")
-        print()
-    return EXIT_OK
-
-
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
-    now = datetime.now(UTC)
-    if args.now:
-        try:
-            now = parse_time(args.now)
-        except TapecheckError as error:
-            raise TapecheckError(f"--now: {error}") from None
+    now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
+    day = option_day(args.at, now) if args.at else None
+    if day is not None and args.now:
+        raise TapecheckError("--at DATE and --now: give one (--at judges at the close of that day)")
     tape: Tape
     if args.snapshot is not None:
         tape = MemoryTape(read_observations(args.snapshot))
@@ -154,17 +126,44 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
         if not path.exists():
             raise TapecheckError(f"no store at {path} yet: run `tapecheck record` first, or pass --snapshot FILE")
         tape = Store(path, settings.store.retention_days)
-    ctx = make_context(tape, now, settings)
-    verdicts = judge_all(narratives.claims, ctx)
-    if isinstance(tape, Store):
-        tape.close()
+    try:
+        if day is None:
+            verdicts = judge_all(narratives.claims, make_context(tape, now, settings))
+        else:
+            verdicts = judge_on(narratives.claims, tape, day, settings)
+        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None)
+    finally:
+        if isinstance(tape, Store):
+            tape.close()
+    moment = now if day is None else end_of_day(day) - timedelta(milliseconds=1)
     if args.json:
-        print(json.dumps({"generated_at": datetime.now(UTC).isoformat(), "now": now.isoformat(),
+        claims = {c.id: c for c in narratives.claims}
+        print(json.dumps({"generated_at": datetime.now(UTC).isoformat(), "now": moment.isoformat(),
+                          "at": None if day is None else day.isoformat(),
                           "snapshot": None if args.snapshot is None else str(args.snapshot),
-                          "verdicts": [verdict_json(v) for v in verdicts]}, ensure_ascii=False, indent=1))
+                          "verdicts": [verdict_json(v, claims[v.claim_id], then.get(v.claim_id))
+                                       for v in verdicts]}, ensure_ascii=False, indent=1))
     else:
-        print_verdicts(verdicts, narratives, lang, now)
+        heading = f"at the close of {day}" if day else f"at {now:%Y-%m-%d %H:%M:%S} UTC"
+        print_verdicts(verdicts, then, narratives, lang, heading)
     return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+
+
+def option_time(text: str, option: str) -> datetime:
+    try:
+        return parse_time(text)
+    except TapecheckError as error:
+        raise TapecheckError(f"{option}: {error}") from None
+
+
+def option_day(text: str, today: datetime) -> date:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise TapecheckError(f"--at: {text!r} is not a date such as 2026-01-23") from None
+    if day >= today.date():
+        raise TapecheckError(f"--at: {day} has not closed yet; give a past day")
+    return day
 
 
 def store_path(option: Path | None, settings: Settings) -> Path:
@@ -172,21 +171,34 @@ def store_path(option: Path | None, settings: Settings) -> Path:
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
-    from tui.app import TapecheckApp, snapshot_app
+    from tui.app import DEMO, demo_app, replay_app, snapshot_app
 
-    if args.snapshot is not None:
-        now = parse_time(args.now) if args.now else None
+    app: TapecheckApp
+    if args.command == "replay":
+        start = option_time(args.start, "--from") if args.start else None
+        app = replay_app(settings, narratives, args.tape, args.speed, start, lang)
+    elif args.demo:
+        app = demo_app(settings, narratives, lang)
+    elif args.snapshot is not None:
+        now = option_time(args.now, "--now") if args.now else None
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
-        from tui.sources.registry import build_sources
-        from tui.sources.wanted import wanted
-
-        store = Store(store_path(args.store, settings), settings.store.retention_days)
-        plan = build_sources(settings, wanted(narratives))
-        app = TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
-    app.run()
+        app = live_app(args, settings, narratives, lang)
+    if app.run() == DEMO:  # asked for from the live dashboard when nothing answered
+        demo_app(settings, narratives, app.lang).run()
     exit_now_if_threads_linger()
     return EXIT_OK
+
+
+def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
+    from tui.app import TapecheckApp
+    from tui.sources.registry import build_sources, resume_history
+    from tui.sources.wanted import wanted
+
+    store = Store(store_path(args.store, settings), settings.store.retention_days)
+    plan = build_sources(settings, wanted(narratives))
+    resume_history(plan, store, args.refetch_history)
+    return TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
 
 
 def exit_now_if_threads_linger() -> None:
@@ -219,55 +231,15 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         print(f"tapecheck: {line}", file=sys.stderr)
 
     try:
+        refetch = args.refetch_history
         if args.out is None:
-            failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log))
+            failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log, refetch))
         else:
             with args.out.open("w", encoding="utf-8") as out:
-                failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log))
+                failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
     except OSError as error:
         raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
     finally:
         if store is not None:
             store.close()
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
-
-
-def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    return {
-        "id": verdict.claim_id,
-        "theme": verdict.theme,
-        "status": str(verdict.status),
-        "claim_value": verdict.claim_value,
-        "live_value": verdict.live_value,
-        "unit": verdict.unit,
-        "op": verdict.op,
-        "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
-        "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
-        "market_closed": verdict.market_closed,
-        "series": list(verdict.series),
-        "explanation": verdict.explanation,
-    }
-
-
-def print_verdicts(verdicts: list[Verdict], narratives: Narratives, lang: str, now: datetime) -> None:
-    counts: dict[str, int] = {}
-    for verdict in verdicts:
-        counts[verdict.status] = counts.get(verdict.status, 0) + 1
-    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
-    print(f"tapecheck at {now:%Y-%m-%d %H:%M:%S} UTC: {summary}\n")
-    for theme in narratives.themes:
-        rows = sorted((v for v in verdicts if v.theme == theme.id and v.status != "context"),
-                      key=lambda v: (STATUS_ORDER[v.status], v.claim_id))
-        if not rows:
-            continue
-        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ==")
-        for v in rows:
-            claim = narratives.claim(v.claim_id)
-            claimed = "—" if v.claim_value is None else fmt.quantity(v.claim_value, v.unit or "ratio")
-            live = "—" if v.live_value is None else fmt.quantity(v.live_value, v.unit or "ratio")
-            print(f"  {v.status.upper():9} {v.claim_id}")
-            print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
-            print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
-                  f" · age {fmt.age(v.age_s)}")
-            print(f"            {v.explanation}")
-        print()

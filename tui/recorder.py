@@ -16,7 +16,7 @@ from tui.config import PollerSettings
 from tui.poller import Health, Poller
 from tui.snapshot import write_observations
 from tui.sources.base import FetchResult, Source
-from tui.sources.registry import Planned
+from tui.sources.registry import Planned, note_history, resume_history
 from tui.store import HealthRecord, Store
 
 
@@ -48,12 +48,18 @@ class Recorder:
                 self.log(f"{source.name}: rejected {reason}")
         if self.store is not None:
             await asyncio.to_thread(self.store.save_health, health_record(health))
+            note_history(source, result, self.store)
 
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
-                 once: bool, log: Callable[[str], None]) -> int:
-    """Poll once (or until interrupted); returns how many sources failed on their last poll."""
+                 once: bool, log: Callable[[str], None], refetch: bool = False) -> int:
+    """Poll once (or until interrupted); returns how many sources failed on their last poll.
+
+    Daily history already in the store is not fetched again, unless `refetch`.
+    """
     recorder = Recorder(store, out, log)
+    if store is not None:
+        resume_history(plan, store, refetch)
     poller = Poller(plan.sources, plan.schedules, poller_settings, recorder.on_result)
     if store is not None:
         await asyncio.to_thread(store.prune, datetime.now(UTC))

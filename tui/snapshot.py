@@ -4,11 +4,13 @@
      "ts": "2026-01-23T08:00:00Z", "source": "coinbase"}
 
 A bad line stops the read with `file:line: what is wrong`; nothing is half-read. Blank lines are skipped.
+A file whose name ends in `.gz` is read through gzip.
 Lines need not be sorted; a repeated (series, source, ts) keeps the first line's value, as the store does.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -71,8 +73,13 @@ def parse_observation(line: str) -> Observation:
 def read_observations(path: Path) -> list[Observation]:
     """Every observation in a JSON Lines file, or TapecheckError naming the file and line."""
     try:
-        with path.open(encoding="utf-8") as handle:
+        with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") \
+                as handle:
             return list(_read(handle, str(path)))
+    except gzip.BadGzipFile:
+        raise TapecheckError(f"{path}: not a gzip file, though its name ends in .gz") from None
+    except EOFError:
+        raise TapecheckError(f"{path}: the gzip file is cut short") from None
     except OSError as error:
         raise TapecheckError(f"{path}: cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError:

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from tui.model import Observation, TapecheckError
+from tui.model import Observation, Status, TapecheckError
 from tui.tape import AT_LOOKBACK, end_of_day
+from tui.then import Cached
+
+# Observations from these sources are synthetic (the demo) and are refused, so they never mix with real data.
+SYNTHETIC_SOURCES = ("demo",)
+_STATUSES = {str(s) for s in Status}
 
 SCHEMA_VERSION = 1
 _DAY_MS = 86_400_000
@@ -40,6 +45,21 @@ CREATE TABLE IF NOT EXISTS health (
     latency_ms REAL,
     failures INTEGER NOT NULL DEFAULT 0,
     next_attempt INTEGER
+);
+CREATE TABLE IF NOT EXISTS then_verdicts (
+    claim_id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,    -- the claim's date and rule: a changed rule is judged again
+    status TEXT NOT NULL,
+    value REAL,
+    deviation_pct REAL,
+    explanation TEXT NOT NULL,
+    judged_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history_coverage (
+    job TEXT PRIMARY KEY,         -- a daily-history job, e.g. "yahoo history"
+    first_day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL
 );
 """
 
@@ -139,6 +159,10 @@ class Store:
         batch = list(observations)
         if not batch:
             return 0
+        synthetic = next((o for o in batch if o.source in SYNTHETIC_SOURCES), None)
+        if synthetic is not None:
+            raise TapecheckError(f"{self.path}: refusing synthetic {synthetic.source!r} observations "
+                                 f"({synthetic.series}): demo data never enters the store")
         try:
             with self._transaction() as db:
                 rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
@@ -250,3 +274,36 @@ class Store:
             rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
         return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7])) for r in rows]
 
+
+    # ---- then-verdicts and history coverage ------------------------------------------------------------
+
+    def then_verdicts(self) -> dict[str, Cached]:
+        with self._lock:
+            rows = list(self._db.execute(
+                "SELECT claim_id, fingerprint, status, value, deviation_pct, explanation FROM then_verdicts"))
+        return {r[0]: Cached(r[1], Status(r[2]), r[3], r[4], r[5]) for r in rows if r[2] in _STATUSES}
+
+    def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
+        stamp = to_ms(datetime.now(UTC))
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO then_verdicts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp)
+                            for claim_id, c in rows])
+
+    def history_coverage(self, job: str) -> tuple[date, date] | None:
+        """The days a history job has fetched completely, or None when it never has."""
+        with self._lock:
+            row = self._db.execute("SELECT first_day, last_day FROM history_coverage WHERE job = ?",
+                                   (job,)).fetchone()
+        return None if row is None else (date.fromisoformat(row[0]), date.fromisoformat(row[1]))
+
+    def save_history_coverage(self, job: str, first: date, last: date) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO history_coverage VALUES (?, ?, ?, ?)",
+                       (job, first.isoformat(), last.isoformat(), to_ms(datetime.now(UTC))))
+
+    def forget_history(self) -> None:
+        """Forget what history was fetched and every then-verdict, so both are fetched and judged again."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM history_coverage")
+            db.execute("DELETE FROM then_verdicts")

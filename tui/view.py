@@ -6,6 +6,7 @@ the screens only lay it out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,7 +41,13 @@ class SeriesRow:
 @dataclass(frozen=True, slots=True)
 class ClaimRow:
     claim: Claim
-    verdict: Verdict
+    verdict: Verdict  # now
+    then: Verdict | None = None  # on the claim's own date, from daily history
+
+    @property
+    def wrong_then(self) -> bool:
+        """The record does not support the article's figure even on its own date."""
+        return self.then is not None and self.then.status is Status.DIVERGED
 
     def summary(self, lang: str) -> str:
         return self.claim.summary_zh if lang == "zh" else self.claim.summary
@@ -68,6 +75,10 @@ class ThemeView:
     @property
     def diverged(self) -> int:
         return sum(1 for c in self.claims if c.verdict.status is Status.DIVERGED)
+
+    @property
+    def wrong_then(self) -> int:
+        return sum(1 for c in self.claims if c.wrong_then)
 
 
 def series_label(series: str) -> str:
@@ -111,15 +122,18 @@ def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> flo
     return max(earlier, key=lambda o: o.ts).value
 
 
-def build_views(narratives: Narratives, ctx: Context, lang: str) -> tuple[list[ThemeView], list[Verdict]]:
-    """Every theme's panel content, and the verdicts in claim order."""
+def build_views(narratives: Narratives, ctx: Context, lang: str,
+                then: Mapping[str, Verdict] | None = None) -> tuple[list[ThemeView], list[Verdict]]:
+    """Every theme's panel content, and the verdicts in claim order. `then` holds each claim's verdict on
+    its own date, where known."""
+    then = then or {}
     verdicts = judge_all(narratives.claims, ctx)
     by_id = {v.claim_id: v for v in verdicts}
     views = []
     for theme in narratives.themes:
         claims = [c for c in narratives.claims if c.theme == theme.id]
         wanted = list(dict.fromkeys([*theme.watch, *(s for c in claims for s in c.series)]))
-        rows = sorted((ClaimRow(c, by_id[c.id]) for c in claims),
+        rows = sorted((ClaimRow(c, by_id[c.id], then.get(c.id)) for c in claims),
                       key=lambda r: (STATUS_ORDER[r.verdict.status], -abs(r.verdict.deviation_pct or 0)))
         views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title,
                                tuple(series_row(s, ctx) for s in wanted), tuple(rows)))

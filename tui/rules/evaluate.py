@@ -19,7 +19,7 @@ from tui.model import Observation, SeriesId, TapecheckError
 from tui.rules.ast import BinOp, Call, DateLit, Neg, Node, Num, PairLit, SeriesRef
 from tui.rules.typecheck import fx_route, fx_unit
 from tui.rules.units import PERCENT, RATIO, Unit
-from tui.tape import Tape, end_of_day
+from tui.tape import AT_LOOKBACK, Tape, end_of_day
 
 
 class NoData(TapecheckError):
@@ -94,7 +94,11 @@ def last(ctx: Context, series: str) -> Value:
 def at(ctx: Context, series: str, day: date) -> Value:
     if day > ctx.now.date():
         raise NoData(f"{day} is after the evaluation time {ctx.now:%Y-%m-%d %H:%M} UTC")
-    observations = ctx.tape.at(series, day)
+    if end_of_day(day) > ctx.now:  # today: only what is known by now (a replay must not see ahead)
+        start = end_of_day(day) - AT_LOOKBACK
+        observations = [o for o in ctx.tape.latest(series, ctx.now) if o.ts >= start]
+    else:
+        observations = ctx.tape.at(series, day)
     if not observations:
         raise NoData(f"no value of {series} in the week up to {day}")
     value = _median(observations)

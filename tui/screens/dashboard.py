@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui import format as fmt
 from tui.model import Status
+from tui.then import then_label
 from tui.view import ClaimRow, SeriesRow, ThemeView
 from widgets.header_line import HeaderLine
 
@@ -66,7 +67,7 @@ class ThemePanel(Vertical):
         series.add_columns("series", "last", "chg", "trend", "age")
         yield series
         claims = PanelTable(id=f"claims-{self.view.theme_id}", classes="claims", cursor_type="row")
-        claims.add_columns("verdict", "off", "live", "claimed", "claim")
+        claims.add_columns("then", "now", "off", "live", "claimed", "claim")
         yield claims
 
 
@@ -125,6 +126,7 @@ class DashboardScreen(Screen[None]):
         for panel, view in zip(self.query(ThemePanel), views, strict=False):
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
+            flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
             panel.border_title = f"{panel.index} {view.title}{flagged}"
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
@@ -173,12 +175,21 @@ class DashboardScreen(Screen[None]):
         self.app.post_message(FilterChanged(event.value))
 
 
+def _same(a: Text | str, b: Text | str) -> bool:
+    if isinstance(a, Text) and isinstance(b, Text):
+        return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+    return a == b
+
+
 def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
+    """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
     keys = [key for key, _ in rows]
     if [str(k.value) for k in table.rows] == keys:
         for key, cells in rows:
-            for column, cell in zip(table.columns, cells, strict=False):
-                table.update_cell(key, column, cell, update_width=True)
+            shown = table.get_row(key)
+            for column, cell, old in zip(table.columns, cells, shown, strict=False):
+                if not _same(cell, old):
+                    table.update_cell(key, column, cell, update_width=True)
         return
     cursor = table.cursor_row
     table.clear()
@@ -202,14 +213,26 @@ def _series_cells(row: SeriesRow) -> list[Text | str]:
             sparkline(row.spark), Text(age, style="italic yellow" if row.state == "stale" else style)]
 
 
-def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
-    label, style = BADGES[row.verdict.status]
+THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
+               Status.NO_DATA: "dim"}
+
+
+def _colour(style: str, screen: Screen[None]) -> str:
     theme = screen.app.current_theme
     colours = {"$error": theme.error or "red", "$success": theme.success or "green",
-               "$warning": theme.warning or "yellow"}
+               "$warning": theme.warning or "yellow", "$accent": theme.accent or "magenta"}
     for token, colour in colours.items():
         style = style.replace(token, colour)
+    return style
+
+
+def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
+    label, style = BADGES[row.verdict.status]
+    style = _colour(style, screen)
+    then = Text(then_label(row.then), style=_colour(THEN_STYLES.get(row.then.status, ""), screen)) \
+        if row.then is not None else Text("")
     off = fmt.signed_pct(row.verdict.deviation_pct)
-    return [Text(label, style=style), Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
+    return [then, Text(label, style=style),
+            Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
             Text(row.live_text, justify="right"), Text(row.claimed_text, justify="right"),
             Text(row.summary(lang), overflow="ellipsis")]

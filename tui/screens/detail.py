@@ -15,8 +15,9 @@ from textual_plotext import PlotextPlot
 
 from tui import format as fmt
 from tui.claims import Narratives
-from tui.model import Claim, Observation, SeriesId, Verdict
+from tui.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.poller import Health
+from tui.then import move_text
 
 HistoryReader = Callable[[str, datetime, datetime], list[Observation]]  # series, since, now
 RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),
@@ -49,10 +50,10 @@ class ClaimScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, claim: Claim, verdict: Verdict, narratives: Narratives, lang: str,
-                 history: list[Observation], flips: list[str]) -> None:
+                 history: list[Observation], flips: list[str], then: Verdict | None = None) -> None:
         super().__init__()
         self.claim, self.verdict, self.narratives = claim, verdict, narratives
-        self.lang, self.history, self.flips = lang, history, flips
+        self.lang, self.history, self.flips, self.then = lang, history, flips, then
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -79,12 +80,21 @@ class ClaimScreen(Screen[None]):
             tol = f" within {r.tolerance_pct:g}%" if r.tolerance_pct else ""
             text.append("\nRule ", style="dim").append(f"{r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}\n")
             text.append("Reads ", style="dim").append(", ".join(r.series) + "\n")
-        text.append("\nVerdict ", style="dim").append(f"{v.status.upper()}", style="bold")
+        if self.then is not None:
+            self.describe_then(text, self.then)
+        text.append("\nNow ", style="dim").append(f"{v.status.upper()}", style="bold")
+        if v.live_value is not None:
+            text.append(f"  value {fmt.quantity(v.live_value, v.unit or 'ratio')}")
         if v.deviation_pct is not None:
             text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
         if v.age_s is not None:
             text.append(f"  data age {fmt.age(v.age_s)}")
         text.append(f"\n{v.explanation}\n")
+        move = move_text(self.then, v)
+        if move is not None:
+            text.append("\nMove since then ", style="dim").append(f"{move}\n")
+            if self.then is not None and self.then.status is Status.HOLDS and v.status is Status.DIVERGED:
+                text.append("It held on its date; the market has moved away from it since.\n")
         if self.flips:
             text.append("\nHistory\n", style="dim")
             for flip in self.flips:
@@ -92,6 +102,17 @@ class ClaimScreen(Screen[None]):
         if c.note:
             text.append("\nNote ", style="dim").append(f"{c.note}\n")
         return text
+
+    def describe_then(self, text: Text, then: Verdict) -> None:
+        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(f"{then.status.upper()}", style="bold")
+        if then.live_value is not None:
+            text.append(f"  value {fmt.quantity(then.live_value, then.unit or 'ratio')}")
+        if then.deviation_pct is not None:
+            text.append(f"  off {fmt.signed_pct(then.deviation_pct)}")
+        text.append(f"\n{then.explanation}\n")
+        if then.status is Status.DIVERGED:
+            text.append("Wrong on its own date: the record does not support the article's figure.\n",
+                        style="bold")
 
     def on_mount(self) -> None:
         if self.claim.rule:

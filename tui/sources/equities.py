@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,7 +50,6 @@ from tui.sources.wanted import series_for_yahoo
 T = TypeVar("T")
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
-HISTORY_MIN_DAYS = 365  # daily history always reaches at least a year back
 NO_QUOTE = "no quote from Yahoo"
 
 
@@ -655,7 +654,7 @@ class EquitiesSource:
             self._shares[symbol] = shares if shares is not None else value / price
 
     async def history(self, start: date) -> list[Observation]:
-        """Daily bars from `start` (at least a year back) to today, each stamped at its session's close.
+        """Daily bars from `start` to today, each stamped at its session's close.
 
         Per bar: `:last` (the close), `:high`, `:low` (fields the kind has: fx has only last), and for
         equities `:market_cap` = close × the CURRENT share count, an approximation that ignores buybacks,
@@ -670,7 +669,6 @@ class EquitiesSource:
         if not symbols:
             return []
         now = self._clock()
-        start = min(start, now.date() - timedelta(days=HISTORY_MIN_DAYS))
         need_quotes = [s for s in symbols if self._plans[s].kind == "equity" and s not in self._shares]
         bars, quotes = await self._in_thread("history", self._history_job, symbols, start, need_quotes)
         for symbol, quote in quotes.items():

@@ -17,6 +17,7 @@ from tui.model import Observation
 from tui.poller import Schedule
 from tui.sources.base import FetchResult, Source, SourceError
 from tui.sources.wanted import Wanted
+from tui.store import Store
 
 if TYPE_CHECKING:
     from tui.sources.crypto import CryptoSource
@@ -24,21 +25,41 @@ if TYPE_CHECKING:
 
 # Daily history reaches back at least this far, and further where a claim reads an older date.
 MIN_HISTORY = timedelta(days=400)
+HISTORY_OVERLAP = timedelta(days=7)
 
 
 class HistoryJob:
-    """A source's daily-history fetch, polled on its own (slow) schedule and with its own health record."""
+    """A source's daily-history fetch, polled on its own (slow) schedule and with its own health record.
+
+    History is fetched once: the first fetch reaches back to `start`; after it, each fetch asks only for the
+    days since the last complete one (and a week before, for late corrections). `covered` is the span fetched
+    completely; the owner loads it from the store at start and saves it after each complete fetch.
+    """
 
     kind = "history"
 
-    def __init__(self, source: Source, fetch: Callable[[], Awaitable[FetchResult | list[Observation]]]) -> None:
+    def __init__(self, source: Source, fetch: Callable[[date], Awaitable[FetchResult | list[Observation]]],
+                 start: date) -> None:
         self.name = f"{source.name} history"
         self.source = source
+        self.start = start
+        self.covered: tuple[date, date] | None = None
         self._fetch = fetch
 
+    def since(self) -> date:
+        """The first day the next fetch asks for."""
+        if self.covered is None or self.covered[0] > self.start:
+            return self.start
+        return max(self.start, self.covered[1] - HISTORY_OVERLAP)
+
     async def fetch(self) -> FetchResult:
-        result = await self._fetch()
-        return result if isinstance(result, FetchResult) else FetchResult(tuple(result))
+        since = self.since()
+        answer = await self._fetch(since)
+        result = answer if isinstance(answer, FetchResult) else FetchResult(tuple(answer))
+        if not result.failures:  # a symbol that failed is asked for again from the start next time
+            first = since if self.covered is None else min(since, self.covered[0])
+            self.covered = (first, datetime.now(UTC).date())
+        return result
 
     async def close(self) -> None:
         """The live source owns the connection and closes it."""
@@ -57,8 +78,9 @@ def history_start(wanted: Wanted, today: date) -> date:
     return min(floor, wanted.history_start - timedelta(days=10)) if wanted.history_start else floor
 
 
-async def crypto_history(source: CryptoSource, symbols: tuple[str, ...], since: datetime) -> FetchResult:
+async def crypto_history(source: CryptoSource, symbols: tuple[str, ...], start: date) -> FetchResult:
     """Daily OHLCV of every wanted coin on one exchange; a coin that fails is reported, the rest kept."""
+    since = datetime.combine(start, datetime.min.time(), UTC)
     observations: list[Observation] = []
     failures: dict[str, str] = {}
     for symbol in symbols:
@@ -85,7 +107,6 @@ def build_sources(settings: Settings, wanted: Wanted, today: date | None = None)
 
     today = today or datetime.now(UTC).date()
     start = history_start(wanted, today)
-    since = datetime.combine(start, datetime.min.time(), UTC)
     sources: list[Source] = []
     schedules: dict[str, Schedule] = {}
 
@@ -99,16 +120,32 @@ def build_sources(settings: Settings, wanted: Wanted, today: date | None = None)
             crypto = CryptoSource(exchange, wanted.crypto_symbols, settings.crypto)
             # The first poll also loads the exchange's markets: up to three requests behind its rate limit.
             add(crypto, settings.crypto.interval_s, settings.crypto.timeout_s * 3)
-            add(HistoryJob(crypto, partial(crypto_history, crypto, wanted.crypto_symbols, since)),
+            add(HistoryJob(crypto, partial(crypto_history, crypto, wanted.crypto_symbols), start),
                 settings.crypto.history_interval_s, history_timeout)
     if wanted.yahoo_symbols:
         equities = EquitiesSource(wanted.yahoo_symbols, settings.equities)
         add(equities, settings.equities.interval_s, settings.equities.timeout_s)
-        add(HistoryJob(equities, partial(equities_history, equities, start)), settings.equities.history_interval_s,
+        add(HistoryJob(equities, partial(equities_history, equities), start), settings.equities.history_interval_s,
             history_timeout)
     if wanted.network:
         hashrate = HashrateSource(settings.hashrate)
         add(hashrate, settings.hashrate.interval_s, settings.hashrate.timeout_s * 2 + 5)  # primary, then fallback
-        add(HistoryJob(hashrate, partial(hashrate.history, start)), settings.crypto.history_interval_s,
+        add(HistoryJob(hashrate, hashrate.history, start), settings.crypto.history_interval_s,
             settings.hashrate.timeout_s * 4)
     return Planned(sources, schedules)
+
+
+def resume_history(plan: Planned, store: Store, refetch: bool = False) -> None:
+    """Give each history job what the store says was fetched; with `refetch`, forget it and start over."""
+    if refetch:
+        store.forget_history()
+    for source in plan.sources:
+        if isinstance(source, HistoryJob):
+            source.covered = store.history_coverage(source.name)
+
+
+def note_history(source: Source, result: FetchResult | None, store: Store) -> None:
+    """After a complete history fetch, record its coverage so the next run does not fetch it again."""
+    if result is not None and isinstance(source, HistoryJob) and source.covered is not None \
+            and not result.failures:
+        store.save_history_coverage(source.name, *source.covered)
