@@ -104,8 +104,50 @@ def test_every_verdict_has_the_contract_fields(verdicts: dict[str, dict[str, obj
     assert len(verdicts) == len(load_narratives().claims)
     for verdict in verdicts.values():
         assert verdict["status"] in ("holds", "diverged", "stale", "no_data", "context")
-        for key in ("id", "theme", "claim_value", "live_value", "unit", "deviation_pct", "series", "explanation"):
+        for key in ("id", "theme", "claim_value", "live_value", "unit", "deviation_pct", "series", "explanation",
+                    "then_status", "then_value", "then_date"):
             assert key in verdict
+
+
+def test_check_json_gives_the_verdict_then_and_now(verdicts: dict[str, dict[str, object]]) -> None:
+    limit_up = verdicts["tmt-junda-20cm-limit-up-0123"]  # +10% on its own date: the record contradicts it
+    assert (limit_up["then_status"], limit_up["then_date"]) == ("diverged", "2026-01-23")
+    assert limit_up["then_value"] == pytest.approx((91.16 / 82.87 - 1) * 100)
+    still = verdicts["tmt-junda-holds-above-9944"]  # closed at 91.16 that day, 85 now
+    assert (still["then_status"], still["then_value"], still["status"], still["live_value"]) == \
+        ("diverged", 91.16, "diverged", 85.0)
+    high = verdicts["tmt-junda-high-9944-0123"]
+    assert (high["then_status"], high["then_value"]) == ("holds", 99.44)
+    assert verdicts["loop-oracle-one-day-36pct"]["then_status"] == "no_data"
+    context = next(v for v in verdicts.values() if v["status"] == "context")
+    assert (context["then_status"], context["then_date"]) == (None, None)
+
+
+def test_check_at_a_past_date(capsys: pytest.CaptureFixture[str], snapshot_path: Path) -> None:
+    code, out, err = run(capsys, "check", "--snapshot", str(snapshot_path), "--at", "2026-01-23", "--json")
+    doc = json.loads(out)
+    assert doc["at"] == "2026-01-23" and doc["now"].startswith("2026-01-23T23:59:59")
+    by_id = {v["id"]: v for v in doc["verdicts"]}
+    assert (by_id["tmt-junda-holds-above-9944"]["status"], by_id["tmt-junda-holds-above-9944"]["live_value"]) == \
+        ("diverged", 91.16)  # that day's close, not the later 85
+    assert by_id["wu-hashrate-above-1zh"]["status"] == "no_data"  # the hashrate was first recorded on the 26th
+    assert code == 1, err
+    code, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--at", "2026-01-23")
+    assert out.startswith("tapecheck at the close of 2026-01-23:") and "wrong on their own date" in out
+
+
+def test_check_on_a_tape_sees_the_state_at_now(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A tape holds a series' whole run; --now picks the moment: later lines are not seen."""
+    tape = tmp_path / "tape.jsonl"
+    rows = [("2026-01-26T05:00:00Z", 1.05e21), ("2026-01-26T05:30:00Z", 0.95e21), ("2026-01-26T06:30:00Z", 1.2e21)]
+    tape.write_text("".join(json.dumps({"series": "network:bitcoin:hashrate", "value": v, "unit": "H/s", "ts": ts,
+                                        "source": "mempool"}) + "\n" for ts, v in rows))
+    statuses = {}
+    for now in ("2026-01-26T05:10:00Z", "2026-01-26T06:00:00Z", "2026-01-26T06:40:00Z"):
+        _, out, _ = run(capsys, "check", "--snapshot", str(tape), "--now", now, "--json")
+        hashrate = next(v for v in json.loads(out)["verdicts"] if v["id"] == "wu-hashrate-above-1zh")
+        statuses[now[11:16]] = (hashrate["status"], hashrate["live_value"])
+    assert statuses == {"05:10": ("holds", 1.05e21), "06:00": ("diverged", 0.95e21), "06:40": ("holds", 1.2e21)}
 
 
 def test_check_table_puts_diverged_first(capsys: pytest.CaptureFixture[str], snapshot_path: Path) -> None:
@@ -133,6 +175,12 @@ def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str],
         (["check", "--snapshot", "{good}", "--now", "noon"], "--now: 'noon' is not an ISO-8601 time"),
         (["check", "--store", "{missing}"], "no store at {missing} yet: run `tapecheck record` first, or pass --snapshot FILE"),
         (["--config", "{missing}", "claims"], "{missing}: cannot read"),
+        (["check", "--snapshot", "{good}", "--at", "23 Jan"], "--at: '23 Jan' is not a date such as 2026-01-23"),
+        (["check", "--snapshot", "{good}", "--at", "2999-01-01"], "--at: 2999-01-01 has not closed yet; give a past day"),
+        (["check", "--snapshot", "{good}", "--at", "2026-01-23", "--now", NOW], "--at DATE and --now: give one"),
+        (["replay", "{good}", "--speed", "-2"], "--speed must be 0 or more, not -2"),
+        (["replay", "{good}", "--from", "2030-01-01T00:00:00Z"], "the tape has nothing at or after 2030-01-01"),
+        (["--demo", "--store", "{missing}", "replay", "{bad}"], "{bad}:2: crypto:BTC/USD:last is in USD"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -133,3 +133,29 @@ async def test_slow_fakes_poll_in_about_the_time_of_the_slowest() -> None:
             server.stop()
     assert all(r is not None and r.observations for r in results.values())
     assert elapsed < 4 * 0.4 * 0.75  # the sum would be 1.6 s or more
+
+
+def chart_starts(yahoo: FakeYahoo) -> set[int]:
+    """The first day (as a Unix time) of every daily-history request Yahoo received."""
+    requests = list(yahoo.requests)  # the recording process has exited: nothing is being appended
+    return {int(q["period1"]) for p, q in requests if p.startswith("/v8/finance/chart") and "period1" in q}
+
+
+def test_history_is_fetched_once_and_then_only_the_last_days(tmp_path: Path,
+                                                             fakes: tuple[FakeExchange, FakeMempool, FakeYahoo]) -> None:
+    import time
+
+    yahoo = fakes[2]
+    cfg, store = config(tmp_path, *fakes), tmp_path / "store.sqlite"
+    yahoo.reset()
+    first = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--store", str(store))
+    assert first.returncode == 0, first.stderr
+    assert min(chart_starts(yahoo)) < time.time() - 399 * 86400  # the first run reaches back over a year
+    yahoo.reset()
+    second = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--store", str(store))
+    assert second.returncode == 0, second.stderr
+    assert chart_starts(yahoo) and min(chart_starts(yahoo)) > time.time() - 9 * 86400  # only the last week
+    yahoo.reset()
+    again = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--store", str(store), "--refetch-history")
+    assert again.returncode == 0, again.stderr
+    assert min(chart_starts(yahoo)) < time.time() - 399 * 86400

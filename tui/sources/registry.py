@@ -32,8 +32,9 @@ class HistoryJob:
     """A source's daily-history fetch, polled on its own (slow) schedule and with its own health record.
 
     History is fetched once: the first fetch reaches back to `start`; after it, each fetch asks only for the
-    days since the last complete one (and a week before, for late corrections). `covered` is the span fetched
-    completely; the owner loads it from the store at start and saves it after each complete fetch.
+    days since the last one (and a week before, for late corrections). `covered` is the span fetched; the
+    owner loads it from the store at start and saves it after each fetch. A symbol that failed (not listed on
+    an exchange, no history at Yahoo) is not asked for its whole history again: `--refetch-history` does that.
     """
 
     kind = "history"
@@ -56,9 +57,8 @@ class HistoryJob:
         since = self.since()
         answer = await self._fetch(since)
         result = answer if isinstance(answer, FetchResult) else FetchResult(tuple(answer))
-        if not result.failures:  # a symbol that failed is asked for again from the start next time
-            first = since if self.covered is None else min(since, self.covered[0])
-            self.covered = (first, datetime.now(UTC).date())
+        first = since if self.covered is None else min(since, self.covered[0])
+        self.covered = (first, datetime.now(UTC).date())
         return result
 
     async def close(self) -> None:
@@ -145,7 +145,6 @@ def resume_history(plan: Planned, store: Store, refetch: bool = False) -> None:
 
 
 def note_history(source: Source, result: FetchResult | None, store: Store) -> None:
-    """After a complete history fetch, record its coverage so the next run does not fetch it again."""
-    if result is not None and isinstance(source, HistoryJob) and source.covered is not None \
-            and not result.failures:
+    """After a history fetch, record its coverage so that the next run does not fetch it again."""
+    if result is not None and isinstance(source, HistoryJob) and source.covered is not None:
         store.save_history_coverage(source.name, *source.covered)
