@@ -68,6 +68,28 @@ async def test_jump_move_and_drill_into_a_claim_and_back() -> None:
         assert isinstance(tapecheck.screen, DashboardScreen)
 
 
+async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        tapecheck.open_claim("wu-btc-above-miner-cash-cost")  # held on 2025-12-31, diverged now
+        await pilot.pause()
+        screen = tapecheck.screen
+        assert isinstance(screen, ClaimScreen)
+        then = tapecheck.then["wu-btc-above-miner-cash-cost"]
+        text = screen.describe().plain
+        assert f"Then (2025-12-31) HOLDS  value {then.live_value:,.0f} USD" in text
+        assert "Now DIVERGED  value 71,200 USD  off -4.6%" in text
+        assert f"Move since then {(71_200 / then.live_value - 1) * 100:+.1f}%" in text
+        assert "It held on its date; the market has moved away from it since." in text
+        await pilot.press("escape")
+        tapecheck.open_claim("tmt-junda-20cm-limit-up-0123")
+        await pilot.pause()
+        text = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
+        assert "Then (2026-01-23) DIVERGED  value +10.0%" in text
+        assert "Wrong on its own date: the record does not support the article's figure." in text
+
+
 async def test_drill_into_a_series_and_change_range() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
