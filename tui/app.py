@@ -280,6 +280,10 @@ class TapecheckApp(App[str | None]):
 
     # ---- actions ----------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Step is for replays: elsewhere it is left out of the footer."""
+        return self.replay is not None if action == "step" else True
+
     def on_filter_changed(self, message: FilterChanged) -> None:
         self.text_filter = message.text
         self.rebuild()
