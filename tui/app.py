@@ -23,6 +23,7 @@ from tui.claims import Narratives
 from tui.config import Settings
 from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
+from tui.recorder import StoreWriter
 from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged
@@ -65,7 +66,8 @@ class TapecheckApp(App[None]):
 
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
                  store: Store | None = None, planned: object | None = None,
-                 clock: Callable[[], datetime] | None = None, lang: str | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, lang: str | None = None,
+                 store_problem: str | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
@@ -84,6 +86,8 @@ class TapecheckApp(App[None]):
         self.health: dict[str, Health] = {}
         self.told_nothing_answers = False
         self.rebuild_pending = False
+        # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
+        self.writer = StoreWriter(store, store_problem)
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -94,6 +98,8 @@ class TapecheckApp(App[None]):
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
         if self.mode == "LIVE" and self.planned is not None:
             self.start_polling()
+            if self.writer.problem:
+                self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -143,7 +149,8 @@ class TapecheckApp(App[None]):
         if dashboard is None:
             return
         header = dashboard.query_one(HeaderLine)
-        header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "")
+        header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "") + (
+            " · not recording" if self.mode == "LIVE" and self.writer.problem else "")
         header.clock = f"{self.clock():%H:%M:%S} UTC"
         now = self.clock()
         pills = []
@@ -172,12 +179,11 @@ class TapecheckApp(App[None]):
             await self.poller.stop()
 
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        if result is not None and result.observations and self.store is not None:
-            try:
-                await asyncio.to_thread(self.store.append, result.observations)
-            except Exception as error:  # a full disk must not stop the dashboard
-                self.notify(f"not recording: {error}", severity="error", timeout=10)
         self.health[source.name] = health
+        change = await self.writer.save(result.observations if result is not None else ())
+        if change:  # a full disk stops recording, not the dashboard
+            self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
+                        timeout=10)
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
             self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)

@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
+        for warning in settings.warnings:
+            print(f"tapecheck: warning: {warning}", file=sys.stderr)
+        if args.command in (None, "record"):
+            start_log(settings, args.command or "dashboard")
         if args.command == "config-path":
             print(user_config_path())
             return EXIT_OK
@@ -90,6 +94,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+
+
+def start_log(settings: Settings, command: str) -> None:
+    """The rotating log file for the long-running commands (the dashboard and `record`), secrets masked."""
+    import logging
+
+    from tui import __version__
+    from tui.logs import setup_logging
+
+    setup_logging(secrets=settings.secrets())
+    logger = logging.getLogger("tui")
+    logger.info("tapecheck %s %s, config %s", __version__, command, ", ".join(map(str, settings.files)))
+    for warning in settings.warnings:
+        logger.warning("%s", warning)
 
 
 def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
@@ -178,12 +196,14 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         now = parse_time(args.now) if args.now else None
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
+        from tui.recorder import open_store
         from tui.sources.registry import build_sources
         from tui.sources.wanted import wanted
 
-        store = Store(store_path(args.store, settings), settings.store.retention_days)
+        store, problem = open_store(store_path(args.store, settings), settings.store.retention_days)
         plan = build_sources(settings, wanted(narratives))
-        app = TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
+        app = TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang,
+                           store_problem=problem)
     app.run()
     exit_now_if_threads_linger()
     return EXIT_OK

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO
 
 from tui.config import PollerSettings
+from tui.model import Observation, TapecheckError
 from tui.poller import Health, Poller
 from tui.snapshot import write_observations
 from tui.sources.base import FetchResult, Source
 from tui.sources.registry import Planned
 from tui.store import HealthRecord, Store
+
+logger = logging.getLogger(__name__)
 
 
 def health_record(health: Health) -> HealthRecord:
@@ -26,28 +31,85 @@ def health_record(health: Health) -> HealthRecord:
                         latency, health.failures, health.next_attempt)
 
 
+PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
+
+
+def open_store(path: Path, retention_days: int) -> tuple[Store, str | None]:
+    """The store at `path`; when it cannot be opened (a read-only directory, a full disk), an in-memory store
+    and why, so that the dashboard runs on without recording instead of not starting."""
+    try:
+        return Store(path, retention_days), None
+    except TapecheckError as error:
+        return Store(Path(":memory:"), retention_days), f"not recording: {error}"
+
+
+class StoreWriter:
+    """Writes poll results and health records to the store, and prunes it now and then.
+
+    A write that fails (a full disk, a read-only store) stops recording, never the program: `problem` says why
+    nothing is being recorded, each write tries again, and `save` returns a message when recording stops or
+    starts again. Given a `problem` from the start (the store is an in-memory stand-in), it stays set.
+    """
+
+    def __init__(self, store: Store | None, problem: str | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.problem = problem
+        self.durable = problem is None
+        self.clock = clock
+        self._pruned_at: datetime | None = None
+
+    async def save(self, observations: Sequence[Observation], health: Health | None = None) -> str | None:
+        """Write one poll's observations (and its source's health); a message when the recording state changed."""
+        store = self.store
+        if store is None:
+            return None
+        before = self.problem
+        try:
+            if observations:
+                await asyncio.to_thread(store.append, observations)
+            if health is not None:
+                await asyncio.to_thread(store.save_health, health_record(health))
+            now = self.clock()
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                await asyncio.to_thread(store.prune, now)
+        except TapecheckError as error:
+            self.problem = f"not recording: {error}"
+        else:
+            if self.durable:
+                self.problem = None
+        if self.problem == before:
+            return None
+        if self.problem is None:
+            logger.info("recording again to %s", store.path)
+            return f"recording again to {store.path}"
+        logger.error("%s", self.problem)
+        return f"{self.problem} (polling goes on)"
+
+
 class Recorder:
     """Receives poll results: appends observations to the store (off the event loop) and the JSONL file."""
 
-    def __init__(self, store: Store | None, out: IO[str] | None, log: Callable[[str], None]) -> None:
-        self.store = store
+    def __init__(self, store: Store | None, out: IO[str] | None, log: Callable[[str], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.writer = StoreWriter(store, clock=clock)
         self.out = out
         self.log = log
         self.written = 0
 
     async def on_result(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        if result is not None and result.observations:
-            if self.store is not None:
-                await asyncio.to_thread(self.store.append, result.observations)
-            if self.out is not None:
-                write_observations(result.observations, self.out)
-                self.out.flush()
-            self.written += len(result.observations)
+        observations = result.observations if result is not None else ()
+        if observations and self.out is not None:
+            write_observations(observations, self.out)
+            self.out.flush()
+        self.written += len(observations)
         if result is not None:
             for reason in result.rejected:
                 self.log(f"{source.name}: rejected {reason}")
-        if self.store is not None:
-            await asyncio.to_thread(self.store.save_health, health_record(health))
+        change = await self.writer.save(observations, health)
+        if change:
+            self.log(change)
 
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
@@ -55,8 +117,6 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     """Poll once (or until interrupted); returns how many sources failed on their last poll."""
     recorder = Recorder(store, out, log)
     poller = Poller(plan.sources, plan.schedules, poller_settings, recorder.on_result)
-    if store is not None:
-        await asyncio.to_thread(store.prune, datetime.now(UTC))
     try:
         if once:
             await poller.poll_once()
