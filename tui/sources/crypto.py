@@ -130,6 +130,7 @@ class CryptoSource:
         }
         if self._rate_limit_ms is not None:
             config["rateLimit"] = self._rate_limit_ms
+        config.update(self._settings.credentials.get(self.name, {}))  # public prices need none; a user may add them
         exchange = exchange_class(config)
         base = self._settings.urls.get(self.name)
         if base:
