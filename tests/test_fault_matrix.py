@@ -350,15 +350,15 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
             injected = time.monotonic()
             injector.inject(fault)
             poller.poll_now()
-            await cell.until(lambda: sum(hit(p, effect, series) for p in cell.of(target.name, injected)) >= 2,
+            await cell.until(lambda i=injected: sum(hit(p, effect, series) for p in cell.of(target.name, i)) >= 2,
                              f"{source_kind} to meet the fault twice")
             faulty = [p for p in cell.of(target.name, injected) if hit(p, effect, series)]
 
             # 3. the others keep answering; the last good value stays, goes stale, and health says why
             for kind, source in sources.items():
                 if source is not target:
-                    await cell.until(lambda s=source, k=kind: any(delivered(p, TARGET[k])
-                                                                  for p in cell.of(s.name, injected)),
+                    await cell.until(lambda s=source, k=kind, i=injected: any(delivered(p, TARGET[k])
+                                                                              for p in cell.of(s.name, i)),
                                      f"{kind} to keep answering while {source_kind} has {fault}")
             reason = FAULTS[fault].reason[source_kind]
             health = faulty[-1].health
@@ -392,8 +392,8 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
             injector.heal()
             assert next_attempt is not None
             assert next_attempt <= datetime.now(UTC) + timedelta(seconds=BACKOFF.backoff_max_s + INTERVAL)
-            await cell.until(lambda: bool(cell.of(target.name, healed)), f"{source_kind} to poll after the heal")
-            await cell.until(lambda: any(delivered(p, series) for p in cell.of(target.name, healed)),
+            await cell.until(lambda h=healed: bool(cell.of(target.name, h)), f"{source_kind} to poll after the heal")
+            await cell.until(lambda h=healed: any(delivered(p, series) for p in cell.of(target.name, h)),
                              f"{source_kind} to recover")
             after = cell.of(target.name, healed)
             assert delivered(after[0], series), f"the first poll after the heal failed: {after[0].health}"

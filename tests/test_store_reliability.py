@@ -38,12 +38,12 @@ start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)
 batch = 0
 while True:
     rows = [Observation("crypto:BTC/USD:last", 70000.0 + i, "USD",
-                        start + timedelta(milliseconds=batch * 1000 + i), f"w{run}") for i in range(%d)]
+                        start + timedelta(milliseconds=batch * 1000 + i), f"w{run}") for i in range(BATCH_SIZE)]
     store.append(rows)
     store.save_health(HealthRecord(f"w{run}", "crypto", start, None, None, 1.0, 0, None))
     print(batch, flush=True)
     batch += 1
-""" % BATCH
+""".replace("BATCH_SIZE", str(BATCH))
 
 
 def start_writer(path: Path, run: int) -> subprocess.Popen[str]:
