@@ -201,7 +201,9 @@ class Injector:
                      "flapping": ("status", {"status": 503}), "html": ("html", {}),
                      "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {})}
         values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"}, "negative": {"last": "-5"},
-                  "zero": {"last": "0"}, "absurd": {"last": "7e16"},
+                  # ccxt derives a missing or zero last price from open + change; without them the zero stays
+                  "zero": {"last": "0", "remove": ("openPrice", "priceChange", "prevClosePrice")},
+                  "absurd": {"last": "7e16"},
                   "future": {"ts": int((time.time() + 2 * 86400) * 1000)}, "partial_batch": {"drop": True}}
         if fault in transport:
             kind, options = transport[fault]
