@@ -30,7 +30,7 @@ from tui.screens.dashboard import DashboardScreen, FilterChanged
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
 from tui.store import Store
-from tui.tape import MemoryTape, Tape
+from tui.tape import MemoryTape, OverlayTape, Tape
 from tui.view import ThemeView, build_views, make_context
 from widgets.header_line import HeaderLine, Pill
 
@@ -180,7 +180,12 @@ class TapecheckApp(App[None]):
 
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
         self.health[source.name] = health
-        change = await self.writer.save(result.observations if result is not None else ())
+        observations = result.observations if result is not None else ()
+        change = await self.writer.save(observations)
+        if self.writer.problem and self.writer.durable and not isinstance(self.tape, OverlayTape):
+            self.tape = OverlayTape(self.tape)  # not recording: keep what arrives in memory, to show it
+        if isinstance(self.tape, OverlayTape):
+            self.tape.add(observations)
         if change:  # a full disk stops recording, not the dashboard
             self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
                         timeout=10)
@@ -281,6 +286,9 @@ class TapecheckApp(App[None]):
     def history(self, series: str, since: datetime | None, now: datetime) -> list[Observation]:
         """A series' observations from `since` (or the start) to `now`, oldest first, for charts."""
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
+        if isinstance(self.tape, OverlayTape) and isinstance(self.tape.base, Store):
+            recent = [o for o in self.tape.observations(series) if start <= o.ts <= now]
+            return self.tape.base.history(series, start, now) + recent
         if isinstance(self.tape, Store):
             return self.tape.history(series, start, now)
         if isinstance(self.tape, MemoryTape):
