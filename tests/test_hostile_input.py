@@ -78,7 +78,7 @@ def test_hostile_rules_in_a_claim_file_are_clean_errors(narratives: Path, expr: 
     assert not (tmp_path / "PWNED").exists()
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.sampled_from(list("()_.,=:/^+-*/'\"\\ 0123456789eEaxlstUSDBTC[]{}\n\t;#")), max_size=80))
 def test_random_rules_in_a_claim_file_load_or_fail_cleanly(narratives: Path, expr: str) -> None:
     with_rule(narratives, expr)
