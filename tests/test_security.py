@@ -66,9 +66,10 @@ def test_a_config_with_credentials_readable_by_others_is_warned_about(tmp_path: 
 @pytest.fixture
 def log_file(tmp_path: Path) -> Iterator[Path]:
     root = logging.getLogger()
-    level, last_resort = root.level, logging.lastResort
+    level, last_resort, raise_exceptions = root.level, logging.lastResort, logging.raiseExceptions
     path = tmp_path / "state" / "tapecheck.log"
     yield path
+    logging.raiseExceptions = raise_exceptions
     for handler in list(root.handlers):
         if handler.get_name() == "tapecheck log file":
             root.removeHandler(handler)
@@ -113,6 +114,7 @@ def test_nothing_logged_reaches_the_terminal(log_file: Path, capfd: pytest.Captu
     try:
         logging.getLogger("yfinance").error("['NVDA']: YFPricesMissingError('possibly delisted')")
         logging.getLogger("ccxt.base.exchange").critical("boom")
+        logging.getLogger("tui.test").error("a bad format %d", "not a number")  # would print a logging error
         import warnings
 
         warnings.warn("a library's deprecation chatter", DeprecationWarning, stacklevel=1)

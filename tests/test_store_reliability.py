@@ -1,6 +1,7 @@
 """Nothing recorded is lost: SIGKILL during heavy writes, a full disk, a store that cannot be opened, two processes.
 
-The many-kill run (`-m slow`) kills the writer 200 times at random moments; the default run kills it 5 times.
+The many-kill run (`-m slow`) kills the writer 200 times at random moments (25 times per store file); the default
+run kills it 5 times.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tui.recorder import StoreWriter, open_store
 from tui.store import Store
 
 ROOT = Path(__file__).parent.parent
-BATCH = 500
+BATCH = 200
 
 # A recording process: batches of BATCH observations, one transaction each, its number printed once committed.
 WRITER = """
@@ -63,11 +64,24 @@ def kill_and_count(writer: subprocess.Popen[str], delay: float) -> int:
     return sum(1 for line in reported if line.endswith("\n"))  # a line cut by the kill was not confirmed
 
 
-def kill_many(tmp_path: Path, kills: int, seed: int) -> None:
+def kill_many(tmp_path: Path, kills: int, seed: int, per_store: int = 25) -> None:
+    """Kill a writer `kills` times, `per_store` times on each store (so that checking stays quick)."""
     rng = random.Random(seed)
-    path = tmp_path / "kill.sqlite"
+    totals = [0, 0]
+    for first in range(0, kills, per_store):
+        confirmed, found = kill_on_one_store(tmp_path / f"kill{first}.sqlite", range(first, min(kills, first + per_store)),
+                                             rng)
+        totals[0] += confirmed
+        totals[1] += found
+    print(f"kill figures: {kills} kills, {totals[0]} observations confirmed committed, {totals[1]} found "
+          f"({totals[1] - totals[0]} committed in the instant before a kill, unconfirmed), "
+          f"integrity ok after every kill")
+
+
+def kill_on_one_store(path: Path, runs: range, rng: random.Random) -> tuple[int, int]:
     committed: dict[str, int] = {}
-    for run in range(kills):
+    rows: dict[str, int] = {}
+    for run in runs:
         committed[f"w{run}"] = kill_and_count(start_writer(path, run), rng.uniform(0.0, 0.4))
         db = sqlite3.connect(path, timeout=10)  # the store always opens
         try:
@@ -82,10 +96,7 @@ def kill_many(tmp_path: Path, kills: int, seed: int) -> None:
     store = Store(path)
     assert store.count() == sum(rows.values())
     store.close()
-    confirmed = sum(committed.values()) * BATCH
-    print(f"kill figures: {kills} kills, {confirmed} observations confirmed committed, {sum(rows.values())} "
-          f"found ({sum(rows.values()) - confirmed} committed in the instant before a kill, unconfirmed), "
-          f"integrity ok after every kill")
+    return sum(committed.values()) * BATCH, sum(rows.values())
 
 
 def test_a_few_random_kills_lose_nothing_committed(tmp_path: Path) -> None:

@@ -50,7 +50,11 @@ class RedactingFilter(logging.Filter):
         self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.secrets)
+        try:
+            message = record.getMessage()
+        except Exception:  # a format string that does not fit its arguments: keep both, unmerged
+            message = f"{record.msg} {record.args!r}"
+        record.msg = redact(message, self.secrets)
         record.args = None
         if record.exc_info:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
@@ -70,6 +74,7 @@ def setup_logging(path: Path | None = None, secrets: Iterable[str] = (), level: 
             root.removeHandler(old)
             old.close()
     logging.lastResort = None  # no stray record may reach stderr under the UI
+    logging.raiseExceptions = False  # nor a "--- Logging error ---" report of a bad format string
     logging.captureWarnings(True)  # warnings too go to the file, not over the screen
     path = path or default_log_path()
     handler: logging.Handler
