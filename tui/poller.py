@@ -179,8 +179,11 @@ class Poller:
             delay = self._delay.get(source.name, schedule.interval_s)
             wake = self._wake[source.name]
             wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that meets wait_for's own timeout can be
+            # lost, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await wake.wait()
 
     async def _poll(self, source: Source) -> FetchResult | None:
         if source.name in self._busy:  # never two polls of one source at once
@@ -191,7 +194,8 @@ class Poller:
         result: FetchResult | None = None
         health = self.health[source.name]
         try:
-            result = await asyncio.wait_for(source.fetch(), timeout=schedule.timeout_s)
+            async with asyncio.timeout(schedule.timeout_s):
+                result = await source.fetch()
         except TimeoutError:
             health = self._failed(health, f"timed out after {schedule.timeout_s:g} s", "failing", None)
         except RateLimited as error:
