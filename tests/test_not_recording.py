@@ -38,7 +38,7 @@ class BusySource:
         pass
 
 
-async def wait(pilot: object, done: object, rounds: int = 200) -> None:
+async def wait(pilot: object, done: object, rounds: int = 600) -> None:
     for _ in range(rounds):
         await pilot.pause(0.05)  # type: ignore[attr-defined]
         if done():  # type: ignore[operator]

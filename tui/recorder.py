@@ -65,15 +65,21 @@ class StoreWriter:
         if store is None:
             return None
         before = self.problem
-        try:
+        now = self.clock()
+        prune = self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY
+        if prune:
+            self._pruned_at = now
+
+        def write() -> None:  # one trip to a worker thread per poll
             if observations:
-                await asyncio.to_thread(store.append, observations)
+                store.append(observations)
             if health is not None:
-                await asyncio.to_thread(store.save_health, health_record(health))
-            now = self.clock()
-            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-                self._pruned_at = now
-                await asyncio.to_thread(store.prune, now)
+                store.save_health(health_record(health))
+            if prune:
+                store.prune(now)
+
+        try:
+            await asyncio.to_thread(write)
         except TapecheckError as error:
             self.problem = f"not recording: {error}"
         else:
