@@ -6,7 +6,7 @@ interval), recording into a real store through the Recorder, whose clock runs 10
 prunes "hourly" about 24 times). Checked: resident memory after warm-up (a quarter of the run) grows by at most 5 %, file
 descriptors and threads do not grow, the store holds exactly what was accepted, and its WAL stays bounded.
 
-The full day is `-m slow`; the default run does an eightieth of it and checks what a short run can show
+The full day is `-m slow`; the default run does a 160th of it and checks what a short run can show
 (descriptors, threads, the store), not memory.
 """
 
@@ -150,7 +150,7 @@ def check(figures: dict[str, float], store: Store, memory: bool) -> None:
 
 def test_a_short_soak_leaks_nothing(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], tmp_path: Path) -> None:
     store = Store(tmp_path / "soak.sqlite", retention_days=1)
-    check(asyncio.run(soak(fakes, store, share=1 / 80)), store, memory=False)
+    check(asyncio.run(soak(fakes, store, share=1 / 160)), store, memory=False)
     store.close()
 
 

@@ -181,7 +181,7 @@ def test_a_recorder_and_a_dashboard_share_a_store(tmp_path: Path) -> None:
     longest = 0.0
     rounds = 0
     try:
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 1
         while time.monotonic() < deadline:
             began = time.monotonic()
             reader.latest("crypto:BTC/USD:last", datetime.now(UTC) + timedelta(days=400))
@@ -191,7 +191,7 @@ def test_a_recorder_and_a_dashboard_share_a_store(tmp_path: Path) -> None:
             rounds += 1
     finally:
         committed = [kill_and_count(w, 0) for w in writers]
-    assert rounds > 10 and longest < 5, f"the dashboard waited {longest:.1f} s on the store"
+    assert rounds >= 3 and longest < 5, f"the dashboard waited {longest:.1f} s on the store"
     reader.close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
