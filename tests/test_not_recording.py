@@ -1,4 +1,5 @@
-"""The dashboard when its store cannot be written: it says so, keeps polling, and still shows what arrives."""
+"""The dashboard when its store cannot be written (it says so, keeps polling, still shows what arrives), and
+when its config file gives a warning (said on screen, since stderr is hidden under it)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,17 @@ async def test_a_store_that_cannot_be_opened_runs_the_dashboard_in_memory(tmp_pa
         app.rebuild()
         row = next(r for v in app.views for r in v.series if r.series == "crypto:BTC/USD:last")
         assert row.value is not None and row.state == "live"
+
+
+async def test_a_config_warning_is_shown_in_the_dashboard(tmp_path: Path) -> None:
+    from tui.app import snapshot_app
+
+    path = tmp_path / "c.toml"
+    path.write_text('[sources.crypto.credentials.binance]\napiKey = "k3y"\nsecret = "s3cr3t"\n')
+    path.chmod(0o644)
+    app = snapshot_app(load_settings(path), load_narratives(), Path(__file__).parent / "data" / "snapshot.jsonl")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]
+        assert any("other users may read it" in m and "chmod 600" in m for m in shown)
+        assert not any("k3y" in m or "s3cr3t" in m for m in shown)

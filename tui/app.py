@@ -100,6 +100,8 @@ class TapecheckApp(App[None]):
             self.start_polling()
             if self.writer.problem:
                 self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
+        for warning in self.settings.warnings:  # printed before the screen opened, so said here again
+            self.notify(warning, title="Config", severity="warning", timeout=20)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
