@@ -283,13 +283,14 @@ def test_a_nan_price_costs_only_its_own_pair(fake: FakeExchange, exchange: str, 
     if exchange == "coinbase":  # coinbase's single-pair ticker parses NaN, and validation refuses it
         assert result.rejected == (f"crypto:{symbol}:last: value nan is not finite",)
     else:
-        assert result.failures[symbol] == f"unexpected response from {exchange}"
+        assert result.failures[symbol] == f"unexpected response from {exchange}: a value in it is not a number"
     assert len([q for q in fake.queries(single) if q.get("instId", q.get("symbol", q.get("product_id")))]) == 2
 
 
 def test_a_nan_price_of_the_only_pair_is_an_error(fake: FakeExchange) -> None:
     fake.edit_ticker("BTCUSDT", last="NaN")
-    assert str(fetch_error(make(fake, "binance", ("BTC/USDT",)))) == "unexpected response from binance"
+    assert str(fetch_error(make(fake, "binance", ("BTC/USDT",)))) == \
+        "unexpected response from binance: a value in it is not a number"
     assert fake.hits(TICKERS["binance"]) == 1
 
 

@@ -201,3 +201,17 @@ async def test_on_result_already_knows_the_next_attempt() -> None:
     await make([ok], interval=10, results=seen).poll_once()
     assert seen[0][1].next_attempt is not None
     assert seen[0][1].next_attempt >= before + timedelta(seconds=10)
+
+
+async def test_stop_always_ends_the_loops() -> None:
+    """On Python 3.11 asyncio.wait_for can lose a cancel that meets its own timeout, and stop() then waited
+    forever (the fault matrix found it). Many stops timed against very short intervals must all end."""
+    rng = random.Random(3)
+    for _ in range(300):
+        sources = [ScriptedSource(f"s{n}") for n in range(3)]
+        poller = make(sources, interval=0.001)
+        poller.start()
+        await asyncio.sleep(rng.uniform(0, 0.005))
+        async with asyncio.timeout(5):
+            await poller.stop()
+        assert all(s.closed for s in sources)

@@ -49,7 +49,8 @@ timeout_s = 5
 
 
 def tapecheck(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_STATE_HOME": str(tmp_path / "state")}
     return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120,
                           cwd=ROOT, env=env)
 
@@ -104,6 +105,8 @@ def test_record_reports_a_failing_source_on_one_line(tmp_path: Path,
     lines = [line for line in done.stderr.splitlines() if line.startswith("tapecheck: mempool:")]
     assert lines == ["tapecheck: mempool: mempool.space: HTTP 503; blockchain.com: HTTP 503"], done.stderr
     assert "Traceback" not in done.stderr
+    log = (tmp_path / "state" / "tapecheck" / "log" / "tapecheck.log").read_text()  # the failure is in the log
+    assert "mempool: mempool.space: HTTP 503; blockchain.com: HTTP 503 (failure 1" in log
 
 
 async def test_slow_fakes_poll_in_about_the_time_of_the_slowest() -> None:

@@ -17,7 +17,7 @@ from tui.model import Claim, Status
 from tui.rules.verdict import judge
 from tui.snapshot import read_observations
 from tui.sources.base import FetchResult, SourceError
-from tui.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, note_history, resume_history
+from tui.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
 from tui.store import Store
 from tui.tape import MemoryTape
 from tui.then import judge_on, judge_then, move_text
@@ -141,8 +141,9 @@ def test_history_is_fetched_once_then_only_recent_days(tmp_path: Path) -> None:
     plan = Planned([job], {})
     resume_history(plan, store)
     assert job.covered is None
-    result = asyncio.run(job.fetch())
-    note_history(job, result, store)
+    coverage = coverage_of(job, asyncio.run(job.fetch()))
+    assert coverage is not None
+    store.save_history_coverage(*coverage)
     today = datetime.now(UTC).date()
     assert store.history_coverage("binance history") == (start, today)
     # The next run, in a new process, asks only for the last week.

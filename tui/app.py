@@ -25,6 +25,7 @@ from tui.claims import Narratives
 from tui.config import Settings
 from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
+from tui.recorder import StoreWriter
 from tui.replay import Replay
 from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
@@ -32,7 +33,7 @@ from tui.screens.dashboard import DashboardScreen, FilterChanged
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
 from tui.store import Store
-from tui.tape import MemoryTape, Tape
+from tui.tape import MemoryTape, OverlayTape, Tape
 from tui.then import judge_then
 from tui.view import ThemeView, build_views, make_context
 from widgets.header_line import HeaderLine, Pill
@@ -74,7 +75,7 @@ class TapecheckApp(App[str | None]):
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
                  store: Store | None = None, planned: object | None = None,
                  clock: Callable[[], datetime] | None = None, lang: str | None = None,
-                 replay: Replay | None = None) -> None:
+                 replay: Replay | None = None, store_problem: str | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
@@ -95,6 +96,8 @@ class TapecheckApp(App[str | None]):
         self.health: dict[str, Health] = {}
         self.told_nothing_answers = False
         self.rebuild_pending = False
+        # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
+        self.writer = StoreWriter(store, store_problem)
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -109,8 +112,12 @@ class TapecheckApp(App[str | None]):
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
         if self.mode == "LIVE" and self.planned is not None:
             self.start_polling()
+            if self.writer.problem:
+                self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
         if self.replay is not None:
             self.play()
+        for warning in self.settings.warnings:  # printed before the screen opened, so said here again
+            self.notify(warning, title="Config", severity="warning", timeout=20)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -184,7 +191,8 @@ class TapecheckApp(App[str | None]):
             text = f"REPLAY ×{self.replay.speed:g}" if self.replay.speed else "REPLAY (fast)"
         if self.replay is not None:
             text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
-        return text + (" (paused)" if paused else "")
+        text += " (paused)" if paused else ""
+        return text + (" · not recording" if self.mode == "LIVE" and self.writer.problem else "")
 
     # ---- polling ----------------------------------------------------------------------------------
 
@@ -202,17 +210,20 @@ class TapecheckApp(App[str | None]):
             await self.poller.stop()
 
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        from tui.sources.registry import HistoryJob, note_history
+        from tui.sources.registry import HistoryJob, coverage_of
 
-        if result is not None and result.observations and self.store is not None:
-            try:
-                await asyncio.to_thread(self.store.append, result.observations)
-                note_history(source, result, self.store)
-            except Exception as error:  # a full disk must not stop the dashboard
-                self.notify(f"not recording: {error}", severity="error", timeout=10)
-            if isinstance(source, HistoryJob):
-                self.judge_then_in_background()
         self.health[source.name] = health
+        observations = result.observations if result is not None else ()
+        change = await self.writer.save(observations, coverage=coverage_of(source, result))
+        if result is not None and isinstance(source, HistoryJob):
+            self.judge_then_in_background()
+        if self.writer.problem and self.writer.durable and not isinstance(self.tape, OverlayTape):
+            self.tape = OverlayTape(self.tape)  # not recording: keep what arrives in memory, to show it
+        if isinstance(self.tape, OverlayTape):
+            self.tape.add(observations)
+        if change:  # a full disk stops recording, not the dashboard
+            self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
+                        timeout=10)
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
             self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)
@@ -220,10 +231,9 @@ class TapecheckApp(App[str | None]):
     @work(exclusive=True, group="then")
     async def judge_then_in_background(self) -> None:
         """Each claim on its own date, from the store's daily history; final answers are cached there."""
-        store = self.store
-        if store is None:
+        if self.store is None:
             return
-        self.then = await asyncio.to_thread(judge_then, self.narratives.claims, store, self.settings, store)
+        self.then = await asyncio.to_thread(judge_then, self.narratives.claims, self.tape, self.settings, self.store)
         self.rebuild()
 
     # ---- replay -----------------------------------------------------------------------------------
@@ -361,6 +371,9 @@ class TapecheckApp(App[str | None]):
     def history(self, series: str, since: datetime | None, now: datetime) -> list[Observation]:
         """A series' observations from `since` (or the start) to `now`, oldest first, for charts."""
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
+        if isinstance(self.tape, OverlayTape) and isinstance(self.tape.base, Store):
+            recent = [o for o in self.tape.observations(series) if start <= o.ts <= now]
+            return self.tape.base.history(series, start, now) + recent
         if isinstance(self.tape, Store):
             return self.tape.history(series, start, now)
         if isinstance(self.tape, MemoryTape):

@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
+        for warning in settings.warnings:
+            print(f"tapecheck: warning: {warning}", file=sys.stderr)
+        if args.command in (None, "record", "replay"):
+            start_log(settings, args.command or "dashboard")
         if args.command == "config-path":
             print(user_config_path())
             return EXIT_OK
@@ -111,6 +115,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+
+
+def start_log(settings: Settings, command: str) -> None:
+    """The rotating log file for the long-running commands (the dashboard and `record`), secrets masked."""
+    import logging
+
+    from tui import __version__
+    from tui.logs import setup_logging
+
+    setup_logging(secrets=settings.secrets())
+    logger = logging.getLogger("tui")
+    logger.info("tapecheck %s %s, config %s", __version__, command, ", ".join(map(str, settings.files)))
+    for warning in settings.warnings:
+        logger.warning("%s", warning)
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -192,13 +210,18 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
     from tui.app import TapecheckApp
+    from tui.recorder import open_store
     from tui.sources.registry import build_sources, resume_history
     from tui.sources.wanted import wanted
 
-    store = Store(store_path(args.store, settings), settings.store.retention_days)
+    store, problem = open_store(store_path(args.store, settings), settings.store.retention_days)
     plan = build_sources(settings, wanted(narratives))
-    resume_history(plan, store, args.refetch_history)
-    return TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang)
+    try:
+        resume_history(plan, store, args.refetch_history)
+    except TapecheckError as error:  # a read-only store: history is fetched in full, nothing else changes
+        problem = problem or f"not recording: {error}"
+    return TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang,
+                        store_problem=problem)
 
 
 def exit_now_if_threads_linger() -> None:

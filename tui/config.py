@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -58,6 +58,8 @@ class CryptoSettings:
     timeout_s: float
     history_interval_s: float
     urls: dict[str, str]  # exchange id -> API base URL replacing urls["api"]
+    # exchange id -> ccxt credentials (apiKey, secret, ...): never needed for public prices, never shown or logged
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,11 @@ class Settings:
     poller: PollerSettings
     store: StoreSettings
     files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value in the config, for the log to mask."""
+        return tuple(v for creds in self.crypto.credentials.values() for v in creds.values())
 
 
 def _positive(value: Any) -> bool:
@@ -126,6 +133,8 @@ def _exchanges(value: Any) -> bool:
 
 
 Check = tuple[Callable[[Any], bool], str]
+# ccxt's credential fields; their values are never repeated in an error message, the log or the screen
+CREDENTIAL_KEYS = ("apiKey", "secret", "password", "uid")
 SECONDS: Check = (_positive, "a number of seconds above 0")
 URL: Check = (_url, "an http:// or https:// URL with a host")
 
@@ -140,6 +149,8 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
                        "interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
     "sources.crypto.urls": {"*": URL},
+    "sources.crypto.credentials.*": {key: (lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+                                     for key in CREDENTIAL_KEYS},
     "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS,
                          "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
     "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
@@ -149,12 +160,18 @@ _SCHEMA: dict[str, dict[str, Check]] = {
 }
 
 
+def _schema_name(path: str) -> str:
+    """The schema entry of a table: its own path, or its parent's `.*` entry (one table per exchange)."""
+    parent, _, _ = path.rpartition(".")
+    return path if path in _SCHEMA or f"{parent}.*" not in _SCHEMA else f"{parent}.*"
+
+
 def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[str]:
     problems = []
     for key, value in table.items():
         path = f"{prefix}.{key}" if prefix else key
         where = doc.where(*path.split("."))
-        if path in _SCHEMA:
+        if _schema_name(path) in _SCHEMA:
             if not isinstance(value, dict):
                 problems.append(f"{where}: [{path}] must be a table")
             else:
@@ -163,13 +180,28 @@ def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[st
         if any(name.startswith(path + ".") for name in _SCHEMA) and isinstance(value, dict):
             problems += _validate(doc, value, path)
             continue
-        checks = _SCHEMA.get(prefix, {})
+        checks = _SCHEMA.get(_schema_name(prefix), {})
         check = checks.get(key) or checks.get("*")
+        shown = "(hidden)" if key in CREDENTIAL_KEYS else repr(value)
         if check is None:
             problems.append(f"{where}: unknown {'key' if prefix else 'section'} {path}")
         elif not check[0](value):
-            problems.append(f"{where}: {path} = {value!r} must be {check[1]}")
+            problems.append(f"{where}: {path} = {shown} must be {check[1]}")
     return problems
+
+
+def _exposed(doc: TomlFile) -> str | None:
+    """A warning when a config file holding credentials can be read by other users."""
+    if not doc.data.get("sources", {}).get("crypto", {}).get("credentials"):
+        return None
+    try:
+        mode = doc.path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{doc.path}: holds exchange credentials but other users may read it (mode {mode & 0o777:o}); "
+            f"run: chmod 600 {doc.path}")
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -205,10 +237,12 @@ def load_settings(path: Path | None = None) -> Settings:
         keys=dict(data.get("keys", {})),
         staleness=Staleness(**data["staleness"]),
         crypto=CryptoSettings(tuple(crypto["exchanges"]), crypto["interval_s"], crypto["timeout_s"],
-                              crypto["history_interval_s"], dict(crypto.get("urls", {}))),
+                              crypto["history_interval_s"], dict(crypto.get("urls", {})),
+                              {k: dict(v) for k, v in crypto.get("credentials", {}).items()}),
         equities=EquitiesSettings(**src["equities"]),
         hashrate=HashrateSettings(**src["hashrate"]),
         poller=PollerSettings(**data["poller"]),
         store=StoreSettings(**data["store"]),
         files=tuple(doc.path for doc in docs),
+        warnings=tuple(w for w in map(_exposed, docs) if w),
     )

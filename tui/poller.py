@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from tui.config import PollerSettings
 from tui.sources.base import FetchResult, RateLimited, Source, SourceError
+
+log = logging.getLogger(__name__)
 
 # A poll that succeeded but took longer than this share of its timeout marks the source "slow".
 SLOW_SHARE = 0.5
@@ -65,6 +68,32 @@ def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.backoff_max_s))
     return delay
+
+
+def missing_and_rejected(result: FetchResult) -> tuple[str, ...]:
+    """What the health record lists of a partial answer: items that did not come, and values refused."""
+    return (*(f"{k}: {v}" for k, v in result.failures.items()), *(f"refused {r}" for r in result.rejected))
+
+
+def nothing_usable(result: FetchResult) -> str:
+    """The error of an answer that brought no usable value: the first refused value or missing item."""
+    if result.rejected:
+        more = len(result.rejected) - 1
+        return f"every value refused: {result.rejected[0]}" + (f" (and {more} more)" if more else "")
+    name, reason = next(iter(result.failures.items()))
+    more = len(result.failures) - 1
+    return f"nothing usable: {name}: {reason}" + (f" (and {more} more)" if more else "")
+
+
+def _log_change(before: Health, after: Health, result: FetchResult | None) -> None:
+    """To the log file: a source starting to fail or failing differently, recovering, and refused values."""
+    if after.failures and (not before.failures or after.last_error != before.last_error):
+        log.warning("%s: %s (failure %d, next attempt %s)", after.source, after.last_error, after.failures,
+                    after.next_attempt)
+    elif before.failures and not after.failures:
+        log.info("%s: answering again after %d failures", after.source, before.failures)
+    for reason in result.rejected if result is not None else ():
+        log.info("%s: refused %s", after.source, reason)
 
 
 class Poller:
@@ -150,8 +179,11 @@ class Poller:
             delay = self._delay.get(source.name, schedule.interval_s)
             wake = self._wake[source.name]
             wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that meets wait_for's own timeout can be
+            # lost, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await wake.wait()
 
     async def _poll(self, source: Source) -> FetchResult | None:
         if source.name in self._busy:  # never two polls of one source at once
@@ -162,7 +194,8 @@ class Poller:
         result: FetchResult | None = None
         health = self.health[source.name]
         try:
-            result = await asyncio.wait_for(source.fetch(), timeout=schedule.timeout_s)
+            async with asyncio.timeout(schedule.timeout_s):
+                result = await source.fetch()
         except TimeoutError:
             health = self._failed(health, f"timed out after {schedule.timeout_s:g} s", "failing", None)
         except RateLimited as error:
@@ -174,22 +207,34 @@ class Poller:
         finally:
             self._busy.discard(source.name)
         latency = self.clock() - started
-        if result is not None:
+        if result is not None and not result.observations and (result.failures or result.rejected):
+            # An answer with nothing usable in it (every value refused, or none of the wanted items) is a
+            # failure: the source must not look healthy, and it backs off like any other failure.
+            health = self._failed(health, nothing_usable(result), "failing", None)
+            health = replace(health, partial=missing_and_rejected(result))
+        if result is not None and result.observations:
             slow = latency > schedule.timeout_s * SLOW_SHARE
-            partial = tuple(f"{k}: {v}" for k, v in result.failures.items())
             health = replace(health, state="slow" if slow else "ok", last_success=datetime.now(UTC),
-                             latency_s=latency, failures=0, last_count=len(result.observations), partial=partial)
+                             latency_s=latency, failures=0, last_count=len(result.observations),
+                             partial=missing_and_rejected(result))
+        elif result is not None and not (result.failures or result.rejected):
+            health = replace(health, state="ok", last_success=datetime.now(UTC), latency_s=latency, failures=0,
+                             last_count=0, partial=())
         else:
             health = replace(health, latency_s=latency)
         # The next attempt is decided here, so that on_result already sees it in the health record.
-        delay = schedule.interval_s if result is not None else backoff_delay(
+        delay = schedule.interval_s if not health.failures else backoff_delay(
             health.failures, self.settings, self.rng, health.retry_after_s)
         self._delay[source.name] = delay
         health = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
+        _log_change(self.health[source.name], health, result)
         self.health[source.name] = health
-        outcome = self.on_result(source, result, health)
-        if outcome is not None:
-            await outcome
+        try:
+            outcome = self.on_result(source, result, health)
+            if outcome is not None:
+                await outcome
+        except Exception:  # a failing receiver (a full disk) must not end this source's polling
+            log.exception("handling a poll result of %s failed", source.name)
         return result
 
     @staticmethod

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import IO
 
 from tui.config import PollerSettings
+from tui.model import Observation, TapecheckError
 from tui.poller import Health, Poller
 from tui.snapshot import write_observations
 from tui.sources.base import FetchResult, Source
-from tui.sources.registry import Planned, note_history, resume_history
+from tui.sources.registry import Planned, coverage_of, resume_history
 from tui.store import HealthRecord, Store
+
+logger = logging.getLogger(__name__)
 
 
 def health_record(health: Health) -> HealthRecord:
@@ -26,29 +31,95 @@ def health_record(health: Health) -> HealthRecord:
                         latency, health.failures, health.next_attempt)
 
 
+PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
+
+
+def open_store(path: Path, retention_days: int) -> tuple[Store, str | None]:
+    """The store at `path`; when it cannot be opened (a read-only directory, a full disk), an in-memory store
+    and why, so that the dashboard runs on without recording instead of not starting."""
+    try:
+        return Store(path, retention_days), None
+    except TapecheckError as error:
+        return Store(Path(":memory:"), retention_days), f"not recording: {error}"
+
+
+class StoreWriter:
+    """Writes poll results and health records to the store, and prunes it now and then.
+
+    A write that fails (a full disk, a read-only store) stops recording, never the program: `problem` says why
+    nothing is being recorded, each write tries again, and `save` returns a message when recording stops or
+    starts again. Given a `problem` from the start (the store is an in-memory stand-in), it stays set.
+    """
+
+    def __init__(self, store: Store | None, problem: str | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.problem = problem
+        self.durable = problem is None
+        self.clock = clock
+        self._pruned_at: datetime | None = None
+
+    async def save(self, observations: Sequence[Observation], health: Health | None = None,
+                   coverage: tuple[str, date, date] | None = None) -> str | None:
+        """Write one poll's observations (and its source's health, and what history it has fetched); a message
+        when the recording state changed."""
+        store = self.store
+        if store is None:
+            return None
+        before = self.problem
+        now = self.clock()
+        prune = self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY
+        if prune:
+            self._pruned_at = now
+
+        def write() -> None:  # one trip to a worker thread per poll
+            if observations:
+                store.append(observations)
+            if health is not None:
+                store.save_health(health_record(health))
+            if coverage is not None:
+                store.save_history_coverage(*coverage)
+            if prune:
+                store.prune(now)
+
+        try:
+            await asyncio.to_thread(write)
+        except TapecheckError as error:
+            self.problem = f"not recording: {error}"
+        else:
+            if self.durable:
+                self.problem = None
+        if self.problem == before:
+            return None
+        if self.problem is None:
+            logger.info("recording again to %s", store.path)
+            return f"recording again to {store.path}"
+        logger.error("%s", self.problem)
+        return f"{self.problem} (polling goes on)"
+
+
 class Recorder:
     """Receives poll results: appends observations to the store (off the event loop) and the JSONL file."""
 
-    def __init__(self, store: Store | None, out: IO[str] | None, log: Callable[[str], None]) -> None:
-        self.store = store
+    def __init__(self, store: Store | None, out: IO[str] | None, log: Callable[[str], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.writer = StoreWriter(store, clock=clock)
         self.out = out
         self.log = log
         self.written = 0
 
     async def on_result(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        if result is not None and result.observations:
-            if self.store is not None:
-                await asyncio.to_thread(self.store.append, result.observations)
-            if self.out is not None:
-                write_observations(result.observations, self.out)
-                self.out.flush()
-            self.written += len(result.observations)
+        observations = result.observations if result is not None else ()
+        if observations and self.out is not None:
+            write_observations(observations, self.out)
+            self.out.flush()
+        self.written += len(observations)
         if result is not None:
             for reason in result.rejected:
                 self.log(f"{source.name}: rejected {reason}")
-        if self.store is not None:
-            await asyncio.to_thread(self.store.save_health, health_record(health))
-            note_history(source, result, self.store)
+        change = await self.writer.save(observations, health, coverage_of(source, result))
+        if change:
+            self.log(change)
 
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
@@ -61,8 +132,6 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     if store is not None:
         resume_history(plan, store, refetch)
     poller = Poller(plan.sources, plan.schedules, poller_settings, recorder.on_result)
-    if store is not None:
-        await asyncio.to_thread(store.prune, datetime.now(UTC))
     try:
         if once:
             await poller.poll_once()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -131,10 +131,12 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a COMMIT refused (a full disk) leaves the transaction open
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _series_id(self, db: sqlite3.Connection, name: str, unit: str) -> int:
         found = self._series_ids.get(name)
@@ -154,6 +156,16 @@ class Store:
             found = self._series_ids[name] = row[0]
         return found
 
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction whose failure (a full disk, a read-only file) is a TapecheckError saying so."""
+        try:
+            with self._transaction() as db:
+                yield db
+        except sqlite3.Error as error:
+            self._series_ids.clear()  # ids made inside a rolled-back transaction are gone
+            raise TapecheckError(f"{self.path}: cannot write: {error}") from None
+
     def append(self, observations: Iterable[Observation]) -> int:
         """Write a batch in one transaction; a repeated (series, ts, source) is ignored. Returns rows added."""
         batch = list(observations)
@@ -163,15 +175,11 @@ class Store:
         if synthetic is not None:
             raise TapecheckError(f"{self.path}: refusing synthetic {synthetic.source!r} observations "
                                  f"({synthetic.series}): demo data never enters the store")
-        try:
-            with self._transaction() as db:
-                rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
-                before = db.total_changes
-                db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
-                return db.total_changes - before
-        except sqlite3.OperationalError as error:
-            self._series_ids.clear()  # ids made inside a rolled-back transaction are gone
-            raise TapecheckError(f"{self.path}: cannot write: {error}") from None
+        with self._writing() as db:
+            rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+            return db.total_changes - before
 
     def count(self) -> int:
         with self._lock:
@@ -180,7 +188,7 @@ class Store:
     def prune(self, now: datetime) -> int:
         """Thin observations older than the retention period to the last of each (series, source, day)."""
         cutoff = to_ms(now - self.retention)
-        with self._transaction() as db:
+        with self._writing() as db:
             before = db.total_changes
             db.execute(
                 """DELETE FROM observations WHERE ts < :cutoff AND (series_id, source, ts) NOT IN (
@@ -259,7 +267,7 @@ class Store:
         def ms(moment: datetime | None) -> int | None:
             return None if moment is None else to_ms(moment)
 
-        with self._transaction() as db:
+        with self._writing() as db:
             db.execute(
                 "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.source, record.kind, ms(record.last_success), record.last_error, ms(record.last_error_at),
@@ -285,7 +293,7 @@ class Store:
 
     def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
         stamp = to_ms(datetime.now(UTC))
-        with self._transaction() as db:
+        with self._writing() as db:
             db.executemany("INSERT OR REPLACE INTO then_verdicts VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp)
                             for claim_id, c in rows])
@@ -298,12 +306,12 @@ class Store:
         return None if row is None else (date.fromisoformat(row[0]), date.fromisoformat(row[1]))
 
     def save_history_coverage(self, job: str, first: date, last: date) -> None:
-        with self._transaction() as db:
+        with self._writing() as db:
             db.execute("INSERT OR REPLACE INTO history_coverage VALUES (?, ?, ?, ?)",
                        (job, first.isoformat(), last.isoformat(), to_ms(datetime.now(UTC))))
 
     def forget_history(self) -> None:
         """Forget what history was fetched and every then-verdict, so both are fetched and judged again."""
-        with self._transaction() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM history_coverage")
             db.execute("DELETE FROM then_verdicts")

@@ -94,3 +94,47 @@ class MemoryTape:
                 if obs.ts <= now:
                     per_day[obs.ts.date()][source] = obs.value
         return [(day, median(values.values())) for day, values in sorted(per_day.items())]
+
+
+class OverlayTape:
+    """A tape that could not be written to (a full disk), with what arrived since kept in memory on top.
+
+    Rules and panels see both: per source, the newer of the two wins. The memory keeps the latest
+    `limit` observations, so a long stretch without recording stays bounded.
+    """
+
+    def __init__(self, base: Tape, limit: int = 50_000) -> None:
+        self.base = base
+        self.limit = limit
+        self._recent: list[Observation] = []
+        self._memory = MemoryTape(())
+
+    def add(self, observations: Iterable[Observation]) -> None:
+        self._recent = [*self._recent, *observations][-self.limit:]
+        self._memory = MemoryTape(self._recent)
+
+    @staticmethod
+    def _newest_per_source(*groups: list[Observation]) -> list[Observation]:
+        newest: dict[str, Observation] = {}
+        for obs in (o for group in groups for o in group):
+            if obs.source not in newest or obs.ts > newest[obs.source].ts:
+                newest[obs.source] = obs
+        return list(newest.values())
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        return self._newest_per_source(self.base.latest(series, now), self._memory.latest(series, now))
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        return self._newest_per_source(self.base.at(series, day), self._memory.at(series, day))
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        days = dict(self.base.daily(series, now))
+        days.update(self._memory.daily(series, now))  # the days since recording stopped
+        return sorted(days.items())
+
+    def series_ids(self) -> set[str]:
+        return self.base.series_ids() | self._memory.series_ids()
+
+    def observations(self, series: str) -> list[Observation]:
+        """What arrived since recording stopped, oldest first (the store answers for the time before)."""
+        return self._memory.observations(series)

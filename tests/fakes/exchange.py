@@ -142,7 +142,8 @@ class FakeExchange(LocalServer):
             self._scenarios[path] = Scenario(kind, **options)
 
     def edit_ticker(self, market_id: str, **edits: Any) -> None:
-        """Bend one market's ticker: last="NaN" (the price as sent), ts=ms or None (no time), drop=True."""
+        """Bend one market's ticker: last="NaN" (the price as sent), ts=ms or None (no time), drop=True,
+        remove=("symbol", ...) (binance: fields left out of the ticker)."""
         with self._lock:
             self._ticker_edits.setdefault(market_id, {}).update(edits)
 
@@ -267,6 +268,8 @@ class FakeExchange(LocalServer):
             ticker = dict(known[market_id], openTime=now - DAY_MS, closeTime=now)
             if "last" in edits:
                 ticker["lastPrice"] = edits["last"]
+            for name in edits.get("remove", ()):
+                ticker.pop(name, None)
             if "ts" in edits:
                 if edits["ts"] is None:
                     del ticker["closeTime"], ticker["openTime"]

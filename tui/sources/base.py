@@ -14,6 +14,12 @@ from typing import Protocol
 
 from tui.model import Observation, TapecheckError
 
+# Above these a value is a unit or scale error, not a reading: no price tapecheck reads reaches 1e12 of its
+# currency (an IDR share is about 1e4), no market value 1e17; the network series have their own, tighter, range
+# (tui.sources.hashrate.PLAUSIBLE).
+MAX_VALUE = {"market_cap": 1e17, "hashrate": math.inf, "difficulty": math.inf}
+MAX_PRICE = 1e12
+
 # Timestamps further ahead of our clock than this are rejected as "in the future" (clock skew allowance).
 FUTURE_SKEW = timedelta(minutes=2)
 
@@ -62,6 +68,9 @@ def check_value(series: str, value: float, ts: datetime, now: datetime) -> str |
         return f"{series}: value {value} is not finite"
     if value <= 0:
         return f"{series}: value {value} is not positive"
+    ceiling = MAX_VALUE.get(series.rsplit(":", 1)[-1], MAX_PRICE)
+    if value > ceiling:
+        return f"{series}: value {value:.4g} is implausibly large (above {ceiling:g})"
     if ts.tzinfo is None:
         return f"{series}: timestamp {ts} has no time zone"
     if ts > now + FUTURE_SKEW:

@@ -38,6 +38,8 @@ _EXCHANGE_OPTIONS: dict[str, dict[str, Any]] = {
 _OHLCV_PAGE = {"binance": 1000, "kraken": 720, "coinbase": 300, "okx": 100}
 _MAX_HISTORY_PAGES = 40
 _MAX_REASON = 120
+# What ccxt's number parsing raises on a price such as "NaN" or "abc" (int(), float(), Decimal())
+_NOT_A_NUMBER = re.compile(r"invalid literal|could not convert|InvalidOperation|ConversionSyntax")
 
 
 def rebase_url(url: str, base: str) -> str:
@@ -130,6 +132,7 @@ class CryptoSource:
         }
         if self._rate_limit_ms is not None:
             config["rateLimit"] = self._rate_limit_ms
+        config.update(self._settings.credentials.get(self.name, {}))  # public prices need none; a user may add them
         exchange = exchange_class(config)
         base = self._settings.urls.get(self.name)
         if base:
@@ -337,6 +340,8 @@ class CryptoSource:
             return SourceError(_short(f"{http or self.name}: {detail}"), retry_after)
         if http:
             return SourceError(http, retry_after)
+        if isinstance(exc, ValueError | ArithmeticError) and _NOT_A_NUMBER.search(f"{type(exc).__name__}: {exc}"):
+            return SourceError(f"unexpected response from {self.name}: a value in it is not a number")  # "NaN"
         return SourceError(f"unexpected response from {self.name}")
 
     def _network_reason(self, exc: BaseException) -> str:

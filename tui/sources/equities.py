@@ -557,7 +557,8 @@ class EquitiesSource:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
         self._pending[job] = task
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+            async with asyncio.timeout(timeout):  # not wait_for, which can lose a cancel on Python 3.11
+                return await asyncio.shield(task)
         except TimeoutError:
             raise SourceError(f"timed out after {timeout:g} s") from None
         except SourceError:

@@ -144,7 +144,8 @@ def resume_history(plan: Planned, store: Store, refetch: bool = False) -> None:
             source.covered = store.history_coverage(source.name)
 
 
-def note_history(source: Source, result: FetchResult | None, store: Store) -> None:
-    """After a history fetch, record its coverage so that the next run does not fetch it again."""
+def coverage_of(source: Source, result: FetchResult | None) -> tuple[str, date, date] | None:
+    """After a history fetch, what to record in the store so that the next run does not fetch it again."""
     if result is not None and isinstance(source, HistoryJob) and source.covered is not None:
-        store.save_history_coverage(source.name, *source.covered)
+        return (source.name, *source.covered)
+    return None

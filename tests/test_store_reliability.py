@@ -1,0 +1,201 @@
+"""Nothing recorded is lost: SIGKILL during heavy writes, a full disk, a store that cannot be opened, two processes.
+
+The many-kill run (`-m slow`) kills the writer 200 times at random moments (25 times per store file); the default
+run kills it 5 times.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import obs
+from tui.model import TapecheckError
+from tui.recorder import StoreWriter, open_store
+from tui.store import Store
+
+ROOT = Path(__file__).parent.parent
+BATCH = 200
+
+# A recording process: batches of BATCH observations, one transaction each, its number printed once committed.
+WRITER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tui.model import Observation
+from tui.store import Store, HealthRecord
+store = Store(Path(sys.argv[1]))
+run = int(sys.argv[2])
+start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)
+batch = 0
+while True:
+    rows = [Observation("crypto:BTC/USD:last", 70000.0 + i, "USD",
+                        start + timedelta(milliseconds=batch * 1000 + i), f"w{run}") for i in range(BATCH_SIZE)]
+    store.append(rows)
+    store.save_health(HealthRecord(f"w{run}", "crypto", start, None, None, 1.0, 0, None))
+    print(batch, flush=True)
+    batch += 1
+""".replace("BATCH_SIZE", str(BATCH))
+
+
+def start_writer(path: Path, run: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(run)], stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+
+
+def kill_and_count(writer: subprocess.Popen[str], delay: float) -> int:
+    """Kill the writer `delay` seconds after its first commit; how many batches it reported committed."""
+    assert writer.stdout is not None
+    first = writer.stdout.readline()
+    assert first.strip() == "0", "the writer did not start"
+    time.sleep(delay)
+    os.kill(writer.pid, signal.SIGKILL)
+    reported = [first, *writer.stdout.readlines()]
+    writer.wait()
+    return sum(1 for line in reported if line.endswith("\n"))  # a line cut by the kill was not confirmed
+
+
+def kill_many(tmp_path: Path, kills: int, seed: int, per_store: int = 25) -> None:
+    """Kill a writer `kills` times, `per_store` times on each store (so that checking stays quick)."""
+    rng = random.Random(seed)
+    totals = [0, 0]
+    for first in range(0, kills, per_store):
+        confirmed, found = kill_on_one_store(tmp_path / f"kill{first}.sqlite", range(first, min(kills, first + per_store)),
+                                             rng)
+        totals[0] += confirmed
+        totals[1] += found
+    print(f"kill figures: {kills} kills, {totals[0]} observations confirmed committed, {totals[1]} found "
+          f"({totals[1] - totals[0]} committed in the instant before a kill, unconfirmed), "
+          f"integrity ok after every kill")
+
+
+def kill_on_one_store(path: Path, runs: range, rng: random.Random) -> tuple[int, int]:
+    committed: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    for run in runs:
+        committed[f"w{run}"] = kill_and_count(start_writer(path, run), rng.uniform(0.0, 0.4))
+        db = sqlite3.connect(path, timeout=10)  # the store always opens
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            rows = dict(db.execute("SELECT source, COUNT(*) FROM observations GROUP BY source").fetchall())
+        finally:
+            db.close()
+        for source, batches in committed.items():
+            # every batch confirmed before the kill is there, and only whole batches are
+            assert rows.get(source, 0) >= batches * BATCH, (source, rows.get(source), batches)
+            assert rows.get(source, 0) % BATCH == 0
+    store = Store(path)
+    assert store.count() == sum(rows.values())
+    store.close()
+    return sum(committed.values()) * BATCH, sum(rows.values())
+
+
+def test_a_few_random_kills_lose_nothing_committed(tmp_path: Path) -> None:
+    kill_many(tmp_path, kills=5, seed=1)
+
+
+@pytest.mark.slow
+def test_two_hundred_random_kills_lose_nothing_committed(tmp_path: Path) -> None:
+    kill_many(tmp_path, kills=200, seed=2)
+
+
+# ---- a full disk, a store that cannot be opened --------------------------------------------------------
+
+
+def fill_up(store: Store) -> None:
+    """Cap the database at its current size: the next growth fails as on a full disk (SQLITE_FULL)."""
+    db = sqlite3.connect(store.path)
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.close()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def batch(n: int, start: datetime) -> list[object]:
+    return [obs("crypto:BTC/USD:last", 70_000.0 + i, start + timedelta(seconds=i), "binance") for i in range(n)]
+
+
+async def test_a_full_disk_stops_recording_says_so_once_and_resumes(tmp_path: Path) -> None:
+    store = Store(tmp_path / "full.sqlite")
+    writer = StoreWriter(store)
+    now = datetime.now(UTC)
+    assert await writer.save(batch(10, now)) is None and writer.problem is None
+    fill_up(store)
+    message = await writer.save(batch(5000, now + timedelta(days=1)))
+    assert message is not None and "not recording" in message and "full" in message and str(store.path) in message
+    assert await writer.save(batch(5000, now + timedelta(days=2))) is None  # said once, not on every poll
+    assert writer.problem is not None
+    store._db.execute("PRAGMA max_page_count = 1073741823")  # space again
+    assert await writer.save(batch(10, now + timedelta(days=3))) == f"recording again to {store.path}"
+    assert writer.problem is None and store.count() == 20
+    store.close()
+
+
+def test_store_write_errors_are_tapecheck_errors(tmp_path: Path) -> None:
+    store = Store(tmp_path / "full.sqlite")
+    fill_up(store)
+    with pytest.raises(TapecheckError, match="cannot write: database or disk is full"):
+        store.append(batch(5000, datetime.now(UTC)))
+    store.append([])  # and the connection is still usable
+    store.close()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_store_directory_opens_in_memory_with_a_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        store, problem = open_store(folder / "store.sqlite", 400)
+    finally:
+        folder.chmod(0o700)
+    assert problem is not None and "not recording" in problem and str(folder) in problem
+    assert store.append(batch(3, datetime.now(UTC))) == 3  # the dashboard still works, in memory
+
+
+def test_a_store_path_that_cannot_exist_opens_in_memory_with_a_reason(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    store, problem = open_store(blocker / "store.sqlite", 400)
+    assert problem is not None and problem.startswith(f"not recording: {blocker}/store.sqlite: cannot open the store")
+    assert store.append(batch(3, datetime.now(UTC))) == 3
+
+
+# ---- two processes on one store -------------------------------------------------------------------------
+
+
+def test_a_recorder_and_a_dashboard_share_a_store(tmp_path: Path) -> None:
+    """Two writer processes append while this one reads and writes health: nobody corrupts or blocks for long."""
+    path = tmp_path / "shared.sqlite"
+    Store(path).close()
+    writers = [start_writer(path, run) for run in (1, 2)]
+    reader = Store(path)
+    longest = 0.0
+    rounds = 0
+    try:
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            began = time.monotonic()
+            reader.latest("crypto:BTC/USD:last", datetime.now(UTC) + timedelta(days=400))
+            reader.history("crypto:BTC/USD:last", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 9, tzinfo=UTC))
+            reader.append(batch(50, datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rounds)))
+            longest = max(longest, time.monotonic() - began)
+            rounds += 1
+    finally:
+        committed = [kill_and_count(w, 0) for w in writers]
+    assert rounds >= 3 and longest < 5, f"the dashboard waited {longest:.1f} s on the store"
+    reader.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    counts = dict(db.execute("SELECT source, COUNT(*) FROM observations GROUP BY source").fetchall())
+    db.close()
+    assert counts["binance"] == rounds * 50
+    assert counts["w1"] >= committed[0] * BATCH and counts["w2"] >= committed[1] * BATCH
