@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
             continue
         for figure in found:
-            print(f"  {figure.name}: {figure.value:.4g} {figure.unit} ({'met' if figure.met else 'missed'})",
+            print(f"  {figure.name}: {figure.value:.4g} {figure.unit} ({'info' if figure.met is None else 'met' if figure.met else 'missed'})",
                   file=sys.stderr)
         print(f"  ({time.monotonic() - begun:.0f} s)", file=sys.stderr, flush=True)
         figures += found
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     for figure in figures:
         if figure.note:
             print(f"- {figure.name}: {figure.note}")
-    print(f"\n{len(figures)} figures, {sum(f.met for f in figures)} goals met, in {time.monotonic() - started:.0f} s"
+    print(f"\n{len(figures)} figures, {sum(f.met is True for f in figures)} of {sum(f.met is not None for f in figures)} goals met, in {time.monotonic() - started:.0f} s"
           + (f"; {len(errors)} benchmarks failed to run" if errors else ""))
     if args.write:
         write_report(args.write, figures, errors, quick=args.quick)

@@ -17,7 +17,7 @@ class Figure:
     baseline: float | None
     baseline_label: str
     goal: str
-    met: bool
+    met: bool | None  # None: a figure shown for context, with no goal of its own
     note: str = ""
 
     @property
@@ -49,7 +49,7 @@ def table(figures: Sequence[Figure]) -> list[str]:
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}×"
         base = f"{amount(f.baseline, f.unit)} {f.baseline_label}".strip()
         lines.append(f"| {f.name} | {amount(f.value, f.unit)} | {base} | {ratio} | {f.goal} | "
-                     f"{'yes' if f.met else '**no**'} |")
+                     f"{'—' if f.met is None else 'yes' if f.met else '**no**'} |")
     return lines
 
 
