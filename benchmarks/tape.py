@@ -67,7 +67,7 @@ def observations(count: int, end: datetime) -> Iterator[Observation]:
         for day in range(1, DAILY_DAYS + 1):
             if made == count:
                 return
-            ts = today - timedelta(days=day) + timedelta(hours=23, minutes=59, seconds=59)
+            ts = today - timedelta(days=day) + timedelta(hours=23, minutes=59, seconds=59, milliseconds=500)
             yield Observation(name, level * (1 + 0.1 * math.sin(day / 17)), unit, ts, source)
             made += 1
     tick = 0
