@@ -25,7 +25,7 @@ from tui.model import Observation, Status, Verdict
 from tui.poller import Health, Poller
 from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
-from tui.screens.dashboard import DashboardScreen, FilterChanged
+from tui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
 from tui.store import Store
@@ -92,8 +92,12 @@ class TapecheckApp(App[None]):
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
         self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
-        if self.mode == "LIVE" and self.planned is not None:
-            self.start_polling()
+
+    def on_panels_shown(self, message: PanelsShown) -> None:
+        # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
+        # hold the GIL for seconds, which would slow the first frame down.
+        if self.mode == "LIVE" and self.planned is not None and self.poller is None:
+            self.call_after_refresh(self.start_polling)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -178,6 +182,7 @@ class TapecheckApp(App[None]):
             except Exception as error:  # a full disk must not stop the dashboard
                 self.notify(f"not recording: {error}", severity="error", timeout=10)
         self.health[source.name] = health
+        self.tick()  # the source's pill changes now; the panels wait for the rest of the burst
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
             self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)

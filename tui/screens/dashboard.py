@@ -34,6 +34,10 @@ class FilterChanged(Message):
         self.text = text
 
 
+class PanelsShown(Message):
+    """The panels were mounted and filled for the first time: the first frame is on its way to the screen."""
+
+
 def sparkline(values: tuple[float, ...], width: int = 12) -> str:
     points = values[-width:]
     if len(points) < 2:
@@ -117,6 +121,7 @@ class DashboardScreen(Screen[None]):
                 container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1))
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
                 self.call_after_refresh(self.focus_first_table)
+                self.call_after_refresh(self.post_message, PanelsShown())
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 

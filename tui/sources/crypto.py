@@ -1,7 +1,7 @@
 """Crypto prices from one exchange through ccxt: the last price of every wanted pair it lists, and daily history.
 
-One CryptoSource per exchange. It is cheap to create: ccxt (slow to import) is imported, and the exchange
-object built, on the first fetch; the object then lives until `close()`. Markets are loaded once and kept
+One CryptoSource per exchange. It is cheap to create: ccxt (seconds to import) is imported in a worker
+thread, so that the event loop keeps drawing, and the exchange object built, on the first fetch; the object then lives until `close()`. Markets are loaded once and kept
 (loaded again only after a failed or empty load). Tickers come in one batched request where the exchange
 supports it, otherwise one request per pair, concurrently. ccxt's own rate limiter stays on.
 
@@ -13,6 +13,7 @@ supports it, otherwise one request per pair, concurrently. ccxt's own rate limit
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import math
 import re
@@ -153,6 +154,8 @@ class CryptoSource:
             await exchange.close()
 
     async def _markets(self) -> Mapping[str, Any]:
+        if self._exchange is None:  # the import runs module code for seconds: not on the event loop
+            await asyncio.to_thread(importlib.import_module, "ccxt.async_support")
         markets = await self.exchange.load_markets(reload=not self._markets_ready)
         if not markets:
             raise SourceError(f"unexpected response from {self.name}: no markets")
