@@ -13,7 +13,7 @@ from pathlib import Path
 from benchmarks.fakes import running_fakes
 from benchmarks.figures import Figure, median
 from benchmarks.minimal_app import READY
-from benchmarks.tape import benchmark_store
+from benchmarks.tape import store_copy
 from benchmarks.terminal import Terminal
 
 # The first panel's first series row: on screen once the panels are filled from the store.
@@ -35,7 +35,7 @@ def time_to(argv: list[str], marker: str) -> float:
 
 def run(quick: bool) -> list[Figure]:
     runs = 3 if quick else 5
-    store = benchmark_store(quick)
+    store = store_copy(quick, "first-frame")  # live: the app records what it polls
     app_times, minimal_times = [], []
     with running_fakes() as fakes, tempfile.TemporaryDirectory() as tmp:
         config = fakes.config(Path(tmp) / "config.toml")

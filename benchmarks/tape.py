@@ -109,6 +109,15 @@ def benchmark_store(quick: bool) -> Path:
     return benchmark_store_with_end(quick)[0]
 
 
+def store_copy(quick: bool, name: str) -> Path:
+    """A fresh copy of the benchmark store, for a run that writes to it (a live app records what it polls)."""
+    path = workdir() / f"{name}.sqlite"
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(benchmark_store(quick), path)
+    return path
+
+
 def benchmark_store_with_end(quick: bool) -> tuple[Path, datetime]:
     """The store and the time of its last observation (ten minutes before it was built)."""
     count = QUICK if quick else FULL
