@@ -153,9 +153,29 @@ class CryptoSource:
             self._markets_ready = False
             await exchange.close()
 
+    def _credit_idle_time(self) -> None:
+        """Refill ccxt's rate limiter for the time since the exchange's last request.
+
+        ccxt's leaky bucket refills only while a request waits in it, so after a pause between polls the
+        next request still waits out the cost of the previous one (kraken: a second on every poll, binance
+        0.8 s). The limiter stays on: it is credited what the bucket would have refilled meanwhile, capped at
+        its capacity, and left alone while requests are queued in it.
+        """
+        exchange = self.exchange
+        throttler = getattr(exchange, "throttler", None)
+        config = getattr(throttler, "config", None)
+        if not isinstance(config, dict) or throttler.running or config.get("algorithm") != "leakyBucket":
+            return
+        last = exchange.lastRestRequestTimestamp
+        if not last:
+            return
+        idle_ms = max(0, exchange.milliseconds() - last)
+        config["tokens"] = min(config["tokens"] + idle_ms * config["refillRate"], config["capacity"])
+
     async def _markets(self) -> Mapping[str, Any]:
         if self._exchange is None:  # the import runs module code for seconds: not on the event loop
             await asyncio.to_thread(importlib.import_module, "ccxt.async_support")
+        self._credit_idle_time()
         markets = await self.exchange.load_markets(reload=not self._markets_ready)
         if not markets:
             raise SourceError(f"unexpected response from {self.name}: no markets")
