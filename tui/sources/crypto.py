@@ -162,7 +162,7 @@ class CryptoSource:
         its capacity, and left alone while requests are queued in it.
         """
         exchange = self.exchange
-        throttler = getattr(exchange, "throttler", None)
+        throttler: Any = getattr(exchange, "throttler", None)
         config = getattr(throttler, "config", None)
         if not isinstance(config, dict) or throttler.running or config.get("algorithm") != "leakyBucket":
             return
