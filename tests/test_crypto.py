@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import json
 import socket
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
