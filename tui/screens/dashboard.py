@@ -178,12 +178,22 @@ class DashboardScreen(Screen[None]):
         self.app.post_message(FilterChanged(event.value))
 
 
+def _same(shown: object, cell: Text | str) -> bool:
+    """Whether a table cell already shows `cell`: the same text, styles and justification."""
+    if isinstance(shown, Text) and isinstance(cell, Text):
+        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
+                                                                          cell.spans)
+    return shown == cell
+
+
 def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
     keys = [key for key, _ in rows]
     if [str(k.value) for k in table.rows] == keys:
+        # Only the cells that changed: each update makes the table measure and lay itself out again.
         for key, cells in rows:
             for column, cell in zip(table.columns, cells, strict=False):
-                table.update_cell(key, column, cell, update_width=True)
+                if not _same(table.get_cell(key, column), cell):
+                    table.update_cell(key, column, cell, update_width=True)
         return
     cursor = table.cursor_row
     table.clear()
