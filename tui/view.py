@@ -16,7 +16,7 @@ from tui.config import Settings
 from tui.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.rules.evaluate import Context, NoData, last
 from tui.rules.verdict import STATUS_ORDER, judge_all
-from tui.tape import Tape
+from tui.tape import CachedTape, Tape
 
 SPARK_POINTS = 40
 
@@ -127,4 +127,5 @@ def build_views(narratives: Narratives, ctx: Context, lang: str) -> tuple[list[T
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings) -> Context:
-    return Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
+    """An evaluation context over `tape` at `now`; it remembers the tape's answers for as long as it is used."""
+    return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days)
