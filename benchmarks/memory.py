@@ -1,4 +1,4 @@
-"""Memory: RSS after start, and its growth over 10,000 polls against the fakes with the intervals at zero.
+"""Memory: RSS after start, and its growth over 10,000 polls against the fakes with 1 ms intervals.
 
 tapecheck's app runs headless in a child process (`python -m benchmarks.memory CONFIG STORE POLLS OUT`),
 built as `tapecheck` builds it, with every live source polling again as soon as its last poll ended. A poll
@@ -32,6 +32,7 @@ def drive(config: Path, store_path: Path, polls: int, out: Path) -> None:
     from tui.claims import load_narratives
     from tui.config import load_settings
     from tui.poller import Health
+    from tui.screens.dashboard import PanelsShown
     from tui.sources.base import FetchResult, Source
     from tui.sources.registry import build_sources
     from tui.sources.wanted import wanted
@@ -44,19 +45,22 @@ def drive(config: Path, store_path: Path, polls: int, out: Path) -> None:
     live = sum(1 for s in plan.sources if not plan.schedules[s.name].after_live)
     checkpoints = {live: "first round", polls // 10: "polls/10", polls: "polls"}
     readings: dict[str, float] = {}
+    failures: dict[str, int] = {}
 
     class CountingApp(TapecheckApp):
+        CSS_PATH = str(Path(sys.modules[TapecheckApp.__module__].__file__ or "").with_name("app.tcss"))
         count = 0
 
-        def on_mount(self) -> None:
-            super().on_mount()
-            self.call_after_refresh(lambda: readings.setdefault("start", rss_mb(os.getpid())))
+        def on_panels_shown(self, message: PanelsShown) -> None:
+            readings.setdefault("start", rss_mb(os.getpid()))
+            super().on_panels_shown(message)
 
         async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
             await super().on_poll(source, result, health)
             if source.kind == "history":
                 return
             self.count += 1
+            failures[health.state] = failures.get(health.state, 0) + 1
             if self.count in checkpoints:
                 readings[checkpoints[self.count]] = rss_mb(os.getpid())
                 readings[checkpoints[self.count] + " s"] = time.monotonic()
@@ -66,7 +70,7 @@ def drive(config: Path, store_path: Path, polls: int, out: Path) -> None:
     app = CountingApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan)
     readings["t0 s"] = time.monotonic()
     app.run(headless=True, size=(120, 40))
-    out.write_text(json.dumps(readings))
+    out.write_text(json.dumps({**readings, "states": failures}))
     os._exit(0)  # a yfinance thread may still be blocked; nothing is left to write
 
 
@@ -77,10 +81,12 @@ def run(quick: bool) -> list[Figure]:
         time.sleep(0.5)
         baseline = minimal.rss_mb()
     with running_fakes() as fakes, tempfile.TemporaryDirectory() as tmp:
-        config = fakes.config(Path(tmp) / "config.toml", crypto_s=0, equities_s=0, hashrate_s=0)
+        config = fakes.config(Path(tmp) / "config.toml", crypto_s=0.001, equities_s=0.001, hashrate_s=0.001)
         out = Path(tmp) / "readings.json"
-        subprocess.run([sys.executable, "-m", "benchmarks.memory", str(config), str(store_copy(quick, "memory")),
-                        str(polls), str(out)], check=True, timeout=1800, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "benchmarks.memory", str(config), str(store_copy(quick, "memory")),
+                        str(polls), str(out)], timeout=1800, capture_output=True, text=True)
+        if not out.exists():
+            raise RuntimeError(f"the headless app stopped before {polls} polls:\n{done.stderr[-3000:]}")
         readings = json.loads(out.read_text())
     start, first, early, late = (readings[k] for k in ("start", "first round", "polls/10", "polls"))
     growth = (late / early - 1) * 100
