@@ -5,9 +5,10 @@ being killed. Retention thins observations older than `retention_days` to one pe
 day), the day's last, so daily history is never lost to it.
 
 The Tape questions are answered from an index by (series, source, time), so that their cost does not grow
-with the history: a source's latest value is one index lookup. Daily closes of past days are computed once
-and kept until the history they come from changes (an older observation is appended, by this process or
-another); today's close is each source's latest value.
+with the history: a source's latest value is one index lookup. What the dashboard asks on every redraw is
+kept until a write may change it: each source's newest value of a series until that series is appended to,
+the daily closes of past days until an older observation is appended; anything another process commits
+drops all of it. Today's close is each source's latest value.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tui.tape import AT_LOOKBACK, end_of_day
 
 SCHEMA_VERSION = 1
 _DAY_MS = 86_400_000
+_FOREVER_MS = 2**62
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,6 +109,7 @@ class Store:
         self._units: dict[str, str] = {}
         # series -> (the day the closes run up to, exclusive; the closes), valid while _data_version holds
         self._closes: dict[str, tuple[date, list[tuple[date, float]]]] = {}
+        self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,15 +175,16 @@ class Store:
                 rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
                 before = db.total_changes
                 db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
-                self._forget_closes(batch)
+                self._forget_kept(batch)
                 return db.total_changes - before
         except sqlite3.OperationalError as error:
             self._series_ids.clear()  # ids made inside a rolled-back transaction are gone
             raise TapecheckError(f"{self.path}: cannot write: {error}") from None
 
-    def _forget_closes(self, batch: list[Observation]) -> None:
-        """Drop the kept daily closes that an appended observation (one of a day they cover) may change."""
+    def _forget_kept(self, batch: list[Observation]) -> None:
+        """Drop the kept answers that appended observations may change (the lock is held)."""
         for obs in batch:
+            self._newest.pop(obs.series, None)
             kept = self._closes.get(obs.series)
             if kept is not None and obs.ts.date() < kept[0]:
                 del self._closes[obs.series]
@@ -228,11 +232,32 @@ class Store:
         with self._lock:
             return list(self._db.execute(_LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms}))
 
+    def _notice_other_writers(self) -> None:
+        """Drop every kept answer when another connection has committed since we last looked (lock held)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._closes.clear()
+            self._newest.clear()
+            self._data_version = version
+
+    def _latest_rows(self, series: str, series_id: int, now: datetime) -> list[tuple[str, int, float]]:
+        """Each source's last row at or before `now`: its newest row (kept) unless that is after `now`."""
+        now_ms = to_ms(now)
+        with self._lock:
+            self._notice_other_writers()
+            newest = self._newest.get(series)
+            if newest is None:
+                newest = self._newest[series] = list(
+                    self._db.execute(_LAST_PER_SOURCE, {"id": series_id, "until": _FOREVER_MS, "since": 0}))
+        if all(ts <= now_ms for _, ts, _ in newest):
+            return newest
+        return self._last_per_source(series_id, now_ms, 0)
+
     def latest(self, series: str, now: datetime) -> list[Observation]:
         series_id = self._lookup(series)
         if series_id is None:
             return []
-        return self._observations(series, self._last_per_source(series_id, to_ms(now), 0))
+        return self._observations(series, self._latest_rows(series, series_id, now))
 
     def at(self, series: str, day: date) -> list[Observation]:
         series_id = self._lookup(series)
@@ -252,7 +277,8 @@ class Store:
             return []
         today = now.astimezone(UTC).date()
         closes = self._past_closes(series, series_id, today)
-        latest = self._last_per_source(series_id, to_ms(now), to_ms(end_of_day(today - timedelta(days=1))))
+        start = to_ms(end_of_day(today - timedelta(days=1)))
+        latest = [row for row in self._latest_rows(series, series_id, now) if row[1] >= start]
         if latest:
             closes = [*closes, (today, float(median(value for _, _, value in latest)))]
         return closes
@@ -260,10 +286,7 @@ class Store:
     def _past_closes(self, series: str, series_id: int, today: date) -> list[tuple[date, float]]:
         """Daily closes of the days before `today`, kept until a write may have changed them."""
         with self._lock:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:  # another connection committed: what it wrote is unknown
-                self._closes.clear()
-                self._data_version = version
+            self._notice_other_writers()
             kept = self._closes.get(series)
             if kept is not None and kept[0] == today:
                 return kept[1]
