@@ -8,6 +8,7 @@ or heavy import: ccxt and yfinance load inside the poller's workers.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
 REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
+QUIET_REBUILD_S = 15  # ages and staleness move even when no data arrives: redraw after this long without one
 
 
 class PromptExitExecutor(ThreadPoolExecutor):
@@ -84,6 +86,7 @@ class TapecheckApp(App[None]):
         self.health: dict[str, Health] = {}
         self.told_nothing_answers = False
         self.rebuild_pending = False
+        self.rebuilt_at = 0.0  # time.monotonic() of the last rebuild
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -91,7 +94,7 @@ class TapecheckApp(App[None]):
             self.set_keymap(self.settings.keys)
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
-        self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
+        self.set_interval(QUIET_REBUILD_S, self.rebuild_if_quiet)
 
     def on_panels_shown(self, message: PanelsShown) -> None:
         # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
@@ -107,8 +110,13 @@ class TapecheckApp(App[None]):
 
     # ---- data -------------------------------------------------------------------------------------
 
+    def rebuild_if_quiet(self) -> None:
+        if time.monotonic() - self.rebuilt_at >= QUIET_REBUILD_S - 1:
+            self.rebuild()
+
     def rebuild(self) -> None:
         """Recompute the panels from the tape at the current time and redraw them."""
+        self.rebuilt_at = time.monotonic()
         ctx = make_context(self.tape, self.clock(), self.settings)
         views, verdicts = build_views(self.narratives, ctx, self.lang)
         self.note_flips(verdicts)

@@ -1,5 +1,8 @@
 """Scheduling the sources: one loop per source, each polling again only after its previous poll ended.
 
+A source that answered polls again one interval after its previous poll began (at once if that poll took
+longer), so sources of one kind that start together keep polling together and the app redraws once for them.
+
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
 the loop recovers by itself. Every poll updates the source's health record. No Textual here: the app and
@@ -182,7 +185,7 @@ class Poller:
         else:
             health = replace(health, latency_s=latency)
         # The next attempt is decided here, so that on_result already sees it in the health record.
-        delay = schedule.interval_s if result is not None else backoff_delay(
+        delay = max(0.0, schedule.interval_s - latency) if result is not None else backoff_delay(
             health.failures, self.settings, self.rng, health.retry_after_s)
         self._delay[source.name] = delay
         health = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
