@@ -1,7 +1,8 @@
 """Scheduling the sources: one loop per source, each polling again only after its previous poll ended.
 
-A source that answered polls again one interval after its previous poll began (at once if that poll took
-longer), so sources of one kind that start together keep polling together and the app redraws once for them.
+A source that answered polls again at the next multiple of its interval on the poller's clock, at least half
+an interval on, so sources with one interval poll together, however long their first polls took, and the app
+redraws once for them rather than once each.
 
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -185,7 +187,7 @@ class Poller:
         else:
             health = replace(health, latency_s=latency)
         # The next attempt is decided here, so that on_result already sees it in the health record.
-        delay = max(0.0, schedule.interval_s - latency) if result is not None else backoff_delay(
+        delay = self._until_next_turn(schedule.interval_s) if result is not None else backoff_delay(
             health.failures, self.settings, self.rng, health.retry_after_s)
         self._delay[source.name] = delay
         health = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
@@ -194,6 +196,16 @@ class Poller:
         if outcome is not None:
             await outcome
         return result
+
+    def _until_next_turn(self, interval: float) -> float:
+        """Seconds until the next multiple of `interval` on the clock that is at least half an interval away."""
+        if interval <= 0:
+            return 0.0
+        now = self.clock()
+        turn = (math.floor(now / interval) + 1) * interval
+        if turn - now < interval / 2:
+            turn += interval
+        return turn - now
 
     @staticmethod
     def _failed(health: Health, reason: str, state: str, retry_after: float | None) -> Health:
