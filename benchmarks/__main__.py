@@ -31,11 +31,14 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", metavar="NAME", choices=[*BENCHMARKS, []],
+    parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller sizes (minutes become seconds)")
     parser.add_argument("--write", type=Path, metavar="FILE", help="also write the results as Markdown")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
     names = args.names or list(BENCHMARKS)
     figures: list[Figure] = []
     errors: list[str] = []
@@ -50,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
             continue
         for figure in found:
-            print(f"  {figure.name}: {figure.value:.4g} {figure.unit} ({'info' if figure.met is None else 'met' if figure.met else 'missed'})",
-                  file=sys.stderr)
+            verdict = "info" if figure.met is None else "met" if figure.met else "missed"
+            print(f"  {figure.name}: {figure.value:.4g} {figure.unit} ({verdict})", file=sys.stderr)
         print(f"  ({time.monotonic() - begun:.0f} s)", file=sys.stderr, flush=True)
         figures += found
     print()
@@ -59,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     for figure in figures:
         if figure.note:
             print(f"- {figure.name}: {figure.note}")
-    print(f"\n{len(figures)} figures, {sum(f.met is True for f in figures)} of {sum(f.met is not None for f in figures)} goals met, in {time.monotonic() - started:.0f} s"
-          + (f"; {len(errors)} benchmarks failed to run" if errors else ""))
+    goals = [f for f in figures if f.met is not None]
+    print(f"\n{len(figures)} figures, {sum(bool(f.met) for f in goals)} of {len(goals)} goals met, "
+          f"in {time.monotonic() - started:.0f} s" + (f"; {len(errors)} benchmarks failed to run" if errors else ""))
     if args.write:
         write_report(args.write, figures, errors, quick=args.quick)
         print(f"written to {args.write}")

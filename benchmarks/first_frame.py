@@ -45,7 +45,7 @@ def run(quick: bool) -> list[Figure]:
             minimal_times.append(time_to(minimal_argv(), READY))
             app_times.append(time_to(tapecheck_argv(config, store), PANELS_SHOWN))
     app, minimal = median(app_times), median(minimal_times)
-    return [Figure("first frame (median of %d)" % runs, app, "s", minimal, "minimal Textual app",
+    return [Figure(f"first frame (median of {runs})", app, "s", minimal, "minimal Textual app",
                    "≤ 1.3 × minimal app", app <= 1.3 * minimal,
                    f"tapecheck {', '.join(f'{t:.2f}' for t in app_times)} s; "
                    f"minimal {', '.join(f'{t:.2f}' for t in minimal_times)} s")]

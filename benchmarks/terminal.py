@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # CSI sequences, OSC strings, and the two-character escapes (charset selection, keypad modes, ...).
-ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78cDEHMNOZ]")
+ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
+                     rb"|\x1b[=>78cDEHMNOZ]")
 ROOT = Path(__file__).resolve().parent.parent
 
 
