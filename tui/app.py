@@ -154,7 +154,10 @@ class TapecheckApp(App[None]):
         dashboard = self.dashboard
         if dashboard is None:
             return
-        header = dashboard.query_one(HeaderLine)
+        found = dashboard.query(HeaderLine)
+        if not found:  # not composed yet, or being torn down while a poll ends
+            return
+        header = found.first()
         header.mode = self.mode + (" (paused)" if self.poller and self.poller.paused else "")
         header.clock = f"{self.clock():%H:%M:%S} UTC"
         now = self.clock()
@@ -244,8 +247,11 @@ class TapecheckApp(App[None]):
         self.tick()
 
     def action_sources(self) -> None:
-        note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
-        self.push_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note))
+        if not self.is_screen_installed("sources"):  # built once: showing it again is much quicker
+            note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
+            self.install_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note), "sources")
+        if self.get_screen("sources") not in self.screen_stack:
+            self.push_screen("sources")
 
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table")]
