@@ -8,6 +8,7 @@ pyinstrument's report; here the profile is written first.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,8 @@ def main() -> None:
 
     def write_profile() -> None:
         profiler.stop()
-        out.write_text(profiler.output_text(show_all=False, timeline=False))
+        flat = os.environ.get("PROFILE_FLAT") == "1"
+        out.write_text(profiler.output_text(show_all=flat, timeline=False, flat=flat))
 
     tui.cli.exit_now_if_threads_linger = write_profile
     try:
