@@ -70,6 +70,27 @@ WHERE o.ts >= :since
 """
 
 
+# Each source's last observation of each UTC day before :end, walking back from day to day through the index:
+# one lookup per day that has data, however many observations a day holds.
+_DAY_CLOSES = """
+WITH RECURSIVE sources(name) AS (
+    SELECT MIN(source) FROM observations WHERE series_id = :id
+    UNION ALL
+    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
+    FROM sources WHERE name IS NOT NULL
+), closes(source, ts) AS (
+    SELECT name, (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = name AND ts < :end)
+    FROM sources WHERE name IS NOT NULL
+    UNION ALL
+    SELECT source, (SELECT MAX(ts) FROM observations
+                    WHERE series_id = :id AND source = closes.source AND ts < closes.ts / :day * :day)
+    FROM closes WHERE ts IS NOT NULL
+)
+SELECT closes.ts / :day, o.value FROM closes JOIN observations o
+    ON o.series_id = :id AND o.source = closes.source AND o.ts = closes.ts
+"""
+
+
 def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -291,11 +312,9 @@ class Store:
             if kept is not None and kept[0] == today:
                 return kept[1]
             rows = self._db.execute(
-                "SELECT ts / :day, MAX(ts), value FROM observations WHERE series_id = :id AND ts < :end "
-                "GROUP BY source, ts / :day",
-                {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS}).fetchall()
+                _DAY_CLOSES, {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS})
             per_day: dict[int, list[float]] = {}
-            for day, _, value in rows:
+            for day, value in rows:
                 per_day.setdefault(day, []).append(value)
             closes = [(from_ms(day * _DAY_MS).date(), float(median(values))) for day, values in sorted(per_day.items())]
             self._closes[series] = (today, closes)
