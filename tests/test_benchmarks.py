@@ -56,5 +56,5 @@ def test_the_headless_app_counts_its_polls_and_reads_its_memory(tmp_path: Path) 
                                str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert out.exists(), done.stderr[-2000:]
     readings = json.loads(out.read_text())
-    assert {"start", "first round", "polls/10", "polls"} <= set(readings)
+    assert {"start", "first polls", "polls/10", "polls"} <= set(readings)
     assert readings["states"].get("ok", 0) >= 1

@@ -173,6 +173,9 @@ def store_path(option: Path | None, settings: Settings) -> Path:
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     from tui.app import TapecheckApp, snapshot_app
+    from tui.process import limit_malloc_arenas
+
+    limit_malloc_arenas()
 
     if args.snapshot is not None:
         now = parse_time(args.now) if args.now else None
