@@ -53,9 +53,8 @@ def drive(config: Path, store_path: Path, polls: int, out: Path) -> None:
         CSS_PATH = str(Path(sys.modules[TapecheckApp.__module__].__file__ or "").with_name("app.tcss"))
         count = 0
 
-        def on_panels_shown(self, message: PanelsShown) -> None:
+        def on_panels_shown(self, message: PanelsShown) -> None:  # Textual runs TapecheckApp's handler too
             readings.setdefault("start", rss_mb(os.getpid()))
-            super().on_panels_shown(message)
 
         async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
             await super().on_poll(source, result, health)

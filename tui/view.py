@@ -6,6 +6,7 @@ the screens only lay it out.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,5 +128,7 @@ def build_views(narratives: Narratives, ctx: Context, lang: str) -> tuple[list[T
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings) -> Context:
-    """An evaluation context over `tape` at `now`; it remembers the tape's answers for as long as it is used."""
-    return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days)
+    """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
+    long as it is used: one evaluation asks both about each series several times."""
+    return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
+                   closed_since=functools.cache(markets.closed_since))
