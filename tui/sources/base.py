@@ -7,7 +7,6 @@ with a short reason a trader can read ("HTTP 503 from mempool.space", "timed out
 
 from __future__ import annotations
 
-import gc
 import importlib
 import math
 import threading
@@ -32,11 +31,7 @@ def import_heavy(name: str) -> ModuleType:
     the first asked for (ccxt: the crypto sources start first and poll most often) is ready in half the time.
     """
     with _HEAVY_IMPORTS:
-        module = importlib.import_module(name)
-        # Its hundreds of thousands of objects live as long as the process: out of the cyclic collector's way,
-        # or every full collection walks them again (~0.1 s each on the event loop's thread or another).
-        gc.freeze()
-        return module
+        return importlib.import_module(name)
 
 
 class SourceError(TapecheckError):
