@@ -286,7 +286,11 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
     plan = Planned([source], {"coinbase": Schedule(0.05, 1)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        for _ in range(60):  # polling starts once the first frame is drawn
+            await pilot.pause(0.05)
+            if source.calls >= 2:
+                break
+        await pilot.pause(0.1)  # the last poll's observation on its way to the store
         assert source.calls >= 2
         assert store.count() == source.calls  # every poll's observation reached the store
         await pilot.press("p")

@@ -8,6 +8,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -544,3 +545,22 @@ def test_history_errors_are_mapped(fake: FakeExchange) -> None:
     with pytest.raises(SourceError) as failed:
         history(make(fake, "kraken"), "BTC/USD", datetime.now(UTC) - timedelta(days=5))
     assert str(failed.value) == "unexpected response from kraken: no daily bars for BTC/USD"
+
+
+def test_the_rate_limiter_counts_the_pause_between_polls(fake: FakeExchange) -> None:
+    """ccxt's bucket refills only while a request waits; a poll after a pause must not wait out the last request."""
+    source = CryptoSource("kraken", ("BTC/USD",), settings("kraken", fake.url), rate_limit_ms=400)
+
+    async def polls(source: CryptoSource) -> tuple[float, float]:
+        await source.fetch()  # loads the markets, then the ticker: the bucket is empty now
+        started = time.monotonic()
+        await source.fetch()  # at once: the limiter holds it back
+        back_to_back = time.monotonic() - started
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        await source.fetch()  # after a pause longer than the spacing: no wait
+        return back_to_back, time.monotonic() - started
+
+    back_to_back, after_pause = run(source, polls)
+    assert back_to_back >= 0.3
+    assert after_pause < 0.2

@@ -481,10 +481,11 @@ def test_history_rejects_a_future_day(fake: FakeMempool) -> None:
 def test_close_closes_the_client_it_made(fake: FakeMempool) -> None:
     async def go() -> None:
         source = HashrateSource(settings(fake.url))
-        client = source._client
-        assert not client.is_closed
-        assert client.timeout.read == TIMEOUT
+        assert source._client is None  # made on first use
         await source.fetch()
+        client = source._client
+        assert client is not None and not client.is_closed
+        assert client.timeout.read == TIMEOUT
         await source.close()
         assert client.is_closed
     asyncio.run(go())

@@ -56,7 +56,11 @@ async def test_a_full_disk_under_the_dashboard_is_said_and_values_still_show(tmp
     plan = Planned([source], {"coinbase": Schedule(0.2, 5)})
     app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait(pilot, lambda: app.writer.problem is not None and source.calls >= 3)
+        def shown(value: float) -> bool:  # the dashboard's tape holds a polled value this high
+            latest = app.tape.latest("crypto:BTC/USD:last", datetime.now(UTC))
+            return any(o.value >= value for o in latest)
+
+        await wait(pilot, lambda: app.writer.problem is not None and source.calls >= 3 and shown(70_003))
         assert app.writer.problem is not None and "database or disk is full" in app.writer.problem
         assert isinstance(app.tape, OverlayTape)
         messages = [n.message for n in app._notifications]

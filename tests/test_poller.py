@@ -200,7 +200,8 @@ async def test_on_result_already_knows_the_next_attempt() -> None:
     seen.clear()
     await make([ok], interval=10, results=seen).poll_once()
     assert seen[0][1].next_attempt is not None
-    assert seen[0][1].next_attempt >= before + timedelta(seconds=10)
+    # after a success: the next multiple of the interval on the poller's clock, at least half an interval on
+    assert before + timedelta(seconds=5) <= seen[0][1].next_attempt <= datetime.now(UTC) + timedelta(seconds=15)
 
 
 async def test_stop_always_ends_the_loops() -> None:
@@ -215,3 +216,18 @@ async def test_stop_always_ends_the_loops() -> None:
         async with asyncio.timeout(5):
             await poller.stop()
         assert all(s.closed for s in sources)
+
+
+async def test_sources_with_one_interval_poll_together() -> None:
+    """However long their first polls took, sources with the same interval then poll at the same moments."""
+    ticks = [0.0]
+    slow, fast = ScriptedSource("slow"), ScriptedSource("fast")
+    poller = make([slow, fast], interval=10)
+    poller.clock = lambda: ticks[0]
+    ticks[0] = 3.2  # the slow source's first poll ended at 3.2 s
+    first = poller._until_next_turn(10)
+    ticks[0] = 0.4  # the fast one's at 0.4 s
+    second = poller._until_next_turn(10)
+    assert 3.2 + first == 0.4 + second == 10.0
+    ticks[0] = 9.0  # less than half an interval before a turn: the one after
+    assert abs(poller._until_next_turn(10) - 11.0) < 1e-9

@@ -90,6 +90,25 @@ def test_retention_keeps_the_last_value_of_each_old_day(store: Store) -> None:
     assert store.daily(BTC, NOW)[:2] == [(date(2025, 1, 10), 18.0), (date(2025, 1, 11), 42.0)]
 
 
+def test_daily_closes_follow_appends_of_older_days(store: Store) -> None:
+    day = datetime(2026, 1, 20, 12, tzinfo=UTC)
+    store.append([obs(BTC, 10.0, day, "a"), obs(BTC, 20.0, NOW - timedelta(hours=1), "a")])
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 10.0), (NOW.date(), 20.0)]
+    store.append([obs(BTC, 30.0, day + timedelta(hours=1), "b"), obs(BTC, 5.0, day - timedelta(days=1), "a")])
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 19), 5.0), (date(2026, 1, 20), 20.0), (NOW.date(), 20.0)]
+    assert store.daily(BTC, day) == [(date(2026, 1, 19), 5.0), (date(2026, 1, 20), 10.0)]  # as of an earlier time
+
+
+def test_daily_closes_see_what_another_process_wrote(store: Store) -> None:
+    day = datetime(2026, 1, 20, 12, tzinfo=UTC)
+    store.append([obs(BTC, 10.0, day, "a")])
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 10.0)]
+    other = Store(store.path)
+    other.append([obs(BTC, 40.0, day + timedelta(hours=2), "a")])
+    other.close()
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 40.0)]
+
+
 def test_health_round_trip(store: Store) -> None:
     record = HealthRecord("binance", "crypto", NOW, "HTTP 503 from binance", NOW, 120.5, 3,
                           NOW + timedelta(seconds=40))

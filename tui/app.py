@@ -29,7 +29,7 @@ from tui.recorder import StoreWriter
 from tui.replay import Replay
 from tui.rules.evaluate import fresh_after
 from tui.screens.commands import TapecheckCommands
-from tui.screens.dashboard import DashboardScreen, FilterChanged
+from tui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
 from tui.store import Store
@@ -42,6 +42,7 @@ WIDE = 160  # columns from which the panels sit in two columns
 REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
 DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
+QUIET_REBUILD_S = 15  # ages and staleness move even when no data arrives: redraw after this long without one
 
 
 class PromptExitExecutor(ThreadPoolExecutor):
@@ -98,6 +99,7 @@ class TapecheckApp(App[str | None]):
         self.rebuild_pending = False
         # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
         self.writer = StoreWriter(store, store_problem)
+        self.rebuilt_at = 0.0  # time.monotonic() of the last rebuild
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -109,15 +111,19 @@ class TapecheckApp(App[str | None]):
             self.judge_then_in_background()
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
-        self.set_interval(15, self.rebuild)  # ages and staleness move even when no data arrives
-        if self.mode == "LIVE" and self.planned is not None:
-            self.start_polling()
-            if self.writer.problem:
-                self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
+        self.set_interval(QUIET_REBUILD_S, self.rebuild_if_quiet)
+        if self.mode == "LIVE" and self.writer.problem:
+            self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
         if self.replay is not None:
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(warning, title="Config", severity="warning", timeout=20)
+
+    def on_panels_shown(self, message: PanelsShown) -> None:
+        # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
+        # hold the GIL for seconds, which would slow the first frame down.
+        if self.mode == "LIVE" and self.planned is not None and self.poller is None:
+            self.call_after_refresh(self.start_polling)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -127,8 +133,13 @@ class TapecheckApp(App[str | None]):
 
     # ---- data -------------------------------------------------------------------------------------
 
+    def rebuild_if_quiet(self) -> None:
+        if time.monotonic() - self.rebuilt_at >= QUIET_REBUILD_S - 1:
+            self.rebuild()
+
     def rebuild(self) -> None:
         """Recompute the panels from the tape at the current time and redraw them."""
+        self.rebuilt_at = time.monotonic()
         ctx = make_context(self.tape, self.clock(), self.settings)
         views, verdicts = build_views(self.narratives, ctx, self.lang, self.then)
         self.note_flips(verdicts)
@@ -166,7 +177,10 @@ class TapecheckApp(App[str | None]):
         dashboard = self.dashboard
         if dashboard is None:
             return
-        header = dashboard.query_one(HeaderLine)
+        found = dashboard.query(HeaderLine)
+        if not found:  # not composed yet, or being torn down while a poll ends
+            return
+        header = found.first()
         header.mode = self.mode_text()
         now = self.clock()
         header.clock = f"{now:%Y-%m-%d %H:%M:%S} UTC" if self.replay else f"{now:%H:%M:%S} UTC"
@@ -224,6 +238,7 @@ class TapecheckApp(App[str | None]):
         if change:  # a full disk stops recording, not the dashboard
             self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
                         timeout=10)
+        self.tick()  # the source's pill changes now; the panels wait for the rest of the burst
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
             self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)
@@ -327,8 +342,11 @@ class TapecheckApp(App[str | None]):
         self.tick()
 
     def action_sources(self) -> None:
-        note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
-        self.push_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note))
+        if not self.is_screen_installed("sources"):  # built once: showing it again is much quicker
+            note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
+            self.install_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note), "sources")
+        if self.get_screen("sources") not in self.screen_stack:
+            self.push_screen("sources")
 
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table")]

@@ -190,6 +190,9 @@ def store_path(option: Path | None, settings: Settings) -> Path:
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     from tui.app import DEMO, demo_app, replay_app, snapshot_app
+    from tui.process import limit_malloc_arenas
+
+    limit_malloc_arenas()
 
     app: TapecheckApp
     if args.command == "replay":

@@ -1,5 +1,9 @@
 """Scheduling the sources: one loop per source, each polling again only after its previous poll ended.
 
+A source that answered polls again at the next multiple of its interval on the poller's clock, at least half
+an interval on, so sources with one interval poll together, however long their first polls took, and the app
+redraws once for them rather than once each.
+
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
 the loop recovers by itself. Every poll updates the source's health record. No Textual here: the app and
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -223,7 +228,7 @@ class Poller:
         else:
             health = replace(health, latency_s=latency)
         # The next attempt is decided here, so that on_result already sees it in the health record.
-        delay = schedule.interval_s if not health.failures else backoff_delay(
+        delay = self._until_next_turn(schedule.interval_s) if not health.failures else backoff_delay(
             health.failures, self.settings, self.rng, health.retry_after_s)
         self._delay[source.name] = delay
         health = replace(health, next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
@@ -236,6 +241,16 @@ class Poller:
         except Exception:  # a failing receiver (a full disk) must not end this source's polling
             log.exception("handling a poll result of %s failed", source.name)
         return result
+
+    def _until_next_turn(self, interval: float) -> float:
+        """Seconds until the next multiple of `interval` on the clock that is at least half an interval away."""
+        if interval <= 0:
+            return 0.0
+        now = self.clock()
+        turn = (math.floor(now / interval) + 1) * interval
+        if turn - now < interval / 2:
+            turn += interval
+        return turn - now
 
     @staticmethod
     def _failed(health: Health, reason: str, state: str, retry_after: float | None) -> Health:

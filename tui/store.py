@@ -2,7 +2,13 @@
 
 Every accepted observation is written in one transaction per batch; a committed batch survives the process
 being killed. Retention thins observations older than `retention_days` to one per (series, source, UTC
-day), the day's last, so daily history is never lost to it. polars reads the history for daily closes.
+day), the day's last, so daily history is never lost to it.
+
+The Tape questions are answered from an index by (series, source, time), so that their cost does not grow
+with the history: a source's latest value is one index lookup. What the dashboard asks on every redraw is
+kept until a write may change it: each source's newest value of a series until that series is appended to,
+the daily closes of past days until an older observation is appended; anything another process commits
+drops all of it. Today's close is each source's latest value.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from statistics import median
 
 from tui.model import Observation, Status, TapecheckError
 from tui.tape import AT_LOOKBACK, end_of_day
@@ -25,6 +32,7 @@ _STATUSES = {str(s) for s in Status}
 
 SCHEMA_VERSION = 1
 _DAY_MS = 86_400_000
+_FOREVER_MS = 2**62
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +44,7 @@ CREATE TABLE IF NOT EXISTS observations (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts, source)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS observations_by_source ON observations (series_id, source, ts);
 CREATE TABLE IF NOT EXISTS health (
     source TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -61,6 +70,44 @@ CREATE TABLE IF NOT EXISTS history_coverage (
     last_day TEXT NOT NULL,
     fetched_at INTEGER NOT NULL
 );
+"""
+
+
+# Each source's last observation of a series at or before :until and at or after :since. The sources are
+# walked through the index one by one (SQLite has no skip-scan here), so the cost is a few index lookups per
+# source however long the history.
+_LAST_PER_SOURCE = """
+WITH RECURSIVE sources(name) AS (
+    SELECT MIN(source) FROM observations WHERE series_id = :id
+    UNION ALL
+    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
+    FROM sources WHERE name IS NOT NULL
+)
+SELECT o.source, o.ts, o.value FROM sources JOIN observations o
+    ON o.series_id = :id AND o.source = sources.name
+    AND o.ts = (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = sources.name AND ts <= :until)
+WHERE o.ts >= :since
+"""
+
+
+# Each source's last observation of each UTC day before :end, walking back from day to day through the index:
+# one lookup per day that has data, however many observations a day holds.
+_DAY_CLOSES = """
+WITH RECURSIVE sources(name) AS (
+    SELECT MIN(source) FROM observations WHERE series_id = :id
+    UNION ALL
+    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
+    FROM sources WHERE name IS NOT NULL
+), closes(source, ts) AS (
+    SELECT name, (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = name AND ts < :end)
+    FROM sources WHERE name IS NOT NULL
+    UNION ALL
+    SELECT source, (SELECT MAX(ts) FROM observations
+                    WHERE series_id = :id AND source = closes.source AND ts < closes.ts / :day * :day)
+    FROM closes WHERE ts IS NOT NULL
+)
+SELECT closes.ts / :day, o.value FROM closes JOIN observations o
+    ON o.series_id = :id AND o.source = closes.source AND o.ts = closes.ts
 """
 
 
@@ -100,6 +147,11 @@ class Store:
         self.retention = timedelta(days=retention_days)
         self._lock = threading.Lock()
         self._series_ids: dict[str, int] = {}
+        self._units: dict[str, str] = {}
+        # series -> (the day the closes run up to, exclusive; the closes), valid while _data_version holds
+        self._closes: dict[str, tuple[date, list[tuple[date, float]]]] = {}
+        self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
+        self._data_version = -1
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
@@ -179,7 +231,16 @@ class Store:
             rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+            self._forget_kept(batch)
             return db.total_changes - before
+
+    def _forget_kept(self, batch: list[Observation]) -> None:
+        """Drop the kept answers that appended observations may change (the lock is held)."""
+        for obs in batch:
+            self._newest.pop(obs.series, None)
+            kept = self._closes.get(obs.series)
+            if kept is not None and obs.ts.date() < kept[0]:
+                del self._closes[obs.series]
 
     def count(self) -> int:
         with self._lock:
@@ -211,48 +272,85 @@ class Store:
         return [Observation(name, value, unit, from_ms(ts), source) for source, ts, value in rows]
 
     def _unit(self, name: str) -> str:
+        unit = self._units.get(name)
+        if unit is None:
+            with self._lock:
+                row = self._db.execute("SELECT unit FROM series WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return ""
+            unit = self._units[name] = str(row[0])
+        return unit
+
+    def _last_per_source(self, series_id: int, until_ms: int, since_ms: int) -> list[tuple[str, int, float]]:
         with self._lock:
-            row = self._db.execute("SELECT unit FROM series WHERE name = ?", (name,)).fetchone()
-        return str(row[0]) if row else ""
+            return list(self._db.execute(_LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms}))
+
+    def _notice_other_writers(self) -> None:
+        """Drop every kept answer when another connection has committed since we last looked (lock held)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._closes.clear()
+            self._newest.clear()
+            self._data_version = version
+
+    def _latest_rows(self, series: str, series_id: int, now: datetime) -> list[tuple[str, int, float]]:
+        """Each source's last row at or before `now`: its newest row (kept) unless that is after `now`."""
+        now_ms = to_ms(now)
+        with self._lock:
+            self._notice_other_writers()
+            newest = self._newest.get(series)
+            if newest is None:
+                newest = self._newest[series] = list(
+                    self._db.execute(_LAST_PER_SOURCE, {"id": series_id, "until": _FOREVER_MS, "since": 0}))
+        if all(ts <= now_ms for _, ts, _ in newest):
+            return newest
+        return self._last_per_source(series_id, now_ms, 0)
 
     def latest(self, series: str, now: datetime) -> list[Observation]:
         series_id = self._lookup(series)
         if series_id is None:
             return []
-        # SQLite returns the other columns of the row holding MAX(ts) in a GROUP BY: one row per source.
-        rows = self._rows("SELECT source, MAX(ts), value FROM observations WHERE series_id = ? AND ts <= ? "
-                          "GROUP BY source", (series_id, to_ms(now)))
-        return self._observations(series, rows)
+        return self._observations(series, self._latest_rows(series, series_id, now))
 
     def at(self, series: str, day: date) -> list[Observation]:
         series_id = self._lookup(series)
         if series_id is None:
             return []
         end = end_of_day(day)
-        rows = self._rows("SELECT source, MAX(ts), value FROM observations WHERE series_id = ? AND ts < ? "
-                          "AND ts >= ? GROUP BY source", (series_id, to_ms(end), to_ms(end - AT_LOOKBACK)))
+        rows = self._last_per_source(series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK))
         return self._observations(series, rows)
 
     def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
-        """Daily closes through polars: per UTC day and source the last value, then the median over sources."""
-        import polars as pl
+        """Daily closes: per UTC day and source the last value, then the median over sources.
 
+        The days before today are computed once and kept; today's close is each source's latest value.
+        """
         series_id = self._lookup(series)
         if series_id is None:
             return []
-        rows = self._rows("SELECT source, ts, value FROM observations WHERE series_id = ? AND ts <= ?",
-                          (series_id, to_ms(now)))
-        if not rows:
-            return []
-        frame = pl.DataFrame(rows, schema={"source": pl.String, "ts": pl.Int64, "value": pl.Float64}, orient="row")
-        closes = (
-            frame.sort("ts")
-            .with_columns(day=pl.from_epoch("ts", time_unit="ms").dt.date())
-            .group_by("day", "source").agg(pl.col("value").last())
-            .group_by("day").agg(pl.col("value").median())
-            .sort("day")
-        )
-        return list(zip(closes["day"].to_list(), closes["value"].to_list(), strict=True))
+        today = now.astimezone(UTC).date()
+        closes = self._past_closes(series, series_id, today)
+        start = to_ms(end_of_day(today - timedelta(days=1)))
+        latest = [row for row in self._latest_rows(series, series_id, now) if row[1] >= start]
+        if latest:
+            closes = [*closes, (today, float(median(value for _, _, value in latest)))]
+        return closes
+
+    def _past_closes(self, series: str, series_id: int, today: date) -> list[tuple[date, float]]:
+        """Daily closes of the days before `today`, kept until a write may have changed them."""
+        with self._lock:
+            self._notice_other_writers()
+            kept = self._closes.get(series)
+            if kept is not None and kept[0] == today:
+                return kept[1]
+            rows = self._db.execute(
+                _DAY_CLOSES, {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS})
+            per_day: dict[int, list[float]] = {}
+            for day, value in rows:
+                per_day.setdefault(day, []).append(value)
+            closes = [(from_ms(day * _DAY_MS).date(), float(median(values))) for day, values in sorted(per_day.items())]
+            self._closes[series] = (today, closes)
+            return closes
 
     def history(self, series: str, since: datetime, now: datetime) -> list[Observation]:
         """Every observation of a series in a time range, oldest first (for charts and sparklines)."""

@@ -43,6 +43,38 @@ class Tape(Protocol):
         ...
 
 
+class CachedTape:
+    """A tape that remembers its answers: one evaluation asks the same questions many times (a series' latest
+    values for its row, its change and each claim that reads it). Made per evaluation, so never out of date."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self._latest: dict[tuple[str, datetime], list[Observation]] = {}
+        self._at: dict[tuple[str, date], list[Observation]] = {}
+        self._daily: dict[tuple[str, datetime], list[tuple[date, float]]] = {}
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        key = (series, now)
+        if key not in self._latest:
+            self._latest[key] = self.tape.latest(series, now)
+        return self._latest[key]
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        key = (series, day)
+        if key not in self._at:
+            self._at[key] = self.tape.at(series, day)
+        return self._at[key]
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        key = (series, now)
+        if key not in self._daily:
+            self._daily[key] = self.tape.daily(series, now)
+        return self._daily[key]
+
+    def series_ids(self) -> set[str]:
+        return self.tape.series_ids()
+
+
 class MemoryTape:
     """Observations in memory, sorted per series and source. Of repeated (series, source, ts), the first wins,
     as in the append-only store."""

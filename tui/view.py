@@ -6,6 +6,7 @@ the screens only lay it out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from tui.config import Settings
 from tui.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.rules.evaluate import Context, NoData, last
 from tui.rules.verdict import STATUS_ORDER, judge_all
-from tui.tape import Tape
+from tui.tape import CachedTape, Tape
 
 SPARK_POINTS = 40
 
@@ -141,4 +142,7 @@ def build_views(narratives: Narratives, ctx: Context, lang: str,
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings) -> Context:
-    return Context(tape, now, settings.staleness.max_age_s, settings.staleness.history_days)
+    """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
+    long as it is used: one evaluation asks both about each series several times."""
+    return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
+                   closed_since=functools.cache(markets.closed_since))

@@ -16,7 +16,7 @@ Markets and tickers come from the recorded-style fixtures in tests/data/exchange
 "now" when served. Daily candles are generated (a deterministic price path per market, from
 `history_days` ago up to today's unfinished bar) so that history paging always meets the present.
 
-Faults are set per path with `set_scenario(path, kind, ...)`: "ok", "status" (any HTTP status, with or
+Faults are set per path (or for every path with path "*") with `set_scenario(path, kind, ...)`: "ok", "status" (any HTTP status, with or
 without Retry-After), "html" (an error page), "truncated" (JSON cut in half), "wrong_shape" (valid JSON of
 the wrong shape), "body" (any status and body, e.g. an exchange's own error payload), "delay" (answer after
 `delay_s`), "stall" (headers and half the body, then silence for `delay_s`) and "drop" (close the
@@ -136,7 +136,7 @@ class FakeExchange(LocalServer):
     def set_scenario(self, path: str, kind: str = "ok", **options: Any) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown scenario {kind!r} (known: {', '.join(KINDS)})")
-        if path not in self._routes:
+        if path != "*" and path not in self._routes:
             raise ValueError(f"the fake exchange does not serve {path}")
         with self._lock:
             self._scenarios[path] = Scenario(kind, **options)
@@ -196,11 +196,12 @@ class FakeExchange(LocalServer):
             query["product_id"] = parts.path.split("/")[-2]
         with self._lock:
             self.requests.append((path, query))
-            scenario = self._scenarios.get(path)
+            key = path if path in self._scenarios else "*"
+            scenario = self._scenarios.get(key)
             if scenario and scenario.times is not None:
                 scenario.times -= 1
                 if scenario.times < 0:
-                    del self._scenarios[path]
+                    del self._scenarios[key]
                     scenario = None
         route = self._routes.get(path)
         if route is None:

@@ -35,6 +35,10 @@ class FilterChanged(Message):
         self.text = text
 
 
+class PanelsShown(Message):
+    """The panels were mounted and filled for the first time: the first frame is on its way to the screen."""
+
+
 def sparkline(values: tuple[float, ...], width: int = 12) -> str:
     points = values[-width:]
     if len(points) < 2:
@@ -118,6 +122,7 @@ class DashboardScreen(Screen[None]):
                 container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1))
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
                 self.call_after_refresh(self.focus_first_table)
+                self.call_after_refresh(self.post_message, PanelsShown())
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 
@@ -175,20 +180,22 @@ class DashboardScreen(Screen[None]):
         self.app.post_message(FilterChanged(event.value))
 
 
-def _same(a: Text | str, b: Text | str) -> bool:
-    if isinstance(a, Text) and isinstance(b, Text):
-        return a.plain == b.plain and a.style == b.style and a.spans == b.spans
-    return a == b
+def _same(shown: object, cell: Text | str) -> bool:
+    """Whether a table cell already shows `cell`: the same text, styles and justification."""
+    if isinstance(shown, Text) and isinstance(cell, Text):
+        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
+                                                                          cell.spans)
+    return shown == cell
 
 
 def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
     """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
     keys = [key for key, _ in rows]
     if [str(k.value) for k in table.rows] == keys:
+        # Only the cells that changed: each update makes the table measure and lay itself out again.
         for key, cells in rows:
-            shown = table.get_row(key)
-            for column, cell, old in zip(table.columns, cells, shown, strict=False):
-                if not _same(cell, old):
+            for column, cell in zip(table.columns, cells, strict=False):
+                if not _same(table.get_cell(key, column), cell):
                     table.update_cell(key, column, cell, update_width=True)
         return
     cursor = table.cursor_row

@@ -174,7 +174,8 @@ class SeriesScreen(Screen[None]):
 
 
 class SourcesScreen(Screen[None]):
-    """Every source's health: last success, last error, latency, failures, next attempt; redrawn each second."""
+    """Every source's health: last success, last error, latency, failures, next attempt; redrawn each second
+    while shown. The app keeps one and shows it again, so that `s` does not build it anew each time."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
@@ -197,7 +198,14 @@ class SourcesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.redraw()
-        self.set_interval(1, self.redraw)
+        self.redraw_timer = self.set_interval(1, self.redraw)
+
+    def on_screen_resume(self) -> None:
+        self.redraw()
+        self.redraw_timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        self.redraw_timer.pause()  # nothing to redraw while hidden
 
     def redraw(self) -> None:
         table = self.query_one("#sources", DataTable)

@@ -7,9 +7,12 @@ with a short reason a trader can read ("HTTP 503 from mempool.space", "timed out
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Protocol
 
 from tui.model import Observation, TapecheckError
@@ -22,6 +25,19 @@ MAX_PRICE = 1e12
 
 # Timestamps further ahead of our clock than this are rejected as "in the future" (clock skew allowance).
 FUTURE_SKEW = timedelta(minutes=2)
+
+
+_HEAVY_IMPORTS = threading.Lock()
+
+
+def import_heavy(name: str) -> ModuleType:
+    """Import a module that takes seconds to import (ccxt, yfinance); call it in a worker thread.
+
+    One at a time: two such imports at once only share the GIL and both finish late. One after the other,
+    the first asked for (ccxt: the crypto sources start first and poll most often) is ready in half the time.
+    """
+    with _HEAVY_IMPORTS:
+        return importlib.import_module(name)
 
 
 class SourceError(TapecheckError):

@@ -1,9 +1,10 @@
 """Crypto prices from one exchange through ccxt: the last price of every wanted pair it lists, and daily history.
 
-One CryptoSource per exchange. It is cheap to create: ccxt (slow to import) is imported, and the exchange
-object built, on the first fetch; the object then lives until `close()`. Markets are loaded once and kept
-(loaded again only after a failed or empty load). Tickers come in one batched request where the exchange
-supports it, otherwise one request per pair, concurrently. ccxt's own rate limiter stays on.
+One CryptoSource per exchange. It is cheap to create: ccxt (seconds to import) is imported in a worker
+thread, so that the event loop keeps drawing, and the exchange object built, on the first fetch; the object
+then lives until `close()`. Markets are loaded once and kept (loaded again only after a failed or empty
+load). Tickers come in one batched request where the exchange supports it, otherwise one request per pair,
+concurrently. ccxt's own rate limiter stays on.
 
 `settings.urls[exchange_id]`, when set, replaces the scheme, host and port of every entry of the exchange's
 `urls["api"]` and keeps its path, so `https://api.binance.com/api/v3` becomes `http://127.0.0.1:8101/api/v3`
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from tui.config import CryptoSettings
 from tui.model import Observation, SeriesId
-from tui.sources.base import FetchResult, RateLimited, SourceError, check_value
+from tui.sources.base import FetchResult, RateLimited, SourceError, check_value, import_heavy
 
 DAY = timedelta(days=1)
 DAY_MS = 86_400_000
@@ -155,7 +156,29 @@ class CryptoSource:
             self._markets_ready = False
             await exchange.close()
 
+    def _credit_idle_time(self) -> None:
+        """Refill ccxt's rate limiter for the time since the exchange's last request.
+
+        ccxt's leaky bucket refills only while a request waits in it, so after a pause between polls the
+        next request still waits out the cost of the previous one (kraken: a second on every poll, binance
+        0.8 s). The limiter stays on: it is credited what the bucket would have refilled meanwhile, capped at
+        its capacity, and left alone while requests are queued in it.
+        """
+        exchange = self.exchange
+        throttler: Any = getattr(exchange, "throttler", None)
+        config = getattr(throttler, "config", None)
+        if not isinstance(config, dict) or throttler.running or config.get("algorithm") != "leakyBucket":
+            return
+        last = exchange.lastRestRequestTimestamp
+        if not last:
+            return
+        idle_ms = max(0, exchange.milliseconds() - last)
+        config["tokens"] = min(config["tokens"] + idle_ms * config["refillRate"], config["capacity"])
+
     async def _markets(self) -> Mapping[str, Any]:
+        if self._exchange is None:  # the import runs module code for seconds: not on the event loop
+            await asyncio.to_thread(import_heavy, "ccxt.async_support")
+        self._credit_idle_time()
         markets = await self.exchange.load_markets(reload=not self._markets_ready)
         if not markets:
             raise SourceError(f"unexpected response from {self.name}: no markets")

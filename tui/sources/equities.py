@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from tui import markets
 from tui.config import EquitiesSettings
 from tui.model import SERIES_KINDS, Observation, SeriesId, TapecheckError
-from tui.sources.base import FetchResult, RateLimited, SourceError, check_market_cap, check_value
+from tui.sources.base import FetchResult, RateLimited, SourceError, check_market_cap, check_value, import_heavy
 from tui.sources.wanted import series_for_yahoo
 
 T = TypeVar("T")
@@ -349,8 +349,7 @@ def _import_yfinance() -> Any:
       connection, a time-out) from its download threads and reports it as "possibly delisted", and
       yf.download could not tell us why a symbol failed. Raised, yf.download records the real cause.
     """
-    import yfinance
-
+    yfinance = import_heavy("yfinance")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"^yfinance")
     yfinance.config.debug.hide_exceptions = False
     return yfinance

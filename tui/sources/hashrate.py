@@ -84,24 +84,27 @@ class HashrateSource:
     kind = "hashrate"
 
     def __init__(self, settings: HashrateSettings, client: httpx.AsyncClient | None = None) -> None:
-        import httpx
-
         self.settings = settings
         self.mean_7d: float | None = None
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=settings.timeout_s,
-            verify=True,
-            follow_redirects=True,
-            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json"},
-        )
+        self._client = client  # made on first use, off the event loop (httpx and its TLS setup take ~0.4 s)
         self._base = settings.base_url.rstrip("/")
         self._fallback = settings.fallback_url.rstrip("/")
         self._mempool_resume = 0.0  # time.monotonic() before which mempool.space asked not to be called
 
+    def _make_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(
+            timeout=self.settings.timeout_s,
+            verify=True,
+            follow_redirects=True,
+            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json"},
+        )
+
     async def close(self) -> None:
         """Close the HTTP client this source created (a client passed in belongs to the caller)."""
-        if self._owns_client:
+        if self._owns_client and self._client is not None:
             await self._client.aclose()
 
     async def fetch(self) -> FetchResult:
@@ -233,6 +236,8 @@ class HashrateSource:
 
     async def _get_json(self, url: str) -> Any:
         """GET a JSON document, or SourceError with a short reason (RateLimited on HTTP 429)."""
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._make_client)  # imports httpx there, too
         import httpx
 
         timeout = self.settings.timeout_s
