@@ -183,10 +183,11 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
     plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(50):
+        for _ in range(400):  # polling starts after the first frame; a loaded machine takes a while
             await pilot.pause(0.05)
             if tapecheck.health.get("binance") and tapecheck.health["binance"].state == "failing":
                 break
+        await pilot.pause()
         dashboard = tapecheck.dashboard
         assert dashboard is not None
         header = dashboard.query_one(HeaderLine)
@@ -286,22 +287,27 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
     plan = Planned([source], {"coinbase": Schedule(0.05, 1)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(60):  # polling starts once the first frame is drawn
+        for _ in range(400):  # polling starts once the first frame is drawn
             await pilot.pause(0.05)
             if source.calls >= 2:
                 break
-        await pilot.pause(0.1)  # the last poll's observation on its way to the store
+        await pilot.press("p")
+        for _ in range(100):  # the last poll's observation on its way to the store
+            await pilot.pause(0.05)
+            if store.count() == source.calls:
+                break
         assert source.calls >= 2
         assert store.count() == source.calls  # every poll's observation reached the store
-        await pilot.press("p")
-        await pilot.pause(0.1)
         paused_at = source.calls
         await pilot.pause(0.3)
         assert source.calls <= paused_at + 1  # at most the poll already under way
         dashboard = tapecheck.dashboard
         assert dashboard is not None and dashboard.query_one(HeaderLine).mode == "LIVE (paused)"
         await pilot.press("p")
-        await pilot.pause(0.3)
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if source.calls > paused_at + 1:
+                break
         assert source.calls > paused_at + 1
 
 
@@ -310,7 +316,7 @@ async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) 
     plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(50):
+        for _ in range(400):
             await pilot.pause(0.05)
             if tapecheck.told_nothing_answers:
                 break
