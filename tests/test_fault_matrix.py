@@ -169,6 +169,15 @@ class Rerouted:
 # ---- faults, per source kind ------------------------------------------------------------------------------
 
 
+# Faults every fake serves the same way: (scenario kind, options)
+TRANSPORT: dict[str, tuple[str, dict[str, Any]]] = {
+    "timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
+    "429_retry_after": ("status", {"status": 429, "retry_after": "1"}), "429": ("status", {"status": 429}),
+    "500": ("status", {"status": 500}), "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
+    "flapping": ("status", {"status": 503}), "html": ("html", {}), "truncated": ("truncated", {}),
+    "wrong_shape": ("wrong_shape", {})}
+
+
 class Injector:
     """Sets a fault on the target's fake (or reroutes the target) and heals it."""
 
@@ -194,39 +203,28 @@ class Injector:
 
     def _crypto(self, fault: str) -> None:
         fake, market = self.exchange, "BTCUSDT"
-        transport = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                     "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                     "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                     "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                     "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {})}
-        values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"}, "negative": {"last": "-5"},
+        values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"},
+                  "negative": {"last": "-5"},
                   # ccxt derives a missing or zero last price from open + change; without them the zero stays
                   "zero": {"last": "0", "remove": ("openPrice", "priceChange", "prevClosePrice")},
                   "absurd": {"last": "7e16"},
                   "future": {"ts": int((time.time() + 2 * 86400) * 1000)}, "partial_batch": {"drop": True}}
-        if fault in transport:
-            kind, options = transport[fault]
+        if fault in TRANSPORT:
+            kind, options = TRANSPORT[fault]
             fake.set_scenario(TICKERS, kind, **options)
         else:
             fake.edit_ticker(market, **values[fault])
 
     def _yahoo(self, fault: str) -> None:
         fake, symbol = self.yahoo, "NVDA"
-        transport = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                     "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                     "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                     "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                     "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {})}
         price = fake.quote_item(symbol)["regularMarketPrice"]
         values: dict[str, dict[str, Any]] = {
             "missing_fields": {"regularMarketPrice": DELETE}, "nan": {"regularMarketPrice": math.nan},
             "negative": {"regularMarketPrice": -price}, "zero": {"regularMarketPrice": 0},
             "absurd": {"regularMarketPrice": price * 1e12},
             "future": {"regularMarketTime": int(time.time()) + 2 * 86400}}
-        if fault in transport:
-            kind, options = transport[fault]
+        if fault in TRANSPORT:
+            kind, options = TRANSPORT[fault]
             fake.set_scenario("*", kind, **options)  # both the quote endpoint and its chart fallback
         elif fault == "partial_batch":
             fake.omit.add(symbol)
@@ -234,12 +232,7 @@ class Injector:
             fake.quote_overrides.setdefault(symbol, {}).update(values[fault])
 
     def _hashrate(self, fault: str) -> None:
-        kinds = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                 "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                 "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                 "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                 "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                 "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {}),
+        kinds = {**TRANSPORT,
                  "missing_fields": ("missing", {}), "nan": ("nan", {}), "negative": ("negative", {}),
                  "zero": ("zero", {}), "absurd": ("absurd", {}), "future": ("future", {}),
                  "partial_batch": ("null", {})}
