@@ -263,10 +263,10 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         assert source.calls >= 2
-        assert store.count() == source.calls  # every poll's observation reached the store
         await pilot.press("p")
         await pilot.pause(0.1)
         paused_at = source.calls
+        assert store.count() == source.calls  # every poll's observation reached the store (none in flight now)
         await pilot.pause(0.3)
         assert source.calls <= paused_at + 1  # at most the poll already under way
         dashboard = tapecheck.dashboard
