@@ -215,3 +215,34 @@ async def test_stop_always_ends_the_loops() -> None:
         async with asyncio.timeout(5):
             await poller.stop()
         assert all(s.closed for s in sources)
+
+
+async def test_an_answer_with_nothing_usable_is_a_failure_that_backs_off() -> None:
+    class AllRefused(ScriptedSource):
+        async def fetch(self) -> FetchResult:
+            self.calls.append(time.monotonic())
+            return FetchResult((), rejected=("crypto:BTC/USD:last: value nan is not finite",))
+
+    source = AllRefused("coinbase")
+    poller = make([source], interval=0.01)
+    await poller.poll_once()
+    await poller.poll_once()
+    health = poller.health["coinbase"]
+    assert health.state == "failing" and health.failures == 2 and health.last_success is None
+    assert health.last_error == "every value refused: crypto:BTC/USD:last: value nan is not finite"
+    assert health.partial == ("refused crypto:BTC/USD:last: value nan is not finite",)
+    assert poller._delay["coinbase"] >= FAST.backoff_base_s  # backed off, not the 0.01 s interval
+
+
+async def test_a_failing_result_handler_does_not_end_polling() -> None:
+    source = ScriptedSource("s")
+
+    def on_result(_source: Source, _result: FetchResult | None, _health: Health) -> None:
+        raise OSError(28, "No space left on device")
+
+    poller = Poller([source], {"s": Schedule(0.01, 1)}, FAST, on_result, rng=random.Random(1))
+    poller.start()
+    await asyncio.sleep(0.2)
+    alive = all(not task.done() for task in poller._tasks)
+    await poller.stop()
+    assert alive and len(source.calls) >= 3
