@@ -60,7 +60,9 @@ pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExce
 
 BACKOFF = PollerSettings(backoff_base_s=0.1, backoff_max_s=0.4)
 INTERVAL = 0.05
-CRYPTO_TIMEOUT, YAHOO_TIMEOUT, HASHRATE_TIMEOUT = 0.3, 1.5, 0.3
+# Yahoo's: an HTTP 5xx costs yfinance about 0.6 s (the quote request, then the daily-bars fallback); where the
+# fault is the time itself, the shorter one keeps the cell short.
+CRYPTO_TIMEOUT, YAHOO_TIMEOUT, YAHOO_SHORT_TIMEOUT, HASHRATE_TIMEOUT = 0.3, 1.5, 0.5, 0.3
 LONG = 5.0  # seconds a slow fake holds its answer: longer than any timeout above
 WAIT = 20.0  # a generous limit for anything the test waits for
 
@@ -135,8 +137,8 @@ def crypto_source(url: str) -> CryptoSource:
     return source
 
 
-def yahoo_source(url: str) -> EquitiesSource:
-    return EquitiesSource(("NVDA", "AMD"), EquitiesSettings(INTERVAL, YAHOO_TIMEOUT, 86400, url))
+def yahoo_source(url: str, timeout: float = YAHOO_TIMEOUT) -> EquitiesSource:
+    return EquitiesSource(("NVDA", "AMD"), EquitiesSettings(INTERVAL, timeout, 86400, url))
 
 
 def hashrate_source(url: str) -> HashrateSource:
@@ -169,6 +171,15 @@ class Rerouted:
 # ---- faults, per source kind ------------------------------------------------------------------------------
 
 
+# Faults every fake serves the same way: (scenario kind, options)
+TRANSPORT: dict[str, tuple[str, dict[str, Any]]] = {
+    "timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
+    "429_retry_after": ("status", {"status": 429, "retry_after": "1"}), "429": ("status", {"status": 429}),
+    "500": ("status", {"status": 500}), "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
+    "flapping": ("status", {"status": 503}), "html": ("html", {}), "truncated": ("truncated", {}),
+    "wrong_shape": ("wrong_shape", {})}
+
+
 class Injector:
     """Sets a fault on the target's fake (or reroutes the target) and heals it."""
 
@@ -194,39 +205,28 @@ class Injector:
 
     def _crypto(self, fault: str) -> None:
         fake, market = self.exchange, "BTCUSDT"
-        transport = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                     "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                     "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                     "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                     "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {})}
-        values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"}, "negative": {"last": "-5"},
+        values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"},
+                  "negative": {"last": "-5"},
                   # ccxt derives a missing or zero last price from open + change; without them the zero stays
                   "zero": {"last": "0", "remove": ("openPrice", "priceChange", "prevClosePrice")},
                   "absurd": {"last": "7e16"},
                   "future": {"ts": int((time.time() + 2 * 86400) * 1000)}, "partial_batch": {"drop": True}}
-        if fault in transport:
-            kind, options = transport[fault]
+        if fault in TRANSPORT:
+            kind, options = TRANSPORT[fault]
             fake.set_scenario(TICKERS, kind, **options)
         else:
             fake.edit_ticker(market, **values[fault])
 
     def _yahoo(self, fault: str) -> None:
         fake, symbol = self.yahoo, "NVDA"
-        transport = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                     "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                     "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                     "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                     "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {})}
         price = fake.quote_item(symbol)["regularMarketPrice"]
         values: dict[str, dict[str, Any]] = {
             "missing_fields": {"regularMarketPrice": DELETE}, "nan": {"regularMarketPrice": math.nan},
             "negative": {"regularMarketPrice": -price}, "zero": {"regularMarketPrice": 0},
             "absurd": {"regularMarketPrice": price * 1e12},
             "future": {"regularMarketTime": int(time.time()) + 2 * 86400}}
-        if fault in transport:
-            kind, options = transport[fault]
+        if fault in TRANSPORT:
+            kind, options = TRANSPORT[fault]
             fake.set_scenario("*", kind, **options)  # both the quote endpoint and its chart fallback
         elif fault == "partial_batch":
             fake.omit.add(symbol)
@@ -234,12 +234,7 @@ class Injector:
             fake.quote_overrides.setdefault(symbol, {}).update(values[fault])
 
     def _hashrate(self, fault: str) -> None:
-        kinds = {"timeout": ("delay", {"delay_s": LONG}), "stall": ("stall", {"delay_s": LONG}),
-                 "429_retry_after": ("status", {"status": 429, "retry_after": "1"}),
-                 "429": ("status", {"status": 429}), "500": ("status", {"status": 500}),
-                 "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
-                 "flapping": ("status", {"status": 503}), "html": ("html", {}),
-                 "truncated": ("truncated", {}), "wrong_shape": ("wrong_shape", {}),
+        kinds = {**TRANSPORT,
                  "missing_fields": ("missing", {}), "nan": ("nan", {}), "negative": ("negative", {}),
                  "zero": ("zero", {}), "absurd": ("absurd", {}), "future": ("future", {}),
                  "partial_batch": ("null", {})}
@@ -325,6 +320,8 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
     exchange, yahoo, mempool = fakes
     urls = {"crypto": exchange.url, "yahoo": yahoo.url, "hashrate": mempool.url}
     sources: dict[str, Source] = {kind: BUILD[kind](url) for kind, url in urls.items()}
+    if source_kind == "yahoo" and fault in ("timeout", "stall"):
+        sources["yahoo"] = yahoo_source(yahoo.url, YAHOO_SHORT_TIMEOUT)
     if fault in ("refused", "dns"):
         bad = f"http://127.0.0.1:{closed_port()}" if fault == "refused" else "http://tapecheck-fake.invalid"
         sources[source_kind] = Rerouted(sources[source_kind], BUILD[source_kind](bad))

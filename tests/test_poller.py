@@ -231,3 +231,34 @@ async def test_sources_with_one_interval_poll_together() -> None:
     assert 3.2 + first == 0.4 + second == 10.0
     ticks[0] = 9.0  # less than half an interval before a turn: the one after
     assert abs(poller._until_next_turn(10) - 11.0) < 1e-9
+
+
+async def test_an_answer_with_nothing_usable_is_a_failure_that_backs_off() -> None:
+    class AllRefused(ScriptedSource):
+        async def fetch(self) -> FetchResult:
+            self.calls.append(time.monotonic())
+            return FetchResult((), rejected=("crypto:BTC/USD:last: value nan is not finite",))
+
+    source = AllRefused("coinbase")
+    poller = make([source], interval=0.01)
+    await poller.poll_once()
+    await poller.poll_once()
+    health = poller.health["coinbase"]
+    assert health.state == "failing" and health.failures == 2 and health.last_success is None
+    assert health.last_error == "every value refused: crypto:BTC/USD:last: value nan is not finite"
+    assert health.partial == ("refused crypto:BTC/USD:last: value nan is not finite",)
+    assert poller._delay["coinbase"] >= FAST.backoff_base_s  # backed off, not the 0.01 s interval
+
+
+async def test_a_failing_result_handler_does_not_end_polling() -> None:
+    source = ScriptedSource("s")
+
+    def on_result(_source: Source, _result: FetchResult | None, _health: Health) -> None:
+        raise OSError(28, "No space left on device")
+
+    poller = Poller([source], {"s": Schedule(0.01, 1)}, FAST, on_result, rng=random.Random(1))
+    poller.start()
+    await asyncio.sleep(0.2)
+    alive = all(not task.done() for task in poller._tasks)
+    await poller.stop()
+    assert alive and len(source.calls) >= 3

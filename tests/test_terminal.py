@@ -145,6 +145,7 @@ def test_dumb_terminal_no_colour_resize_storm_and_quit(tmp_path: Path,
     assert "Traceback" not in log.read_text()
 
 
+@pytest.mark.slow
 def test_a_terminal_that_goes_away_ends_the_app(tmp_path: Path,
                                                 fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> None:
     """An SSH link that drops: the terminal hangs up; the app must end, not spin or hang."""
