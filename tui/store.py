@@ -73,16 +73,18 @@ CREATE TABLE IF NOT EXISTS history_coverage (
 """
 
 
-# Each source's last observation of a series at or before :until and at or after :since. The sources are
-# walked through the index one by one (SQLite has no skip-scan here), so the cost is a few index lookups per
-# source however long the history.
-_LAST_PER_SOURCE = """
+# The sources of series :id, walked through the index one by one (SQLite has no skip-scan here), so that the
+# queries below cost a few index lookups per source however long the history.
+_SOURCES = """
 WITH RECURSIVE sources(name) AS (
     SELECT MIN(source) FROM observations WHERE series_id = :id
     UNION ALL
     SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
     FROM sources WHERE name IS NOT NULL
-)
+)"""
+
+# Each source's last observation of a series at or before :until and at or after :since.
+_LAST_PER_SOURCE = _SOURCES + """
 SELECT o.source, o.ts, o.value FROM sources JOIN observations o
     ON o.series_id = :id AND o.source = sources.name
     AND o.ts = (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = sources.name AND ts <= :until)
@@ -92,13 +94,7 @@ WHERE o.ts >= :since
 
 # Each source's last observation of each UTC day before :end, walking back from day to day through the index:
 # one lookup per day that has data, however many observations a day holds.
-_DAY_CLOSES = """
-WITH RECURSIVE sources(name) AS (
-    SELECT MIN(source) FROM observations WHERE series_id = :id
-    UNION ALL
-    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
-    FROM sources WHERE name IS NOT NULL
-), closes(source, ts) AS (
+_DAY_CLOSES = _SOURCES + """, closes(source, ts) AS (
     SELECT name, (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = name AND ts < :end)
     FROM sources WHERE name IS NOT NULL
     UNION ALL
