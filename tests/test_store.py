@@ -62,6 +62,28 @@ observation_lists = st.lists(
 )
 
 
+def test_history_for_a_chart_keeps_each_sources_last_value_per_span(store: Store) -> None:
+    start = NOW - timedelta(seconds=10_000)
+    store.append([obs("crypto:BTC/USD:last", float(i), start + timedelta(seconds=i), "kraken") for i in range(10_000)])
+    store.append([obs("crypto:BTC/USD:last", -float(i), start + timedelta(seconds=i), "binance")
+                  for i in range(0, 10_000, 2)])
+    full = store.history("crypto:BTC/USD:last", start, NOW)
+    assert len(full) == 15_000
+    chart = store.history("crypto:BTC/USD:last", start, NOW, points=100)
+    kraken = [o for o in chart if o.source == "kraken"]
+    binance = [o for o in chart if o.source == "binance"]
+    assert len(kraken) <= 100 and len(binance) <= 100 and len(kraken) >= 90
+    assert [o.ts for o in chart] == sorted(o.ts for o in chart)
+    assert kraken[-1].value == 9_999 and binance[-1].value == -9_998  # the newest value is always shown
+    span_ms = 10_000_000 // 100 + 1  # the range in milliseconds cut into 100 spans
+
+    def span_of(second: int) -> int:
+        return second * 1000 // span_ms
+
+    assert all(span_of(int(o.value) + 1) != span_of(int(o.value)) for o in kraken[:-1])  # each span's last second
+    assert len({span_of(int(o.value)) for o in kraken}) == len(kraken)  # one per span
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(observation_lists, st.integers(min_value=0, max_value=20))
 def test_store_answers_like_memory_tape(tmp_path_factory: pytest.TempPathFactory, rows: list[object],

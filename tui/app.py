@@ -42,6 +42,7 @@ WIDE = 160  # columns from which the panels sit in two columns
 REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
 DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
+CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 QUIET_REBUILD_S = 15  # ages and staleness move even when no data arrives: redraw after this long without one
 
 
@@ -387,13 +388,14 @@ class TapecheckApp(App[str | None]):
             dashboard.action_jump(number)
 
     def history(self, series: str, since: datetime | None, now: datetime) -> list[Observation]:
-        """A series' observations from `since` (or the start) to `now`, oldest first, for charts."""
+        """A series' observations from `since` (or the start) to `now`, oldest first, for charts: from the
+        store, at most CHART_POINTS per source."""
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
         if isinstance(self.tape, OverlayTape) and isinstance(self.tape.base, Store):
             recent = [o for o in self.tape.observations(series) if start <= o.ts <= now]
-            return self.tape.base.history(series, start, now) + recent
+            return self.tape.base.history(series, start, now, CHART_POINTS) + recent
         if isinstance(self.tape, Store):
-            return self.tape.history(series, start, now)
+            return self.tape.history(series, start, now, CHART_POINTS)
         if isinstance(self.tape, MemoryTape):
             return [o for o in self.tape.observations(series) if start <= o.ts <= now]
         return []

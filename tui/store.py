@@ -348,13 +348,22 @@ class Store:
             self._closes[series] = (today, closes)
             return closes
 
-    def history(self, series: str, since: datetime, now: datetime) -> list[Observation]:
-        """Every observation of a series in a time range, oldest first (for charts and sparklines)."""
+    def history(self, series: str, since: datetime, now: datetime, points: int | None = None) -> list[Observation]:
+        """A series' observations in a time range, oldest first (for charts). With `points`, the range is cut
+        into that many equal spans and each source's last observation in each span is kept: a year of polls
+        every few seconds is millions of rows, and a chart has a few hundred columns."""
         series_id = self._lookup(series)
         if series_id is None:
             return []
-        rows = self._rows("SELECT source, ts, value FROM observations WHERE series_id = ? AND ts >= ? AND ts <= ? "
-                          "ORDER BY ts", (series_id, to_ms(since), to_ms(now)))
+        start, end = to_ms(since), to_ms(now)
+        if points is None:
+            rows = self._rows("SELECT source, ts, value FROM observations WHERE series_id = ? AND ts >= ? "
+                              "AND ts <= ? ORDER BY ts", (series_id, start, end))
+        else:  # SQLite gives the other columns of the row holding MAX(ts) in each group
+            span = max(1, (end - start) // max(1, points) + 1)
+            rows = self._rows("SELECT source, MAX(ts), value FROM observations WHERE series_id = ? AND ts >= ? "
+                              "AND ts <= ? GROUP BY source, (ts - ?) / ? ORDER BY 2",
+                              (series_id, start, end, start, span))
         return self._observations(series, rows)
 
     def save_health(self, record: HealthRecord) -> None:
