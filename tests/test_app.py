@@ -281,6 +281,22 @@ class CountingSource:
         pass
 
 
+async def test_a_source_that_answers_in_part_is_yellow_not_green() -> None:
+    from tui.poller import Health
+
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tapecheck.health = {
+            "kraken": Health("kraken", "crypto", "ok", NOW, None, None, 0.2, 0, None, 3,
+                             ("DOGE/USD: refused: value nan is not finite",)),
+            "binance": Health("binance", "crypto", "ok", NOW, None, None, 0.2, 0, None, 5),
+        }
+        tapecheck.tick()
+        header = tapecheck.screen.query_one(HeaderLine)
+        assert [(p.name, p.state) for p in header.pills] == [("kraken", "partial"), ("binance", "ok")]
+
+
 async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     source = CountingSource()

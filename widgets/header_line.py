@@ -14,7 +14,8 @@ from textual.widget import Widget
 
 @dataclass(frozen=True, slots=True)
 class Pill:
-    """One source's badge: its name, its state (ok, slow, failing, rate_limited, waiting) and a short note."""
+    """One source's badge: its name, its state (ok, slow, partial, failing, rate_limited, waiting) and a short
+    note."""
 
     name: str
     state: str
@@ -36,7 +37,7 @@ class HeaderLine(Widget):
 
     def render(self) -> Text:
         theme = self.app.current_theme
-        colours = {"ok": theme.success, "slow": theme.warning, "failing": theme.error,
+        colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.title} ", style="bold reverse")
