@@ -281,7 +281,7 @@ class CountingSource:
         pass
 
 
-async def test_a_source_that_answers_in_part_is_yellow_not_green() -> None:
+async def test_a_source_whose_values_are_refused_is_yellow_not_green() -> None:
     from tui.poller import Health
 
     tapecheck = app()
@@ -289,8 +289,9 @@ async def test_a_source_that_answers_in_part_is_yellow_not_green() -> None:
         await pilot.pause()
         tapecheck.health = {
             "kraken": Health("kraken", "crypto", "ok", NOW, None, None, 0.2, 0, None, 3,
-                             ("DOGE/USD: refused: value nan is not finite",)),
-            "binance": Health("binance", "crypto", "ok", NOW, None, None, 0.2, 0, None, 5),
+                             ("refused crypto:DOGE/USD:last: value nan is not finite",)),
+            "binance": Health("binance", "crypto", "ok", NOW, None, None, 0.2, 0, None, 5,
+                              ("BTC/USD: not listed on binance",)),  # asked of every exchange: not a fault
         }
         tapecheck.tick()
         header = tapecheck.screen.query_one(HeaderLine)

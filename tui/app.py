@@ -190,8 +190,8 @@ class TapecheckApp(App[str | None]):
             if health.kind == "history":
                 continue  # daily-history jobs are on the sources screen, not in the header
             note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
-            # answered, but some of what was asked is missing or refused: yellow, the sources screen says what
-            state = "partial" if health.state == "ok" and health.partial else health.state
+            # answered, but with values refused as bad data: yellow, and the sources screen says which
+            state = "partial" if health.state == "ok" and health.refused else health.state
             pills.append(Pill(health.source, state, note))
         header.pills = tuple(pills)
         diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)

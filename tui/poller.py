@@ -48,6 +48,11 @@ class Health:
     partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"
     retry_after_s: float | None = None  # what the upstream asked for with its last failure
 
+    @property
+    def refused(self) -> bool:
+        """Whether the last answer held values that failed validation (NaN, negative, absurd, from the future)."""
+        return any(item.startswith(REFUSED) for item in self.partial)
+
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
@@ -75,9 +80,12 @@ def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
     return delay
 
 
+REFUSED = "refused "  # how a refused value is listed in Health.partial
+
+
 def missing_and_rejected(result: FetchResult) -> tuple[str, ...]:
     """What the health record lists of a partial answer: items that did not come, and values refused."""
-    return (*(f"{k}: {v}" for k, v in result.failures.items()), *(f"refused {r}" for r in result.rejected))
+    return (*(f"{k}: {v}" for k, v in result.failures.items()), *(f"{REFUSED}{r}" for r in result.rejected))
 
 
 def nothing_usable(result: FetchResult) -> str:
