@@ -180,3 +180,22 @@ def test_an_earlier_claim_widens_the_fetch() -> None:
     job.covered = (date(2025, 1, 1), datetime.now(UTC).date() - timedelta(days=1))
     asyncio.run(job.fetch())
     assert fetch.asked == [date(2021, 5, 1)]
+
+
+async def test_the_live_dashboard_judges_then_from_the_store_and_keeps_it(tmp_path: Path) -> None:
+    from tui.app import TapecheckApp
+
+    store = Store(tmp_path / "s.sqlite")
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    app = TapecheckApp(SETTINGS, load_narratives(), mode="LIVE", tape=store, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.then:
+                break
+        assert app.then["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED
+        assert app.then["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
+        row = next(r for v in app.views for r in v.claims if r.claim.id == "tmt-junda-20cm-limit-up-0123")
+        assert row.wrong_then
+    assert store.then_verdicts()["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
+    store.close()

@@ -106,10 +106,8 @@ class TapecheckApp(App[str | None]):
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        if self.store is None:  # a tape: its history is all there; the store's is judged in the background
+        if self.store is None:  # a tape: its history is all there; the store's is judged once the panels show
             self.then = judge_then(self.narratives.claims, self.tape, self.settings)
-        else:
-            self.judge_then_in_background()
         self.push_screen(DashboardScreen())  # it calls rebuild() once composed
         self.set_interval(1, self.tick)
         self.set_interval(QUIET_REBUILD_S, self.rebuild_if_quiet)
@@ -122,7 +120,10 @@ class TapecheckApp(App[str | None]):
 
     def on_panels_shown(self, message: PanelsShown) -> None:
         # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
-        # hold the GIL for seconds, which would slow the first frame down.
+        # hold the GIL for seconds, which would slow the first frame down. So does judging every claim on its
+        # own date over the store (the first time; after that the answers are kept in the store).
+        if self.store is not None and not self.then:
+            self.judge_then_in_background()
         if self.mode == "LIVE" and self.planned is not None and self.poller is None:
             self.call_after_refresh(self.start_polling)
 
