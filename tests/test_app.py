@@ -363,3 +363,21 @@ async def test_a_burst_of_poll_results_is_evaluated_once(tmp_path: Path) -> None
         await pilot.pause(0.5)
         assert rebuilds == 1
         assert store.count() == 6  # every result was stored, only the redraw was shared
+
+
+async def test_j_and_k_scroll_a_claim_page() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        tapecheck.open_claim("wu-btc-above-miner-cash-cost")
+        await pilot.pause()
+        from tui.screens.detail import Page
+
+        page = tapecheck.screen.query_one(Page)
+        assert page.scroll_y == 0 and page.max_scroll_y > 0
+        await pilot.press("j", "j", "j")
+        await pilot.pause()
+        assert page.scroll_y > 0
+        await pilot.press("k", "k", "k")
+        await pilot.pause()
+        assert page.scroll_y == 0

@@ -353,7 +353,7 @@ class TapecheckApp(App[str | None]):
             self.push_screen("sources")
 
     def action_help(self) -> None:
-        keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table")]
+        keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a claim or series page")]
         for bindings in (DashboardScreen.BINDINGS, self.BINDINGS):
             for binding in bindings:
                 if not isinstance(binding, Binding) or binding.action.startswith("jump("):

@@ -19,6 +19,13 @@ from tui.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.poller import Health
 from tui.then import move_text
 
+
+class Page(VerticalScroll):
+    """A drill-down's scrolling page: j and k scroll it, as the arrows do."""
+
+    BINDINGS = [Binding("j", "scroll_down", "Down", show=False), Binding("k", "scroll_up", "Up", show=False)]
+
+
 HistoryReader = Callable[[str, datetime, datetime], list[Observation]]  # series, since, now
 RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),
           "4": ("1Y", timedelta(days=366))}
@@ -56,7 +63,7 @@ class ClaimScreen(Screen[None]):
         self.lang, self.history, self.flips, self.then = lang, history, flips, then
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with Page():
             yield Static(self.describe(), id="claim-text")
             if self.claim.rule:
                 yield PlotextPlot(id="claim-chart")
@@ -139,7 +146,7 @@ class SeriesScreen(Screen[None]):
         self.range = "2"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with Page():
             yield Static(self.describe(), id="series-text")
             yield PlotextPlot(id="series-chart")
         yield Footer()
@@ -268,6 +275,6 @@ class HelpScreen(Screen[None]):
         text = Text("Keys\n\n", style="bold")
         for key, description in self.keys:
             text.append(f"  {key:>14}  ", style="bold").append(f"{description}\n")
-        with VerticalScroll():
+        with Page():
             yield Static(text)
         yield Footer()
