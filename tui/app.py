@@ -32,6 +32,7 @@ from tui.screens.commands import TapecheckCommands
 from tui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
 from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.sources.base import FetchResult, Source
+from tui.sources.registry import HistoryJob, Planned, coverage_of
 from tui.store import Store
 from tui.tape import MemoryTape, OverlayTape, Tape
 from tui.then import judge_then
@@ -75,7 +76,7 @@ class TapecheckApp(App[str | None]):
     ]
 
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
-                 store: Store | None = None, planned: object | None = None,
+                 store: Store | None = None, planned: Planned | None = None,
                  clock: Callable[[], datetime] | None = None, lang: str | None = None,
                  replay: Replay | None = None, store_problem: str | None = None) -> None:
         super().__init__()
@@ -216,9 +217,7 @@ class TapecheckApp(App[str | None]):
 
     @work(exclusive=True, group="poller")
     async def start_polling(self) -> None:
-        from tui.sources.registry import Planned
-
-        assert isinstance(self.planned, Planned)
+        assert self.planned is not None  # started only in LIVE mode with sources planned
         self.poller = Poller(self.planned.sources, self.planned.schedules, self.settings.poller, self.on_poll)
         self.health = dict(self.poller.health)
         self.poller.start()
@@ -228,8 +227,6 @@ class TapecheckApp(App[str | None]):
             await self.poller.stop()
 
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        from tui.sources.registry import HistoryJob, coverage_of
-
         self.health[source.name] = health
         observations = result.observations if result is not None else ()
         change = await self.writer.save(observations, coverage=coverage_of(source, result))
