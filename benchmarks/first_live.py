@@ -18,7 +18,7 @@ from benchmarks.figures import Figure, median
 from benchmarks.first_frame import PANELS_SHOWN, tapecheck_argv
 from benchmarks.tape import store_copy
 from benchmarks.terminal import Terminal
-from tui import format as fmt
+from tui.core import format as fmt
 
 LIVE_PRICE = 77777.7
 BTC_USD_MARKETS = ("XXBTZUSD", "BTC-USD")  # kraken's and coinbase's ids for BTC/USD in the fake exchange

@@ -5,7 +5,7 @@ built as `tapecheck` builds it, with every live source polling again as soon as 
 is one poll of one source (the Poller's unit; six live sources make a round), counted as the app receives
 them. RSS is read at start (the first frame drawn, nothing imported yet), after the first six polls, and
 after 1,000 and 10,000 polls (100 and 1,000 with --quick). The baseline is the minimal Textual app's RSS
-after start, read on a pty. The app limits glibc's malloc arenas as `tapecheck` does (tui/process.py).
+after start, read on a pty. The app limits glibc's malloc arenas as `tapecheck` does (tui/core/process.py).
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from benchmarks.terminal import Terminal, rss_mb
 
 def drive(config: Path, store_path: Path, polls: int, out: Path) -> None:
     """The child: the live app, headless, counting polls and reading its own RSS at the checkpoints."""
-    from tui.app import TapecheckApp
-    from tui.claims import load_narratives
-    from tui.config import load_settings
-    from tui.poller import Health
-    from tui.process import limit_malloc_arenas
-    from tui.screens.dashboard import PanelsShown
-    from tui.sources.base import FetchResult, Source
-    from tui.sources.registry import build_sources
-    from tui.sources.wanted import wanted
-    from tui.store import Store
+    from tui.collect.poller import Health
+    from tui.collect.sources.base import FetchResult, Source
+    from tui.collect.sources.registry import build_sources
+    from tui.collect.sources.wanted import wanted
+    from tui.core.claims import load_narratives
+    from tui.core.config import load_settings
+    from tui.core.process import limit_malloc_arenas
+    from tui.core.store import Store
+    from tui.ui.app import TapecheckApp
+    from tui.ui.screens.dashboard import PanelsShown
 
     limit_malloc_arenas()  # as run_dashboard does
     settings = load_settings(config)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from benchmarks.fakes import running_fakes
 from benchmarks.figures import Figure
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.poller import Poller
-from tui.sources.registry import build_sources
-from tui.sources.wanted import wanted
+from tui.collect.poller import Poller
+from tui.collect.sources.registry import build_sources
+from tui.collect.sources.wanted import wanted
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
 
 DELAY_S = 0.3
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.config import Staleness
-from tui.model import Observation, SeriesId
-from tui.rules.evaluate import Context
-from tui.tape import MemoryTape
+from tui.core.config import Staleness
+from tui.core.model import Observation, SeriesId
+from tui.core.rules.evaluate import Context
+from tui.core.tape import MemoryTape
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)

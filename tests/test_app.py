@@ -8,17 +8,17 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
-from tui.app import TapecheckApp, snapshot_app
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.model import Status
-from tui.poller import Schedule
-from tui.screens.dashboard import DashboardScreen, ThemePanel
-from tui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
-from tui.sources.base import FetchResult, SourceError
-from tui.sources.registry import Planned
-from tui.store import Store
-from tui.tape import MemoryTape
+from tui.collect.poller import Schedule
+from tui.collect.sources.base import FetchResult, SourceError
+from tui.collect.sources.registry import Planned
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.model import Status
+from tui.core.store import Store
+from tui.core.tape import MemoryTape
+from tui.ui.app import TapecheckApp, snapshot_app
+from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
+from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from widgets.header_line import HeaderLine
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -248,7 +248,7 @@ async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
 
 
 async def test_columns_widen_when_values_arrive() -> None:
-    from tui.snapshot import read_observations
+    from tui.core.snapshot import read_observations
 
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="SNAPSHOT", tape=MemoryTape([]),
                              clock=lambda: NOW)
@@ -282,7 +282,7 @@ class CountingSource:
 
 
 async def test_a_source_whose_values_are_refused_is_yellow_not_green() -> None:
-    from tui.poller import Health
+    from tui.collect.poller import Health
 
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
@@ -342,7 +342,7 @@ async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) 
 
 
 async def test_a_burst_of_poll_results_is_evaluated_once(tmp_path: Path) -> None:
-    from tui.poller import Health
+    from tui.collect.poller import Health
 
     store = Store(tmp_path / "s.sqlite")
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
@@ -371,7 +371,7 @@ async def test_j_and_k_scroll_a_claim_page() -> None:
         await pilot.pause()
         tapecheck.open_claim("wu-btc-above-miner-cash-cost")
         await pilot.pause()
-        from tui.screens.detail import Page
+        from tui.ui.screens.detail import Page
 
         page = tapecheck.screen.query_one(Page)
         assert page.scroll_y == 0 and page.max_scroll_y > 0

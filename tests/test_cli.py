@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.claims import load_narratives
 from tui.cli import main
+from tui.core.claims import load_narratives
 
 NOW = "2026-01-26T06:00:00Z"
 

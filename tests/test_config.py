@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.config import load_settings, shipped_config_path
-from tui.model import TapecheckError
+from tui.core.config import load_settings, shipped_config_path
+from tui.core.model import TapecheckError
 
 
 def test_shipped_defaults() -> None:

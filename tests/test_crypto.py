@@ -17,13 +17,13 @@ import pytest
 
 from tests.conftest import context
 from tests.fakes.exchange import FakeExchange
-from tui.config import CryptoSettings
-from tui.model import Observation
-from tui.rules.ast import parse
-from tui.rules.evaluate import evaluate
-from tui.rules.typecheck import typecheck
-from tui.sources.base import FetchResult, RateLimited, SourceError
-from tui.sources.crypto import CryptoSource, rebase_api_urls, rebase_url
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError
+from tui.collect.sources.crypto import CryptoSource, rebase_api_urls, rebase_url
+from tui.core.config import CryptoSettings
+from tui.core.model import Observation
+from tui.core.rules.ast import parse
+from tui.core.rules.evaluate import evaluate
+from tui.core.rules.typecheck import typecheck
 
 TIMEOUT = 0.3  # seconds; the fake's delays and stalls last longer, so every timeout is ours
 WANTED = ("BTC/USD", "BTC/USDT", "DOGE/USD", "USDT/USD", "WLD/USDT")
@@ -458,7 +458,7 @@ def test_close_closes_the_exchange_session(fake: FakeExchange) -> None:
 
 
 def test_creating_a_source_does_not_import_ccxt() -> None:
-    code = ("import sys; from tui.config import CryptoSettings; from tui.sources.crypto import CryptoSource; "
+    code = ("import sys; from tui.core.config import CryptoSettings; from tui.collect.sources.crypto import CryptoSource; "
             "s = CryptoSource('binance', ['BTC/USDT'], CryptoSettings(('binance',), 10, 10, 86400, {})); "
             "print(s.name, 'ccxt' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

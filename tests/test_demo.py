@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tui import demo
-from tui.claims import Narratives, load_narratives
-from tui.config import load_settings
-from tui.model import Observation, SeriesId, Status
-from tui.rules.evaluate import Context
-from tui.rules.verdict import judge
-from tui.snapshot import format_observation, parse_observation
-from tui.tape import MemoryTape, end_of_day
-from tui.view import make_context
+from tui.core import demo
+from tui.core.claims import Narratives, load_narratives
+from tui.core.config import load_settings
+from tui.core.model import Observation, SeriesId, Status
+from tui.core.rules.evaluate import Context
+from tui.core.rules.verdict import judge
+from tui.core.snapshot import format_observation, parse_observation
+from tui.core.tape import MemoryTape, end_of_day
+from tui.core.view import make_context
 
 FLIPS = ("bb-tesla-btc-11509-over-1bn", "wu-hashrate-above-1zh", "tmt-junda-holds-above-9944")
 
@@ -66,7 +66,7 @@ def test_generate_is_deterministic_per_seed(observations: list[Observation]) -> 
 def test_shipped_tape_is_up_to_date(observations: list[Observation]) -> None:
     with gzip.open(demo.DEMO_TAPE, "rt", encoding="utf-8") as handle:
         shipped = handle.read()
-    assert shipped == lines(observations), "run `python -m tui.demo` to regenerate tui/data/demo.jsonl.gz"
+    assert shipped == lines(observations), "run `python -m tui.core.demo` to regenerate tui/core/data/demo.jsonl.gz"
     assert demo.DEMO_TAPE.stat().st_size < 400_000
 
 

@@ -1,4 +1,4 @@
-"""The Yahoo source (tui.sources.equities): quotes and daily bars to observations, errors, the thread seam.
+"""The Yahoo source (tui.collect.sources.equities): quotes and daily bars to observations, errors, the thread seam.
 
 Three layers of fakes, all offline:
 - `RecordedDownloader`: the real YFinanceDownloader with only its two network calls replaced, fed a v7
@@ -25,10 +25,8 @@ import pandas as pd
 import pytest
 
 from tests.fakes.yahoo import DELETE, FakeYahoo, load_quote_fixture
-from tui.config import EquitiesSettings
-from tui.model import Observation, SeriesId
-from tui.sources.base import FetchResult, RateLimited, SourceError
-from tui.sources.equities import (
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError
+from tui.collect.sources.equities import (
     Bar,
     EquitiesSource,
     Quote,
@@ -39,6 +37,8 @@ from tui.sources.equities import (
     symbol_kind,
     yahoo_error,
 )
+from tui.core.config import EquitiesSettings
+from tui.core.model import Observation, SeriesId
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)  # Monday 14:00 in Shanghai; the fixtures hold Friday's close
 SYMBOLS = ("NVDA", "AMD", "688795.SS", "300751.SZ", "NCKL.JK", "0700.HK", "^IXIC", "CNY=X", "GC=F")

@@ -39,21 +39,21 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import DELETE, FakeYahoo
-from tui.config import (
+from tui.collect.poller import Health, Poller, Schedule
+from tui.collect.sources.base import FUTURE_SKEW, MAX_PRICE, MAX_VALUE, FetchResult, Source
+from tui.collect.sources.crypto import CryptoSource
+from tui.collect.sources.equities import EquitiesSource
+from tui.collect.sources.hashrate import PLAUSIBLE, HashrateSource
+from tui.core.config import (
     CryptoSettings,
     EquitiesSettings,
     HashrateSettings,
     PollerSettings,
     load_settings,
 )
-from tui.model import SeriesId
-from tui.poller import Health, Poller, Schedule
-from tui.sources.base import FUTURE_SKEW, MAX_PRICE, MAX_VALUE, FetchResult, Source
-from tui.sources.crypto import CryptoSource
-from tui.sources.equities import EquitiesSource
-from tui.sources.hashrate import PLAUSIBLE, HashrateSource
-from tui.store import Store
-from tui.view import make_context, series_row
+from tui.core.model import SeriesId
+from tui.core.store import Store
+from tui.core.view import make_context, series_row
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning",
                                         "error::pytest.PytestUnraisableExceptionWarning")

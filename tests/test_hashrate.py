@@ -25,9 +25,8 @@ from tests.fakes.mempool import (
     fixture,
 )
 from tui import __version__
-from tui.config import HashrateSettings
-from tui.sources.base import FetchResult, RateLimited, SourceError
-from tui.sources.hashrate import (
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError
+from tui.collect.sources.hashrate import (
     DIFFICULTY,
     HASHRATE,
     HashrateSource,
@@ -35,6 +34,7 @@ from tui.sources.hashrate import (
     hash_unit_scale,
     parse_retry_after,
 )
+from tui.core.config import HashrateSettings
 
 TIMEOUT = 0.3  # seconds; the fake's delays and stalls last 2 s, so every timeout is ours
 WEEK = fixture("hashrate_1w.json")

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import context, obs
-from tui.claims import NARRATIVES_DIR, load_narratives
-from tui.config import load_settings
-from tui.model import TapecheckError
-from tui.rules.ast import parse
-from tui.rules.evaluate import NoData, evaluate
-from tui.snapshot import read_observations
-from tui.tape import MemoryTape
+from tui.core.claims import NARRATIVES_DIR, load_narratives
+from tui.core.config import load_settings
+from tui.core.model import TapecheckError
+from tui.core.rules.ast import parse
+from tui.core.rules.evaluate import NoData, evaluate
+from tui.core.snapshot import read_observations
+from tui.core.tape import MemoryTape
 
 ARTICLE = "001_6_nickel_king_lim.toml"
 EXPR_LINE = 36

@@ -1,4 +1,4 @@
-"""Trading sessions by symbol: open or closed at a moment, the last close, the previous close (tui.markets)."""
+"""Trading sessions by symbol: open or closed at a moment, the last close, the previous close (tui.core.markets)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from tui import markets
-from tui.model import TapecheckError
+from tui.core import markets
+from tui.core.model import TapecheckError
 
 
 def utc(text: str) -> datetime:

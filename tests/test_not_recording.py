@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import obs
-from tui.app import TapecheckApp
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.poller import Schedule
-from tui.recorder import open_store
-from tui.sources.base import FetchResult
-from tui.sources.registry import Planned
-from tui.store import Store
-from tui.tape import OverlayTape
+from tui.collect.poller import Schedule
+from tui.collect.recorder import open_store
+from tui.collect.sources.base import FetchResult
+from tui.collect.sources.registry import Planned
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.store import Store
+from tui.core.tape import OverlayTape
+from tui.ui.app import TapecheckApp
 from widgets.header_line import HeaderLine
 
 
@@ -97,7 +97,7 @@ async def test_a_store_that_cannot_be_opened_runs_the_dashboard_in_memory(tmp_pa
 
 
 async def test_a_config_warning_is_shown_in_the_dashboard(tmp_path: Path) -> None:
-    from tui.app import snapshot_app
+    from tui.ui.app import snapshot_app
 
     path = tmp_path / "c.toml"
     path.write_text('[sources.crypto.credentials.binance]\napiKey = "k3y"\nsecret = "s3cr3t"\n')

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import obs
-from tui.config import PollerSettings
-from tui.poller import Health, Poller, Schedule, backoff_delay
-from tui.sources.base import FetchResult, RateLimited, Source, SourceError
+from tui.collect.poller import Health, Poller, Schedule, backoff_delay
+from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
+from tui.core.config import PollerSettings
 
 FAST = PollerSettings(backoff_base_s=0.05, backoff_max_s=0.4)
 

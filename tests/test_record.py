@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
-from tui.store import Store
+from tui.core.store import Store
 
 ROOT = Path(__file__).parent.parent
 
@@ -113,9 +113,9 @@ async def test_slow_fakes_poll_in_about_the_time_of_the_slowest() -> None:
     """Four real hashrate sources against four fakes that each answer after 0.4 s: concurrent, not summed."""
     import time
 
-    from tui.config import HashrateSettings, PollerSettings
-    from tui.poller import Poller, Schedule
-    from tui.sources.hashrate import HashrateSource
+    from tui.collect.poller import Poller, Schedule
+    from tui.collect.sources.hashrate import HashrateSource
+    from tui.core.config import HashrateSettings, PollerSettings
 
     servers = [FakeMempool().start() for _ in range(4)]
     try:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import obs
-from tui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, replay_app
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.demo import DEMO_START, DEMO_TAPE
-from tui.model import Status, TapecheckError
-from tui.replay import Replay
-from tui.rules.evaluate import at as value_at
-from tui.snapshot import format_observation, read_observations
-from tui.store import Store
-from tui.view import make_context
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.demo import DEMO_START, DEMO_TAPE
+from tui.core.model import Status, TapecheckError
+from tui.core.replay import Replay
+from tui.core.rules.evaluate import at as value_at
+from tui.core.snapshot import format_observation, read_observations
+from tui.core.store import Store
+from tui.core.view import make_context
+from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, replay_app
 from widgets.header_line import HeaderLine
 
 T0 = datetime(2026, 1, 26, 5, 0, tzinfo=UTC)
@@ -160,7 +160,7 @@ def test_demo_data_never_enters_the_store(tmp_path: Path) -> None:
 
 
 async def test_live_with_nothing_answering_offers_the_demo(tmp_path: Path) -> None:
-    from tui.poller import Health
+    from tui.collect.poller import Health
 
     store = Store(tmp_path / "s.sqlite")
     app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.config import load_settings
-from tui.logs import BACKUPS, MAX_BYTES, redact, setup_logging
-from tui.model import TapecheckError
+from tui.core.config import load_settings
+from tui.core.logs import BACKUPS, MAX_BYTES, redact, setup_logging
+from tui.core.model import TapecheckError
 
 ROOT = Path(__file__).parent.parent
 KEY, SECRET = "k3y-AbCdEf0123456789", "s3cr3t-ZyXwVu9876543210"

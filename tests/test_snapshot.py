@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.model import Observation, TapecheckError
-from tui.snapshot import parse_observation, parse_time, read_observations, write_observations
+from tui.core.model import Observation, TapecheckError
+from tui.core.snapshot import parse_observation, parse_time, read_observations, write_observations
 
 GOOD = {"series": "crypto:BTC/USD:last", "value": 71200.5, "unit": "USD", "ts": "2026-01-26T05:59:30Z",
         "source": "coinbase"}

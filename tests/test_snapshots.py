@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import DATA
-from tui.app import TapecheckApp, snapshot_app
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.poller import Health
+from tui.collect.poller import Health
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.ui.app import TapecheckApp, snapshot_app
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 

@@ -27,14 +27,14 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
-from tui.config import CryptoSettings, EquitiesSettings, HashrateSettings, PollerSettings, load_settings
-from tui.poller import Health, Poller, Schedule
-from tui.recorder import Recorder
-from tui.sources.base import FetchResult, Source
-from tui.sources.crypto import CryptoSource
-from tui.sources.equities import EquitiesSource
-from tui.sources.hashrate import HashrateSource
-from tui.store import Store
+from tui.collect.poller import Health, Poller, Schedule
+from tui.collect.recorder import Recorder
+from tui.collect.sources.base import FetchResult, Source
+from tui.collect.sources.crypto import CryptoSource
+from tui.collect.sources.equities import EquitiesSource
+from tui.collect.sources.hashrate import HashrateSource
+from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings, PollerSettings, load_settings
+from tui.core.store import Store
 
 SPEED = 1000  # the fast clock: one real millisecond is one second of the day
 DAY_S = 86_400

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
-from tui.model import TapecheckError
-from tui.store import HealthRecord, Store
-from tui.tape import MemoryTape
+from tui.core.model import TapecheckError
+from tui.core.store import HealthRecord, Store
+from tui.core.tape import MemoryTape
 
 BTC = "crypto:BTC/USD:last"
 
@@ -148,8 +148,8 @@ def test_not_a_store(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
-from tui.model import Observation
-from tui.store import Store
+from tui.core.model import Observation
+from tui.core.store import Store
 store = Store(__import__("pathlib").Path(sys.argv[1]))
 start = datetime(2026, 1, 1, tzinfo=UTC)
 batch = 0

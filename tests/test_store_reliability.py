@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import obs
-from tui.model import TapecheckError
-from tui.recorder import StoreWriter, open_store
-from tui.store import Store
+from tui.collect.recorder import StoreWriter, open_store
+from tui.core.model import TapecheckError
+from tui.core.store import Store
 
 ROOT = Path(__file__).parent.parent
 BATCH = 200
@@ -31,8 +31,8 @@ WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from tui.model import Observation
-from tui.store import Store, HealthRecord
+from tui.core.model import Observation
+from tui.core.store import Store, HealthRecord
 store = Store(Path(sys.argv[1]))
 run = int(sys.argv[2])
 start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, NOW, obs
-from tui.claims import load_narratives
-from tui.config import load_settings
-from tui.model import Claim, Status
-from tui.rules.verdict import judge
-from tui.snapshot import read_observations
-from tui.sources.base import FetchResult, SourceError
-from tui.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
-from tui.store import Store
-from tui.tape import MemoryTape
-from tui.then import judge_on, judge_then, move_text
-from tui.view import make_context
+from tui.collect.sources.base import FetchResult, SourceError
+from tui.collect.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.model import Claim, Status
+from tui.core.rules.verdict import judge
+from tui.core.snapshot import read_observations
+from tui.core.store import Store
+from tui.core.tape import MemoryTape
+from tui.core.then import judge_on, judge_then, move_text
+from tui.core.view import make_context
 
 SETTINGS = load_settings()
 CLAIMS = {c.id: c for c in load_narratives().claims}
@@ -183,7 +183,7 @@ def test_an_earlier_claim_widens_the_fetch() -> None:
 
 
 async def test_the_live_dashboard_judges_then_from_the_store_and_keeps_it(tmp_path: Path) -> None:
-    from tui.app import TapecheckApp
+    from tui.ui.app import TapecheckApp
 
     store = Store(tmp_path / "s.sqlite")
     store.append(read_observations(DATA / "snapshot.jsonl"))

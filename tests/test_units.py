@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui.model import SeriesId, TapecheckError
-from tui.rules.units import PERCENT, RATIO, Unit
+from tui.core.model import SeriesId, TapecheckError
+from tui.core.rules.units import PERCENT, RATIO, Unit
 
 
 def test_conversion_cancels() -> None:

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from tests.conftest import ago, context, obs
-from tui.model import Claim, ClaimKind, Rule, Status
-from tui.rules.ast import parse
-from tui.rules.typecheck import typecheck
-from tui.rules.verdict import deviation_pct, holds, judge
+from tui.core.model import Claim, ClaimKind, Rule, Status
+from tui.core.rules.ast import parse
+from tui.core.rules.typecheck import typecheck
+from tui.core.rules.verdict import deviation_pct, holds, judge
 
 
 @pytest.mark.parametrize(

@@ -14,19 +14,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.claims import Narratives, load_narratives
-from tui.config import Settings, load_settings, user_config_path
-from tui.model import TapecheckError
-from tui.report import print_claims, print_verdicts, verdict_json
-from tui.rules.verdict import judge_all
-from tui.snapshot import parse_time, read_observations
-from tui.store import Store, default_store_path
-from tui.tape import MemoryTape, Tape, end_of_day
-from tui.then import judge_on, judge_then
-from tui.view import make_context
+from tui.core.claims import Narratives, load_narratives
+from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.model import TapecheckError
+from tui.core.report import print_claims, print_verdicts, verdict_json
+from tui.core.rules.verdict import judge_all
+from tui.core.snapshot import parse_time, read_observations
+from tui.core.store import Store, default_store_path
+from tui.core.tape import MemoryTape, Tape, end_of_day
+from tui.core.then import judge_on, judge_then
+from tui.core.view import make_context
 
 if TYPE_CHECKING:
-    from tui.app import TapecheckApp
+    from tui.ui.app import TapecheckApp
 
 EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
 
@@ -122,7 +122,7 @@ def start_log(settings: Settings, command: str) -> None:
     import logging
 
     from tui import __version__
-    from tui.logs import setup_logging
+    from tui.core.logs import setup_logging
 
     setup_logging(secrets=settings.secrets())
     logger = logging.getLogger("tui")
@@ -189,8 +189,8 @@ def store_path(option: Path | None, settings: Settings) -> Path:
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
-    from tui.app import DEMO, demo_app, replay_app, snapshot_app
-    from tui.process import limit_malloc_arenas
+    from tui.core.process import limit_malloc_arenas
+    from tui.ui.app import DEMO, demo_app, replay_app, snapshot_app
 
     limit_malloc_arenas()
 
@@ -212,10 +212,10 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
 
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
-    from tui.app import TapecheckApp
-    from tui.recorder import open_store
-    from tui.sources.registry import build_sources, resume_history
-    from tui.sources.wanted import wanted
+    from tui.collect.recorder import open_store
+    from tui.collect.sources.registry import build_sources, resume_history
+    from tui.collect.sources.wanted import wanted
+    from tui.ui.app import TapecheckApp
 
     store, problem = open_store(store_path(args.store, settings), settings.store.retention_days)
     plan = build_sources(settings, wanted(narratives))
@@ -244,9 +244,9 @@ def exit_now_if_threads_linger() -> None:
 def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
     import asyncio
 
-    from tui.recorder import record
-    from tui.sources.registry import build_sources
-    from tui.sources.wanted import wanted
+    from tui.collect.recorder import record
+    from tui.collect.sources.registry import build_sources
+    from tui.collect.sources.wanted import wanted
 
     store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
     if store is None and args.out is None:

@@ -1,1 +1,1 @@
-"""Reusable Textual widgets. They import neither tui.sources nor tui.app."""
+"""Reusable Textual widgets. They import neither tui.collect.sources nor tui.ui.app."""

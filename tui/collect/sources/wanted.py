@@ -1,0 +1,62 @@
+"""Which symbols to poll: every series a claim reads or a theme watches, grouped by the source that carries it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tui.core.claims import Narratives
+from tui.core.model import SeriesId
+from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Node
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the sources must fetch."""
+
+    crypto_symbols: tuple[str, ...]  # ccxt symbols, e.g. "BTC/USD"
+    yahoo_symbols: tuple[str, ...]  # Yahoo symbols, e.g. "NVDA", "688795.SS", "^IXIC", "CNY=X", "GC=F"
+    network: bool  # whether the hashrate source is needed
+    history_start: date | None  # the earliest date any rule reads (for daily history)
+
+
+def yahoo_symbol(series: SeriesId) -> str:
+    """The Yahoo symbol for an equity, index, fx or commodity series: fx:USDCNY → CNY=X, fx:EURUSD → EURUSD=X."""
+    symbol = series.yahoo_symbol
+    if symbol is None:
+        raise ValueError(f"{series} is not a Yahoo series")
+    return symbol
+
+
+def series_for_yahoo(kind: str, symbol: str, field: str) -> str:
+    """The inverse of yahoo_symbol for a kind: ("fx", "CNY=X", "last") → fx:USDCNY:last."""
+    if kind == "fx":
+        pair = symbol.removesuffix("=X")
+        return f"fx:{'USD' + pair if len(pair) == 3 else pair}:{field}"
+    return f"{kind}:{symbol}:{field}"
+
+
+def _dates(node: Node) -> list[date]:
+    match node:
+        case DateLit(value=value):
+            return [value]
+        case Neg(operand=operand):
+            return _dates(operand)
+        case BinOp(left=left, right=right):
+            return _dates(left) + _dates(right)
+        case Call(args=args, kwargs=kwargs):
+            return [d for a in args for d in _dates(a)] + [d for _, v in kwargs for d in _dates(v)]
+    return []
+
+
+def wanted(narratives: Narratives) -> Wanted:
+    series = {s for c in narratives.claims for s in c.series} | {s for t in narratives.themes for s in t.watch}
+    parsed = sorted((SeriesId.parse(s) for s in series), key=str)
+    dates = [d for c in narratives.claims if c.rule for d in _dates(c.rule.ast)]
+    return Wanted(
+        crypto_symbols=tuple(sorted({s.symbol for s in parsed if s.kind == "crypto"})),
+        yahoo_symbols=tuple(sorted({yahoo_symbol(s) for s in parsed if s.kind in ("equity", "index", "fx",
+                                                                                    "commodity")})),
+        network=any(s.kind == "network" for s in parsed),
+        history_start=min(dates) if dates else None,
+    )

@@ -1,0 +1,248 @@
+"""config.toml → validated, frozen settings, built once and passed in.
+
+Discovery order: --config PATH, $TAPECHECK_CONFIG, the user config dir, the shipped defaults. A user file
+only overrides: keys it leaves out keep the shipped values. Every problem names the file, the key and the line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from tui.core.model import SeriesId, TapecheckError
+from tui.core.tomlfile import TomlFile, read_toml
+
+ENV_VAR = "TAPECHECK_CONFIG"
+LANGS = ("en", "zh")
+SERIES_KINDS = ("crypto", "equity", "index", "fx", "commodity", "network")
+
+
+def shipped_config_path() -> Path:
+    """The defaults: packaged beside the code in a wheel, at the repository root in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "default_config.toml"
+    return packaged if packaged.exists() else here.parent.parent / "config.toml"
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("tapecheck")) / "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """Seconds after which a live value is stale, per series kind; days for daily histories."""
+
+    crypto: float
+    equity: float
+    index: float
+    fx: float
+    commodity: float
+    network: float
+    history_days: int
+
+    def max_age_s(self, series: str) -> float:
+        kind = SeriesId.parse(series).kind
+        return float(getattr(self, kind))
+
+
+@dataclass(frozen=True, slots=True)
+class CryptoSettings:
+    exchanges: tuple[str, ...]
+    interval_s: float
+    timeout_s: float
+    history_interval_s: float
+    urls: dict[str, str]  # exchange id -> API base URL replacing urls["api"]
+    # exchange id -> ccxt credentials (apiKey, secret, ...): never needed for public prices, never shown or logged
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EquitiesSettings:
+    interval_s: float
+    timeout_s: float
+    history_interval_s: float
+    base_url: str = ""  # empty: Yahoo's own hosts; else every *.yahoo.com request goes here
+
+
+@dataclass(frozen=True, slots=True)
+class HashrateSettings:
+    base_url: str
+    fallback_url: str
+    interval_s: float
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PollerSettings:
+    backoff_base_s: float
+    backoff_max_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    path: str
+    retention_days: int
+
+
+BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    lang: str
+    bell: bool
+    keys: dict[str, str]  # binding id -> keys, for App.set_keymap
+    staleness: Staleness
+    crypto: CryptoSettings
+    equities: EquitiesSettings
+    hashrate: HashrateSettings
+    poller: PollerSettings
+    store: StoreSettings
+    files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value in the config, for the log to mask."""
+        return tuple(v for creds in self.crypto.credentials.values() for v in creds.values())
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def _exchanges(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(v, str) and v.isidentifier() and v.islower() for v in value))
+
+
+Check = tuple[Callable[[Any], bool], str]
+# ccxt's credential fields; their values are never repeated in an error message, the log or the screen
+CREDENTIAL_KEYS = ("apiKey", "secret", "password", "uid")
+SECONDS: Check = (_positive, "a number of seconds above 0")
+URL: Check = (_url, "an http:// or https:// URL with a host")
+
+# section -> key -> check; "*" allows any key with that check.
+_SCHEMA: dict[str, dict[str, Check]] = {
+    "display": {"lang": (lambda v: v in LANGS, f"one of {', '.join(LANGS)}"),
+                "bell": (lambda v: isinstance(v, bool), "true or false")},
+    "keys": {name: (lambda v: isinstance(v, str) and bool(v.strip()), "one or more keys, e.g. \"q\" or \"q,ctrl+c\"")
+             for name in BINDING_IDS},
+    "staleness": {**{kind: SECONDS for kind in SERIES_KINDS},
+                  "history_days": (_whole, "a whole number of days, 0 or more")},
+    "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
+                       "interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
+    "sources.crypto.urls": {"*": URL},
+    "sources.crypto.credentials.*": {key: (lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+                                     for key in CREDENTIAL_KEYS},
+    "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS,
+                         "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
+    "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
+    "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
+    "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
+              "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0")},
+}
+
+
+def _schema_name(path: str) -> str:
+    """The schema entry of a table: its own path, or its parent's `.*` entry (one table per exchange)."""
+    parent, _, _ = path.rpartition(".")
+    return path if path in _SCHEMA or f"{parent}.*" not in _SCHEMA else f"{parent}.*"
+
+
+def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[str]:
+    problems = []
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else key
+        where = doc.where(*path.split("."))
+        if _schema_name(path) in _SCHEMA:
+            if not isinstance(value, dict):
+                problems.append(f"{where}: [{path}] must be a table")
+            else:
+                problems += _validate(doc, value, path)
+            continue
+        if any(name.startswith(path + ".") for name in _SCHEMA) and isinstance(value, dict):
+            problems += _validate(doc, value, path)
+            continue
+        checks = _SCHEMA.get(_schema_name(prefix), {})
+        check = checks.get(key) or checks.get("*")
+        shown = "(hidden)" if key in CREDENTIAL_KEYS else repr(value)
+        if check is None:
+            problems.append(f"{where}: unknown {'key' if prefix else 'section'} {path}")
+        elif not check[0](value):
+            problems.append(f"{where}: {path} = {shown} must be {check[1]}")
+    return problems
+
+
+def _exposed(doc: TomlFile) -> str | None:
+    """A warning when a config file holding credentials can be read by other users."""
+    if not doc.data.get("sources", {}).get("crypto", {}).get("credentials"):
+        return None
+    try:
+        mode = doc.path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{doc.path}: holds exchange credentials but other users may read it (mode {mode & 0o777:o}); "
+            f"run: chmod 600 {doc.path}")
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from the shipped defaults overlaid with the first user file found, or TapecheckError."""
+    shipped = read_toml(shipped_config_path())
+    chosen = path or (Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else None)
+    if chosen is None and user_config_path().exists():
+        chosen = user_config_path()
+    docs = [shipped] + ([read_toml(chosen)] if chosen else [])
+    problems = [p for doc in docs for p in _validate(doc, doc.data)]
+    data: dict[str, Any] = {}
+    for doc in docs:
+        data = _merge(data, doc.data)
+    if not problems and data["poller"]["backoff_max_s"] < data["poller"]["backoff_base_s"]:
+        problems.append(f"{docs[-1].where('poller')}: poller.backoff_max_s is below poller.backoff_base_s")
+    if problems:
+        raise TapecheckError("\n".join(problems))
+    src = data["sources"]
+    crypto = src["crypto"]
+    return Settings(
+        lang=data["display"]["lang"],
+        bell=data["display"]["bell"],
+        keys=dict(data.get("keys", {})),
+        staleness=Staleness(**data["staleness"]),
+        crypto=CryptoSettings(tuple(crypto["exchanges"]), crypto["interval_s"], crypto["timeout_s"],
+                              crypto["history_interval_s"], dict(crypto.get("urls", {})),
+                              {k: dict(v) for k, v in crypto.get("credentials", {}).items()}),
+        equities=EquitiesSettings(**src["equities"]),
+        hashrate=HashrateSettings(**src["hashrate"]),
+        poller=PollerSettings(**data["poller"]),
+        store=StoreSettings(**data["store"]),
+        files=tuple(doc.path for doc in docs),
+        warnings=tuple(w for w in map(_exposed, docs) if w),
+    )

@@ -1,0 +1,168 @@
+"""Trading sessions by Yahoo symbol: when a market is open, and when its sessions close.
+
+A session is named by the local day it closes on. Its open and close are wall-clock times in the market's
+time zone; when the open is not before the close (FX, futures) the session opens on the previous calendar
+day. `weekdays` are the local days a session closes on (Monday = 0).
+
+| symbols                     | zone             | session                                       |
+| --------------------------- | ---------------- | --------------------------------------------- |
+| no suffix, `^IXIC` etc.     | America/New_York | 09:30–16:00 Mon–Fri (DST follows the zone)    |
+| `.SS`, `.SZ`                | Asia/Shanghai    | 09:30–15:00 Mon–Fri (11:30–13:00 lunch ignored) |
+| `.HK`                       | Asia/Hong_Kong   | 09:30–16:00 Mon–Fri (lunch ignored)            |
+| `.JK`                       | Asia/Jakarta     | 09:00–16:00 Mon–Fri (lunch ignored)            |
+| `.T`                        | Asia/Tokyo       | 09:00–15:30 Mon–Fri (lunch ignored)            |
+| `.KS`                       | Asia/Seoul       | 09:00–15:30 Mon–Fri                            |
+| `…=X` (FX)                  | UTC              | 22:00 the day before – 22:00, Mon–Fri (Sun 22:00 – Fri 22:00) |
+| `…=F` (CME futures)         | UTC              | 23:00 the day before – 22:00, Mon–Fri (Sun 23:00 – Fri 22:00) |
+
+Simplifications, on purpose: holidays are not modelled (a holiday looks like a trading day whose session
+never printed); lunch breaks are ignored; FX and futures use fixed UTC times all year (CME really follows
+New York time, so in US summer its sessions end an hour earlier than modelled). CME's intraday halts are
+ignored; the hour between a futures session's close (22:00 UTC) and the next open (23:00) is the gap
+between two sessions, so `is_open` is False in it.
+
+Pure functions over aware datetimes; nothing here touches the network or Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from tui.core.model import SeriesId, TapecheckError
+
+WEEKDAYS = frozenset(range(5))  # Monday to Friday
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A market's regular session: local open and close times in `tz`, on the local days in `weekdays`."""
+
+    tz: str  # IANA time zone name
+    open: time
+    close: time
+    weekdays: frozenset[int] = WEEKDAYS  # local days (Monday = 0) a session closes on
+
+    @property
+    def overnight(self) -> bool:
+        """Whether a session opens on the calendar day before the one it closes on."""
+        return self.open >= self.close
+
+    def close_on(self, day: date) -> datetime | None:
+        """The UTC close of the session closing on local `day`, or None when no session closes that day."""
+        return self.close_at(day) if day.weekday() in self.weekdays else None
+
+    def close_at(self, day: date) -> datetime:
+        """The UTC time of the closing bell on local `day`, whether or not a session closes that day."""
+        return datetime.combine(day, self.close, _zone(self.tz)).astimezone(UTC)
+
+    def open_for(self, day: date) -> datetime | None:
+        """The UTC open of the session closing on local `day`, or None when no session closes that day."""
+        if day.weekday() not in self.weekdays:
+            return None
+        start = day - timedelta(days=1) if self.overnight else day
+        return datetime.combine(start, self.open, _zone(self.tz)).astimezone(UTC)
+
+
+US = Session("America/New_York", time(9, 30), time(16, 0))
+SHANGHAI = Session("Asia/Shanghai", time(9, 30), time(15, 0))
+HONG_KONG = Session("Asia/Hong_Kong", time(9, 30), time(16, 0))
+JAKARTA = Session("Asia/Jakarta", time(9, 0), time(16, 0))
+TOKYO = Session("Asia/Tokyo", time(9, 0), time(15, 30))
+SEOUL = Session("Asia/Seoul", time(9, 0), time(15, 30))
+FX = Session("UTC", time(22, 0), time(22, 0))
+CME_FUTURES = Session("UTC", time(23, 0), time(22, 0))
+
+SUFFIX_SESSIONS = {".SS": SHANGHAI, ".SZ": SHANGHAI, ".HK": HONG_KONG, ".JK": JAKARTA, ".T": TOKYO, ".KS": SEOUL}
+# Indices whose home is not New York; every other "^" symbol is taken as a US index.
+INDEX_SESSIONS = {"^HSI": HONG_KONG, "^HSCE": HONG_KONG, "^JKSE": JAKARTA, "^N225": TOKYO, "^KS11": SEOUL,
+                  "^SSEC": SHANGHAI}
+
+# How far back to look for a session: more than any weekend plus a week of margin.
+_LOOKBACK_DAYS = 10
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def session(symbol: str) -> Session:
+    """The regular session of a Yahoo symbol; TapecheckError for an exchange suffix we do not know."""
+    if symbol.endswith("=X"):
+        return FX
+    if symbol.endswith("=F"):
+        return CME_FUTURES
+    if symbol.startswith("^"):
+        return INDEX_SESSIONS.get(symbol, US)
+    if "." not in symbol:
+        return US
+    suffix = symbol[symbol.rindex("."):]
+    if suffix in SUFFIX_SESSIONS:
+        return SUFFIX_SESSIONS[suffix]
+    raise TapecheckError(f"no trading session known for {symbol!r} (exchange suffix {suffix})")
+
+
+def _utc(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"{at} has no time zone")
+    return at.astimezone(UTC)
+
+
+def _sessions_around(sess: Session, at: datetime) -> list[tuple[datetime, datetime]]:
+    """(open, close) in UTC of the sessions closing from ten days before `at` to the day after, oldest first."""
+    today = at.astimezone(_zone(sess.tz)).date()
+    spans = []
+    for back in range(_LOOKBACK_DAYS, -2, -1):
+        day = today - timedelta(days=back)
+        opened, closed = sess.open_for(day), sess.close_on(day)
+        if opened is not None and closed is not None:
+            spans.append((opened, closed))
+    return spans
+
+
+def is_open(symbol: str, at: datetime) -> bool:
+    """Whether `symbol`'s regular session is running at `at` (open inclusive, close exclusive)."""
+    at = _utc(at)
+    return any(opened <= at < closed for opened, closed in _sessions_around(session(symbol), at))
+
+
+def last_close(symbol: str, at: datetime) -> datetime:
+    """The most recent session close at or before `at`, in UTC."""
+    at = _utc(at)
+    closes = [closed for _, closed in _sessions_around(session(symbol), at) if closed <= at]
+    return closes[-1]
+
+
+def session_open(symbol: str, at: datetime) -> datetime:
+    """The open of the latest session that opened at or before `at` (the running one, or the last one), in UTC."""
+    at = _utc(at)
+    opens = [opened for opened, _ in _sessions_around(session(symbol), at) if opened <= at]
+    return opens[-1]
+
+
+def previous_close(symbol: str, at: datetime) -> datetime:
+    """The close of the session before the one `at` belongs to: a quote at `at` has its previous close then.
+
+    A time inside a session belongs to it; a time after a close (and before the next open) belongs to the
+    session that just closed, so a Saturday quote's previous close is Thursday's.
+    """
+    return last_close(symbol, session_open(symbol, at))
+
+
+def close_on(symbol: str, day: date) -> datetime | None:
+    """When the session of `symbol` closing on local `day` closes, in UTC; None on a weekend."""
+    return session(symbol).close_on(day)
+
+
+def closed_since(series: str, now: datetime) -> datetime | None:
+    """When the market of a Yahoo-quoted series last closed, if it is closed at `now`; None while it trades.
+
+    Crypto and network series trade around the clock and are never closed.
+    """
+    symbol = SeriesId.parse(series).yahoo_symbol
+    if symbol is None or is_open(symbol, now):
+        return None
+    return last_close(symbol, now)

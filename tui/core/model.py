@@ -1,0 +1,217 @@
+"""The data contract every part of tapecheck shares: observations, series ids, articles, claims, verdicts.
+
+Frozen dataclasses and pure functions only; nothing here imports Textual or touches the network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.core.rules.ast import Node
+
+
+class TapecheckError(Exception):
+    """Bad input or a failed operation, with a message fit to show a user as it is."""
+
+
+SERIES_KINDS: dict[str, frozenset[str]] = {
+    "crypto": frozenset({"last", "high", "low"}),
+    "equity": frozenset({"last", "high", "low", "prev_close", "market_cap"}),
+    "index": frozenset({"last", "high", "low", "prev_close"}),
+    "fx": frozenset({"last"}),
+    "commodity": frozenset({"last", "high", "low", "prev_close"}),
+    "network": frozenset({"hashrate", "difficulty"}),
+}
+
+# Yahoo symbol suffix -> listing currency. No suffix means a US listing.
+LISTING_CURRENCY = {
+    ".SS": "CNY",
+    ".SZ": "CNY",
+    ".HK": "HKD",
+    ".JK": "IDR",
+    ".T": "JPY",
+    ".KS": "KRW",
+}
+NETWORK_UNITS = {"hashrate": "H/s", "difficulty": "ratio"}
+
+_SYMBOL = re.compile(r"^[A-Za-z0-9^=._/-]{1,40}$")
+_CURRENCY = re.compile(r"^[A-Z]{3,5}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesId:
+    """A parsed series id, `kind:symbol:field`, e.g. `crypto:BTC/USD:last`."""
+
+    kind: str
+    symbol: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.symbol}:{self.field}"
+
+    @classmethod
+    def parse(cls, text: str) -> SeriesId:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise TapecheckError(f"series id {text!r} is not of the form kind:symbol:field")
+        kind, symbol, fld = parts
+        if kind not in SERIES_KINDS:
+            kinds = ", ".join(SERIES_KINDS)
+            raise TapecheckError(f"series id {text!r} has unknown kind {kind!r} (known: {kinds})")
+        if fld not in SERIES_KINDS[kind]:
+            fields = ", ".join(sorted(SERIES_KINDS[kind]))
+            raise TapecheckError(f"series id {text!r}: {kind} series have fields {fields}, not {fld!r}")
+        if not _SYMBOL.match(symbol):
+            raise TapecheckError(f"series id {text!r} has a malformed symbol {symbol!r}")
+        series = cls(kind, symbol, fld)
+        series.unit  # noqa: B018 - validates the symbol's shape for its kind
+        return series
+
+    @property
+    def yahoo_symbol(self) -> str | None:
+        """Yahoo's symbol for an equity, index, fx or commodity series (fx:USDCNY → CNY=X), else None."""
+        if self.kind == "fx":
+            base, quote = self.symbol[:3], self.symbol[3:]
+            return f"{quote}=X" if base == "USD" else f"{base}{quote}=X"
+        return self.symbol if self.kind in ("equity", "index", "commodity") else None
+
+    @property
+    def unit(self) -> str:
+        """The unit every observation of this series carries."""
+        if self.kind == "crypto":
+            base, sep, quote = self.symbol.partition("/")
+            if not sep or not _CURRENCY.match(base) or not _CURRENCY.match(quote):
+                raise TapecheckError(f"crypto series {self} needs a BASE/QUOTE symbol such as BTC/USD")
+            return quote
+        if self.kind == "equity":
+            for suffix, currency in LISTING_CURRENCY.items():
+                if self.symbol.endswith(suffix):
+                    return currency
+            if "." in self.symbol:
+                raise TapecheckError(f"equity series {self}: unknown exchange suffix in {self.symbol!r}")
+            return "USD"
+        if self.kind == "index":
+            return "pts"
+        if self.kind == "fx":
+            if not re.match(r"^[A-Z]{6}$", self.symbol):
+                raise TapecheckError(f"fx series {self} needs a six-letter pair such as USDCNY")
+            return f"{self.symbol[3:]}/{self.symbol[:3]}"
+        if self.kind == "commodity":
+            return "USD"
+        return NETWORK_UNITS[self.field]
+
+
+def parse_series(text: str) -> SeriesId:
+    """Parse a series id, raising TapecheckError with a readable reason."""
+    return SeriesId.parse(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One value of one series at one time, from one source."""
+
+    series: str
+    value: float
+    unit: str
+    ts: datetime  # timezone-aware, UTC
+    source: str
+
+
+class ClaimKind(StrEnum):
+    CHECK = "check"
+    CONTEXT = "context"
+
+
+class Status(StrEnum):
+    HOLDS = "holds"
+    DIVERGED = "diverged"
+    STALE = "stale"
+    NO_DATA = "no_data"
+    CONTEXT = "context"
+
+
+OPS = (">=", ">", "<=", "<", "~")
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    id: str
+    title: str
+    title_zh: str
+    watch: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    seed: str
+    piece: int
+    outlet: str
+    title: str
+    title_en: str
+    published: date
+    published_inferred: bool = False
+    title_inferred: bool = False
+    author: str | None = None
+    note: str | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """`expr op value unit`, within tolerance_pct percent of value."""
+
+    expr: str
+    ast: Node
+    op: str
+    value: float
+    unit: str
+    tolerance_pct: float
+    series: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    id: str
+    theme: str
+    article: str
+    as_of: date
+    summary: str
+    summary_zh: str
+    kind: ClaimKind
+    rule: Rule | None = None
+    as_of_inferred: bool = False
+    figure: str | None = None
+    note: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        return self.rule.series if self.rule else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the tape says of one claim at one moment."""
+
+    claim_id: str
+    theme: str
+    status: Status
+    claim_value: float | None
+    live_value: float | None
+    unit: str | None
+    deviation_pct: float | None
+    series: tuple[str, ...]
+    explanation: str
+    op: str | None = None
+    age_s: float | None = None
+    inputs: tuple[tuple[str, float, float], ...] = field(default=())  # (series, value, age_s)
+    market_closed: bool = False  # a value read is a market's last close while it is shut

@@ -1,0 +1,118 @@
+"""What the command line prints: claims and verdicts as tables for people, or as JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tui.core import format as fmt
+from tui.core.claims import Narratives
+from tui.core.model import Claim, Status, Verdict
+from tui.core.rules.verdict import STATUS_ORDER
+from tui.core.then import then_label
+
+
+def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
+    article = narratives.articles[claim.article]
+    rule = claim.rule
+    return {
+        "id": claim.id,
+        "theme": claim.theme,
+        "article": claim.article,
+        "citation": f"{article.outlet}, “{article.title}” ({article.published.isoformat()})",
+        "as_of": claim.as_of.isoformat(),
+        "as_of_inferred": claim.as_of_inferred,
+        "summary": claim.summary,
+        "summary_zh": claim.summary_zh,
+        "kind": str(claim.kind),
+        "series": list(claim.series),
+        "expr": rule.expr if rule else None,
+        "op": rule.op if rule else None,
+        "value": rule.value if rule else claim.value,
+        "unit": rule.unit if rule else claim.unit,
+        "tolerance_pct": rule.tolerance_pct if rule else None,
+        "figure": claim.figure,
+        "note": claim.note,
+        "file": f"{claim.file}:{claim.line}",
+    }
+
+
+
+def print_claims(narratives: Narratives, lang: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([claim_json(c, narratives) for c in narratives.claims], ensure_ascii=False, indent=1))
+        return
+    checks = sum(1 for c in narratives.claims if c.rule)
+    print(f"{len(narratives.claims)} claims ({checks} checked against the tape) "
+          f"from {len(narratives.articles)} articles\n")
+    for theme in narratives.themes:
+        claims = [c for c in narratives.claims if c.theme == theme.id]
+        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ({len(claims)}) ==")
+        for claim in sorted(claims, key=lambda c: (c.rule is None, c.as_of)):
+            summary = claim.summary_zh if lang == "zh" else claim.summary
+            print(f"  {claim.as_of}  {claim.kind!s:7}  {claim.id}")
+            print(f"      {summary}")
+            if claim.rule:
+                r = claim.rule
+                tol = f" ±{r.tolerance_pct:g}%" if r.tolerance_pct else ""
+                print(f"      rule: {r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}")
+        print()
+
+
+
+def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[str, Any]:
+    """A verdict now, and on the claim's own date (`then_*`, null for context claims or when unknown)."""
+    return {
+        "id": verdict.claim_id,
+        "theme": verdict.theme,
+        "status": str(verdict.status),
+        "claim_value": verdict.claim_value,
+        "live_value": verdict.live_value,
+        "unit": verdict.unit,
+        "op": verdict.op,
+        "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
+        "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
+        "market_closed": verdict.market_closed,
+        "series": list(verdict.series),
+        "explanation": verdict.explanation,
+        "then_date": claim.as_of.isoformat() if claim.rule else None,
+        "then_status": None if then is None else str(then.status),
+        "then_value": None if then is None else then.live_value,
+        "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
+        "then_explanation": None if then is None else then.explanation,
+    }
+
+
+def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives: Narratives, lang: str,
+                   heading: str) -> None:
+    counts: dict[str, int] = {}
+    for verdict in verdicts:
+        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
+    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED)
+    summary += f"; {wrong} wrong on their own date" if wrong else ""
+    print(f"tapecheck {heading}: {summary}\n")
+    for theme in narratives.themes:
+        rows = sorted((v for v in verdicts if v.theme == theme.id and v.status != "context"),
+                      key=lambda v: (STATUS_ORDER[v.status], v.claim_id))
+        if not rows:
+            continue
+        print(f"== {theme.title_zh if lang == 'zh' else theme.title} ==")
+        for v in rows:
+            claim = narratives.claim(v.claim_id)
+            claimed, live = _value(v.claim_value, v.unit), _value(v.live_value, v.unit)
+            print(f"  {v.status.upper():9} {v.claim_id}")
+            print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
+            print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
+                  f" · age {fmt.age(v.age_s)}")
+            print(f"            {v.explanation}")
+            before = then.get(v.claim_id)
+            if before is not None and before.status is not Status.NO_DATA:
+                print(f"            then ({claim.as_of}): {then_label(before)} · "
+                      f"{_value(before.live_value, before.unit)} · off {fmt.signed_pct(before.deviation_pct)}"
+                      + (" · wrong on its own date" if before.status is Status.DIVERGED else ""))
+        print()
+
+
+def _value(value: float | None, unit: str | None) -> str:
+    return "—" if value is None else fmt.quantity(value, unit or "ratio")

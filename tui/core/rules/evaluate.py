@@ -1,0 +1,258 @@
+"""Evaluating a checked rule expression against a tape at a moment, keeping the numbers that went in.
+
+Every value carries its unit, whether any input was stale, and a rendering with the numbers plugged in, so
+that a verdict can say "11,509 × 71,200 USD = 819M USD" rather than just "diverged".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from statistics import median
+
+from tui.core import format as fmt
+from tui.core import markets
+from tui.core.model import Observation, SeriesId, TapecheckError
+from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Node, Num, PairLit, SeriesRef
+from tui.core.rules.typecheck import fx_route, fx_unit
+from tui.core.rules.units import PERCENT, RATIO, Unit
+from tui.core.tape import AT_LOOKBACK, Tape, end_of_day
+
+
+class NoData(TapecheckError):
+    """The tape cannot answer: a series is missing, or its history is too short."""
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One series value a rule read: the value, its age in seconds (None for a dated value) and freshness."""
+
+    series: str
+    value: float
+    age_s: float | None
+    stale: bool
+    closed: bool = False  # the market is shut and this is its last close: not stale
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    value: float
+    unit: Unit
+    text: str
+    inputs: tuple[Input, ...] = ()
+
+    @property
+    def stale(self) -> bool:
+        return any(i.stale for i in self.inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What evaluation needs besides the expression: the tape, the clock, and how old is too old."""
+
+    tape: Tape
+    now: datetime
+    max_age_s: Callable[[str], float]  # series id -> seconds after which a live value is stale
+    history_max_age_days: int = 4  # a daily history whose last day is older than this is stale
+    closed_since: Callable[[str, datetime], datetime | None] = markets.closed_since  # market hours
+
+
+def _show(value: float, unit: Unit) -> str:
+    return fmt.quantity(value, str(unit))
+
+
+def _median(observations: list[Observation]) -> float:
+    return float(median(o.value for o in observations))
+
+
+def fresh_after(ctx: Context, series: str) -> datetime:
+    """The oldest time a live value of `series` may have and still be fresh at ctx.now.
+
+    Outside its session a market's last value is current if it was printed by (about) the last close.
+    """
+    closed = ctx.closed_since(series, ctx.now)
+    return (closed or ctx.now) - timedelta(seconds=ctx.max_age_s(series))
+
+
+def last(ctx: Context, series: str) -> Value:
+    observations = ctx.tape.latest(series, ctx.now)
+    if not observations:
+        raise NoData(f"no observations of {series}")
+    closed = ctx.closed_since(series, ctx.now)
+    fresh = [o for o in observations if o.ts >= fresh_after(ctx, series)]
+    used = fresh or observations
+    value = _median(used)
+    age = max((ctx.now - o.ts).total_seconds() for o in used)
+    unit = Unit.of(SeriesId.parse(series).unit)
+    inputs = (Input(series, value, age, stale=not fresh, closed=bool(fresh) and closed is not None),)
+    return Value(value, unit, _show(value, unit), inputs)
+
+
+def at(ctx: Context, series: str, day: date) -> Value:
+    if day > ctx.now.date():
+        raise NoData(f"{day} is after the evaluation time {ctx.now:%Y-%m-%d %H:%M} UTC")
+    if end_of_day(day) > ctx.now:  # today: only what is known by now (a replay must not see ahead)
+        start = end_of_day(day) - AT_LOOKBACK
+        observations = [o for o in ctx.tape.latest(series, ctx.now) if o.ts >= start]
+    else:
+        observations = ctx.tape.at(series, day)
+    if not observations:
+        raise NoData(f"no value of {series} in the week up to {day}")
+    value = _median(observations)
+    unit = Unit.of(SeriesId.parse(series).unit)
+    return Value(value, unit, f"{_show(value, unit)} on {day}", (Input(series, value, None, False),))
+
+
+def change(ctx: Context, series: str, since: date, until: date | None) -> Value:
+    start = at(ctx, series, since)
+    end = at(ctx, series, until) if until else last(ctx, series)
+    if start.value == 0:
+        raise NoData(f"{series} was 0 on {since}: no percent change from zero")
+    pct = (end.value / start.value - 1) * 100
+    return Value(pct, PERCENT, f"{fmt.quantity(pct, '%')} ({start.text} → {end.text})",
+                 start.inputs + end.inputs)
+
+
+def pct(a: Value, b: Value) -> Value:
+    if b.value == 0:
+        raise NoData("pct() divides by a value of 0")
+    result = (a.value / b.value - 1) * 100
+    return Value(result, PERCENT, f"{fmt.quantity(result, '%')} ({a.text} vs {b.text})", a.inputs + b.inputs)
+
+
+def corr(ctx: Context, a: str, b: str, days: int) -> Value:
+    closes_a = dict(ctx.tape.daily(a, ctx.now))
+    closes_b = dict(ctx.tape.daily(b, ctx.now))
+    common = sorted(set(closes_a) & set(closes_b))
+    needed = days + 1
+    if len(common) < needed:
+        raise NoData(f"corr() needs {needed} days that both {a} and {b} have, found {len(common)}")
+    window = common[-needed:]
+    returns_a = [closes_a[d1] / closes_a[d0] - 1 for d0, d1 in pairwise(window)]
+    returns_b = [closes_b[d1] / closes_b[d0] - 1 for d0, d1 in pairwise(window)]
+    value = pearson(returns_a, returns_b)
+    if value is None:
+        raise NoData(f"corr(): one of {a}, {b} did not move over the window")
+    stale = (ctx.now.date() - window[-1]).days > ctx.history_max_age_days
+    age = (ctx.now - end_of_day(window[-1])).total_seconds()
+    inputs = (Input(a, closes_a[window[-1]], age, stale), Input(b, closes_b[window[-1]], age, stale))
+    text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
+    return Value(value, RATIO, text, inputs)
+
+
+def pearson(xs: list[float], ys: list[float]) -> float | None:
+    """The Pearson correlation of two equal-length lists, or None when either has no variance."""
+    n = len(xs)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    var_x = sum((x - mean_x) ** 2 for x in xs)
+    var_y = sum((y - mean_y) ** 2 for y in ys)
+    if var_x <= 0 or var_y <= 0:
+        return None
+    return max(-1.0, min(1.0, cov / math.sqrt(var_x * var_y)))
+
+
+def fx(ctx: Context, pair: str) -> Value:
+    route = fx_route(pair)
+    rate = last(ctx, route.series)
+    unit = fx_unit(pair)
+    if not route.invert:
+        return Value(rate.value, unit, rate.text, rate.inputs)
+    value = 1 / rate.value
+    return Value(value, unit, f"1 / {rate.text}", rate.inputs)
+
+
+def _arith(op: str, a: Value, b: Value) -> Value:
+    if op == "+":
+        value, unit = a.value + b.value, a.unit
+    elif op == "-":
+        value, unit = a.value - b.value, a.unit
+    elif op == "*":
+        value, unit = a.value * b.value, a.unit * b.unit
+    else:
+        if b.value == 0:
+            raise NoData("division by zero")
+        value, unit = a.value / b.value, a.unit / b.unit
+    if not math.isfinite(value):
+        raise NoData("the result is not a finite number")
+    symbol = {"*": "×", "/": "÷"}.get(op, op)
+    return Value(value, unit, f"{a.text} {symbol} {b.text}", a.inputs + b.inputs)
+
+
+def evaluate(node: Node, ctx: Context) -> Value:
+    """The value of a type-checked expression, or NoData when the tape cannot answer."""
+    match node:
+        case Num(value=value, unit=unit):
+            return Value(value, Unit.of(unit), fmt.quantity(value, unit)) if unit else \
+                Value(value, RATIO, fmt.number(value))
+        case Neg(operand=operand):
+            inner = evaluate(operand, ctx)
+            return Value(-inner.value, inner.unit, f"−{inner.text}", inner.inputs)
+        case BinOp(op=op, left=left, right=right):
+            a = _grouped(evaluate(left, ctx), left, op, right_side=False)
+            b = _grouped(evaluate(right, ctx), right, op, right_side=True)
+            return _arith(op, a, b)
+        case Call():
+            return _call(node, ctx)
+    raise AssertionError(f"not a value node: {node!r}")
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _grouped(value: Value, node: Node, parent_op: str, right_side: bool) -> Value:
+    """Wrap an operand's text in parentheses where the rendering would otherwise read differently."""
+    if not isinstance(node, BinOp):
+        return value
+    child, parent = _PRECEDENCE[node.op], _PRECEDENCE[parent_op]
+    if child < parent or (right_side and child == parent and parent_op in "-/"):
+        return Value(value.value, value.unit, f"({value.text})", value.inputs)
+    return value
+
+
+def _series(node: Node) -> str:
+    assert isinstance(node, SeriesRef)
+    return node.series
+
+
+def _date(node: Node | None) -> date | None:
+    if node is None:
+        return None
+    assert isinstance(node, DateLit)
+    return node.value
+
+
+def _call(node: Call, ctx: Context) -> Value:
+    kwargs = dict(node.kwargs)
+    args = node.args
+    match node.name:
+        case "last":
+            return last(ctx, _series(args[0]))
+        case "at":
+            day = _date(args[1])
+            assert day is not None
+            return at(ctx, _series(args[0]), day)
+        case "change":
+            since = _date(kwargs["since"])
+            assert since is not None
+            return change(ctx, _series(args[0]), since, _date(kwargs.get("until")))
+        case "pct":
+            return pct(evaluate(args[0], ctx), evaluate(args[1], ctx))
+        case "corr":
+            days = kwargs["days"]
+            assert isinstance(days, Num)
+            return corr(ctx, _series(args[0]), _series(args[1]), int(days.value))
+        case "fx":
+            assert isinstance(args[0], PairLit)
+            return fx(ctx, args[0].name)
+        case "abs":
+            inner = evaluate(args[0], ctx)
+            return Value(abs(inner.value), inner.unit, f"|{inner.text}|", inner.inputs)
+        case "min" | "max":
+            a, b = evaluate(args[0], ctx), evaluate(args[1], ctx)
+            pick = (min if node.name == "min" else max)(a, b, key=lambda v: v.value)
+            return Value(pick.value, pick.unit, f"{node.name}({a.text}, {b.text})", a.inputs + b.inputs)
+    raise AssertionError(f"unchecked function {node.name}")

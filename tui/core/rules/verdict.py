@@ -1,0 +1,81 @@
+"""Verdicts: a claim's rule evaluated on the tape, compared with the claimed value, explained in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tui.core import format as fmt
+from tui.core.model import Claim, ClaimKind, Rule, Status, Verdict
+from tui.core.rules.evaluate import Context, NoData, Value, evaluate
+
+STATUS_ORDER = {Status.DIVERGED: 0, Status.STALE: 1, Status.NO_DATA: 2, Status.HOLDS: 3, Status.CONTEXT: 4}
+
+
+def holds(live: float, op: str, claimed: float, tolerance_pct: float) -> bool:
+    """Whether `live op claimed` holds within tolerance_pct percent of the claimed value."""
+    slack = abs(claimed) * tolerance_pct / 100
+    if op == "~":
+        return abs(live - claimed) <= slack
+    if op in (">=", ">"):
+        return live > claimed - slack if op == ">" and slack == 0 else live >= claimed - slack
+    if op in ("<=", "<"):
+        return live < claimed + slack if op == "<" and slack == 0 else live <= claimed + slack
+    raise ValueError(f"unknown comparison {op!r}")
+
+
+def deviation_pct(live: float, claimed: float) -> float | None:
+    """How far the live value is from the claimed one, in percent of the claimed value."""
+    return None if claimed == 0 else (live - claimed) / abs(claimed) * 100
+
+
+def _relation(live: float, claimed: float) -> str:
+    return "<" if live < claimed else ">" if live > claimed else "="
+
+
+def explain(rule: Rule, value: Value, status: Status) -> str:
+    live = fmt.quantity(value.value, rule.unit)
+    claimed = fmt.quantity(rule.value, rule.unit)
+    computed = live if value.text == live else f"{value.text} = {live}"
+    text = f"{computed} {_relation(value.value, rule.value)} {claimed} claimed"
+    if rule.op == "~":
+        text += f" (≈ within {rule.tolerance_pct:g}%)"
+    elif rule.tolerance_pct:
+        text += f" ({rule.op} within {rule.tolerance_pct:g}%)"
+    else:
+        text += f" ({rule.op})"
+    if status is Status.STALE:
+        old = [f"{i.series} is {fmt.age(i.age_s)} old" for i in value.inputs if i.stale]
+        text += "; stale: " + ", ".join(old)
+    closed = [i.series for i in value.inputs if i.closed]
+    if closed:
+        text += "; market closed, last close of " + ", ".join(closed)
+    return text
+
+
+def judge(claim: Claim, ctx: Context) -> Verdict:
+    """The verdict on one claim at ctx.now."""
+    rule = claim.rule
+    if claim.kind is ClaimKind.CONTEXT or rule is None:
+        return Verdict(claim.id, claim.theme, Status.CONTEXT, claim.value, None, claim.unit, None, (),
+                       "context: shown beside the data, not tested" + (f" ({claim.note})" if claim.note else ""))
+    try:
+        value = evaluate(rule.ast, ctx)
+    except NoData as reason:
+        return Verdict(claim.id, claim.theme, Status.NO_DATA, rule.value, None, rule.unit, None, rule.series,
+                       f"no data: {reason}", op=rule.op)
+    if value.stale:
+        status = Status.STALE
+    else:
+        status = Status.HOLDS if holds(value.value, rule.op, rule.value, rule.tolerance_pct) else Status.DIVERGED
+    ages = [i.age_s for i in value.inputs if i.age_s is not None]
+    inputs = tuple((i.series, i.value, i.age_s if i.age_s is not None else -1.0) for i in value.inputs)
+    return Verdict(
+        claim.id, claim.theme, status, rule.value, value.value, rule.unit,
+        deviation_pct(value.value, rule.value), rule.series, explain(rule, value, status),
+        op=rule.op, age_s=max(ages) if ages else None, inputs=inputs,
+        market_closed=any(i.closed for i in value.inputs),
+    )
+
+
+def judge_all(claims: Iterable[Claim], ctx: Context) -> list[Verdict]:
+    return [judge(claim, ctx) for claim in claims]

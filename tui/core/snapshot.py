@@ -1,0 +1,110 @@
+"""Reading and writing observations as JSON Lines: one object per line, the format snapshots and tapes share.
+
+    {"series": "crypto:BTC/USD:last", "value": 91234.5, "unit": "USD",
+     "ts": "2026-01-23T08:00:00Z", "source": "coinbase"}
+
+A bad line stops the read with `file:line: what is wrong`; nothing is half-read. Blank lines are skipped.
+A file whose name ends in `.gz` is read through gzip.
+Lines need not be sorted; a repeated (series, source, ts) keeps the first line's value, as the store does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tui.core.model import Observation, SeriesId, TapecheckError
+
+_FIELDS = ("series", "value", "unit", "ts", "source")
+MAX_LINE = 10_000
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time as an aware UTC datetime; a time without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise TapecheckError(f"{text!r} is not an ISO-8601 time such as 2026-01-23T08:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_observation(line: str) -> Observation:
+    """One JSON line as an Observation, or TapecheckError saying what is wrong with it."""
+    if len(line) > MAX_LINE:
+        raise TapecheckError(f"line longer than {MAX_LINE} characters")
+    try:
+        obj = json.loads(line, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise TapecheckError(f"not valid JSON: {error}") from None
+    if not isinstance(obj, dict):
+        raise TapecheckError("each line must be a JSON object")
+    missing = [f for f in _FIELDS if f not in obj]
+    if missing:
+        raise TapecheckError(f"missing field(s): {', '.join(missing)}")
+    for key in ("series", "unit", "ts", "source"):
+        if not isinstance(obj[key], str) or not obj[key]:
+            raise TapecheckError(f"{key} must be a non-empty string")
+    value = obj["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TapecheckError(f"value must be a number, not {json.dumps(value)[:40]}")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise TapecheckError("value is too large") from None
+    if not math.isfinite(value):
+        raise TapecheckError("value is not finite")
+    series = SeriesId.parse(obj["series"])
+    if obj["unit"] != series.unit:
+        raise TapecheckError(f"{series} is in {series.unit}, but the line says {obj['unit']!r}")
+    return Observation(str(series), value, obj["unit"], parse_time(obj["ts"]), obj["source"])
+
+
+def read_observations(path: Path) -> list[Observation]:
+    """Every observation in a JSON Lines file, or TapecheckError naming the file and line."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") \
+                as handle:
+            return list(_read(handle, str(path)))
+    except gzip.BadGzipFile:
+        raise TapecheckError(f"{path}: not a gzip file, though its name ends in .gz") from None
+    except EOFError:
+        raise TapecheckError(f"{path}: the gzip file is cut short") from None
+    except OSError as error:
+        raise TapecheckError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise TapecheckError(f"{path}: not UTF-8 text") from None
+
+
+def _read(handle: IO[str], name: str) -> Iterator[Observation]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield parse_observation(line)
+        except TapecheckError as error:
+            raise TapecheckError(f"{name}:{number}: {error}") from None
+
+
+def format_observation(obs: Observation) -> str:
+    ts = obs.ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps({"series": obs.series, "value": obs.value, "unit": obs.unit, "ts": ts,
+                       "source": obs.source}, ensure_ascii=False)
+
+
+def write_observations(observations: Iterable[Observation], handle: IO[str]) -> int:
+    count = 0
+    for obs in observations:
+        handle.write(format_observation(obs) + "\n")
+        count += 1
+    return count

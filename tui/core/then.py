@@ -1,0 +1,116 @@
+"""Then and now: each claim judged on its own date from daily history, as well as at the current moment.
+
+"Then" answers *was it true when the article said it?*: the rule is evaluated at the end of the claim's
+`as_of` day, where `last()` reads that day's close (or, for a `:high` series, the day's high) and a value
+counts as current if it is at most `history_days` old (weekends, holidays). A definite answer (holds or
+diverged) is final for that claim and rule, so the store keeps it and it is never computed again unless the
+rule changes or the history is refetched. "No data" and "stale" are not kept: history may still arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol
+
+from tui.core import format as fmt
+from tui.core.config import Settings
+from tui.core.model import Claim, Status, Verdict
+from tui.core.rules.evaluate import Context
+from tui.core.rules.verdict import judge
+from tui.core.tape import Tape, end_of_day
+
+FINAL = (Status.HOLDS, Status.DIVERGED)
+
+
+def day_context(tape: Tape, day: date, settings: Settings) -> Context:
+    """Evaluation as of the close of `day`: daily values, no market hours, `history_days` of slack."""
+    slack = settings.staleness.history_days * 86_400.0
+    return Context(tape, end_of_day(day) - timedelta(milliseconds=1), lambda _series: slack,
+                   settings.staleness.history_days, closed_since=lambda _series, _now: None)
+
+
+def fingerprint(claim: Claim) -> str:
+    """What a cached answer depends on: the date and the rule as written."""
+    rule = claim.rule
+    text = f"{claim.as_of}|{rule.expr}|{rule.op}|{rule.value!r}|{rule.unit}|{rule.tolerance_pct!r}" if rule else ""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A then-verdict as the store keeps it."""
+
+    fingerprint: str
+    status: Status
+    value: float | None
+    deviation_pct: float | None
+    explanation: str
+
+    def verdict(self, claim: Claim) -> Verdict:
+        rule = claim.rule
+        assert rule is not None
+        return Verdict(claim.id, claim.theme, self.status, rule.value, self.value, rule.unit, self.deviation_pct,
+                       rule.series, self.explanation, op=rule.op)
+
+
+class ThenCache(Protocol):
+    """Where final then-verdicts are kept between runs (the store); a tape file has none."""
+
+    def then_verdicts(self) -> dict[str, Cached]: ...
+
+    def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None: ...
+
+
+def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
+               cache: ThenCache | None = None) -> dict[str, Verdict]:
+    """The verdict on each checked claim at its own date, from the cache where it is known."""
+    known = cache.then_verdicts() if cache is not None else {}
+    found: dict[str, Verdict] = {}
+    new: list[tuple[str, Cached]] = []
+    for claim in claims:
+        if claim.rule is None:
+            continue
+        mark = fingerprint(claim)
+        hit = known.get(claim.id)
+        if hit is not None and hit.fingerprint == mark:
+            found[claim.id] = hit.verdict(claim)
+            continue
+        verdict = judge(claim, day_context(tape, claim.as_of, settings))
+        found[claim.id] = verdict
+        if verdict.status in FINAL:
+            new.append((claim.id, Cached(mark, verdict.status, verdict.live_value, verdict.deviation_pct,
+                                         verdict.explanation)))
+    if cache is not None and new:
+        cache.save_then_verdicts(new)
+    return found
+
+
+def judge_on(claims: Iterable[Claim], tape: Tape, day: date, settings: Settings) -> list[Verdict]:
+    """Every claim as of the close of a past day (`check --at`)."""
+    ctx = day_context(tape, day, settings)
+    return [judge(claim, ctx) for claim in claims]
+
+
+def move_text(then: Verdict | None, now: Verdict) -> str | None:
+    """How far the rule's value moved from the claim's date to now: percentage points for a percentage,
+    otherwise percent of the value then."""
+    if then is None or then.live_value is None or now.live_value is None:
+        return None
+    if now.unit == "%":
+        return f"{now.live_value - then.live_value:+.2f} percentage points"
+    if then.live_value == 0:
+        return None
+    unit = now.unit or "ratio"
+    return f"{fmt.signed_pct((now.live_value / then.live_value - 1) * 100)} " \
+           f"({fmt.quantity(then.live_value, unit)} → {fmt.quantity(now.live_value, unit)})"
+
+
+def then_label(then: Verdict | None) -> str:
+    """A short word for the then-verdict: `held`, `WRONG` (the record does not support the article), or why not."""
+    if then is None:
+        return ""
+    return {Status.HOLDS: "held", Status.DIVERGED: "WRONG", Status.STALE: "stale",
+            Status.NO_DATA: "no data"}.get(then.status, "")

@@ -1,0 +1,74 @@
+"""Reading a TOML file so that errors can name the line: tomllib gives values, this finds where keys stand."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.core.model import TapecheckError
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+@dataclass
+class TomlFile:
+    """A parsed TOML file and the line of each key, addressed as a path like `claims.3.rule.expr`."""
+
+    path: Path
+    data: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line(self, *path: str | int) -> int:
+        """The line of the key at `path`, or of its nearest enclosing table that we know, or 0."""
+        parts = [str(p) for p in path]
+        while parts:
+            found = self.lines.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return 0
+
+    def where(self, *path: str | int) -> str:
+        line = self.line(*path)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def read_toml(path: Path) -> TomlFile:
+    """Parse a TOML file, or raise TapecheckError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TapecheckError(f"{path}: cannot read: {error}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise TapecheckError(f"{path}: not valid TOML: {error}") from None
+    return TomlFile(path, data, _key_lines(text))
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Lines of keys in the plain layout our files use: [table], [[array]], [array.sub], key = value."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    prefix = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(raw)
+        if header:
+            name = header.group(2).replace('"', "").replace("'", "").replace(" ", "")
+            if header.group(1) == "[[":
+                index = counts.get(name, -1) + 1
+                counts[name] = index
+                prefix = f"{name}.{index}"
+            else:
+                head, _, rest = name.partition(".")
+                prefix = f"{head}.{counts[head]}.{rest}" if head in counts and rest else name
+            lines.setdefault(prefix, number)
+            continue
+        key = _KEY.match(raw)
+        if key:
+            lines.setdefault(f"{prefix}.{key.group(1)}" if prefix else key.group(1), number)
+    return lines

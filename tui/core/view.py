@@ -1,0 +1,148 @@
+"""What the dashboard shows, computed without Textual: per theme, its series rows and its claim rows.
+
+Everything here is derived from the narratives, the tape and the clock, so it is tested as plain data and
+the screens only lay it out.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tui.core import format as fmt
+from tui.core import markets
+from tui.core.claims import Narratives
+from tui.core.config import Settings
+from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
+from tui.core.rules.evaluate import Context, NoData, last
+from tui.core.rules.verdict import STATUS_ORDER, judge_all
+from tui.core.tape import CachedTape, Tape
+
+SPARK_POINTS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    series: str
+    label: str
+    value: float | None
+    unit: str
+    change_pct: float | None  # since previous close (equities) or 24 h (crypto, network)
+    age_s: float | None
+    state: str  # "live", "stale", "closed", "no data"
+    spark: tuple[float, ...]
+
+    @property
+    def value_text(self) -> str:
+        return "—" if self.value is None else fmt.quantity(self.value, self.unit)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    claim: Claim
+    verdict: Verdict  # now
+    then: Verdict | None = None  # on the claim's own date, from daily history
+
+    @property
+    def wrong_then(self) -> bool:
+        """The record does not support the article's figure even on its own date."""
+        return self.then is not None and self.then.status is Status.DIVERGED
+
+    def summary(self, lang: str) -> str:
+        return self.claim.summary_zh if lang == "zh" else self.claim.summary
+
+    @property
+    def claimed_text(self) -> str:
+        v = self.verdict
+        if v.claim_value is None:
+            return "—"
+        return f"{v.op or ''} {fmt.quantity(v.claim_value, v.unit or 'ratio')}".strip()
+
+    @property
+    def live_text(self) -> str:
+        v = self.verdict
+        return "—" if v.live_value is None else fmt.quantity(v.live_value, v.unit or "ratio")
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeView:
+    theme_id: str
+    title: str
+    series: tuple[SeriesRow, ...]
+    claims: tuple[ClaimRow, ...]
+
+    @property
+    def diverged(self) -> int:
+        return sum(1 for c in self.claims if c.verdict.status is Status.DIVERGED)
+
+    @property
+    def wrong_then(self) -> int:
+        return sum(1 for c in self.claims if c.wrong_then)
+
+
+def series_label(series: str) -> str:
+    parsed = SeriesId.parse(series)
+    names = {"last": "", "market_cap": " mkt cap", "hashrate": " hashrate", "difficulty": " difficulty"}
+    return f"{parsed.symbol}{names.get(parsed.field, ' ' + parsed.field)}"
+
+
+def series_row(series: str, ctx: Context) -> SeriesRow:
+    """The live value of a series (as rules see it) with its change, age, state and a daily sparkline."""
+    parsed = SeriesId.parse(series)
+    label = series_label(series)
+    try:
+        live = last(ctx, series)
+    except NoData:
+        return SeriesRow(series, label, None, parsed.unit, None, None, "no data", ())
+    reading = live.inputs[0]
+    state = "stale" if reading.stale else "closed" if reading.closed else "live"
+    spark = tuple(v for _, v in ctx.tape.daily(series, ctx.now)[-SPARK_POINTS:])
+    newest = max(o.ts for o in ctx.tape.latest(series, ctx.now))
+    reference = _reference(series, parsed, ctx, newest)
+    change = (live.value / reference - 1) * 100 if reference else None
+    return SeriesRow(series, label, live.value, parsed.unit, change, reading.age_s, state, spark)
+
+
+def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> float | None:
+    """Previous close for Yahoo series, the value 24 h earlier for crypto and network series."""
+    if parsed.yahoo_symbol is not None and parsed.kind != "fx":
+        prev = ctx.tape.latest(f"{parsed.kind}:{parsed.symbol}:prev_close", ctx.now) if parsed.field == "last" else []
+        if prev:
+            return max(prev, key=lambda o: o.ts).value
+        try:
+            before = markets.previous_close(parsed.yahoo_symbol, at)
+        except TapecheckError:  # a symbol whose market has no known session
+            return None
+        earlier = ctx.tape.latest(series, before)
+    else:
+        earlier = ctx.tape.latest(series, at - timedelta(hours=24))
+    if not earlier:
+        return None
+    return max(earlier, key=lambda o: o.ts).value
+
+
+def build_views(narratives: Narratives, ctx: Context, lang: str,
+                then: Mapping[str, Verdict] | None = None) -> tuple[list[ThemeView], list[Verdict]]:
+    """Every theme's panel content, and the verdicts in claim order. `then` holds each claim's verdict on
+    its own date, where known."""
+    then = then or {}
+    verdicts = judge_all(narratives.claims, ctx)
+    by_id = {v.claim_id: v for v in verdicts}
+    views = []
+    for theme in narratives.themes:
+        claims = [c for c in narratives.claims if c.theme == theme.id]
+        wanted = list(dict.fromkeys([*theme.watch, *(s for c in claims for s in c.series)]))
+        rows = sorted((ClaimRow(c, by_id[c.id], then.get(c.id)) for c in claims),
+                      key=lambda r: (STATUS_ORDER[r.verdict.status], -abs(r.verdict.deviation_pct or 0)))
+        views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title,
+                               tuple(series_row(s, ctx) for s in wanted), tuple(rows)))
+    return views, verdicts
+
+
+def make_context(tape: Tape, now: datetime, settings: Settings) -> Context:
+    """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
+    long as it is used: one evaluation asks both about each series several times."""
+    return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
+                   closed_since=functools.cache(markets.closed_since))

@@ -1,0 +1,245 @@
+"""The main screen: a panel per theme with its live series and its claims, diverged claims first."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui.core import format as fmt
+from tui.core.model import Status
+from tui.core.then import then_label
+from tui.core.view import ClaimRow, SeriesRow, ThemeView
+from widgets.header_line import HeaderLine
+
+BADGES = {
+    Status.DIVERGED: ("DIVERGED", "bold $error"),
+    Status.HOLDS: ("holds", "$success"),
+    Status.STALE: ("stale", "$warning"),
+    Status.NO_DATA: ("no data", "dim"),
+    Status.CONTEXT: ("context", "dim italic"),
+}
+SPARK = "▁▂▃▄▅▆▇█"
+MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
+
+
+class FilterChanged(Message):
+    """The claim filter text changed."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class PanelsShown(Message):
+    """The panels were mounted and filled for the first time: the first frame is on its way to the screen."""
+
+
+def sparkline(values: tuple[float, ...], width: int = 12) -> str:
+    points = values[-width:]
+    if len(points) < 2:
+        return ""
+    low, high = min(points), max(points)
+    span = high - low or 1
+    return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in points)
+
+
+class PanelTable(DataTable[Text | str]):
+    """A table in a panel: j/k move the cursor, as the arrows do."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class ThemePanel(Vertical):
+    """One theme: its series table above its claims table."""
+
+    def __init__(self, view: ThemeView, index: int) -> None:
+        super().__init__(id=f"panel-{view.theme_id}", classes="panel")
+        self.view = view
+        self.index = index
+        self.border_title = f"{index} {view.title}"
+
+    def compose(self) -> ComposeResult:
+        series = PanelTable(id=f"series-{self.view.theme_id}", classes="series", cursor_type="row")
+        series.add_columns("series", "last", "chg", "trend", "age")
+        yield series
+        claims = PanelTable(id=f"claims-{self.view.theme_id}", classes="claims", cursor_type="row")
+        claims.add_columns("then", "now", "off", "live", "claimed", "claim")
+        yield claims
+
+
+class DashboardScreen(Screen[None]):
+    """The theme panels. Enter on a row drills into a claim or a series."""
+
+    BINDINGS = [
+        Binding("tab", "app.focus_next", "Next panel", show=False),
+        Binding("shift+tab", "app.focus_previous", "Prev panel", show=False),
+        Binding("h", "app.focus_previous", "Left", show=False),
+        Binding("l", "app.focus_next", "Right", show=False),
+        *[Binding(str(n), f"jump({n})", f"Panel {n}", show=False) for n in range(1, 9)],
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield HeaderLine(id="header")
+        box = Input(placeholder="filter claims by text (Enter keeps it, Escape clears it)", id="filter")
+        box.display = False
+        box.can_focus = False
+        yield box
+        yield VerticalScroll(id="panels")
+        yield Static(f"The terminal is too small for tapecheck: it needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+                     id="too-small")
+        yield Footer()
+
+    def fit(self, width: int, height: int, wide: int) -> None:
+        """Lay the panels out for the terminal: two columns when wide, a message when too small to draw."""
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        panels, message = self.query_one("#panels"), self.query_one("#too-small")
+        panels.set_class(width >= wide, "wide")
+        if panels.display is small:  # only touch display on a change: it forces a full relayout
+            panels.display = not small
+            message.display = small
+
+    def on_mount(self) -> None:
+        rebuild = getattr(self.app, "rebuild", None)
+        if rebuild is not None:
+            rebuild()
+
+    def show_views(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
+        """Fill (or refill) the panels, keeping each table's cursor where it was."""
+        container = self.query_one("#panels", VerticalScroll)
+        with self.app.batch_update():
+            if len(container.children) != len(views):
+                container.remove_children()
+                container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1))
+                self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
+                self.call_after_refresh(self.focus_first_table)
+                self.call_after_refresh(self.post_message, PanelsShown())
+            else:
+                self._fill(views, lang, diverged_only, text_filter)
+
+    def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
+        needle = text_filter.casefold()
+        for panel, view in zip(self.query(ThemePanel), views, strict=False):
+            panel.view = view
+            flagged = f" · {view.diverged} diverged" if view.diverged else ""
+            flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
+            panel.border_title = f"{panel.index} {view.title}{flagged}"
+            panel.set_class(view.diverged > 0, "has-diverged")
+            series_table = panel.query_one(".series", PanelTable)
+            _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
+            rows = [r for r in view.claims
+                    if (not diverged_only or r.verdict.status is Status.DIVERGED)
+                    and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
+            claims_table = panel.query_one(".claims", PanelTable)
+            _refill(claims_table, [(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+
+    def action_jump(self, number: int) -> None:
+        panels = list(self.query(ThemePanel))
+        if 1 <= number <= len(panels):
+            table = panels[number - 1].query_one(".claims", PanelTable)
+            table.focus()
+            panels[number - 1].scroll_visible(top=True)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.can_focus = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self._leave_filter(box)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.app.post_message(FilterChanged(event.value))
+        self._leave_filter(event.input)
+
+    def _leave_filter(self, box: Input) -> None:
+        """Back to the panels; the box stays visible while a filter is in force."""
+        box.can_focus = False
+        box.display = bool(box.value)
+        self.app.post_message(FilterChanged(box.value))
+        self.focus_first_table()
+
+    def focus_first_table(self) -> None:
+        tables = list(self.query(".claims").results(PanelTable))
+        if tables:
+            tables[0].focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.app.post_message(FilterChanged(event.value))
+
+
+def _same(shown: object, cell: Text | str) -> bool:
+    """Whether a table cell already shows `cell`: the same text, styles and justification."""
+    if isinstance(shown, Text) and isinstance(cell, Text):
+        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
+                                                                          cell.spans)
+    return shown == cell
+
+
+def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
+    """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
+    keys = [key for key, _ in rows]
+    if [str(k.value) for k in table.rows] == keys:
+        # Only the cells that changed: each update makes the table measure and lay itself out again.
+        for key, cells in rows:
+            for column, cell in zip(table.columns, cells, strict=False):
+                if not _same(table.get_cell(key, column), cell):
+                    table.update_cell(key, column, cell, update_width=True)
+        return
+    cursor = table.cursor_row
+    table.clear()
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+    if rows:
+        table.move_cursor(row=min(cursor, len(rows) - 1))
+
+
+def _series_cells(row: SeriesRow) -> list[Text | str]:
+    dim = row.state in ("stale", "no data")
+    style = "dim" if dim else ""
+    age = fmt.age(row.age_s) if row.age_s is not None else "—"
+    if row.state == "stale":
+        age = f"stale {age}"
+    elif row.state == "closed":
+        age = f"closed {age}"
+    change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
+                  style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
+    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
+            sparkline(row.spark), Text(age, style="italic yellow" if row.state == "stale" else style)]
+
+
+THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
+               Status.NO_DATA: "dim"}
+
+
+def _colour(style: str, screen: Screen[None]) -> str:
+    theme = screen.app.current_theme
+    colours = {"$error": theme.error or "red", "$success": theme.success or "green",
+               "$warning": theme.warning or "yellow", "$accent": theme.accent or "magenta"}
+    for token, colour in colours.items():
+        style = style.replace(token, colour)
+    return style
+
+
+def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
+    label, style = BADGES[row.verdict.status]
+    style = _colour(style, screen)
+    then = Text(then_label(row.then), style=_colour(THEN_STYLES.get(row.then.status, ""), screen)) \
+        if row.then is not None else Text("")
+    off = fmt.signed_pct(row.verdict.deviation_pct)
+    return [then, Text(label, style=style),
+            Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
+            Text(row.live_text, justify="right"), Text(row.claimed_text, justify="right"),
+            Text(row.summary(lang), overflow="ellipsis")]
