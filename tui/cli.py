@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "nothing is stored")
     parser.add_argument("--refetch-history", action="store_true",
                         help="fetch the daily history again and re-judge every claim on its own date")
+    parser.add_argument("--no-collector", action="store_true",
+                        help="a viewer that never starts a collector, even when none runs for its store")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    collect = commands.add_parser("collect", help="the one process that polls the sources and writes the store; "
+                                                  "dashboards only read it")
+    collect.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data "
+                         "dir)", default=argparse.SUPPRESS)
+    collect.add_argument("--refetch-history", action="store_true", help="fetch the daily history again, "
+                         "though the store has it", default=argparse.SUPPRESS)
+    collect.add_argument("--linger", type=float, metavar="SECONDS", help=argparse.SUPPRESS)  # started by a dashboard
 
     claims = commands.add_parser("claims", help="list every claim of every article")
     claims.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -92,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lang = args.lang or settings.lang
         for warning in settings.warnings:
             print(f"tapecheck: warning: {warning}", file=sys.stderr)
-        if args.command in (None, "record", "replay"):
+        if args.command in (None, "record", "replay", "collect"):
             start_log(settings, args.command or "dashboard")
         if args.command == "config-path":
             print(user_config_path())
@@ -102,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args, settings, narratives, lang)
         if args.command == "record":
             return run_record(args, settings, narratives)
+        if args.command == "collect":
+            return run_collect(args, settings, narratives)
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
             return EXIT_OK
@@ -205,26 +219,52 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
         app = live_app(args, settings, narratives, lang)
-    if app.run() == DEMO:  # asked for from the live dashboard when nothing answered
-        demo_app(settings, narratives, app.lang).run()
+    try:
+        chosen = app.run()
+    finally:
+        if app.store is not None:
+            app.store.close()
+    if app.return_code:  # a crash: Textual printed what happened; the exit status says so too
+        return app.return_code
+    if chosen == DEMO:  # asked for from the live dashboard when nothing answered
+        demo = demo_app(settings, narratives, app.lang)
+        demo.run()
+        if demo.return_code:
+            return demo.return_code
     exit_now_if_threads_linger()
     return EXIT_OK
 
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
-    from tui.collect.recorder import open_store
-    from tui.collect.sources.registry import build_sources, resume_history
-    from tui.collect.sources.wanted import wanted
-    from tui.ui.app import TapecheckApp
+    """A viewer of the store over its own read-only connection; it starts a collector when none runs."""
+    from tui.ui.app import live_app as viewer
 
-    store, problem = open_store(store_path(args.store, settings), settings.store.retention_days)
-    plan = build_sources(settings, wanted(narratives))
+    path = store_path(args.store, settings)
+    if not path.exists():  # a first run: make the store, so that the viewer can open it read-only
+        Store(path, settings.store.retention_days).close()
+    if args.refetch_history:
+        raise TapecheckError("--refetch-history is for the collector: tapecheck collect --refetch-history")
+    store = Store(path, settings.store.retention_days, read_only=True)
+    starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
+    return viewer(settings, narratives, store, lang, starter)
+
+
+def start_collector(config: Path | None, path: Path, settings: Settings) -> str:
+    """Start `tapecheck collect` for the store at `path` in the background: detached, in its own session,
+    logging to the log file; it stops once no dashboard has been attached for `[collector] linger_s`."""
+    import subprocess
+
+    from tui.core.logs import default_log_path
+
+    argv = [sys.executable, "-m", "tui", *(["--config", str(config)] if config else []), "collect",
+            "--store", str(path), "--linger", f"{settings.collector.linger_s:g}"]
     try:
-        resume_history(plan, store, args.refetch_history)
-    except TapecheckError as error:  # a read-only store: history is fetched in full, nothing else changes
-        problem = problem or f"not recording: {error}"
-    return TapecheckApp(settings, narratives, mode="LIVE", tape=store, store=store, planned=plan, lang=lang,
-                        store_problem=problem)
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    except OSError as error:
+        raise TapecheckError(f"cannot start a collector: {error.strerror or error}") from None
+    return (f"No collector was running for {path}: started one in the background (pid {child.pid}). It stops "
+            f"{settings.collector.linger_s:g} s after the last dashboard closes; its log: {default_log_path()}")
 
 
 def exit_now_if_threads_linger() -> None:
@@ -241,9 +281,38 @@ def exit_now_if_threads_linger() -> None:
         os._exit(EXIT_OK)
 
 
+def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+    """The one collector of a store, until SIGINT or SIGTERM (exit 0), or a second one (exit 2)."""
+    import asyncio
+
+    from tui.collect.collector import CollectorRunning, collect, running_collector_message
+    from tui.collect.sources.registry import build_sources
+    from tui.collect.sources.wanted import wanted
+    from tui.core.process import limit_malloc_arenas
+
+    limit_malloc_arenas()
+    store = Store(store_path(args.store, settings), settings.store.retention_days)
+    try:
+        if not store.try_lock_collector():  # before anything heavy: a second collector says so at once
+            raise CollectorRunning(running_collector_message(store))
+        plan = build_sources(settings, wanted(narratives))
+
+        def log(line: str) -> None:
+            print(f"tapecheck: {line}", file=sys.stderr, flush=True)
+
+        log(f"collecting into {store.path} (pid {os.getpid()}); dashboards: tapecheck --store {store.path}; "
+            f"stop with Ctrl+C or SIGTERM")
+        asyncio.run(collect(settings, narratives, store, plan, log, linger_s=args.linger,
+                            refetch_history=getattr(args, "refetch_history", False)))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
     import asyncio
 
+    from tui.collect.collector import CollectorRunning, running_collector_message
     from tui.collect.recorder import record
     from tui.collect.sources.registry import build_sources
     from tui.collect.sources.wanted import wanted
@@ -251,6 +320,10 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
     store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
     if store is None and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
+    if store is not None and not store.try_lock_collector():  # one process polls for a store
+        message = running_collector_message(store)
+        store.close()
+        raise CollectorRunning(f"{message}; it records already (record --no-store --out FILE writes a tape alone)")
     plan = build_sources(settings, wanted(narratives))
 
     def log(line: str) -> None:

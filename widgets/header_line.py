@@ -1,6 +1,8 @@
-"""A one-line header: app name, data mode, clock, a pill per source, and a count of flagged items.
+"""A one-line header: app name, data mode, a count of flagged items, a pill per source, and the clock.
 
-Knows nothing of tapecheck's data layer: it is given plain strings and states to show.
+The clock is a widget of its own, so that its tick each second repaints its dozen cells and nothing else:
+over SSH every byte crosses the link. Knows nothing of tapecheck's data layer: it is given plain strings and
+states to show.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -22,16 +26,29 @@ class Pill:
     note: str = ""
 
 
-class HeaderLine(Widget):
-    """`tapecheck  LIVE  12:04:05 UTC  3 diverged  ● binance 3s  ● yahoo 41s …`."""
+class HeaderClock(Widget):
+    """The header's clock, repainted alone."""
 
     DEFAULT_CSS = """
-    HeaderLine { height: 1; background: $panel; color: $foreground; }
+    HeaderClock { height: 1; width: auto; background: $panel; color: $foreground; }
+    """
+
+    time: reactive[str] = reactive("", layout=True)
+
+    def render(self) -> Text:
+        return Text(f" {self.time} ", no_wrap=True)
+
+
+class HeaderStatus(Widget):
+    """Everything in the header but the clock: `tapecheck  LIVE  3 diverged  ● binance  ● yahoo 2m …`."""
+
+    DEFAULT_CSS = """
+    HeaderStatus { height: 1; width: 1fr; background: $panel; color: $foreground; }
     """
 
     title: reactive[str] = reactive("tapecheck")
     mode: reactive[str] = reactive("")
-    clock: reactive[str] = reactive("")
+    alarm: reactive[str] = reactive("")  # e.g. "collector down since 14:02", shown in the error colour
     pills: reactive[tuple[Pill, ...]] = reactive(())
     flagged: reactive[str] = reactive("")
 
@@ -42,7 +59,8 @@ class HeaderLine(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.title} ", style="bold reverse")
         text.append(f" {self.mode} ", style="bold")
-        text.append(f" {self.clock} ")
+        if self.alarm:
+            text.append(f" {self.alarm} ", style=f"bold reverse {theme.error or 'red'}")
         if self.flagged:  # before the pills: on a narrow terminal the pills are what gets cut
             text.append(f" {self.flagged} ", style=f"bold {theme.error or 'red'}")
         for pill in self.pills:
@@ -50,3 +68,23 @@ class HeaderLine(Widget):
             text.append(" ●", style=colour)
             text.append(f" {pill.name}{' ' + pill.note if pill.note else ''}")
         return text
+
+
+class HeaderLine(Horizontal):
+    """The header row: the status on the left, the clock on the right. Set its fields through `show`."""
+
+    DEFAULT_CSS = """
+    HeaderLine { height: 1; background: $panel; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield HeaderStatus()
+        yield HeaderClock()
+
+    def show(self, *, mode: str, flagged: str, pills: tuple[Pill, ...], alarm: str = "") -> None:
+        """Change what differs; an unchanged field repaints nothing."""
+        status = self.query_one(HeaderStatus)
+        status.mode, status.flagged, status.pills, status.alarm = mode, flagged, pills, alarm
+
+    def tick(self, clock: str) -> None:
+        self.query_one(HeaderClock).time = clock

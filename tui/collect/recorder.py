@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 def health_record(health: Health) -> HealthRecord:
     latency = None if health.latency_s is None else health.latency_s * 1000
     return HealthRecord(health.source, health.kind, health.last_success, health.last_error, health.last_error_at,
-                        latency, health.failures, health.next_attempt)
+                        latency, health.failures, health.next_attempt, health.state, health.partial)
 
 
 PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often

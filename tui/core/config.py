@@ -90,6 +90,11 @@ class StoreSettings:
     retention_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class CollectorSettings:
+    linger_s: float = 300  # a collector a dashboard started stops this long after the last dashboard left
+
+
 BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
 
 
@@ -106,6 +111,7 @@ class Settings:
     store: StoreSettings
     files: tuple[Path, ...]
     warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
+    collector: CollectorSettings = field(default_factory=CollectorSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
@@ -155,6 +161,7 @@ _SCHEMA: dict[str, dict[str, Check]] = {
                          "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
     "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
     "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
+    "collector": {"linger_s": SECONDS},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0")},
 }
@@ -245,4 +252,5 @@ def load_settings(path: Path | None = None) -> Settings:
         store=StoreSettings(**data["store"]),
         files=tuple(doc.path for doc in docs),
         warnings=tuple(w for w in map(_exposed, docs) if w),
+        collector=CollectorSettings(**data.get("collector", {})),
     )

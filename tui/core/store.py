@@ -13,8 +13,13 @@ drops all of it. Today's close is each source's latest value.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -30,13 +35,18 @@ from tui.core.then import Cached
 SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    unit TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0  -- the commit_seq of the last append that added to it
+);
 CREATE TABLE IF NOT EXISTS observations (
     series_id INTEGER NOT NULL REFERENCES series(id),
     source TEXT NOT NULL,
@@ -53,7 +63,21 @@ CREATE TABLE IF NOT EXISTS health (
     last_error_at INTEGER,
     latency_ms REAL,
     failures INTEGER NOT NULL DEFAULT 0,
-    next_attempt INTEGER
+    next_attempt INTEGER,
+    state TEXT NOT NULL DEFAULT 'waiting',
+    partial TEXT NOT NULL DEFAULT '[]'   -- JSON list: items missing from the last answer, values refused
+);
+CREATE TABLE IF NOT EXISTS requests (   -- what viewers ask of the collector
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collector (  -- the running collector, as it last said
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS then_verdicts (
     claim_id TEXT PRIMARY KEY,
@@ -107,12 +131,37 @@ SELECT closes.ts / :day, o.value FROM closes JOIN observations o
 """
 
 
+PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
+
+# Rows of series :id older than :cutoff that are not the last of their (source, UTC day), in time order from
+# :start: each costs one index lookup of the day's last row.
+_PRUNE_CANDIDATES = """
+SELECT o.series_id, o.ts, o.source FROM observations o
+WHERE o.series_id = :id AND o.ts >= :start AND o.ts < :cutoff
+  AND o.ts < (SELECT MAX(m.ts) FROM observations m WHERE m.series_id = o.series_id AND m.source = o.source
+              AND m.ts < (o.ts / :day + 1) * :day)
+ORDER BY o.ts LIMIT :n
+"""
+
+
 def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _json_list(text: str | None) -> list[object]:
+    try:
+        found = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
+
+
+def this_collector(paused: bool = False) -> CollectorInfo:
+    return CollectorInfo(os.getpid(), socket.gethostname(), datetime.now(UTC), paused)
 
 
 def default_store_path() -> Path:
@@ -133,13 +182,37 @@ class HealthRecord:
     latency_ms: float | None
     failures: int
     next_attempt: datetime | None
+    state: str = "waiting"  # waiting, ok, slow, failing, rate_limited, paused
+    partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"; refused values
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last answer held values refused as bad data."""
+        return any(item.startswith(REFUSED) for item in self.partial)
+
+
+REFUSED = "refused "  # how a refused value is listed in a health record's `partial`
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorInfo:
+    """The collector that writes this store, as it said when it started (and whether it is paused)."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    paused: bool = False
 
 
 class Store:
     """One SQLite database. Safe to share between threads (one lock); several processes may open one file."""
 
-    def __init__(self, path: Path, retention_days: int = 400) -> None:
+    def __init__(self, path: Path, retention_days: int = 400, *, read_only: bool = False) -> None:
+        """Open (and create, unless `read_only`) the store at `path`. A read-only store is a viewer's: it
+        never writes the database (requests to the collector go through a short connection of their own)."""
         self.path = path
+        self.read_only = read_only
+        self._lock_files: dict[str, int] = {}  # lock-file name -> descriptor, held until close()
         self.retention = timedelta(days=retention_days)
         self._lock = threading.Lock()
         self._series_ids: dict[str, int] = {}
@@ -148,21 +221,46 @@ class Store:
         self._closes: dict[str, tuple[date, list[tuple[date, float]]]] = {}
         self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
+        self._seen_seq = 0  # the commit_seq the kept answers reflect
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 10000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
-            self._db.executescript(_SCHEMA)
-            self._check_version()
+            if read_only:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False,
+                                           isolation_level=None)
+                self._db.execute("PRAGMA busy_timeout = 10000")
+                self._check_version()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA busy_timeout = 10000")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
+                self._migrate()
+                self._db.executescript(_SCHEMA)
+                self._check_version()
         except sqlite3.DatabaseError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error}") from None
         except OSError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
 
-    def _check_version(self) -> None:
+    def _migrate(self) -> None:
+        """Bring a store written by an older tapecheck up to this schema, in place, keeping every row."""
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return  # a new store: the schema below creates everything
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != "1":
+            return
+        with self._transaction() as db:  # version 1 → 2: series.seq, health.state and health.partial
+            db.execute("ALTER TABLE series ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+            db.execute("ALTER TABLE health ADD COLUMN state TEXT NOT NULL DEFAULT 'waiting'")
+            db.execute("ALTER TABLE health ADD COLUMN partial TEXT NOT NULL DEFAULT '[]'")
+            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+    def _check_version(self) -> None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:  # a read-only open of a store nobody has written yet
+            raise TapecheckError(f"{self.path}: not a tapecheck store yet") from None
         if row is None:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif row[0] != str(SCHEMA_VERSION):
@@ -172,6 +270,9 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        for fd in self._lock_files.values():
+            os.close(fd)  # releases the lock
+        self._lock_files.clear()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -227,8 +328,15 @@ class Store:
             rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+            added = db.total_changes - before
+            if added:  # viewers ask which series changed since they last looked
+                seq = int(db.execute("SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta "
+                                     "WHERE key = 'commit_seq'").fetchone()[0])
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('commit_seq', ?)", (str(seq),))
+                ids = sorted({row[0] for row in rows})
+                db.execute(f"UPDATE series SET seq = ? WHERE id IN ({','.join('?' * len(ids))})", (seq, *ids))
             self._forget_kept(batch)
-            return db.total_changes - before
+            return added
 
     def _forget_kept(self, batch: list[Observation]) -> None:
         """Drop the kept answers that appended observations may change (the lock is held)."""
@@ -242,18 +350,34 @@ class Store:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
 
-    def prune(self, now: datetime) -> int:
-        """Thin observations older than the retention period to the last of each (series, source, day)."""
+    def prune(self, now: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Thin observations older than the retention period to the last of each (series, source, UTC day).
+
+        In small transactions of at most `batch` rows, so that no writer or reader waits on the store for long
+        (a year of polls is millions of rows); returns how many rows went.
+        """
         cutoff = to_ms(now - self.retention)
-        with self._writing() as db:
-            before = db.total_changes
-            db.execute(
-                """DELETE FROM observations WHERE ts < :cutoff AND (series_id, source, ts) NOT IN (
-                       SELECT series_id, source, MAX(ts) FROM observations WHERE ts < :cutoff
-                       GROUP BY series_id, source, ts / :day)""",
-                {"cutoff": cutoff, "day": _DAY_MS},
-            )
-            return db.total_changes - before
+        with self._lock:
+            ids = [row[0] for row in self._db.execute("SELECT id FROM series ORDER BY id")]
+        removed = 0
+        for series_id in ids:
+            start = 0
+            while True:
+                with self._writing() as db:
+                    doomed = db.execute(_PRUNE_CANDIDATES, {"id": series_id, "start": start, "cutoff": cutoff,
+                                                            "day": _DAY_MS, "n": batch}).fetchall()
+                    db.executemany("DELETE FROM observations WHERE series_id = ? AND ts = ? AND source = ?", doomed)
+                    self._closes.pop(self._name_of(db, series_id), None)
+                removed += len(doomed)
+                if len(doomed) < batch:
+                    break
+                start = doomed[-1][1]
+                time.sleep(0)  # let the other threads at the store between batches
+        return removed
+
+    def _name_of(self, db: sqlite3.Connection, series_id: int) -> str:
+        row = db.execute("SELECT name FROM series WHERE id = ?", (series_id,)).fetchone()
+        return "" if row is None else str(row[0])
 
     def series_ids(self) -> set[str]:
         with self._lock:
@@ -282,12 +406,23 @@ class Store:
             return list(self._db.execute(_LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms}))
 
     def _notice_other_writers(self) -> None:
-        """Drop every kept answer when another connection has committed since we last looked (lock held)."""
+        """When another connection has committed since we last looked, drop the kept answers of the series it
+        appended to, and only those (the lock is held). Its other writes (health, then-verdicts, thinning old
+        rows to the day's last) change no kept answer."""
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
+        if version == self._data_version:
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()
+        seq = 0 if row is None else int(row[0])
+        if self._data_version == -1 or seq < self._seen_seq:  # the first look, or a store replaced under us
             self._closes.clear()
             self._newest.clear()
-            self._data_version = version
+        elif seq > self._seen_seq:
+            for (name,) in self._db.execute("SELECT name FROM series WHERE seq > ?", (self._seen_seq,)):
+                self._closes.pop(name, None)
+                self._newest.pop(name, None)
+        self._seen_seq = seq
+        self._data_version = version
 
     def _latest_rows(self, series: str, series_id: int, now: datetime) -> list[tuple[str, int, float]]:
         """Each source's last row at or before `now`: its newest row (kept) unless that is after `now`."""
@@ -372,19 +507,131 @@ class Store:
 
         with self._writing() as db:
             db.execute(
-                "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.source, record.kind, ms(record.last_success), record.last_error, ms(record.last_error_at),
-                 record.latency_ms, record.failures, ms(record.next_attempt)),
+                 record.latency_ms, record.failures, ms(record.next_attempt), record.state,
+                 json.dumps(list(record.partial), ensure_ascii=False)),
             )
 
     def health(self) -> list[HealthRecord]:
+        """Every source's health as the collector last saved it."""
         def moment(ms: int | None) -> datetime | None:
             return None if ms is None else from_ms(ms)
 
         with self._lock:
             rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
-        return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7])) for r in rows]
+        return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7]), r[8],
+                             tuple(str(item) for item in _json_list(r[9]))) for r in rows]
 
+    # ---- the collector and its viewers ----------------------------------------------------------------
+
+    def commit_seq(self) -> int:
+        """A number that grows with every append that added rows (another process's included)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def changed_series(self, since: int) -> tuple[int, set[str]]:
+        """(the current commit_seq, the series appended to after commit_seq `since`); what a viewer re-reads."""
+        with self._lock:
+            self._notice_other_writers()
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()
+            names = {r[0] for r in self._db.execute("SELECT name FROM series WHERE seq > ?", (since,))}
+        return (0 if row is None else int(row[0])), names
+
+    def wait_for_change(self, timeout_s: float, poll_s: float = 0.2) -> bool:
+        """Whether another connection committed within `timeout_s` (watching SQLite's data_version)."""
+        with self._lock:
+            start = self._db.execute("PRAGMA data_version").fetchone()[0]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                if self._db.execute("PRAGMA data_version").fetchone()[0] != start:
+                    return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(poll_s, left))
+
+    def post_request(self, kind: str) -> None:
+        """A viewer asks the collector for something ("refresh", "pause", "resume"), through a short write of
+        its own: a viewer's store is otherwise read-only."""
+        try:
+            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            try:
+                db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
+            finally:
+                db.close()
+        except sqlite3.Error as error:
+            raise TapecheckError(f"{self.path}: cannot ask the collector: {error}") from None
+
+    def take_requests(self, after: int) -> list[tuple[int, str]]:
+        """The requests after id `after`, oldest first."""
+        with self._lock:
+            return [(int(r[0]), str(r[1])) for r in
+                    self._db.execute("SELECT id, kind FROM requests WHERE id > ? ORDER BY id", (after,))]
+
+    def last_request_id(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0])
+
+    def save_collector(self, info: CollectorInfo) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO collector VALUES (1, ?, ?, ?, ?)",
+                       (info.pid, info.host, to_ms(info.started_at), int(info.paused)))
+
+    def collector(self) -> CollectorInfo | None:
+        """The collector as it last described itself (it may since have died: see collector_running)."""
+        with self._lock:
+            row = self._db.execute("SELECT pid, host, started_at, paused FROM collector WHERE id = 1").fetchone()
+        return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
+
+    # One collector per store, and the viewers that watch it, are advisory locks on files beside the database:
+    # the kernel lets go of them when a process dies, even by kill -9, so nothing stale is left behind.
+
+    def _lock_path(self, role: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{role}.lock")
+
+    def _flock(self, role: str, mode: int, keep: bool) -> bool:
+        """Take a lock on the role's lock file without waiting; keep it (until close) or let it go at once."""
+        if str(self.path) == ":memory:":
+            return True
+        held = self._lock_files.get(role)
+        if held is not None:
+            return True
+        try:
+            fd = os.open(self._lock_path(role), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise TapecheckError(f"{self._lock_path(role)}: {error.strerror or error}") from None
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        if keep:
+            self._lock_files[role] = fd
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return True
+
+    def try_lock_collector(self) -> bool:
+        """Become this store's one collector (held until close); False when another process is."""
+        return self._flock("collector", fcntl.LOCK_EX, keep=True)
+
+    def collector_running(self) -> bool:
+        """Whether some process holds the collector lock (this one included)."""
+        if "collector" in self._lock_files:
+            return True
+        return not self._flock("collector", fcntl.LOCK_SH, keep=False)
+
+    def attach_viewer(self) -> None:
+        """Say that a viewer watches this store, until close()."""
+        self._flock("viewers", fcntl.LOCK_SH, keep=True)
+
+    def viewers_attached(self) -> bool:
+        """Whether any viewer (in another process) is attached."""
+        return not self._flock("viewers", fcntl.LOCK_EX, keep=False)
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------
 

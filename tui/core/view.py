@@ -72,6 +72,10 @@ class ThemeView:
     title: str
     series: tuple[SeriesRow, ...]
     claims: tuple[ClaimRow, ...]
+    title_zh: str = ""
+
+    def title_in(self, lang: str) -> str:
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
 
     @property
     def diverged(self) -> int:
@@ -123,10 +127,10 @@ def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> flo
     return max(earlier, key=lambda o: o.ts).value
 
 
-def build_views(narratives: Narratives, ctx: Context, lang: str,
+def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
                 then: Mapping[str, Verdict] | None = None) -> tuple[list[ThemeView], list[Verdict]]:
     """Every theme's panel content, and the verdicts in claim order. `then` holds each claim's verdict on
-    its own date, where known."""
+    its own date, where known. Both titles are kept; `lang` picks `title`."""
     then = then or {}
     verdicts = judge_all(narratives.claims, ctx)
     by_id = {v.claim_id: v for v in verdicts}
@@ -137,7 +141,7 @@ def build_views(narratives: Narratives, ctx: Context, lang: str,
         rows = sorted((ClaimRow(c, by_id[c.id], then.get(c.id)) for c in claims),
                       key=lambda r: (STATUS_ORDER[r.verdict.status], -abs(r.verdict.deviation_pct or 0)))
         views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title,
-                               tuple(series_row(s, ctx) for s in wanted), tuple(rows)))
+                               tuple(series_row(s, ctx) for s in wanted), tuple(rows), theme.title_zh))
     return views, verdicts
 
 

@@ -1,9 +1,10 @@
-"""The Textual app: owns the settings, the tape, the poller and the timers; the screens do the drawing.
+"""The Textual app: joins an Engine (the data layer) to the screens; it polls nothing itself.
 
-Modes: LIVE (sources poll into the store, the dashboard reads the store), SNAPSHOT (a JSON Lines file at
-one moment, no polling), REPLAY (a tape played back by its timestamps) and DEMO (the shipped synthetic tape,
-replayed; it never touches the store). The first frame shows the narratives and the last stored values
-before any network request or heavy import: ccxt and yfinance load inside the poller's workers.
+Modes: LIVE (a viewer of the store, which a `tapecheck collect` process writes), SNAPSHOT (a JSON Lines file at
+one moment), REPLAY (a tape played back by its timestamps) and DEMO (the shipped synthetic tape, replayed; it
+never touches the store). In every mode a worker builds one frozen DashboardState per change off the event
+loop and posts it as a message; the screens render from it. The dashboard process never imports ccxt,
+yfinance or httpx: in LIVE mode `r` and `p` are requests to the collector, left in the store.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -19,42 +19,46 @@ from typing import ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.collect.poller import Health, Poller
-from tui.collect.recorder import StoreWriter
-from tui.collect.sources.base import FetchResult, Source
-from tui.collect.sources.registry import HistoryJob, Planned, coverage_of
+from tui.core import format as fmt
 from tui.core.claims import Narratives
 from tui.core.config import Settings
-from tui.core.model import Observation, Status, Verdict
+from tui.core.engine import DashboardState, Engine
+from tui.core.model import Observation, TapecheckError
 from tui.core.replay import Replay
-from tui.core.rules.evaluate import fresh_after
 from tui.core.store import Store
-from tui.core.tape import MemoryTape, OverlayTape, Tape
-from tui.core.then import judge_then
-from tui.core.view import ThemeView, build_views, make_context
+from tui.core.tape import MemoryTape
+from tui.ui.screens.base import StateScreen
 from tui.ui.screens.commands import TapecheckCommands
-from tui.ui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
+from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
-from widgets.header_line import HeaderLine, Pill
+from widgets.header_line import Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
-REBUILD_DELAY_S = 0.25  # poll results within this time of each other cause one re-evaluation
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
 DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
-QUIET_REBUILD_S = 15  # ages and staleness move even when no data arrives: redraw after this long without one
+QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
+WATCH_S = 1.0  # a viewer looks for a commit, and for its collector, this often
 
 
-class PromptExitExecutor(ThreadPoolExecutor):
-    """The loop's thread pool, whose shutdown does not wait for a request blocked in a worker thread.
+class StateBuilt(Message):
+    """A new DashboardState, built off the event loop."""
 
-    yfinance calls cannot be cancelled; without this, quitting waits for the slowest one to time out.
-    """
+    def __init__(self, state: DashboardState) -> None:
+        super().__init__()
+        self.state = state
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        super().shutdown(wait=False, cancel_futures=True)
+
+class StoreUnreadable(Message):
+    """Building a state from the store failed; the last state stays on screen."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
 
 
 class TapecheckApp(App[str | None]):
@@ -66,7 +70,6 @@ class TapecheckApp(App[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("d", "toggle_diverged", "Diverged only", id="diverged"),
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
@@ -75,58 +78,44 @@ class TapecheckApp(App[str | None]):
         Binding("D", "demo", "Demo", id="demo", show=False),
     ]
 
-    def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, tape: Tape,
-                 store: Store | None = None, planned: Planned | None = None,
-                 clock: Callable[[], datetime] | None = None, lang: str | None = None,
-                 replay: Replay | None = None, store_problem: str | None = None) -> None:
+    def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, engine: Engine,
+                 lang: str | None = None, replay: Replay | None = None,
+                 start_collector: Callable[[], str] | None = None, source_note: str = "") -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
         self.mode = mode
-        self.tape = tape
-        self.store = store
-        self.planned = planned
+        self.engine = engine
         self.replay = replay
-        self.clock = replay.clock if replay else clock or (lambda: datetime.now(UTC))
+        self.clock = engine.clock
         self.lang = lang or settings.lang
-        self.diverged_only = False
-        self.text_filter = ""
-        self.views: list[ThemeView] = []
-        self.verdicts: dict[str, Verdict] = {}
-        self.then: dict[str, Verdict] = {}  # each claim on its own date
-        self.flips: dict[str, list[str]] = {}
-        self.poller: Poller | None = None
-        self.health: dict[str, Health] = {}
+        self.start_collector = start_collector  # LIVE: starts a collector in the background; None: never
+        self.source_note = source_note  # e.g. the snapshot's file, for the header and for `r`
+        self.state: DashboardState | None = None
         self.told_nothing_answers = False
-        self.rebuild_pending = False
-        # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
-        self.writer = StoreWriter(store, store_problem)
-        self.rebuilt_at = 0.0  # time.monotonic() of the last rebuild
+        self.building = False  # a replay's or snapshot's build is under way
+        self.build_again = False
+
+    @property
+    def store(self) -> Store | None:
+        return self.engine.store
 
     def on_mount(self) -> None:
-        asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        if self.store is None:  # a tape: its history is all there; the store's is judged once the panels show
-            self.then = judge_then(self.narratives.claims, self.tape, self.settings)
-        self.push_screen(DashboardScreen())  # it calls rebuild() once composed
+        self.push_screen(DashboardScreen())
         self.set_interval(1, self.tick)
-        self.set_interval(QUIET_REBUILD_S, self.rebuild_if_quiet)
-        if self.mode == "LIVE" and self.writer.problem:
-            self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
+        if self.store is not None:
+            self.store.attach_viewer()
+            self.watch_store()
+            self.ensure_collector()
+        else:
+            self.build_state()
+            self.set_interval(QUIET_REBUILD_S, self.build_state)
         if self.replay is not None:
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(warning, title="Config", severity="warning", timeout=20)
-
-    def on_panels_shown(self, message: PanelsShown) -> None:
-        # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
-        # hold the GIL for seconds, which would slow the first frame down. So does judging every claim on its
-        # own date over the store (the first time; after that the answers are kept in the store).
-        if self.store is not None and not self.then:
-            self.judge_then_in_background()
-        if self.mode == "LIVE" and self.planned is not None and self.poller is None:
-            self.call_after_refresh(self.start_polling)
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -134,40 +123,77 @@ class TapecheckApp(App[str | None]):
         if dashboard is not None and dashboard.is_mounted:
             dashboard.fit(size.width, size.height, WIDE)
 
-    # ---- data -------------------------------------------------------------------------------------
+    # ---- states -----------------------------------------------------------------------------------
 
-    def rebuild_if_quiet(self) -> None:
-        if time.monotonic() - self.rebuilt_at >= QUIET_REBUILD_S - 1:
-            self.rebuild()
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def watch_store(self) -> None:
+        """LIVE: build a state now, then again after each commit of the collector, when the collector comes or
+        goes, and every QUIET_REBUILD_S for the ages and staleness. Runs in a thread with its own store."""
+        worker = get_current_worker()
+        store = self.store
+        assert store is not None
+        while not worker.is_cancelled:
+            try:
+                state = self.engine.build()
+            except Exception as error:  # a store gone bad: say so, keep the last state, try again
+                self.post_message(StoreUnreadable(str(error)))
+                time.sleep(WATCH_S * 2)
+                continue
+            self.post_message(StateBuilt(state))
+            running = state.collector is not None and state.collector.running
+            quiet_until = time.monotonic() + QUIET_REBUILD_S
+            while not worker.is_cancelled and time.monotonic() < quiet_until:
+                try:
+                    if store.wait_for_change(WATCH_S) or store.collector_running() != running:
+                        break
+                except Exception:
+                    break
 
-    def rebuild(self) -> None:
-        """Recompute the panels from the tape at the current time and redraw them."""
-        self.rebuilt_at = time.monotonic()
-        ctx = make_context(self.tape, self.clock(), self.settings)
-        views, verdicts = build_views(self.narratives, ctx, self.lang, self.then)
-        self.note_flips(verdicts)
-        self.views = views
-        dashboard = self.dashboard
-        if dashboard is not None:
-            dashboard.show_views(views, self.lang, self.diverged_only, self.text_filter)
+    @work(exclusive=True, group="build", exit_on_error=False)
+    async def build_state(self) -> None:
+        """SNAPSHOT, REPLAY, DEMO: build a state from the in-memory tape, in a thread, one build at a time."""
+        if self.building:
+            self.build_again = True
+            return
+        self.building = True
+        try:
+            while True:
+                self.build_again = False
+                state = await asyncio.to_thread(self.engine.build)
+                self.post_message(StateBuilt(state))
+                if not self.build_again:
+                    break
+        finally:
+            self.building = False
+
+    def on_state_built(self, message: StateBuilt) -> None:
+        state = message.state
+        first = self.state is None
+        self.state = state
+        for flip in state.new_flips:
+            if self.settings.bell:
+                self.bell()
+            self.notify(f"{flip.claim_id}: {flip.before} → {flip.after}\n{flip.explanation}",
+                        title="Verdict changed", severity="warning" if flip.after == "diverged" else "information",
+                        timeout=10)
+        with self.batch_update():
+            for screen in self.screen_stack:
+                if isinstance(screen, StateScreen) and screen.is_mounted:
+                    screen.show_state(state)
+            self.refresh_header(self.screen)
+        if first:
             self.on_resize()
-        self.tick()
+        self.tell_if_nothing_answers(state)
 
-    def note_flips(self, verdicts: list[Verdict]) -> None:
-        judged = (Status.HOLDS, Status.DIVERGED)
-        for verdict in verdicts:
-            before = self.verdicts.get(verdict.claim_id)
-            if before is not None and before.status in judged and verdict.status in judged \
-                    and before.status is not verdict.status:
-                stamp = f"{self.clock():%Y-%m-%d %H:%M:%S} UTC"
-                line = f"{stamp}: {before.status} → {verdict.status} ({verdict.explanation})"
-                self.flips.setdefault(verdict.claim_id, []).append(line)
-                if self.settings.bell:
-                    self.bell()
-                self.notify(f"{verdict.claim_id}: {before.status} → {verdict.status}\n{verdict.explanation}",
-                            title="Verdict changed", severity="warning" if verdict.status is Status.DIVERGED
-                            else "information", timeout=10)
-        self.verdicts = {v.claim_id: v for v in verdicts}
+    def on_store_unreadable(self, message: StoreUnreadable) -> None:
+        self.notify(message.problem, title="Cannot read the store", severity="error", timeout=10)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed says so; the dashboard runs on with what it shows."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed", severity="error",
+                        timeout=15)
 
     @property
     def dashboard(self) -> DashboardScreen | None:
@@ -176,33 +202,49 @@ class TapecheckApp(App[str | None]):
                 return screen
         return None
 
+    # ---- the header -------------------------------------------------------------------------------
+
     def tick(self) -> None:
-        dashboard = self.dashboard
-        if dashboard is None:
+        """Once a second: the clock and the ages, on the screen in front; nothing else is repainted."""
+        screen = self.screen
+        if not isinstance(screen, StateScreen):
             return
-        found = dashboard.query(HeaderLine)
-        if not found:  # not composed yet, or being torn down while a poll ends
-            return
-        header = found.first()
-        header.mode = self.mode_text()
         now = self.clock()
-        header.clock = f"{now:%Y-%m-%d %H:%M:%S} UTC" if self.replay else f"{now:%H:%M:%S} UTC"
+        header = screen.header()
+        if header is not None:
+            header.tick(f"{now:%Y-%m-%d %H:%M:%S} UTC" if self.replay else f"{now:%H:%M:%S} UTC")
+            self.refresh_header(screen)
+        screen.tick(now)
+
+    def refresh_header(self, screen: object) -> None:
+        if not isinstance(screen, StateScreen):
+            return
+        header = screen.header()
+        state = self.state
+        if header is None:
+            return
+        now = self.clock()
         pills = []
-        for health in self.health.values():
-            if health.kind == "history":
-                continue  # daily-history jobs are on the sources screen, not in the header
-            note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
-            # answered, but with values refused as bad data: yellow, and the sources screen says which
-            state = "partial" if health.state == "ok" and health.refused else health.state
-            pills.append(Pill(health.source, state, note))
-        header.pills = tuple(pills)
-        diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
-        wrong = sum(1 for v in self.then.values() if v.status is Status.DIVERGED)
-        header.flagged = " · ".join(([f"{diverged} diverged"] if diverged else [])
-                                    + ([f"{wrong} wrong then"] if wrong else []))
+        alarm = ""
+        if state is not None:
+            for health in state.health:
+                if health.kind == "history":
+                    continue  # daily-history jobs are on the sources screen, not in the header
+                age = None if health.last_success is None else (now - health.last_success).total_seconds()
+                note = fmt.age(age) if age is not None and age >= 60 else ""  # a fresh source needs no age
+                state_word = "partial" if health.state == "ok" and health.refused else health.state
+                pills.append(Pill(health.source, state_word, note))
+            collector = state.collector
+            if collector is not None and not collector.running:
+                since = collector.down_since or now
+                alarm = f"collector down since {since.astimezone():%H:%M}"
+        flagged = ""
+        if state is not None:
+            flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
+                                 + ([f"{state.wrong_then} wrong then"] if state.wrong_then else []))
+        header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
 
     def mode_text(self) -> str:
-        paused = (self.poller is not None and self.poller.paused) or (self.replay is not None and self.replay.paused)
         text = self.mode
         if self.mode == "DEMO":
             text = "DEMO — synthetic data"
@@ -210,53 +252,52 @@ class TapecheckApp(App[str | None]):
             text = f"REPLAY ×{self.replay.speed:g}" if self.replay.speed else "REPLAY (fast)"
         if self.replay is not None:
             text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
-        text += " (paused)" if paused else ""
-        return text + (" · not recording" if self.mode == "LIVE" and self.writer.problem else "")
+            text += " (paused)" if self.replay.paused else ""
+        state = self.state
+        if state is not None and state.collector is not None and state.collector.running \
+                and state.collector.info is not None and state.collector.info.paused:
+            text += " (paused)"
+        return text
 
-    # ---- polling ----------------------------------------------------------------------------------
+    # ---- the collector ----------------------------------------------------------------------------
 
-    @work(exclusive=True, group="poller")
-    async def start_polling(self) -> None:
-        assert self.planned is not None  # started only in LIVE mode with sources planned
-        self.poller = Poller(self.planned.sources, self.planned.schedules, self.settings.poller, self.on_poll)
-        self.health = dict(self.poller.health)
-        self.poller.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.poller.stop()
-
-    async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
-        self.health[source.name] = health
-        observations = result.observations if result is not None else ()
-        change = await self.writer.save(observations, coverage=coverage_of(source, result))
-        if result is not None and isinstance(source, HistoryJob):
-            self.judge_then_in_background()
-        if self.writer.problem and self.writer.durable and not isinstance(self.tape, OverlayTape):
-            self.tape = OverlayTape(self.tape)  # not recording: keep what arrives in memory, to show it
-        if isinstance(self.tape, OverlayTape):
-            self.tape.add(observations)
-        if change:  # a full disk stops recording, not the dashboard
-            self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
-                        timeout=10)
-        self.tick()  # the source's pill changes now; the panels wait for the rest of the burst
-        if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
-            self.rebuild_pending = True
-            self.set_timer(REBUILD_DELAY_S, self.rebuild_after_polls)
-
-    @work(exclusive=True, group="then")
-    async def judge_then_in_background(self) -> None:
-        """Each claim on its own date, from the store's daily history; final answers are cached there."""
-        if self.store is None:
+    @work(thread=True, exclusive=True, group="collector", exit_on_error=False)
+    def ensure_collector(self) -> None:
+        """LIVE: when no collector runs for the store, start one in the background (unless told not to)."""
+        store = self.store
+        assert store is not None
+        if store.collector_running():
             return
-        self.then = await asyncio.to_thread(judge_then, self.narratives.claims, self.tape, self.settings, self.store)
-        self.rebuild()
+        if self.start_collector is None:
+            self.call_from_thread(self.notify, f"No collector runs for {store.path}, and --no-collector was given: "
+                                  "values age into stale. Start one with: tapecheck collect",
+                                  title="No collector", severity="warning", timeout=20)
+            return
+        try:
+            said = self.start_collector()
+        except TapecheckError as error:
+            self.call_from_thread(self.notify, str(error), title="Cannot start a collector", severity="error",
+                                  timeout=20)
+            return
+        self.call_from_thread(self.notify, said, title="Collector started", timeout=10)
+
+    @work(thread=True, group="request", exit_on_error=False)
+    def ask_collector(self, kind: str, said: str) -> None:
+        store = self.store
+        assert store is not None
+        try:
+            store.post_request(kind)
+        except TapecheckError as error:
+            self.call_from_thread(self.notify, str(error), title="Request not sent", severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, said, timeout=3)
 
     # ---- replay -----------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="replay")
+    @work(exclusive=True, group="replay", exit_on_error=False)
     async def play(self) -> None:
-        """Move the replay's clock on in real time (× its speed), redrawing whenever it passes an observation."""
+        """Move the replay's clock on in real time (× its speed), building a state whenever it passes an
+        observation."""
         replay = self.replay
         assert replay is not None
         last = time.monotonic()
@@ -264,7 +305,7 @@ class TapecheckApp(App[str | None]):
             await asyncio.sleep(REPLAY_TICK_S if replay.speed else 0.01)
             now = time.monotonic()
             if replay.advance(now - last):
-                self.rebuild()
+                self.build_state()
             last = now
         self.tick()
         self.notify("End of the tape. Press q to quit, or look around.", title=self.mode, timeout=10)
@@ -275,10 +316,10 @@ class TapecheckApp(App[str | None]):
             return
         self.replay.paused = True
         if self.replay.step():
-            self.rebuild()
+            self.build_state()
         else:
             self.notify("End of the tape", timeout=3)
-            self.tick()
+        self.tick()
 
     def action_demo(self) -> None:
         if self.mode == "DEMO":
@@ -286,17 +327,12 @@ class TapecheckApp(App[str | None]):
             return
         self.exit(DEMO)
 
-    def rebuild_after_polls(self) -> None:
-        self.rebuild_pending = False
-        self.rebuild()
-        self.tell_if_nothing_answers()
-
-    def tell_if_nothing_answers(self) -> None:
+    def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
-        live = [h for h in self.health.values() if h.kind != "history"]
+        live = [h for h in state.health if h.kind != "history"]
         if self.told_nothing_answers or not live or any(h.last_success or not h.failures for h in live):
             return
-        if any(v.status not in (Status.NO_DATA, Status.CONTEXT) for v in self.verdicts.values()):
+        if any(v.status not in ("no_data", "context") for v in state.verdicts.values()):
             return
         self.told_nothing_answers = True
         self.notify("No source has answered yet and the store is empty, so every claim shows no data. "
@@ -310,55 +346,62 @@ class TapecheckApp(App[str | None]):
         """Step is for replays: elsewhere it is left out of the footer."""
         return self.replay is not None if action == "step" else True
 
-    def on_filter_changed(self, message: FilterChanged) -> None:
-        self.text_filter = message.text
-        self.rebuild()
-
-    def action_toggle_diverged(self) -> None:
-        self.diverged_only = not self.diverged_only
-        self.notify("showing diverged claims only" if self.diverged_only else "showing every claim", timeout=2)
-        self.rebuild()
-
     def action_toggle_lang(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"
-        self.rebuild()
+        if self.state is not None:  # the state holds both languages: nothing is judged again
+            self.post_message(StateBuilt(self.state))
 
     def action_refresh_now(self) -> None:
-        if self.poller is not None:
-            self.poller.poll_now()
-        self.rebuild()
+        if self.store is not None:
+            if self.state is not None and self.state.collector is not None and not self.state.collector.running:
+                self.notify("No collector runs for this store, so nothing can be polled now. Start one with: "
+                            "tapecheck collect", severity="warning", timeout=8)
+                return
+            self.ask_collector("refresh", "Asked the collector to poll every source now")
+            return
+        what = f" ({self.source_note})" if self.source_note else ""
+        self.notify(f"{self.mode} mode: nothing is polled; the data is the tape{what}. Judged again now.",
+                    timeout=5)
+        self.build_state()
 
     def action_toggle_pause(self) -> None:
         if self.replay is not None:
             self.replay.paused = not self.replay.paused
             self.tick()
             return
-        if self.poller is None:
+        if self.store is None:
             self.notify(f"{self.mode} mode: nothing is polled", timeout=3)
             return
-        if self.poller.paused:
-            self.poller.resume()
+        collector = self.state.collector if self.state is not None else None
+        if collector is None or not collector.running:
+            self.notify("No collector runs for this store: nothing to pause", severity="warning", timeout=5)
+            return
+        if collector.info is not None and collector.info.paused:
+            self.ask_collector("resume", "Asked the collector to resume polling")
         else:
-            self.poller.pause()
-        self.tick()
+            self.ask_collector("pause", "Asked the collector to pause polling (every dashboard on this store "
+                                        "sees it paused)")
 
     def action_sources(self) -> None:
-        if not self.is_screen_installed("sources"):  # built once: showing it again is much quicker
+        if not isinstance(self.screen, SourcesScreen):
             note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
-            self.install_screen(SourcesScreen(lambda: list(self.health.values()), self.clock, note), "sources")
-        if self.get_screen("sources") not in self.screen_stack:
-            self.push_screen("sources")
+            self.push_screen(SourcesScreen(note))
 
     def action_help(self) -> None:
-        keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a claim or series page")]
-        for bindings in (DashboardScreen.BINDINGS, self.BINDINGS):
-            for binding in bindings:
-                if not isinstance(binding, Binding) or binding.action.startswith("jump("):
-                    continue
-                keys.append((self.get_key_display(binding), binding.description))
-        keys += [("1–8", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor"),
-                 ("esc", "Back"), ("1 2 3 4", "On a series: chart range 1D, 1W, 1M, 1Y"),
-                 ("ctrl+p", "Command palette: any claim, series or theme")]
+        """Help from the bindings in force on the screen in front, then the keys that are not bindings."""
+        keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a page")]
+        seen: set[str] = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action.startswith("jump(") or binding.description in seen:
+                continue
+            if not active.enabled:
+                continue
+            seen.add(binding.description)
+            keys.append((self.get_key_display(binding) or key, binding.description))
+        if isinstance(self.screen, DashboardScreen):
+            keys += [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor")]
+        keys += [("ctrl+p", "Command palette: any claim, series or theme")]
         self.push_screen(HelpScreen(keys))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -369,16 +412,10 @@ class TapecheckApp(App[str | None]):
             self.open_series(key)
 
     def open_claim(self, claim_id: str) -> None:
-        claim = self.narratives.claim(claim_id)
-        history = self.history(claim.series[0], None, self.clock()) if claim.series else []
-        self.push_screen(ClaimScreen(claim, self.verdicts[claim_id], self.narratives, self.lang, history,
-                                     self.flips.get(claim_id, []), self.then.get(claim_id)))
+        self.push_screen(ClaimScreen(self.narratives.claim(claim_id)))
 
     def open_series(self, series: str) -> None:
-        now = self.clock()
-        claims = [c for c in self.narratives.claims if series in c.series]
-        fresh = fresh_after(make_context(self.tape, now, self.settings), series)
-        self.push_screen(SeriesScreen(series, self.tape.latest(series, now), claims, now, self.history, fresh))
+        self.push_screen(SeriesScreen(series, [c for c in self.narratives.claims if series in c.series]))
 
     def jump_to_theme(self, number: int) -> None:
         dashboard = self.dashboard
@@ -389,15 +426,13 @@ class TapecheckApp(App[str | None]):
 
     def history(self, series: str, since: datetime | None, now: datetime) -> list[Observation]:
         """A series' observations from `since` (or the start) to `now`, oldest first, for charts: from the
-        store, at most CHART_POINTS per source."""
+        store, at most CHART_POINTS per source. Blocking: call it from a thread."""
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
-        if isinstance(self.tape, OverlayTape) and isinstance(self.tape.base, Store):
-            recent = [o for o in self.tape.observations(series) if start <= o.ts <= now]
-            return self.tape.base.history(series, start, now, CHART_POINTS) + recent
-        if isinstance(self.tape, Store):
-            return self.tape.history(series, start, now, CHART_POINTS)
-        if isinstance(self.tape, MemoryTape):
-            return [o for o in self.tape.observations(series) if start <= o.ts <= now]
+        tape = self.engine.tape
+        if isinstance(tape, Store):
+            return tape.history(series, start, now, CHART_POINTS)
+        if isinstance(tape, MemoryTape):
+            return [o for o in tape.observations(series) if start <= o.ts <= now]
         return []
 
 
@@ -406,8 +441,10 @@ def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: da
     from tui.core.snapshot import read_observations
 
     tape = MemoryTape(read_observations(path))
-    clock = (lambda: now) if now else None
-    return TapecheckApp(settings, narratives, mode="SNAPSHOT", tape=tape, clock=clock, lang=lang)
+    clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+    note = f"{path}" + (f" at {now:%Y-%m-%d %H:%M} UTC" if now else "")
+    return TapecheckApp(settings, narratives, mode="SNAPSHOT", engine=Engine(narratives, settings, tape, clock),
+                        lang=lang, source_note=note)
 
 
 def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: float,
@@ -415,7 +452,9 @@ def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: fl
     from tui.core.snapshot import read_observations
 
     replay = Replay(read_observations(path), speed, start)
-    return TapecheckApp(settings, narratives, mode="REPLAY", tape=replay.tape, lang=lang, replay=replay)
+    return TapecheckApp(settings, narratives, mode="REPLAY", engine=Engine(narratives, settings, replay.tape,
+                                                                            replay.clock),
+                        lang=lang, replay=replay, source_note=str(path))
 
 
 def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None,
@@ -426,4 +465,14 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
 
     speed = (DEMO_END - DEMO_START).total_seconds() / (minutes * 60)
     replay = Replay(read_observations(DEMO_TAPE), speed, DEMO_START)
-    return TapecheckApp(settings, narratives, mode="DEMO", tape=replay.tape, lang=lang, replay=replay)
+    return TapecheckApp(settings, narratives, mode="DEMO", engine=Engine(narratives, settings, replay.tape,
+                                                                          replay.clock),
+                        lang=lang, replay=replay, source_note="the shipped synthetic demo tape")
+
+
+def live_app(settings: Settings, narratives: Narratives, store: Store, lang: str | None = None,
+             start_collector: Callable[[], str] | None = None) -> TapecheckApp:
+    """A viewer of `store` (opened read-only); a collector writes it."""
+    engine = Engine(narratives, settings, store, lambda: datetime.now(UTC), store=store)
+    return TapecheckApp(settings, narratives, mode="LIVE", engine=engine, lang=lang, start_collector=start_collector,
+                        source_note=str(store.path))

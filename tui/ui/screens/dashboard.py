@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,9 +13,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core import format as fmt
+from tui.core.engine import DashboardState
 from tui.core.model import Status
 from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
+from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 
 BADGES = {
@@ -25,14 +29,6 @@ BADGES = {
 }
 SPARK = "▁▂▃▄▅▆▇█"
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
-
-
-class FilterChanged(Message):
-    """The claim filter text changed."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 class PanelsShown(Message):
@@ -75,18 +71,27 @@ class ThemePanel(Vertical):
         yield claims
 
 
-class DashboardScreen(Screen[None]):
-    """The theme panels. Enter on a row drills into a claim or a series."""
+class DashboardScreen(StateScreen):
+    """The theme panels. Enter on a row drills into a claim or a series. The filter and the diverged-only
+    switch act on the app's state: nothing is judged again."""
 
     BINDINGS = [
+        Binding("d", "toggle_diverged", "Diverged only", id="diverged"),
         Binding("tab", "app.focus_next", "Next panel", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev panel", show=False),
         Binding("h", "app.focus_previous", "Left", show=False),
         Binding("l", "app.focus_next", "Right", show=False),
-        *[Binding(str(n), f"jump({n})", f"Panel {n}", show=False) for n in range(1, 9)],
+        *[Binding(str(n), f"jump({n})", f"Panel {n}", show=False) for n in range(1, 10)],
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverged_only = False
+        self.text_filter = ""
+        self.shown: DashboardState | None = None
+        self.first_shown = False
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -108,10 +113,29 @@ class DashboardScreen(Screen[None]):
             panels.display = not small
             message.display = small
 
-    def on_mount(self) -> None:
-        rebuild = getattr(self.app, "rebuild", None)
-        if rebuild is not None:
-            rebuild()
+    def show_state(self, state: DashboardState) -> None:
+        self.shown = state
+        self.show_views(list(state.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
+
+    def tick(self, now: datetime) -> None:
+        """The ages move with the clock: refill the series tables' cells (only changed cells repaint)."""
+        state = self.shown
+        if state is None or not self.first_shown:
+            return
+        later = max(0.0, (now - state.now).total_seconds())
+        for panel in self.query(ThemePanel):
+            table = panel.query_one(".series", PanelTable)
+            _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
+
+    def redraw(self) -> None:
+        """Render the last state again: the filter, the switch or the language changed."""
+        if self.shown is not None:
+            self.show_state(self.shown)
+
+    def action_toggle_diverged(self) -> None:
+        self.diverged_only = not self.diverged_only
+        self.notify("showing diverged claims only" if self.diverged_only else "showing every claim", timeout=2)
+        self.redraw()
 
     def show_views(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
         """Fill (or refill) the panels, keeping each table's cursor where it was."""
@@ -123,6 +147,7 @@ class DashboardScreen(Screen[None]):
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
                 self.call_after_refresh(self.focus_first_table)
                 self.call_after_refresh(self.post_message, PanelsShown())
+                self.first_shown = True
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 
@@ -132,7 +157,7 @@ class DashboardScreen(Screen[None]):
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
             flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
-            panel.border_title = f"{panel.index} {view.title}{flagged}"
+            panel.border_title = f"{panel.index} {view.title_in(lang)}{flagged}"
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
             _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
@@ -161,15 +186,19 @@ class DashboardScreen(Screen[None]):
         self._leave_filter(box)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.app.post_message(FilterChanged(event.value))
         self._leave_filter(event.input)
 
     def _leave_filter(self, box: Input) -> None:
         """Back to the panels; the box stays visible while a filter is in force."""
         box.can_focus = False
         box.display = bool(box.value)
-        self.app.post_message(FilterChanged(box.value))
+        self.set_filter(box.value)
         self.focus_first_table()
+
+    def set_filter(self, text: str) -> None:
+        if text != self.text_filter:
+            self.text_filter = text
+            self.redraw()
 
     def focus_first_table(self) -> None:
         tables = list(self.query(".claims").results(PanelTable))
@@ -177,7 +206,7 @@ class DashboardScreen(Screen[None]):
             tables[0].focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.app.post_message(FilterChanged(event.value))
+        self.set_filter(event.value)
 
 
 def _same(shown: object, cell: Text | str) -> bool:
@@ -206,10 +235,11 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
         table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
-def _series_cells(row: SeriesRow) -> list[Text | str]:
+def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
+    """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
     dim = row.state in ("stale", "no data")
     style = "dim" if dim else ""
-    age = fmt.age(row.age_s) if row.age_s is not None else "—"
+    age = fmt.age(row.age_s + later_s) if row.age_s is not None else "—"
     if row.state == "stale":
         age = f"stale {age}"
     elif row.state == "closed":

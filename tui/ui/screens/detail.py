@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from tui.collect.poller import Health
 from tui.core import format as fmt
-from tui.core.claims import Narratives
+from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
+from tui.core.store import HealthRecord
 from tui.core.then import move_text
+from tui.ui.screens.base import StateScreen
+from widgets.header_line import HeaderLine
 
 
 class Page(VerticalScroll):
@@ -26,7 +28,6 @@ class Page(VerticalScroll):
     BINDINGS = [Binding("j", "scroll_down", "Down", show=False), Binding("k", "scroll_up", "Up", show=False)]
 
 
-HistoryReader = Callable[[str, datetime, datetime], list[Observation]]  # series, since, now
 RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),
           "4": ("1Y", timedelta(days=366))}
 
@@ -51,27 +52,67 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
     plot.refresh()
 
 
-class ClaimScreen(Screen[None]):
-    """A claim in full: both paraphrases, its article, its rule, the numbers, its verdict history, a chart."""
+class ClaimScreen(StateScreen):
+    """A claim in full: both paraphrases, its article, its rule, the numbers, its verdict history, a chart.
+    It follows the app's state: the numbers change when an observation arrives, the age ticks."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, claim: Claim, verdict: Verdict, narratives: Narratives, lang: str,
-                 history: list[Observation], flips: list[str], then: Verdict | None = None) -> None:
+    def __init__(self, claim: Claim) -> None:
         super().__init__()
-        self.claim, self.verdict, self.narratives = claim, verdict, narratives
-        self.lang, self.history, self.flips, self.then = lang, history, flips, then
+        self.claim = claim
+        self.verdict: Verdict | None = None
+        self.then: Verdict | None = None
+        self.flips: list[str] = []
+        self.shown_at: datetime | None = None  # the moment of the state shown
+        self.charted: float | None = None  # the live value the chart was last drawn for
 
     def compose(self) -> ComposeResult:
+        yield HeaderLine()
         with Page():
-            yield Static(self.describe(), id="claim-text")
+            yield Static(id="claim-text")
             if self.claim.rule:
                 yield PlotextPlot(id="claim-chart")
         yield Footer()
 
-    def describe(self) -> Text:
+    def show_state(self, state: DashboardState) -> None:
+        verdict = state.verdicts.get(self.claim.id)
+        if verdict is None:
+            return
+        self.verdict, self.then, self.shown_at = verdict, state.then.get(self.claim.id), state.now
+        self.flips = [flip.line for flip in state.flips.get(self.claim.id, ())]
+        self.query_one("#claim-text", Static).update(self.describe())
+        if self.claim.rule and verdict.live_value != self.charted:
+            self.charted = verdict.live_value
+            self.read_chart()
+
+    def tick(self, now: datetime) -> None:
+        if self.verdict is not None and self.verdict.age_s is not None:
+            self.query_one("#claim-text", Static).update(self.describe(now))
+
+    @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
+    def read_chart(self) -> None:
+        series = self.claim.series[0]
+        history = self.tapecheck.history(series, None, self.tapecheck.clock())
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.draw, history)
+
+    def draw(self, history: list[Observation]) -> None:
+        rule = self.claim.rule
+        if rule is None or not self.is_mounted:
+            return
+        plot = self.query_one("#claim-chart", PlotextPlot)
+        mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
+        series = rule.series[0]
+        # The claimed level is drawn when the rule compares the series itself, in its own unit.
+        direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
+        draw_chart(plot, history, series, rule.value if direct else None, mark)
+
+    def describe(self, now: datetime | None = None) -> Text:
         c, v = self.claim, self.verdict
-        article = self.narratives.articles[c.article]
+        assert v is not None
+        later = 0.0 if now is None or self.shown_at is None else max(0.0, (now - self.shown_at).total_seconds())
+        article = self.tapecheck.narratives.articles[c.article]
         text = Text()
         text.append(f"{c.id}\n", style="bold")
         text.append(f"{c.summary}\n{c.summary_zh}\n\n")
@@ -95,7 +136,7 @@ class ClaimScreen(Screen[None]):
         if v.deviation_pct is not None:
             text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
         if v.age_s is not None:
-            text.append(f"  data age {fmt.age(v.age_s)}")
+            text.append(f"  data age {fmt.age(v.age_s + later)}")
         text.append(f"\n{v.explanation}\n")
         move = move_text(self.then, v)
         if move is not None:
@@ -121,43 +162,59 @@ class ClaimScreen(Screen[None]):
             text.append("Wrong on its own date: the record does not support the article's figure.\n",
                         style="bold")
 
-    def on_mount(self) -> None:
-        if self.claim.rule:
-            plot = self.query_one("#claim-chart", PlotextPlot)
-            mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
-            rule = self.claim.rule
-            series = rule.series[0]
-            # The claimed level is drawn when the rule compares the series itself, in its own unit.
-            direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
-            draw_chart(plot, self.history, series, rule.value if direct else None, mark)
 
-
-class SeriesScreen(Screen[None]):
-    """A series: its chart over a chosen range, the latest value per source, and the claims that read it."""
+class SeriesScreen(StateScreen):
+    """A series: its chart over a chosen range, the latest value per source, and the claims that read it.
+    It follows the app's state: a new observation shows at once, the ages tick."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                *[Binding(k, f"range('{k}')", label) for k, (label, _) in RANGES.items()]]
+                *[Binding(k, f"range('{k}')", f"Chart {label}") for k, (label, _) in RANGES.items()]]
 
-    def __init__(self, series: str, latest: list[Observation], claims: list[Claim], now: datetime,
-                 history: HistoryReader, fresh_after: datetime) -> None:
+    def __init__(self, series: str, claims: list[Claim]) -> None:
         super().__init__()
-        self.series, self.latest, self.claims, self.now, self.read_history = series, latest, claims, now, history
-        self.fresh_after = fresh_after  # older values are stale: shown, but left out of the spread
+        self.series, self.claims = series, claims
+        self.latest: list[Observation] = []
+        self.fresh_after: datetime | None = None  # older values are stale: shown, but left out of the spread
         self.range = "2"
 
     def compose(self) -> ComposeResult:
+        yield HeaderLine()
         with Page():
-            yield Static(self.describe(), id="series-text")
+            yield Static(id="series-text")
             yield PlotextPlot(id="series-chart")
         yield Footer()
 
-    def describe(self) -> Text:
+    def show_state(self, state: DashboardState) -> None:
+        self.read_latest()
+
+    def tick(self, now: datetime) -> None:
+        self.query_one("#series-text", Static).update(self.describe(now))
+
+    @work(thread=True, exclusive=True, group="latest", exit_on_error=False)
+    def read_latest(self) -> None:
+        latest, fresh_after = self.tapecheck.engine.latest(self.series)
+        now = self.tapecheck.clock()
+        span = RANGES[self.range][1]
+        history = self.tapecheck.history(self.series, now - span, now)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_latest, latest, fresh_after, history)
+
+    def show_latest(self, latest: list[Observation], fresh_after: datetime, history: list[Observation]) -> None:
+        if not self.is_mounted:
+            return
+        self.latest, self.fresh_after = latest, fresh_after
+        self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
+        label = RANGES[self.range][0]
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+
+    def describe(self, now: datetime) -> Text:
         text = Text()
         text.append(f"{self.series}\n\n", style="bold")
-        values = [o.value for o in self.latest if o.ts >= self.fresh_after]
+        fresh_after = self.fresh_after or now
+        values = [o.value for o in self.latest if o.ts >= fresh_after]
         for obs in sorted(self.latest, key=lambda o: o.source):
-            age = fmt.age((self.now - obs.ts).total_seconds())
-            stale = obs.ts < self.fresh_after
+            age = fmt.age((now - obs.ts).total_seconds())
+            stale = obs.ts < fresh_after
             text.append(f"  {obs.source:12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
                         + ("  stale: left out" if stale else "") + "\n", style="dim" if stale else "")
         if len(values) > 1:
@@ -170,31 +227,25 @@ class SeriesScreen(Screen[None]):
             text.append(f"  {claim.id}: {claim.summary}\n")
         return text
 
-    def on_mount(self) -> None:
-        self.action_range(self.range)
-
     def action_range(self, key: str) -> None:
         self.range = key
-        label, span = RANGES[key]
-        history = self.read_history(self.series, self.now - span, self.now)
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+        self.read_latest()
 
 
-class SourcesScreen(Screen[None]):
-    """Every source's health: last success, last error, latency, failures, next attempt; redrawn each second
-    while shown. The app keeps one and shows it again, so that `s` does not build it anew each time."""
+class SourcesScreen(StateScreen):
+    """Every source's health, as the collector last stored it: last success, last error, latency, failures,
+    next attempt; the ages move each second."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
+                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
 
-    def __init__(self, read_health: Callable[[], list[Health]], clock: Callable[[], datetime], note: str = "") -> None:
+    def __init__(self, note: str = "") -> None:
         super().__init__()
-        self.read_health, self.clock, self.note = read_health, clock, note
-
-    @property
-    def health(self) -> list[Health]:
-        return self.read_health()
+        self.note = note
+        self.health: list[HealthRecord] = []
 
     def compose(self) -> ComposeResult:
+        yield HeaderLine()
         if self.note:
             yield Static(self.note, id="sources-note")
         table: DataTable[str] = DataTable(id="sources", cursor_type="row")
@@ -203,20 +254,22 @@ class SourcesScreen(Screen[None]):
         yield Static("", id="source-detail")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def show_state(self, state: DashboardState) -> None:
+        self.health = list(state.health)
         self.redraw()
-        self.redraw_timer = self.set_interval(1, self.redraw)
 
-    def on_screen_resume(self) -> None:
+    def tick(self, now: datetime) -> None:
         self.redraw()
-        self.redraw_timer.resume()
 
-    def on_screen_suspend(self) -> None:
-        self.redraw_timer.pause()  # nothing to redraw while hidden
+    def action_cursor_down(self) -> None:
+        self.query_one("#sources", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#sources", DataTable).action_cursor_up()
 
     def redraw(self) -> None:
         table = self.query_one("#sources", DataTable)
-        now = self.clock()
+        now = self.tapecheck.clock()
 
         def ago(moment: datetime | None) -> str:
             return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
@@ -224,15 +277,17 @@ class SourcesScreen(Screen[None]):
         rows = []
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
-            latency = "—" if h.latency_s is None else f"{h.latency_s * 1000:.0f} ms"
+            latency = "—" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
             error = "" if h.state in ("ok", "slow", "waiting") else h.last_error or ""
             rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
-        cursor = table.cursor_row
-        table.clear()
-        for row in rows:
-            table.add_row(*row, key=row[0])
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+        if shown != rows:  # only a change repaints
+            cursor = table.cursor_row
+            table.clear()
+            for row in rows:
+                table.add_row(*row, key=row[0])
+            if rows:
+                table.move_cursor(row=min(cursor, len(rows) - 1))
         self.show_detail()
 
     def on_data_table_row_highlighted(self) -> None:
@@ -250,7 +305,7 @@ class SourcesScreen(Screen[None]):
         text = Text()
         text.append(f"{h.source}: ", style="bold").append(h.state)
         if h.last_error:
-            seconds = None if h.last_error_at is None else (self.clock() - h.last_error_at).total_seconds()
+            seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
             text.append(f"\nlast error{when}: {h.last_error}")
         for missing in h.partial:
@@ -262,7 +317,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(StateScreen):
     """Every key, generated from the bindings in force."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("question_mark", "app.pop_screen", "Back")]
@@ -275,6 +330,7 @@ class HelpScreen(Screen[None]):
         text = Text("Keys\n\n", style="bold")
         for key, description in self.keys:
             text.append(f"  {key:>14}  ", style="bold").append(f"{description}\n")
+        yield HeaderLine()
         with Page():
             yield Static(text)
         yield Footer()

@@ -1,0 +1,171 @@
+"""`tapecheck collect`: the one process that talks to the internet for a store.
+
+It polls every source, validates and writes what comes (and each source's health) to the store, judges the
+claims on their own dates once daily history arrives, thins old observations in small batches, and answers
+the dashboards' requests (refresh now, pause, resume), which they leave in the store. Dashboards only read the
+store, so any number of them cost the exchanges and Yahoo what one collector does.
+
+One collector per store: the first takes an advisory lock beside the database and holds it while it lives
+(the kernel lets go when it dies, even by kill -9); a second one names the first and gives up. On SIGTERM or
+SIGINT it finishes the write in flight, closes every exchange and HTTP client, and returns. Started by a
+dashboard (`linger_s` given), it stops by itself once no dashboard has been attached for that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import IO
+
+from tui.collect.poller import Health, Poller
+from tui.collect.recorder import Recorder
+from tui.collect.sources.base import FetchResult, Source
+from tui.collect.sources.registry import HistoryJob, Planned, resume_history
+from tui.core.claims import Narratives
+from tui.core.config import Settings
+from tui.core.model import TapecheckError
+from tui.core.store import Store, this_collector
+from tui.core.then import judge_then
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.5  # how often the collector looks for requests and for attached dashboards
+
+
+class CollectorRunning(TapecheckError):
+    """Another collector already writes this store."""
+
+
+def running_collector_message(store: Store) -> str:
+    info = store.collector()
+    if info is None:
+        return f"{store.path}: another collector is starting on this store"
+    return (f"{store.path}: a collector already runs on this store: pid {info.pid} on {info.host}, since "
+            f"{info.started_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+class Collector:
+    """Polls `plan`'s sources into `store` until `stop` is set (or, with `linger_s`, no dashboard is left)."""
+
+    def __init__(self, settings: Settings, narratives: Narratives, store: Store, plan: Planned,
+                 log: Callable[[str], None], *, out: IO[str] | None = None, linger_s: float | None = None,
+                 refetch_history: bool = False) -> None:
+        self.settings = settings
+        self.narratives = narratives
+        self.store = store
+        self.plan = plan
+        self.log = log
+        self.linger_s = linger_s
+        self.refetch_history = refetch_history
+        self.recorder = Recorder(store, out, log)
+        self.poller: Poller | None = None
+        self._judging: asyncio.Task[None] | None = None
+        self._judge_again = False
+        self._info = this_collector()
+
+    def claim_store(self) -> None:
+        """Become the store's collector, or raise CollectorRunning naming the one that is."""
+        if not self.store.try_lock_collector():
+            raise CollectorRunning(running_collector_message(self.store))
+        self.store.save_collector(self._info)
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Collect until `stop`; returns how many sources were failing at the end."""
+        self.claim_store()
+        resume_history(self.plan, self.store, self.refetch_history)
+        seen = self.store.last_request_id()  # what was asked before this collector started is not for it
+        self.poller = Poller(self.plan.sources, self.plan.schedules, self.settings.poller, self.on_result)
+        self.poller.start()
+        self.judge_then_later()  # claims already covered by stored history
+        last_viewer = time.monotonic()
+        logger.info("collecting into %s (pid %d)", self.store.path, self._info.pid)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(TICK_S):
+                        await stop.wait()
+                seen = await self.answer_requests(seen)
+                if self.linger_s is not None:
+                    if await asyncio.to_thread(self.store.viewers_attached):
+                        last_viewer = time.monotonic()
+                    elif time.monotonic() - last_viewer >= self.linger_s:
+                        self.log(f"no dashboard for {self.linger_s:g} s: stopping")
+                        break
+        finally:
+            await self.poller.stop()  # closes every exchange and HTTP client
+            if self._judging is not None:
+                with contextlib.suppress(Exception):
+                    await self._judging
+        return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
+
+    async def answer_requests(self, seen: int) -> int:
+        """Carry out what the dashboards asked for since request `seen`; returns the last id handled."""
+        poller = self.poller
+        assert poller is not None
+        try:
+            requests = await asyncio.to_thread(self.store.take_requests, seen)
+        except Exception as error:  # a store that cannot be read now: ask again on the next tick
+            logger.warning("reading requests: %s", error)
+            return seen
+        for request_id, kind in requests:
+            seen = request_id
+            if kind == "refresh":
+                poller.poll_now()
+            elif kind in ("pause", "resume"):
+                poller.pause() if kind == "pause" else poller.resume()
+                self._info = replace(self._info, paused=poller.paused)
+                with contextlib.suppress(TapecheckError):
+                    await asyncio.to_thread(self.store.save_collector, self._info)
+            logger.info("request %d: %s", request_id, kind)
+        return seen
+
+    async def on_result(self, source: Source, result: FetchResult | None, health: Health) -> None:
+        await self.recorder.on_result(source, result, health)
+        if result is not None and isinstance(source, HistoryJob):
+            self.judge_then_later()
+
+    def judge_then_later(self) -> None:
+        """Judge every claim on its own date from the stored history, in a thread, one judgement at a time."""
+        if self._judging is not None and not self._judging.done():
+            self._judge_again = True
+            return
+        self._judging = asyncio.create_task(self._judge_then())
+
+    async def _judge_then(self) -> None:
+        while True:
+            self._judge_again = False
+            try:
+                await asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store)
+            except Exception as error:  # a store that cannot be written now: the next history fetch tries again
+                logger.warning("judging claims on their own dates: %s", error)
+            if not self._judge_again:
+                return
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop`: the collector then finishes what it writes and closes its clients."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def collect(settings: Settings, narratives: Narratives, store: Store, plan: Planned,
+                  log: Callable[[str], None], *, linger_s: float | None = None, refetch_history: bool = False,
+                  stop: asyncio.Event | None = None) -> int:
+    """Run a collector until a signal (or `stop`); returns how many sources were failing at the end."""
+    stop = stop or asyncio.Event()
+    install_stop_signals(stop)
+    collector = Collector(settings, narratives, store, plan, log, linger_s=linger_s,
+                          refetch_history=refetch_history)
+    started = datetime.now(UTC)
+    failed = await collector.run(stop)
+    ran = timedelta(seconds=round((datetime.now(UTC) - started).total_seconds()))
+    log(f"stopped after {ran}: {collector.recorder.written} observations written")
+    return failed

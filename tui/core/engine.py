@@ -1,0 +1,158 @@
+"""The dashboard's engine: one frozen DashboardState per change, built off the event loop.
+
+Whatever the mode, a dashboard shows what an Engine builds from a tape at a moment: in LIVE mode the tape
+is the store (read over the viewer's own read-only connection, written by the collector), in SNAPSHOT,
+REPLAY and DEMO an in-memory tape. A state holds the panels' content, every verdict now and on its claim's
+own date, the sources' health, the flips since the last state and the collector's status, so that the
+screens render from it alone, and the filter, the diverged-only switch and the language act on it without
+judging again. Nothing here imports Textual: `build()` blocks and runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tui.core.claims import Narratives
+from tui.core.config import Settings
+from tui.core.model import Observation, Status, Verdict
+from tui.core.rules.evaluate import fresh_after
+from tui.core.store import CollectorInfo, HealthRecord, Store
+from tui.core.tape import Tape
+from tui.core.then import Cached, judge_then
+from tui.core.view import ThemeView, build_views, make_context
+
+THEN_EVERY_S = 30.0  # a viewer judges claims on their own dates again at most this often (history is daily)
+JUDGED = (Status.HOLDS, Status.DIVERGED)
+
+
+@dataclass(frozen=True, slots=True)
+class Flip:
+    """A claim's verdict turned between holds and diverged."""
+
+    claim_id: str
+    before: Status
+    after: Status
+    at: datetime
+    explanation: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} UTC: {self.before} → {self.after} ({self.explanation})"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorStatus:
+    """Whether a collector writes the store now, and since when it does not."""
+
+    running: bool
+    info: CollectorInfo | None
+    down_since: datetime | None = None  # when this viewer first saw it gone
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardState:
+    """Everything a dashboard shows at one moment. Frozen: screens render from it and never judge."""
+
+    now: datetime
+    views: tuple[ThemeView, ...]
+    verdicts: Mapping[str, Verdict]  # now, by claim id
+    then: Mapping[str, Verdict]  # on each claim's own date, by claim id, where known
+    health: tuple[HealthRecord, ...] = ()
+    flips: Mapping[str, tuple[Flip, ...]] = field(default_factory=dict)  # every flip seen, by claim id
+    new_flips: tuple[Flip, ...] = ()  # the flips since the previous state
+    collector: CollectorStatus | None = None  # LIVE only
+    built_in_s: float = 0.0
+
+    @property
+    def diverged(self) -> int:
+        return sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
+
+    @property
+    def wrong_then(self) -> int:
+        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED)
+
+
+class ReadOnlyThen:
+    """A store's kept then-verdicts, read but never written: a viewer leaves that to the collector."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def then_verdicts(self) -> dict[str, Cached]:
+        return self.store.then_verdicts()
+
+    def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
+        """Nothing: the collector keeps final answers."""
+
+
+class Engine:
+    """Builds DashboardStates from `tape` at `clock()`. Not thread-safe: one build at a time."""
+
+    def __init__(self, narratives: Narratives, settings: Settings, tape: Tape, clock: Callable[[], datetime],
+                 store: Store | None = None) -> None:
+        self.narratives = narratives
+        self.settings = settings
+        self.tape = tape
+        self.clock = clock
+        self.store = store  # LIVE: the viewer's read-only store (also `tape`)
+        self.state: DashboardState | None = None
+        self._then: dict[str, Verdict] = {}
+        self._then_at = float("-inf")
+        self._flips: dict[str, tuple[Flip, ...]] = {}
+        self._down_since: datetime | None = None
+
+    def judge_then(self) -> dict[str, Verdict]:
+        cache = ReadOnlyThen(self.store) if self.store is not None else None
+        return judge_then(self.narratives.claims, self.tape, self.settings, cache)
+
+    def build(self) -> DashboardState:
+        """The state now: judge every claim, fill every panel, note the flips since the last state."""
+        started = time.perf_counter()
+        now = self.clock()
+        # A tape's history is all there from the start; the store's grows as the collector fetches it.
+        if not self._then or (self.store is not None and time.monotonic() - self._then_at >= THEN_EVERY_S):
+            self._then = self.judge_then()
+            self._then_at = time.monotonic()
+        views, verdicts = build_views(self.narratives, make_context(self.tape, now, self.settings), "en",
+                                      self._then)
+        by_id = {v.claim_id: v for v in verdicts}
+        new_flips = self._note_flips(by_id, now)
+        state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
+                               new_flips, self._collector(now), time.perf_counter() - started)
+        self.state = state
+        return state
+
+    def _note_flips(self, verdicts: dict[str, Verdict], now: datetime) -> tuple[Flip, ...]:
+        before = self.state.verdicts if self.state is not None else {}
+        flips = []
+        for claim_id, verdict in verdicts.items():
+            old = before.get(claim_id)
+            if old is not None and old.status in JUDGED and verdict.status in JUDGED \
+                    and old.status is not verdict.status:
+                flip = Flip(claim_id, old.status, verdict.status, now, verdict.explanation)
+                flips.append(flip)
+                self._flips[claim_id] = (*self._flips.get(claim_id, ()), flip)
+        return tuple(flips)
+
+    def _health(self) -> tuple[HealthRecord, ...]:
+        return tuple(self.store.health()) if self.store is not None else ()
+
+    def _collector(self, now: datetime) -> CollectorStatus | None:
+        if self.store is None:
+            return None
+        running = self.store.collector_running()
+        if running:
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = now
+        return CollectorStatus(running, self.store.collector(), self._down_since)
+
+    # ---- drill-downs: what a claim or series page reads beyond the state -------------------------------
+
+    def latest(self, series: str) -> tuple[list[Observation], datetime]:
+        """Each source's latest value of `series`, and the moment before which a value is stale."""
+        now = self.clock()
+        return self.tape.latest(series, now), fresh_after(make_context(self.tape, now, self.settings), series)
