@@ -1,4 +1,5 @@
-"""Pilot tests: the dashboard driven by keys over a snapshot and over a scripted live source."""
+"""Pilot tests: the dashboard driven by keys over a snapshot, and as a viewer of a store that the test writes
+as a collector would."""
 
 from __future__ import annotations
 
@@ -8,18 +9,17 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
-from tui.collect.poller import Schedule
-from tui.collect.sources.base import FetchResult, SourceError
-from tui.collect.sources.registry import Planned
+from tests.pilot import shown, until
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.engine import Engine
 from tui.core.model import Status
-from tui.core.store import Store
+from tui.core.store import HealthRecord, Store
 from tui.core.tape import MemoryTape
-from tui.ui.app import TapecheckApp, snapshot_app
+from tui.ui.app import TapecheckApp, live_app, snapshot_app
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
-from widgets.header_line import HeaderLine
+from widgets.header_line import HeaderClock, HeaderStatus
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -35,16 +35,18 @@ def claims_table(dashboard: DashboardScreen, theme: str) -> DataTable:  # type: 
 async def test_main_screen_shows_every_theme_and_the_header() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.screen
         assert isinstance(dashboard, DashboardScreen)
         panels = list(dashboard.query(ThemePanel))
         assert [p.view.theme_id for p in panels][:2] == ["ai_capital_loop", "btc_mining"]
         assert len(panels) == 8
-        header = dashboard.query_one(HeaderLine)
-        assert header.mode == "SNAPSHOT" and header.clock == "06:00:00 UTC"
-        diverged = sum(1 for v in tapecheck.verdicts.values() if v.status is Status.DIVERGED)
-        wrong = sum(1 for v in tapecheck.then.values() if v.status is Status.DIVERGED)
+        header = dashboard.query_one(HeaderStatus)
+        assert header.mode == "SNAPSHOT" and dashboard.query_one(HeaderClock).time == "2026-01-26 06:00:00 UTC"
+        state = tapecheck.state
+        assert state is not None
+        diverged = sum(1 for v in state.verdicts.values() if v.status is Status.DIVERGED)
+        wrong = sum(1 for v in state.then.values() if v.status is Status.DIVERGED)
         assert (diverged, wrong) == (8, 4)
         assert header.flagged == "8 diverged · 4 wrong then"
         mining = claims_table(dashboard, "btc_mining")
@@ -55,7 +57,7 @@ async def test_main_screen_shows_every_theme_and_the_header() -> None:
 async def test_jump_move_and_drill_into_a_claim_and_back() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press("3")
         table = tapecheck.focused
         assert isinstance(table, DataTable) and table.id == "claims-btc_treasuries"
@@ -71,12 +73,13 @@ async def test_jump_move_and_drill_into_a_claim_and_back() -> None:
 async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 60)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         tapecheck.open_claim("wu-btc-above-miner-cash-cost")  # held on 2025-12-31, diverged now
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         screen = tapecheck.screen
         assert isinstance(screen, ClaimScreen)
-        then = tapecheck.then["wu-btc-above-miner-cash-cost"]
+        assert tapecheck.state is not None
+        then = tapecheck.state.then["wu-btc-above-miner-cash-cost"]
         text = screen.describe().plain
         assert f"Then (2025-12-31) HOLDS  value {then.live_value:,.0f} USD" in text
         assert "Now DIVERGED  value 71,200 USD  off -4.6%" in text
@@ -84,7 +87,7 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         assert "It held on its date; the market has moved away from it since." in text
         await pilot.press("escape")
         tapecheck.open_claim("tmt-junda-20cm-limit-up-0123")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         text = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
         assert "Then (2026-01-23) DIVERGED  value +10.0%" in text
         assert "Wrong on its own date: the record does not support the article's figure." in text
@@ -93,16 +96,18 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
 async def test_drill_into_a_series_and_change_range() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press("2", "shift+tab")
         table = tapecheck.focused
         assert isinstance(table, DataTable) and table.id == "series-btc_mining"
         await pilot.press("j", "j", "enter")
         screen = tapecheck.screen
         assert isinstance(screen, SeriesScreen) and screen.series == "crypto:BTC/USD:last"
+        await until(pilot, lambda: screen.latest, "the series' latest values")
         assert {o.source for o in screen.latest} == {"coinbase", "kraken", "bitstamp"}
         await pilot.press("4")
         assert screen.range == "4"
+        await until(pilot, lambda: screen.latest, "the series' latest values")
         await pilot.press("escape")
         assert isinstance(tapecheck.screen, DashboardScreen)
 
@@ -110,11 +115,11 @@ async def test_drill_into_a_series_and_change_range() -> None:
 async def test_filter_and_diverged_only() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press("slash")
         await pilot.press(*"hashrate")
         await pilot.press("enter")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.screen
         assert isinstance(dashboard, DashboardScreen)
         mining = claims_table(dashboard, "btc_mining")
@@ -122,77 +127,78 @@ async def test_filter_and_diverged_only() -> None:
         assert "wu-hashrate-above-1zh" in ids and "wu-btc-above-miner-cash-cost" not in ids
         await pilot.press("escape")
         await pilot.press("d")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         for panel in dashboard.query(ThemePanel):
             rows = [str(k.value) for k in claims_table(dashboard, panel.view.theme_id).rows]
-            assert all(tapecheck.verdicts[r].status is Status.DIVERGED for r in rows)
+            assert all(tapecheck.state.verdicts[r].status is Status.DIVERGED for r in rows)  # type: ignore[union-attr]
         assert "wu-btc-above-miner-cash-cost" in [str(k.value) for k in claims_table(dashboard, "btc_mining").rows]
 
 
 async def test_language_toggle_and_help_and_sources() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.screen
         panel = next(iter(dashboard.query(ThemePanel)))
         assert "AI capital loop" in str(panel.border_title)
         await pilot.press("L")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         assert "AI资本循环" in str(panel.border_title)
         await pilot.press("question_mark")
         assert isinstance(tapecheck.screen, HelpScreen)
         assert ("d", "Diverged only") in tapecheck.screen.keys
+        assert ("r", "Refresh") in tapecheck.screen.keys
         await pilot.press("escape", "s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("escape", "p")  # nothing polls in SNAPSHOT mode: says so
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         assert any("nothing is polled" in n.message for n in tapecheck._notifications)
 
 
 async def test_a_verdict_flip_notifies() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        assert tapecheck.verdicts["bb-tesla-btc-11509-over-1bn"].status is Status.DIVERGED
+        await shown(pilot, tapecheck)
+        assert tapecheck.state is not None
+        assert tapecheck.state.verdicts["bb-tesla-btc-11509-over-1bn"].status is Status.DIVERGED
         later = NOW + timedelta(minutes=1)
-        tapecheck.tape = MemoryTape([obs("crypto:BTC/USD:last", 95_000, later - timedelta(seconds=5), "coinbase")])
-        tapecheck.clock = lambda: later
-        tapecheck.rebuild()
-        await pilot.pause()
-        assert tapecheck.verdicts["bb-tesla-btc-11509-over-1bn"].status is Status.HOLDS
+        tapecheck.engine.tape = MemoryTape([obs("crypto:BTC/USD:last", 95_000, later - timedelta(seconds=5),
+                                                "coinbase")])
+        tapecheck.engine.clock = lambda: later
+        tapecheck.build_state()
+        await until(pilot, lambda: tapecheck.state.verdicts["bb-tesla-btc-11509-over-1bn"].status  # type: ignore[union-attr]
+                    is Status.HOLDS, "the flip")
         messages = [n.message for n in tapecheck._notifications]
         assert any(m.startswith("bb-tesla-btc-11509-over-1bn: diverged → holds") for m in messages)
-        assert tapecheck.flips["bb-tesla-btc-11509-over-1bn"]
+        assert tapecheck.state.flips["bb-tesla-btc-11509-over-1bn"]
 
 
-class FailingSource:
-    name = "binance"
-    kind = "crypto"
+def viewer(path: Path) -> TapecheckApp:
+    """A LIVE dashboard over the store at `path`, read-only, that never starts a collector."""
+    return live_app(load_settings(), load_narratives(), Store(path, read_only=True))
 
-    async def fetch(self) -> FetchResult:
-        raise SourceError("HTTP 503 from binance")
 
-    async def close(self) -> None:
-        pass
+def failing(source: str, error: str) -> HealthRecord:
+    now = datetime.now(UTC)
+    return HealthRecord(source, "crypto", None, error, now, None, 3, now + timedelta(seconds=30), "failing")
 
 
 async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     now = datetime.now(UTC)
     store.append([obs("crypto:BTC/USD:last", 71_000, now - timedelta(seconds=600), "binance")])
-    plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    store.save_health(failing("binance", "HTTP 503 from binance"))
+    tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):  # polling starts after the first frame; a loaded machine takes a while
-            await pilot.pause(0.05)
-            if tapecheck.health.get("binance") and tapecheck.health["binance"].state == "failing":
-                break
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.dashboard
         assert dashboard is not None
-        header = dashboard.query_one(HeaderLine)
+        header = dashboard.query_one(HeaderStatus)
         assert [(p.name, p.state) for p in header.pills] == [("binance", "failing")]
-        row = next(r for r in next(iter(v for v in tapecheck.views if v.theme_id == "btc_mining")).series
+        assert header.alarm.startswith("collector down since")  # nothing writes this store
+        state = tapecheck.state
+        assert state is not None
+        row = next(r for r in next(iter(v for v in state.views if v.theme_id == "btc_mining")).series
                    if r.series == "crypto:BTC/USD:last")
         assert row.value == 71_000 and row.state == "stale"
         table = dashboard.query_one("#series-btc_mining", DataTable)
@@ -200,7 +206,8 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         assert "71,000 USD" in cells and any(c.startswith("stale 10m") for c in cells)
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
-        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"
+        await until(pilot, lambda: tapecheck.screen.health, "the health records")  # type: ignore[attr-defined]
+        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"  # type: ignore[attr-defined]
 
 
 async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
@@ -208,7 +215,7 @@ async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
     path.write_text('[keys]\nsources = "o"\n')
     tapecheck = snapshot_app(load_settings(path), load_narratives(), DATA / "snapshot.jsonl", NOW)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press("s")
         assert not isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("o")
@@ -218,13 +225,13 @@ async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
 async def test_command_palette_opens_a_claim() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         await pilot.press(*"tesla-btc-11509")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         assert isinstance(tapecheck.screen, ClaimScreen)
         assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
 
@@ -232,144 +239,170 @@ async def test_command_palette_opens_a_claim() -> None:
 async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(40, 10)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.dashboard
         assert dashboard is not None
         assert dashboard.query_one("#too-small").display is True
         assert dashboard.query_one("#panels").display is False
         await pilot.resize_terminal(120, 40)
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         assert dashboard.query_one("#too-small").display is False
         assert dashboard.query_one("#panels").display is True
         for width, height in ((30, 5), (80, 24), (200, 60), (55, 13), (160, 50)):  # a resize storm
             await pilot.resize_terminal(width, height)
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         assert dashboard.query_one("#panels").has_class("wide")
 
 
 async def test_columns_widen_when_values_arrive() -> None:
     from tui.core.snapshot import read_observations
 
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="SNAPSHOT", tape=MemoryTape([]),
-                             clock=lambda: NOW)
+    settings, narratives = load_settings(), load_narratives()
+    engine = Engine(narratives, settings, MemoryTape([]), lambda: NOW)
+    tapecheck = TapecheckApp(settings, narratives, mode="SNAPSHOT", engine=engine)
     async with tapecheck.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         dashboard = tapecheck.dashboard
         assert dashboard is not None
         table = dashboard.query_one("#series-btc_mining", DataTable)
         assert str(table.get_row("crypto:BTC/USD:last")[1]) == "—"
-        tapecheck.tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
-        tapecheck.rebuild()
-        await pilot.pause()
+        engine.tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
+        tapecheck.build_state()
+        await until(pilot, lambda: str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD", "the new value")
         last_column = list(table.columns.values())[1]
-        assert str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD"
         assert last_column.content_width >= len("71,230 USDT")
 
 
-class CountingSource:
-    name = "coinbase"
-    kind = "crypto"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def fetch(self) -> FetchResult:
-        self.calls += 1
-        return FetchResult((obs("crypto:BTC/USD:last", 71_000 + self.calls, datetime.now(UTC), "coinbase"),))
-
-    async def close(self) -> None:
-        pass
-
-
-async def test_a_source_whose_values_are_refused_is_yellow_not_green() -> None:
-    from tui.collect.poller import Health
-
-    tapecheck = app()
-    async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        tapecheck.health = {
-            "kraken": Health("kraken", "crypto", "ok", NOW, None, None, 0.2, 0, None, 3,
-                             ("refused crypto:DOGE/USD:last: value nan is not finite",)),
-            "binance": Health("binance", "crypto", "ok", NOW, None, None, 0.2, 0, None, 5,
-                              ("BTC/USD: not listed on binance",)),  # asked of every exchange: not a fault
-        }
-        tapecheck.tick()
-        header = tapecheck.screen.query_one(HeaderLine)
-        assert [(p.name, p.state) for p in header.pills] == [("kraken", "partial"), ("binance", "ok")]
-
-
-async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> None:
+async def test_a_source_whose_values_are_refused_is_yellow_not_green(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
-    source = CountingSource()
-    plan = Planned([source], {"coinbase": Schedule(0.05, 1)})
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    now = datetime.now(UTC)
+    store.save_health(HealthRecord("kraken", "crypto", now, None, None, 200, 0, None, "ok",
+                                   ("refused crypto:DOGE/USD:last: value nan is not finite",)))
+    store.save_health(HealthRecord("binance", "crypto", now, None, None, 200, 0, None, "ok",
+                                   ("BTC/USD: not listed on binance",)))  # asked of every exchange: not a fault
+    tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):  # polling starts once the first frame is drawn
-            await pilot.pause(0.05)
-            if source.calls >= 2:
-                break
-        await pilot.press("p")
-        for _ in range(100):  # the last poll's observation on its way to the store
-            await pilot.pause(0.05)
-            if store.count() == source.calls:
-                break
-        assert source.calls >= 2
-        assert store.count() == source.calls  # every poll's observation reached the store
-        paused_at = source.calls
-        await pilot.pause(0.3)
-        assert source.calls <= paused_at + 1  # at most the poll already under way
-        dashboard = tapecheck.dashboard
-        assert dashboard is not None and dashboard.query_one(HeaderLine).mode == "LIVE (paused)"
-        await pilot.press("p")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if source.calls > paused_at + 1:
-                break
-        assert source.calls > paused_at + 1
+        await shown(pilot, tapecheck)
+        header = tapecheck.screen.query_one(HeaderStatus)
+        assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial")]
+
+
+async def test_r_and_p_are_requests_to_the_collector(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    assert store.try_lock_collector()  # this test is the collector
+    tapecheck = viewer(store.path)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        assert tapecheck.screen.query_one(HeaderStatus).alarm == ""  # a collector runs
+        await pilot.press("r", "p")
+        await until(pilot, lambda: len(store.take_requests(0)) == 2, "two requests in the store")
+        assert [kind for _, kind in store.take_requests(0)] == ["refresh", "pause"]
+    store.close()
 
 
 async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) -> None:
     store = Store(tmp_path / "empty.sqlite")
-    plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    store.save_health(failing("binance", "HTTP 503 from binance"))
+    tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):
-            await pilot.pause(0.05)
-            if tapecheck.told_nothing_answers:
-                break
+        await until(pilot, lambda: tapecheck.told_nothing_answers, "the notice")
         notes = [n for n in tapecheck._notifications if n.title == "Nothing to show yet"]
         assert len(notes) == 1 and "Press s to see why" in notes[0].message
 
 
-async def test_a_burst_of_poll_results_is_evaluated_once(tmp_path: Path) -> None:
-    from tui.collect.poller import Health
-
+async def test_a_viewer_shows_each_commit_and_rereads_only_what_changed(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
+    now = datetime.now(UTC)
+    store.append([obs("crypto:BTC/USD:last", 70_000, now - timedelta(seconds=5), "coinbase"),
+                  obs("crypto:DOGE/USD:last", 0.1, now - timedelta(seconds=5), "coinbase")])
+    tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        read_only = tapecheck.store
+        assert read_only is not None and {"crypto:BTC/USD:last", "crypto:DOGE/USD:last"} <= set(read_only._newest)
+        kept = read_only._newest["crypto:DOGE/USD:last"]
+        store.append([obs("crypto:BTC/USD:last", 72_000, datetime.now(UTC), "coinbase")])
+
+        def btc() -> float | None:
+            state = tapecheck.state
+            rows = [r for v in state.views for r in v.series if r.series == "crypto:BTC/USD:last"] if state else []
+            return rows[0].value if rows else None
+
+        await until(pilot, lambda: btc() == 72_000, "the committed value on screen")
+        assert read_only._newest["crypto:DOGE/USD:last"] is kept  # not read again: it did not change
+
+
+async def test_a_claim_page_follows_the_store_and_its_age_ticks(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    now = datetime.now(UTC)
+    store.append([obs("crypto:BTC/USD:last", 70_000, now - timedelta(seconds=30), "coinbase")])
+    tapecheck = viewer(store.path)
+    async with tapecheck.run_test(size=(120, 60)) as pilot:
+        await shown(pilot, tapecheck)
+        tapecheck.open_claim("bb-tesla-btc-11509-over-1bn")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ClaimScreen) and tapecheck.screen.verdict,
+                    "the claim page")
+        page = tapecheck.screen
+        assert isinstance(page, ClaimScreen)
+        assert page.header() is not None
+        text = page.query_one("#claim-text").render()
+        assert "value 806M USD" in str(text)  # 11,509 × 70,000
+        first_age = page.verdict.age_s if page.verdict else None
+        assert first_age is not None
+        page.tick(datetime.now(UTC) + timedelta(seconds=90))  # the clock moves on: the age with it
+        assert "data age 2m" in str(page.query_one("#claim-text").render())
+        store.append([obs("crypto:BTC/USD:last", 95_000, datetime.now(UTC), "coinbase")])
+        await until(pilot, lambda: page.verdict is not None and page.verdict.live_value == 11_509 * 95_000,
+                    "the new value on the claim page")
+        assert "value 1.09B USD" in str(page.query_one("#claim-text").render())
+
+
+async def test_d_on_a_claim_page_leaves_the_dashboard_alone() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None
+        tapecheck.open_claim("bb-tesla-btc-11509-over-1bn")
         await pilot.pause()
-        rebuilds = 0
-        original = tapecheck.rebuild
+        await pilot.press("d")
+        await pilot.pause()
+        assert dashboard.diverged_only is False
+        await pilot.press("escape", "d")
+        assert dashboard.diverged_only is True
 
-        def counting() -> None:
-            nonlocal rebuilds
-            rebuilds += 1
-            original()
 
-        tapecheck.rebuild = counting  # type: ignore[method-assign]
-        for i in range(6):
-            observation = obs("crypto:BTC/USD:last", 70_000 + i, datetime.now(UTC), f"ex{i}")
-            await tapecheck.on_poll(FailingSource(), FetchResult((observation,)), Health(f"ex{i}", "crypto", "ok"))
-        await pilot.pause(0.5)
-        assert rebuilds == 1
-        assert store.count() == 6  # every result was stored, only the redraw was shared
+async def test_a_failing_worker_and_a_failing_store_are_said_and_the_dashboard_runs_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    tapecheck = viewer(store.path)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+
+        def broken() -> None:
+            raise OSError("disk I/O error")
+
+        tapecheck.engine.build = broken  # type: ignore[assignment,method-assign]
+        store.append([obs("crypto:BTC/USD:last", 70_000, datetime.now(UTC), "coinbase")])  # wake the viewer
+        await until(pilot, lambda: any(n.title == "Cannot read the store" for n in tapecheck._notifications),
+                    "the store's error")
+        assert tapecheck.is_running
+        held = tapecheck.store
+        assert held is not None
+        held.post_request = lambda kind: (_ for _ in ()).throw(RuntimeError("no room"))  # type: ignore[method-assign]
+        tapecheck.ask_collector("refresh", "asked")  # a worker that raises: said, and nothing ends
+        await until(pilot, lambda: any("no room" in n.message for n in tapecheck._notifications), "the failure")
+        assert tapecheck.is_running
+        await pilot.press("s")
+        assert isinstance(tapecheck.screen, SourcesScreen)
 
 
 async def test_j_and_k_scroll_a_claim_page() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         tapecheck.open_claim("wu-btc-above-miner-cash-cost")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ClaimScreen) and tapecheck.screen.verdict,
+                    "the claim page")
         await pilot.pause()
         from tui.ui.screens.detail import Page
 

@@ -77,14 +77,30 @@ class HeaderLine(Horizontal):
     HeaderLine { height: 1; background: $panel; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002  (Textual's name)
+        super().__init__(id=id)
+        self._status: tuple[str, str, tuple[Pill, ...], str] = ("", "", (), "")
+        self._clock = ""
+
     def compose(self) -> ComposeResult:
         yield HeaderStatus()
         yield HeaderClock()
 
+    def on_mount(self) -> None:
+        self._apply()
+
     def show(self, *, mode: str, flagged: str, pills: tuple[Pill, ...], alarm: str = "") -> None:
-        """Change what differs; an unchanged field repaints nothing."""
-        status = self.query_one(HeaderStatus)
-        status.mode, status.flagged, status.pills, status.alarm = mode, flagged, pills, alarm
+        """Change what differs; an unchanged field repaints nothing. Before the parts are mounted, it is kept
+        for them."""
+        self._status = (mode, flagged, pills, alarm)
+        self._apply()
 
     def tick(self, clock: str) -> None:
-        self.query_one(HeaderClock).time = clock
+        self._clock = clock
+        self._apply()
+
+    def _apply(self) -> None:
+        for status in self.query(HeaderStatus):
+            status.mode, status.flagged, status.pills, status.alarm = self._status
+        for clock in self.query(HeaderClock):
+            clock.time = self._clock

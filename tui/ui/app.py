@@ -212,7 +212,7 @@ class TapecheckApp(App[str | None]):
         now = self.clock()
         header = screen.header()
         if header is not None:
-            header.tick(f"{now:%Y-%m-%d %H:%M:%S} UTC" if self.replay else f"{now:%H:%M:%S} UTC")
+            header.tick(f"{now:%H:%M:%S} UTC" if self.mode == "LIVE" else f"{now:%Y-%m-%d %H:%M:%S} UTC")
             self.refresh_header(screen)
         screen.tick(now)
 

@@ -124,8 +124,8 @@ class DashboardScreen(StateScreen):
             return
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
-            table = panel.query_one(".series", PanelTable)
-            _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
+            for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
+                _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -147,7 +147,6 @@ class DashboardScreen(StateScreen):
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
                 self.call_after_refresh(self.focus_first_table)
                 self.call_after_refresh(self.post_message, PanelsShown())
-                self.first_shown = True
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 
@@ -166,6 +165,7 @@ class DashboardScreen(StateScreen):
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
             claims_table = panel.query_one(".claims", PanelTable)
             _refill(claims_table, [(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+        self.first_shown = True
 
     def action_jump(self, number: int) -> None:
         panels = list(self.query(ThemePanel))

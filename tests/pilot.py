@@ -1,0 +1,28 @@
+"""Waiting in pilot tests by condition, never by a fixed time: the suite runs on loaded machines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tui.ui.app import TapecheckApp
+
+PATIENCE = 1200  # pauses of 0.05 s: a minute on a very loaded machine, a few milliseconds on an idle one
+
+
+async def until(pilot: Any, done: Callable[[], object], what: str = "the condition") -> None:
+    """Pause until `done()` is true; fail (saying what was awaited) after PATIENCE pauses."""
+    for _ in range(PATIENCE):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"waited in vain for {what}")
+
+
+async def shown(pilot: Any, app: TapecheckApp) -> None:
+    """Until the app has a state and the dashboard's panels are filled from it."""
+    def filled() -> bool:
+        dashboard = app.dashboard
+        return app.state is not None and dashboard is not None and dashboard.first_shown
+    await until(pilot, filled, "the first state on screen")
+    await pilot.pause()
