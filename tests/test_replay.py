@@ -18,8 +18,14 @@ from tui.core.rules.evaluate import at as value_at
 from tui.core.snapshot import format_observation, read_observations
 from tui.core.store import Store
 from tui.core.view import make_context
-from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, replay_app
-from widgets.header_line import HeaderLine
+from tests.pilot import shown, until
+from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, live_app, replay_app
+from widgets.header_line import HeaderClock, HeaderStatus
+
+
+def verdict(app: TapecheckApp, claim_id: str) -> Status:
+    assert app.state is not None
+    return app.state.verdicts[claim_id].status
 
 T0 = datetime(2026, 1, 26, 5, 0, tzinfo=UTC)
 HASHRATE = "network:bitcoin:hashrate"
@@ -89,21 +95,22 @@ async def test_replay_drives_the_dashboard_with_pause_step_and_flip_notices(tmp_
     app = replay_app(load_settings(), load_narratives(), write_tape(tmp_path / "tape.jsonl"), speed=0)
     app.replay.paused = True  # type: ignore[union-attr]
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        header = app.screen.query_one(HeaderLine)
+        await shown(pilot, app)
+        app.tick()
+        header, clock = app.screen.query_one(HeaderStatus), app.screen.query_one(HeaderClock)
         assert header.mode.startswith("REPLAY (fast) 0%") and header.mode.endswith("(paused)")
-        assert header.clock == "2026-01-26 05:00:00 UTC"
-        assert app.verdicts["wu-hashrate-above-1zh"].status is Status.HOLDS
+        assert clock.time == "2026-01-26 05:00:00 UTC"
+        assert verdict(app, "wu-hashrate-above-1zh") is Status.HOLDS
         await pilot.press("full_stop")  # step: the dip below 1 ZH/s
-        await pilot.pause()
-        assert header.clock == "2026-01-26 05:30:00 UTC"
-        assert app.verdicts["wu-hashrate-above-1zh"].status is Status.DIVERGED
+        await until(pilot, lambda: verdict(app, "wu-hashrate-above-1zh") is Status.DIVERGED, "the dip")
+        assert clock.time == "2026-01-26 05:30:00 UTC"
         assert any("wu-hashrate-above-1zh: holds → diverged" in n.message for n in app._notifications)
-        assert app.flips["wu-hashrate-above-1zh"][0].startswith("2026-01-26 05:30:00 UTC: holds → diverged")
+        assert app.state is not None
+        assert app.state.flips["wu-hashrate-above-1zh"][0].line.startswith("2026-01-26 05:30:00 UTC: holds → diverged")
         await pilot.press("p")  # resume: at speed 0 it runs to the end
-        await pilot.pause(0.5)
-        assert app.replay is not None and app.replay.finished
-        assert app.verdicts["wu-hashrate-above-1zh"].status is Status.HOLDS
+        await until(pilot, lambda: app.replay is not None and app.replay.finished, "the end of the tape")
+        await until(pilot, lambda: verdict(app, "wu-hashrate-above-1zh") is Status.HOLDS, "the recovery")
+        app.tick()
         assert "(end)" in header.mode
         assert any("End of the tape" in n.message for n in app._notifications)
 
@@ -118,7 +125,7 @@ async def test_replay_at_speed_follows_the_tape_in_real_time(tmp_path: Path) -> 
     assert replay is not None
     replay.paused = True
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, app)
         started = time.monotonic()
         replay.paused = False
         await pilot.pause(4.0)  # 40 virtual minutes: past the dip at 05:30, before the recovery at 06:30
@@ -126,24 +133,24 @@ async def test_replay_at_speed_follows_the_tape_in_real_time(tmp_path: Path) -> 
         wall = time.monotonic() - started
         moved = (replay.now - T0).total_seconds()
         assert (wall - 1.0) * speed <= moved <= (wall + REPLAY_TICK_S) * speed  # a tick counts from the one before
-        await pilot.pause()
         dip = replay.now >= T0 + timedelta(minutes=30)
-        assert app.verdicts["wu-hashrate-above-1zh"].status is (Status.DIVERGED if dip else Status.HOLDS)
+        app.build_state()
+        await until(pilot, lambda: app.state is not None and app.state.now == replay.now, "a state at the clock")
+        assert verdict(app, "wu-hashrate-above-1zh") is (Status.DIVERGED if dip else Status.HOLDS)
         assert dip  # four real seconds are 40 virtual minutes, even on a slow machine (see the bound above)
 
 
 async def test_the_demo_says_it_is_synthetic_and_flips(tmp_path: Path) -> None:
     app = demo_app(load_settings(), load_narratives(), minutes=0.05)  # the whole demo in 3 s
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        assert app.screen.query_one(HeaderLine).mode.startswith("DEMO — synthetic data")
+        await shown(pilot, app)
+        assert app.screen.query_one(HeaderStatus).mode.startswith("DEMO — synthetic data")
         assert app.store is None and app.replay is not None and app.replay.start == DEMO_START
-        assert app.then["tmt-junda-20cm-limit-up-0123"].status is Status.HOLDS  # its own date, from the tape
-        for _ in range(200):  # it takes 3 s of real time; a loaded machine gets up to 20 s
-            await pilot.pause(0.1)
-            if app.replay.finished:
-                break
-        assert app.replay.finished
+        assert app.state is not None
+        assert app.state.then["tmt-junda-20cm-limit-up-0123"].status is Status.HOLDS  # its own date, from the tape
+        replay = app.replay
+        await until(pilot, lambda: replay.finished, "the end of the demo")  # 3 s of real time, more when loaded
+        await until(pilot, lambda: app.state is not None and app.state.now == replay.now, "the last state")
         flipped = {n.message.split(":")[0] for n in app._notifications if "→ diverged" in n.message}
         assert {"bb-tesla-btc-11509-over-1bn", "wu-hashrate-above-1zh", "tmt-junda-holds-above-9944"} <= flipped
 
@@ -160,16 +167,14 @@ def test_demo_data_never_enters_the_store(tmp_path: Path) -> None:
 
 
 async def test_live_with_nothing_answering_offers_the_demo(tmp_path: Path) -> None:
-    from tui.collect.poller import Health
+    from tui.core.store import HealthRecord
 
     store = Store(tmp_path / "s.sqlite")
-    app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
+    store.save_health(HealthRecord("binance", "crypto", None, "connection refused", datetime.now(UTC), None, 2,
+                                   None, "failing"))
+    app = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        app.health = {"binance": Health("binance", "crypto", "failing", None, "connection refused",
-                                        datetime.now(UTC), None, 2, None)}
-        app.tell_if_nothing_answers()
-        await pilot.pause()
+        await until(pilot, lambda: app.told_nothing_answers, "the notice")
         notice = next(n for n in app._notifications if n.title == "Nothing to show yet")
         assert "D to watch the demo" in notice.message and "tapecheck --demo" in notice.message
         await pilot.press("D")

@@ -7,12 +7,15 @@ Update the baselines after an intended change with `python3 -m uv run pytest tes
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import DATA
-from tui.collect.poller import Health
+from tests.pilot import shown
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.engine import Engine
+from tui.core.store import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -22,27 +25,41 @@ def app() -> TapecheckApp:
     return snapshot_app(load_settings(), load_narratives(), DATA / "snapshot.jsonl", NOW)
 
 
+def ready(tapecheck: TapecheckApp) -> Any:
+    """Before the picture: the first state is built (in a thread) and on screen."""
+    async def run_before(pilot: Any) -> None:
+        await shown(pilot, tapecheck)
+    return run_before
+
+
 def test_main_screen_80x24(snap_compare: Any) -> None:
-    assert snap_compare(app(), terminal_size=(80, 24))
+    tapecheck = app()
+    assert snap_compare(tapecheck, terminal_size=(80, 24), run_before=ready(tapecheck))
 
 
 def test_main_screen_160x50(snap_compare: Any) -> None:
-    assert snap_compare(app(), terminal_size=(160, 50))
+    tapecheck = app()
+    assert snap_compare(tapecheck, terminal_size=(160, 50), run_before=ready(tapecheck))
 
 
 def test_claim_screen(snap_compare: Any) -> None:
-    assert snap_compare(app(), terminal_size=(100, 40), press=["3", "enter"])
-
-
-def test_sources_screen(snap_compare: Any) -> None:
     tapecheck = app()
-    tapecheck.health = {
-        "binance": Health("binance", "crypto", "ok", NOW - timedelta(seconds=4), None, None, 0.21, 0,
-                          NOW + timedelta(seconds=6), 5),
-        "mempool": Health("mempool", "hashrate", "failing", NOW - timedelta(minutes=12),
-                          "mempool.space: HTTP 503; blockchain.com: timed out after 15 s", NOW - timedelta(seconds=30),
-                          15.2, 3, NOW + timedelta(seconds=40)),
-        "yahoo": Health("yahoo", "equities", "rate_limited", NOW - timedelta(minutes=3), "rate limited by Yahoo (HTTP 429)",
-                        NOW - timedelta(seconds=50), 1.4, 1, NOW + timedelta(seconds=70)),
-    }
-    assert snap_compare(tapecheck, terminal_size=(120, 24), press=["s"])
+    assert snap_compare(tapecheck, terminal_size=(100, 40), press=["3", "enter"], run_before=ready(tapecheck))
+
+
+def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    store.save_health(HealthRecord("binance", "crypto", NOW - timedelta(seconds=4), None, None, 210, 0,
+                                   NOW + timedelta(seconds=6), "ok"))
+    store.save_health(HealthRecord("mempool", "hashrate", NOW - timedelta(minutes=12),
+                                   "mempool.space: HTTP 503; blockchain.com: timed out after 15 s",
+                                   NOW - timedelta(seconds=30), 15_200, 3, NOW + timedelta(seconds=40), "failing"))
+    store.save_health(HealthRecord("yahoo", "equities", NOW - timedelta(minutes=3), "rate limited by Yahoo (HTTP 429)",
+                                   NOW - timedelta(seconds=50), 1_400, 1, NOW + timedelta(seconds=70), "rate_limited"))
+    assert store.try_lock_collector()  # a collector runs: the header has no alarm
+    settings, narratives = load_settings(), load_narratives()
+    viewer = Store(store.path, read_only=True)
+    engine = Engine(narratives, settings, viewer, lambda: NOW, store=viewer)
+    tapecheck = TapecheckApp(settings, narratives, mode="LIVE", engine=engine)
+    assert snap_compare(tapecheck, terminal_size=(120, 24), press=["s"], run_before=ready(tapecheck))
+    store.close()

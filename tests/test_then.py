@@ -182,20 +182,22 @@ def test_an_earlier_claim_widens_the_fetch() -> None:
     assert fetch.asked == [date(2021, 5, 1)]
 
 
-async def test_the_live_dashboard_judges_then_from_the_store_and_keeps_it(tmp_path: Path) -> None:
-    from tui.ui.app import TapecheckApp
+async def test_a_viewer_judges_then_from_the_store_but_leaves_keeping_it_to_the_collector(tmp_path: Path) -> None:
+    from tests.pilot import until
+    from tui.ui.app import live_app
 
     store = Store(tmp_path / "s.sqlite")
     store.append(read_observations(DATA / "snapshot.jsonl"))
-    app = TapecheckApp(SETTINGS, load_narratives(), mode="LIVE", tape=store, store=store)
+    app = live_app(SETTINGS, load_narratives(), Store(store.path, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if app.then:
-                break
-        assert app.then["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED
-        assert app.then["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
-        row = next(r for v in app.views for r in v.claims if r.claim.id == "tmt-junda-20cm-limit-up-0123")
+        await until(pilot, lambda: app.state is not None, "the first state")
+        state = app.state
+        assert state is not None
+        assert state.then["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED
+        assert state.then["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
+        row = next(r for v in state.views for r in v.claims if r.claim.id == "tmt-junda-20cm-limit-up-0123")
         assert row.wrong_then
+    assert store.then_verdicts() == {}  # a viewer never writes the store
+    judge_then(load_narratives().claims, store, SETTINGS, store)  # what the collector does after each history fetch
     assert store.then_verdicts()["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
     store.close()

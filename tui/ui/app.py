@@ -149,7 +149,7 @@ class TapecheckApp(App[str | None]):
                 except Exception:
                     break
 
-    @work(exclusive=True, group="build", exit_on_error=False)
+    @work(group="build", exit_on_error=False)
     async def build_state(self) -> None:
         """SNAPSHOT, REPLAY, DEMO: build a state from the in-memory tape, in a thread, one build at a time."""
         if self.building:

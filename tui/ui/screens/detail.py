@@ -81,14 +81,16 @@ class ClaimScreen(StateScreen):
             return
         self.verdict, self.then, self.shown_at = verdict, state.then.get(self.claim.id), state.now
         self.flips = [flip.line for flip in state.flips.get(self.claim.id, ())]
-        self.query_one("#claim-text", Static).update(self.describe())
+        for text in self.query("#claim-text").results(Static):
+            text.update(self.describe())
         if self.claim.rule and verdict.live_value != self.charted:
             self.charted = verdict.live_value
             self.read_chart()
 
     def tick(self, now: datetime) -> None:
         if self.verdict is not None and self.verdict.age_s is not None:
-            self.query_one("#claim-text", Static).update(self.describe(now))
+            for text in self.query("#claim-text").results(Static):
+                text.update(self.describe(now))
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
     def read_chart(self) -> None:
@@ -188,7 +190,8 @@ class SeriesScreen(StateScreen):
         self.read_latest()
 
     def tick(self, now: datetime) -> None:
-        self.query_one("#series-text", Static).update(self.describe(now))
+        for text in self.query("#series-text").results(Static):
+            text.update(self.describe(now))
 
     @work(thread=True, exclusive=True, group="latest", exit_on_error=False)
     def read_latest(self) -> None:
@@ -261,6 +264,9 @@ class SourcesScreen(StateScreen):
     def tick(self, now: datetime) -> None:
         self.redraw()
 
+    def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
+        self.redraw()
+
     def action_cursor_down(self) -> None:
         self.query_one("#sources", DataTable).action_cursor_down()
 
@@ -268,6 +274,8 @@ class SourcesScreen(StateScreen):
         self.query_one("#sources", DataTable).action_cursor_up()
 
     def redraw(self) -> None:
+        if not self.query("#sources"):  # not composed yet
+            return
         table = self.query_one("#sources", DataTable)
         now = self.tapecheck.clock()
 
