@@ -240,11 +240,13 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     from tui.ui.app import live_app as viewer
 
     path = store_path(args.store, settings)
-    if not path.exists():  # a first run: make the store, so that the viewer can open it read-only
-        Store(path, settings.store.retention_days).close()
     if args.refetch_history:
         raise TapecheckError("--refetch-history is for the collector: tapecheck collect --refetch-history")
-    store = Store(path, settings.store.retention_days, read_only=True)
+    try:
+        store = Store(path, settings.store.retention_days, read_only=True)
+    except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
+        Store(path, settings.store.retention_days).close()
+        store = Store(path, settings.store.retention_days, read_only=True)
     starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
     return viewer(settings, narratives, store, lang, starter)
 
