@@ -23,7 +23,7 @@ from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.pilot import shown, until
-from tests.test_terminal import Terminal
+from tests.test_terminal import Terminal, stop_collectors
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.store import Store
@@ -135,7 +135,7 @@ def test_a_second_collector_names_the_first_and_exits_2(tmp_path: Path,
         assert "Traceback" not in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
-        out, err = first.communicate(timeout=PATIENT_S)
+        _, err = first.communicate(timeout=PATIENT_S)
     assert first.returncode == 0, err  # SIGTERM: the commit in flight finished, the clients closed, exit 0
     assert "stopped after" in err and "Traceback" not in err
     assert not Store(store).collector_running()  # the lock went with it
@@ -192,8 +192,7 @@ def test_one_collector_three_viewers_a_kill_and_a_recovery(tmp_path: Path,
             screen.terminal.close()
         if first.poll() is None:
             first.kill()
-        for pid in collectors_of(store):
-            os.kill(pid, signal.SIGTERM)
+        stop_collectors(store)
         first.communicate()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -133,15 +133,6 @@ def test_session_definitions() -> None:
     assert markets.SHANGHAI.close == time(15) and not markets.SHANGHAI.overnight
     assert markets.FX.overnight and markets.CME_FUTURES.overnight
     assert markets.US.weekdays == frozenset(range(5))
-
-
-def test_close_on_a_day() -> None:
-    assert markets.close_on("NVDA", date(2026, 1, 23)) == utc("2026-01-23T21:00:00")
-    assert markets.close_on("NVDA", date(2026, 7, 1)) == utc("2026-07-01T20:00:00")  # summer time
-    assert markets.close_on("688795.SS", date(2026, 1, 23)) == utc("2026-01-23T07:00:00")
-    assert markets.close_on("CNY=X", date(2026, 1, 23)) == utc("2026-01-23T22:00:00")
-    assert markets.close_on("NVDA", date(2026, 1, 24)) is None  # Saturday
-    assert markets.session("NVDA").close_at(date(2026, 1, 24)) == utc("2026-01-24T21:00:00")
 
 
 def test_unknown_suffix_and_naive_times_are_refused() -> None:

@@ -1,5 +1,5 @@
-"""The dashboard when its store cannot be written (it says so, keeps polling, still shows what arrives), and
-when its config file gives a warning (said on screen, since stderr is hidden under it)."""
+"""A store that cannot be written (the collector says so once, keeps polling, and records again when it can) or
+opened (one line, exit 2), and a config file's warning (said on screen, since stderr is hidden under it)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ from pathlib import Path
 
 from tests.conftest import obs
 from tui.collect.poller import Schedule
-from tui.collect.recorder import open_store
 from tui.collect.sources.base import FetchResult
 from tui.collect.sources.registry import Planned
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.store import Store
-from tui.core.tape import OverlayTape
-from tui.ui.app import TapecheckApp
-from widgets.header_line import HeaderLine
 
 
 class BusySource:
@@ -39,14 +35,11 @@ class BusySource:
         pass
 
 
-async def wait(pilot: object, done: object, rounds: int = 600) -> None:
-    for _ in range(rounds):
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-        if done():  # type: ignore[operator]
-            return
+async def test_a_full_disk_under_the_collector_is_said_once_and_polling_goes_on(tmp_path: Path) -> None:
+    import asyncio
 
+    from tui.collect.collector import Collector
 
-async def test_a_full_disk_under_the_dashboard_is_said_and_values_still_show(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     db = sqlite3.connect(store.path)
     pages = db.execute("PRAGMA page_count").fetchone()[0]
@@ -54,46 +47,44 @@ async def test_a_full_disk_under_the_dashboard_is_said_and_values_still_show(tmp
     store._db.execute(f"PRAGMA max_page_count = {pages + 2}")  # a disk with room for almost nothing
     source = BusySource()
     plan = Planned([source], {"coinbase": Schedule(0.2, 5)})
-    app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
-    async with app.run_test(size=(120, 40)) as pilot:
-        def shown(value: float) -> bool:  # the dashboard's tape holds a polled value this high
-            latest = app.tape.latest("crypto:BTC/USD:last", datetime.now(UTC))
-            return any(o.value >= value for o in latest)
+    lines: list[str] = []
+    stop = asyncio.Event()
+    collector = Collector(load_settings(), load_narratives(), store, plan, lines.append)
+    running = asyncio.create_task(collector.run(stop))
+    for _ in range(1200):
+        await asyncio.sleep(0.05)
+        if source.calls >= 4:
+            break
+    assert source.calls >= 4  # polling goes on
+    problem = collector.recorder.writer.problem
+    assert problem is not None and "database or disk is full" in problem
+    assert sum("not recording" in line for line in lines) == 1  # said once, not on every poll
+    assert collector.poller is not None and not collector.poller.paused
+    store._db.execute("PRAGMA max_page_count = 1000000")  # room again: recording resumes, and says so
+    for _ in range(1200):
+        await asyncio.sleep(0.05)
+        if collector.recorder.writer.problem is None:
+            break
+    assert collector.recorder.writer.problem is None and any("recording again" in line for line in lines)
+    assert store.count() > 0
+    stop.set()
+    await running
 
-        await wait(pilot, lambda: app.writer.problem is not None and source.calls >= 3 and shown(70_003))
-        assert app.writer.problem is not None and "database or disk is full" in app.writer.problem
-        assert isinstance(app.tape, OverlayTape)
-        messages = [n.message for n in app._notifications]
-        assert sum("not recording" in m for m in messages) == 1  # said once, not on every poll
-        app.tick()
-        dashboard = app.dashboard
-        assert dashboard is not None
-        assert "not recording" in dashboard.query_one(HeaderLine).mode
-        app.rebuild()
-        row = next(r for v in app.views for r in v.series if r.series == "crypto:BTC/USD:last")
-        assert row.value is not None and row.value >= 70_003 and row.state == "live"  # polled, not stored
-        assert app.poller is not None and not app.poller.paused
 
+def test_a_store_that_cannot_be_opened_is_one_line_for_the_collector_and_the_dashboard(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
 
-async def test_a_store_that_cannot_be_opened_runs_the_dashboard_in_memory(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    store, problem = open_store(blocker / "s.sqlite", 400)
-    source = BusySource()
-    plan = Planned([source], {"coinbase": Schedule(0.2, 5)})
-    app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan,
-                       store_problem=problem)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait(pilot, lambda: source.calls >= 2)
-        assert any("not recording" in n.message and "cannot open the store" in n.message
-                   for n in app._notifications)
-        app.tick()
-        dashboard = app.dashboard
-        assert dashboard is not None
-        assert "not recording" in dashboard.query_one(HeaderLine).mode
-        app.rebuild()
-        row = next(r for v in app.views for r in v.series if r.series == "crypto:BTC/USD:last")
-        assert row.value is not None and row.state == "live"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    for args in (["collect", "--store", str(blocker / "s.sqlite")], ["--store", str(blocker / "s.sqlite")]):
+        done = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120,
+                              env=env, cwd=Path(__file__).parent.parent, stdin=subprocess.DEVNULL)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot open the store" in lines[0] and "Traceback" not in done.stderr
 
 
 async def test_a_config_warning_is_shown_in_the_dashboard(tmp_path: Path) -> None:
@@ -105,6 +96,6 @@ async def test_a_config_warning_is_shown_in_the_dashboard(tmp_path: Path) -> Non
     app = snapshot_app(load_settings(path), load_narratives(), Path(__file__).parent / "data" / "snapshot.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        shown = [n.message for n in app._notifications]
-        assert any("other users may read it" in m and "chmod 600" in m for m in shown)
-        assert not any("k3y" in m or "s3cr3t" in m for m in shown)
+        said = [n.message for n in app._notifications]
+        assert any("other users may read it" in m and "chmod 600" in m for m in said)
+        assert not any("k3y" in m or "s3cr3t" in m for m in said)

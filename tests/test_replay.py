@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import obs
+from tests.pilot import shown, until
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.demo import DEMO_START, DEMO_TAPE
@@ -18,7 +19,6 @@ from tui.core.rules.evaluate import at as value_at
 from tui.core.snapshot import format_observation, read_observations
 from tui.core.store import Store
 from tui.core.view import make_context
-from tests.pilot import shown, until
 from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, live_app, replay_app
 from widgets.header_line import HeaderClock, HeaderStatus
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import obs
-from tui.collect.recorder import StoreWriter, open_store
+from tui.collect.recorder import StoreWriter
 from tui.core.model import TapecheckError
 from tui.core.store import Store
 
@@ -146,27 +146,6 @@ def test_store_write_errors_are_tapecheck_errors(tmp_path: Path) -> None:
         store.append(batch(5000, datetime.now(UTC)))
     store.append([])  # and the connection is still usable
     store.close()
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_a_read_only_store_directory_opens_in_memory_with_a_reason(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        store, problem = open_store(folder / "store.sqlite", 400)
-    finally:
-        folder.chmod(0o700)
-    assert problem is not None and "not recording" in problem and str(folder) in problem
-    assert store.append(batch(3, datetime.now(UTC))) == 3  # the dashboard still works, in memory
-
-
-def test_a_store_path_that_cannot_exist_opens_in_memory_with_a_reason(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    store, problem = open_store(blocker / "store.sqlite", 400)
-    assert problem is not None and problem.startswith(f"not recording: {blocker}/store.sqlite: cannot open the store")
-    assert store.append(batch(3, datetime.now(UTC))) == 3
 
 
 # ---- two processes on one store -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ a terminal that goes away; live against the fakes, with the log in the user stat
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -101,6 +102,14 @@ class Terminal:
         os.close(self.master)
 
 
+def stop_collectors(store: Path) -> None:
+    """SIGTERM the collectors a dashboard started for `store` (they would linger for minutes)."""
+    found = subprocess.run(["pgrep", "-f", f"collect --store {store}"], capture_output=True, text=True)
+    for pid in found.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)
+
+
 def listening_sockets(pid: int) -> set[int]:
     """Inodes of TCP sockets in LISTEN state held by the process."""
     listening = set()
@@ -127,7 +136,7 @@ def test_dumb_terminal_no_colour_resize_storm_and_quit(tmp_path: Path,
                     {"TERM": "dumb", "NO_COLOR": "1"})
     try:
         term.wait_for(b"tapecheck")
-        term.wait_for(b"binance")  # a source pill: polling has started
+        term.wait_for(b"binance", 120)  # a source pill: the collector the dashboard started has polled
         assert not listening_sockets(term.process.pid), "tapecheck listens on a network port"
         for columns, lines in ((30, 5), (200, 60), (10, 3), (1, 1), (81, 25), (40, 10), (120, 40)):
             resize(term.master, term.process.pid, columns, lines)
@@ -139,6 +148,7 @@ def test_dumb_terminal_no_colour_resize_storm_and_quit(tmp_path: Path,
         output = term.read(0.5)
     finally:
         term.close()
+        stop_collectors(tmp_path / "s.sqlite")
     assert b"Traceback" not in output and b"Error" not in output
     log = tmp_path / "state" / "tapecheck" / "log" / "tapecheck.log"
     assert log.exists() and "tapecheck" in log.read_text()
@@ -151,13 +161,14 @@ def test_a_terminal_that_goes_away_ends_the_app(tmp_path: Path,
     """An SSH link that drops: the terminal hangs up; the app must end, not spin or hang."""
     term = Terminal(tmp_path, ["--config", str(config(tmp_path, fakes)), "--store", str(tmp_path / "s.sqlite")], {})
     try:
-        term.wait_for(b"binance")
+        term.wait_for(b"binance", 120)
         os.close(term.master)
         os.killpg(term.process.pid, signal.SIGHUP)
         assert term.process.wait(timeout=30) is not None
     finally:
         term.master = os.open(os.devnull, os.O_RDONLY)
         term.close()
+        stop_collectors(tmp_path / "s.sqlite")
     store_ok = subprocess.run([sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
                                ".execute('PRAGMA integrity_check').fetchone()[0])", str(tmp_path / "s.sqlite")],
                               capture_output=True, text=True, timeout=30)

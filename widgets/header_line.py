@@ -46,7 +46,6 @@ class HeaderStatus(Widget):
     HeaderStatus { height: 1; width: 1fr; background: $panel; color: $foreground; }
     """
 
-    title: reactive[str] = reactive("tapecheck")
     mode: reactive[str] = reactive("")
     alarm: reactive[str] = reactive("")  # e.g. "collector down since 14:02", shown in the error colour
     pills: reactive[tuple[Pill, ...]] = reactive(())
@@ -57,7 +56,7 @@ class HeaderStatus(Widget):
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {self.title} ", style="bold reverse")
+        text.append(" tapecheck ", style="bold reverse")
         text.append(f" {self.mode} ", style="bold")
         if self.alarm:
             text.append(f" {self.alarm} ", style=f"bold reverse {theme.error or 'red'}")
@@ -77,7 +76,7 @@ class HeaderLine(Horizontal):
     HeaderLine { height: 1; background: $panel; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002  (Textual's name)
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._status: tuple[str, str, tuple[Pill, ...], str] = ("", "", (), "")
         self._clock = ""

@@ -11,7 +11,6 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import IO
 
 from tui.collect.poller import Health, Poller
@@ -32,15 +31,6 @@ def health_record(health: Health) -> HealthRecord:
 
 
 PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
-
-
-def open_store(path: Path, retention_days: int) -> tuple[Store, str | None]:
-    """The store at `path`; when it cannot be opened (a read-only directory, a full disk), an in-memory store
-    and why, so that the dashboard runs on without recording instead of not starting."""
-    try:
-        return Store(path, retention_days), None
-    except TapecheckError as error:
-        return Store(Path(":memory:"), retention_days), f"not recording: {error}"
 
 
 class StoreWriter:

@@ -47,9 +47,6 @@ class Narratives:
     articles: dict[str, Article]
     claims: tuple[Claim, ...]
 
-    def theme(self, theme_id: str) -> Theme:
-        return next(t for t in self.themes if t.id == theme_id)
-
     def claim(self, claim_id: str) -> Claim:
         return next(c for c in self.claims if c.id == claim_id)
 

@@ -152,11 +152,6 @@ def previous_close(symbol: str, at: datetime) -> datetime:
     return last_close(symbol, session_open(symbol, at))
 
 
-def close_on(symbol: str, day: date) -> datetime | None:
-    """When the session of `symbol` closing on local `day` closes, in UTC; None on a weekend."""
-    return session(symbol).close_on(day)
-
-
 def closed_since(series: str, now: datetime) -> datetime | None:
     """When the market of a Yahoo-quoted series last closed, if it is closed at `now`; None while it trades.
 

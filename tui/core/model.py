@@ -106,11 +106,6 @@ class SeriesId:
         return NETWORK_UNITS[self.field]
 
 
-def parse_series(text: str) -> SeriesId:
-    """Parse a series id, raising TapecheckError with a readable reason."""
-    return SeriesId.parse(text)
-
-
 @dataclass(frozen=True, slots=True)
 class Observation:
     """One value of one series at one time, from one source."""
