@@ -33,7 +33,11 @@ class HeaderClock(Widget):
     HeaderClock { height: 1; width: auto; background: $panel; color: $foreground; }
     """
 
-    time: reactive[str] = reactive("", layout=True)
+    time: reactive[str] = reactive("")  # a repaint of its own cells; its width is set only when it changes
+
+    def watch_time(self, old: str, new: str) -> None:
+        if len(old) != len(new):
+            self.styles.width = len(new) + 2
 
     def render(self) -> Text:
         return Text(f" {self.time} ", no_wrap=True)

@@ -159,7 +159,9 @@ class DashboardScreen(StateScreen):
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
             flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
-            panel.border_title = f"{panel.index} {view.title_in(lang)}{flagged}"
+            title = f"{panel.index} {view.title_in(lang)}{flagged}"
+            if panel.border_title != title:  # setting it repaints the panel, even to the same text
+                panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
             _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
