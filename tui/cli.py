@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "though the store has it", default=argparse.SUPPRESS)
     collect.add_argument("--linger", type=float, metavar="SECONDS", help=argparse.SUPPRESS)  # started by a dashboard
 
+    status = commands.add_parser("status", help="one line for a status bar or cron: diverged and stale claims, "
+                                                "BTC, the collector")
+    status.add_argument("--json", action="store_true", help="print JSON instead of the line")
+    status.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
+
     claims = commands.add_parser("claims", help="list every claim of every article")
     claims.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -116,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_record(args, settings, narratives)
         if args.command == "collect":
             return run_collect(args, settings, narratives)
+        if args.command == "status":
+            return run_status(args, settings, narratives)
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
             return EXIT_OK
@@ -143,6 +151,22 @@ def start_log(settings: Settings, command: str) -> None:
     logger.info("tapecheck %s %s, config %s", __version__, command, ", ".join(map(str, settings.files)))
     for warning in settings.warnings:
         logger.warning("%s", warning)
+
+
+def run_status(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+    """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
+    from tui.core.status import store_status
+
+    path = store_path(args.store, settings)
+    if not path.exists():
+        raise TapecheckError(f"no store at {path} yet: start a collector with `tapecheck collect`")
+    store = Store(path, settings.store.retention_days, read_only=True)
+    try:
+        status = store_status(store, narratives, settings, datetime.now(UTC))
+    finally:
+        store.close()
+    print(json.dumps(status.json(), ensure_ascii=False) if args.json else status.line)
+    return EXIT_DIVERGED if status.counts.get("diverged") else EXIT_OK
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
