@@ -13,8 +13,12 @@ drops all of it. Today's close is each source's latest value.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
@@ -30,11 +35,12 @@ from tui.core.then import Cached
 SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
-SCHEMA_VERSION = 1
+REQUEST_KINDS = ("refresh", "pause", "resume")
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`  # what a viewer may ask of the collector
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS observations (
@@ -71,6 +77,20 @@ CREATE TABLE IF NOT EXISTS history_coverage (
     fetched_at INTEGER NOT NULL
 );
 """
+
+# Version 2: what a collector and its viewers say to each other through the store.
+_SCHEMA_2 = """
+ALTER TABLE series ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;  -- the commit that last appended to it
+INSERT OR IGNORE INTO meta VALUES ('commit_seq', '0');
+CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE collector (
+    one INTEGER PRIMARY KEY CHECK (one = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started_at INTEGER NOT NULL, paused INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 # The sources of series :id, walked through the index one by one (SQLite has no skip-scan here), so that the
@@ -122,6 +142,20 @@ def default_store_path() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class CollectorInfo:
+    """The running collector as it described itself: which process on which host, since when, paused or not."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    paused: bool
+
+
+def this_collector(paused: bool = False) -> CollectorInfo:
+    return CollectorInfo(os.getpid(), socket.gethostname(), datetime.now(UTC), paused)
+
+
+@dataclass(frozen=True, slots=True)
 class HealthRecord:
     """A source's health as last stored: when it last worked, what went wrong, when it tries again."""
 
@@ -148,30 +182,53 @@ class Store:
         self._closes: dict[str, tuple[date, list[tuple[date, float]]]] = {}
         self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
+        self._lock_files: list[int] = []  # the collector's or a viewer's lock, held until close()
+        self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
+        self._seen_version = -1
+        self.location = str(path)
+        self.problem: str | None = None  # a local file is reachable or fails loudly: never set here
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
-            self._db.executescript(_SCHEMA)
-            self._check_version()
+            self._migrate()
+            self._seen_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.DatabaseError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error}") from None
         except OSError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
 
-    def _check_version(self) -> None:
+    def _version(self) -> str | None:
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            return None
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            raise TapecheckError(f"{self.path}: store schema version {row[0]}, this tapecheck reads "
-                                 f"{SCHEMA_VERSION}")
+        return None if row is None else str(row[0])
+
+    def _migrate(self) -> None:
+        """Bring the schema up to SCHEMA_VERSION, each step in one transaction (BEGIN IMMEDIATE serializes two
+        processes; the version is read again inside it)."""
+        if not pending(self._version(), MIGRATIONS, str(self.path)):
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for version, script in pending(self._version(), MIGRATIONS, str(self.path)):
+                for statement in statements(script):
+                    self._db.execute(statement)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for fd in self._lock_files:
+                os.close(fd)  # releases the lock
+            self._lock_files.clear()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -227,8 +284,18 @@ class Store:
             rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+            count = db.total_changes - before
+            if count:  # the batch's series are marked changed (one of only repeated rows too: harmless)
+                seq = self._next_seq(db)
+                db.executemany("UPDATE series SET changed_seq = ? WHERE id = ?",
+                               [(seq, i) for i in {row[0] for row in rows}])
             self._forget_kept(batch)
-            return db.total_changes - before
+            return count
+
+    @staticmethod
+    def _next_seq(db: sqlite3.Connection) -> int:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'commit_seq'")
+        return int(db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
 
     def _forget_kept(self, batch: list[Observation]) -> None:
         """Drop the kept answers that appended observations may change (the lock is held)."""
@@ -253,7 +320,10 @@ class Store:
                        GROUP BY series_id, source, ts / :day)""",
                 {"cutoff": cutoff, "day": _DAY_MS},
             )
-            return db.total_changes - before
+            removed = db.total_changes - before
+            if removed:
+                self._next_seq(db)
+            return removed
 
     def series_ids(self) -> set[str]:
         with self._lock:
@@ -418,3 +488,125 @@ class Store:
         with self._writing() as db:
             db.execute("DELETE FROM history_coverage")
             db.execute("DELETE FROM then_verdicts")
+
+    # ---- a collector and its viewers ---------------------------------------------------------------------
+
+    def commit_seq(self) -> int:
+        """A number that grows with every committed append (and prune), whoever made it."""
+        with self._lock:
+            return int(self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
+
+    def changed_series(self, since: int) -> tuple[int, set[str]]:
+        """The current commit number and the series appended to after commit `since`."""
+        with self._lock:
+            self._db.execute("BEGIN")  # one snapshot for both answers
+            try:
+                seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
+                names = {r[0] for r in self._db.execute("SELECT name FROM series WHERE changed_seq > ?", (since,))}
+            finally:
+                self._db.execute("COMMIT")
+        return seq, names
+
+    def wait_for_change(self, timeout_s: float) -> bool:
+        """Wait until another connection commits (PRAGMA data_version, read every 0.2 s); False at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._seen_version:
+                self._seen_version = version
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.2, left))
+
+    def post_request(self, kind: str) -> None:
+        """A viewer asks the collector to refresh, pause or resume."""
+        if kind not in REQUEST_KINDS:
+            raise TapecheckError(f"unknown request {kind!r}: one of {', '.join(REQUEST_KINDS)}")
+        with self._writing() as db:
+            db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
+
+    def take_requests(self, after: int) -> list[tuple[int, str]]:
+        """The requests posted after request `after`, oldest first."""
+        with self._lock:
+            return [(int(r[0]), str(r[1])) for r in
+                    self._db.execute("SELECT id, kind FROM requests WHERE id > ? ORDER BY id", (after,))]
+
+    def _lock_file(self, role: str, exclusive: bool, keep: bool) -> bool:
+        """Take (and keep until close) or only test a lock file beside the database; True when granted."""
+        if str(self.path) == ":memory:":
+            if not keep:
+                return not self._memory_locks[role]
+            if exclusive and self._memory_locks[role]:
+                return False
+            self._memory_locks[role] = True
+            return True
+        fd = os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        if keep:
+            self._lock_files.append(fd)
+        else:
+            os.close(fd)
+        return True
+
+    def try_lock_collector(self) -> bool:
+        """Become the store's one collector, until close(); False when another process already is."""
+        return self._lock_file("collector", exclusive=True, keep=True)
+
+    def collector_running(self) -> bool:
+        return not self._lock_file("collector", exclusive=False, keep=False)
+
+    def attach_viewer(self) -> None:
+        self._lock_file("viewer", exclusive=False, keep=True)
+
+    def viewers_attached(self) -> bool:
+        return not self._lock_file("viewer", exclusive=True, keep=False)
+
+    def save_collector(self, info: CollectorInfo) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO collector VALUES (1, ?, ?, ?, ?)",
+                       (info.pid, info.host, to_ms(info.started_at), int(info.paused)))
+
+    def collector(self) -> CollectorInfo | None:
+        with self._lock:
+            row = self._db.execute("SELECT pid, host, started_at, paused FROM collector").fetchone()
+        return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
+
+    # ---- moving a store (tapecheck store copy) ---------------------------------------------------------
+
+    def export_observations(self) -> Iterator[Observation]:
+        """Every observation, ordered by series name, source and time, read in chunks."""
+        with self._lock:
+            series = list(self._db.execute("SELECT id, name, unit FROM series ORDER BY name"))
+        for series_id, name, unit in series:
+            after: tuple[str, int] = ("", -_FOREVER_MS)
+            while True:
+                with self._lock:
+                    rows = list(self._db.execute(
+                        "SELECT source, ts, value FROM observations WHERE series_id = ? AND (source, ts) > (?, ?) "
+                        "ORDER BY source, ts LIMIT 50000", (series_id, *after)))
+                if not rows:
+                    break
+                yield from (Observation(name, value, unit, from_ms(ts), source) for source, ts, value in rows)
+                after = (rows[-1][0], rows[-1][1])
+
+    def export_table(self, table: str) -> list[tuple[object, ...]]:
+        """The rows of one of the small tables (health, then_verdicts, history_coverage), as stored."""
+        if table not in COPIED_TABLES:
+            raise TapecheckError(f"not a table to copy: {table}")
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(f"SELECT * FROM {table} ORDER BY 1")]
+
+    def import_table(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        if table not in COPIED_TABLES:
+            raise TapecheckError(f"not a table to copy: {table}")
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            with self._writing() as db:
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
