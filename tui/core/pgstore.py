@@ -258,7 +258,10 @@ class PgStore(Store):
         with self._lock:
             if self._conn is not None:
                 with suppress(Exception):
-                    self._conn.close()  # our advisory locks go with the session
+                    if self._held:  # let go now: the server ends a closed session a moment later
+                        self._conn.execute("SELECT pg_advisory_unlock_all()")
+                with suppress(Exception):
+                    self._conn.close()  # our advisory locks go with the session anyway
             self._conn = None
         with self._listen_lock:
             if self._listener is not None:
