@@ -207,9 +207,9 @@ class PgStore(Store):
         except TapecheckError as error:
             self._backoff = min(RECONNECT_MAX_S, max(RECONNECT_FIRST_S, self._backoff * 2))
             self._retry_at = time.monotonic() + self._backoff
-            self.problem = "store unreachable: " + str(error).removeprefix(f"{self.location}: ")
-            logger.warning("%s", error)
-            raise
+            self.problem = "store unreachable: " + str(error).removeprefix(f"{self.location}: cannot open the store: ")
+            logger.warning("%s: %s", self.location, self.problem)
+            raise TapecheckError(f"{self.location}: {self.problem}") from None
         self._conn = conn
         if self.problem is not None:
             logger.info("%s: store reachable again", self.location)
