@@ -9,8 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
-from tui.core.model import TapecheckError
 from tui.core.location import open_store
+from tui.core.model import TapecheckError
 from tui.core.store import HealthRecord, Store
 from tui.core.tape import MemoryTape
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, obs
-from tui.core import pgstore, store as sqlite_store
+from tui.core import pgstore
+from tui.core import store as sqlite_store
 from tui.core.location import open_store
 from tui.core.model import TapecheckError
 from tui.core.pgstore import PgStore

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.location import is_url, open_store
 from tui.core.model import TapecheckError
 from tui.core.report import print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--snapshot", type=Path, metavar="FILE",
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
-    parser.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
+    parser.add_argument("--store", metavar="PATH|URL", help="the observation store: a SQLite file or a "
+                        "postgresql://user@host:port/db URL (default: [store] in the config, else the user data dir)")
     parser.add_argument("--demo", action="store_true",
                         help="play the shipped demo tape (synthetic data, a few days in a few minutes); "
                              "nothing is stored")
@@ -62,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--at", metavar="DATE", help="judge every claim as of the close of a past day "
                                                     "(YYYY-MM-DD), from daily history")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)",
+    check.add_argument("--store", metavar="PATH|URL", help="the observation store (without --snapshot)",
                        default=argparse.SUPPRESS)
 
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
     record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
-    record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+    record.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
     record.add_argument("--refetch-history", action="store_true", help="fetch the daily history again, "
@@ -80,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="N times faster than real time (default 1; 0: as fast as it can)")
     replay.add_argument("--from", dest="start", metavar="ISO",
                         help="start the clock here (default: the time of the tape's first line)")
+
+    store = commands.add_parser("store", help="manage stores: `store copy --from A --to B`")
+    store_commands = store.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    copy = store_commands.add_parser("copy", help="copy a store to another (SQLite file or PostgreSQL URL), "
+                                                  "then compare counts and checksums")
+    copy.add_argument("--from", dest="source", required=True, metavar="PATH|URL", help="the store to copy")
+    copy.add_argument("--to", dest="destination", required=True, metavar="PATH|URL",
+                      help="a new or empty store to copy into")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
     return parser
@@ -102,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args, settings, narratives, lang)
         if args.command == "record":
             return run_record(args, settings, narratives)
+        if args.command == "store":
+            return run_store_copy(args, settings)
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
             return EXIT_OK
@@ -140,10 +152,10 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     if args.snapshot is not None:
         tape = MemoryTape(read_observations(args.snapshot))
     else:
-        path = store_path(args.store, settings)
-        if not path.exists():
-            raise TapecheckError(f"no store at {path} yet: run `tapecheck record` first, or pass --snapshot FILE")
-        tape = Store(path, settings.store.retention_days)
+        where = store_location(args.store, settings)
+        if not is_url(where) and not Path(where).exists():
+            raise TapecheckError(f"no store at {where} yet: run `tapecheck record` first, or pass --snapshot FILE")
+        tape = open_store(where, settings.store.retention_days)
     try:
         if day is None:
             verdicts = judge_all(narratives.claims, make_context(tape, now, settings))
@@ -184,8 +196,13 @@ def option_day(text: str, today: datetime) -> date:
     return day
 
 
-def store_path(option: Path | None, settings: Settings) -> Path:
-    return option or (Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
+def store_location(option: str | None, settings: Settings) -> str:
+    """--store, else [store] url, else [store] path, else the user data dir: a file path or a PostgreSQL URL."""
+    if option:
+        return option if is_url(option) else str(Path(option).expanduser())
+    if settings.store.url:
+        return settings.store.url
+    return str(Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -212,12 +229,12 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
 
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
-    from tui.collect.recorder import open_store
+    from tui.collect.recorder import open_store as open_recording_store
     from tui.collect.sources.registry import build_sources, resume_history
     from tui.collect.sources.wanted import wanted
     from tui.ui.app import TapecheckApp
 
-    store, problem = open_store(store_path(args.store, settings), settings.store.retention_days)
+    store, problem = open_recording_store(store_location(args.store, settings), settings.store.retention_days)
     plan = build_sources(settings, wanted(narratives))
     try:
         resume_history(plan, store, args.refetch_history)
@@ -248,7 +265,8 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
     from tui.collect.sources.registry import build_sources
     from tui.collect.sources.wanted import wanted
 
-    store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
+    store = None if args.no_store else open_store(store_location(args.store, settings),
+                                                  settings.store.retention_days)
     if store is None and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
     plan = build_sources(settings, wanted(narratives))
@@ -269,3 +287,24 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         if store is not None:
             store.close()
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
+    """`store copy`: exit 0 when every count and checksum agrees, 2 when the copy differs or cannot be made."""
+    from tui.core.storecopy import copy_store, report
+
+    if not is_url(args.source) and not Path(args.source).exists():
+        raise TapecheckError(f"--from: no store at {args.source}")
+    source = open_store(args.source, settings.store.retention_days)
+    try:
+        destination = open_store(args.destination, settings.store.retention_days)
+        try:
+            sums = copy_store(source, destination,
+                              lambda n: print(f"tapecheck: copied {n:,} observations", file=sys.stderr))
+            for line in report(sums, source, destination):
+                print(line)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    return EXIT_OK if all(s.same for s in sums) else EXIT_BAD_INPUT

@@ -18,6 +18,8 @@ from tui.collect.poller import Health, Poller
 from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
 from tui.core.config import PollerSettings
+from tui.core.location import is_url
+from tui.core.location import open_store as open_location
 from tui.core.model import Observation, TapecheckError
 from tui.core.snapshot import write_observations
 from tui.core.store import HealthRecord, Store
@@ -34,11 +36,14 @@ def health_record(health: Health) -> HealthRecord:
 PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
 
 
-def open_store(path: Path, retention_days: int) -> tuple[Store, str | None]:
+def open_store(path: Path | str, retention_days: int) -> tuple[Store, str | None]:
     """The store at `path`; when it cannot be opened (a read-only directory, a full disk), an in-memory store
-    and why, so that the dashboard runs on without recording instead of not starting."""
+    and why, so that the dashboard runs on without recording instead of not starting. A PostgreSQL URL that
+    cannot be opened (wrong credentials, an unreachable host) is an error: a shared store is not replaced."""
+    if is_url(path):
+        return open_location(path, retention_days), None
     try:
-        return Store(path, retention_days), None
+        return Store(Path(path), retention_days), None
     except TapecheckError as error:
         return Store(Path(":memory:"), retention_days), f"not recording: {error}"
 
@@ -92,8 +97,8 @@ class StoreWriter:
         if self.problem == before:
             return None
         if self.problem is None:
-            logger.info("recording again to %s", store.path)
-            return f"recording again to {store.path}"
+            logger.info("recording again to %s", store.location)
+            return f"recording again to {store.location}"
         logger.error("%s", self.problem)
         return f"{self.problem} (polling goes on)"
 

@@ -35,8 +35,8 @@ from tui.core.then import Cached
 SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
-REQUEST_KINDS = ("refresh", "pause", "resume")
-COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`  # what a viewer may ask of the collector
+REQUEST_KINDS = ("refresh", "pause", "resume")  # what a viewer may ask of the collector
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
