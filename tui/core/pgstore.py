@@ -427,20 +427,45 @@ class PgStore(Store):
             return newest
         return self._last_per_source(series_id, now_ms, 0)
 
+    # While the server is away the Tape questions answer from what is kept (the last values, with their age,
+    # so they turn stale as they should) or with nothing: a dashboard must not fall over; `problem` says why.
+
     def latest(self, series: str, now: datetime) -> list[Observation]:
-        series_id = self._lookup(series)
-        if series_id is None:
-            return []
-        return self._observations(series, self._latest_rows(series, series_id, now))
+        try:
+            series_id = self._lookup(series)
+            if series_id is None:
+                return []
+            return self._observations(series, self._latest_rows(series, series_id, now))
+        except TapecheckError:
+            if self.problem is None:
+                raise
+            now_ms, unit = to_ms(now), self._units.get(series, "")
+            return [Observation(series, value, unit, from_ms(ts), source)
+                    for source, ts, value in self._newest.get(series, []) if ts <= now_ms]
 
     def at(self, series: str, day: date) -> list[Observation]:
-        series_id = self._lookup(series)
-        if series_id is None:
+        try:
+            series_id = self._lookup(series)
+            if series_id is None:
+                return []
+            end = end_of_day(day)
+            rows = self._last_per_source(series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK))
+            return self._observations(series, rows)
+        except TapecheckError:
+            if self.problem is None:
+                raise
             return []
-        end = end_of_day(day)
-        return self._observations(series, self._last_per_source(series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK)))
 
     def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        try:
+            return self._daily(series, now)
+        except TapecheckError:
+            if self.problem is None:
+                raise
+            kept = self._closes.get(series)
+            return [] if kept is None else kept[1]
+
+    def _daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
         """Daily closes: per UTC day and source the last value, then the median over sources (as Store.daily)."""
         series_id = self._lookup(series)
         if series_id is None:
@@ -470,6 +495,14 @@ class PgStore(Store):
     def history(self, series: str, since: datetime, now: datetime, points: int | None = None) -> list[Observation]:
         """A series' observations in a time range, oldest first; with `points`, each source's last in each of
         that many equal spans (as Store.history)."""
+        try:
+            return self._history(series, since, now, points)
+        except TapecheckError:
+            if self.problem is None:
+                raise
+            return []
+
+    def _history(self, series: str, since: datetime, now: datetime, points: int | None) -> list[Observation]:
         series_id = self._lookup(series)
         if series_id is None:
             return []

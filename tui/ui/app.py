@@ -211,6 +211,8 @@ class TapecheckApp(App[str | None]):
         if self.replay is not None:
             text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
         text += " (paused)" if paused else ""
+        if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
+            return text + " · store unreachable"
         return text + (" · not recording" if self.mode == "LIVE" and self.writer.problem else "")
 
     # ---- polling ----------------------------------------------------------------------------------
