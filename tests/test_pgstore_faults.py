@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,3 +151,32 @@ def test_the_log_never_holds_the_password(pg_server: PgServer, tmp_path: Path) -
         logger.removeHandler(handler)
         store.close()
     assert records and all(ALICE_PASSWORD not in r for r in records)
+
+
+async def test_the_dashboard_says_store_unreachable_and_keeps_its_values(pg_server: PgServer) -> None:
+    from tui.core.claims import load_narratives
+    from tui.core.config import load_settings
+    from tui.ui.app import TapecheckApp
+    from widgets.header_line import HeaderLine
+
+    store = open_store(pg_server.new_database())
+    now = datetime.now(UTC)
+    store.append([obs(BTC, 71_000.0, now - timedelta(seconds=5), "kraken")])
+    app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        app.rebuild()
+        pg_server.stop()
+        try:
+            app.rebuild()  # reads the store: the server is away
+            app.tick()
+            assert app.dashboard is not None
+            assert "store unreachable" in app.dashboard.query_one(HeaderLine).mode
+            row = next(r for v in app.views for r in v.series if r.series == BTC)
+            assert row.value == 71_000.0  # the last value stays on screen
+        finally:
+            pg_server.start()
+        until_reachable(store.count)
+        app.tick()
+        assert "store unreachable" not in app.dashboard.query_one(HeaderLine).mode
+    store.close()
