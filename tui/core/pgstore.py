@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- byte order (COLLATE "C"), as SQLite compares text: both backends list series and sources alike
 CREATE TABLE series (id SERIAL PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE, unit TEXT NOT NULL);
 CREATE TABLE observations (
-    series_id INTEGER NOT NULL REFERENCES series(id),
+    series_id INTEGER NOT NULL,   -- series(id); no foreign key: its check per row would halve the ingest rate
     source TEXT COLLATE "C" NOT NULL,
     ts BIGINT NOT NULL,           -- milliseconds since the Unix epoch, UTC
     value DOUBLE PRECISION NOT NULL,
@@ -141,6 +141,19 @@ SELECT ts / %(day)s, value FROM closes
 """
 
 
+# One statement, one round trip: insert the staged rows, and when any was new, bump commit_seq, mark the series
+# appended to and NOTIFY the viewers (delivered at commit). Returns (rows added, the new commit_seq or NULL).
+_INSERT_INCOMING = """
+WITH added AS (INSERT INTO observations SELECT * FROM incoming ON CONFLICT DO NOTHING RETURNING series_id),
+bumped AS (UPDATE meta SET value = (value::bigint + 1)::text
+           WHERE key = 'commit_seq' AND EXISTS (SELECT 1 FROM added) RETURNING value::bigint AS seq),
+marked AS (UPDATE series SET changed_seq = (SELECT seq FROM bumped)
+           WHERE id IN (SELECT series_id FROM added) RETURNING id),
+told AS (SELECT pg_notify(%(channel)s, seq::text) FROM bumped)
+SELECT (SELECT COUNT(*) FROM added), (SELECT seq FROM bumped), (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM told)
+"""
+
+
 class PgStore(Store):
     """One PostgreSQL database. Safe to share between threads (one lock per connection); any number of
     processes on any number of hosts may open it."""
@@ -167,6 +180,7 @@ class PgStore(Store):
         self._retry_at = 0.0
         self._conn: psycopg.Connection[Any] | None = None
         self._listener: psycopg.Connection[Any] | None = None
+        self._staging: psycopg.Connection[Any] | None = None  # the connection holding the temporary table
         self._closed = False
         with self._lock:
             self._conn = self._open()  # a wrong password or an unreachable host fails here, in one line
@@ -316,26 +330,22 @@ class PgStore(Store):
         return added
 
     def _insert(self, conn: psycopg.Connection[Any], batch: list[Observation]) -> int:
+        if self._staging is not conn:  # a temporary table lives as long as its connection
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (series_id INTEGER, source TEXT, ts BIGINT, "
+                         "value DOUBLE PRECISION) ON COMMIT DELETE ROWS")
+            self._staging = conn
         with conn.transaction():
             ids = self._ensure_series(conn, batch)
             with conn.cursor() as cur:
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (series_id INTEGER, source TEXT, ts BIGINT, "
-                            "value DOUBLE PRECISION) ON COMMIT DELETE ROWS")
                 with cur.copy("COPY incoming FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int4", "text", "int8", "float8"])
                     for o in batch:
                         copy.write_row((ids[o.series], o.source, to_ms(o.ts), o.value))
-                cur.execute("WITH added AS (INSERT INTO observations SELECT * FROM incoming ON CONFLICT DO NOTHING "
-                            "RETURNING series_id) SELECT series_id, COUNT(*) FROM added GROUP BY series_id")
-                counts = cur.fetchall()
-                added = sum(int(n) for _, n in counts)
-                if added:
-                    seq = self._bump(conn)
-                    cur.execute("UPDATE series SET changed_seq = %s WHERE id = ANY(%s)",
-                                (seq, [int(i) for i, _ in counts]))
-                    if self._known_seq == seq - 1:  # nobody else wrote in between: keep what this batch left alone
-                        self._known_seq = seq
-                        self._forget_kept(batch)
+                row = cur.execute(_INSERT_INCOMING, {"channel": CHANNEL}).fetchone()
+        added, seq = (int(row[0]), row[1]) if row else (0, None)
+        if seq is not None and self._known_seq == int(seq) - 1:  # nobody else wrote in between:
+            self._known_seq = int(seq)                            # keep what this batch left alone
+            self._forget_kept(batch)
         return added
 
     def _ensure_series(self, conn: psycopg.Connection[Any], batch: list[Observation]) -> dict[str, int]:
