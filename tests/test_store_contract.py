@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, obs
-from tui.core import pgstore
+from tui.core import pgsql, pgstore
 from tui.core import store as sqlite_store
 from tui.core.location import open_store
 from tui.core.model import TapecheckError
@@ -158,7 +158,7 @@ def make_version_1(backend: str, location: str) -> None:
         import psycopg
 
         with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute(pgstore.MIGRATIONS[0].encode())
+            conn.execute(pgsql.MIGRATIONS[0].encode())
             conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
             conn.execute("INSERT INTO series (name, unit) VALUES (%s, 'USD')", (BTC,))
             conn.execute("INSERT INTO observations VALUES (1, 'a', 1769407200000, 7.0)")

@@ -37,6 +37,7 @@ from tui.core.location import mask_url, url_secrets
 from tui.core.logs import redact
 from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
+from tui.core.pgsql import COLUMNS, DAY_CLOSES, INSERT_INCOMING, LAST_PER_SOURCE, MIGRATIONS
 from tui.core.store import (
     _DAY_MS,
     _FOREVER_MS,
@@ -66,93 +67,6 @@ RECONNECT_MAX_S = 5.0
 PENDING_MAX = 2_000_000   # observations kept in memory while the server is away
 _LOCKS = 0x74617065       # "tape": the first key of tapecheck's advisory locks
 _COLLECTOR, _VIEWER, _MIGRATING = 1, 2, 3
-
-_SCHEMA_1 = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- byte order (COLLATE "C"), as SQLite compares text: both backends list series and sources alike
-CREATE TABLE series (id SERIAL PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE, unit TEXT NOT NULL);
-CREATE TABLE observations (
-    series_id INTEGER NOT NULL,   -- series(id); no foreign key: its check per row would halve the ingest rate
-    source TEXT COLLATE "C" NOT NULL,
-    ts BIGINT NOT NULL,           -- milliseconds since the Unix epoch, UTC
-    value DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (series_id, source, ts)
-);
-CREATE INDEX observations_by_time ON observations (series_id, ts);
-CREATE TABLE health (
-    source TEXT PRIMARY KEY, kind TEXT NOT NULL, last_success BIGINT, last_error TEXT, last_error_at BIGINT,
-    latency_ms DOUBLE PRECISION, failures INTEGER NOT NULL DEFAULT 0, next_attempt BIGINT
-);
-CREATE TABLE then_verdicts (
-    claim_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status TEXT NOT NULL, value DOUBLE PRECISION,
-    deviation_pct DOUBLE PRECISION, explanation TEXT NOT NULL, judged_at BIGINT NOT NULL
-);
-CREATE TABLE history_coverage (
-    job TEXT PRIMARY KEY, first_day TEXT NOT NULL, last_day TEXT NOT NULL, fetched_at BIGINT NOT NULL
-);
-"""
-
-_SCHEMA_2 = """
-ALTER TABLE series ADD COLUMN changed_seq BIGINT NOT NULL DEFAULT 0;
-INSERT INTO meta VALUES ('commit_seq', '0') ON CONFLICT DO NOTHING;
-CREATE TABLE requests (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, at BIGINT NOT NULL);
-CREATE TABLE collector (
-    one INTEGER PRIMARY KEY CHECK (one = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
-    started_at BIGINT NOT NULL, paused BOOLEAN NOT NULL
-);
-"""
-
-MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
-
-_COLUMNS = {
-    "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
-               "next_attempt"),
-    "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at"),
-    "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
-}
-
-# The sources of a series, walked through the primary key one by one (a loose index scan).
-_SOURCES = """
-WITH RECURSIVE sources(name) AS (
-    SELECT MIN(source) FROM observations WHERE series_id = %(id)s
-    UNION ALL
-    SELECT (SELECT MIN(source) FROM observations WHERE series_id = %(id)s AND source > sources.name)
-    FROM sources WHERE sources.name IS NOT NULL
-)"""
-
-_LAST_PER_SOURCE = _SOURCES + """
-SELECT sources.name, o.ts, o.value FROM sources CROSS JOIN LATERAL (
-    SELECT ts, value FROM observations WHERE series_id = %(id)s AND source = sources.name AND ts <= %(until)s
-    ORDER BY ts DESC LIMIT 1) o
-WHERE sources.name IS NOT NULL AND o.ts >= %(since)s
-"""
-
-_DAY_CLOSES = _SOURCES + """, closes(source, ts, value) AS (
-    SELECT sources.name, o.ts, o.value FROM sources CROSS JOIN LATERAL (
-        SELECT ts, value FROM observations WHERE series_id = %(id)s AND source = sources.name AND ts < %(end)s
-        ORDER BY ts DESC LIMIT 1) o
-    WHERE sources.name IS NOT NULL
-    UNION ALL
-    SELECT closes.source, o.ts, o.value FROM closes CROSS JOIN LATERAL (
-        SELECT ts, value FROM observations WHERE series_id = %(id)s AND source = closes.source
-        AND ts < closes.ts / %(day)s * %(day)s ORDER BY ts DESC LIMIT 1) o
-)
-SELECT ts / %(day)s, value FROM closes
-"""
-
-
-# One statement, one round trip: insert the staged rows, and when any was new, bump commit_seq, mark the series
-# appended to and NOTIFY the viewers (delivered at commit). Returns (rows added, the new commit_seq or NULL).
-_INSERT_INCOMING = """
-WITH added AS (INSERT INTO observations SELECT * FROM incoming ON CONFLICT DO NOTHING RETURNING series_id),
-bumped AS (UPDATE meta SET value = (value::bigint + 1)::text
-           WHERE key = 'commit_seq' AND EXISTS (SELECT 1 FROM added) RETURNING value::bigint AS seq),
-marked AS (UPDATE series SET changed_seq = (SELECT seq FROM bumped)
-           WHERE id IN (SELECT series_id FROM added) RETURNING id),
-told AS (SELECT pg_notify(%(channel)s, seq::text) FROM bumped)
-SELECT (SELECT COUNT(*) FROM added), (SELECT seq FROM bumped), (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM told)
-"""
-
 
 class PgStore(Store):
     """One PostgreSQL database. Safe to share between threads (one lock per connection); any number of
@@ -341,7 +255,7 @@ class PgStore(Store):
                     copy.set_types(["int4", "text", "int8", "float8"])
                     for o in batch:
                         copy.write_row((ids[o.series], o.source, to_ms(o.ts), o.value))
-                row = cur.execute(_INSERT_INCOMING, {"channel": CHANNEL}).fetchone()
+                row = cur.execute(INSERT_INCOMING, {"channel": CHANNEL}).fetchone()
         added, seq = (int(row[0]), row[1]) if row else (0, None)
         if seq is not None and self._known_seq == int(seq) - 1:  # nobody else wrote in between:
             self._known_seq = int(seq)                            # keep what this batch left alone
@@ -417,7 +331,7 @@ class PgStore(Store):
 
     def _last_per_source(self, series_id: int, until_ms: int, since_ms: int) -> list[tuple[str, int, float]]:
         return self._run(lambda conn: [(str(s), int(t), float(v)) for s, t, v in conn.execute(
-            _LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms})])
+            LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms})])
 
     def _notice_other_writers(self) -> None:
         """Drop every kept answer when a commit we did not account for has happened."""
@@ -494,7 +408,7 @@ class PgStore(Store):
         if kept is not None and kept[0] == today:
             return kept[1]
         params = {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS}
-        rows = self._run(lambda conn: list(conn.execute(_DAY_CLOSES, params)))
+        rows = self._run(lambda conn: list(conn.execute(DAY_CLOSES, params)))
         per_day: dict[int, list[float]] = {}
         for day, value in rows:
             per_day.setdefault(int(day), []).append(float(value))
@@ -550,7 +464,7 @@ class PgStore(Store):
     def _upsert(self, table: str, rows: list[tuple[object, ...]]) -> None:
         if not rows:
             return
-        columns = _COLUMNS[table]
+        columns = COLUMNS[table]
         sql = (f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({columns[0]}) "
                f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns[1:])}")
 
