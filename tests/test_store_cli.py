@@ -103,3 +103,13 @@ def test_a_bad_store_url_is_one_line_and_exit_2(command: list[str], pg_server: P
         assert code == 2
         assert err.count("\n") == 1 and reason in err and "Traceback" not in err
         assert ALICE_PASSWORD not in err and "alice:***@" in err
+
+
+def test_a_second_collector_is_refused(pg_server: PgServer, capsys: pytest.CaptureFixture[str]) -> None:
+    url = pg_server.new_database()
+    running = open_store(url)
+    assert running.try_lock_collector()  # a collector on another host
+    code = main(["record", "--once", "--store", url])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "another collector is already recording into this store" in err
+    running.close()

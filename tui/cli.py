@@ -269,6 +269,9 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                                                   settings.store.retention_days)
     if store is None and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
+    if store is not None and not store.try_lock_collector():  # one collector per store, whatever the host
+        store.close()
+        raise TapecheckError(f"{store.location}: another collector is already recording into this store")
     plan = build_sources(settings, wanted(narratives))
 
     def log(line: str) -> None:
