@@ -50,21 +50,21 @@ def commit_to_viewer(location: str, samples: int) -> list[float]:
     start = datetime.now(UTC) + timedelta(days=1)  # after anything in the store
 
     def watch() -> None:
-        last = -1.0
+        waiting = 1_000_000.0  # the first value not yet seen; a newer value seen counts for every older one
         while not done.is_set() and len(seen) < samples:
             viewer.wait_for_change(1.0)
             values = [o.value for o in viewer.latest(PROBE, start + timedelta(days=1)) if o.source == "probe"]
-            if values and values[0] != last:
-                last = values[0]
-                if last in began:
-                    seen.append(time.perf_counter() - began[last])
+            now = time.perf_counter()
+            while values and waiting <= values[0] and waiting in began:
+                seen.append(now - began[waiting])
+                waiting += 1
 
     thread = threading.Thread(target=watch)
     thread.start()
     try:
         for i in range(samples):
             value = 1_000_000.0 + i
-            began[value] = time.perf_counter()
+            began[value] = time.perf_counter()  # set before the append: the viewer may see it at once
             writer.append([Observation(PROBE, value, "USD", start + timedelta(seconds=i), "probe")])
             time.sleep(0.05)
         deadline = time.monotonic() + 10

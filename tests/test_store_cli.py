@@ -113,3 +113,12 @@ def test_a_second_collector_is_refused(pg_server: PgServer, capsys: pytest.Captu
     _, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and "another collector is already recording into this store" in err
     running.close()
+
+
+def test_a_store_url_in_the_config_that_is_not_postgresql_is_refused(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[store]\nurl = "mysql://desk@db/tape"\n')
+    code = main(["--config", str(cfg), "check"])
+    _, err = capsys.readouterr()
+    assert code == 2 and str(cfg) in err and "url" in err and "postgresql://" in err

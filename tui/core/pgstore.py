@@ -108,12 +108,16 @@ class PgStore(Store):
         text = " ".join(str(error).split()) or type(error).__name__
         return redact(text.replace(self.url, self.location), self._secrets)
 
+    def _options(self) -> dict[str, Any]:
+        # TCP keepalives: a network that drops without a word is noticed in about 20 s, not never
+        return {"autocommit": True, "connect_timeout": max(1, round(self._timeout)), "application_name": "tapecheck",
+                "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2}
+
     def _open(self) -> psycopg.Connection[Any]:
         import psycopg
 
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, round(self._timeout)),
-                                   application_name="tapecheck")
+            conn = psycopg.connect(self.url, **self._options())
         except psycopg.Error as error:
             raise TapecheckError(f"{self.location}: cannot open the store: {self._say(error)}") from None
         except ValueError as error:  # a malformed URL
@@ -542,8 +546,7 @@ class PgStore(Store):
             try:
                 if self._listener is None or self._listener.closed or self._listener.broken:
                     self._listener = None
-                    self._listener = psycopg.connect(self.url, autocommit=True,
-                                                     connect_timeout=max(1, round(self._timeout)))
+                    self._listener = psycopg.connect(self.url, **self._options())
                     self._listener.execute(f"LISTEN {CHANNEL}")
                 for _ in self._listener.notifies(timeout=timeout_s, stop_after=1):
                     return True
