@@ -81,7 +81,7 @@ class PgStore(Store):
         self.problem: str | None = None
         self._secrets = url_secrets(url)
         self._timeout = connect_timeout_s
-        self._lock = threading.Lock()
+        self._db_lock = threading.RLock()  # re-entered: a kept answer is checked and filled under one hold
         self._listen_lock = threading.Lock()
         self._series_ids: dict[str, int] = {}
         self._units: dict[str, str] = {}
@@ -94,9 +94,10 @@ class PgStore(Store):
         self._retry_at = 0.0
         self._conn: psycopg.Connection[Any] | None = None
         self._listener: psycopg.Connection[Any] | None = None
+        self._listened = False  # whether a listening connection was ever made
         self._staging: psycopg.Connection[Any] | None = None  # the connection holding the temporary table
         self._closed = False
-        with self._lock:
+        with self._db_lock:
             self._conn = self._open()  # a wrong password or an unreachable host fails here, in one line
             self._migrate_pg(self._conn)
         self._seen_seq = self.commit_seq()
@@ -166,7 +167,7 @@ class PgStore(Store):
         """Run `work` on the connection; a broken connection is opened again and `work` run once more."""
         import psycopg
 
-        with self._lock:
+        with self._db_lock:
             for attempt in (1, 2):
                 conn = self._connection()
                 try:
@@ -187,7 +188,7 @@ class PgStore(Store):
 
     def close(self) -> None:
         self._closed = True
-        with self._lock:
+        with self._db_lock:
             if self._conn is not None:
                 with suppress(Exception):
                     if self._held:  # let go now: the server ends a closed session a moment later
@@ -347,10 +348,11 @@ class PgStore(Store):
 
     def _latest_rows(self, series: str, series_id: int, now: datetime) -> list[tuple[str, int, float]]:
         now_ms = to_ms(now)
-        self._notice_other_writers()
-        newest = self._newest.get(series)
-        if newest is None:
-            newest = self._newest[series] = self._last_per_source(series_id, _FOREVER_MS, 0)
+        with self._db_lock:  # no other thread's commit check can slip between reading and keeping
+            self._notice_other_writers()
+            newest = self._newest.get(series)
+            if newest is None:
+                newest = self._newest[series] = self._last_per_source(series_id, _FOREVER_MS, 0)
         if all(ts <= now_ms for _, ts, _ in newest):
             return newest
         return self._last_per_source(series_id, now_ms, 0)
@@ -407,18 +409,19 @@ class PgStore(Store):
         return closes
 
     def _past_closes(self, series: str, series_id: int, today: date) -> list[tuple[date, float]]:
-        self._notice_other_writers()
-        kept = self._closes.get(series)
-        if kept is not None and kept[0] == today:
-            return kept[1]
-        params = {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS}
-        rows = self._run(lambda conn: list(conn.execute(DAY_CLOSES, params)))
-        per_day: dict[int, list[float]] = {}
-        for day, value in rows:
-            per_day.setdefault(int(day), []).append(float(value))
-        closes = [(from_ms(day * _DAY_MS).date(), float(median(values))) for day, values in sorted(per_day.items())]
-        self._closes[series] = (today, closes)
-        return closes
+        with self._db_lock:
+            self._notice_other_writers()
+            kept = self._closes.get(series)
+            if kept is not None and kept[0] == today:
+                return kept[1]
+            params = {"id": series_id, "end": to_ms(end_of_day(today - timedelta(days=1))), "day": _DAY_MS}
+            rows = self._run(lambda conn: list(conn.execute(DAY_CLOSES, params)))
+            per_day: dict[int, list[float]] = {}
+            for day, value in rows:
+                per_day.setdefault(int(day), []).append(float(value))
+            closes = [(from_ms(day * _DAY_MS).date(), float(median(values))) for day, values in sorted(per_day.items())]
+            self._closes[series] = (today, closes)
+            return closes
 
     def history(self, series: str, since: datetime, now: datetime, points: int | None = None) -> list[Observation]:
         """A series' observations in a time range, oldest first; with `points`, each source's last in each of
@@ -548,6 +551,9 @@ class PgStore(Store):
                     self._listener = None
                     self._listener = psycopg.connect(self.url, **self._options())
                     self._listener.execute(f"LISTEN {CHANNEL}")
+                    if self._listened:  # listening again: what was said meanwhile is lost, so look now
+                        return True
+                    self._listened = True
                 for _ in self._listener.notifies(timeout=timeout_s, stop_after=1):
                     return True
                 return False
