@@ -26,6 +26,7 @@ BENCHMARKS = {
     "memory": "benchmarks.memory",
     "rule_evaluation": "benchmarks.rules",
     "store_ingest": "benchmarks.ingest",
+    "store_backends": "benchmarks.backends",
 }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.pgserver import PgServer, start_server
 from tui.core.config import Staleness
 from tui.core.model import Observation, SeriesId
 from tui.core.rules.evaluate import Context
@@ -33,3 +35,33 @@ def context(*observations: Observation, now: datetime = NOW) -> Context:
 @pytest.fixture
 def snapshot_path() -> Path:
     return DATA / "snapshot.jsonl"
+
+
+# ---- the store on both backends: SQLite in tmp_path, and a real PostgreSQL server (tests/pgserver.py) -------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server, reason = start_server()
+    if server is None:
+        pytest.skip(f"no PostgreSQL server for the tests: {reason}")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a new, empty store lives on the backend under test: a file path or a PostgreSQL URL."""
+    if backend == "sqlite":
+        return str(tmp_path / "s.sqlite")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.new_database()

@@ -58,3 +58,13 @@ def test_the_headless_app_counts_its_polls_and_reads_its_memory(tmp_path: Path) 
     readings = json.loads(out.read_text())
     assert {"start", "first polls", "polls/10", "polls"} <= set(readings)
     assert readings["states"].get("ok", 0) >= 1
+
+
+def test_both_store_backends_report_figures(monkeypatch: pytest.MonkeyPatch, pg_server: object) -> None:
+    from benchmarks import backends
+
+    monkeypatch.setattr(backends, "QUICK", 3_000)
+    found = backends.run(quick=True, server=pg_server)  # type: ignore[arg-type]
+    assert [f.name.split(":")[0] for f in found] == ["SQLite"] * 3 + ["PostgreSQL"] * 3
+    assert all(f.value > 0 for f in found) and all(f.baseline for f in found[3:])
+    assert found[2].value < 5_000 and found[5].value < 5_000  # every viewer saw the commits, within seconds

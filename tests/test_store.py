@@ -1,4 +1,5 @@
-"""The SQLite store: appends, the Tape questions (checked against MemoryTape), retention, health, a killed writer."""
+"""The store on both backends (SQLite, PostgreSQL): appends, the Tape questions (checked against MemoryTape),
+retention, health, a killed writer. The collector's and viewers' side of the contract is in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
+from tui.core.location import open_store
 from tui.core.model import TapecheckError
 from tui.core.store import HealthRecord, Store
 from tui.core.tape import MemoryTape
@@ -24,8 +27,10 @@ BTC = "crypto:BTC/USD:last"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "s.sqlite", retention_days=30)
+def store(location: str) -> Iterator[Store]:
+    store = open_store(location, retention_days=30)
+    yield store
+    store.close()
 
 
 def test_append_and_ignore_duplicates(store: Store) -> None:
@@ -35,7 +40,8 @@ def test_append_and_ignore_duplicates(store: Store) -> None:
     assert store.count() == 2
 
 
-def test_wal_mode(store: Store) -> None:
+def test_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -86,9 +92,12 @@ def test_history_for_a_chart_keeps_each_sources_last_value_per_span(store: Store
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(observation_lists, st.integers(min_value=0, max_value=20))
-def test_store_answers_like_memory_tape(tmp_path_factory: pytest.TempPathFactory, rows: list[object],
-                                        days_back: int) -> None:
-    store = Store(tmp_path_factory.mktemp("p") / "s.sqlite")
+def test_store_answers_like_memory_tape(tmp_path_factory: pytest.TempPathFactory, backend: str,
+                                        request: pytest.FixtureRequest, rows: list[object], days_back: int) -> None:
+    if backend == "sqlite":
+        store = Store(tmp_path_factory.mktemp("p") / "s.sqlite")
+    else:
+        store = open_store(request.getfixturevalue("pg_server").new_database())
     store.append(rows)  # type: ignore[arg-type]
     memory = MemoryTape(rows)  # type: ignore[arg-type]
     day = (NOW - timedelta(days=days_back)).date()
@@ -125,7 +134,7 @@ def test_daily_closes_see_what_another_process_wrote(store: Store) -> None:
     day = datetime(2026, 1, 20, 12, tzinfo=UTC)
     store.append([obs(BTC, 10.0, day, "a")])
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 10.0)]
-    other = Store(store.path)
+    other = open_store(store.location)
     other.append([obs(BTC, 40.0, day + timedelta(hours=2), "a")])
     other.close()
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 40.0)]
@@ -136,6 +145,9 @@ def test_health_round_trip(store: Store) -> None:
                           NOW + timedelta(seconds=40))
     store.save_health(record)
     assert store.health() == [record]
+    changed = HealthRecord("binance", "crypto", NOW, None, None, 80.0, 0, None)
+    store.save_health(changed)
+    assert store.health() == [changed]
 
 
 def test_not_a_store(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pytest
 
 from tests.conftest import obs
 from tui.collect.recorder import StoreWriter
+from tui.core.location import is_url
+from tui.core.location import open_store as open_location
 from tui.core.model import TapecheckError
 from tui.core.store import Store
 
@@ -32,8 +35,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tui.core.model import Observation
-from tui.core.store import Store, HealthRecord
-store = Store(Path(sys.argv[1]))
+from tui.core.location import open_store
+from tui.core.store import HealthRecord
+store = open_store(sys.argv[1])
 run = int(sys.argv[2])
 start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)
 batch = 0
@@ -47,9 +51,25 @@ while True:
 """.replace("BATCH_SIZE", str(BATCH))
 
 
-def start_writer(path: Path, run: int) -> subprocess.Popen[str]:
+def start_writer(path: Path | str, run: int) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(run)], stdout=subprocess.PIPE, text=True,
                             cwd=ROOT)
+
+
+def rows_by_source(location: Path | str) -> dict[str, int]:
+    """Observations per source, read straight from the database; a SQLite file is checked for integrity first."""
+    if is_url(location):
+        import psycopg
+
+        with psycopg.connect(str(location), autocommit=True) as conn:
+            return {str(source): int(n) for source, n in
+                    conn.execute("SELECT source, COUNT(*) FROM observations GROUP BY source")}
+    db = sqlite3.connect(location, timeout=10)  # the store always opens
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return dict(db.execute("SELECT source, COUNT(*) FROM observations GROUP BY source").fetchall())
+    finally:
+        db.close()
 
 
 def kill_and_count(writer: subprocess.Popen[str], delay: float) -> int:
@@ -64,13 +84,12 @@ def kill_and_count(writer: subprocess.Popen[str], delay: float) -> int:
     return sum(1 for line in reported if line.endswith("\n"))  # a line cut by the kill was not confirmed
 
 
-def kill_many(tmp_path: Path, kills: int, seed: int, per_store: int = 25) -> None:
+def kill_many(new_store: Callable[[int], Path | str], kills: int, seed: int, per_store: int = 25) -> None:
     """Kill a writer `kills` times, `per_store` times on each store (so that checking stays quick)."""
     rng = random.Random(seed)
     totals = [0, 0]
     for first in range(0, kills, per_store):
-        confirmed, found = kill_on_one_store(tmp_path / f"kill{first}.sqlite", range(first, min(kills, first + per_store)),
-                                             rng)
+        confirmed, found = kill_on_one_store(new_store(first), range(first, min(kills, first + per_store)), rng)
         totals[0] += confirmed
         totals[1] += found
     print(f"kill figures: {kills} kills, {totals[0]} observations confirmed committed, {totals[1]} found "
@@ -78,34 +97,33 @@ def kill_many(tmp_path: Path, kills: int, seed: int, per_store: int = 25) -> Non
           f"integrity ok after every kill")
 
 
-def kill_on_one_store(path: Path, runs: range, rng: random.Random) -> tuple[int, int]:
+def kill_on_one_store(path: Path | str, runs: range, rng: random.Random) -> tuple[int, int]:
     committed: dict[str, int] = {}
     rows: dict[str, int] = {}
     for run in runs:
         committed[f"w{run}"] = kill_and_count(start_writer(path, run), rng.uniform(0.0, 0.4))
-        db = sqlite3.connect(path, timeout=10)  # the store always opens
-        try:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            rows = dict(db.execute("SELECT source, COUNT(*) FROM observations GROUP BY source").fetchall())
-        finally:
-            db.close()
+        rows = rows_by_source(path)
         for source, batches in committed.items():
             # every batch confirmed before the kill is there, and only whole batches are
             assert rows.get(source, 0) >= batches * BATCH, (source, rows.get(source), batches)
             assert rows.get(source, 0) % BATCH == 0
-    store = Store(path)
+    store = open_location(path)
     assert store.count() == sum(rows.values())
     store.close()
     return sum(committed.values()) * BATCH, sum(rows.values())
 
 
-def test_a_few_random_kills_lose_nothing_committed(tmp_path: Path) -> None:
-    kill_many(tmp_path, kills=5, seed=1)
+def test_a_few_random_kills_lose_nothing_committed(backend: str, tmp_path: Path,
+                                                   request: pytest.FixtureRequest) -> None:
+    if backend == "sqlite":
+        kill_many(lambda first: tmp_path / f"kill{first}.sqlite", kills=5, seed=1)
+    else:
+        kill_many(lambda first: request.getfixturevalue("pg_server").new_database(), kills=5, seed=1)
 
 
 @pytest.mark.slow
 def test_two_hundred_random_kills_lose_nothing_committed(tmp_path: Path) -> None:
-    kill_many(tmp_path, kills=200, seed=2)
+    kill_many(lambda first: tmp_path / f"kill{first}.sqlite", kills=200, seed=2)
 
 
 # ---- a full disk, a store that cannot be opened --------------------------------------------------------
@@ -151,12 +169,12 @@ def test_store_write_errors_are_tapecheck_errors(tmp_path: Path) -> None:
 # ---- two processes on one store -------------------------------------------------------------------------
 
 
-def test_a_recorder_and_a_dashboard_share_a_store(tmp_path: Path) -> None:
+def test_a_recorder_and_a_dashboard_share_a_store(location: str) -> None:
     """Two writer processes append while this one reads and writes health: nobody corrupts or blocks for long."""
-    path = tmp_path / "shared.sqlite"
-    Store(path).close()
+    path = location
+    open_location(path).close()
     writers = [start_writer(path, run) for run in (1, 2)]
-    reader = Store(path)
+    reader = open_location(path)
     longest = 0.0
     rounds = 0
     try:
@@ -172,9 +190,6 @@ def test_a_recorder_and_a_dashboard_share_a_store(tmp_path: Path) -> None:
         committed = [kill_and_count(w, 0) for w in writers]
     assert rounds >= 3 and longest < 5, f"the dashboard waited {longest:.1f} s on the store"
     reader.close()
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    counts = dict(db.execute("SELECT source, COUNT(*) FROM observations GROUP BY source").fetchall())
-    db.close()
+    counts = rows_by_source(path)
     assert counts["binance"] == rounds * 50
     assert counts["w1"] >= committed[0] * BATCH and counts["w2"] >= committed[1] * BATCH

@@ -15,10 +15,10 @@ from tui.collect.sources.base import FetchResult, SourceError
 from tui.collect.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.location import open_store
 from tui.core.model import Claim, Status
 from tui.core.rules.verdict import judge
 from tui.core.snapshot import read_observations
-from tui.core.store import Store
 from tui.core.tape import MemoryTape
 from tui.core.then import judge_on, judge_then, move_text
 from tui.core.view import make_context
@@ -83,8 +83,8 @@ def test_check_at_a_date_judges_every_claim_at_that_close() -> None:
     assert verdicts["wu-btc-above-miner-cash-cost"].live_value == close_on("crypto:BTC/USD:last", "2026-01-23")
 
 
-def test_then_verdicts_are_cached_and_reused(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite")
+def test_then_verdicts_are_cached_and_reused(location: str) -> None:
+    store = open_store(location)
     store.append(read_observations(DATA / "snapshot.jsonl"))
     claims = [CLAIMS["tmt-junda-20cm-limit-up-0123"], CLAIMS["wu-btc-above-miner-cash-cost"],
               CLAIMS["loop-oracle-one-day-36pct"]]
@@ -104,13 +104,13 @@ def test_then_verdicts_are_cached_and_reused(tmp_path: Path) -> None:
     store.close()
 
 
-def test_then_cache_survives_reopening_and_forget_clears_it(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    store = Store(path)
+def test_then_cache_survives_reopening_and_forget_clears_it(location: str) -> None:
+    path = location
+    store = open_store(path)
     store.append(read_observations(DATA / "snapshot.jsonl"))
     judge_then(CLAIMS.values(), store, SETTINGS, store)
     store.close()
-    store = Store(path)
+    store = open_store(path)
     assert store.then_verdicts()["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED
     store.forget_history()
     assert store.then_verdicts() == {}
@@ -133,11 +133,11 @@ class Named:
     kind = "crypto"
 
 
-def test_history_is_fetched_once_then_only_recent_days(tmp_path: Path) -> None:
+def test_history_is_fetched_once_then_only_recent_days(location: str) -> None:
     fetch = RecordingFetch()
     start = date(2025, 1, 1)
     job = HistoryJob(Named(), fetch, start)  # type: ignore[arg-type]
-    store = Store(tmp_path / "s.sqlite")
+    store = open_store(location)
     plan = Planned([job], {})
     resume_history(plan, store)
     assert job.covered is None
@@ -182,13 +182,13 @@ def test_an_earlier_claim_widens_the_fetch() -> None:
     assert fetch.asked == [date(2021, 5, 1)]
 
 
-async def test_a_viewer_judges_then_from_the_store_but_leaves_keeping_it_to_the_collector(tmp_path: Path) -> None:
+async def test_a_viewer_judges_then_from_the_store_but_leaves_keeping_it_to_the_collector(location: str) -> None:
     from tests.pilot import until
     from tui.ui.app import live_app
 
-    store = Store(tmp_path / "s.sqlite")
+    store = open_store(location)
     store.append(read_observations(DATA / "snapshot.jsonl"))
-    app = live_app(SETTINGS, load_narratives(), Store(store.path, read_only=True))
+    app = live_app(SETTINGS, load_narratives(), open_store(location, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.state is not None, "the first state")
         state = app.state

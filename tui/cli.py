@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.location import is_url, open_store
 from tui.core.model import TapecheckError
 from tui.core.report import print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--snapshot", type=Path, metavar="FILE",
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
-    parser.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)")
+    parser.add_argument("--store", metavar="PATH|URL", help="the observation store: a SQLite file or a "
+                        "postgresql://user@host:port/db URL (default: [store] in the config, else the user data dir)")
     parser.add_argument("--demo", action="store_true",
                         help="play the shipped demo tape (synthetic data, a few days in a few minutes); "
                              "nothing is stored")
@@ -80,13 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--at", metavar="DATE", help="judge every claim as of the close of a past day "
                                                     "(YYYY-MM-DD), from daily history")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    check.add_argument("--store", type=Path, metavar="PATH", help="the observation store (without --snapshot)",
+    check.add_argument("--store", metavar="PATH|URL", help="the observation store (without --snapshot)",
                        default=argparse.SUPPRESS)
 
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
     record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
-    record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+    record.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
     record.add_argument("--refetch-history", action="store_true", help="fetch the daily history again, "
@@ -98,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="N times faster than real time (default 1; 0: as fast as it can)")
     replay.add_argument("--from", dest="start", metavar="ISO",
                         help="start the clock here (default: the time of the tape's first line)")
+
+    store = commands.add_parser("store", help="manage stores: `store copy --from A --to B`")
+    store_commands = store.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    copy = store_commands.add_parser("copy", help="copy a store to another (SQLite file or PostgreSQL URL), "
+                                                  "then compare counts and checksums")
+    copy.add_argument("--from", dest="source", required=True, metavar="PATH|URL", help="the store to copy")
+    copy.add_argument("--to", dest="destination", required=True, metavar="PATH|URL",
+                      help="a new or empty store to copy into")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
     return parser
@@ -124,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_collect(args, settings, narratives)
         if args.command == "status":
             return run_status(args, settings, narratives)
+        if args.command == "store":
+            return run_store_copy(args, settings)
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
             return EXIT_OK
@@ -157,10 +169,10 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Narrati
     """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
     from tui.core.status import store_status
 
-    path = store_path(args.store, settings)
-    if not path.exists():
-        raise TapecheckError(f"no store at {path} yet: start a collector with `tapecheck collect`")
-    store = Store(path, settings.store.retention_days, read_only=True)
+    location = store_location(args.store, settings)
+    if not is_url(location) and not Path(location).exists():
+        raise TapecheckError(f"no store at {location} yet: start a collector with `tapecheck collect`")
+    store = open_store(location, settings.store.retention_days, read_only=True)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
     finally:
@@ -178,10 +190,10 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     if args.snapshot is not None:
         tape = MemoryTape(read_observations(args.snapshot))
     else:
-        path = store_path(args.store, settings)
-        if not path.exists():
-            raise TapecheckError(f"no store at {path} yet: run `tapecheck record` first, or pass --snapshot FILE")
-        tape = Store(path, settings.store.retention_days)
+        where = store_location(args.store, settings)
+        if not is_url(where) and not Path(where).exists():
+            raise TapecheckError(f"no store at {where} yet: run `tapecheck record` first, or pass --snapshot FILE")
+        tape = open_store(where, settings.store.retention_days)
     try:
         if day is None:
             verdicts = judge_all(narratives.claims, make_context(tape, now, settings))
@@ -222,8 +234,13 @@ def option_day(text: str, today: datetime) -> date:
     return day
 
 
-def store_path(option: Path | None, settings: Settings) -> Path:
-    return option or (Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
+def store_location(option: str | None, settings: Settings) -> str:
+    """--store, else [store] url, else [store] path, else the user data dir: a file path or a PostgreSQL URL."""
+    if option:
+        return option if is_url(option) else str(Path(option).expanduser())
+    if settings.store.url:
+        return settings.store.url
+    return str(Path(settings.store.path).expanduser() if settings.store.path else default_store_path())
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -263,33 +280,41 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     """A viewer of the store over its own read-only connection; it starts a collector when none runs."""
     from tui.ui.app import live_app as viewer
 
-    path = store_path(args.store, settings)
+    path = store_location(args.store, settings)
     if args.refetch_history:
         raise TapecheckError("--refetch-history is for the collector: tapecheck collect --refetch-history")
     try:
-        store = Store(path, settings.store.retention_days, read_only=True)
+        store = open_store(path, settings.store.retention_days, read_only=True)
     except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
-        Store(path, settings.store.retention_days).close()
-        store = Store(path, settings.store.retention_days, read_only=True)
+        open_store(path, settings.store.retention_days).close()
+        store = open_store(path, settings.store.retention_days, read_only=True)
     starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
     return viewer(settings, narratives, store, lang, starter)
 
 
-def start_collector(config: Path | None, path: Path, settings: Settings) -> str:
+def start_collector(config: Path | None, path: str, settings: Settings) -> str:
     """Start `tapecheck collect` for the store at `path` in the background: detached, in its own session,
     logging to the log file; it stops once no dashboard has been attached for `[collector] linger_s`."""
     import subprocess
 
+    from tui.core.location import mask_url, without_password
     from tui.core.logs import default_log_path
 
+    env = dict(os.environ)
+    shown = path
+    if is_url(path):  # a password never goes on a command line, where `ps` shows it: the child reads it here
+        path, password = without_password(path)
+        if password:
+            env["PGPASSWORD"] = password
+        shown = mask_url(path)
     argv = [sys.executable, "-m", "tui", *(["--config", str(config)] if config else []), "collect",
             "--store", str(path), "--linger", f"{settings.collector.linger_s:g}"]
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                                  stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
     except OSError as error:
         raise TapecheckError(f"cannot start a collector: {error.strerror or error}") from None
-    return (f"No collector was running for {path}: started one in the background (pid {child.pid}). It stops "
+    return (f"No collector was running for {shown}: started one in the background (pid {child.pid}). It stops "
             f"{settings.collector.linger_s:g} s after the last dashboard closes; its log: {default_log_path()}")
 
 
@@ -317,7 +342,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
     from tui.core.process import limit_malloc_arenas
 
     limit_malloc_arenas()
-    store = Store(store_path(args.store, settings), settings.store.retention_days)
+    store = open_store(store_location(args.store, settings), settings.store.retention_days)
     try:
         if not store.try_lock_collector():  # before anything heavy: a second collector says so at once
             raise CollectorRunning(running_collector_message(store))
@@ -326,7 +351,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
         def log(line: str) -> None:
             print(f"tapecheck: {line}", file=sys.stderr, flush=True)
 
-        log(f"collecting into {store.path} (pid {os.getpid()}); dashboards: tapecheck --store {store.path}; "
+        log(f"collecting into {store.location} (pid {os.getpid()}); dashboards: tapecheck --store {store.location}; "
             f"stop with Ctrl+C or SIGTERM")
         asyncio.run(collect(settings, narratives, store, plan, log, linger_s=args.linger,
                             refetch_history=getattr(args, "refetch_history", False)))
@@ -343,7 +368,8 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
     from tui.collect.sources.registry import build_sources
     from tui.collect.sources.wanted import wanted
 
-    store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
+    store = None if args.no_store else open_store(store_location(args.store, settings),
+                                                  settings.store.retention_days)
     if store is None and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
     if store is not None and not store.try_lock_collector():  # one process polls for a store
@@ -368,3 +394,24 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         if store is not None:
             store.close()
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
+    """`store copy`: exit 0 when every count and checksum agrees, 2 when the copy differs or cannot be made."""
+    from tui.core.storecopy import copy_store, report
+
+    if not is_url(args.source) and not Path(args.source).exists():
+        raise TapecheckError(f"--from: no store at {args.source}")
+    source = open_store(args.source, settings.store.retention_days)
+    try:
+        destination = open_store(args.destination, settings.store.retention_days)
+        try:
+            sums = copy_store(source, destination,
+                              lambda n: print(f"tapecheck: copied {n:,} observations", file=sys.stderr))
+            for line in report(sums, source, destination):
+                print(line)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    return EXIT_OK if all(s.same for s in sums) else EXIT_BAD_INPUT

@@ -45,8 +45,8 @@ class CollectorRunning(TapecheckError):
 def running_collector_message(store: Store) -> str:
     info = store.collector()
     if info is None:
-        return f"{store.path}: another collector is starting on this store"
-    return (f"{store.path}: a collector already runs on this store: pid {info.pid} on {info.host}, since "
+        return f"{store.location}: another collector is starting on this store"
+    return (f"{store.location}: a collector already runs on this store: pid {info.pid} on {info.host}, since "
             f"{info.started_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -84,7 +84,7 @@ class Collector:
         self.poller.start()
         self.judge_then_later()  # claims already covered by stored history
         last_viewer = time.monotonic()
-        logger.info("collecting into %s (pid %d)", self.store.path, self._info.pid)
+        logger.info("collecting into %s (pid %d)", self.store.location, self._info.pid)
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):

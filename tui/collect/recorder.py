@@ -82,8 +82,8 @@ class StoreWriter:
         if self.problem == before:
             return None
         if self.problem is None:
-            logger.info("recording again to %s", store.path)
-            return f"recording again to {store.path}"
+            logger.info("recording again to %s", store.location)
+            return f"recording again to {store.location}"
         logger.error("%s", self.problem)
         return f"{self.problem} (polling goes on)"
 

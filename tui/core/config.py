@@ -88,6 +88,7 @@ class PollerSettings:
 class StoreSettings:
     path: str
     retention_days: int
+    url: str = field(default="", repr=False)  # a PostgreSQL URL; set, it replaces `path` (it may hold a password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,10 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
-        return tuple(v for creds in self.crypto.credentials.values() for v in creds.values())
+        from tui.core.location import url_secrets
+
+        return (*(v for creds in self.crypto.credentials.values() for v in creds.values()),
+                *url_secrets(self.store.url))
 
 
 def _positive(value: Any) -> bool:
@@ -163,7 +167,9 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
     "collector": {"linger_s": SECONDS},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
-              "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0")},
+              "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0"),
+              "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
+                      "empty, or a postgresql://user@host:port/database URL")},
 }
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
@@ -35,18 +36,14 @@ from tui.core.then import Cached
 SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
-SCHEMA_VERSION = 2
+REQUEST_KINDS = ("refresh", "pause", "resume")  # what a viewer may ask of the collector
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    unit TEXT NOT NULL,
-    seq INTEGER NOT NULL DEFAULT 0  -- the commit_seq of the last append that added to it
-);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS observations (
     series_id INTEGER NOT NULL REFERENCES series(id),
     source TEXT NOT NULL,
@@ -63,21 +60,7 @@ CREATE TABLE IF NOT EXISTS health (
     last_error_at INTEGER,
     latency_ms REAL,
     failures INTEGER NOT NULL DEFAULT 0,
-    next_attempt INTEGER,
-    state TEXT NOT NULL DEFAULT 'waiting',
-    partial TEXT NOT NULL DEFAULT '[]'   -- JSON list: items missing from the last answer, values refused
-);
-CREATE TABLE IF NOT EXISTS requests (   -- what viewers ask of the collector
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS collector (  -- the running collector, as it last said
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
-    paused INTEGER NOT NULL DEFAULT 0
+    next_attempt INTEGER
 );
 CREATE TABLE IF NOT EXISTS then_verdicts (
     claim_id TEXT PRIMARY KEY,
@@ -95,6 +78,22 @@ CREATE TABLE IF NOT EXISTS history_coverage (
     fetched_at INTEGER NOT NULL
 );
 """
+
+# Version 2: what a collector and its viewers say to each other through the store.
+_SCHEMA_2 = """
+ALTER TABLE series ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;  -- the commit that last appended to it
+INSERT OR IGNORE INTO meta VALUES ('commit_seq', '0');
+CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE collector (
+    one INTEGER PRIMARY KEY CHECK (one = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started_at INTEGER NOT NULL, paused INTEGER NOT NULL
+);
+ALTER TABLE health ADD COLUMN state TEXT NOT NULL DEFAULT 'waiting';  -- ok, slow, failing, rate_limited, ...
+ALTER TABLE health ADD COLUMN partial TEXT NOT NULL DEFAULT '[]';  -- JSON: items missing, values refused
+"""
+
+MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 # The sources of series :id, walked through the index one by one (SQLite has no skip-scan here), so that the
@@ -131,19 +130,6 @@ SELECT closes.ts / :day, o.value FROM closes JOIN observations o
 """
 
 
-PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
-
-# Rows of series :id older than :cutoff that are not the last of their (source, UTC day), in time order from
-# :start: each costs one index lookup of the day's last row.
-_PRUNE_CANDIDATES = """
-SELECT o.series_id, o.ts, o.source FROM observations o
-WHERE o.series_id = :id AND o.ts >= :start AND o.ts < :cutoff
-  AND o.ts < (SELECT MAX(m.ts) FROM observations m WHERE m.series_id = o.series_id AND m.source = o.source
-              AND m.ts < (o.ts / :day + 1) * :day)
-ORDER BY o.ts LIMIT :n
-"""
-
-
 def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -152,22 +138,24 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def _json_list(text: str | None) -> list[object]:
-    try:
-        found = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return found if isinstance(found, list) else []
-
-
-def this_collector(paused: bool = False) -> CollectorInfo:
-    return CollectorInfo(os.getpid(), socket.gethostname(), datetime.now(UTC), paused)
-
-
 def default_store_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("tapecheck")) / "tapecheck.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorInfo:
+    """The running collector as it described itself: which process on which host, since when, paused or not."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    paused: bool
+
+
+def this_collector(paused: bool = False) -> CollectorInfo:
+    return CollectorInfo(os.getpid(), socket.gethostname(), datetime.now(UTC), paused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,27 +180,37 @@ class HealthRecord:
 
 
 REFUSED = "refused "  # how a refused value is listed in a health record's `partial`
+PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
+
+# Rows of series :id older than :cutoff that are not the last of their (source, UTC day), in time order from
+# :start: each costs one index lookup of the day's last row.
+_PRUNE_CANDIDATES = """
+SELECT o.series_id, o.ts, o.source FROM observations o
+WHERE o.series_id = :id AND o.ts >= :start AND o.ts < :cutoff
+  AND o.ts < (SELECT MAX(m.ts) FROM observations m WHERE m.series_id = o.series_id AND m.source = o.source
+              AND m.ts < (o.ts / :day + 1) * :day)
+ORDER BY o.ts LIMIT :n
+"""
 
 
-@dataclass(frozen=True, slots=True)
-class CollectorInfo:
-    """The collector that writes this store, as it said when it started (and whether it is paused)."""
-
-    pid: int
-    host: str
-    started_at: datetime
-    paused: bool = False
+def health_partial(text: str | None) -> tuple[str, ...]:
+    """A health record's `partial`, as stored (JSON); anything else reads as nothing missing."""
+    try:
+        found = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(item) for item in found) if isinstance(found, list) else ()
 
 
 class Store:
     """One SQLite database. Safe to share between threads (one lock); several processes may open one file."""
 
     def __init__(self, path: Path, retention_days: int = 400, *, read_only: bool = False) -> None:
-        """Open (and create, unless `read_only`) the store at `path`. A read-only store is a viewer's: it
-        never writes the database (requests to the collector go through a short connection of their own)."""
+        """Open (and create or migrate, unless `read_only`) the store at `path`. A read-only store is a
+        viewer's: it never writes the database; its requests to the collector go over a short connection of
+        their own."""
         self.path = path
         self.read_only = read_only
-        self._lock_files: dict[str, int] = {}  # lock-file name -> descriptor, held until close()
         self.retention = timedelta(days=retention_days)
         self._lock = threading.Lock()
         self._series_ids: dict[str, int] = {}
@@ -222,12 +220,19 @@ class Store:
         self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
         self._seen_seq = 0  # the commit_seq the kept answers reflect
+        self._lock_files: list[int] = []  # the collector's or a viewer's lock, held until close()
+        self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
+        self._seen_version = -1
+        self.location = str(path)
+        self.problem: str | None = None  # a local file is reachable or fails loudly: never set here
         try:
             if read_only:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False,
                                            isolation_level=None)
                 self._db.execute("PRAGMA busy_timeout = 10000")
-                self._check_version()
+                if self._version() != str(SCHEMA_VERSION):
+                    raise TapecheckError(f"{path}: not a tapecheck store of this version yet (schema "
+                                         f"{self._version()}); a collector makes or migrates it")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
@@ -235,44 +240,41 @@ class Store:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
                 self._migrate()
-                self._db.executescript(_SCHEMA)
-                self._check_version()
+            self._seen_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.DatabaseError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error}") from None
         except OSError as error:
             raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
 
-    def _migrate(self) -> None:
-        """Bring a store written by an older tapecheck up to this schema, in place, keeping every row."""
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "meta" not in tables:
-            return  # a new store: the schema below creates everything
+    def _version(self) -> str | None:
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            return None
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != "1":
-            return
-        with self._transaction() as db:  # version 1 → 2: series.seq, health.state and health.partial
-            db.execute("ALTER TABLE series ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
-            db.execute("ALTER TABLE health ADD COLUMN state TEXT NOT NULL DEFAULT 'waiting'")
-            db.execute("ALTER TABLE health ADD COLUMN partial TEXT NOT NULL DEFAULT '[]'")
-            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        return None if row is None else str(row[0])
 
-    def _check_version(self) -> None:
+    def _migrate(self) -> None:
+        """Bring the schema up to SCHEMA_VERSION, each step in one transaction (BEGIN IMMEDIATE serializes two
+        processes; the version is read again inside it)."""
+        if not pending(self._version(), MIGRATIONS, str(self.path)):
+            return
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError:  # a read-only open of a store nobody has written yet
-            raise TapecheckError(f"{self.path}: not a tapecheck store yet") from None
-        if row is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            raise TapecheckError(f"{self.path}: store schema version {row[0]}, this tapecheck reads "
-                                 f"{SCHEMA_VERSION}")
+            for version, script in pending(self._version(), MIGRATIONS, str(self.path)):
+                for statement in statements(script):
+                    self._db.execute(statement)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-        for fd in self._lock_files.values():
-            os.close(fd)  # releases the lock
-        self._lock_files.clear()
+            for fd in self._lock_files:
+                os.close(fd)  # releases the lock
+            self._lock_files.clear()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -328,15 +330,18 @@ class Store:
             rows = [(self._series_id(db, o.series, o.unit), o.source, to_ms(o.ts), o.value) for o in batch]
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
-            added = db.total_changes - before
-            if added:  # viewers ask which series changed since they last looked
-                seq = int(db.execute("SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta "
-                                     "WHERE key = 'commit_seq'").fetchone()[0])
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('commit_seq', ?)", (str(seq),))
-                ids = sorted({row[0] for row in rows})
-                db.execute(f"UPDATE series SET seq = ? WHERE id IN ({','.join('?' * len(ids))})", (seq, *ids))
+            count = db.total_changes - before
+            if count:  # the batch's series are marked changed (one of only repeated rows too: harmless)
+                seq = self._next_seq(db)
+                db.executemany("UPDATE series SET changed_seq = ? WHERE id = ?",
+                               [(seq, i) for i in {row[0] for row in rows}])
             self._forget_kept(batch)
-            return added
+            return count
+
+    @staticmethod
+    def _next_seq(db: sqlite3.Connection) -> int:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'commit_seq'")
+        return int(db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
 
     def _forget_kept(self, batch: list[Observation]) -> None:
         """Drop the kept answers that appended observations may change (the lock is held)."""
@@ -367,17 +372,14 @@ class Store:
                     doomed = db.execute(_PRUNE_CANDIDATES, {"id": series_id, "start": start, "cutoff": cutoff,
                                                             "day": _DAY_MS, "n": batch}).fetchall()
                     db.executemany("DELETE FROM observations WHERE series_id = ? AND ts = ? AND source = ?", doomed)
-                    self._closes.pop(self._name_of(db, series_id), None)
+                    if doomed:
+                        self._next_seq(db)
                 removed += len(doomed)
                 if len(doomed) < batch:
                     break
                 start = doomed[-1][1]
                 time.sleep(0)  # let the other threads at the store between batches
         return removed
-
-    def _name_of(self, db: sqlite3.Connection, series_id: int) -> str:
-        row = db.execute("SELECT name FROM series WHERE id = ?", (series_id,)).fetchone()
-        return "" if row is None else str(row[0])
 
     def series_ids(self) -> set[str]:
         with self._lock:
@@ -418,7 +420,7 @@ class Store:
             self._closes.clear()
             self._newest.clear()
         elif seq > self._seen_seq:
-            for (name,) in self._db.execute("SELECT name FROM series WHERE seq > ?", (self._seen_seq,)):
+            for (name,) in self._db.execute("SELECT name FROM series WHERE changed_seq > ?", (self._seen_seq,)):
                 self._closes.pop(name, None)
                 self._newest.pop(name, None)
         self._seen_seq = seq
@@ -514,124 +516,14 @@ class Store:
             )
 
     def health(self) -> list[HealthRecord]:
-        """Every source's health as the collector last saved it."""
         def moment(ms: int | None) -> datetime | None:
             return None if ms is None else from_ms(ms)
 
         with self._lock:
             rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
         return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7]), r[8],
-                             tuple(str(item) for item in _json_list(r[9]))) for r in rows]
+                             health_partial(r[9])) for r in rows]
 
-    # ---- the collector and its viewers ----------------------------------------------------------------
-
-    def commit_seq(self) -> int:
-        """A number that grows with every append that added rows (another process's included)."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()
-        return 0 if row is None else int(row[0])
-
-    def changed_series(self, since: int) -> tuple[int, set[str]]:
-        """(the current commit_seq, the series appended to after commit_seq `since`); what a viewer re-reads."""
-        with self._lock:
-            self._notice_other_writers()
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()
-            names = {r[0] for r in self._db.execute("SELECT name FROM series WHERE seq > ?", (since,))}
-        return (0 if row is None else int(row[0])), names
-
-    def wait_for_change(self, timeout_s: float, poll_s: float = 0.2) -> bool:
-        """Whether another connection committed within `timeout_s` (watching SQLite's data_version)."""
-        with self._lock:
-            start = self._db.execute("PRAGMA data_version").fetchone()[0]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with self._lock:
-                if self._db.execute("PRAGMA data_version").fetchone()[0] != start:
-                    return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(poll_s, left))
-
-    def post_request(self, kind: str) -> None:
-        """A viewer asks the collector for something ("refresh", "pause", "resume"), through a short write of
-        its own: a viewer's store is otherwise read-only."""
-        try:
-            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            try:
-                db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
-            finally:
-                db.close()
-        except sqlite3.Error as error:
-            raise TapecheckError(f"{self.path}: cannot ask the collector: {error}") from None
-
-    def take_requests(self, after: int) -> list[tuple[int, str]]:
-        """The requests after id `after`, oldest first."""
-        with self._lock:
-            return [(int(r[0]), str(r[1])) for r in
-                    self._db.execute("SELECT id, kind FROM requests WHERE id > ? ORDER BY id", (after,))]
-
-    def last_request_id(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0])
-
-    def save_collector(self, info: CollectorInfo) -> None:
-        with self._writing() as db:
-            db.execute("INSERT OR REPLACE INTO collector VALUES (1, ?, ?, ?, ?)",
-                       (info.pid, info.host, to_ms(info.started_at), int(info.paused)))
-
-    def collector(self) -> CollectorInfo | None:
-        """The collector as it last described itself (it may since have died: see collector_running)."""
-        with self._lock:
-            row = self._db.execute("SELECT pid, host, started_at, paused FROM collector WHERE id = 1").fetchone()
-        return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
-
-    # One collector per store, and the viewers that watch it, are advisory locks on files beside the database:
-    # the kernel lets go of them when a process dies, even by kill -9, so nothing stale is left behind.
-
-    def _lock_path(self, role: str) -> Path:
-        return self.path.with_name(f"{self.path.name}.{role}.lock")
-
-    def _flock(self, role: str, mode: int, keep: bool) -> bool:
-        """Take a lock on the role's lock file without waiting; keep it (until close) or let it go at once."""
-        if str(self.path) == ":memory:":
-            return True
-        held = self._lock_files.get(role)
-        if held is not None:
-            return True
-        try:
-            fd = os.open(self._lock_path(role), os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise TapecheckError(f"{self._lock_path(role)}: {error.strerror or error}") from None
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        if keep:
-            self._lock_files[role] = fd
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-        return True
-
-    def try_lock_collector(self) -> bool:
-        """Become this store's one collector (held until close); False when another process is."""
-        return self._flock("collector", fcntl.LOCK_EX, keep=True)
-
-    def collector_running(self) -> bool:
-        """Whether some process holds the collector lock (this one included)."""
-        if "collector" in self._lock_files:
-            return True
-        return not self._flock("collector", fcntl.LOCK_SH, keep=False)
-
-    def attach_viewer(self) -> None:
-        """Say that a viewer watches this store, until close()."""
-        self._flock("viewers", fcntl.LOCK_SH, keep=True)
-
-    def viewers_attached(self) -> bool:
-        """Whether any viewer (in another process) is attached."""
-        return not self._flock("viewers", fcntl.LOCK_EX, keep=False)
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------
 
@@ -665,3 +557,139 @@ class Store:
         with self._writing() as db:
             db.execute("DELETE FROM history_coverage")
             db.execute("DELETE FROM then_verdicts")
+
+    # ---- a collector and its viewers ---------------------------------------------------------------------
+
+    def commit_seq(self) -> int:
+        """A number that grows with every committed append (and prune), whoever made it."""
+        with self._lock:
+            return int(self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
+
+    def changed_series(self, since: int) -> tuple[int, set[str]]:
+        """The current commit number and the series appended to after commit `since`."""
+        with self._lock:
+            self._db.execute("BEGIN")  # one snapshot for both answers
+            try:
+                seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
+                names = {r[0] for r in self._db.execute("SELECT name FROM series WHERE changed_seq > ?", (since,))}
+            finally:
+                self._db.execute("COMMIT")
+        return seq, names
+
+    def wait_for_change(self, timeout_s: float) -> bool:
+        """Wait until another connection commits (PRAGMA data_version, read every 0.2 s); False at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._seen_version:
+                self._seen_version = version
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.2, left))
+
+    def post_request(self, kind: str) -> None:
+        """A viewer asks the collector to refresh, pause or resume."""
+        if kind not in REQUEST_KINDS:
+            raise TapecheckError(f"unknown request {kind!r}: one of {', '.join(REQUEST_KINDS)}")
+        if not self.read_only:
+            with self._writing() as db:
+                db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
+            return
+        try:  # a viewer's own connection only reads: a short one writes the request
+            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            try:
+                db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
+            finally:
+                db.close()
+        except sqlite3.Error as error:
+            raise TapecheckError(f"{self.path}: cannot ask the collector: {error}") from None
+
+    def last_request_id(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0])
+
+    def take_requests(self, after: int) -> list[tuple[int, str]]:
+        """The requests posted after request `after`, oldest first."""
+        with self._lock:
+            return [(int(r[0]), str(r[1])) for r in
+                    self._db.execute("SELECT id, kind FROM requests WHERE id > ? ORDER BY id", (after,))]
+
+    def _lock_file(self, role: str, exclusive: bool, keep: bool) -> bool:
+        """Take (and keep until close) or only test a lock file beside the database; True when granted."""
+        if str(self.path) == ":memory:":
+            if not keep:
+                return not self._memory_locks[role]
+            if exclusive and self._memory_locks[role]:
+                return False
+            self._memory_locks[role] = True
+            return True
+        fd = os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        if keep:
+            self._lock_files.append(fd)
+        else:
+            os.close(fd)
+        return True
+
+    def try_lock_collector(self) -> bool:
+        """Become the store's one collector, until close(); False when another process already is."""
+        return self._lock_file("collector", exclusive=True, keep=True)
+
+    def collector_running(self) -> bool:
+        return not self._lock_file("collector", exclusive=False, keep=False)
+
+    def attach_viewer(self) -> None:
+        self._lock_file("viewer", exclusive=False, keep=True)
+
+    def viewers_attached(self) -> bool:
+        return not self._lock_file("viewer", exclusive=True, keep=False)
+
+    def save_collector(self, info: CollectorInfo) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO collector VALUES (1, ?, ?, ?, ?)",
+                       (info.pid, info.host, to_ms(info.started_at), int(info.paused)))
+
+    def collector(self) -> CollectorInfo | None:
+        with self._lock:
+            row = self._db.execute("SELECT pid, host, started_at, paused FROM collector").fetchone()
+        return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
+
+    # ---- moving a store (tapecheck store copy) ---------------------------------------------------------
+
+    def export_observations(self) -> Iterator[Observation]:
+        """Every observation, ordered by series name, source and time, read in chunks."""
+        with self._lock:
+            series = list(self._db.execute("SELECT id, name, unit FROM series ORDER BY name"))
+        for series_id, name, unit in series:
+            after: tuple[str, int] = ("", -_FOREVER_MS)
+            while True:
+                with self._lock:
+                    rows = list(self._db.execute(
+                        "SELECT source, ts, value FROM observations WHERE series_id = ? AND (source, ts) > (?, ?) "
+                        "ORDER BY source, ts LIMIT 50000", (series_id, *after)))
+                if not rows:
+                    break
+                yield from (Observation(name, value, unit, from_ms(ts), source) for source, ts, value in rows)
+                after = (rows[-1][0], rows[-1][1])
+
+    def export_table(self, table: str) -> list[tuple[object, ...]]:
+        """The rows of one of the small tables (health, then_verdicts, history_coverage), as stored."""
+        if table not in COPIED_TABLES:
+            raise TapecheckError(f"not a table to copy: {table}")
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(f"SELECT * FROM {table} ORDER BY 1")]
+
+    def import_table(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        if table not in COPIED_TABLES:
+            raise TapecheckError(f"not a table to copy: {table}")
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            with self._writing() as db:
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)

@@ -257,6 +257,8 @@ class TapecheckApp(App[str | None]):
         if state is not None and state.collector is not None and state.collector.running \
                 and state.collector.info is not None and state.collector.info.paused:
             text += " (paused)"
+        if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
+            return text + " · store unreachable"
         return text
 
     # ---- the collector ----------------------------------------------------------------------------

@@ -1,0 +1,207 @@
+"""The collector's and viewers' side of the store contract, on both backends: commit numbers, changed series,
+requests, the one-collector lock, attached viewers, waking on commit, schema migrations."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW, obs
+from tui.core import pgsql, pgstore
+from tui.core import store as sqlite_store
+from tui.core.location import open_store
+from tui.core.model import TapecheckError
+from tui.core.pgstore import PgStore
+from tui.core.store import CollectorInfo, Store
+
+BTC = "crypto:BTC/USD:last"
+IXIC = "index:^IXIC:last"
+
+
+@pytest.fixture
+def store(location: str) -> Iterator[Store]:
+    store = open_store(location)
+    yield store
+    store.close()
+
+
+def test_the_postgresql_store_answers_every_public_question_itself() -> None:
+    """PgStore is a Store to its callers: none of the SQLite implementation may be left to run on it."""
+    public = {name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")}
+    assert public - set(vars(PgStore)) == set()
+
+
+def test_commit_seq_grows_with_each_append_and_names_the_series(store: Store) -> None:
+    start = store.commit_seq()
+    store.append([obs(BTC, 1.0, NOW, "a")])
+    first = store.commit_seq()
+    assert first > start
+    store.append([obs(IXIC, 2.0, NOW, "a"), obs(IXIC, 3.0, NOW - timedelta(seconds=1), "a")])
+    assert store.changed_series(start) == (store.commit_seq(), {BTC, IXIC})
+    assert store.changed_series(first) == (store.commit_seq(), {IXIC})
+    before = store.commit_seq()
+    store.append([obs(BTC, 1.0, NOW, "a")])  # only a repeated row: nothing committed
+    assert store.changed_series(before) == (before, set())
+
+
+def test_a_commit_by_another_process_is_seen(location: str, store: Store) -> None:
+    seq = store.commit_seq()
+    other = open_store(location)
+    other.append([obs(BTC, 1.0, NOW, "b")])
+    other.close()
+    assert store.changed_series(seq)[1] == {BTC}
+    assert [o.value for o in store.latest(BTC, NOW)] == [1.0]
+
+
+def test_requests_reach_the_collector_in_order(location: str, store: Store) -> None:
+    viewer = open_store(location)
+    viewer.post_request("pause")
+    viewer.post_request("refresh")
+    taken = store.take_requests(0)
+    assert [kind for _, kind in taken] == ["pause", "refresh"]
+    assert store.take_requests(taken[0][0]) == taken[1:]
+    assert store.take_requests(taken[-1][0]) == []
+    with pytest.raises(TapecheckError, match="unknown request 'explode'"):
+        viewer.post_request("explode")
+    viewer.close()
+
+
+def test_one_collector_per_store(location: str, store: Store) -> None:
+    assert not store.collector_running()
+    assert store.try_lock_collector()
+    second = open_store(location)
+    assert second.collector_running()
+    assert not second.try_lock_collector()
+    store.close()  # the collector stops: its lock goes with it
+    assert not second.collector_running()
+    assert second.try_lock_collector()
+    second.close()
+
+
+def test_viewers_say_they_are_attached(location: str, store: Store) -> None:
+    assert not store.viewers_attached()
+    viewers = [open_store(location) for _ in range(2)]
+    for viewer in viewers:
+        viewer.attach_viewer()
+    assert store.viewers_attached()
+    viewers[0].close()
+    assert store.viewers_attached()
+    viewers[1].close()
+    assert not store.viewers_attached()
+
+
+def test_the_collector_describes_itself(store: Store) -> None:
+    assert store.collector() is None
+    info = CollectorInfo(1234, "desk-1", datetime(2026, 1, 26, 6, 0, 1, 500_000, tzinfo=UTC), False)
+    store.save_collector(info)
+    assert store.collector() == info
+    store.save_collector(CollectorInfo(1234, "desk-1", info.started_at, True))
+    collector = store.collector()
+    assert collector is not None and collector.paused
+
+
+def test_a_viewer_wakes_on_a_commit_and_not_without_one(location: str, store: Store) -> None:
+    began = time.monotonic()
+    assert not store.wait_for_change(0.5)
+    assert time.monotonic() - began >= 0.45
+    writer = open_store(location)
+    timer = threading.Timer(0.3, lambda: writer.append([obs(BTC, 5.0, NOW, "w")]))
+    timer.start()
+    began = time.monotonic()
+    try:
+        assert store.wait_for_change(20)
+        assert time.monotonic() - began < 10
+    finally:
+        timer.join()
+        writer.close()
+    assert [o.value for o in store.latest(BTC, NOW)] == [5.0]
+
+
+def test_a_missed_notification_is_caught_by_reading_the_table(pg_server: object) -> None:
+    """A commit that sends no NOTIFY (as if the notification were lost) still wakes a viewer within seconds."""
+    import psycopg
+
+    url = pg_server.new_database()  # type: ignore[attr-defined]
+    store = open_store(url)
+    store.commit_seq()
+    quiet = threading.Timer(0.3, lambda: psycopg.connect(url, autocommit=True).execute(
+        "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'commit_seq'"))
+    quiet.start()
+    began = time.monotonic()
+    assert store.wait_for_change(20)
+    assert time.monotonic() - began < pgstore.RECHECK_S + 3
+    quiet.join()
+    store.close()
+
+
+# ---- schema versions -----------------------------------------------------------------------------------
+
+
+def make_version_1(backend: str, location: str) -> None:
+    """A store as tapecheck wrote it before version 2: the first migration only, one observation."""
+    if backend == "sqlite":
+        import sqlite3
+
+        db = sqlite3.connect(location)
+        db.executescript(sqlite_store.MIGRATIONS[0])
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("INSERT INTO series (name, unit) VALUES (?, 'USD')", (BTC,))
+        db.execute("INSERT INTO observations VALUES (1, 'a', 1769407200000, 7.0)")
+        db.commit()
+        db.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute(pgsql.MIGRATIONS[0].encode())
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+            conn.execute("INSERT INTO series (name, unit) VALUES (%s, 'USD')", (BTC,))
+            conn.execute("INSERT INTO observations VALUES (1, 'a', 1769407200000, 7.0)")
+
+
+def test_an_old_store_is_migrated_keeping_its_data(backend: str, location: str) -> None:
+    make_version_1(backend, location)
+    store = open_store(location)
+    assert [o.value for o in store.latest(BTC, NOW)] == [7.0]
+    seq = store.commit_seq()
+    store.append([obs(BTC, 8.0, NOW, "b")])
+    assert store.changed_series(seq)[1] == {BTC}
+    store.close()
+    again = open_store(location)  # opening a current store changes nothing
+    assert again.count() == 2
+    again.close()
+
+
+def test_a_store_from_a_newer_tapecheck_is_refused(backend: str, location: str) -> None:
+    open_store(location).close()
+    if backend == "sqlite":
+        import sqlite3
+
+        db = sqlite3.connect(location)
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        db.commit()
+        db.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(TapecheckError, match="schema version 99, this tapecheck reads up to 2"):
+        open_store(location)
+
+
+def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from tui.core.location import open_store; "
+            f"s = open_store({str(tmp_path / 'x.sqlite')!r}); s.append([]); "
+            "print('psycopg' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "False"
