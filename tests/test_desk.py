@@ -1,6 +1,6 @@
 """A desk on several hosts, as its users run it: one collector and two dashboards in pseudo-terminals on one
-PostgreSQL store, and the server restarted under them. The collector is `tapecheck record` (the headless
-poller); the dashboards poll the fakes too and write what they get to the same store."""
+PostgreSQL store, and the server restarted under them. The collector is `tapecheck collect`; the dashboards
+only read the store (`--no-collector`: they never start one of their own)."""
 
 from __future__ import annotations
 
@@ -68,13 +68,14 @@ def test_one_collector_two_dashboards_and_a_server_restart(tmp_path: Path, pg_se
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
     with (tmp_path / "collector.err").open("w") as err:
-        collector = subprocess.Popen([sys.executable, "-m", "tui", "--config", str(cfg), "record", "--store", url],
+        collector = subprocess.Popen([sys.executable, "-m", "tui", "--config", str(cfg), "collect", "--store", url],
                                      stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT, env=env)
-    viewers = [Terminal(tmp_path / f"v{i}", ["--config", str(cfg), "--store", url], {}) for i in (1, 2)]
+    viewers = [Terminal(tmp_path / f"v{i}", ["--config", str(cfg), "--store", url, "--no-collector"], {})
+               for i in (1, 2)]
     try:
         for viewer in viewers:
             resize(viewer.master, viewer.process.pid, 160, 40)
-            viewer.wait_for(b"binance", 60)
+            viewer.wait_for(b"binance", 120)  # the collector's health record of binance, read from the store
         wait_until(lambda: stored(url) > 0, 60, "the collector stored nothing")
         committed = stored(url)
         pg_server.stop()

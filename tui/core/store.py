@@ -220,6 +220,7 @@ class Store:
         self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
         self._seen_seq = 0  # the commit_seq the kept answers reflect
+        self._held_roles: set[str] = set()
         self._lock_files: list[int] = []  # the collector's or a viewer's lock, held until close()
         self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
         self._seen_version = -1
@@ -275,6 +276,7 @@ class Store:
             for fd in self._lock_files:
                 os.close(fd)  # releases the lock
             self._lock_files.clear()
+            self._held_roles.clear()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -618,7 +620,10 @@ class Store:
                     self._db.execute("SELECT id, kind FROM requests WHERE id > ? ORDER BY id", (after,))]
 
     def _lock_file(self, role: str, exclusive: bool, keep: bool) -> bool:
-        """Take (and keep until close) or only test a lock file beside the database; True when granted."""
+        """Take (and keep until close) or only test a lock file beside the database; True when granted. A lock
+        this store already holds is granted again (and tested as free: it is this process's)."""
+        if role in self._held_roles:
+            return True
         if str(self.path) == ":memory:":
             if not keep:
                 return not self._memory_locks[role]
@@ -634,6 +639,7 @@ class Store:
             return False
         if keep:
             self._lock_files.append(fd)
+            self._held_roles.add(role)
         else:
             os.close(fd)
         return True
@@ -643,7 +649,8 @@ class Store:
         return self._lock_file("collector", exclusive=True, keep=True)
 
     def collector_running(self) -> bool:
-        return not self._lock_file("collector", exclusive=False, keep=False)
+        """Whether some process (this one included) holds the collector lock."""
+        return "collector" in self._held_roles or not self._lock_file("collector", exclusive=False, keep=False)
 
     def attach_viewer(self) -> None:
         self._lock_file("viewer", exclusive=False, keep=True)
