@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     collect = commands.add_parser("collect", help="the one process that polls the sources and writes the store; "
                                                   "dashboards only read it")
-    collect.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data "
+    collect.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data "
                          "dir)", default=argparse.SUPPRESS)
     collect.add_argument("--refetch-history", action="store_true", help="fetch the daily history again, "
                          "though the store has it", default=argparse.SUPPRESS)
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one line for a status bar or cron: diverged and stale claims, "
                                                 "BTC, the collector")
     status.add_argument("--json", action="store_true", help="print JSON instead of the line")
-    status.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+    status.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
 
     claims = commands.add_parser("claims", help="list every claim of every article")
