@@ -99,6 +99,8 @@ def move_text(then: Verdict | None, now: Verdict) -> str | None:
     otherwise percent of the value then."""
     if then is None or then.live_value is None or now.live_value is None:
         return None
+    if now.unit == "date":
+        return f"{now.live_value - then.live_value:+.0f} days"
     if now.unit == "%":
         return f"{now.live_value - then.live_value:+.2f} percentage points"
     if then.live_value == 0:
