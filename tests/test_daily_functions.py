@@ -146,7 +146,7 @@ def test_daily_function_units(text: str, unit: Unit) -> None:
 def test_a_date_rule_is_judged_and_explained_in_days() -> None:
     text = f"first_date(last({HASH}) >= 1e21, since=2025-01-01)"
     node = parse(text)
-    unit, series = typecheck(node)
+    _unit, series = typecheck(node)
     rule = Rule(text, node, ">=", float(date(2025, 12, 1).toordinal()), "date", 0, series)
     claim = Claim("c", "t", "a", date(2025, 12, 31), "s", "s", ClaimKind.CHECK, rule)
     rows = daily(HASH, "2025-09-20", [0.99e21, 1.01e21])
