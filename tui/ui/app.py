@@ -70,6 +70,7 @@ class TapecheckApp(App[str | None]):
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
+        Binding("a", "articles", "Articles", id="articles"),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo", id="demo", show=False),
@@ -102,6 +103,7 @@ class TapecheckApp(App[str | None]):
         # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
         self.writer = StoreWriter(store, store_problem)
         self.rebuilt_at = 0.0  # time.monotonic() of the last rebuild
+        self.derived_ids = frozenset(c.id for c in narratives.claims if c.derived)
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
@@ -197,7 +199,8 @@ class TapecheckApp(App[str | None]):
             pills.append(Pill(health.source, state, note))
         header.pills = tuple(pills)
         diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
-        wrong = sum(1 for v in self.then.values() if v.status is Status.DIVERGED)
+        wrong = sum(1 for v in self.then.values()  # the articles' own figures: our derived claims never count
+                    if v.status is Status.DIVERGED and v.claim_id not in self.derived_ids)
         header.flagged = " · ".join(([f"{diverged} diverged"] if diverged else [])
                                     + ([f"{wrong} wrong then"] if wrong else []))
 
@@ -349,6 +352,11 @@ class TapecheckApp(App[str | None]):
         if self.get_screen("sources") not in self.screen_stack:
             self.push_screen("sources")
 
+    def action_articles(self) -> None:
+        from tui.ui.screens.articles import ArticlesScreen
+
+        self.push_screen(ArticlesScreen(self.narratives, self.verdicts, self.then, self.lang, self.open_claim))
+
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a claim or series page")]
         for bindings in (DashboardScreen.BINDINGS, self.BINDINGS):
@@ -356,7 +364,7 @@ class TapecheckApp(App[str | None]):
                 if not isinstance(binding, Binding) or binding.action.startswith("jump("):
                     continue
                 keys.append((self.get_key_display(binding), binding.description))
-        keys += [("1–8", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor"),
+        keys += [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor"),
                  ("esc", "Back"), ("1 2 3 4", "On a series: chart range 1D, 1W, 1M, 1Y"),
                  ("ctrl+p", "Command palette: any claim, series or theme")]
         self.push_screen(HelpScreen(keys))

@@ -83,7 +83,7 @@ class DashboardScreen(Screen[None]):
         Binding("shift+tab", "app.focus_previous", "Prev panel", show=False),
         Binding("h", "app.focus_previous", "Left", show=False),
         Binding("l", "app.focus_next", "Right", show=False),
-        *[Binding(str(n), f"jump({n})", f"Panel {n}", show=False) for n in range(1, 9)],
+        *[Binding(str(n), f"jump({n})", f"Panel {n}", show=False) for n in range(1, 10)],
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -236,7 +236,8 @@ def _colour(style: str, screen: Screen[None]) -> str:
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
     label, style = BADGES[row.verdict.status]
     style = _colour(style, screen)
-    then = Text(then_label(row.then), style=_colour(THEN_STYLES.get(row.then.status, ""), screen)) \
+    then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
+    then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
     off = fmt.signed_pct(row.verdict.deviation_pct)
     return [then, Text(label, style=style),
