@@ -31,7 +31,7 @@ def test_main_screen_160x50(snap_compare: Any) -> None:
 
 
 def test_claim_screen(snap_compare: Any) -> None:
-    assert snap_compare(app(), terminal_size=(100, 40), press=["3", "enter"])
+    assert snap_compare(app(), terminal_size=(100, 40), press=["8", "enter"])  # Tesla's bitcoin, in Musk's panel
 
 
 def test_sources_screen(snap_compare: Any) -> None:

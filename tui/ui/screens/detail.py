@@ -88,7 +88,7 @@ class ClaimScreen(Screen[None]):
         inferred = " (date inferred)" if c.as_of_inferred else ""
         text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
         text.append("Source ", style="dim").append(f"{citation(article)} ({article.title_en})\n")
-        if c.figure:
+        if c.figure and not c.quote:  # the quote holds the figure, in the article's own script
             text.append("Figure ", style="dim").append(f"{c.figure}\n")
         if c.rule:
             r = c.rule
