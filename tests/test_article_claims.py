@@ -28,6 +28,7 @@ EXPECTED = {
     "wu-abtc-one-day-50pct-drop": Status.HOLDS,
     "wu-miner-stocks-high-beta": Status.HOLDS,
     "bb-metax-debut-surge": Status.HOLDS,
+    "bb-tesla-payment-halt-btc-fell": Status.HOLDS,
     "loop-nvidia-cap-over-4t": Status.HOLDS,
     "ft-nvidia-no-oracle-style-jump": Status.HOLDS,
     "ft-oracle-shares-soared": Status.HOLDS,

@@ -10,6 +10,7 @@ claim can be worked out by hand. They are test data, not a record of the market:
 - American Bitcoin (ABTC): close 5.00 on 2025-12-01, low 2.45 on 2025-12-02 (−51%): the 50% drop held.
 - MARA and BTC: from 2025-08-01 to 2025-12-31 MARA's return from one weekday close to the next is 2.2 ×
   BTC's over the same span plus small noise, so its 90-day beta to BTC is near 2.2: "high beta" held.
+- BTC around Tesla's payment halt: 56,700 USD at the 2021-05-11 close, 49,500 on 05-13 (−12.7%): held.
 - MetaX (688802.SS): first close 829.90 CNY on 2025-12-17 against its 104.66 issue price (7.9×): held.
 - Nvidia, 2025-07-01 to 07-10: closes 153.30 … 164.10 with 24.39B shares (market value = close × shares);
   highs 0.5% above each close, 164.42 on 07-09 (4.01T at the high): first intraday 4T day 07-09, held.
@@ -108,6 +109,8 @@ def equities() -> list[dict[str, object]]:
         row("equity:ABTC:low", 2.45, date(2025, 12, 2)),
         row("equity:ABTC:last", 3.06, date(2025, 12, 2)),
         row("equity:688802.SS:last", 829.90, date(2025, 12, 17), 7),
+        {**row("crypto:BTC/USD:last", 56_700.0, date(2021, 5, 11), 23), "source": "coinbase"},
+        {**row("crypto:BTC/USD:last", 49_500.0, date(2021, 5, 13), 23), "source": "coinbase"},
         row("equity:NVDA:last", 176.67, date(2025, 9, 19)),
         row("equity:NVDA:last", 183.61, date(2025, 9, 22)),
         row("equity:CRWV:last", 120.00, date(2025, 11, 3)),
