@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,29 @@ def test_bad_quote_fields_are_refused_with_the_line(tree: Path, extra: str, mess
     with pytest.raises(NarrativeError) as caught:
         load_narratives(tree)
     assert any(f"a.toml:15: claim ok: {message}" in p for p in caught.value.problems), caught.value.problems
+
+
+DATE_RULE = 'expr = "first_date(last(network:bitcoin:hashrate) >= 1e21, since=2025-01-01)"'
+
+
+def test_a_date_rule_takes_a_toml_date(tree: Path) -> None:
+    path = write(tree, {})
+    text = path.read_text().replace('expr = "11509 * last(crypto:BTC/USD:last)"', DATE_RULE)
+    path.write_text(text.replace('op = ">"', 'op = ">="').replace("value = 1e9", "value = 2025-12-01")
+                    .replace('unit = "USD"', 'unit = "date"'))
+    rule = load_narratives(tree).claims[0].rule
+    assert rule is not None and rule.value == date(2025, 12, 1).toordinal() and rule.unit == "date"
+
+
+@pytest.mark.parametrize(("value", "tolerance", "message"), [
+    ("1e9", "0", "a rule in unit date needs a date value"),
+    ("2025-12-01", "5", "a rule in unit date needs tolerance_pct = 0"),
+])
+def test_a_date_rule_is_checked(tree: Path, value: str, tolerance: str, message: str) -> None:
+    path = write(tree, {})
+    text = path.read_text().replace('expr = "11509 * last(crypto:BTC/USD:last)"', DATE_RULE)
+    path.write_text(text.replace("value = 1e9", f"value = {value}").replace('unit = "USD"', 'unit = "date"')
+                    .replace("tolerance_pct = 0", f"tolerance_pct = {tolerance}"))
+    with pytest.raises(NarrativeError) as caught:
+        load_narratives(tree)
+    assert any(message in p for p in caught.value.problems), caught.value.problems

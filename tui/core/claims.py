@@ -160,6 +160,8 @@ def _load_rule(doc: TomlFile, index: int, claim_id: str, entry: Any, problems: _
         bad("op", f"rule: op {op!r} is not one of {' '.join(OPS)}")
     if isinstance(value, date) and unit_text == "date":  # first_date() is compared with a day
         value = value.toordinal()
+        if tolerance != 0:
+            bad("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
     elif unit_text == "date":
         bad("value", "rule: a rule in unit date needs a date value, e.g. 2025-12-01")
     elif not _number(value):
