@@ -146,6 +146,13 @@ def test_check_labels_derived_claims(capsys: pytest.CaptureFixture[str]) -> None
     assert "tmt-junda-holds-above-9944  (ours: derived from the article, not its claim)" in out
 
 
+def test_check_json_gives_each_verdict_its_origin(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", "--json", "--snapshot", str(HISTORY), "--now", "2026-01-26T06:00:00Z"])
+    verdicts = {v["id"]: v for v in json.loads(capsys.readouterr().out)["verdicts"]}
+    assert verdicts["tmt-junda-holds-above-9944"]["origin"] == "derived"
+    assert verdicts["loop-oracle-added-250bn"]["origin"] == "article"
+
+
 def test_claims_json_has_quote_paragraph_origin(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["claims", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

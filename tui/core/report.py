@@ -70,6 +70,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
     return {
         "id": verdict.claim_id,
         "theme": verdict.theme,
+        "origin": claim.origin,  # "derived": ours; its failure is never the article's error
         "status": str(verdict.status),
         "claim_value": verdict.claim_value,
         "live_value": verdict.live_value,
