@@ -188,15 +188,23 @@ def fx(ctx: Context, pair: str) -> Value:
 
 class _HistoryTape:
     """The tape as first_date() and share() see it on each past day: daily closes are read once, up to the
-    evaluation time, and cut at the day asked for, so that a year of days costs one read per series."""
+    evaluation time, and cut at the day asked for, so that years of days cost one read per series. A day's
+    latest value is its daily close (the median over sources of each one's last value that day)."""
 
     def __init__(self, tape: Tape, now: datetime) -> None:
         self.tape = tape
         self.now = now
         self._daily: dict[str, list[tuple[date, float]]] = {}
+        self._units: dict[str, str] = {}
 
     def latest(self, series: str, now: datetime) -> list[Observation]:
-        return self.tape.latest(series, now)
+        rows = self.daily(series, now)
+        if not rows:
+            return []
+        day, value = rows[-1]
+        stamp = min(end_of_day(day) - timedelta(milliseconds=1), now)
+        unit = self._units.setdefault(series, SeriesId.parse(series).unit)
+        return [Observation(series, value, unit, stamp, "daily close")]
 
     def at(self, series: str, day: date) -> list[Observation]:
         return self.tape.at(series, day)
