@@ -40,15 +40,17 @@ async def test_main_screen_shows_every_theme_and_the_header() -> None:
         assert isinstance(dashboard, DashboardScreen)
         panels = list(dashboard.query(ThemePanel))
         assert [p.view.theme_id for p in panels][:2] == ["ai_capital_loop", "btc_mining"]
-        assert len(panels) == 8
+        assert len(panels) == 9
         header = dashboard.query_one(HeaderStatus)
         assert header.mode == "SNAPSHOT" and dashboard.query_one(HeaderClock).time == "2026-01-26 06:00:00 UTC"
         state = tapecheck.state
         assert state is not None
         diverged = sum(1 for v in state.verdicts.values() if v.status is Status.DIVERGED)
-        wrong = sum(1 for v in state.then.values() if v.status is Status.DIVERGED)
-        assert (diverged, wrong) == (8, 4)
-        assert header.flagged == "8 diverged · 4 wrong then"
+        wrong = [v.claim_id for v in state.then.values() if v.status is Status.DIVERGED]
+        articles_wrong = [c for c in wrong if not tapecheck.narratives.claim(c).derived]
+        assert (diverged, len(wrong), len(articles_wrong)) == (8, 4, 2)  # two are our own "still above" claims
+        assert state.wrong_then == 2
+        assert header.flagged == "8 diverged · 2 wrong then"
         mining = claims_table(dashboard, "btc_mining")
         first = mining.get_row_at(0)
         assert str(first[1]) == "DIVERGED" and str(first[0]) == "held"  # diverged first; it held on its date
@@ -58,14 +60,14 @@ async def test_jump_move_and_drill_into_a_claim_and_back() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("3")
+        await pilot.press("8")
         table = tapecheck.focused
-        assert isinstance(table, DataTable) and table.id == "claims-btc_treasuries"
+        assert isinstance(table, DataTable) and table.id == "claims-tycoons_and_coins"
         await pilot.press("j")
         assert table.cursor_row == 1
         await pilot.press("k", "enter")
         assert isinstance(tapecheck.screen, ClaimScreen)
-        assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
+        assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"  # diverged: first in Musk's panel
         await pilot.press("escape")
         assert isinstance(tapecheck.screen, DashboardScreen)
 
@@ -90,7 +92,7 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         await shown(pilot, tapecheck)
         text = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
         assert "Then (2026-01-23) DIVERGED  value +10.0%" in text
-        assert "Wrong on its own date: the record does not support the article's figure." in text
+        assert "The article's error: wrong on its own date, the record does not support its figure." in text
 
 
 async def test_drill_into_a_series_and_change_range() -> None:

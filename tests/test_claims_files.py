@@ -11,7 +11,7 @@ from tui.core.claims import NARRATIVES_DIR, NarrativeError, load_narratives
 from tui.core.model import ClaimKind, SeriesId
 
 THEME_IDS = ["ai_capital_loop", "btc_mining", "btc_treasuries", "btc_macro", "china_ai_chips", "space_solar",
-             "battery_metals", "tycoons_and_coins"]
+             "metals_materials", "tycoons_and_coins", "energy_power"]
 SEEDS = {"000_8e9259f36e4093f9.txt", "001_cf8badce234ab8df.txt", "002_92055ca1eefd094b.txt",
          "003_47e20e8ff25d6c98.txt", "004_f1201c0ffaeb3e13.txt"}
 
@@ -31,8 +31,10 @@ def test_shipped_narratives_load() -> None:
         assert claim.rule is not None and claim.rule.series
         for series in claim.rule.series:
             SeriesId.parse(series)
-    for theme in narratives.themes:
-        assert any(c.theme == theme.id for c in checks), f"{theme.id} has no check claim"
+    for theme in narratives.themes:  # a panel tests something: a check claim, or at least a watched series
+        assert any(c.theme == theme.id for c in narratives.claims), f"{theme.id} has no claim"
+        assert theme.watch or any(c.theme == theme.id for c in checks), f"{theme.id} has nothing to show"
+    assert sum(1 for t in narratives.themes if any(c.theme == t.id for c in checks)) >= 8
     for article in narratives.articles.values():
         assert any(c.article == article.id for c in narratives.claims), f"{article.id} has no claims"
 

@@ -44,7 +44,7 @@ def test_main_screen_160x50(snap_compare: Any) -> None:
 
 def test_claim_screen(snap_compare: Any) -> None:
     tapecheck = app()
-    assert snap_compare(tapecheck, terminal_size=(100, 40), press=["3", "enter"], run_before=ready(tapecheck))
+    assert snap_compare(tapecheck, terminal_size=(100, 40), press=["8", "enter"], run_before=ready(tapecheck))
 
 
 def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The command line: `tapecheck [claims|check|record|replay] ...`. Argument parsing only; the work is elsewhere.
+"""The command line: `tapecheck [claims|check|articles|record|replay] ...`. Argument parsing only; the work
+is elsewhere.
 
 Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each);
 `record` exits 3 when a source failed.
@@ -20,7 +21,7 @@ from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
 from tui.core.location import is_url, open_store
 from tui.core.model import TapecheckError
-from tui.core.report import print_claims, print_verdicts, verdict_json
+from tui.core.report import print_articles, print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
 from tui.core.snapshot import parse_time, read_observations
 from tui.core.store import Store, default_store_path
@@ -85,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--store", metavar="PATH|URL", help="the observation store (without --snapshot)",
                        default=argparse.SUPPRESS)
 
+    articles = commands.add_parser("articles", help="each article's scorecard: its claims in article order, "
+                                                    "held or wrong then, holding or diverged now, its errors")
+    articles.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    articles.add_argument("--snapshot", type=Path, metavar="FILE", help="observations as JSON Lines",
+                          default=argparse.SUPPRESS)
+    articles.add_argument("--now", metavar="ISO", help="the clock for staleness (default: the real clock)",
+                          default=argparse.SUPPRESS)
+    articles.add_argument("--store", metavar="PATH|URL", help="the observation store (without --snapshot)",
+                          default=argparse.SUPPRESS)
+
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
     record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
@@ -139,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
             return EXIT_OK
+        if args.command == "articles":
+            return run_articles(args, settings, narratives, lang)
         return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
@@ -186,14 +199,7 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     day = option_day(args.at, now) if args.at else None
     if day is not None and args.now:
         raise TapecheckError("--at DATE and --now: give one (--at judges at the close of that day)")
-    tape: Tape
-    if args.snapshot is not None:
-        tape = MemoryTape(read_observations(args.snapshot))
-    else:
-        where = store_location(args.store, settings)
-        if not is_url(where) and not Path(where).exists():
-            raise TapecheckError(f"no store at {where} yet: run `tapecheck record` first, or pass --snapshot FILE")
-        tape = open_store(where, settings.store.retention_days)
+    tape = open_tape(args, settings)
     try:
         if day is None:
             verdicts = judge_all(narratives.claims, make_context(tape, now, settings))
@@ -215,6 +221,30 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
         heading = f"at the close of {day}" if day else f"at {now:%Y-%m-%d %H:%M:%S} UTC"
         print_verdicts(verdicts, then, narratives, lang, heading)
     return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+
+
+def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
+    """The observations `check` and `articles` read: a snapshot file, or the store."""
+    if args.snapshot is not None:
+        return MemoryTape(read_observations(args.snapshot))
+    where = store_location(args.store, settings)
+    if not is_url(where) and not Path(where).exists():
+        raise TapecheckError(f"no store at {where} yet: run `tapecheck collect` first, or pass --snapshot FILE")
+    return open_store(where, settings.store.retention_days)
+
+
+def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
+    """Each article's scorecard. Exits 0: a scorecard reports, it does not fail on a diverged claim."""
+    now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
+    tape = open_tape(args, settings)
+    try:
+        verdicts = {v.claim_id: v for v in judge_all(narratives.claims, make_context(tape, now, settings))}
+        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None)
+    finally:
+        if isinstance(tape, Store):
+            tape.close()
+    print_articles(narratives, verdicts, then, lang, as_json=args.json)
+    return EXIT_OK
 
 
 def option_time(text: str, option: str) -> datetime:

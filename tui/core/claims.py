@@ -27,7 +27,8 @@ _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
                  "published", "published_inferred", "note"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
-               "value", "unit", "rule"}
+               "value", "unit", "rule", "quote", "paragraph", "origin", "error"}
+ORIGINS = ("article", "derived")
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
 
 
@@ -154,7 +155,13 @@ def _load_rule(doc: TomlFile, index: int, claim_id: str, entry: Any, problems: _
         return None
     if op not in OPS:
         bad("op", f"rule: op {op!r} is not one of {' '.join(OPS)}")
-    if not _number(value):
+    if isinstance(value, date) and unit_text == "date":  # first_date() is compared with a day
+        value = value.toordinal()
+        if tolerance != 0:
+            bad("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
+    elif unit_text == "date":
+        bad("value", "rule: a rule in unit date needs a date value, e.g. 2025-12-01")
+    elif not _number(value):
         bad("value", "rule: value must be a finite number")
     if not _number(tolerance) or tolerance < 0:
         bad("tolerance_pct", "rule: tolerance_pct must be a number ≥ 0")
@@ -204,6 +211,15 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
     for key in ("summary", "summary_zh"):
         if not _text(entry.get(key)):
             bad(key, f"needs {key} (a non-empty string)")
+    if "quote" in entry and not _text(entry["quote"]):
+        bad("quote", "quote must be the article's sentence(s), a non-empty string")
+    paragraph = entry.get("paragraph")
+    if paragraph is not None and (not isinstance(paragraph, int) or isinstance(paragraph, bool) or paragraph < 1):
+        bad("paragraph", "paragraph must be a whole number from 1")
+    if entry.get("origin", "article") not in ORIGINS:
+        bad("origin", f"origin {entry.get('origin')!r} must be \"article\" or \"derived\"")
+    if "error" in entry and not _text(entry["error"]):
+        bad("error", "error must say what the article got wrong, a non-empty string")
     kind = entry.get("kind")
     rule = None
     if kind == "check":
@@ -225,6 +241,8 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         as_of_inferred=bool(entry.get("as_of_inferred", False)), figure=entry.get("figure"),
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
         unit=entry.get("unit"), file=doc.path.name, line=doc.line("claims", index),
+        quote=entry.get("quote"), paragraph=paragraph, origin=entry.get("origin", "article"),
+        error=entry.get("error"),
     )
 
 

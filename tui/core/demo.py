@@ -38,8 +38,9 @@ TSLA 3.32B, ORCL 2.85B, META 2.52B, AMD 1.62B, CRWV 0.49B; 688795.SS 0.47B, 6882
 Day highs are the close plus a half-normal draw (lows likewise, below); live highs are the running session
 high, the DOGE low the running UTC-day low. BTC/USDT is BTC/USD within ±0.04%, USDT/USD 1 ± 0.02%.
 Difficulty follows the mean hashrate of each 14-day epoch (× 600 / 2³²) and stays constant in the live part.
-Claims dated before 2025-10-01 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31) have no
-demo data on their date. Demo data never enters the store.
+Claims dated before 2025-10-01 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31, Nvidia's
+July 4T, the 2025 share of BTC-Nasdaq windows) have no demo data on their date; copper, silver, ABTC and
+Dajin Heavy (002487.SZ) only walk from stated starting levels. Demo data never enters the store.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("index", "^IXIC"): Spec(22_700, 0.004, {"2026-01-30": 23_500}),
     ("fx", "USDCNY"): Spec(7.12, 0.0015, {"2025-11-03": 7.12, "2026-01-15": 6.97, "2026-01-30": 6.95}),
     ("commodity", "GC=F"): Spec(3_870, 0.012, {"2025-11-13": 4_200, "2026-01-30": 4_700}),
+    ("commodity", "HG=F"): Spec(4.9, 0.015, {"2026-01-30": 5.8}),
+    ("commodity", "SI=F"): Spec(47, 0.025, {"2026-01-30": 90}),
     ("equity", "NVDA"): Spec(187, 0.025, {"2025-10-29": 207, "2025-11-13": 182, "2026-01-30": 185}, shares=24.3e9),
     ("equity", "AMD"): Spec(161, 0.03, {"2025-10-03": 164.7, "2025-10-08": 235.6, "2025-11-03": 259,
                                         "2026-01-30": 236}, shares=1.62e9),
@@ -131,6 +134,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "AMZN"): Spec(220, 0.02, {"2026-01-30": 239}, shares=10.7e9),
     ("equity", "META"): Spec(717, 0.02, {"2026-01-30": 716}, shares=2.52e9),
     ("equity", "MARA"): Spec(18, 0.05, {"2026-01-30": 11}),
+    ("equity", "ABTC"): Spec(5.5, 0.06, {"2026-01-30": 2.0}),
+    ("equity", "002487.SZ"): Spec(45, 0.03, {"2026-01-30": 50}),
     ("equity", "BABA"): Spec(178, 0.025, {"2026-01-30": 165}),
     ("equity", "BIDU"): Spec(132, 0.025, {"2026-01-30": 140}),
     ("equity", "NCKL.JK"): Spec(1_100, 0.03, {"2026-01-30": 1_300}, digits=4),

@@ -65,6 +65,7 @@ class DashboardState:
     new_flips: tuple[Flip, ...] = ()  # the flips since the previous state
     collector: CollectorStatus | None = None  # LIVE only
     built_in_s: float = 0.0
+    derived: frozenset[str] = frozenset()  # our own claims: never counted as the article's error
 
     @property
     def diverged(self) -> int:
@@ -72,7 +73,8 @@ class DashboardState:
 
     @property
     def wrong_then(self) -> int:
-        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED)
+        """The articles' figures the record does not support on their own dates (our derived claims aside)."""
+        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED and v.claim_id not in self.derived)
 
 
 class ReadOnlyThen:
@@ -103,6 +105,7 @@ class Engine:
         self._then_at = float("-inf")
         self._flips: dict[str, tuple[Flip, ...]] = {}
         self._down_since: datetime | None = None
+        self._derived = frozenset(c.id for c in narratives.claims if c.derived)
 
     def judge_then(self) -> dict[str, Verdict]:
         cache = ReadOnlyThen(self.store) if self.store is not None else None
@@ -121,7 +124,7 @@ class Engine:
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
-                               new_flips, self._collector(now), time.perf_counter() - started)
+                               new_flips, self._collector(now), time.perf_counter() - started, self._derived)
         self.state = state
         return state
 

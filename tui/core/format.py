@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 _HASH_SCALES = ((1e21, "ZH/s"), (1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"))
@@ -41,6 +42,8 @@ def quantity(value: float, unit: str) -> str:
         return f"{value:+,.1f}%"
     if unit == "ratio":
         return number(value)
+    if unit == "date":  # a calendar day held as its ordinal (first_date())
+        return date.fromordinal(int(value)).isoformat() if 1 <= value < 3_652_060 else number(value)
     return f"{number(value)} {unit}"
 
 

@@ -187,10 +187,19 @@ class Claim:
     unit: str | None = None
     file: str = ""
     line: int = 0
+    quote: str | None = None  # the article's own sentence(s), verbatim, in its own script
+    paragraph: int | None = None  # the quote's paragraph: the n-th non-blank line of the seed file
+    origin: str = "article"  # "article": the article says it; "derived": we added it to follow the article
+    error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
 
     @property
     def series(self) -> tuple[str, ...]:
         return self.rule.series if self.rule else ()
+
+    @property
+    def derived(self) -> bool:
+        """A claim we wrote to follow the article: its failures are never the article's errors."""
+        return self.origin == "derived"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tui.core import format as fmt
+from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
 from tui.core.rules.verdict import STATUS_ORDER
@@ -19,7 +20,7 @@ def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
         "id": claim.id,
         "theme": claim.theme,
         "article": claim.article,
-        "citation": f"{article.outlet}, “{article.title}” ({article.published.isoformat()})",
+        "citation": citation(article),
         "as_of": claim.as_of.isoformat(),
         "as_of_inferred": claim.as_of_inferred,
         "summary": claim.summary,
@@ -33,6 +34,10 @@ def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
         "tolerance_pct": rule.tolerance_pct if rule else None,
         "figure": claim.figure,
         "note": claim.note,
+        "quote": claim.quote,
+        "paragraph": claim.paragraph,
+        "origin": claim.origin,
+        "error": claim.error,
         "file": f"{claim.file}:{claim.line}",
     }
 
@@ -65,6 +70,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
     return {
         "id": verdict.claim_id,
         "theme": verdict.theme,
+        "origin": claim.origin,  # "derived": ours; its failure is never the article's error
         "status": str(verdict.status),
         "claim_value": verdict.claim_value,
         "live_value": verdict.live_value,
@@ -89,8 +95,8 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
     for verdict in verdicts:
         counts[verdict.status] = counts.get(verdict.status, 0) + 1
     summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
-    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED)
-    summary += f"; {wrong} wrong on their own date" if wrong else ""
+    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED and not narratives.claim(v.claim_id).derived)
+    summary += f"; {wrong} of the articles' figures wrong on their own date" if wrong else ""
     print(f"tapecheck {heading}: {summary}\n")
     for theme in narratives.themes:
         rows = sorted((v for v in verdicts if v.theme == theme.id and v.status != "context"),
@@ -101,7 +107,8 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         for v in rows:
             claim = narratives.claim(v.claim_id)
             claimed, live = _value(v.claim_value, v.unit), _value(v.live_value, v.unit)
-            print(f"  {v.status.upper():9} {v.claim_id}")
+            ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
+            print(f"  {v.status.upper():9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
             print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
                   f" · age {fmt.age(v.age_s)}")
@@ -110,9 +117,40 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
             if before is not None and before.status is not Status.NO_DATA:
                 print(f"            then ({claim.as_of}): {then_label(before)} · "
                       f"{_value(before.live_value, before.unit)} · off {fmt.signed_pct(before.deviation_pct)}"
-                      + (" · wrong on its own date" if before.status is Status.DIVERGED else ""))
+                      + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.derived else "")
+                      + (" · our rule, not the article's error" if before.status is Status.DIVERGED and claim.derived
+                         else ""))
         print()
 
 
 def _value(value: float | None, unit: str | None) -> str:
     return "—" if value is None else fmt.quantity(value, unit or "ratio")
+
+
+def print_articles(narratives: Narratives, now: dict[str, Verdict], then: dict[str, Verdict], lang: str,
+                   as_json: bool) -> None:
+    """Each article's scorecard in article order, then totals per outlet."""
+    cards = scorecards(narratives, now, then)
+    totals = outlet_totals(cards)
+    if as_json:
+        print(json.dumps({"articles": [scorecard_json(c) for c in cards],
+                          "outlets": {o: t.as_dict() for o, t in totals.items()}}, ensure_ascii=False, indent=1))
+        return
+    for card in cards:
+        print(f"== {citation(card.article)} ==")
+        print(f"   {card.article.title_en}")
+        print(f"   {tally_line(card.tally)}")
+        for row in card.rows:
+            c = row.claim
+            then_word = then_label(row.then) if c.rule else ""
+            now_word = "" if row.now is None else str(row.now.status)
+            ours = " (ours)" if c.derived else ""
+            summary = c.summary_zh if lang == "zh" else c.summary
+            print(f"   ¶{c.paragraph or '?':<3} {c.kind!s:7} {then_word:8} {now_word:9} {c.id}{ours}")
+            print(f"        {summary}")
+            if row.error:
+                print(f"        article's error: {row.error}")
+        print()
+    print("== totals per outlet ==")
+    for outlet, t in totals.items():
+        print(f"   {outlet}: {tally_line(t)}")

@@ -99,6 +99,8 @@ def move_text(then: Verdict | None, now: Verdict) -> str | None:
     otherwise percent of the value then."""
     if then is None or then.live_value is None or now.live_value is None:
         return None
+    if now.unit == "date":
+        return f"{now.live_value - then.live_value:+.0f} days"
     if now.unit == "%":
         return f"{now.live_value - then.live_value:+.2f} percentage points"
     if then.live_value == 0:
@@ -108,9 +110,10 @@ def move_text(then: Verdict | None, now: Verdict) -> str | None:
            f"({fmt.quantity(then.live_value, unit)} → {fmt.quantity(now.live_value, unit)})"
 
 
-def then_label(then: Verdict | None) -> str:
-    """A short word for the then-verdict: `held`, `WRONG` (the record does not support the article), or why not."""
+def then_label(then: Verdict | None, derived: bool = False) -> str:
+    """A short word for the then-verdict: `held`, `WRONG` (the record does not support the article), or why not.
+    A claim we derived ourselves that fails on its date is `not met`: it is not the article's error."""
     if then is None:
         return ""
-    return {Status.HOLDS: "held", Status.DIVERGED: "WRONG", Status.STALE: "stale",
+    return {Status.HOLDS: "held", Status.DIVERGED: "not met" if derived else "WRONG", Status.STALE: "stale",
             Status.NO_DATA: "no data"}.get(then.status, "")

@@ -47,11 +47,12 @@ class ClaimRow:
 
     @property
     def wrong_then(self) -> bool:
-        """The record does not support the article's figure even on its own date."""
-        return self.then is not None and self.then.status is Status.DIVERGED
+        """The record does not support the article's figure even on its own date (never so for our own claims)."""
+        return self.then is not None and self.then.status is Status.DIVERGED and not self.claim.derived
 
     def summary(self, lang: str) -> str:
-        return self.claim.summary_zh if lang == "zh" else self.claim.summary
+        text = self.claim.summary_zh if lang == "zh" else self.claim.summary
+        return ("(我们的推论) " if lang == "zh" else "(ours) ") + text if self.claim.derived else text
 
     @property
     def claimed_text(self) -> str:

@@ -73,6 +73,7 @@ class TapecheckApp(App[str | None]):
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
+        Binding("a", "articles", "Articles", id="articles"),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo", id="demo", show=False),
@@ -180,7 +181,7 @@ class TapecheckApp(App[str | None]):
             for screen in self.screen_stack:
                 if isinstance(screen, StateScreen) and screen.is_mounted:
                     screen.show_state(state)
-            self.refresh_header(self.screen)
+            self.tick()  # the header and the clock with it
         if first:
             self.on_resize()
         self.tell_if_nothing_answers(state)
@@ -388,6 +389,12 @@ class TapecheckApp(App[str | None]):
         if not isinstance(self.screen, SourcesScreen):
             note = "" if self.mode == "LIVE" else f"{self.mode} mode: no source is polled."
             self.push_screen(SourcesScreen(note))
+
+    def action_articles(self) -> None:
+        from tui.ui.screens.articles import ArticlesScreen
+
+        if not isinstance(self.screen, ArticlesScreen):
+            self.push_screen(ArticlesScreen(self.lang, self.open_claim))
 
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""

@@ -7,7 +7,7 @@ from datetime import date
 
 from tui.core.claims import Narratives
 from tui.core.model import SeriesId
-from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Node
+from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ def _dates(node: Node) -> list[date]:
             return [value]
         case Neg(operand=operand):
             return _dates(operand)
-        case BinOp(left=left, right=right):
+        case BinOp(left=left, right=right) | Compare(left=left, right=right):
             return _dates(left) + _dates(right)
         case Call(args=args, kwargs=kwargs):
             return [d for a in args for d in _dates(a)] + [d for _, v in kwargs for d in _dates(v)]

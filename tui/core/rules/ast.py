@@ -70,6 +70,16 @@ class BinOp:
 
 
 @dataclass(frozen=True, slots=True)
+class Compare:
+    """`left op right`, allowed only as the condition argument of first_date() and share()."""
+
+    op: str
+    left: Node
+    right: Node
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     name: str
     args: tuple[Node, ...]
@@ -77,7 +87,7 @@ class Call:
     pos: int = 0
 
 
-Node = Num | SeriesRef | DateLit | PairLit | Neg | BinOp | Call
+Node = Num | SeriesRef | DateLit | PairLit | Neg | BinOp | Compare | Call
 
 _TOKEN = re.compile(
     r"""
@@ -86,6 +96,7 @@ _TOKEN = re.compile(
   | (?P<number>(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<series>[a-z]+:[A-Za-z0-9^=._/-]+:[a-z_]+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<cmp>>=|<=|>|<)
   | (?P<op>[-+*/(),=])
     """,
     re.VERBOSE,
@@ -223,9 +234,21 @@ class _Parser:
             elif kwargs:
                 raise RuleSyntaxError("a positional argument follows a keyword argument", self.token.pos)
             else:
-                args.append(self.expression())
+                args.append(self.argument())
         self.expect(")")
         return Call(name.text, tuple(args), tuple(kwargs), name.pos)
+
+
+    def argument(self) -> Node:
+        """A positional argument: an expression, or a comparison of two (a condition)."""
+        left = self.expression()
+        if self.token.kind != "cmp":
+            return left
+        op = self.take()
+        right = self.expression()
+        if self.token.kind == "cmp":
+            raise RuleSyntaxError("a condition has one comparison", self.token.pos)
+        return Compare(op.text, left, right, op.pos)
 
 
 def parse(text: str) -> Node:
@@ -236,6 +259,9 @@ def parse(text: str) -> Node:
         raise RuleSyntaxError("empty expression", 0)
     parser = _Parser(text)
     node = parser.expression()
+    if parser.token.kind == "cmp":
+        raise RuleSyntaxError("a comparison is allowed only as the condition of first_date() or share(); "
+                              "the rule's own comparison is its op", parser.token.pos)
     if parser.token.kind != "end":
         raise RuleSyntaxError(f"unexpected {parser.token.text!r} after the expression", parser.token.pos)
     return node

@@ -6,8 +6,9 @@ that a verdict can say "11,509 × 71,200 USD = 819M USD" rather than just "diver
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -16,9 +17,9 @@ from statistics import median
 from tui.core import format as fmt
 from tui.core import markets
 from tui.core.model import Observation, SeriesId, TapecheckError
-from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Node, Num, PairLit, SeriesRef
+from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node, Num, PairLit, SeriesRef
 from tui.core.rules.typecheck import fx_route, fx_unit
-from tui.core.rules.units import PERCENT, RATIO, Unit
+from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
 from tui.core.tape import AT_LOOKBACK, Tape, end_of_day
 
 
@@ -123,22 +124,42 @@ def pct(a: Value, b: Value) -> Value:
     return Value(result, PERCENT, f"{fmt.quantity(result, '%')} ({a.text} vs {b.text})", a.inputs + b.inputs)
 
 
-def corr(ctx: Context, a: str, b: str, days: int) -> Value:
+def _daily_returns(ctx: Context, a: str, b: str, days: int, func: str
+                   ) -> tuple[list[date], list[float], list[float], tuple[Input, ...]]:
+    """The last `days` daily returns of a and b on the dates both have, and the closes they end on."""
     closes_a = dict(ctx.tape.daily(a, ctx.now))
     closes_b = dict(ctx.tape.daily(b, ctx.now))
     common = sorted(set(closes_a) & set(closes_b))
     needed = days + 1
     if len(common) < needed:
-        raise NoData(f"corr() needs {needed} days that both {a} and {b} have, found {len(common)}")
+        raise NoData(f"{func}() needs {needed} days that both {a} and {b} have, found {len(common)}")
     window = common[-needed:]
     returns_a = [closes_a[d1] / closes_a[d0] - 1 for d0, d1 in pairwise(window)]
     returns_b = [closes_b[d1] / closes_b[d0] - 1 for d0, d1 in pairwise(window)]
-    value = pearson(returns_a, returns_b)
-    if value is None:
-        raise NoData(f"corr(): one of {a}, {b} did not move over the window")
     stale = (ctx.now.date() - window[-1]).days > ctx.history_max_age_days
     age = (ctx.now - end_of_day(window[-1])).total_seconds()
     inputs = (Input(a, closes_a[window[-1]], age, stale), Input(b, closes_b[window[-1]], age, stale))
+    return window, returns_a, returns_b, inputs
+
+
+def corr(ctx: Context, a: str, b: str, days: int) -> Value:
+    window, returns_a, returns_b, inputs = _daily_returns(ctx, a, b, days, "corr")
+    value = pearson(returns_a, returns_b)
+    if value is None:
+        raise NoData(f"corr(): one of {a}, {b} did not move over the window")
+    text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
+    return Value(value, RATIO, text, inputs)
+
+
+def beta(ctx: Context, a: str, b: str, days: int) -> Value:
+    """The slope of a's daily returns on b's: how many percent a moves for each percent b moves."""
+    window, returns_a, returns_b, inputs = _daily_returns(ctx, a, b, days, "beta")
+    n = len(returns_b)
+    mean_a, mean_b = sum(returns_a) / n, sum(returns_b) / n
+    var_b = sum((y - mean_b) ** 2 for y in returns_b)
+    if var_b <= 0:
+        raise NoData(f"beta(): {b} did not move over the window")
+    value = sum((x - mean_a) * (y - mean_b) for x, y in zip(returns_a, returns_b, strict=True)) / var_b
     text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
     return Value(value, RATIO, text, inputs)
 
@@ -163,6 +184,106 @@ def fx(ctx: Context, pair: str) -> Value:
         return Value(rate.value, unit, rate.text, rate.inputs)
     value = 1 / rate.value
     return Value(value, unit, f"1 / {rate.text}", rate.inputs)
+
+
+class _HistoryTape:
+    """The tape as first_date() and share() see it on each past day: daily closes are read once, up to the
+    evaluation time, and cut at the day asked for, so that years of days cost one read per series. A day's
+    latest value is its daily close (the median over sources of each one's last value that day)."""
+
+    def __init__(self, tape: Tape, now: datetime) -> None:
+        self.tape = tape
+        self.now = now
+        self._daily: dict[str, list[tuple[date, float]]] = {}
+        self._units: dict[str, str] = {}
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        rows = self.daily(series, now)
+        if not rows:
+            return []
+        day, value = rows[-1]
+        stamp = min(end_of_day(day) - timedelta(milliseconds=1), now)
+        unit = self._units.setdefault(series, SeriesId.parse(series).unit)
+        return [Observation(series, value, unit, stamp, "daily close")]
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        return self.tape.at(series, day)
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        if series not in self._daily:
+            self._daily[series] = self.tape.daily(series, self.now)
+        rows = self._daily[series]
+        return rows[:bisect.bisect_right(rows, now.date(), key=lambda r: r[0])]
+
+    def series_ids(self) -> set[str]:
+        return self.tape.series_ids()
+
+
+MAX_CONDITION_DAYS = 3660
+
+
+def _series_in(node: Node) -> list[str]:
+    """Every series a condition reads (fx pairs through their route), in order of appearance."""
+    match node:
+        case SeriesRef(series=series):
+            return [series]
+        case PairLit(name=name):
+            return [fx_route(name).series]
+        case Neg(operand=operand):
+            return _series_in(operand)
+        case BinOp(left=left, right=right) | Compare(left=left, right=right):
+            return _series_in(left) + _series_in(right)
+        case Call(args=args, kwargs=kwargs):
+            return [s for arg in (*args, *(v for _, v in kwargs)) for s in _series_in(arg)]
+    return []
+
+
+def _condition_days(ctx: Context, cond: Compare, since: date, until: date | None
+                    ) -> Iterator[tuple[date, Value, Value]]:
+    """Each day from `since` (to `until`, or to now) on which some series of the condition has a daily value,
+    with both sides evaluated at that day's close; days the tape cannot answer are left out."""
+    tape = _HistoryTape(ctx.tape, ctx.now)
+    end = min(until or ctx.now.date(), ctx.now.date())
+    days = sorted({d for series in dict.fromkeys(_series_in(cond)) for d, _ in tape.daily(series, ctx.now)
+                   if since <= d <= end})[-MAX_CONDITION_DAYS:]
+    slack = ctx.history_max_age_days * 86_400.0
+    for day in days:
+        moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
+        sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
+                      closed_since=lambda _series, _now: None)
+        try:
+            yield day, evaluate(cond.left, sub), evaluate(cond.right, sub)
+        except NoData:
+            continue
+
+
+def compare(left: float, op: str, right: float) -> bool:
+    return {">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right}[op]
+
+
+def first_date(ctx: Context, cond: Compare, since: date) -> Value:
+    seen = 0
+    for day, left, right in _condition_days(ctx, cond, since, None):
+        seen += 1
+        if compare(left.value, cond.op, right.value):
+            text = f"{day} (first day from {since} with {left.text} {cond.op} {right.text})"
+            return Value(float(day.toordinal()), DATE, text)
+    raise NoData(f"first_date(): not yet on any of {seen} days from {since}")
+
+
+def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value:
+    held, days = 0, []
+    for day, left, right in _condition_days(ctx, cond, since, until):
+        days.append(day)
+        held += compare(left.value, cond.op, right.value)
+    if not days:
+        raise NoData(f"share(): no day from {since} to {until or 'now'} could be judged")
+    result = held / len(days) * 100
+    stale = until is None and (ctx.now.date() - days[-1]).days > ctx.history_max_age_days
+    inputs = (Input(_series_in(cond)[0], result, (ctx.now - end_of_day(days[-1])).total_seconds(), stale),) \
+        if stale else ()
+    text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} days from {days[0]} to {days[-1]})"
+    return Value(result, PERCENT, text, inputs)
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
@@ -245,6 +366,20 @@ def _call(node: Call, ctx: Context) -> Value:
             days = kwargs["days"]
             assert isinstance(days, Num)
             return corr(ctx, _series(args[0]), _series(args[1]), int(days.value))
+        case "beta":
+            days = kwargs["days"]
+            assert isinstance(days, Num)
+            return beta(ctx, _series(args[0]), _series(args[1]), int(days.value))
+        case "first_date":
+            assert isinstance(args[0], Compare)
+            since = _date(kwargs["since"])
+            assert since is not None
+            return first_date(ctx, args[0], since)
+        case "share":
+            assert isinstance(args[0], Compare)
+            since = _date(kwargs["since"])
+            assert since is not None
+            return share(ctx, args[0], since, _date(kwargs.get("until")))
         case "fx":
             assert isinstance(args[0], PairLit)
             return fx(ctx, args[0].name)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.core.model import SeriesId, TapecheckError
-from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Node, Num, PairLit, SeriesRef
-from tui.core.rules.units import PERCENT, RATIO, Unit
+from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node, Num, PairLit, SeriesRef
+from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
 
 FIAT = frozenset({"USD", "CNY", "HKD", "IDR", "JPY", "KRW", "EUR", "GBP", "CHF", "SGD", "TWD", "AUD", "CAD"})
 STABLECOINS = frozenset({"USDT", "USDC"})
@@ -33,13 +33,17 @@ class Signature:
 
 
 # Argument kinds: "series" a series id, "date" a YYYY-MM-DD literal, "pair" a currency pair name,
-# "days" a whole number of days, "value" any numeric expression.
+# "days" a whole number of days, "value" any numeric expression, "condition" a comparison `a op b` judged on
+# each day (first_date, share).
 SIGNATURES: dict[str, Signature] = {
     "last": Signature(("series",)),
     "at": Signature(("series", "date")),
     "change": Signature(("series",), (("since", "date", True), ("until", "date", False))),
     "pct": Signature(("value", "value")),
     "corr": Signature(("series", "series"), (("days", "days", True),)),
+    "beta": Signature(("series", "series"), (("days", "days", True),)),
+    "first_date": Signature(("condition",), (("since", "date", True),)),
+    "share": Signature(("condition",), (("since", "date", True), ("until", "date", False))),
     "fx": Signature(("pair",)),
     "abs": Signature(("value",)),
     "min": Signature(("value", "value")),
@@ -86,9 +90,13 @@ def fx_unit(pair: str) -> Unit:
     return Unit.of(quote) / Unit.of(base)
 
 
+DAILY_FUNCTIONS = frozenset({"first_date", "share"})
+
+
 class _Checker:
     def __init__(self) -> None:
         self.series: list[str] = []
+        self.in_condition = False
 
     def note_series(self, text: str) -> None:
         if text not in self.series:
@@ -118,6 +126,8 @@ class _Checker:
                 raise RuleTypeError("a date can only be a function argument", pos)
             case PairLit(name=name, pos=pos):
                 raise RuleTypeError(f"unknown name {name!r}", pos)
+            case Compare(pos=pos):
+                raise RuleTypeError("a comparison can only be the condition of first_date() or share()", pos)
             case Call():
                 return self.call(node)
         raise AssertionError(node)
@@ -150,6 +160,23 @@ class _Checker:
             return fx_unit(node.name)
         if kind == "value":
             return self.unit(node)
+        if kind == "condition":
+            return self.condition(node, func)
+        return RATIO
+
+    def condition(self, node: Node, func: str) -> Unit:
+        """`a op b` with a and b in one unit; a plain number takes the other side's unit (`>= 1e21`)."""
+        if not isinstance(node, Compare):
+            raise RuleTypeError(f"{func}() needs a condition such as last(network:bitcoin:hashrate) >= 1e21",
+                                node.pos)
+        self.in_condition = True
+        try:
+            lu, ru = self.unit(node.left), self.unit(node.right)
+        finally:
+            self.in_condition = False
+        plain = {side for side, n in (("l", node.left), ("r", node.right)) if isinstance(n, Num) and not n.unit}
+        if lu != ru and not plain:
+            raise RuleTypeError(f"{func}(): cannot compare {lu} with {ru}", node.pos)
         return RATIO
 
     def call(self, node: Call) -> Unit:
@@ -157,6 +184,8 @@ class _Checker:
         if sig is None:
             known = ", ".join(sorted(SIGNATURES))
             raise RuleTypeError(f"unknown function {node.name!r} (known: {known})", node.pos)
+        if node.name in DAILY_FUNCTIONS and self.in_condition:
+            raise RuleTypeError(f"{node.name}() cannot be used inside another condition", node.pos)
         if len(node.args) != len(sig.args):
             raise RuleTypeError(f"{node.name}() takes {len(sig.args)} positional argument(s), "
                                 f"got {len(node.args)}", node.pos)
@@ -175,8 +204,12 @@ class _Checker:
                                 f"{units[1]}", node.pos)
         if node.name in ("change", "pct"):
             return PERCENT
-        if node.name == "corr":
+        if node.name in ("corr", "beta"):
             return RATIO
+        if node.name == "first_date":
+            return DATE
+        if node.name == "share":
+            return PERCENT
         return units[0]
 
 

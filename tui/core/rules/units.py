@@ -9,7 +9,7 @@ from tui.core.model import TapecheckError
 
 # "H/s" is one atom: hashes per second is never split into H and s.
 _ATOMS_WITH_SLASH = ("H/s",)
-_ATOM = re.compile(r"^(?:[A-Z]{3,5}|pts|%)$")
+_ATOM = re.compile(r"^(?:[A-Z]{3,5}|pts|%|date)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class Unit:
 
     @classmethod
     def of(cls, text: str) -> Unit:
-        """Parse `USD`, `CNY/USD`, `H/s`, `pts`, `%` or `ratio`."""
+        """Parse `USD`, `CNY/USD`, `H/s`, `pts`, `%`, `date` (a calendar day, from first_date()) or `ratio`."""
         text = text.strip()
         if text in ("ratio", ""):
             return RATIO
@@ -29,7 +29,7 @@ class Unit:
         num, sep, den = text.partition("/")
         for atom in (num, den) if sep else (num,):
             if not _ATOM.match(atom):
-                raise TapecheckError(f"unknown unit {text!r} (use a currency code, H/s, pts, % or ratio)")
+                raise TapecheckError(f"unknown unit {text!r} (use a currency code, H/s, pts, %, date or ratio)")
         if sep and "/" in den:
             raise TapecheckError(f"unknown unit {text!r}: at most one '/'")
         unit = cls(((num, 1),))
@@ -58,3 +58,4 @@ class Unit:
 
 RATIO = Unit()
 PERCENT = Unit((("%", 1),))
+DATE = Unit((("date", 1),))

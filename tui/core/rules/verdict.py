@@ -23,9 +23,9 @@ def holds(live: float, op: str, claimed: float, tolerance_pct: float) -> bool:
     raise ValueError(f"unknown comparison {op!r}")
 
 
-def deviation_pct(live: float, claimed: float) -> float | None:
-    """How far the live value is from the claimed one, in percent of the claimed value."""
-    return None if claimed == 0 else (live - claimed) / abs(claimed) * 100
+def deviation_pct(live: float, claimed: float, unit: str = "") -> float | None:
+    """How far the live value is from the claimed one, in percent of the claimed value (none for a date)."""
+    return None if claimed == 0 or unit == "date" else (live - claimed) / abs(claimed) * 100
 
 
 def _relation(live: float, claimed: float) -> str:
@@ -37,6 +37,8 @@ def explain(rule: Rule, value: Value, status: Status) -> str:
     claimed = fmt.quantity(rule.value, rule.unit)
     computed = live if value.text == live else f"{value.text} = {live}"
     text = f"{computed} {_relation(value.value, rule.value)} {claimed} claimed"
+    if rule.unit == "date":
+        text += f" ({value.value - rule.value:+.0f} days)"
     if rule.op == "~":
         text += f" (≈ within {rule.tolerance_pct:g}%)"
     elif rule.tolerance_pct:
@@ -71,7 +73,7 @@ def judge(claim: Claim, ctx: Context) -> Verdict:
     inputs = tuple((i.series, i.value, i.age_s if i.age_s is not None else -1.0) for i in value.inputs)
     return Verdict(
         claim.id, claim.theme, status, rule.value, value.value, rule.unit,
-        deviation_pct(value.value, rule.value), rule.series, explain(rule, value, status),
+        deviation_pct(value.value, rule.value, rule.unit), rule.series, explain(rule, value, status),
         op=rule.op, age_s=max(ages) if ages else None, inputs=inputs,
         market_closed=any(i.closed for i in value.inputs),
     )

@@ -271,7 +271,8 @@ def _colour(style: str, screen: Screen[None]) -> str:
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
     label, style = BADGES[row.verdict.status]
     style = _colour(style, screen)
-    then = Text(then_label(row.then), style=_colour(THEN_STYLES.get(row.then.status, ""), screen)) \
+    then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
+    then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
     off = fmt.signed_pct(row.verdict.deviation_pct)
     return [then, Text(label, style=style),

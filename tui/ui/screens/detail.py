@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
+from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.core.store import HealthRecord
@@ -117,13 +118,20 @@ class ClaimScreen(StateScreen):
         article = self.tapecheck.narratives.articles[c.article]
         text = Text()
         text.append(f"{c.id}\n", style="bold")
-        text.append(f"{c.summary}\n{c.summary_zh}\n\n")
+        if c.derived:
+            text.append("Ours: a claim we derived to follow the article, not the article's own claim; "
+                        "if it fails, that is not an error of the article.\n", style="italic")
+        if c.quote:
+            where = f" (paragraph {c.paragraph})" if c.paragraph else ""
+            text.append(f"The article{where} ", style="dim").append(f"{c.quote}\n")
+            text.append("In English ", style="dim").append(f"{c.summary}\n")
+            text.append("摘要 ", style="dim").append(f"{c.summary_zh}\n\n")
+        else:
+            text.append(f"{c.summary}\n{c.summary_zh}\n\n")
         inferred = " (date inferred)" if c.as_of_inferred else ""
         text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
-        text.append("Source ", style="dim").append(
-            f"{article.outlet}, “{article.title}” ({article.title_en}), {article.published}"
-            f"{' (inferred)' if article.published_inferred else ''}\n")
-        if c.figure:
+        text.append("Source ", style="dim").append(f"{citation(article)} ({article.title_en})\n")
+        if c.figure and not c.quote:  # the quote holds the figure, in the article's own script
             text.append("Figure ", style="dim").append(f"{c.figure}\n")
         if c.rule:
             r = c.rule
@@ -149,6 +157,8 @@ class ClaimScreen(StateScreen):
             text.append("\nHistory\n", style="dim")
             for flip in self.flips:
                 text.append(f"  {flip}\n")
+        if c.error and not c.derived:
+            text.append("\nThe article's error ", style="bold").append(f"{c.error}\n")
         if c.note:
             text.append("\nNote ", style="dim").append(f"{c.note}\n")
         return text
@@ -160,8 +170,10 @@ class ClaimScreen(StateScreen):
         if then.deviation_pct is not None:
             text.append(f"  off {fmt.signed_pct(then.deviation_pct)}")
         text.append(f"\n{then.explanation}\n")
-        if then.status is Status.DIVERGED:
-            text.append("Wrong on its own date: the record does not support the article's figure.\n",
+        if then.status is Status.DIVERGED and self.claim.derived:
+            text.append("Not met on its date: this is our derived rule, not an error of the article.\n")
+        elif then.status is Status.DIVERGED:
+            text.append("The article's error: wrong on its own date, the record does not support its figure.\n",
                         style="bold")
 
 

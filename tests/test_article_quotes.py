@@ -1,0 +1,125 @@
+"""Every shipped claim quotes its article verbatim, says where, and says whether it is the article's or ours;
+the fields stay optional in the format (a user's own file need not have them) and are validated when given."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.test_claims_files import write
+from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, NarrativeError, load_narratives
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+SHIPPED = sorted(p for p in NARRATIVES_DIR.glob("*.toml") if p.name != THEMES_FILE)
+
+
+def paragraphs(seed: str) -> list[str]:
+    """The seed's paragraphs: its non-blank lines, numbered from 1 by `paragraph`."""
+    return [line for line in (SEEDS / seed).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_claim_has_quote_paragraph_and_origin(path: Path) -> None:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    for claim in raw["claims"]:
+        missing = {"quote", "paragraph", "origin"} - set(claim)
+        assert not missing, f"{path.name}: claim {claim['id']} lacks {', '.join(sorted(missing))}"
+        assert claim["origin"] in ("article", "derived")
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed articles (../shared/seeds) are not beside the checkout")
+def test_every_shipped_quote_is_verbatim_in_its_paragraph() -> None:
+    narratives = load_narratives()
+    for claim in narratives.claims:
+        article = narratives.articles[claim.article]
+        assert claim.quote and claim.paragraph
+        pars = paragraphs(article.seed)
+        assert claim.paragraph <= len(pars), f"{claim.id}: paragraph {claim.paragraph} is past the end"
+        assert claim.quote in pars[claim.paragraph - 1], \
+            f"{claim.id}: quote not found verbatim in paragraph {claim.paragraph} of {article.seed}"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed articles (../shared/seeds) are not beside the checkout")
+def test_claims_are_in_article_order() -> None:
+    narratives = load_narratives()
+    for article in narratives.articles.values():
+        pars = paragraphs(article.seed)
+        claims = [c for c in narratives.claims if c.article == article.id]
+        places = [(c.paragraph or 0, pars[(c.paragraph or 1) - 1].index(c.quote or "")) for c in claims]
+        assert places == sorted(places), f"{article.id}: claims are not in the order the article makes them"
+
+
+def test_seed_000_quotes_keep_traditional_characters() -> None:
+    claims = [c for c in load_narratives().claims if c.article == "baobian-moore-threads"]
+    assert all(c.quote for c in claims)
+    assert any("摩爾線程" in (c.quote or "") for c in claims)
+    assert not any("摩尔线程" in (c.quote or "") for c in claims)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copy(NARRATIVES_DIR / THEMES_FILE, tmp_path / THEMES_FILE)
+    return tmp_path
+
+
+def test_quote_paragraph_and_origin_are_optional_in_the_format(tree: Path) -> None:
+    write(tree, {})
+    claim = load_narratives(tree).claims[0]
+    assert claim.quote is None and claim.paragraph is None and claim.error is None
+    assert claim.origin == "article" and not claim.derived
+
+
+def test_quote_paragraph_origin_and_error_are_read(tree: Path) -> None:
+    path = write(tree, {})
+    path.write_text(path.read_text().replace(
+        'summary_zh = "特斯拉持有的比特币超10亿美元。"\n',
+        'summary_zh = "特斯拉持有的比特币超10亿美元。"\nquote = "價值超10億美元。"\nparagraph = 15\n'
+        'origin = "derived"\nerror = "It says 12,000; the filing says 11,509."\n'))
+    claim = load_narratives(tree).claims[0]
+    assert (claim.quote, claim.paragraph, claim.origin, claim.derived) == ("價值超10億美元。", 15, "derived", True)
+    assert claim.error == "It says 12,000; the filing says 11,509."
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('origin = "ours"', "origin 'ours' must be \"article\" or \"derived\""),
+    ("paragraph = 0", "paragraph must be a whole number from 1"),
+    ('paragraph = "3"', "paragraph must be a whole number from 1"),
+    ('quote = ""', "quote must be the article's sentence(s)"),
+    ('error = " "', "error must say what the article got wrong"),
+])
+def test_bad_quote_fields_are_refused_with_the_line(tree: Path, extra: str, message: str) -> None:
+    path = write(tree, {})
+    path.write_text(path.read_text().replace('kind = "check"\n', f'kind = "check"\n{extra}\n'))
+    with pytest.raises(NarrativeError) as caught:
+        load_narratives(tree)
+    assert any(f"a.toml:15: claim ok: {message}" in p for p in caught.value.problems), caught.value.problems
+
+
+DATE_RULE = 'expr = "first_date(last(network:bitcoin:hashrate) >= 1e21, since=2025-01-01)"'
+
+
+def test_a_date_rule_takes_a_toml_date(tree: Path) -> None:
+    path = write(tree, {})
+    text = path.read_text().replace('expr = "11509 * last(crypto:BTC/USD:last)"', DATE_RULE)
+    path.write_text(text.replace('op = ">"', 'op = ">="').replace("value = 1e9", "value = 2025-12-01")
+                    .replace('unit = "USD"', 'unit = "date"'))
+    rule = load_narratives(tree).claims[0].rule
+    assert rule is not None and rule.value == date(2025, 12, 1).toordinal() and rule.unit == "date"
+
+
+@pytest.mark.parametrize(("value", "tolerance", "message"), [
+    ("1e9", "0", "a rule in unit date needs a date value"),
+    ("2025-12-01", "5", "a rule in unit date needs tolerance_pct = 0"),
+])
+def test_a_date_rule_is_checked(tree: Path, value: str, tolerance: str, message: str) -> None:
+    path = write(tree, {})
+    text = path.read_text().replace('expr = "11509 * last(crypto:BTC/USD:last)"', DATE_RULE)
+    path.write_text(text.replace("value = 1e9", f"value = {value}").replace('unit = "USD"', 'unit = "date"')
+                    .replace("tolerance_pct = 0", f"tolerance_pct = {tolerance}"))
+    with pytest.raises(NarrativeError) as caught:
+        load_narratives(tree)
+    assert any(message in p for p in caught.value.problems), caught.value.problems

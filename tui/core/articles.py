@@ -1,0 +1,130 @@
+"""Each article's scorecard: its claims in article order, what the record says of them then and now, and the
+article's own errors, with totals per outlet. Pure functions over claims and verdicts; shown by
+`tapecheck articles` and the Articles screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.claims import Narratives
+from tui.core.model import Article, Claim, Status, Verdict
+
+
+def citation(article: Article) -> str:
+    """Outlet, title and date, saying which of them we wrote or inferred."""
+    title = f"“{article.title}”" + (" (our title)" if article.title_inferred else "")
+    day = article.published.isoformat() + (" (date inferred)" if article.published_inferred else "")
+    byline = f", {article.author}" if article.author else ""
+    return f"{article.outlet}{byline}, {title}, {day}"
+
+
+def article_error(claim: Claim, then: Verdict | None) -> str | None:
+    """The article's own error on this claim: a then-verdict of WRONG, or an `error` note where no rule can
+    show it. Claims we derived ourselves are never the article's error."""
+    if claim.derived:
+        return None
+    if claim.rule is not None and then is not None and then.status is Status.DIVERGED:
+        return f"wrong on its own date ({claim.as_of}): {then.explanation}"
+    return claim.error
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """One claim of an article with its verdicts now and on its own date."""
+
+    claim: Claim
+    now: Verdict | None
+    then: Verdict | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts over claims: how many, how many checkable, and what the record says of the checkable ones."""
+
+    claims: int = 0
+    checkable: int = 0
+    derived: int = 0
+    held_then: int = 0
+    wrong_then: int = 0
+    no_data_then: int = 0
+    holds_now: int = 0
+    diverged_now: int = 0
+    errors: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (self.claims, self.checkable, self.derived, self.held_then, self.wrong_then, self.no_data_then,
+                self.holds_now, self.diverged_now, self.errors)
+
+    def as_dict(self) -> dict[str, int]:
+        names = ("claims", "checkable", "derived", "held_then", "wrong_then", "no_data_then", "holds_now",
+                 "diverged_now", "errors")
+        return dict(zip(names, self.as_tuple(), strict=True))
+
+
+def tally(rows: list[ClaimRow]) -> Tally:
+    checks = [r for r in rows if r.claim.rule is not None]
+    then = [r.then.status if r.then else Status.NO_DATA for r in checks if not r.claim.derived]
+    now = [r.now.status if r.now else Status.NO_DATA for r in checks]
+    return Tally(
+        claims=len(rows), checkable=len(checks), derived=sum(r.claim.derived for r in rows),
+        held_then=then.count(Status.HOLDS), wrong_then=then.count(Status.DIVERGED),
+        no_data_then=sum(s not in (Status.HOLDS, Status.DIVERGED) for s in then),
+        holds_now=now.count(Status.HOLDS), diverged_now=now.count(Status.DIVERGED),
+        errors=sum(r.error is not None for r in rows),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """An article with its claims in the order the article makes them, and their tally."""
+
+    article: Article
+    rows: tuple[ClaimRow, ...]
+    tally: Tally = field(default_factory=Tally)
+
+
+def scorecards(narratives: Narratives, now: dict[str, Verdict], then: dict[str, Verdict]) -> list[Scorecard]:
+    """One scorecard per article, in seed order. `then` holds held/wrong on its date (the 'then' verdicts):
+    a derived claim's then-verdict is shown but never counted as the article's."""
+    cards = []
+    for article in sorted(narratives.articles.values(), key=lambda a: (a.seed, a.piece)):
+        claims = [c for c in narratives.claims if c.article == article.id]
+        claims.sort(key=lambda c: c.paragraph or 0)  # stable: file order within a paragraph
+        rows = [ClaimRow(c, now.get(c.id), then.get(c.id), article_error(c, then.get(c.id))) for c in claims]
+        cards.append(Scorecard(article, tuple(rows), tally(rows)))
+    return cards
+
+
+def outlet_totals(cards: list[Scorecard]) -> dict[str, Tally]:
+    totals: dict[str, Tally] = {}
+    for card in cards:
+        totals[card.article.outlet] = totals.get(card.article.outlet, Tally()) + card.tally
+    return totals
+
+
+def scorecard_json(card: Scorecard) -> dict[str, Any]:
+    a = card.article
+    return {
+        "id": a.id, "outlet": a.outlet, "author": a.author, "title": a.title, "title_en": a.title_en,
+        "title_inferred": a.title_inferred, "published": a.published.isoformat(),
+        "published_inferred": a.published_inferred, "seed": a.seed, "piece": a.piece, "citation": citation(a),
+        **card.tally.as_dict(),
+        "claims": [{"id": r.claim.id, "kind": str(r.claim.kind), "origin": r.claim.origin,
+                    "paragraph": r.claim.paragraph,
+                    "then": None if r.then is None else str(r.then.status),
+                    "now": None if r.now is None else str(r.now.status),
+                    "error": r.error} for r in card.rows],
+        "errors": [{"id": r.claim.id, "error": r.error} for r in card.rows if r.error],
+    }
+
+
+def tally_line(t: Tally) -> str:
+    return (f"{t.claims} claims, {t.checkable} checkable ({t.derived} ours) · then: {t.held_then} held, "
+            f"{t.wrong_then} wrong, {t.no_data_then} no data · now: {t.holds_now} hold, {t.diverged_now} diverged"
+            f" · {t.errors} errors of the article")

@@ -1,0 +1,94 @@
+"""The Articles screen (`a`): each article's scorecard, its claims in the order the article makes them, the
+article's own errors, and totals per outlet. Enter on a claim opens its claim page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from tui.core.articles import Scorecard, Tally, citation, outlet_totals, scorecards
+from tui.core.engine import DashboardState
+from tui.core.model import Status
+from tui.core.then import then_label
+from tui.ui.screens.base import StateScreen
+from widgets.header_line import HeaderLine
+
+CLAIM_PREFIX = "claim:"
+
+
+def tally_text(t: Tally) -> str:
+    return (f"{t.claims} claims · {t.checkable} checkable ({t.derived} ours) · then {t.held_then} held, "
+            f"{t.wrong_then} wrong, {t.no_data_then} no data · now {t.holds_now} hold, {t.diverged_now} diverged"
+            f" · {t.errors} errors")
+
+
+class ArticlesScreen(StateScreen):
+    """Every article's scorecard in one table: a heading row per article, then its claims; totals per outlet.
+    It follows the app's state: a verdict that changes changes here too."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
+                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+
+    def __init__(self, lang: str, open_claim: Callable[[str], None]) -> None:
+        super().__init__()
+        self.cards: list[Scorecard] = []
+        self.lang = lang
+        self.open_claim = open_claim
+
+    def compose(self) -> ComposeResult:
+        yield HeaderLine()
+        yield Static(Text("Articles: each one's claims in article order; held or WRONG on its own date, "
+                          "holds or diverged now; its own errors", style="bold"), id="articles-title")
+        yield DataTable(id="articles-table", cursor_type="row", zebra_stripes=False)
+        yield Footer()
+
+    def show_state(self, state: DashboardState) -> None:
+        cards = scorecards(self.tapecheck.narratives, dict(state.verdicts), dict(state.then))
+        if cards == self.cards or not self.query(DataTable):
+            return
+        self.cards = cards
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns("¶", "then", "now", "claim")
+        for card in self.cards:
+            self.add_card(table, card)
+        table.add_row("", "", "", Text("Totals per outlet", style="bold"), key="totals")
+        for outlet, tally in outlet_totals(self.cards).items():
+            table.add_row("", "", "", Text(f"{outlet}: {tally_text(tally)}"), key=f"outlet:{outlet}")
+        table.move_cursor(row=min(cursor, table.row_count - 1))
+        table.focus()
+
+    def add_card(self, table: DataTable[str | Text], card: Scorecard) -> None:
+        a = card.article
+        key = f"article:{a.id}"
+        table.add_row("", "", "", Text(citation(a), style="bold"), key=key)
+        table.add_row("", "", "", Text(f"{a.title_en} · {tally_text(card.tally)}", style="dim"), key=key + ":tally")
+        for row in card.rows:
+            c = row.claim
+            summary = c.summary_zh if self.lang == "zh" else c.summary
+            label = Text(("(ours) " if c.derived else "") + summary, overflow="ellipsis")
+            then = then_label(row.then, c.derived) if c.rule else ""
+            now = "context" if c.rule is None else (row.now.status.upper() if row.now is not None else "—")
+            style = "bold" if row.now is not None and row.now.status is Status.DIVERGED else ""
+            table.add_row(str(c.paragraph or ""), then, Text(now, style=style), label, key=CLAIM_PREFIX + c.id)
+            if row.error:
+                table.add_row("", "", "", Text(f"  article's error: {row.error}", style="italic",
+                                               overflow="ellipsis"), key=f"error:{c.id}")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # the app opens claims from the dashboard's tables by their keys; these keys differ
+        key = str(event.row_key.value)
+        for prefix in (CLAIM_PREFIX, "error:"):
+            if key.startswith(prefix):
+                self.open_claim(key.removeprefix(prefix))
+
+    def action_cursor_down(self) -> None:
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
