@@ -1,7 +1,8 @@
 """The command line: `tapecheck [claims|check|record|replay] ...`. Argument parsing only; the work is elsewhere.
 
-Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each);
-`record` exits 3 when a source failed.
+Exit status: 0 when no claim diverged, 1 when at least one did (or on an unexpected error, whose traceback
+goes to the log only), 2 on bad input (one clear line each); `record` exits 3 when a source failed; `check`
+exits 4 when no claim could be checked (every one without data).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
-from tui.core.model import TapecheckError
+from tui.core.model import Status, TapecheckError, Verdict
+from tui.core.printable import printable
 from tui.core.report import print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
 from tui.core.snapshot import parse_time, read_observations
@@ -28,7 +30,13 @@ from tui.core.view import make_context
 if TYPE_CHECKING:
     from tui.ui.app import TapecheckApp
 
-EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
+EXIT_CRASHED = 1
+
+
+def say(line: str) -> None:
+    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped."""
+    print(f"tapecheck: {printable(line)}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
-            print(f"tapecheck: warning: {warning}", file=sys.stderr)
+            say(f"warning: {warning}")
         if args.command in (None, "record", "replay"):
             start_log(settings, args.command or "dashboard")
         if args.command == "config-path":
@@ -108,13 +116,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
-            print(f"tapecheck: {line}", file=sys.stderr)
+            say(line)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (| head): not an error worth a traceback
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line here, the traceback in the log
+        return crashed(error)
+
+
+def crashed(error: BaseException) -> int:
+    """Log an unexpected error's traceback (opening the log if this command had not) and say where it is."""
+    import logging
+
+    from tui.core.logs import HANDLER_NAME, setup_logging
+
+    if not any(h.get_name() == HANDLER_NAME for h in logging.getLogger().handlers):
+        setup_logging()
+    logging.getLogger("tui").error("unexpected error", exc_info=(type(error), error, error.__traceback__))
+    from tui.core.logs import default_log_path
+
+    say(f"unexpected error: {type(error).__name__}: {error} (the traceback is in {default_log_path()})")
+    return EXIT_CRASHED
 
 
 def start_log(settings: Settings, command: str) -> None:
@@ -164,7 +189,17 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     else:
         heading = f"at the close of {day}" if day else f"at {now:%Y-%m-%d %H:%M:%S} UTC"
         print_verdicts(verdicts, then, narratives, lang, heading)
-    return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+    return check_status(verdicts)
+
+
+def check_status(verdicts: Sequence[Verdict]) -> int:
+    """1 if a claim diverged; 4 if none could be judged (each without data, or stale), so that a cron job whose
+    store has stopped filling does not read success; else 0."""
+    if any(v.status == Status.DIVERGED for v in verdicts):
+        return EXIT_DIVERGED
+    if not any(v.status == Status.HOLDS for v in verdicts):
+        return EXIT_NOTHING_CHECKED
+    return EXIT_OK
 
 
 def option_time(text: str, option: str) -> datetime:
@@ -206,9 +241,15 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
     else:
         app = live_app(args, settings, narratives, lang)
     if app.run() == DEMO:  # asked for from the live dashboard when nothing answered
-        demo_app(settings, narratives, app.lang).run()
-    exit_now_if_threads_linger()
-    return EXIT_OK
+        app = demo_app(settings, narratives, app.lang)
+        app.run()
+    status = app.return_code or EXIT_OK  # 1 after a crash (logged), 128 + N after signal N
+    if app.crashed:
+        from tui.core.logs import default_log_path
+
+        say(f"the dashboard stopped on an unexpected error (the traceback is in {default_log_path()})")
+    exit_now_if_threads_linger(status)
+    return status
 
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
@@ -227,7 +268,7 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
                         store_problem=problem)
 
 
-def exit_now_if_threads_linger() -> None:
+def exit_now_if_threads_linger(status: int = EXIT_OK) -> None:
     """Quit at once even if a worker thread is blocked in a request (yfinance cannot be cancelled).
 
     Every observation is committed as it arrives, so nothing is lost by not waiting for such threads.
@@ -238,7 +279,7 @@ def exit_now_if_threads_linger() -> None:
     if any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_OK)
+        os._exit(status)
 
 
 def run_record(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
@@ -253,9 +294,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
     plan = build_sources(settings, wanted(narratives))
 
-    def log(line: str) -> None:
-        print(f"tapecheck: {line}", file=sys.stderr)
-
+    log = say
     try:
         refetch = args.refetch_history
         if args.out is None:

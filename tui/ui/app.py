@@ -28,6 +28,7 @@ from tui.collect.sources.registry import HistoryJob, Planned, coverage_of
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Observation, Status, Verdict
+from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.rules.evaluate import fresh_after
 from tui.core.store import Store
@@ -37,6 +38,7 @@ from tui.core.view import ThemeView, build_views, make_context
 from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
+from tui.ui.terminal import exit_on_signals, log_crash
 from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
@@ -102,9 +104,11 @@ class TapecheckApp(App[str | None]):
         # Poll results go to the store through this; a store that cannot be written stops recording, not the app.
         self.writer = StoreWriter(store, store_problem)
         self.rebuilt_at = 0.0  # time.monotonic() of the last rebuild
+        self.crashed = False  # an unexpected error ended the app; its traceback is in the log
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(PromptExitExecutor(max_workers=8))
+        exit_on_signals(lambda code: self.exit(return_code=code))
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         if self.store is None:  # a tape: its history is all there; the store's is judged once the panels show
@@ -113,11 +117,21 @@ class TapecheckApp(App[str | None]):
         self.set_interval(1, self.tick)
         self.set_interval(QUIET_REBUILD_S, self.rebuild_if_quiet)
         if self.mode == "LIVE" and self.writer.problem:
-            self.notify(self.writer.problem, title="Not recording", severity="error", timeout=15)
+            self.notify(printable(self.writer.problem), title="Not recording", severity="error", timeout=15)
         if self.replay is not None:
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
-            self.notify(warning, title="Config", severity="warning", timeout=20)
+            self.notify(printable(warning), title="Config", severity="warning", timeout=20)
+
+    def _handle_exception(self, error: Exception) -> None:
+        log_crash(error)  # Textual then exits with status 1; the traceback it would print is dropped below
+        self.crashed = True
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crashed:
+            self._exit_renderables.clear()
+        super()._print_error_renderables()
 
     def on_panels_shown(self, message: PanelsShown) -> None:
         # Polling starts once the first frame is drawn: its imports (ccxt, yfinance) run in threads, but they
@@ -237,8 +251,8 @@ class TapecheckApp(App[str | None]):
         if isinstance(self.tape, OverlayTape):
             self.tape.add(observations)
         if change:  # a full disk stops recording, not the dashboard
-            self.notify(change, title="Recording", severity="error" if self.writer.problem else "information",
-                        timeout=10)
+            self.notify(printable(change), title="Recording",
+                        severity="error" if self.writer.problem else "information", timeout=10)
         self.tick()  # the source's pill changes now; the panels wait for the rest of the burst
         if not self.rebuild_pending:  # polls arrive in bursts: redraw once for the burst
             self.rebuild_pending = True
