@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.dates import parse_day
 from tui.core.model import Status, TapecheckError, Verdict
 from tui.core.printable import printable
 from tui.core.report import print_claims, print_verdicts, verdict_json
@@ -211,9 +212,9 @@ def option_time(text: str, option: str) -> datetime:
 
 def option_day(text: str, today: datetime) -> date:
     try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise TapecheckError(f"--at: {text!r} is not a date such as 2026-01-23") from None
+        day = parse_day(text)
+    except TapecheckError as error:
+        raise TapecheckError(f"--at: {error}") from None
     if day >= today.date():
         raise TapecheckError(f"--at: {day} has not closed yet; give a past day")
     return day

@@ -27,7 +27,7 @@ from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import HistoryJob, Planned, coverage_of
 from tui.core.claims import Narratives
 from tui.core.config import Settings
-from tui.core.model import Observation, Status, Verdict
+from tui.core.model import Observation, Status, TapecheckError, Verdict
 from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.rules.evaluate import fresh_after
@@ -428,7 +428,10 @@ def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: fl
                start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
     from tui.core.snapshot import read_observations
 
-    replay = Replay(read_observations(path), speed, start)
+    observations = read_observations(path)
+    if not observations:
+        raise TapecheckError(f"{path}: the tape holds no observations")
+    replay = Replay(observations, speed, start)
     return TapecheckApp(settings, narratives, mode="REPLAY", tape=replay.tape, lang=lang, replay=replay)
 
 
