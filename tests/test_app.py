@@ -183,7 +183,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
     plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):  # polling starts after the first frame; a loaded machine takes a while
+        for _ in range(6000):  # polling starts after the first frame; bounded at 5 min, for a loaded machine
             await pilot.pause(0.05)
             if tapecheck.health.get("binance") and tapecheck.health["binance"].state == "failing":
                 break
@@ -304,12 +304,12 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
     plan = Planned([source], {"coinbase": Schedule(0.05, 1)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):  # polling starts once the first frame is drawn
+        for _ in range(6000):  # polling starts once the first frame is drawn (at most 5 min: a loaded machine)
             await pilot.pause(0.05)
             if source.calls >= 2:
                 break
         await pilot.press("p")
-        for _ in range(100):  # the last poll's observation on its way to the store
+        for _ in range(2000):  # the last poll's observation on its way to the store
             await pilot.pause(0.05)
             if store.count() == source.calls:
                 break
@@ -321,7 +321,7 @@ async def test_pause_stops_polling_and_resume_restarts_it(tmp_path: Path) -> Non
         dashboard = tapecheck.dashboard
         assert dashboard is not None and dashboard.query_one(HeaderLine).mode == "LIVE (paused)"
         await pilot.press("p")
-        for _ in range(200):
+        for _ in range(6000):
             await pilot.pause(0.05)
             if source.calls > paused_at + 1:
                 break
@@ -333,7 +333,7 @@ async def test_an_empty_store_with_every_source_failing_says_so(tmp_path: Path) 
     plan = Planned([FailingSource()], {"binance": Schedule(10, 5)})
     tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):
+        for _ in range(6000):
             await pilot.pause(0.05)
             if tapecheck.told_nothing_answers:
                 break

@@ -39,7 +39,7 @@ class BusySource:
         pass
 
 
-async def wait(pilot: object, done: object, rounds: int = 600) -> None:
+async def wait(pilot: object, done: object, rounds: int = 6000) -> None:  # up to 5 min on a loaded machine
     for _ in range(rounds):
         await pilot.pause(0.05)  # type: ignore[attr-defined]
         if done():  # type: ignore[operator]

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
-    record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
+    record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines "
+                        "(gzip-compressed when FILE ends in .gz); an existing FILE needs --append or --force")
+    record.add_argument("--append", action="store_true", help="add to an existing --out FILE")
+    record.add_argument("--force", action="store_true", help="replace an existing --out FILE")
     record.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
@@ -91,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start the clock here (default: the time of the tape's first line)")
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+
+    store = commands.add_parser("store", help="look after the observation store")
+    actions = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    repair = actions.add_parser("repair", help="copy what can be read of a damaged store into a new one at the "
+                                               "same path; the damaged file is kept beside it")
+    repair.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
     return parser
 
 
@@ -106,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "config-path":
             print(user_config_path())
             return EXIT_OK
+        if args.command == "store":
+            return run_store_repair(store_path(args.store, settings))
         narratives = load_narratives()
         if args.command == "check":
             return run_check(args, settings, narratives, lang)
@@ -290,9 +302,11 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
     from tui.collect.sources.registry import build_sources
     from tui.collect.sources.wanted import wanted
 
-    store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
-    if store is None and args.out is None:
+    if args.no_store and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
+    if args.out is not None:
+        check_tape_path(args.out, store_path(args.store, settings), args.append, args.force)
+    store = None if args.no_store else Store(store_path(args.store, settings), settings.store.retention_days)
     plan = build_sources(settings, wanted(narratives))
 
     log = say
@@ -301,11 +315,50 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         if args.out is None:
             failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log, refetch))
         else:
-            with args.out.open("w", encoding="utf-8") as out:
+            with open_tape(args.out, args.append) as out:
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
-    except OSError as error:
+    except OSError as error:  # opening the tape; a write that fails later is said and recording goes on
         raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
     finally:
         if store is not None:
             store.close()
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def check_tape_path(out: Path, store: Path, append: bool, force: bool) -> None:
+    """Refuse a tape path that would destroy something: the store itself, or an existing file unasked."""
+    if append and force:
+        raise TapecheckError("record: --append and --force: give one")
+    target = out.resolve()
+    if any(target == Path(f"{store.resolve()}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")):
+        raise TapecheckError(f"record --out {out}: that is the store's own file; give the tape another name")
+    if out.is_dir():
+        raise TapecheckError(f"record --out {out}: is a folder; give a file name")
+    if out.exists() and not (append or force) and out.stat().st_size > 0:
+        raise TapecheckError(f"record --out {out}: the file exists; add --append to add to it or --force to "
+                             "replace it")
+
+
+def open_tape(path: Path, append: bool) -> IO[str]:
+    """The tape file for writing, through gzip when its name ends in .gz (appending adds a gzip member, which
+    readers take as one stream)."""
+    import gzip
+
+    mode = "a" if append else "w"
+    if path.suffix == ".gz":
+        return cast(IO[str], gzip.open(path, f"{mode}t", encoding="utf-8"))
+    return path.open(mode, encoding="utf-8")
+
+
+def run_store_repair(path: Path) -> int:
+    from tui.core.storefile import repair
+
+    def make_store(new: Path) -> None:
+        Store(new).close()
+
+    salvage = repair(path, make_store)
+    damaged = (f"; {len(salvage.damaged_series)} series had unreadable parts, read around them: "
+               f"{', '.join(salvage.damaged_series[:5])}" if salvage.damaged_series else "")
+    say(f"copied {salvage.observations:,} observations of {salvage.series} series into a new store at {path}{damaged}")
+    say(f"the damaged file is kept at {salvage.kept_at}; daily history will be fetched and judged again")
+    return EXIT_OK

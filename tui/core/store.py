@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from statistics import median
 
 from tui.core.model import Observation, Status, TapecheckError
+from tui.core.storefile import check_health, check_identity, describe_open_error
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
 
@@ -31,6 +33,10 @@ SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
 SCHEMA_VERSION = 1
+# A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
+# again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
+LOCK_WAIT_S = 120.0
+BUSY_TIMEOUT_MS = 1000
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
@@ -148,18 +154,19 @@ class Store:
         self._closes: dict[str, tuple[date, list[tuple[date, float]]]] = {}
         self._newest: dict[str, list[tuple[str, int, float]]] = {}  # series -> each source's newest row
         self._data_version = -1
+        self.lock_wait_s = LOCK_WAIT_S
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            check_identity(self._db, path)  # a foreign database is refused before anything is written into it
+            check_health(self._db, path)
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
             self._db.executescript(_SCHEMA)
             self._check_version()
-        except sqlite3.DatabaseError as error:
-            raise TapecheckError(f"{path}: cannot open the store: {error}") from None
-        except OSError as error:
-            raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise TapecheckError(describe_open_error(path, error)) from None
 
     def _check_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -173,10 +180,32 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def _begin(self) -> None:
+        """Take the write lock (our thread lock held), waiting and retrying while another process holds it, up
+        to `lock_wait_s`; between tries our own lock is let go, so that readers in this process are not held."""
+        deadline = time.monotonic() + self.lock_wait_s
+        while True:
+            self._lock.acquire()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                self._lock.release()
+                busy = "locked" in str(error) or "busy" in str(error)
+                if not busy or time.monotonic() >= deadline:
+                    if busy:
+                        raise sqlite3.OperationalError(
+                            f"another process has held the store's write lock for {self.lock_wait_s:g} s") from None
+                    raise
+            except BaseException:
+                self._lock.release()
+                raise
+            time.sleep(0.05)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
+        try:
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -185,6 +214,8 @@ class Store:
                     with suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
                 raise
+        finally:
+            self._lock.release()
 
     def _series_id(self, db: sqlite3.Connection, name: str, unit: str) -> int:
         found = self._series_ids.get(name)
