@@ -315,10 +315,17 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         if args.out is None:
             failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log, refetch))
         else:
-            with open_tape(args.out, args.append) as out:
+            try:
+                out = open_tape(args.out, args.append)
+            except OSError as error:
+                raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+            try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
-    except OSError as error:  # opening the tape; a write that fails later is said and recording goes on
-        raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+            finally:
+                try:
+                    out.close()
+                except OSError as error:  # what the last flush could not write was said and counted already
+                    say(f"{args.out}: cannot finish the tape: {error.strerror or error}")
     finally:
         if store is not None:
             store.close()

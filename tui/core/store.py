@@ -166,6 +166,8 @@ class Store:
             self._db.executescript(_SCHEMA)
             self._check_version()
         except (sqlite3.DatabaseError, OSError) as error:
+            if hasattr(self, "_db"):
+                self._db.close()
             raise TapecheckError(describe_open_error(path, error)) from None
 
     def _check_version(self) -> None:

@@ -50,7 +50,8 @@ def check_health(db: sqlite3.Connection, path: Path) -> None:
     except sqlite3.DatabaseError as error:
         problems = [str(error)]
     if problems != ["ok"]:
-        raise TapecheckError(f"{path}: the store is damaged ({problems[0][:120]}); {repair_hint(path)}")
+        first = " ".join(problems[0].replace("*** in database main ***", "").split())  # one line
+        raise TapecheckError(f"{path}: the store is damaged ({first[:120]}); {repair_hint(path)}")
 
 
 def describe_open_error(path: Path, error: BaseException) -> str:
