@@ -88,3 +88,26 @@ def test_claim_as_of_outside_the_range_is_refused_at_load(narratives: Path, as_o
     with pytest.raises(TapecheckError) as caught:
         load_narratives(narratives)
     assert f"{ARTICLE}:15: claim" in str(caught.value) and "1970–2100" in str(caught.value)
+
+
+def test_a_claim_summary_with_control_characters_is_refused_at_load(narratives: Path) -> None:
+    text = (narratives / ARTICLE).read_text()
+    start = text.index('summary = "') + len('summary = "')
+    (narratives / ARTICLE).write_text(text[:start] + "\\u001b]0;owned\\u0007" + text[start:])
+    with pytest.raises(TapecheckError) as caught:
+        load_narratives(narratives)
+    assert f"{ARTICLE}:" in str(caught.value) and "no control characters" in str(caught.value)
+
+
+def test_a_bad_json_line_names_its_column_not_a_second_line(capsys: pytest.CaptureFixture[str],
+                                                           tmp_path: Path) -> None:
+    tape = tmp_path / "t.jsonl"
+    tape.write_text(Path(GOOD).read_text().splitlines()[0] + '\n{"series": "crypto:BTC/USD:last",\n')
+    err = one_line(capsys, ["check", "--snapshot", str(tape)])
+    assert f"{tape}:2: not valid JSON at column 34" in err and "line 2" not in err
+
+
+def test_an_empty_replay_names_its_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    tape = tmp_path / "empty.jsonl"
+    tape.write_text("\n\n")
+    assert one_line(capsys, ["replay", str(tape)]) == f"tapecheck: {tape}: the tape holds no observations\n"

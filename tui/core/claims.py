@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.core.dates import RANGE, day_in_range
 from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme
+from tui.core.printable import is_printable
 from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
 from tui.core.rules.units import Unit
@@ -68,7 +69,8 @@ def _number(value: Any) -> bool:
 
 
 def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """A non-empty string with no control character: it is shown on a terminal as it stands."""
+    return isinstance(value, str) and bool(value.strip()) and is_printable(value)
 
 
 def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
@@ -119,7 +121,7 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
         problems.add(doc.where("article", key), f"article: unknown key {key!r}")
     for key in ("id", "seed", "outlet", "title", "title_en"):
         if not _text(entry.get(key)):
-            problems.add(where, f"article: needs {key} (a non-empty string)")
+            problems.add(where, f"article: needs {key} (a non-empty string, no control characters)")
     published = entry.get("published")
     if not isinstance(published, date) or isinstance(published, datetime) or not day_in_range(published):
         problems.add(doc.where("article", "published"),
@@ -211,7 +213,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("as_of", f"as_of must be a date (no time) in the years {RANGE}, not {entry['as_of']}")
     for key in ("summary", "summary_zh"):
         if not _text(entry.get(key)):
-            bad(key, f"needs {key} (a non-empty string)")
+            bad(key, f"needs {key} (a non-empty string, no control characters)")
     kind = entry.get("kind")
     rule = None
     if kind == "check":
