@@ -248,3 +248,15 @@ def test_a_tape_that_cannot_be_written_never_stops_the_store(tmp_path: Path,
     assert Store(store).count() > 10
     summary = next(line for line in done.stderr.splitlines() if line.startswith("tapecheck: recorded"))
     assert "the tape missed" in summary
+
+
+def test_store_check_reads_every_page_of_a_store_too_big_to_check_at_open(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = filled(tmp_path / "s.sqlite")
+    assert main(["store", "check", "--store", str(path)]) == 0
+    assert "the store is sound" in capsys.readouterr().err
+    damage(path)
+    monkeypatch.setattr("tui.core.storefile.FULL_CHECK_BYTES", 0)  # as if the store were gigabytes
+    Store(path).close()  # its small tables are sound, so it opens quickly
+    err = one_line_error(capsys, ["store", "check", "--store", str(path)])
+    assert "the store is damaged" in err and "store repair" in err

@@ -30,7 +30,7 @@ def config(tmp_path: Path, exchange: FakeExchange, mempool: FakeMempool, yahoo: 
     path.write_text(f"""
 [sources.crypto]
 exchanges = ["binance", "kraken"]
-timeout_s = 60
+timeout_s = 120
 
 [sources.crypto.urls]
 binance = "{exchange.url}"
@@ -38,12 +38,12 @@ kraken = "{exchange.url}"
 
 [sources.equities]
 base_url = "{yahoo.url}"
-timeout_s = 60
+timeout_s = 120
 
 [sources.hashrate]
 base_url = "{mempool.url}"
 fallback_url = "{mempool.url}"
-timeout_s = 60
+timeout_s = 120
 """)
     return path
 
