@@ -38,7 +38,7 @@ from tui.core.view import ThemeView, build_views, make_context
 from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen, FilterChanged, PanelsShown
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
-from tui.ui.terminal import exit_on_signals, log_crash
+from tui.ui.terminal import exit_on_signals, log_crash, release_signals
 from widgets.header_line import HeaderLine, Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
@@ -122,6 +122,9 @@ class TapecheckApp(App[str | None]):
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(printable(warning), title="Config", severity="warning", timeout=20)
+
+    def on_unmount(self) -> None:
+        release_signals()
 
     def _handle_exception(self, error: Exception) -> None:
         log_crash(error)  # Textual then exits with status 1; the traceback it would print is dropped below

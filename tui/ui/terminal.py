@@ -26,6 +26,15 @@ def exit_on_signals(exit_app: Callable[[int], None]) -> None:
             loop.add_signal_handler(sig, _stop, exit_app, sig)
 
 
+def release_signals() -> None:
+    """Give SIGTERM and SIGHUP back to their defaults, once the app is done with the loop."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_running_loop()
+        for sig in EXIT_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
 def _stop(exit_app: Callable[[int], None], sig: signal.Signals) -> None:
     logger.info("stopping on %s", sig.name)
     code = 128 + int(sig)
