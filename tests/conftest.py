@@ -1,7 +1,8 @@
-"""Shared helpers: building observations, tapes and evaluation contexts by hand."""
+"""Shared helpers: building observations, tapes and evaluation contexts by hand; a private home for every test."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,9 @@ from tui.core.rules.evaluate import Context
 from tui.core.tape import MemoryTape
 
 DATA = Path(__file__).parent / "data"
+# The user's own directories, as they were before any test ran: no test may write under them.
+REAL_HOME = Path(os.environ.get("HOME") or Path.home())
+XDG_DIRS = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 STALENESS = Staleness(crypto=120, equity=900, index=900, fx=900, commodity=900, network=3600, history_days=4)
 
@@ -65,3 +69,13 @@ def location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> st
         return str(tmp_path / "s.sqlite")
     server: PgServer = request.getfixturevalue("pg_server")
     return server.new_database()
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every XDG dir, and HOME, point into a temporary dir for the test and every process it starts (they
+    inherit os.environ), so that the suite never writes the user's log, store, config or cache."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in XDG_DIRS:
+        monkeypatch.setenv(name, str(home / name.removeprefix("XDG_").removesuffix("_HOME").lower()))
+    monkeypatch.delenv("TAPECHECK_CONFIG", raising=False)
+    yield home

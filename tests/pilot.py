@@ -7,7 +7,7 @@ from typing import Any
 
 from tui.ui.app import TapecheckApp
 
-PATIENCE = 1200  # pauses of 0.05 s: a minute on a very loaded machine, a few milliseconds on an idle one
+PATIENCE = 6000  # pauses of 0.05 s: five minutes on a very loaded machine, milliseconds on an idle one
 
 
 async def until(pilot: Any, done: Callable[[], object], what: str = "the condition") -> None:

@@ -55,25 +55,30 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+# The healthy fakes answer at once; a timeout here only measures how loaded the machine is (yfinance's first
+# import under two busy loads took over 10 s), so it is long enough never to fire.
+LOADED_TIMEOUT_S = 120
+
+
 async def soak(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], store: Store, share: float) -> dict[str, float]:
     """Poll `share` of a day; the figures of the run."""
     exchange, yahoo, mempool = fakes
     shipped = load_settings()
-    crypto_settings = CryptoSettings(("binance", "kraken"), shipped.crypto.interval_s, 5, 86400,
+    crypto_settings = CryptoSettings(("binance", "kraken"), shipped.crypto.interval_s, LOADED_TIMEOUT_S, 86400,
                                      {"binance": exchange.url, "kraken": exchange.url})
     sources: list[Source] = [
         CryptoSource(name, ("BTC/USDT", "DOGE/USDT" if name == "binance" else "BTC/USD"), crypto_settings,
                      rate_limit_ms=1) for name in ("binance", "kraken")]
     sources.append(EquitiesSource(("NVDA", "AMD", "688795.SS", "^IXIC", "CNY=X"),
-                                  EquitiesSettings(shipped.equities.interval_s, 10, 86400, yahoo.url)))
-    sources.append(HashrateSource(HashrateSettings(mempool.url, mempool.url, shipped.hashrate.interval_s, 5)))
+                                  EquitiesSettings(shipped.equities.interval_s, LOADED_TIMEOUT_S, 86400, yahoo.url)))
+    sources.append(HashrateSource(HashrateSettings(mempool.url, mempool.url, shipped.hashrate.interval_s, LOADED_TIMEOUT_S)))
     for source in sources[:2]:
         assert isinstance(source, CryptoSource)
         source.exchange.timeout_on_exit = 0
     intervals = {s.name: {"crypto": shipped.crypto.interval_s, "equities": shipped.equities.interval_s,
                           "hashrate": shipped.hashrate.interval_s}[s.kind] for s in sources}
     quota = {name: max(1, int(DAY_S / interval * share)) for name, interval in intervals.items()}
-    schedules = {name: Schedule(interval / SPEED, 10) for name, interval in intervals.items()}
+    schedules = {name: Schedule(interval / SPEED, LOADED_TIMEOUT_S) for name, interval in intervals.items()}
 
     started = time.monotonic()
     day_start = datetime.now(UTC)

@@ -153,7 +153,7 @@ def test_health_round_trip(store: Store) -> None:
 def test_not_a_store(tmp_path: Path) -> None:
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(TapecheckError, match="cannot open the store"):
+    with pytest.raises(TapecheckError, match="not a tapecheck store \\(not an SQLite database\\)"):
         Store(bad)
 
 

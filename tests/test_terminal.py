@@ -56,12 +56,12 @@ def resize(fd: int, pid: int, columns: int, lines: int) -> None:
 class Terminal:
     """tapecheck on the slave side of a pty; what it draws is read from the master side."""
 
-    def __init__(self, tmp_path: Path, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, tmp_path: Path, args: list[str], env: dict[str, str], argv: list[str] | None = None) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
                     "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config"), **env}
-        self.process = subprocess.Popen([sys.executable, "-m", "tui", *args], stdin=slave, stdout=slave, stderr=slave,
+        self.process = subprocess.Popen(argv or [sys.executable, "-m", "tui", *args], stdin=slave, stdout=slave, stderr=slave,
                                         cwd=ROOT, env=self.env, start_new_session=True)
         os.close(slave)
         self.output = b""

@@ -1,8 +1,9 @@
 """The command line: `tapecheck [claims|check|articles|record|replay] ...`. Argument parsing only; the work
 is elsewhere.
 
-Exit status: 0 when no claim diverged, 1 when at least one did, 2 on bad input (one clear line each);
-`record` exits 3 when a source failed.
+Exit status: 0 when no claim diverged, 1 when at least one did (or on an unexpected error, whose traceback
+goes to the log only), 2 on bad input (one clear line each); `record` exits 3 when a source failed; `check`
+exits 4 when no claim could be checked (every one without data).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.dates import parse_day
 from tui.core.location import is_url, open_store
-from tui.core.model import TapecheckError
+from tui.core.model import Status, TapecheckError, Verdict
+from tui.core.printable import printable
 from tui.core.report import print_articles, print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
 from tui.core.snapshot import parse_time, read_observations
@@ -32,7 +35,13 @@ from tui.core.view import make_context
 if TYPE_CHECKING:
     from tui.ui.app import TapecheckApp
 
-EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
+EXIT_CRASHED = 1
+
+
+def say(line: str) -> None:
+    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped."""
+    print(f"tapecheck: {printable(line)}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="poll the live sources and store what they report")
     record.add_argument("--once", action="store_true", help="poll every source once, then exit")
-    record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines")
+    record.add_argument("--out", type=Path, metavar="FILE", help="also write the observations as JSON Lines "
+                        "(gzip-compressed when FILE ends in .gz); an existing FILE needs --append or --force")
+    record.add_argument("--append", action="store_true", help="add to an existing --out FILE")
+    record.add_argument("--force", action="store_true", help="replace an existing --out FILE")
     record.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     record.add_argument("--no-store", action="store_true", help="write only --out, not the store")
@@ -112,13 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--from", dest="start", metavar="ISO",
                         help="start the clock here (default: the time of the tape's first line)")
 
-    store = commands.add_parser("store", help="manage stores: `store copy --from A --to B`")
-    store_commands = store.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
-    copy = store_commands.add_parser("copy", help="copy a store to another (SQLite file or PostgreSQL URL), "
+    store = commands.add_parser("store", help="look after stores: copy, check, repair")
+    actions = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    copy = actions.add_parser("copy", help="copy a store to another (SQLite file or PostgreSQL URL), "
                                                   "then compare counts and checksums")
     copy.add_argument("--from", dest="source", required=True, metavar="PATH|URL", help="the store to copy")
     copy.add_argument("--to", dest="destination", required=True, metavar="PATH|URL",
                       help="a new or empty store to copy into")
+
+    repair = actions.add_parser("repair", help="copy what can be read of a damaged store into a new one at the "
+                                               "same path; the damaged file is kept beside it")
+    repair.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
+    verify = actions.add_parser("check", help="check every page of the store (a large store has only its small "
+                                              "tables checked when it opens)")
+    verify.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
     return parser
@@ -130,12 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
-            print(f"tapecheck: warning: {warning}", file=sys.stderr)
+            say(f"warning: {warning}")
         if args.command in (None, "record", "replay", "collect"):
             start_log(settings, args.command or "dashboard")
         if args.command == "config-path":
             print(user_config_path())
             return EXIT_OK
+        if args.command == "store" and args.store_command in ("check", "repair"):
+            where = store_location(str(args.store) if args.store else None, settings)
+            if is_url(where):
+                raise TapecheckError(f"store {args.store_command} is for a SQLite file; PostgreSQL checks and "
+                                     "repairs itself")
+            run = run_store_check if args.store_command == "check" else run_store_repair
+            return run(Path(where))
         narratives = load_narratives()
         if args.command == "check":
             return run_check(args, settings, narratives, lang)
@@ -155,13 +183,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
-            print(f"tapecheck: {line}", file=sys.stderr)
+            say(line)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (| head): not an error worth a traceback
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line here, the traceback in the log
+        return crashed(error)
+
+
+def crashed(error: BaseException) -> int:
+    """Log an unexpected error's traceback (opening the log if this command had not) and say where it is."""
+    import logging
+
+    from tui.core.logs import HANDLER_NAME, setup_logging
+
+    if not any(h.get_name() == HANDLER_NAME for h in logging.getLogger().handlers):
+        setup_logging()
+    logging.getLogger("tui").error("unexpected error", exc_info=(type(error), error, error.__traceback__))
+    from tui.core.logs import default_log_path
+
+    say(f"unexpected error: {type(error).__name__}: {error} (the traceback is in {default_log_path()})")
+    return EXIT_CRASHED
 
 
 def start_log(settings: Settings, command: str) -> None:
@@ -220,7 +265,17 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     else:
         heading = f"at the close of {day}" if day else f"at {now:%Y-%m-%d %H:%M:%S} UTC"
         print_verdicts(verdicts, then, narratives, lang, heading)
-    return EXIT_DIVERGED if any(v.status == "diverged" for v in verdicts) else EXIT_OK
+    return check_status(verdicts)
+
+
+def check_status(verdicts: Sequence[Verdict]) -> int:
+    """1 if a claim diverged; 4 if none could be judged (each without data, or stale), so that a cron job whose
+    store has stopped filling does not read success; else 0."""
+    if any(v.status == Status.DIVERGED for v in verdicts):
+        return EXIT_DIVERGED
+    if not any(v.status == Status.HOLDS for v in verdicts):
+        return EXIT_NOTHING_CHECKED
+    return EXIT_OK
 
 
 def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
@@ -256,9 +311,9 @@ def option_time(text: str, option: str) -> datetime:
 
 def option_day(text: str, today: datetime) -> date:
     try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise TapecheckError(f"--at: {text!r} is not a date such as 2026-01-23") from None
+        day = parse_day(text)
+    except TapecheckError as error:
+        raise TapecheckError(f"--at: {error}") from None
     if day >= today.date():
         raise TapecheckError(f"--at: {day} has not closed yet; give a past day")
     return day
@@ -295,15 +350,16 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
     finally:
         if app.store is not None:
             app.store.close()
-    if app.return_code:  # a crash: Textual printed what happened; the exit status says so too
-        return app.return_code
-    if chosen == DEMO:  # asked for from the live dashboard when nothing answered
-        demo = demo_app(settings, narratives, app.lang)
-        demo.run()
-        if demo.return_code:
-            return demo.return_code
-    exit_now_if_threads_linger()
-    return EXIT_OK
+    if chosen == DEMO and not app.return_code:  # asked for from the live dashboard when nothing answered
+        app = demo_app(settings, narratives, app.lang)
+        app.run()
+    status = app.return_code or EXIT_OK  # 1 after a crash (logged), 128 + N after signal N
+    if app.crashed:
+        from tui.core.logs import default_log_path
+
+        say(f"the dashboard stopped on an unexpected error (the traceback is in {default_log_path()})")
+    exit_now_if_threads_linger(status)
+    return status
 
 
 def live_app(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> TapecheckApp:
@@ -348,7 +404,7 @@ def start_collector(config: Path | None, path: str, settings: Settings) -> str:
             f"{settings.collector.linger_s:g} s after the last dashboard closes; its log: {default_log_path()}")
 
 
-def exit_now_if_threads_linger() -> None:
+def exit_now_if_threads_linger(status: int = EXIT_OK) -> None:
     """Quit at once even if a worker thread is blocked in a request (yfinance cannot be cancelled).
 
     Every observation is committed as it arrives, so nothing is lost by not waiting for such threads.
@@ -359,7 +415,7 @@ def exit_now_if_threads_linger() -> None:
     if any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_OK)
+        os._exit(status)
 
 
 def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
@@ -398,28 +454,35 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
     from tui.collect.sources.registry import build_sources
     from tui.collect.sources.wanted import wanted
 
-    store = None if args.no_store else open_store(store_location(args.store, settings),
-                                                  settings.store.retention_days)
-    if store is None and args.out is None:
+    if args.no_store and args.out is None:
         raise TapecheckError("record --no-store needs --out FILE, or nothing would be kept")
+    location = store_location(args.store, settings)
+    if args.out is not None and not is_url(location):
+        check_tape_path(args.out, Path(location), args.append, args.force)
+    store = None if args.no_store else open_store(location, settings.store.retention_days)
     if store is not None and not store.try_lock_collector():  # one process polls for a store
         message = running_collector_message(store)
         store.close()
         raise CollectorRunning(f"{message}; it records already (record --no-store --out FILE writes a tape alone)")
     plan = build_sources(settings, wanted(narratives))
 
-    def log(line: str) -> None:
-        print(f"tapecheck: {line}", file=sys.stderr)
-
+    log = say
     try:
         refetch = args.refetch_history
         if args.out is None:
             failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log, refetch))
         else:
-            with args.out.open("w", encoding="utf-8") as out:
+            try:
+                out = open_tape_file(args.out, args.append)
+            except OSError as error:
+                raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+            try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
-    except OSError as error:
-        raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+            finally:
+                try:
+                    out.close()
+                except OSError as error:  # what the last flush could not write was said and counted already
+                    say(f"{args.out}: cannot finish the tape: {error.strerror or error}")
     finally:
         if store is not None:
             store.close()
@@ -445,3 +508,63 @@ def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         source.close()
     return EXIT_OK if all(s.same for s in sums) else EXIT_BAD_INPUT
+
+
+def check_tape_path(out: Path, store: Path, append: bool, force: bool) -> None:
+    """Refuse a tape path that would destroy something: the store itself, or an existing file unasked."""
+    if append and force:
+        raise TapecheckError("record: --append and --force: give one")
+    target = out.resolve()
+    if any(target == Path(f"{store.resolve()}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")):
+        raise TapecheckError(f"record --out {out}: that is the store's own file; give the tape another name")
+    if out.is_dir():
+        raise TapecheckError(f"record --out {out}: is a folder; give a file name")
+    if out.exists() and not (append or force) and out.stat().st_size > 0:
+        raise TapecheckError(f"record --out {out}: the file exists; add --append to add to it or --force to "
+                             "replace it")
+
+
+def open_tape_file(path: Path, append: bool) -> IO[str]:
+    """The tape file for writing, through gzip when its name ends in .gz (appending adds a gzip member, which
+    readers take as one stream)."""
+    import gzip
+
+    mode = "a" if append else "w"
+    if path.suffix == ".gz":
+        return cast(IO[str], gzip.open(path, f"{mode}t", encoding="utf-8"))
+    return path.open(mode, encoding="utf-8")
+
+
+def run_store_repair(path: Path) -> int:
+    from tui.core.storefile import repair
+
+    def make_store(new: Path) -> None:
+        Store(new).close()
+
+    salvage = repair(path, make_store)
+    damaged = (f"; {len(salvage.damaged_series)} series had unreadable parts, read around them: "
+               f"{', '.join(salvage.damaged_series[:5])}" if salvage.damaged_series else "")
+    say(f"copied {salvage.observations:,} observations of {salvage.series} series into a new store at {path}{damaged}")
+    say(f"the damaged file is kept at {salvage.kept_at}; daily history will be fetched and judged again")
+    return EXIT_OK
+
+
+def run_store_check(path: Path) -> int:
+    """Every page of the store, through `PRAGMA quick_check`; a damaged store is bad input (2), with what to do."""
+    import sqlite3
+    from contextlib import closing
+
+    from tui.core.storefile import check_health, check_identity
+
+    if not path.is_file():
+        raise TapecheckError(f"no store at {path}")
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            check_identity(db, path)
+            check_health(db, path, full=True)
+    except sqlite3.DatabaseError as error:
+        from tui.core.storefile import describe_open_error
+
+        raise TapecheckError(describe_open_error(path, error)) from None
+    say(f"{path}: the store is sound")
+    return EXIT_OK

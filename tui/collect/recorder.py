@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import IO
@@ -31,6 +32,10 @@ def health_record(health: Health) -> HealthRecord:
 
 
 PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
+# Observations held in memory while the store refuses writes (a full disk, a lock held past its bound), written
+# with the next write that succeeds; past this many the oldest go, so that memory stays bounded.
+MAX_PENDING = 100_000
+PROGRESS_EVERY_S = 60.0  # `record` says how it is going this often, besides each source's first answer
 
 
 class StoreWriter:
@@ -48,6 +53,8 @@ class StoreWriter:
         self.durable = problem is None
         self.clock = clock
         self._pruned_at: datetime | None = None
+        self.pending: list[Observation] = []  # not yet stored: written with the next write that succeeds
+        self.dropped = 0  # observations given up because more than MAX_PENDING waited
 
     async def save(self, observations: Sequence[Observation], health: Health | None = None,
                    coverage: tuple[str, date, date] | None = None) -> str | None:
@@ -62,9 +69,11 @@ class StoreWriter:
         if prune:
             self._pruned_at = now
 
+        batch = [*self.pending, *observations] if self.pending else list(observations)
+
         def write() -> None:  # one trip to a worker thread per poll
-            if observations:
-                store.append(observations)
+            if batch:
+                store.append(batch)
             if health is not None:
                 store.save_health(health_record(health))
             if coverage is not None:
@@ -76,7 +85,10 @@ class StoreWriter:
             await asyncio.to_thread(write)
         except TapecheckError as error:
             self.problem = f"not recording: {error}"
+            self.dropped += max(0, len(batch) - MAX_PENDING)
+            self.pending = batch[-MAX_PENDING:]
         else:
+            self.pending = []
             if self.durable:
                 self.problem = None
         if self.problem == before:
@@ -85,24 +97,29 @@ class StoreWriter:
             logger.info("recording again to %s", store.location)
             return f"recording again to {store.location}"
         logger.error("%s", self.problem)
-        return f"{self.problem} (polling goes on)"
+        return f"{self.problem} (polling goes on; up to {MAX_PENDING:,} observations are held until it can write)"
 
 
 class Recorder:
-    """Receives poll results: appends observations to the store (off the event loop) and the JSONL file."""
+    """Receives poll results: stores them (off the event loop), then writes them to the tape, says how it goes.
+
+    The store and the tape are written separately: a tape that cannot be written (a full disk) is said on
+    stderr and never stops the store, and the other way round.
+    """
 
     def __init__(self, store: Store | None, out: IO[str] | None, log: Callable[[str], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.writer = StoreWriter(store, clock=clock)
         self.out = out
         self.log = log
-        self.written = 0
+        self.written = 0  # observations received (and validated), whatever became of them
+        self.tape_missed = 0  # observations the tape could not take
+        self.tape_error: str | None = None
+        self.answered: set[str] = set()
+        self._progress_at = time.monotonic()
 
     async def on_result(self, source: Source, result: FetchResult | None, health: Health) -> None:
         observations = result.observations if result is not None else ()
-        if observations and self.out is not None:
-            write_observations(observations, self.out)
-            self.out.flush()
         self.written += len(observations)
         if result is not None:
             for reason in result.rejected:
@@ -110,6 +127,46 @@ class Recorder:
         change = await self.writer.save(observations, health, coverage_of(source, result))
         if change:
             self.log(change)
+        if observations and self.out is not None:
+            self.write_tape(observations)
+        self.progress(source.name, health, len(observations))
+
+    def write_tape(self, observations: Sequence[Observation]) -> None:
+        assert self.out is not None
+        try:
+            write_observations(observations, self.out)
+            self.out.flush()
+        except (OSError, ValueError) as error:  # ValueError: the file was closed under us
+            self.tape_missed += len(observations)
+            reason = getattr(error, "strerror", None) or str(error)
+            if self.tape_error is None:
+                self.log(f"cannot write the tape: {reason}; the store goes on")
+                logger.error("cannot write the tape: %s", reason)
+            self.tape_error = reason
+        else:
+            if self.tape_error is not None:
+                self.log(f"writing the tape again ({self.tape_missed:,} observations missed from it)")
+            self.tape_error = None
+
+    def progress(self, name: str, health: Health, count: int) -> None:
+        """A line when a source first answers or fails, and one every PROGRESS_EVERY_S with the totals."""
+        if name not in self.answered:
+            self.answered.add(name)
+            if health.state in ("failing", "rate_limited"):
+                self.log(f"progress: {name} failed, tries again later ({self.written:,} observations so far)")
+            else:
+                self.log(f"progress: {name} answered with {count:,} observations ({self.written:,} so far)")
+        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+            self._progress_at = time.monotonic()
+            held = f", {len(self.writer.pending):,} held until the store takes writes" if self.writer.pending else ""
+            self.log(f"progress: {self.written:,} observations so far{held}")
+
+    def summary(self, answered: int, sources: int) -> str:
+        missed = f"; the tape missed {self.tape_missed:,}" if self.tape_missed else ""
+        held = self.writer.pending
+        lost = (f"; {len(held) + self.writer.dropped:,} could not be stored ({self.writer.problem})"
+                if held or self.writer.dropped else "")
+        return f"recorded {self.written:,} observations from {answered} of {sources} sources{missed}{lost}"
 
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
@@ -138,6 +195,5 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     failed = [h for h in poller.health.values() if h.state in ("failing", "rate_limited")]
     for health in failed:
         log(f"{health.source}: {health.last_error}")
-    log(f"recorded {recorder.written} observations from {len(plan.sources) - len(failed)} of "
-        f"{len(plan.sources)} sources")
-    return len(failed)
+    log(recorder.summary(len(plan.sources) - len(failed), len(plan.sources)))
+    return len(failed) + (1 if recorder.tape_missed or recorder.writer.pending else 0)

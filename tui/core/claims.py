@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from tui.core.dates import RANGE, day_in_range
 from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme
+from tui.core.printable import is_printable
 from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
 from tui.core.rules.units import Unit
@@ -65,7 +67,8 @@ def _number(value: Any) -> bool:
 
 
 def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """A non-empty string with no control character: it is shown on a terminal as it stands."""
+    return isinstance(value, str) and bool(value.strip()) and is_printable(value)
 
 
 def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
@@ -116,9 +119,11 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
         problems.add(doc.where("article", key), f"article: unknown key {key!r}")
     for key in ("id", "seed", "outlet", "title", "title_en"):
         if not _text(entry.get(key)):
-            problems.add(where, f"article: needs {key} (a non-empty string)")
-    if not isinstance(entry.get("published"), date):
-        problems.add(doc.where("article", "published"), "article: published must be a date, e.g. 2025-12-13")
+            problems.add(where, f"article: needs {key} (a non-empty string, no control characters)")
+    published = entry.get("published")
+    if not isinstance(published, date) or isinstance(published, datetime) or not day_in_range(published):
+        problems.add(doc.where("article", "published"),
+                     f"article: published must be a date in the years {RANGE}, e.g. 2025-12-13")
     piece = entry.get("piece", 1)
     if not isinstance(piece, int) or isinstance(piece, bool) or piece < 1:
         problems.add(doc.where("article", "piece"), "article: piece must be a whole number from 1")
@@ -208,9 +213,11 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("theme", f"theme {entry.get('theme')!r} is not one of {', '.join(sorted(theme_ids))}")
     if not isinstance(entry.get("as_of"), date):
         bad("as_of", "as_of must be a date, e.g. 2025-12-12")
+    elif isinstance(entry["as_of"], datetime) or not day_in_range(entry["as_of"]):
+        bad("as_of", f"as_of must be a date (no time) in the years {RANGE}, not {entry['as_of']}")
     for key in ("summary", "summary_zh"):
         if not _text(entry.get(key)):
-            bad(key, f"needs {key} (a non-empty string)")
+            bad(key, f"needs {key} (a non-empty string, no control characters)")
     if "quote" in entry and not _text(entry["quote"]):
         bad("quote", "quote must be the article's sentence(s), a non-empty string")
     paragraph = entry.get("paragraph")

@@ -6,6 +6,7 @@ only overrides: keys it leaves out keep the shipped values. Every problem names 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,19 +123,32 @@ class Settings:
                 *url_secrets(self.store.url))
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+Check = tuple[Callable[[Any], bool], str]  # a test of a value, and what the value must be
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _url(value: Any) -> bool:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isprintable() or any(c.isspace() for c in value):
         return False
-    parsed = urlparse(value)
+    try:  # urlparse raises on a malformed IPv6 host ("http://[::1"), .port on a port out of range
+        parsed = urlparse(value)
+        parsed.port  # noqa: B018
+    except ValueError:
+        return False
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def seconds(low: float, high: float) -> Check:
+    """A number of seconds from `low` to `high`: a value past them would overflow a clock's arithmetic later."""
+    return (lambda v: _number(v) and low <= v <= high, f"a number of seconds from {low:,g} to {high:,}")
+
+
+def days(low: int, high: int) -> Check:
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
+            f"a whole number of days from {low} to {high}")
 
 
 def _exchanges(value: Any) -> bool:
@@ -142,11 +156,18 @@ def _exchanges(value: Any) -> bool:
             and all(isinstance(v, str) and v.isidentifier() and v.islower() for v in value))
 
 
-Check = tuple[Callable[[Any], bool], str]
 # ccxt's credential fields; their values are never repeated in an error message, the log or the screen
 CREDENTIAL_KEYS = ("apiKey", "secret", "password", "uid")
-SECONDS: Check = (_positive, "a number of seconds above 0")
 URL: Check = (_url, "an http:// or https:// URL with a host")
+YEAR_S, DAY_S = 365 * 86_400, 86_400
+# The bounds of every number, as config.toml states them. Intervals go down to a millisecond for local fakes and
+# proxies; the upper bounds keep every date computed from them (now minus a staleness, minus a retention) real.
+STALENESS_S = seconds(1, YEAR_S)
+INTERVAL_S = seconds(0.001, DAY_S)
+TIMEOUT_S = seconds(0.1, 600)
+HISTORY_INTERVAL_S = seconds(1, 30 * DAY_S)
+BACKOFF_S = seconds(0.01, DAY_S)
+LINGER_S = seconds(1, 7 * DAY_S)
 
 # section -> key -> check; "*" allows any key with that check.
 _SCHEMA: dict[str, dict[str, Check]] = {
@@ -154,20 +175,19 @@ _SCHEMA: dict[str, dict[str, Check]] = {
                 "bell": (lambda v: isinstance(v, bool), "true or false")},
     "keys": {name: (lambda v: isinstance(v, str) and bool(v.strip()), "one or more keys, e.g. \"q\" or \"q,ctrl+c\"")
              for name in BINDING_IDS},
-    "staleness": {**{kind: SECONDS for kind in SERIES_KINDS},
-                  "history_days": (_whole, "a whole number of days, 0 or more")},
+    "staleness": {**{kind: STALENESS_S for kind in SERIES_KINDS}, "history_days": days(0, 3650)},
     "sources.crypto": {"exchanges": (_exchanges, "a non-empty list of ccxt exchange ids such as \"binance\""),
-                       "interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS},
+                       "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S, "history_interval_s": HISTORY_INTERVAL_S},
     "sources.crypto.urls": {"*": URL},
     "sources.crypto.credentials.*": {key: (lambda v: isinstance(v, str) and bool(v), "a non-empty string")
                                      for key in CREDENTIAL_KEYS},
-    "sources.equities": {"interval_s": SECONDS, "timeout_s": SECONDS, "history_interval_s": SECONDS,
+    "sources.equities": {"interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S, "history_interval_s": HISTORY_INTERVAL_S,
                          "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
-    "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": SECONDS, "timeout_s": SECONDS},
-    "poller": {"backoff_base_s": SECONDS, "backoff_max_s": SECONDS},
-    "collector": {"linger_s": SECONDS},
+    "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S},
+    "poller": {"backoff_base_s": BACKOFF_S, "backoff_max_s": BACKOFF_S},
+    "collector": {"linger_s": LINGER_S},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
-              "retention_days": (lambda v: _whole(v) and v > 0, "a whole number of days above 0"),
+              "retention_days": days(1, 3650),
               "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
                       "empty, or a postgresql://user@host:port/database URL")},
 }

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from tui.core.model import Observation, TapecheckError
 from tui.core.tape import MemoryTape
 
+MAX_SPEED = 1e7  # a century of tape in about five minutes; beyond it the clock's arithmetic would overflow
+
 
 class Replay:
     """A tape and a virtual clock over it. `speed` is virtual seconds per real second; 0 means step by step,
@@ -22,8 +24,8 @@ class Replay:
     def __init__(self, observations: list[Observation], speed: float = 1.0, start: datetime | None = None) -> None:
         if not observations:
             raise TapecheckError("the tape holds no observations")
-        if speed < 0:
-            raise TapecheckError(f"--speed must be 0 or more, not {speed:g}")
+        if not 0 <= speed <= MAX_SPEED:  # also refuses nan and inf
+            raise TapecheckError(f"--speed must be from 0 to {MAX_SPEED:g}, not {speed:g}")
         self.tape = MemoryTape(observations)
         self.speed = speed
         self.start = start or observations[0].ts

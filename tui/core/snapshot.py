@@ -14,25 +14,15 @@ import gzip
 import json
 import math
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
+from tui.core.dates import parse_time as parse_time  # re-exported: tapes and flags read times alike
 from tui.core.model import Observation, SeriesId, TapecheckError
 
 _FIELDS = ("series", "value", "unit", "ts", "source")
 MAX_LINE = 10_000
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 time as an aware UTC datetime; a time without a zone is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise TapecheckError(f"{text!r} is not an ISO-8601 time such as 2026-01-23T08:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _reject_constant(name: str) -> Any:
@@ -45,6 +35,9 @@ def parse_observation(line: str) -> Observation:
         raise TapecheckError(f"line longer than {MAX_LINE} characters")
     try:
         obj = json.loads(line, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:  # its "line 2 column 1" would count the line's own newline
+        raise TapecheckError(f"not valid JSON at column {min(error.pos, len(line.rstrip())) + 1}: {error.msg}") \
+            from None
     except (ValueError, RecursionError) as error:
         raise TapecheckError(f"not valid JSON: {error}") from None
     if not isinstance(obj, dict):

@@ -29,6 +29,7 @@ from statistics import median
 
 from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
+from tui.core.storefile import check_health, check_identity, describe_open_error
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
 
@@ -38,6 +39,10 @@ _STATUSES = {str(s) for s in Status}
 
 REQUEST_KINDS = ("refresh", "pause", "resume")  # what a viewer may ask of the collector
 COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`
+# A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
+# again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
+LOCK_WAIT_S = 120.0
+BUSY_TIMEOUT_MS = 1000
 _DAY_MS = 86_400_000
 _FOREVER_MS = 2**62
 
@@ -226,26 +231,30 @@ class Store:
         self._seen_version = -1
         self.location = str(path)
         self.problem: str | None = None  # a local file is reachable or fails loudly: never set here
+        self.lock_wait_s = LOCK_WAIT_S
         try:
             if read_only:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False,
                                            isolation_level=None)
-                self._db.execute("PRAGMA busy_timeout = 10000")
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                check_identity(self._db, path)
                 if self._version() != str(SCHEMA_VERSION):
                     raise TapecheckError(f"{path}: not a tapecheck store of this version yet (schema "
                                          f"{self._version()}); a collector makes or migrates it")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
-                self._db.execute("PRAGMA busy_timeout = 10000")
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                check_identity(self._db, path)  # a foreign database is refused before anything is written into it
+                check_health(self._db, path)
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
                 self._migrate()
             self._seen_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.DatabaseError as error:
-            raise TapecheckError(f"{path}: cannot open the store: {error}") from None
-        except OSError as error:
-            raise TapecheckError(f"{path}: cannot open the store: {error.strerror or error}") from None
+        except (sqlite3.DatabaseError, OSError) as error:
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise TapecheckError(describe_open_error(path, error)) from None
 
     def _version(self) -> str | None:
         if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
@@ -278,10 +287,32 @@ class Store:
             self._lock_files.clear()
             self._held_roles.clear()
 
+    def _begin(self) -> None:
+        """Take the write lock (our thread lock held), waiting and retrying while another process holds it, up
+        to `lock_wait_s`; between tries our own lock is let go, so that readers in this process are not held."""
+        deadline = time.monotonic() + self.lock_wait_s
+        while True:
+            self._lock.acquire()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                self._lock.release()
+                busy = "locked" in str(error) or "busy" in str(error)
+                if not busy or time.monotonic() >= deadline:
+                    if busy:
+                        raise sqlite3.OperationalError(
+                            f"another process has held the store's write lock for {self.lock_wait_s:g} s") from None
+                    raise
+            except BaseException:
+                self._lock.release()
+                raise
+            time.sleep(0.05)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
+        try:
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -290,6 +321,8 @@ class Store:
                     with suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
                 raise
+        finally:
+            self._lock.release()
 
     def _series_id(self, db: sqlite3.Connection, name: str, unit: str) -> int:
         found = self._series_ids.get(name)

@@ -28,6 +28,7 @@ from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
+from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.store import Store
 from tui.core.tape import MemoryTape
@@ -35,6 +36,7 @@ from tui.ui.screens.base import StateScreen
 from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
+from tui.ui.terminal import exit_on_signals, log_crash, release_signals
 from widgets.header_line import Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
@@ -96,12 +98,14 @@ class TapecheckApp(App[str | None]):
         self.told_nothing_answers = False
         self.building = False  # a replay's or snapshot's build is under way
         self.build_again = False
+        self.crashed = False  # an unexpected error ended the app; its traceback is in the log
 
     @property
     def store(self) -> Store | None:
         return self.engine.store
 
     def on_mount(self) -> None:
+        exit_on_signals(lambda code: self.exit(return_code=code))
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.push_screen(DashboardScreen())
@@ -116,7 +120,20 @@ class TapecheckApp(App[str | None]):
         if self.replay is not None:
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
-            self.notify(warning, title="Config", severity="warning", timeout=20)
+            self.notify(printable(warning), title="Config", severity="warning", timeout=20)
+
+    def on_unmount(self) -> None:
+        release_signals()
+
+    def _handle_exception(self, error: Exception) -> None:
+        log_crash(error)  # Textual then exits with status 1; the traceback it would print is dropped below
+        self.crashed = True
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crashed:
+            self._exit_renderables.clear()
+        super()._print_error_renderables()
 
     def on_resize(self, event: events.Resize | None = None) -> None:
         size = event.size if event is not None else self.size
@@ -460,7 +477,10 @@ def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: fl
                start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
     from tui.core.snapshot import read_observations
 
-    replay = Replay(read_observations(path), speed, start)
+    observations = read_observations(path)
+    if not observations:
+        raise TapecheckError(f"{path}: the tape holds no observations")
+    replay = Replay(observations, speed, start)
     return TapecheckApp(settings, narratives, mode="REPLAY", engine=Engine(narratives, settings, replay.tape,
                                                                             replay.clock),
                         lang=lang, replay=replay, source_note=str(path))

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from tui.core.dates import RANGE, day_in_range
 from tui.core.model import TapecheckError
 
 MAX_LENGTH = 2000
@@ -197,9 +198,12 @@ class _Parser:
         if token.kind == "date":
             self.take()
             try:
-                return DateLit(date.fromisoformat(token.text), token.pos)
+                day = date.fromisoformat(token.text)
             except ValueError:
                 raise RuleSyntaxError(f"{token.text} is not a calendar date", token.pos) from None
+            if not day_in_range(day):
+                raise RuleSyntaxError(f"{token.text} is outside the years {RANGE}", token.pos)
+            return DateLit(day, token.pos)
         if token.kind == "name":
             self.take()
             if self.token.text == "(" and self.token.kind == "op":

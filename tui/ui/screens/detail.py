@@ -17,6 +17,7 @@ from tui.core import format as fmt
 from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
+from tui.core.printable import printable
 from tui.core.store import HealthRecord
 from tui.core.then import move_text
 from tui.ui.screens.base import StateScreen
@@ -230,7 +231,7 @@ class SeriesScreen(StateScreen):
         for obs in sorted(self.latest, key=lambda o: o.source):
             age = fmt.age((now - obs.ts).total_seconds())
             stale = obs.ts < fresh_after
-            text.append(f"  {obs.source:12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
+            text.append(f"  {printable(obs.source):12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
                         + ("  stale: left out" if stale else "") + "\n", style="dim" if stale else "")
         if len(values) > 1:
             spread = (max(values) - min(values)) / min(values) * 100
@@ -298,7 +299,7 @@ class SourcesScreen(StateScreen):
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
             latency = "—" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
-            error = "" if h.state in ("ok", "slow", "waiting") else h.last_error or ""
+            error = "" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "")
             rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
         shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
         if shown != rows:  # only a change repaints
@@ -327,9 +328,9 @@ class SourcesScreen(StateScreen):
         if h.last_error:
             seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
-            text.append(f"\nlast error{when}: {h.last_error}")
+            text.append(f"\nlast error{when}: {printable(h.last_error)}")
         for missing in h.partial:
-            text.append(f"\nmissing from the last answer: {missing}")
+            text.append(f"\nmissing from the last answer: {printable(missing)}")
         detail.update(text)
 
 
