@@ -13,16 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, obs
+from tests.pilot import shown, until
 from tests.test_terminal import ROOT, Terminal
 from tui.cli import main
-from tui.collect.poller import Schedule
-from tui.collect.sources.base import FetchResult, SourceError
-from tui.collect.sources.registry import Planned
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.printable import is_printable, printable
-from tui.core.store import Store
-from tui.ui.app import TapecheckApp, snapshot_app
+from tui.core.store import HealthRecord, Store
+from tui.ui.app import live_app, snapshot_app
 from tui.ui.screens.detail import SeriesScreen, SourcesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -58,44 +56,37 @@ async def test_a_tapes_source_field_reaches_the_series_screen_escaped(tmp_path: 
                             for v, s in ((71_000, TITLE), (71_100, CLEAR), (71_200, "kraken"))))
     tapecheck = snapshot_app(load_settings(), load_narratives(), tape, NOW)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shown(pilot, tapecheck)
         tapecheck.open_series("crypto:BTC/USD:last")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(tapecheck.screen, SeriesScreen) and tapecheck.screen.latest,
+                    "the series page with its sources")
         screen = tapecheck.screen
         assert isinstance(screen, SeriesScreen)
-        text = screen.describe().plain
+        text = screen.describe(NOW).plain
         assert "\x1b" not in text and "\x07" not in text
         assert "\\x1b]0;owned\\x07" in text and "kraken" in text
 
 
-class HostileSource:
-    name = "binance"
-    kind = "crypto"
-
-    async def fetch(self) -> FetchResult:
-        raise SourceError(f"HTTP 503 {TITLE}{CLEAR}")
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_an_api_error_reaches_the_sources_screen_escaped(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
-    store.append([obs("crypto:BTC/USD:last", 71_000, datetime.now(UTC) - timedelta(seconds=600), "binance")])
-    plan = Planned([HostileSource()], {"binance": Schedule(10, 5)})
-    tapecheck = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store, planned=plan)
+    now = datetime.now(UTC)
+    store.append([obs("crypto:BTC/USD:last", 71_000, now - timedelta(seconds=600), "binance")])
+    store.save_health(HealthRecord("binance", "crypto", None, f"HTTP 503 {TITLE}{CLEAR}", now, None, 1,
+                                   now + timedelta(seconds=10), "failing"))  # as the collector stores it
+    tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(120, 40)) as pilot:
-        while not (tapecheck.health.get("binance") and tapecheck.health["binance"].state == "failing"):
-            await pilot.pause(0.05)  # the test's own timeout bounds this, not a wall-clock guess
+        await shown(pilot, tapecheck)
         await pilot.press("s")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
+                    "the sources page")
         screen = tapecheck.screen
         assert isinstance(screen, SourcesScreen)
-        shown = [str(cell) for cell in screen.query_one("#sources").get_row_at(0)]  # type: ignore[attr-defined]
+        screen.redraw()
+        shown_cells = [str(cell) for cell in screen.query_one("#sources").get_row_at(0)]  # type: ignore[attr-defined]
         detail = str(screen.query_one("#source-detail").render())  # type: ignore[attr-defined]
-        for text in (*shown, detail):
+        for text in (*shown_cells, detail):
             assert "\x1b" not in text and "\x07" not in text
-        assert any("HTTP 503 \\x1b]0;owned" in text for text in shown)
+        assert any("HTTP 503 \\x1b]0;owned" in text for text in shown_cells)
 
 
 def test_an_unexpected_error_is_one_line_and_exit_1_with_the_traceback_in_the_log(

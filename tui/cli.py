@@ -198,12 +198,12 @@ def crashed(error: BaseException) -> int:
     """Log an unexpected error's traceback (opening the log if this command had not) and say where it is."""
     import logging
 
-    from tui.core.logs import HANDLER_NAME, setup_logging
+    from tui.core.logs import HANDLER_NAME, default_log_path, setup_logging
 
-    if not any(h.get_name() == HANDLER_NAME for h in logging.getLogger().handlers):
+    ours = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+    if not any(getattr(h, "baseFilename", None) == str(default_log_path()) for h in ours):
         setup_logging()
     logging.getLogger("tui").error("unexpected error", exc_info=(type(error), error, error.__traceback__))
-    from tui.core.logs import default_log_path
 
     say(f"unexpected error: {type(error).__name__}: {error} (the traceback is in {default_log_path()})")
     return EXIT_CRASHED

@@ -238,6 +238,7 @@ class Store:
                                            isolation_level=None)
                 self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 check_identity(self._db, path)
+                check_health(self._db, path)
                 if self._version() != str(SCHEMA_VERSION):
                     raise TapecheckError(f"{path}: not a tapecheck store of this version yet (schema "
                                          f"{self._version()}); a collector makes or migrates it")

@@ -153,7 +153,7 @@ class DashboardScreen(StateScreen):
     def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
         needle = text_filter.casefold()
         for panel, view in zip(self.query(ThemePanel), views, strict=False):
-            if not panel.query(".claims"):  # mounted, not yet composed: fill once it is
+            if not panel.query(".claims") or not panel.query(".series"):  # not yet composed: fill once it is
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
                 return
             panel.view = view
