@@ -41,7 +41,16 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_market_cap, check_value, import_heavy
+from tui.collect.sources.base import (
+    FetchResult,
+    RateLimited,
+    SourceError,
+    check_market_cap,
+    check_value,
+    epoch_to_utc,
+    import_heavy,
+)
+from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, CappedWriter
 from tui.collect.sources.wanted import series_for_yahoo
 from tui.core import markets
 from tui.core.config import EquitiesSettings
@@ -63,6 +72,7 @@ class Quote:
     ts: datetime | None = None  # time of the last price (aware UTC), None when Yahoo gives none
     market_cap: float | None = None
     shares: float | None = None  # shares outstanding
+    bad_time: str | None = None  # the quote time as sent, when it is no time at all (the quote is refused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +156,16 @@ def quotes_from_json(payload: Any, symbols: Sequence[str]) -> dict[str, Quote]:
         if symbol is None:
             continue
         when = _number(item.get("regularMarketTime"))
+        ts = epoch_to_utc(when) if when is not None and when != 0 else None  # s, ms or µs: told by size
         currency = item.get("currency")
         quotes[symbol] = Quote(
             price=_number(item.get("regularMarketPrice")),
             prev_close=_number(item.get("regularMarketPreviousClose")),
             currency=currency if isinstance(currency, str) else None,
-            ts=datetime.fromtimestamp(when, UTC) if when is not None and math.isfinite(when) and when > 0 else None,
+            ts=ts,
             market_cap=_number(item.get("marketCap")),
             shares=_number(item.get("sharesOutstanding")),
+            bad_time=repr(item["regularMarketTime"]) if when is not None and when != 0 and ts is None else None,
         )
     return quotes
 
@@ -228,6 +240,7 @@ def _class_names(exc: BaseException) -> set[str]:
 _CONNECT = re.compile(r"Failed to connect to (\S+?)(?: port |:)(\d+)")
 _HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
 _RESOLVE = re.compile(r"Could not resolve host: (\S+)")
+_TOO_LARGE = re.compile(r"answer from Yahoo larger than [\d.]+ MB, cut off")
 
 
 def describe_failure(text: str, timeout_s: float) -> str:
@@ -248,6 +261,8 @@ def describe_failure(text: str, timeout_s: float) -> str:
         return "Yahoo closed the connection mid-answer"
     if "delisted" in text or "No data found" in text or "YFPricesMissingError" in text or "YFTzMissingError" in text:
         return "no data from Yahoo (possibly delisted)"
+    if match := _TOO_LARGE.search(text):
+        return match[0]
     if "CURRENTLY DOWN" in text:
         return "Yahoo Finance is down"
     if "JSONDecodeError" in text or "Expecting value" in text or "Unterminated string" in text:
@@ -365,16 +380,27 @@ def _rewrite(url: str, base_url: str | None) -> str:
     return base_url.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _make_session(base_url: str | None) -> Any:
-    """A curl_cffi session impersonating Chrome (as yfinance's own), which remembers Retry-After of a 429
-    and, given base_url, sends Yahoo's hosts there."""
+def _make_session(base_url: str | None, timeout_s: float, max_body: int = MAX_BODY_BYTES) -> Any:
+    """A curl_cffi session impersonating Chrome (as yfinance's own), which remembers Retry-After of a 429,
+    given base_url sends Yahoo's hosts there, and reads every body within `max_body` (counted after curl has
+    inflated it, in its small steps) and `timeout_s` from the first byte."""
     from curl_cffi import requests as curl_requests
 
     class YahooSession(curl_requests.Session):  # type: ignore[type-arg]
         retry_after: float | None = None
 
         def request(self, method: Any, url: str, *args: Any, **kwargs: Any) -> Any:
-            response = super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            if kwargs.get("stream") or kwargs.get("content_callback") is not None:
+                return super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            writer = CappedWriter(BodyBudget("Yahoo", max_body, timeout_s))
+            kwargs["content_callback"] = writer
+            try:
+                response = super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            except Exception:
+                if writer.error is not None:  # our callback ended the transfer: say why, not "curl: (23)"
+                    raise writer.error from None
+                raise
+            response.content = writer.body()
             if response.status_code == 429:
                 self.retry_after = _retry_after(response.headers.get("Retry-After"))
             return response
@@ -403,7 +429,7 @@ class YFinanceDownloader:
     def _yf_session(self) -> Any:
         with self._lock:
             if self._session is None:
-                self._session = _make_session(self.base_url)
+                self._session = _make_session(self.base_url, self.timeout_s)
             return self._session
 
     def _rate_limited(self) -> RateLimited:
@@ -607,6 +633,9 @@ class EquitiesSource:
             if quote.currency:
                 self._currency[symbol] = quote.currency
             kind = self._plans[symbol].kind
+            if quote.bad_time is not None:  # this symbol's alone: the others in the batch are judged on their own
+                rejected.append(f"{self._series(symbol, 'last')}: timestamp {quote.bad_time} is not a time")
+                continue
             ts = quote.ts or received
             if not add(self._series(symbol, "last"), quote.price, ts):
                 continue  # a refused price says nothing good of the rest of the quote

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from tui import __version__
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value, epoch_to_utc
+from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, read_capped
 from tui.core.config import HashrateSettings
 from tui.core.model import Observation, SeriesId
 
@@ -83,8 +84,10 @@ class HashrateSource:
     name = "mempool"
     kind = "hashrate"
 
-    def __init__(self, settings: HashrateSettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: HashrateSettings, client: httpx.AsyncClient | None = None,
+                 max_body: int = MAX_BODY_BYTES) -> None:
         self.settings = settings
+        self.max_body = max_body
         self.mean_7d: float | None = None
         self._owns_client = client is None
         self._client = client  # made on first use, off the event loop (httpx and its TLS setup take ~0.4 s)
@@ -99,7 +102,8 @@ class HashrateSource:
             timeout=self.settings.timeout_s,
             verify=True,
             follow_redirects=True,
-            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json",
+                     "Accept-Encoding": "gzip, deflate"},  # what read_capped can inflate
         )
 
     async def close(self) -> None:
@@ -241,21 +245,25 @@ class HashrateSource:
         import httpx
 
         timeout = self.settings.timeout_s
+        budget = BodyBudget(urlparse(url).hostname or url, self.max_body)
         try:
             async with asyncio.timeout(timeout):  # a whole-request deadline: a trickling body cannot evade it
-                response = await self._client.get(url, timeout=timeout)
+                async with self._client.stream("GET", url, timeout=timeout) as response:
+                    if response.status_code == 429:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
+                        raise RateLimited(f"HTTP 429 (rate limited{wait})", retry_after=retry_after)
+                    if response.status_code >= 400:
+                        raise SourceError(f"HTTP {response.status_code}")
+                    # raw bytes, inflated here in bounded steps: httpx would inflate a gzip bomb in one go
+                    content = await read_capped(response.aiter_raw(), response.headers.get("Content-Encoding"),
+                                                budget)
         except (TimeoutError, httpx.TimeoutException):
             raise SourceError(f"timed out after {timeout:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise SourceError(describe_http_error(exc, url)) from None
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
-            raise RateLimited(f"HTTP 429 (rate limited{wait})", retry_after=retry_after)
-        if response.status_code >= 400:
-            raise SourceError(f"HTTP {response.status_code}")
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise SourceError("unexpected response: not JSON") from None
 
@@ -333,10 +341,10 @@ def _is_number(value: Any) -> bool:
 def _from_unix(value: Any) -> datetime:
     if not _is_number(value) or not math.isfinite(value):
         raise SourceError(f"unexpected response: timestamp {value!r} is not a number")
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise SourceError(f"unexpected response: timestamp {value!r} is out of range") from None
+    moment = epoch_to_utc(value)  # seconds, or ms where an upstream changes its mind
+    if moment is None:
+        raise SourceError(f"unexpected response: timestamp {value!r} is out of range")
+    return moment
 
 
 def _observation(series: str, value: float, ts: datetime, source: str) -> Observation:
