@@ -22,7 +22,8 @@ difficulty about 1.5e14, days up to 2026-01-25). Faults are set per path (withou
 - "unit" (hash-rate chart: values re-expressed in `unit`, e.g. "Hash Rate EH/s", an unknown unit leaves them
   as they are; difficulty chart: `unit` replaces the empty unit);
 - timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for
-  `delay_s`), "drop" (close the connection without answering).
+  `delay_s`), "drop" (close the connection without answering);
+- size: "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly), "bomb" (gzip inflating to 1 GiB).
 
 Value faults hit currentHashrate on mempool paths and the latest hash-rate/difficulty point on chart paths.
 
@@ -43,11 +44,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.server import LocalServer, Reply
+from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "mempool"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "missing", "zero", "null", "nan", "negative",
-         "absurd", "future", "empty", "unit", "delay", "stall", "drop")
+         "absurd", "future", "empty", "unit", "delay", "stall", "drop", *HOSTILE)
 
 HASHRATE_1W = "/api/v1/mining/hashrate/1w"
 HASHRATE_1Y = "/api/v1/mining/hashrate/1y"
@@ -150,6 +151,9 @@ class FakeMempool(LocalServer):
             return
         if scenario.kind == "drop":
             handler.close_connection = True
+            return
+        if scenario.kind in HOSTILE:
+            self._send_hostile(handler, scenario.kind)
             return
         reply = self._reply(parts.path, query, scenario)
         self._send(handler, reply, stall_s=scenario.delay_s if scenario.kind == "stall" else None)

@@ -123,9 +123,14 @@ def capped_response_class(upstream: str, cap: int = MAX_BODY_BYTES) -> Any:
     return CappedResponse
 
 
+# What a curl write callback returns to abort the transfer (curl_cffi.curl.CURL_WRITEFUNC_ERROR): curl_cffi
+# passes only this (or "pause") through to curl, any other short count it merely warns about.
+CURL_WRITEFUNC_ERROR = 0xFFFFFFFF
+
+
 class CappedWriter:
     """A curl write callback (curl_cffi's `content_callback`) that keeps the body within the budget: past the
-    cap or the deadline it answers 0, which makes curl abort the transfer (curl error 23)."""
+    cap or the deadline it answers CURL_WRITEFUNC_ERROR, which makes curl abort the transfer (curl error 23)."""
 
     def __init__(self, budget: BodyBudget) -> None:
         self.budget = budget
@@ -138,7 +143,7 @@ class CappedWriter:
         except SourceError as error:
             self.error = error
             self.parts.clear()
-            return 0
+            return CURL_WRITEFUNC_ERROR
         self.parts.append(chunk)
         return len(chunk)
 

@@ -1,0 +1,181 @@
+"""Hostile answers through every client's real code path: bodies that never end, gzip bombs, trickles.
+
+Each client (ccxt over aiohttp, httpx, yfinance over curl_cffi) must cut a body off at the size cap (counted
+after decompression), give up on a body that trickles past its deadline, and keep the event loop turning
+while it reads. The figures (peak Python memory while reading, time to give up) go to docs/reliability.md:
+run with `-s` to see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.mempool import FakeMempool
+from tests.fakes.yahoo import FakeYahoo
+from tui.collect.sources.base import FetchResult, SourceError
+from tui.collect.sources.crypto import CryptoSource
+from tui.collect.sources.equities import EquitiesSource, YFinanceDownloader
+from tui.collect.sources.hashrate import HashrateSource
+from tui.collect.sources.limits import MAX_BODY_BYTES
+from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings
+
+TIMEOUT = 1.0  # each client's own timeout in the trickle test; a trickle outlasts it
+# ... and in the size tests: long enough that the cap, not the clock, ends a fast endless body, however loaded
+# the machine (loopback carries the 64 MB in well under a second when idle)
+ROOMY = 20.0
+LIMIT = 60.0  # the test's own bound on any one fetch: reached only if the client never gives up
+PEAK = 3 * MAX_BODY_BYTES  # the body, its parts and one copy while joining them
+
+
+@pytest.fixture(scope="module")
+def exchange() -> Iterator[FakeExchange]:
+    with FakeExchange() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def mempool() -> Iterator[FakeMempool]:
+    with FakeMempool() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def yahoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeYahoo]:
+    import yfinance as yf
+
+    yf.set_tz_cache_location(str(tmp_path_factory.mktemp("yfinance-cache")))  # not the user's cache dir
+    with FakeYahoo() as fake:
+        yield fake
+
+
+def crypto(fake: FakeExchange, timeout: float = ROOMY) -> CryptoSource:
+    settings = CryptoSettings(("binance",), 10, timeout, 86400, {"binance": fake.url})
+    source = CryptoSource("binance", ("BTC/USDT",), settings, rate_limit_ms=1)
+    source.exchange.timeout_on_exit = 0
+    return source
+
+
+def hashrate(fake: FakeMempool, timeout: float = ROOMY) -> HashrateSource:
+    return HashrateSource(HashrateSettings(fake.url, fake.url, 300, timeout))
+
+
+def equities(fake: FakeYahoo, timeout: float = ROOMY) -> EquitiesSource:
+    settings = EquitiesSettings(10, timeout, 86400, fake.url)
+    return EquitiesSource(("NVDA",), settings, YFinanceDownloader(timeout_s=timeout, base_url=fake.url))
+
+
+async def measured(call: Callable[[], Awaitable[FetchResult]]) -> tuple[BaseException | FetchResult, float, int, int]:
+    """The fetch's outcome, its time, the peak of Python's memory while it ran, and how often a 1 ms ticker
+    task ran meanwhile (how well the event loop kept turning)."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(LIMIT):
+            outcome: BaseException | FetchResult = await call()
+    except (SourceError, TimeoutError) as error:
+        outcome = error
+    finally:
+        took = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        beat.cancel()
+    return outcome, took, peak, ticks
+
+
+def report(what: str, took: float, peak: int, outcome: Any) -> None:
+    print(f"\n{what}: gave up after {took:.2f} s, peak {peak / 2**20:.0f} MB traced: {outcome}")
+
+
+@pytest.mark.parametrize("kind", ["endless", "bomb"])
+@pytest.mark.parametrize("path", ["/api/v3/exchangeInfo", "/api/v3/ticker/24hr"])
+def test_ccxt_cuts_a_huge_body_off_at_the_cap(exchange: FakeExchange, path: str, kind: str) -> None:
+    exchange.reset()
+    exchange.set_scenario(path, kind)
+    source = crypto(exchange)
+
+    async def go() -> tuple[Any, float, int, int]:
+        try:
+            return await measured(source.fetch)
+        finally:
+            await source.close()
+
+    outcome, took, peak, ticks = asyncio.run(go())
+    report(f"ccxt {path} {kind}", took, peak, outcome)
+    assert isinstance(outcome, SourceError) and "larger than 64 MB, cut off" in str(outcome), outcome
+    assert peak < PEAK
+    assert ticks > 10, "the event loop stood still while the body was read"
+    exchange.reset()
+
+
+@pytest.mark.parametrize("kind", ["endless", "bomb"])
+def test_httpx_cuts_a_huge_body_off_at_the_cap(mempool: FakeMempool, kind: str) -> None:
+    mempool.reset()
+    mempool.set_scenario("*", kind)
+    source = hashrate(mempool)
+
+    async def go() -> tuple[Any, float, int, int]:
+        try:
+            return await measured(source.fetch)
+        finally:
+            await source.close()
+
+    outcome, took, peak, ticks = asyncio.run(go())
+    report(f"httpx {kind}", took, peak, outcome)
+    assert isinstance(outcome, SourceError) and "larger than 64 MB, cut off" in str(outcome), outcome
+    assert peak < PEAK
+    assert ticks > 10, "the event loop stood still while the body was read"
+    mempool.reset()
+
+
+@pytest.mark.parametrize("kind", ["endless", "bomb"])
+def test_curl_cuts_a_huge_body_off_at_the_cap(yahoo: FakeYahoo, kind: str) -> None:
+    yahoo.reset()
+    yahoo.set_scenario("*", kind)
+    source = equities(yahoo)
+    outcome, took, peak, _ = asyncio.run(measured(source.fetch))
+    report(f"curl_cffi {kind}", took, peak, outcome)
+    assert isinstance(outcome, SourceError) and "larger than 64 MB, cut off" in str(outcome), outcome
+    assert peak < PEAK
+    yahoo.reset()
+
+
+def test_a_trickling_body_meets_each_clients_deadline(exchange: FakeExchange, mempool: FakeMempool,
+                                                     yahoo: FakeYahoo) -> None:
+    """100 bytes every 10 ms, for ever: under any cap, so only the deadline can end it."""
+    exchange.reset()
+    exchange.set_scenario("/api/v3/exchangeInfo", "trickle")
+    mempool.reset()
+    mempool.set_scenario("*", "trickle")
+    yahoo.reset()
+    yahoo.set_scenario("*", "trickle")
+    sources: list[Any] = [crypto(exchange, TIMEOUT), hashrate(mempool, TIMEOUT), equities(yahoo, TIMEOUT * 3)]
+
+    async def go() -> list[tuple[Any, float, int, int]]:
+        try:
+            return [await measured(source.fetch) for source in sources]
+        finally:
+            for source in sources:
+                await source.close()
+
+    for source, (outcome, took, peak, _) in zip(sources, asyncio.run(go()), strict=True):
+        report(f"{source.name} trickle", took, peak, outcome)
+        assert isinstance(outcome, SourceError) and "timed out" in str(outcome), (source.name, outcome)
+    exchange.reset()
+    mempool.reset()
+    yahoo.reset()
