@@ -112,6 +112,9 @@ FAULTS: dict[str, Fault] = {
                     {k: r"in the future" for k in TARGET}),
     "partial_batch": Fault("batch with some symbols missing", *_all("partial", r"no ticker|no quote|missing")),
     "flapping": Fault("flapping (fails and heals, three times)", *_all("down", r"HTTP 503")),
+    # Cut at the 64 MB cap, or at the deadline when the loaded machine carries it slower than that
+    "endless": Fault("body that never ends", *_all("down", r"larger than 64 MB, cut off|timed out")),
+    "bomb": Fault("gzip bomb (1 MB inflating to 1 GiB)", *_all("down", r"larger than 64 MB, cut off|timed out")),
 }
 
 
@@ -177,7 +180,7 @@ TRANSPORT: dict[str, tuple[str, dict[str, Any]]] = {
     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}), "429": ("status", {"status": 429}),
     "500": ("status", {"status": 500}), "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
     "flapping": ("status", {"status": 503}), "html": ("html", {}), "truncated": ("truncated", {}),
-    "wrong_shape": ("wrong_shape", {})}
+    "wrong_shape": ("wrong_shape", {}), "endless": ("endless", {}), "bomb": ("bomb", {})}
 
 
 class Injector:
