@@ -725,3 +725,19 @@ def test_the_real_download_frame_has_the_shape_the_fakes_use(yahoo: FakeYahoo) -
     assert real[("NVDA", "Close")].isna().sum() == 1  # Monday's holiday row, from the union with Shanghai
     assert real["NOPE"].isna().all().all()
     assert failures["NOPE"].startswith("no data from Yahoo")
+
+
+def test_history_market_cap_counts_every_share_class_as_the_live_one_does() -> None:
+    """GOOGL-like: Yahoo's sharesOutstanding counts one class, its marketCap all of them (here twice as many).
+    The daily values use the count the live value implies, so "then" and "now" agree."""
+    payload = quote_payload({"NVDA": {"marketCap": 187.67 * 48_600_000_000}})  # shares: 24.3e9, one class
+    downloader = RecordedDownloader(payload, frame=download_like_yfinance(HISTORY))
+    src = source(downloader, symbols=["NVDA"])
+    live = by_series(fetch(src).observations)["equity:NVDA:market_cap"].value
+    observations = asyncio.run(src.history(date(2026, 1, 1)))
+    caps = {o.ts: o.value for o in observations if o.series == "equity:NVDA:market_cap"}
+    assert caps[utc("2026-01-23T21:00:00")] == pytest.approx(live)  # Friday's close is the live price
+    assert caps[utc("2026-01-22T21:00:00")] == pytest.approx(184.84 * 48_600_000_000)
+    fresh = source(RecordedDownloader(payload, frame=download_like_yfinance(HISTORY)), symbols=["NVDA"])
+    first = asyncio.run(fresh.history(date(2026, 1, 1)))  # no live quote yet: the history asks for one
+    assert {o.ts: o.value for o in first if o.series == "equity:NVDA:market_cap"} == pytest.approx(caps)

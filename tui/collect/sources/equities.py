@@ -680,14 +680,18 @@ class EquitiesSource:
             failures[series] = "no market value or share count from Yahoo"
             return
         if add(series, value, ts) and price > 0:
-            self._shares[symbol] = shares if shares is not None else value / price
+            # the count the live value implies: Yahoo's marketCap counts every share class (GOOGL, META), its
+            # sharesOutstanding only one, and the daily values must agree with the live one
+            self._shares[symbol] = value / price
 
     async def history(self, start: date) -> list[Observation]:
         """Daily bars from `start` to today, each stamped at its session's close.
 
         Per bar: `:last` (the close), `:high`, `:low` (fields the kind has: fx has only last), and for
         equities `:market_cap` = close × the CURRENT share count, an approximation that ignores buybacks,
-        issuance and splits in between (Yahoo gives no daily share count). Share counts come from the last
+        issuance and splits in between (Yahoo gives no daily share count). The count is the live market value
+        over the live price, not `sharesOutstanding`, which for a company with several share classes (GOOGL,
+        META) counts one class only: so a day's value and the live one agree. Share counts come from the last
         quotes; when a symbol has none yet, this call also makes one quote request for them. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
@@ -704,10 +708,12 @@ class EquitiesSource:
             if quote.currency:
                 self._currency.setdefault(symbol, quote.currency)
             if present(quote.price) and quote.price and quote.price > 0:
-                if present(quote.shares) and quote.shares and quote.shares > 0:
+                if present(quote.market_cap) and quote.market_cap and quote.market_cap > 0 and \
+                        check_market_cap("", quote.market_cap, quote.price,
+                                         quote.shares if present(quote.shares) else None) is None:
+                    self._shares[symbol] = quote.market_cap / quote.price  # every class, as above
+                elif present(quote.shares) and quote.shares and quote.shares > 0:
                     self._shares[symbol] = quote.shares
-                elif present(quote.market_cap) and quote.market_cap and quote.market_cap > 0:
-                    self._shares[symbol] = quote.market_cap / quote.price
         observations, rejected, failures = self._history_observations(symbols, bars, now)
         self.last_history_failures.update(failures)
         self.last_history_rejected = tuple(rejected)
