@@ -741,3 +741,22 @@ def test_history_market_cap_counts_every_share_class_as_the_live_one_does() -> N
     fresh = source(RecordedDownloader(payload, frame=download_like_yfinance(HISTORY)), symbols=["NVDA"])
     first = asyncio.run(fresh.history(date(2026, 1, 1)))  # no live quote yet: the history asks for one
     assert {o.ts: o.value for o in first if o.series == "equity:NVDA:market_cap"} == pytest.approx(caps)
+
+
+def test_one_quote_stamped_in_milliseconds_costs_nobody_anything() -> None:
+    """Yahoo stamps in seconds; one symbol in ms (or µs) is read by its size, and one stamped with no time
+    Python can hold is refused alone: the other symbols of the batch are kept."""
+    seconds = int(utc("2026-01-23T21:00:00").timestamp())
+    payload = quote_payload({"NVDA": {"regularMarketTime": seconds * 1000},
+                             "AMD": {"regularMarketTime": seconds * 1_000_000},
+                             "0700.HK": {"regularMarketTime": 1e30},
+                             "688795.SS": {"regularMarketTime": 1_000_000_000}})  # 2001: a unit error
+    result = fetch(source(RecordedDownloader(payload)))
+    obs = by_series(result.observations)
+    assert obs["equity:NVDA:last"].ts == utc("2026-01-23T21:00:00")
+    assert obs["equity:AMD:last"].ts == utc("2026-01-23T21:00:00")
+    assert "equity:0700.HK:last" not in obs and "equity:688795.SS:last" not in obs
+    assert any(r.startswith("equity:0700.HK:last: timestamp 1e+30 is not a time") for r in result.rejected)
+    assert any(r.startswith("equity:688795.SS:last: timestamp 2001-09-09") and "before 2009" in r
+               for r in result.rejected)
+    assert "index:^IXIC:last" in obs and "fx:USDCNY:last" in obs
