@@ -94,6 +94,10 @@ class FakeMempool(LocalServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.user_agents: list[str] = []
+        # Test controls, cleared by reset(): fields of every mempool.space answer replaced (currentHashrate,
+        # currentDifficulty), and daily points (timestamp, H/s) put before the fixture's in the "all" interval.
+        self.current: dict[str, Any] = {}
+        self.early_days: list[tuple[int, float]] = []
         self._scenarios: dict[str, Scenario] = {}
         self._fixtures = {name: fixture(name) for name in (
             "hashrate_1w.json", "hashrate_1y.json", "charts_hash-rate_1week.json", "charts_hash-rate_1year.json",
@@ -109,6 +113,8 @@ class FakeMempool(LocalServer):
             self._scenarios.clear()
             self.requests.clear()
             self.user_agents.clear()
+            self.current.clear()
+            self.early_days.clear()
 
     def set_scenario(self, path: str, kind: str = "ok", **options: Any) -> None:
         """How `path` (no query; "*" for every path) answers from now on. Options: Scenario's fields."""
@@ -193,6 +199,10 @@ class FakeMempool(LocalServer):
                 cutoff = payload["hashrates"][-1]["timestamp"] - days * 86400
                 payload["hashrates"] = [p for p in payload["hashrates"] if p["timestamp"] > cutoff]
                 payload["difficulty"] = [d for d in payload["difficulty"] if d["time"] > cutoff]
+            with self._lock:
+                payload.update(self.current)
+                if interval == "all":
+                    payload["hashrates"][:0] = [{"timestamp": t, "avgHashrate": v} for t, v in self.early_days]
             return payload
         if path in (CHART_HASHRATE, CHART_DIFFICULTY):
             week = query.get("timespan", "1year") in ("1week", "7days")

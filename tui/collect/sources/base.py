@@ -58,12 +58,22 @@ class RateLimited(SourceError):
 
 
 @dataclass(frozen=True, slots=True)
+class Disputed:
+    """A value that passed validation but disagrees with what else is known of its asset (the other sources, its
+    own recent past, physics): kept in the store apart from the observations, with why, never read as a value."""
+
+    observation: Observation
+    reason: str  # "series: why", as a refused value's
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """One poll's outcome: accepted observations, and what was asked for but not delivered, with why."""
 
     observations: tuple[Observation, ...] = ()
     failures: dict[str, str] = field(default_factory=dict)  # symbol or series -> short reason
     rejected: tuple[str, ...] = ()  # values refused by validation, each "series: reason"
+    disputed: tuple[Disputed, ...] = ()  # values quarantined: see Disputed
 
 
 class Source(Protocol):
