@@ -329,8 +329,8 @@ def _yf_errors() -> Iterator[list[str]]:
 _DOWNLOAD_ERROR = re.compile(r"^\[(?P<symbols>[^\]]*)\]: (?P<error>.+)$", re.DOTALL)
 
 
-_SEVERITY = ("rate limited", "timed out", "answer from Yahoo larger", "connection refused", "cannot", "Yahoo closed", "HTTP",
-             "Yahoo Finance is down", "unexpected response", "Yahoo request failed", "no data")
+_SEVERITY = ("rate limited", "timed out", "answer from Yahoo larger", "connection refused", "cannot", "Yahoo closed",
+             "HTTP", "Yahoo Finance is down", "unexpected response", "Yahoo request failed", "no data")
 
 
 def _severity(reason: str) -> int:

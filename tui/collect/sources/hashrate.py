@@ -266,7 +266,7 @@ class HashrateSource:
         unit = body["unit"]
         if chart == "hash-rate":
             scale = hash_unit_scale(unit)
-        elif not (unit is None or isinstance(unit, str) and unit.strip().lower() in _DIFFICULTY_UNITS):
+        elif not (unit is None or (isinstance(unit, str) and unit.strip().lower() in _DIFFICULTY_UNITS)):
             raise SourceError(f"unexpected response: unknown difficulty unit {unit!r}")
         else:
             scale = 1.0
