@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
-from tui.collect.sources.base import FetchResult, Source
+from tui.collect.sources.base import Disputed, FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
 from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
@@ -60,9 +61,9 @@ class StoreWriter:
         self._pruned_at: datetime | None = None
 
     async def save(self, observations: Sequence[Observation], health: Health | None = None,
-                   coverage: tuple[str, date, date] | None = None) -> str | None:
-        """Write one poll's observations (and its source's health, and what history it has fetched); a message
-        when the recording state changed."""
+                   coverage: tuple[str, date, date] | None = None, disputed: Sequence[Disputed] = ()) -> str | None:
+        """Write one poll's observations (and its source's health, what history it has fetched, and the values
+        it had disputed, apart); a message when the recording state changed."""
         store = self.store
         if store is None:
             return None
@@ -75,6 +76,8 @@ class StoreWriter:
         def write() -> None:  # one trip to a worker thread per poll
             if observations:
                 store.append(observations)
+            if disputed:
+                store.add_disputed((d.observation, d.reason) for d in disputed)
             if health is not None:
                 store.save_health(health_record(health))
             if coverage is not None:
@@ -117,7 +120,10 @@ class Recorder:
         if result is not None:
             for reason in result.rejected:
                 self.log(f"{source.name}: rejected {reason}")
-        change = await self.writer.save(observations, health, coverage_of(source, result))
+            for doubt in result.disputed:
+                self.log(f"{source.name}: disputed {doubt.reason}")
+        change = await self.writer.save(observations, health, coverage_of(source, result),
+                                        result.disputed if result is not None else ())
         if change:
             self.log(change)
 
@@ -132,6 +138,8 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     if store is not None:
         resume_history(plan, store, refetch)
     poller = Poller(plan.sources, plan.schedules, poller_settings, recorder.on_result)
+    if store is not None:
+        await asyncio.to_thread(seed_from_store, poller.consistency, store, datetime.now(UTC))
     try:
         if once:
             await poller.poll_once()

@@ -64,6 +64,15 @@ CREATE TABLE IF NOT EXISTS then_verdicts (
     explanation TEXT NOT NULL,
     judged_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS disputed (  -- values that disagreed with the other sources: never read as values
+    series TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (series, ts, source)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history_coverage (
     job TEXT PRIMARY KEY,         -- a daily-history job, e.g. "yahoo history"
     first_day TEXT NOT NULL,
@@ -253,7 +262,9 @@ class Store:
                        GROUP BY series_id, source, ts / :day)""",
                 {"cutoff": cutoff, "day": _DAY_MS},
             )
-            return db.total_changes - before
+            removed = db.total_changes - before
+            db.execute("DELETE FROM disputed WHERE ts < ?", (cutoff,))
+            return removed
 
     def series_ids(self) -> set[str]:
         with self._lock:
@@ -384,6 +395,30 @@ class Store:
         with self._lock:
             rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
         return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7])) for r in rows]
+
+    # ---- disputed values ------------------------------------------------------------------------------
+
+    def add_disputed(self, rows: Iterable[tuple[Observation, str]]) -> int:
+        """Keep values that disagreed with the other sources (tui.collect.consistency), each with why: apart
+        from the observations, so that no question about values ever reads them. Returns rows added."""
+        batch = [(o.series, o.source, to_ms(o.ts), o.value, o.unit, reason) for o, reason in rows]
+        if not batch:
+            return 0
+        with self._writing() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO disputed VALUES (?, ?, ?, ?, ?, ?)", batch)
+            return db.total_changes - before
+
+    def disputed(self, limit: int = 100) -> list[tuple[Observation, str]]:
+        """The newest disputed values, newest first, each with why."""
+        with self._lock:
+            rows = list(self._db.execute("SELECT series, source, ts, value, unit, reason FROM disputed "
+                                         "ORDER BY ts DESC LIMIT ?", (limit,)))
+        return [(Observation(r[0], r[3], r[4], from_ms(r[2]), r[1]), r[5]) for r in rows]
+
+    def disputed_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM disputed").fetchone()[0])
 
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------

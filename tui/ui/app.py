@@ -21,6 +21,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import StoreWriter
 from tui.collect.sources.base import FetchResult, Source
@@ -193,7 +194,7 @@ class TapecheckApp(App[str | None]):
                 continue  # daily-history jobs are on the sources screen, not in the header
             note = "" if health.last_success is None else f"{int((now - health.last_success).total_seconds())}s"
             # answered, but with values refused as bad data: yellow, and the sources screen says which
-            state = "partial" if health.state == "ok" and health.refused else health.state
+            state = "partial" if health.state == "ok" and (health.refused or health.disputed) else health.state
             pills.append(Pill(health.source, state, note))
         header.pills = tuple(pills)
         diverged = sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
@@ -219,6 +220,8 @@ class TapecheckApp(App[str | None]):
     async def start_polling(self) -> None:
         assert self.planned is not None  # started only in LIVE mode with sources planned
         self.poller = Poller(self.planned.sources, self.planned.schedules, self.settings.poller, self.on_poll)
+        if self.store is not None:  # the first answers are held against what was stored before
+            await asyncio.to_thread(seed_from_store, self.poller.consistency, self.store, self.clock())
         self.health = dict(self.poller.health)
         self.poller.start()
         try:
@@ -229,7 +232,8 @@ class TapecheckApp(App[str | None]):
     async def on_poll(self, source: Source, result: FetchResult | None, health: Health) -> None:
         self.health[source.name] = health
         observations = result.observations if result is not None else ()
-        change = await self.writer.save(observations, coverage=coverage_of(source, result))
+        change = await self.writer.save(observations, coverage=coverage_of(source, result),
+                                        disputed=result.disputed if result is not None else ())
         if result is not None and isinstance(source, HistoryJob):
             self.judge_then_in_background()
         if self.writer.problem and self.writer.durable and not isinstance(self.tape, OverlayTape):

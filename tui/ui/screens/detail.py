@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
-from tui.collect.poller import Health
+from tui.collect.poller import DISPUTED, Health
 from tui.core import format as fmt
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
@@ -254,7 +254,12 @@ class SourcesScreen(Screen[None]):
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
             text.append(f"\nlast error{when}: {h.last_error}")
         for missing in h.partial:
-            text.append(f"\nmissing from the last answer: {missing}")
+            if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
+                text.append(f"\ndisputed, not used: {missing.removeprefix(DISPUTED)}")
+            else:
+                text.append(f"\nmissing from the last answer: {missing}")
+        if h.disputed_total:
+            text.append(f"\n{h.disputed_total} values disputed since start (kept apart in the store)")
         detail.update(text)
 
 
