@@ -9,9 +9,12 @@ run with `-s` to see them.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +22,16 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
+from tui.collect.poller import Schedule
+from tui.collect.recorder import record
 from tui.collect.sources.base import FetchResult, SourceError
 from tui.collect.sources.crypto import CryptoSource
 from tui.collect.sources.equities import EquitiesSource, YFinanceDownloader
 from tui.collect.sources.hashrate import HashrateSource
 from tui.collect.sources.limits import MAX_BODY_BYTES
-from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings
+from tui.collect.sources.registry import Planned
+from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings, PollerSettings
+from tui.core.store import Store
 
 TIMEOUT = 1.0  # each client's own timeout in the trickle test; a trickle outlasts it
 # ... and in the size tests: long enough that the cap, not the clock, ends a fast endless body, however loaded
@@ -178,4 +185,42 @@ def test_a_trickling_body_meets_each_clients_deadline(exchange: FakeExchange, me
         assert isinstance(outcome, SourceError) and "timed out" in str(outcome), (source.name, outcome)
     exchange.reset()
     mempool.reset()
+    yahoo.reset()
+
+
+# ---- record, stopped while a request hangs ------------------------------------------------------------------
+
+
+def test_record_stopped_while_yahoo_hangs_stops_at_once_and_does_not_count_it(
+        exchange: FakeExchange, yahoo: FakeYahoo, tmp_path: Path) -> None:
+    """SIGINT while Yahoo holds its answer for a minute: record ends without waiting for it, and says that Yahoo
+    did not answer instead of "2 of 2 sources"."""
+    exchange.reset()
+    yahoo.reset()
+    yahoo.set_scenario("*", "delay", delay_s=60)
+    sources: list[Any] = [crypto(exchange, 2.0), equities(yahoo, 60.0)]
+    plan = Planned(sources, {"binance": Schedule(1, 6), "yahoo": Schedule(60, 61)})
+    store = Store(tmp_path / "store.sqlite")
+    said: list[str] = []
+    stopped = 0.0
+
+    async def go() -> int:
+        nonlocal stopped
+        task = asyncio.create_task(record(plan, PollerSettings(1, 2), store, None, False, said.append))
+        async with asyncio.timeout(LIMIT):
+            while not await asyncio.to_thread(store.count):  # binance has answered and been stored
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # Yahoo's request is under way
+        stopped = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+        return await task
+
+    failed = asyncio.run(go())
+    took = time.monotonic() - stopped
+    print(f"\nrecord stopped with Yahoo hung: ended {took:.2f} s after SIGINT: {said}")
+    assert took < 20, "record waited for the hung Yahoo request"
+    assert failed == 1
+    assert "yahoo: no answer before the stop" in said
+    assert said[-1].endswith("from 1 of 2 sources")
+    store.close()
     yahoo.reset()

@@ -130,7 +130,7 @@ class Recorder:
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
                  once: bool, log: Callable[[str], None], refetch: bool = False) -> int:
-    """Poll once (or until interrupted); returns how many sources failed on their last poll.
+    """Poll once (or until interrupted); returns how many sources failed on their last poll or never answered.
 
     Daily history already in the store is not fetched again, unless `refetch`.
     """
@@ -154,8 +154,13 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     finally:
         await poller.stop()
     failed = [h for h in poller.health.values() if h.state in ("failing", "rate_limited")]
+    # a source still on its first poll when stopped (a hung request, a history job not yet started) did not
+    # answer: it is neither counted as answered nor left out of the exit status
+    unfinished = [h for h in poller.health.values() if h.state == "waiting"]
     for health in failed:
         log(f"{health.source}: {health.last_error}")
-    log(f"recorded {recorder.written} observations from {len(plan.sources) - len(failed)} of "
-        f"{len(plan.sources)} sources")
-    return len(failed)
+    for health in unfinished:
+        log(f"{health.source}: no answer before the stop")
+    answered = len(plan.sources) - len(failed) - len(unfinished)
+    log(f"recorded {recorder.written} observations from {answered} of {len(plan.sources)} sources")
+    return len(failed) + len(unfinished)

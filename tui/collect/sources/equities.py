@@ -29,6 +29,7 @@ tell a rate limit or a refused connection from a symbol that has no data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -525,6 +526,35 @@ class _Plan:
     currency: str | None  # what Yahoo must quote the symbol in; None: nothing to check
 
 
+def _in_daemon_thread(name: str, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`func(*args)` in a daemon thread of its own, as a future of the running loop.
+
+    Not asyncio.to_thread: the loop's executor is joined when `asyncio.run` ends, so a Yahoo request hung
+    until its own timeout would hold a stopped `tapecheck record` for that long. A daemon thread is left to
+    finish, or to die with the process; what it returns after the loop is gone is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            result = func(*args)
+        except BaseException as exc:  # handed to the awaiting coroutine, which maps it to a SourceError
+            error = exc
+            call = lambda: settle(lambda: future.set_exception(error))  # noqa: E731
+        else:
+            call = lambda: settle(lambda: future.set_result(result))  # noqa: E731
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for this any more
+            loop.call_soon_threadsafe(call)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 class EquitiesSource:
     """Equities, indices, FX and futures from Yahoo. `fetch()` polls quotes, `history()` daily bars.
 
@@ -578,7 +608,7 @@ class EquitiesSource:
         running = self._pending.get(job)
         if running is not None and not running.done():
             raise SourceError(f"the previous Yahoo request is still running (timed out after {timeout:g} s)")
-        task = asyncio.ensure_future(asyncio.to_thread(func, *args))
+        task = _in_daemon_thread(f"yahoo {job}", func, *args)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
         self._pending[job] = task
         try:
