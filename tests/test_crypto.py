@@ -526,6 +526,21 @@ def test_okx_history_pages_in_hundreds(fake: FakeExchange) -> None:
     assert fake.hits("/api/v5/market/candles") == 3
 
 
+@pytest.mark.parametrize(("exchange", "symbol", "market_id"), [
+    ("okx", "BTC/USDT", "BTC-USDT"), ("coinbase", "BTC/USD", "BTC-USD"), ("binance", "BTC/USDT", "BTCUSDT"),
+    ("kraken", "BTC/USD", "XXBTZUSD")])
+def test_history_of_a_pair_listed_after_the_first_window(fake: FakeExchange, exchange: str, symbol: str,
+                                                         market_id: str) -> None:
+    """Listed 50 days ago, asked for 400: okx and coinbase answer the first windows empty, which is not the end."""
+    fake.history_days = 50
+    try:
+        observations = history(make(fake, exchange), symbol, datetime.now(UTC) - timedelta(days=400))
+    finally:
+        fake.history_days = 1000
+    first = datetime.now(UTC).date() - timedelta(days=49)
+    check_daily(fake, observations, symbol, market_id, first, symbol.split("/")[1])
+
+
 @pytest.mark.parametrize(("exchange", "symbol", "market_id", "unit"), [
     ("kraken", "BTC/USD", "XXBTZUSD", "USD"),
     ("coinbase", "DOGE/USD", "DOGE-USD", "USD"),

@@ -328,7 +328,7 @@ class CryptoSource:
         return observations
 
     async def _daily_bars(self, symbol: str, since_ms: int) -> dict[int, list[Any]]:
-        """Daily OHLCV rows by open time, paged forward from `since_ms` until the present."""
+        """Daily OHLCV rows by open time, paged forward from `since_ms` until the present, past empty windows."""
         page_size = _OHLCV_PAGE.get(self.name, 100)
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
         bars: dict[int, list[Any]] = {}
@@ -340,7 +340,12 @@ class CryptoSource:
             fresh = [row for row in page
                      if isinstance(row, list) and row and isinstance(row[0], int) and row[0] >= cursor]
             if not fresh:
-                break
+                # okx and coinbase answer for a window of `page_size` days from `since`: an empty window is one
+                # before the pair was listed, not the end of its history; look in the next one
+                cursor += page_size * DAY_MS
+                if cursor > now_ms:
+                    break
+                continue
             for row in fresh:
                 bars[row[0]] = row
             cursor = max(row[0] for row in fresh) + DAY_MS
