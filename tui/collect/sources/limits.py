@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tui.collect.sources.base import SourceError
@@ -66,11 +66,12 @@ class Inflater:
         self._raw_tried = False
         self.budget = budget
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The inflated bytes of `data`, in steps of at most _INFLATE_STEP (the caller yields between them)."""
         if self._inflate is None:
             self.budget.take(len(data))
-            return [data]
-        out = []
+            yield data
+            return
         pending = data
         while pending:
             try:
@@ -82,11 +83,10 @@ class Inflater:
                 self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
                 continue
             self.budget.take(len(piece))
-            out.append(piece)
+            yield piece
             pending = self._inflate.unconsumed_tail
             if self._inflate.eof:
                 break
-        return out
 
 
 async def read_capped(chunks: AsyncIterator[bytes], encoding: str | None, budget: BodyBudget) -> bytes:
@@ -94,8 +94,9 @@ async def read_capped(chunks: AsyncIterator[bytes], encoding: str | None, budget
     inflater = Inflater(encoding, budget)
     parts: list[bytes] = []
     async for chunk in chunks:
-        parts += inflater.feed(chunk)
-        await asyncio.sleep(0)  # a body that is always ready must still let timers and other sources run
+        for piece in inflater.feed(chunk):
+            parts.append(piece)
+            await asyncio.sleep(0)  # a body always ready (or a bomb) must still let timers and other sources run
     return b"".join(parts)
 
 
