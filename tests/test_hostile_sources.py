@@ -234,3 +234,23 @@ def test_record_stopped_while_yahoo_hangs_stops_at_once_and_does_not_count_it(
     assert said[-1].endswith("from 1 of 2 sources")
     store.close()
     yahoo.reset()
+
+
+def test_an_exchanges_error_text_reaches_no_terminal_with_control_characters(exchange: FakeExchange) -> None:
+    """An exchange's error message that retitles the terminal and clears the screen comes out printable."""
+    exchange.reset()
+    exchange.set_scenario("/api/v3/ticker/24hr", "body", status=400,
+                          body='{"code": -1, "msg": "\\u001b]0;pwned\\u0007Invalid\\u001b[2J symbol.\\r\\n"}')
+    source = crypto(exchange, 2.0)
+
+    async def go() -> Any:
+        try:
+            return await measured(source.fetch)
+        finally:
+            await source.close()
+
+    outcome = asyncio.run(go())[0]
+    assert isinstance(outcome, SourceError)
+    assert "pwned" in str(outcome) and "Invalid" in str(outcome)
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in str(outcome)), repr(str(outcome))
+    exchange.reset()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,11 +46,21 @@ def import_heavy(name: str) -> ModuleType:
         return importlib.import_module(name)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def printable(text: str) -> str:
+    """Text from an upstream with its control characters (terminal escapes, newlines) made spaces: an error an
+    exchange words must never retitle or clear the terminal it is shown on."""
+    return _CONTROL.sub(" ", text)
+
+
 class SourceError(TapecheckError):
-    """A poll failed as a whole. `retry_after` (seconds) is set when the upstream said when to come back."""
+    """A poll failed as a whole. `retry_after` (seconds) is set when the upstream said when to come back.
+    The message is made printable: it may quote what an upstream said."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.retry_after = retry_after
 
 
