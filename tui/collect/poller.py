@@ -6,8 +6,10 @@ redraws once for them rather than once each.
 
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
-the loop recovers by itself. Every poll updates the source's health record. No Textual here: the app and
-the `record` command both drive a Poller and receive its results through a callback.
+the loop recovers by itself. Every poll updates the source's health record. Every answer is held against the
+other sources of its assets (tui.collect.consistency) before anyone hears of it: values that disagree move to
+its `disputed`. No Textual here: the app and the `record` command both drive a Poller and receive its results
+through a callback.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 from tui.collect.sources.base import SourceError
 
-# No answer tapecheck reads comes near this: binance's full exchangeInfo, the largest, is about 20 MB.
+# No answer tapecheck reads comes near this: the largest, binance's exchangeInfo, is some megabytes.
 MAX_BODY_BYTES = 64 * 2**20
 # Inflated in steps of at most this much, so a bomb is caught within one step of the cap.
 _INFLATE_STEP = 2**20
