@@ -218,6 +218,10 @@ class Poller:
             return None
         self._busy.add(source.name)
         schedule = self.schedules[source.name]
+        prepare = getattr(source, "prepare", None)
+        if prepare is not None:  # importing ccxt or yfinance takes seconds (tens, on a loaded machine): that is
+            with contextlib.suppress(Exception):  # no answer's time, so it is not counted against the timeout
+                await prepare()
         started = self.clock()
         result: FetchResult | None = None
         health = self.health[source.name]

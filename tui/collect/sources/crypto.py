@@ -141,6 +141,11 @@ class CryptoSource:
         exchange.on_rest_response = record_response
         return exchange
 
+    async def prepare(self) -> None:
+        """Import ccxt (seconds of module code) in a worker thread, before the poll's timeout starts."""
+        if self._exchange is None:
+            await asyncio.to_thread(import_heavy, "ccxt.async_support")
+
     async def close(self) -> None:
         if self._exchange is not None:
             exchange, self._exchange = self._exchange, None

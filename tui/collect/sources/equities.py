@@ -596,6 +596,11 @@ class EquitiesSource:
         self.last_history_failures: dict[str, str] = {}
         self.last_history_rejected: tuple[str, ...] = ()
 
+    async def prepare(self) -> None:
+        """Import yfinance (seconds) in a worker thread, before the poll's timeout starts."""
+        if isinstance(self.downloader, YFinanceDownloader):
+            await asyncio.to_thread(_import_yfinance)
+
     async def close(self) -> None:
         """Nothing to release: yfinance's session lives with the process, and threads cannot be stopped."""
 
