@@ -304,6 +304,21 @@ def test_a_timestamp_in_the_future_is_rejected(fake: FakeExchange) -> None:
     assert rejected.startswith("crypto:BTC/USDT:last: timestamp") and rejected.endswith("is in the future")
 
 
+def test_ticker_times_in_seconds_or_microseconds_are_read_by_their_size(fake: FakeExchange) -> None:
+    """An exchange stamping in seconds where ms are expected was stored at 1970; one stamped before 2009 is
+    refused alone, as a unit error."""
+    stamp = (now_ms() // 1000 - 30) * 1000
+    fake.edit_ticker("BTCUSDT", ts=stamp // 1000)  # seconds
+    fake.edit_ticker("WLDUSDT", ts=stamp * 1000)  # microseconds
+    fake.edit_ticker("DOGEUSDT", ts=86_400_000)  # 1970-01-02 in ms, 1972 read as seconds: either way refused
+    result = fetch(make(fake, "binance", ("BTC/USDT", "WLD/USDT", "DOGE/USDT")))
+    stamps = {o.series: o.ts for o in result.observations}
+    expected = datetime.fromtimestamp(stamp / 1000, UTC)
+    assert stamps == {"crypto:BTC/USDT:last": expected, "crypto:WLD/USDT:last": expected}
+    (rejected,) = result.rejected
+    assert rejected.startswith("crypto:DOGE/USDT:last: timestamp 1972-09-27") and "before 2009" in rejected
+
+
 def test_every_value_rejected_is_still_an_answer(fake: FakeExchange) -> None:
     fake.edit_ticker("BTCUSDT", last="-1")
     result = fetch(make(fake, "binance", ("BTC/USDT",)))
@@ -509,6 +524,21 @@ def test_okx_history_pages_in_hundreds(fake: FakeExchange) -> None:
     observations = history(make(fake, "okx"), "WLD/USDT", since)
     check_daily(fake, observations, "WLD/USDT", "WLD-USDT", since.date(), "USDT")
     assert fake.hits("/api/v5/market/candles") == 3
+
+
+@pytest.mark.parametrize(("exchange", "symbol", "market_id"), [
+    ("okx", "BTC/USDT", "BTC-USDT"), ("coinbase", "BTC/USD", "BTC-USD"), ("binance", "BTC/USDT", "BTCUSDT"),
+    ("kraken", "BTC/USD", "XXBTZUSD")])
+def test_history_of_a_pair_listed_after_the_first_window(fake: FakeExchange, exchange: str, symbol: str,
+                                                         market_id: str) -> None:
+    """Listed 50 days ago, asked for 400: okx and coinbase answer the first windows empty, which is not the end."""
+    fake.history_days = 50
+    try:
+        observations = history(make(fake, exchange), symbol, datetime.now(UTC) - timedelta(days=400))
+    finally:
+        fake.history_days = 1000
+    first = datetime.now(UTC).date() - timedelta(days=49)
+    check_daily(fake, observations, symbol, market_id, first, symbol.split("/")[1])
 
 
 @pytest.mark.parametrize(("exchange", "symbol", "market_id", "unit"), [

@@ -725,3 +725,38 @@ def test_the_real_download_frame_has_the_shape_the_fakes_use(yahoo: FakeYahoo) -
     assert real[("NVDA", "Close")].isna().sum() == 1  # Monday's holiday row, from the union with Shanghai
     assert real["NOPE"].isna().all().all()
     assert failures["NOPE"].startswith("no data from Yahoo")
+
+
+def test_history_market_cap_counts_every_share_class_as_the_live_one_does() -> None:
+    """GOOGL-like: Yahoo's sharesOutstanding counts one class, its marketCap all of them (here twice as many).
+    The daily values use the count the live value implies, so "then" and "now" agree."""
+    payload = quote_payload({"NVDA": {"marketCap": 187.67 * 48_600_000_000}})  # shares: 24.3e9, one class
+    downloader = RecordedDownloader(payload, frame=download_like_yfinance(HISTORY))
+    src = source(downloader, symbols=["NVDA"])
+    live = by_series(fetch(src).observations)["equity:NVDA:market_cap"].value
+    observations = asyncio.run(src.history(date(2026, 1, 1)))
+    caps = {o.ts: o.value for o in observations if o.series == "equity:NVDA:market_cap"}
+    assert caps[utc("2026-01-23T21:00:00")] == pytest.approx(live)  # Friday's close is the live price
+    assert caps[utc("2026-01-22T21:00:00")] == pytest.approx(184.84 * 48_600_000_000)
+    fresh = source(RecordedDownloader(payload, frame=download_like_yfinance(HISTORY)), symbols=["NVDA"])
+    first = asyncio.run(fresh.history(date(2026, 1, 1)))  # no live quote yet: the history asks for one
+    assert {o.ts: o.value for o in first if o.series == "equity:NVDA:market_cap"} == pytest.approx(caps)
+
+
+def test_one_quote_stamped_in_milliseconds_costs_nobody_anything() -> None:
+    """Yahoo stamps in seconds; one symbol in ms (or µs) is read by its size, and one stamped with no time
+    Python can hold is refused alone: the other symbols of the batch are kept."""
+    seconds = int(utc("2026-01-23T21:00:00").timestamp())
+    payload = quote_payload({"NVDA": {"regularMarketTime": seconds * 1000},
+                             "AMD": {"regularMarketTime": seconds * 1_000_000},
+                             "0700.HK": {"regularMarketTime": 1e30},
+                             "688795.SS": {"regularMarketTime": 1_000_000_000}})  # 2001: a unit error
+    result = fetch(source(RecordedDownloader(payload)))
+    obs = by_series(result.observations)
+    assert obs["equity:NVDA:last"].ts == utc("2026-01-23T21:00:00")
+    assert obs["equity:AMD:last"].ts == utc("2026-01-23T21:00:00")
+    assert "equity:0700.HK:last" not in obs and "equity:688795.SS:last" not in obs
+    assert any(r.startswith("equity:0700.HK:last: timestamp 1e+30 is not a time") for r in result.rejected)
+    assert any(r.startswith("equity:688795.SS:last: timestamp 2001-09-09") and "before 2009" in r
+               for r in result.rejected)
+    assert "index:^IXIC:last" in obs and "fx:USDCNY:last" in obs

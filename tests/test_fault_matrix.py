@@ -37,10 +37,10 @@ from typing import Any
 import pytest
 
 from tests.fakes.exchange import FakeExchange
-from tests.fakes.mempool import FakeMempool
+from tests.fakes.mempool import FakeMempool, fixture
 from tests.fakes.yahoo import DELETE, FakeYahoo
 from tui.collect.poller import Health, Poller, Schedule
-from tui.collect.sources.base import FUTURE_SKEW, MAX_PRICE, MAX_VALUE, FetchResult, Source
+from tui.collect.sources.base import FUTURE_SKEW, MAX_PRICE, MAX_VALUE, FetchResult, Source, import_heavy
 from tui.collect.sources.crypto import CryptoSource
 from tui.collect.sources.equities import EquitiesSource
 from tui.collect.sources.hashrate import PLAUSIBLE, HashrateSource
@@ -112,6 +112,12 @@ FAULTS: dict[str, Fault] = {
                     {k: r"in the future" for k in TARGET}),
     "partial_batch": Fault("batch with some symbols missing", *_all("partial", r"no ticker|no quote|missing")),
     "flapping": Fault("flapping (fails and heals, three times)", *_all("down", r"HTTP 503")),
+    # Plausible alone, 100 times its last value (cents for dollars): disputed against the source's own past (the
+    # matrix has one exchange), or for the hashrate against the difficulty; kept apart, never stored as a value
+    "scaled": Fault("value 100x off (cents for dollars)", *_all("partial", r"disputed .*(100x above|disagree)")),
+    # Cut at the 64 MB cap, or at the deadline when the loaded machine carries it slower than that
+    "endless": Fault("body that never ends", *_all("down", r"larger than 64 MB, cut off|timed out")),
+    "bomb": Fault("gzip bomb (1 MB inflating to 1 GiB)", *_all("down", r"larger than 64 MB, cut off|timed out")),
 }
 
 
@@ -123,6 +129,9 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[tuple[FakeExchange, FakeYahoo, FakeMempool]]:
+    # Imported here, not in the first cell: on a loaded machine their seconds of import ate that cell's WAIT.
+    import_heavy("ccxt.async_support")
+    import_heavy("yfinance")
     with FakeExchange() as exchange, FakeYahoo() as yahoo, FakeMempool() as mempool:
         yield exchange, yahoo, mempool
 
@@ -177,7 +186,7 @@ TRANSPORT: dict[str, tuple[str, dict[str, Any]]] = {
     "429_retry_after": ("status", {"status": 429, "retry_after": "1"}), "429": ("status", {"status": 429}),
     "500": ("status", {"status": 500}), "502": ("status", {"status": 502}), "503": ("status", {"status": 503}),
     "flapping": ("status", {"status": 503}), "html": ("html", {}), "truncated": ("truncated", {}),
-    "wrong_shape": ("wrong_shape", {})}
+    "wrong_shape": ("wrong_shape", {}), "endless": ("endless", {}), "bomb": ("bomb", {})}
 
 
 class Injector:
@@ -209,7 +218,7 @@ class Injector:
                   "negative": {"last": "-5"},
                   # ccxt derives a missing or zero last price from open + change; without them the zero stays
                   "zero": {"last": "0", "remove": ("openPrice", "priceChange", "prevClosePrice")},
-                  "absurd": {"last": "7e16"},
+                  "absurd": {"last": "7e16"}, "scaled": {"last": "7121000"},  # the fixture's 71,210 × 100
                   "future": {"ts": int((time.time() + 2 * 86400) * 1000)}, "partial_batch": {"drop": True}}
         if fault in TRANSPORT:
             kind, options = TRANSPORT[fault]
@@ -223,7 +232,7 @@ class Injector:
         values: dict[str, dict[str, Any]] = {
             "missing_fields": {"regularMarketPrice": DELETE}, "nan": {"regularMarketPrice": math.nan},
             "negative": {"regularMarketPrice": -price}, "zero": {"regularMarketPrice": 0},
-            "absurd": {"regularMarketPrice": price * 1e12},
+            "absurd": {"regularMarketPrice": price * 1e12}, "scaled": {"regularMarketPrice": price * 100},
             "future": {"regularMarketTime": int(time.time()) + 2 * 86400}}
         if fault in TRANSPORT:
             kind, options = TRANSPORT[fault]
@@ -238,6 +247,9 @@ class Injector:
                  "missing_fields": ("missing", {}), "nan": ("nan", {}), "negative": ("negative", {}),
                  "zero": ("zero", {}), "absurd": ("absurd", {}), "future": ("future", {}),
                  "partial_batch": ("null", {})}
+        if fault == "scaled":
+            self.mempool.current["currentHashrate"] = fixture("hashrate_1w.json")["currentHashrate"] * 100
+            return
         kind, options = kinds[fault]
         self.mempool.set_scenario("*", kind, **options)  # mempool.space and its blockchain.com fallback
 

@@ -507,3 +507,65 @@ def test_fixtures_are_realistic() -> None:
     assert 1.4e14 <= WEEK["currentDifficulty"] <= 1.6e14
     assert CHART_WEEK["unit"] == "Hash Rate TH/s" and DIFF_WEEK["unit"] == ""
     assert json.loads(json.dumps(YEAR)) == YEAR
+
+
+# ---- physics, early history, units ----------------------------------------------------------------------
+
+
+def test_hashrate_and_difficulty_that_break_physics_are_disputed_both(fake: FakeMempool) -> None:
+    """hashrate ≈ difficulty × 2^32 / 600: 1.5e12 H/s with a difficulty of 1.5 passes each one's bounds, but
+    not each other; which one is wrong cannot be told, so both are disputed, neither stored as a value."""
+    fake.current.update(currentHashrate=1.5e12, currentDifficulty=1.5)
+    result, _ = run(settings(fake.url), "fetch")[0][0], None
+    assert isinstance(result, FetchResult)
+    assert result.observations == ()
+    assert {d.observation.series for d in result.disputed} == {HASHRATE, DIFFICULTY}
+    assert all("disagree: the difficulty implies 1.074e+07 H/s" in d.reason for d in result.disputed)
+
+
+def test_a_hashrate_alone_is_held_against_the_last_difficulty(fake: FakeMempool) -> None:
+    async def go() -> list[FetchResult]:
+        source = HashrateSource(settings(fake.url))
+        try:
+            good = await source.fetch()
+            fake.current.update(currentHashrate=WEEK["currentHashrate"] / 1e6, currentDifficulty=0)
+            fake.set_scenario(CHART_DIFFICULTY, "status", status=503)  # no difficulty from either upstream
+            bad = await source.fetch()
+            fake.current.update(currentHashrate=WEEK["currentHashrate"] * 1.3)  # a lucky week: within the factor
+            lucky = await source.fetch()
+            return [good, bad, lucky]
+        finally:
+            await source.close()
+
+    good, bad, lucky = asyncio.run(go())
+    assert len(good.observations) == 2 and not good.disputed
+    assert [d.observation.series for d in bad.disputed] == [HASHRATE] and bad.observations == ()
+    assert [o.series for o in lucky.observations] == [HASHRATE] and not lucky.disputed
+
+
+def test_history_back_to_2009_is_accepted_and_days_before_since_are_left_out(fake: FakeMempool) -> None:
+    """mempool.space's "all" reaches back to 2009, when hashrates were millions of H/s: no refusals for them."""
+    genesis = int(datetime(2009, 1, 9, tzinfo=UTC).timestamp())
+    fake.early_days.extend((genesis + day * 86400, 7e6 * 1.01**day) for day in range(700))
+    (result,), _ = run(settings(fake.url), ("history", date(2009, 1, 1)))
+    assert isinstance(result, FetchResult) and result.rejected == ()
+    assert min(o.ts for o in result.observations).date() == date(2009, 1, 9)
+    (later,), _ = run(settings(fake.url), ("history", date(2020, 1, 1)))
+    assert isinstance(later, FetchResult) and later.rejected == ()
+    assert min(o.ts for o in later.observations).year == 2025  # the fixture's first day
+    assert fake.requests[-1][0] == "/api/v1/mining/hashrate/all"
+
+
+def test_a_live_hashrate_of_a_tera_read_as_unit_is_still_refused(fake: FakeMempool) -> None:
+    fake.current.update(currentHashrate=1.0e9)  # 1 EH/s read in units of 1e12: far below 2026's floor
+    (result,), _ = run(settings(fake.url), "fetch")
+    assert isinstance(result, FetchResult)
+    assert any("outside the plausible range 1e+12" in r for r in result.rejected)
+
+
+@pytest.mark.parametrize("unit", ["Difficulty", "difficulty", ""])
+def test_blockchain_difficulty_accepts_its_real_unit(fake: FakeMempool, unit: str) -> None:
+    fake.set_scenario(HASHRATE_1W, "status", status=503)
+    fake.set_scenario(CHART_DIFFICULTY, "unit", unit=unit)
+    result, _ = fetch_ok(settings(fake.url))
+    assert DIFFICULTY in by_series(result)

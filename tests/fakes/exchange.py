@@ -19,8 +19,8 @@ Markets and tickers come from the recorded-style fixtures in tests/data/exchange
 Faults are set per path (or for every path with path "*") with `set_scenario(path, kind, ...)`: "ok", "status" (any HTTP status, with or
 without Retry-After), "html" (an error page), "truncated" (JSON cut in half), "wrong_shape" (valid JSON of
 the wrong shape), "body" (any status and body, e.g. an exchange's own error payload), "delay" (answer after
-`delay_s`), "stall" (headers and half the body, then silence for `delay_s`) and "drop" (close the
-connection without answering). Values are bent with `edit_ticker(market_id, last=..., ts=..., drop=...)`
+`delay_s`), "stall" (headers and half the body, then silence for `delay_s`), "drop" (close the
+connection without answering), "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly) and "bomb" (gzip inflating to 1 GiB). Values are bent with `edit_ticker(market_id, last=..., ts=..., drop=...)`
 and `edit_candle(market_id, day, close=...)`. Every request is logged in `requests`; unknown paths answer
 404 and are logged in `not_found` (that is how the paths above were found).
 
@@ -42,13 +42,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.server import LocalServer, Reply
+from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "exchange"
 DAY_MS = 86_400_000
 # The generated candles' price level per base asset (the first one named in the market id).
 BASE_PRICES = {"BTC": 70000.0, "ETH": 2400.0, "DOGE": 0.12, "XDG": 0.12, "WLD": 0.5, "USDT": 1.0}
-KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "body", "delay", "stall", "drop")
+KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "body", "delay", "stall", "drop", *HOSTILE)
 
 HTML_PAGE = """<!DOCTYPE html>
 <html><head><title>503 Service Temporarily Unavailable</title></head>
@@ -212,6 +212,9 @@ class FakeExchange(LocalServer):
         scenario = scenario or Scenario()
         if scenario.kind == "drop":
             handler.close_connection = True
+            return
+        if scenario.kind in HOSTILE:
+            self._send_hostile(handler, scenario.kind)
             return
         if scenario.kind == "delay" and self._stopping.wait(scenario.delay_s):
             return

@@ -22,7 +22,8 @@ difficulty about 1.5e14, days up to 2026-01-25). Faults are set per path (withou
 - "unit" (hash-rate chart: values re-expressed in `unit`, e.g. "Hash Rate EH/s", an unknown unit leaves them
   as they are; difficulty chart: `unit` replaces the empty unit);
 - timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for
-  `delay_s`), "drop" (close the connection without answering).
+  `delay_s`), "drop" (close the connection without answering);
+- size: "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly), "bomb" (gzip inflating to 1 GiB).
 
 Value faults hit currentHashrate on mempool paths and the latest hash-rate/difficulty point on chart paths.
 
@@ -43,11 +44,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.server import LocalServer, Reply
+from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "mempool"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "missing", "zero", "null", "nan", "negative",
-         "absurd", "future", "empty", "unit", "delay", "stall", "drop")
+         "absurd", "future", "empty", "unit", "delay", "stall", "drop", *HOSTILE)
 
 HASHRATE_1W = "/api/v1/mining/hashrate/1w"
 HASHRATE_1Y = "/api/v1/mining/hashrate/1y"
@@ -93,6 +94,10 @@ class FakeMempool(LocalServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.user_agents: list[str] = []
+        # Test controls, cleared by reset(): fields of every mempool.space answer replaced (currentHashrate,
+        # currentDifficulty), and daily points (timestamp, H/s) put before the fixture's in the "all" interval.
+        self.current: dict[str, Any] = {}
+        self.early_days: list[tuple[int, float]] = []
         self._scenarios: dict[str, Scenario] = {}
         self._fixtures = {name: fixture(name) for name in (
             "hashrate_1w.json", "hashrate_1y.json", "charts_hash-rate_1week.json", "charts_hash-rate_1year.json",
@@ -108,6 +113,8 @@ class FakeMempool(LocalServer):
             self._scenarios.clear()
             self.requests.clear()
             self.user_agents.clear()
+            self.current.clear()
+            self.early_days.clear()
 
     def set_scenario(self, path: str, kind: str = "ok", **options: Any) -> None:
         """How `path` (no query; "*" for every path) answers from now on. Options: Scenario's fields."""
@@ -151,6 +158,9 @@ class FakeMempool(LocalServer):
         if scenario.kind == "drop":
             handler.close_connection = True
             return
+        if scenario.kind in HOSTILE:
+            self._send_hostile(handler, scenario.kind)
+            return
         reply = self._reply(parts.path, query, scenario)
         self._send(handler, reply, stall_s=scenario.delay_s if scenario.kind == "stall" else None)
 
@@ -189,6 +199,10 @@ class FakeMempool(LocalServer):
                 cutoff = payload["hashrates"][-1]["timestamp"] - days * 86400
                 payload["hashrates"] = [p for p in payload["hashrates"] if p["timestamp"] > cutoff]
                 payload["difficulty"] = [d for d in payload["difficulty"] if d["time"] > cutoff]
+            with self._lock:
+                payload.update(self.current)
+                if interval == "all":
+                    payload["hashrates"][:0] = [{"timestamp": t, "avgHashrate": v} for t, v in self.early_days]
             return payload
         if path in (CHART_HASHRATE, CHART_DIFFICULTY):
             week = query.get("timespan", "1year") in ("1week", "7days")

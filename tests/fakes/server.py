@@ -7,8 +7,10 @@ A fake subclasses LocalServer, answers requests in `_handle` (and POSTs in `_han
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
@@ -22,6 +24,34 @@ class Reply:
     body: bytes
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+
+
+# A hostile body's size once inflated: well past any client's cap (tui.collect.sources.limits.MAX_BODY_BYTES).
+BOMB_BYTES = 1 << 30
+HOSTILE = ("endless", "bomb", "trickle")  # scenario kinds every fake serves through `_send_hostile`
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """A gzip body of about 1 MB that inflates to BOMB_BYTES of JSON (whitespace, mostly).
+
+    One MiB of spaces is deflated once and its compressed block repeated: after a full flush deflate starts
+    afresh, so every repeat is the same bytes, and the bomb is made in a fraction of a second.
+    """
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head, block, tail = b'{"data": ', b" " * (1 << 20), b"1}"
+    repeats = (BOMB_BYTES - len(head) - len(tail)) >> 20
+    start = packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)
+    middle = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    end = packer.compress(tail) + packer.flush()
+    crc = zlib.crc32(head)
+    for _ in range(repeats):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    size = len(head) + repeats * len(block) + len(tail)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+    return header + start + middle * repeats + end + trailer
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -57,6 +87,29 @@ class LocalServer:
         handler.wfile.flush()
         self._stopping.wait(stall_s)
         handler.close_connection = True
+
+    def _send_hostile(self, handler: BaseHTTPRequestHandler, kind: str) -> None:
+        """"endless": a 200 JSON array that never ends, written as fast as the client reads until it hangs up;
+        "bomb": a gzip body (Content-Encoding: gzip, whatever the client asked for) that inflates to 1 GiB;
+        "trickle": a body that never ends either, 100 bytes every 10 ms (under any size cap, past any deadline)."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", self.json_type)
+        if kind == "bomb":
+            body = gzip_bomb()
+            handler.send_header("Content-Encoding", "gzip")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
+        handler.close_connection = True
+        handler.end_headers()
+        chunk = b'{"symbol":"BTCUSDT","lastPrice":"1"},' * (1700 if kind == "endless" else 3)  # 64 KB or 111 B
+        handler.wfile.write(b"[")
+        while not self._stopping.is_set():
+            handler.wfile.write(chunk)
+            if kind == "trickle":
+                handler.wfile.flush()
+                self._stopping.wait(0.01)
 
     def __init__(self) -> None:
         self._stopping = threading.Event()

@@ -21,7 +21,8 @@ Every request is logged in `requests` as (path, query). Faults are set per endpo
 - "ok"; "status" (any HTTP status; `retry_after` sent as the Retry-After header; 429 answers Yahoo's
   "Edge: Too Many Requests" text); "html" (an HTML error page, with `status`, 200 by default);
   "truncated" (JSON cut in half); "wrong_shape" (valid JSON of another API: {"finance": ...});
-- timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for `delay_s`).
+- timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for `delay_s`);
+- size: "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly), "bomb" (gzip inflating to 1 GiB).
 
 Value faults are per symbol: `quote_overrides[symbol] = {field: value}` replaces fields of that symbol's
 quote item (value DELETE removes the field; float("nan") is sent as the NaN token), and `omit` lists
@@ -42,10 +43,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.fakes.server import LocalServer, Reply
+from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "yahoo"
-KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall")
+KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall", *HOSTILE)
 ENDPOINTS = ("quote", "chart", "*")
 CRUMB = "fAkeCrUmB.9"
 DELETE = object()
@@ -169,6 +170,9 @@ class FakeYahoo(LocalServer):
             self._send(handler, Reply(404, HTML_PAGE.encode(), "text/html"))
             return
         scenario = self._scenario(endpoint)
+        if scenario.kind in HOSTILE:
+            self._send_hostile(handler, scenario.kind)
+            return
         if scenario.kind == "delay" and self._stopping.wait(scenario.delay_s):
             return
         reply = self._reply(payload, scenario)

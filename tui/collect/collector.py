@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
+from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
@@ -81,6 +82,8 @@ class Collector:
         resume_history(self.plan, self.store, self.refetch_history)
         seen = self.store.last_request_id()  # what was asked before this collector started is not for it
         self.poller = Poller(self.plan.sources, self.plan.schedules, self.settings.poller, self.on_result)
+        # the first answers are held against what was stored before (a value 100× off is disputed at once)
+        await asyncio.to_thread(seed_from_store, self.poller.consistency, self.store, datetime.now(UTC))
         self.poller.start()
         self.judge_then_later()  # claims already covered by stored history
         last_viewer = time.monotonic()

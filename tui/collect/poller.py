@@ -6,8 +6,10 @@ redraws once for them rather than once each.
 
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
-the loop recovers by itself. Every poll updates the source's health record. No Textual here: the app and
-the `record` command both drive a Poller and receive its results through a callback.
+the loop recovers by itself. Every poll updates the source's health record. Every answer is held against the
+other sources of its assets (tui.collect.consistency) before anyone hears of it: values that disagree move to
+its `disputed`. No Textual here: the app and the `record` command both drive a Poller and receive its results
+through a callback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from tui.collect.consistency import ConsistencyCheck
 from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
 from tui.core.config import PollerSettings
 
@@ -47,11 +50,17 @@ class Health:
     last_count: int = 0  # observations accepted by the last successful poll
     partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"
     retry_after_s: float | None = None  # what the upstream asked for with its last failure
+    disputed_total: int = 0  # values disputed since start (tui.collect.consistency)
 
     @property
     def refused(self) -> bool:
         """Whether the last answer held values that failed validation (NaN, negative, absurd, from the future)."""
         return any(item.startswith(REFUSED) for item in self.partial)
+
+    @property
+    def disputed(self) -> bool:
+        """Whether the last answer held values that disagreed with the other sources (stored apart, not used)."""
+        return any(item.startswith(DISPUTED) for item in self.partial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +89,14 @@ def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
     return delay
 
 
-REFUSED = "refused "  # how a refused value is listed in Health.partial
+from tui.core.store import DISPUTED, REFUSED  # noqa: E402  (how refused and disputed values are listed)
 
 
 def missing_and_rejected(result: FetchResult) -> tuple[str, ...]:
-    """What the health record lists of a partial answer: items that did not come, and values refused."""
-    return (*(f"{k}: {v}" for k, v in result.failures.items()), *(f"{REFUSED}{r}" for r in result.rejected))
+    """What the health record lists of a partial answer: items that did not come, values refused, and values
+    disputed."""
+    return (*(f"{k}: {v}" for k, v in result.failures.items()), *(f"{REFUSED}{r}" for r in result.rejected),
+            *(f"{DISPUTED}{d.reason}" for d in result.disputed))
 
 
 def nothing_usable(result: FetchResult) -> str:
@@ -120,8 +131,11 @@ class Poller:
         on_result: ResultCallback,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        consistency: ConsistencyCheck | None = None,
     ) -> None:
         self.sources = list(sources)
+        # every answer is held against the other sources before anyone hears of it
+        self.consistency = consistency or ConsistencyCheck(settings.dispute_factor)
         self.schedules = schedules
         self.settings = settings
         self.on_result = on_result
@@ -203,12 +217,17 @@ class Poller:
             return None
         self._busy.add(source.name)
         schedule = self.schedules[source.name]
+        prepare = getattr(source, "prepare", None)
+        if prepare is not None:  # importing ccxt or yfinance takes seconds (tens, on a loaded machine): that is
+            with contextlib.suppress(Exception):  # no answer's time, so it is not counted against the timeout
+                await prepare()
         started = self.clock()
         result: FetchResult | None = None
         health = self.health[source.name]
         try:
             async with asyncio.timeout(schedule.timeout_s):
                 result = await source.fetch()
+            result = self.consistency.judge(result)
         except TimeoutError:
             health = self._failed(health, f"timed out after {schedule.timeout_s:g} s", "failing", None)
         except RateLimited as error:
@@ -230,11 +249,12 @@ class Poller:
             health = replace(health, state="slow" if slow else "ok", last_success=datetime.now(UTC),
                              latency_s=latency, failures=0, last_count=len(result.observations),
                              partial=missing_and_rejected(result))
-        elif result is not None and not (result.failures or result.rejected):
+        elif result is not None and not (result.failures or result.rejected):  # nothing, or only disputed values
             health = replace(health, state="ok", last_success=datetime.now(UTC), latency_s=latency, failures=0,
-                             last_count=0, partial=())
+                             last_count=0, partial=missing_and_rejected(result))
         else:
             health = replace(health, latency_s=latency)
+        health = replace(health, disputed_total=self.consistency.counts.get(source.name, 0))
         # The next attempt is decided here, so that on_result already sees it in the health record.
         delay = self._until_next_turn(schedule.interval_s) if not health.failures else backoff_delay(
             health.failures, self.settings, self.rng, health.retry_after_s)

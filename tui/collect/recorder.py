@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
+from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
-from tui.collect.sources.base import FetchResult, Source
+from tui.collect.sources.base import Disputed, FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
 from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
@@ -57,9 +58,9 @@ class StoreWriter:
         self.dropped = 0  # observations given up because more than MAX_PENDING waited
 
     async def save(self, observations: Sequence[Observation], health: Health | None = None,
-                   coverage: tuple[str, date, date] | None = None) -> str | None:
-        """Write one poll's observations (and its source's health, and what history it has fetched); a message
-        when the recording state changed."""
+                   coverage: tuple[str, date, date] | None = None, disputed: Sequence[Disputed] = ()) -> str | None:
+        """Write one poll's observations (and its source's health, what history it has fetched, and the values
+        it had disputed, apart); a message when the recording state changed."""
         store = self.store
         if store is None:
             return None
@@ -74,6 +75,8 @@ class StoreWriter:
         def write() -> None:  # one trip to a worker thread per poll
             if batch:
                 store.append(batch)
+            if disputed:
+                store.add_disputed((d.observation, d.reason) for d in disputed)
             if health is not None:
                 store.save_health(health_record(health))
             if coverage is not None:
@@ -124,7 +127,10 @@ class Recorder:
         if result is not None:
             for reason in result.rejected:
                 self.log(f"{source.name}: rejected {reason}")
-        change = await self.writer.save(observations, health, coverage_of(source, result))
+            for doubt in result.disputed:
+                self.log(f"{source.name}: disputed {doubt.reason}")
+        change = await self.writer.save(observations, health, coverage_of(source, result),
+                                        result.disputed if result is not None else ())
         if change:
             self.log(change)
         if observations and self.out is not None:
@@ -171,7 +177,7 @@ class Recorder:
 
 async def record(plan: Planned, poller_settings: PollerSettings, store: Store | None, out: IO[str] | None,
                  once: bool, log: Callable[[str], None], refetch: bool = False) -> int:
-    """Poll once (or until interrupted); returns how many sources failed on their last poll.
+    """Poll once (or until interrupted); returns how many sources failed on their last poll or never answered.
 
     Daily history already in the store is not fetched again, unless `refetch`.
     """
@@ -179,6 +185,8 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     if store is not None:
         resume_history(plan, store, refetch)
     poller = Poller(plan.sources, plan.schedules, poller_settings, recorder.on_result)
+    if store is not None:
+        await asyncio.to_thread(seed_from_store, poller.consistency, store, datetime.now(UTC))
     try:
         if once:
             await poller.poll_once()
@@ -193,7 +201,13 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     finally:
         await poller.stop()
     failed = [h for h in poller.health.values() if h.state in ("failing", "rate_limited")]
+    # a source still on its first poll when stopped (a hung request, a history job not yet started) did not
+    # answer: it is neither counted as answered nor left out of the exit status
+    unfinished = [h for h in poller.health.values() if h.state == "waiting"]
     for health in failed:
         log(f"{health.source}: {health.last_error}")
-    log(recorder.summary(len(plan.sources) - len(failed), len(plan.sources)))
-    return len(failed) + (1 if recorder.tape_missed or recorder.writer.pending else 0)
+    for health in unfinished:
+        log(f"{health.source}: no answer before the stop")
+    answered = len(plan.sources) - len(failed) - len(unfinished)
+    log(recorder.summary(answered, len(plan.sources)))
+    return len(failed) + len(unfinished) + (1 if recorder.tape_missed or recorder.writer.pending else 0)

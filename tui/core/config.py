@@ -79,10 +79,15 @@ class HashrateSettings:
     timeout_s: float
 
 
+DISPUTE_FACTOR = (1.5, 1000.0)  # the bounds of poller.dispute_factor
+
+
 @dataclass(frozen=True, slots=True)
 class PollerSettings:
     backoff_base_s: float
     backoff_max_s: float
+    # a value this many times above or below the other sources of its asset (or its own recent past) is disputed
+    dispute_factor: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +189,10 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "sources.equities": {"interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S, "history_interval_s": HISTORY_INTERVAL_S,
                          "base_url": (lambda v: v == "" or _url(v), "empty, or an http:// or https:// URL")},
     "sources.hashrate": {"base_url": URL, "fallback_url": URL, "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S},
-    "poller": {"backoff_base_s": BACKOFF_S, "backoff_max_s": BACKOFF_S},
+    "poller": {"backoff_base_s": BACKOFF_S, "backoff_max_s": BACKOFF_S,
+               "dispute_factor": (lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+                                  and DISPUTE_FACTOR[0] <= v <= DISPUTE_FACTOR[1],
+                                  f"a number from {DISPUTE_FACTOR[0]:g} to {DISPUTE_FACTOR[1]:g}")},
     "collector": {"linger_s": LINGER_S},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": days(1, 3650),

@@ -305,6 +305,7 @@ class PgStore(Store):
                            SELECT 1 FROM observations n WHERE n.series_id = o.series_id AND n.source = o.source
                            AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)""",
                     {"cutoff": cutoff, "day": _DAY_MS}).rowcount
+                conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,))
                 if removed:
                     self._bump(conn)
                 return int(removed)
@@ -581,6 +582,27 @@ class PgStore(Store):
                 self._notify(conn)
 
         self._run(work, writing=True)
+
+    def add_disputed(self, rows: Iterable[tuple[Observation, str]]) -> int:
+        batch = [(o.series, o.source, to_ms(o.ts), o.value, o.unit, reason) for o, reason in rows]
+        if not batch:
+            return 0
+
+        def work(conn: psycopg.Connection[Any]) -> int:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany("INSERT INTO disputed VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                   batch)
+                return max(0, cursor.rowcount)
+
+        return int(self._run(work, writing=True))
+
+    def disputed(self, limit: int = 100) -> list[tuple[Observation, str]]:
+        rows = self._run(lambda conn: list(conn.execute(
+            "SELECT series, source, ts, value, unit, reason FROM disputed ORDER BY ts DESC LIMIT %s", (limit,))))
+        return [(Observation(r[0], r[3], r[4], from_ms(r[2]), r[1]), r[5]) for r in rows]
+
+    def disputed_count(self) -> int:
+        return int(self._run(lambda conn: _one(conn.execute("SELECT COUNT(*) FROM disputed"))))
 
     def last_request_id(self) -> int:
         def work(conn: psycopg.Connection[Any]) -> int:

@@ -95,6 +95,15 @@ CREATE TABLE collector (
 );
 ALTER TABLE health ADD COLUMN state TEXT NOT NULL DEFAULT 'waiting';  -- ok, slow, failing, rate_limited, ...
 ALTER TABLE health ADD COLUMN partial TEXT NOT NULL DEFAULT '[]';  -- JSON: items missing, values refused
+CREATE TABLE IF NOT EXISTS disputed (  -- values that disagreed with the other sources: never read as values
+    series TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (series, ts, source)
+) WITHOUT ROWID;
 """
 
 MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
@@ -183,8 +192,14 @@ class HealthRecord:
         """Whether the last answer held values refused as bad data."""
         return any(item.startswith(REFUSED) for item in self.partial)
 
+    @property
+    def disputed(self) -> bool:
+        """Whether the last answer held values disputed against the other sources."""
+        return any(item.startswith(DISPUTED) for item in self.partial)
+
 
 REFUSED = "refused "  # how a refused value is listed in a health record's `partial`
+DISPUTED = "disputed "  # and a disputed one (kept apart in the store's `disputed` table)
 PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
 
 # Rows of series :id older than :cutoff that are not the last of their (source, UTC day), in time order from
@@ -415,6 +430,8 @@ class Store:
                     break
                 start = doomed[-1][1]
                 time.sleep(0)  # let the other threads at the store between batches
+        with self._writing() as db:
+            db.execute("DELETE FROM disputed WHERE ts < ?", (cutoff,))
         return removed
 
     def series_ids(self) -> set[str]:
@@ -559,6 +576,30 @@ class Store:
             rows = list(self._db.execute("SELECT * FROM health ORDER BY source"))
         return [HealthRecord(r[0], r[1], moment(r[2]), r[3], moment(r[4]), r[5], r[6], moment(r[7]), r[8],
                              health_partial(r[9])) for r in rows]
+
+    # ---- disputed values ------------------------------------------------------------------------------
+
+    def add_disputed(self, rows: Iterable[tuple[Observation, str]]) -> int:
+        """Keep values that disagreed with the other sources (tui.collect.consistency), each with why: apart
+        from the observations, so that no question about values ever reads them. Returns rows added."""
+        batch = [(o.series, o.source, to_ms(o.ts), o.value, o.unit, reason) for o, reason in rows]
+        if not batch:
+            return 0
+        with self._writing() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO disputed VALUES (?, ?, ?, ?, ?, ?)", batch)
+            return db.total_changes - before
+
+    def disputed(self, limit: int = 100) -> list[tuple[Observation, str]]:
+        """The newest disputed values, newest first, each with why."""
+        with self._lock:
+            rows = list(self._db.execute("SELECT series, source, ts, value, unit, reason FROM disputed "
+                                         "ORDER BY ts DESC LIMIT ?", (limit,)))
+        return [(Observation(r[0], r[3], r[4], from_ms(r[2]), r[1]), r[5]) for r in rows]
+
+    def disputed_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM disputed").fetchone()[0])
 
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------

@@ -250,7 +250,8 @@ class TapecheckApp(App[str | None]):
                     continue  # daily-history jobs are on the sources screen, not in the header
                 age = None if health.last_success is None else (now - health.last_success).total_seconds()
                 note = fmt.age(age) if age is not None and age >= 60 else ""  # a fresh source needs no age
-                state_word = "partial" if health.state == "ok" and health.refused else health.state
+                state_word = "partial" if health.state == "ok" and (health.refused or health.disputed) \
+                    else health.state
                 pills.append(Pill(health.source, state_word, note))
             collector = state.collector
             if collector is not None and not collector.running:

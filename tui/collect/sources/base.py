@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 from tui.core.model import Observation, TapecheckError
 
@@ -23,8 +24,13 @@ from tui.core.model import Observation, TapecheckError
 MAX_VALUE = {"market_cap": 1e17, "hashrate": math.inf, "difficulty": math.inf}
 MAX_PRICE = 1e12
 
-# Timestamps further ahead of our clock than this are rejected as "in the future" (clock skew allowance).
-FUTURE_SKEW = timedelta(minutes=2)
+# Timestamps further ahead of our clock than this are rejected as "in the future" (clock skew allowance), and
+# any before Bitcoin's first block as a unit error (seconds read as milliseconds land in 1970).
+FUTURE_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(2009, 1, 1, tzinfo=UTC)
+
+# Unix times of 2009-2100 in seconds are about 1.2e9-4.1e9; in ms, µs and ns, 1e3, 1e6 and 1e9 times that.
+_EPOCH_UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
 
 
 _HEAVY_IMPORTS = threading.Lock()
@@ -40,16 +46,35 @@ def import_heavy(name: str) -> ModuleType:
         return importlib.import_module(name)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def printable(text: str) -> str:
+    """Text from an upstream with its control characters (terminal escapes, newlines) made spaces: an error an
+    exchange words must never retitle or clear the terminal it is shown on."""
+    return _CONTROL.sub(" ", text)
+
+
 class SourceError(TapecheckError):
-    """A poll failed as a whole. `retry_after` (seconds) is set when the upstream said when to come back."""
+    """A poll failed as a whole. `retry_after` (seconds) is set when the upstream said when to come back.
+    The message is made printable: it may quote what an upstream said."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.retry_after = retry_after
 
 
 class RateLimited(SourceError):
     """The upstream asked us to slow down (HTTP 429, ccxt RateLimitExceeded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disputed:
+    """A value that passed validation but disagrees with what else is known of its asset (the other sources, its
+    own recent past, physics): kept in the store apart from the observations, with why, never read as a value."""
+
+    observation: Observation
+    reason: str  # "series: why", as a refused value's
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +84,7 @@ class FetchResult:
     observations: tuple[Observation, ...] = ()
     failures: dict[str, str] = field(default_factory=dict)  # symbol or series -> short reason
     rejected: tuple[str, ...] = ()  # values refused by validation, each "series: reason"
+    disputed: tuple[Disputed, ...] = ()  # values quarantined: see Disputed
 
 
 class Source(Protocol):
@@ -76,6 +102,21 @@ class Source(Protocol):
         ...
 
 
+def epoch_to_utc(value: Any) -> datetime | None:
+    """A Unix time in seconds, milliseconds, microseconds or nanoseconds, the unit told by its size, as aware
+    UTC; None for anything that is not a finite number or a time Python can hold. Whether it is plausible is
+    `check_value`'s to say, per value."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    divisor = next((d for below, d in _EPOCH_UNITS if value < below), None)
+    if divisor is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value / divisor, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def check_value(series: str, value: float, ts: datetime, now: datetime) -> str | None:
     """Why a value must not be stored, or None when it may be. Prices and rates must be positive."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -91,6 +132,8 @@ def check_value(series: str, value: float, ts: datetime, now: datetime) -> str |
         return f"{series}: timestamp {ts} has no time zone"
     if ts > now + FUTURE_SKEW:
         return f"{series}: timestamp {ts.isoformat()} is in the future"
+    if ts < EARLIEST:
+        return f"{series}: timestamp {ts.isoformat()} is before 2009 (a unit error)"
     return None
 
 

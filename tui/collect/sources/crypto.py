@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value, import_heavy
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value, epoch_to_utc, import_heavy
+from tui.collect.sources.limits import capped_response_class
 from tui.core.config import CryptoSettings
 from tui.core.model import Observation, SeriesId
 
@@ -57,15 +57,6 @@ def rebase_api_urls(api: Any, base: str) -> Any:
     if isinstance(api, Mapping):
         return {key: rebase_api_urls(value, base) for key, value in api.items()}
     return api
-
-
-def _ms_to_utc(ms: Any) -> datetime | None:
-    if isinstance(ms, bool) or not isinstance(ms, int | float) or not math.isfinite(ms):
-        return None
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
@@ -150,6 +141,11 @@ class CryptoSource:
         exchange.on_rest_response = record_response
         return exchange
 
+    async def prepare(self) -> None:
+        """Import ccxt (seconds of module code) in a worker thread, before the poll's timeout starts."""
+        if self._exchange is None:
+            await asyncio.to_thread(import_heavy, "ccxt.async_support")
+
     async def close(self) -> None:
         if self._exchange is not None:
             exchange, self._exchange = self._exchange, None
@@ -175,9 +171,30 @@ class CryptoSource:
         idle_ms = max(0, exchange.milliseconds() - last)
         config["tokens"] = min(config["tokens"] + idle_ms * config["refillRate"], config["capacity"])
 
+    def _open_capped_session(self) -> None:
+        """Give the exchange, before its first request, an HTTP session that reads every body within the size
+        cap (ccxt's own reads whatever comes, and an endless body starved its own timeout)."""
+        import socket
+        import ssl
+
+        import aiohttp
+
+        exchange = self.exchange
+        if exchange.session is not None:
+            return
+        if exchange.ssl_context is None:
+            exchange.ssl_context = ssl.create_default_context(cafile=exchange.cafile) if exchange.verify \
+                else exchange.verify
+        exchange.tcp_connector = aiohttp.TCPConnector(ssl=exchange.ssl_context, enable_cleanup_closed=True,
+                                                      family=socket.AF_UNSPEC, happy_eyeballs_delay=0)
+        exchange.session = aiohttp.ClientSession(connector=exchange.tcp_connector,
+                                                 trust_env=exchange.aiohttp_trust_env,
+                                                 response_class=capped_response_class(self.name))
+
     async def _markets(self) -> Mapping[str, Any]:
         if self._exchange is None:  # the import runs module code for seconds: not on the event loop
             await asyncio.to_thread(import_heavy, "ccxt.async_support")
+        self._open_capped_session()
         self._credit_idle_time()
         markets = await self.exchange.load_markets(reload=not self._markets_ready)
         if not markets:
@@ -225,7 +242,7 @@ class CryptoSource:
                 failures[symbol] = f"no price for {symbol} in the ticker (missing or zero)"
                 continue
             series = self._series[symbol]
-            ts = received if ticker.get("timestamp") is None else _ms_to_utc(ticker["timestamp"])
+            ts = received if ticker.get("timestamp") is None else epoch_to_utc(ticker["timestamp"])
             if ts is None:
                 rejected.append(f"{series}: timestamp {ticker['timestamp']!r} is not a time")
                 continue
@@ -247,7 +264,7 @@ class CryptoSource:
             return await self._each_ticker(symbols, failures)
         try:
             batch = await exchange.fetch_tickers(symbols)
-        except ccxt.BaseError:
+        except (ccxt.BaseError, SourceError):
             raise
         except Exception:
             # A value ccxt cannot parse ("NaN") sinks the whole batch; asking pair by pair keeps the others.
@@ -304,7 +321,7 @@ class CryptoSource:
         columns = {f"crypto:{symbol}:last": 4, f"crypto:{symbol}:high": 2, f"crypto:{symbol}:low": 3}  # OHLCV rows
         observations = []
         for open_ms, bar in sorted(bars.items()):
-            opened = _ms_to_utc(open_ms)
+            opened = epoch_to_utc(open_ms)
             if opened is None or opened + DAY > now:
                 continue
             stamp = opened + DAY - timedelta(seconds=1)
@@ -316,7 +333,7 @@ class CryptoSource:
         return observations
 
     async def _daily_bars(self, symbol: str, since_ms: int) -> dict[int, list[Any]]:
-        """Daily OHLCV rows by open time, paged forward from `since_ms` until the present."""
+        """Daily OHLCV rows by open time, paged forward from `since_ms` until the present, past empty windows."""
         page_size = _OHLCV_PAGE.get(self.name, 100)
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
         bars: dict[int, list[Any]] = {}
@@ -328,7 +345,12 @@ class CryptoSource:
             fresh = [row for row in page
                      if isinstance(row, list) and row and isinstance(row[0], int) and row[0] >= cursor]
             if not fresh:
-                break
+                # okx and coinbase answer for a window of `page_size` days from `since`: an empty window is one
+                # before the pair was listed, not the end of its history; look in the next one
+                cursor += page_size * DAY_MS
+                if cursor > now_ms:
+                    break
+                continue
             for row in fresh:
                 bars[row[0]] = row
             cursor = max(row[0] for row in fresh) + DAY_MS

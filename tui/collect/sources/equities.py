@@ -29,6 +29,7 @@ tell a rate limit or a refused connection from a symbol that has no data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -41,7 +42,17 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_market_cap, check_value, import_heavy
+from tui.collect.sources.base import (
+    FetchResult,
+    RateLimited,
+    SourceError,
+    check_market_cap,
+    check_value,
+    epoch_to_utc,
+    import_heavy,
+    printable,
+)
+from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, CappedWriter
 from tui.collect.sources.wanted import series_for_yahoo
 from tui.core import markets
 from tui.core.config import EquitiesSettings
@@ -63,6 +74,7 @@ class Quote:
     ts: datetime | None = None  # time of the last price (aware UTC), None when Yahoo gives none
     market_cap: float | None = None
     shares: float | None = None  # shares outstanding
+    bad_time: str | None = None  # the quote time as sent, when it is no time at all (the quote is refused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +158,16 @@ def quotes_from_json(payload: Any, symbols: Sequence[str]) -> dict[str, Quote]:
         if symbol is None:
             continue
         when = _number(item.get("regularMarketTime"))
+        ts = epoch_to_utc(when) if when is not None and when != 0 else None  # s, ms or µs: told by size
         currency = item.get("currency")
         quotes[symbol] = Quote(
             price=_number(item.get("regularMarketPrice")),
             prev_close=_number(item.get("regularMarketPreviousClose")),
             currency=currency if isinstance(currency, str) else None,
-            ts=datetime.fromtimestamp(when, UTC) if when is not None and math.isfinite(when) and when > 0 else None,
+            ts=ts,
             market_cap=_number(item.get("marketCap")),
             shares=_number(item.get("sharesOutstanding")),
+            bad_time=repr(item["regularMarketTime"]) if when is not None and when != 0 and ts is None else None,
         )
     return quotes
 
@@ -228,6 +242,7 @@ def _class_names(exc: BaseException) -> set[str]:
 _CONNECT = re.compile(r"Failed to connect to (\S+?)(?: port |:)(\d+)")
 _HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
 _RESOLVE = re.compile(r"Could not resolve host: (\S+)")
+_TOO_LARGE = re.compile(r"answer from Yahoo larger than [\d.]+ MB, cut off")
 
 
 def describe_failure(text: str, timeout_s: float) -> str:
@@ -248,12 +263,14 @@ def describe_failure(text: str, timeout_s: float) -> str:
         return "Yahoo closed the connection mid-answer"
     if "delisted" in text or "No data found" in text or "YFPricesMissingError" in text or "YFTzMissingError" in text:
         return "no data from Yahoo (possibly delisted)"
+    if match := _TOO_LARGE.search(text):
+        return match[0]
     if "CURRENTLY DOWN" in text:
         return "Yahoo Finance is down"
     if "JSONDecodeError" in text or "Expecting value" in text or "Unterminated string" in text:
         return "unexpected response from Yahoo: not JSON"
     first = text.strip().splitlines()[0] if text.strip() else "no detail"
-    return f"Yahoo request failed: {first[:100]}"
+    return printable(f"Yahoo request failed: {first[:100]}")
 
 
 def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None = None) -> SourceError:
@@ -314,8 +331,8 @@ def _yf_errors() -> Iterator[list[str]]:
 _DOWNLOAD_ERROR = re.compile(r"^\[(?P<symbols>[^\]]*)\]: (?P<error>.+)$", re.DOTALL)
 
 
-_SEVERITY = ("rate limited", "timed out", "connection refused", "cannot", "Yahoo closed", "HTTP",
-             "Yahoo Finance is down", "unexpected response", "Yahoo request failed", "no data")
+_SEVERITY = ("rate limited", "timed out", "answer from Yahoo larger", "connection refused", "cannot", "Yahoo closed",
+             "HTTP", "Yahoo Finance is down", "unexpected response", "Yahoo request failed", "no data")
 
 
 def _severity(reason: str) -> int:
@@ -365,16 +382,27 @@ def _rewrite(url: str, base_url: str | None) -> str:
     return base_url.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _make_session(base_url: str | None) -> Any:
-    """A curl_cffi session impersonating Chrome (as yfinance's own), which remembers Retry-After of a 429
-    and, given base_url, sends Yahoo's hosts there."""
+def _make_session(base_url: str | None, timeout_s: float, max_body: int = MAX_BODY_BYTES) -> Any:
+    """A curl_cffi session impersonating Chrome (as yfinance's own), which remembers Retry-After of a 429,
+    given base_url sends Yahoo's hosts there, and reads every body within `max_body` (counted after curl has
+    inflated it, in its small steps) and `timeout_s` from the first byte."""
     from curl_cffi import requests as curl_requests
 
     class YahooSession(curl_requests.Session):  # type: ignore[type-arg]
         retry_after: float | None = None
 
         def request(self, method: Any, url: str, *args: Any, **kwargs: Any) -> Any:
-            response = super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            if kwargs.get("stream") or kwargs.get("content_callback") is not None:
+                return super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            writer = CappedWriter(BodyBudget("Yahoo", max_body, timeout_s))
+            kwargs["content_callback"] = writer
+            try:
+                response = super().request(method, _rewrite(url, base_url), *args, **kwargs)
+            except Exception:
+                if writer.error is not None:  # our callback ended the transfer: say why, not "curl: (23)"
+                    raise writer.error from None
+                raise
+            response.content = writer.body()
             if response.status_code == 429:
                 self.retry_after = _retry_after(response.headers.get("Retry-After"))
             return response
@@ -403,7 +431,7 @@ class YFinanceDownloader:
     def _yf_session(self) -> Any:
         with self._lock:
             if self._session is None:
-                self._session = _make_session(self.base_url)
+                self._session = _make_session(self.base_url, self.timeout_s)
             return self._session
 
     def _rate_limited(self) -> RateLimited:
@@ -499,6 +527,35 @@ class _Plan:
     currency: str | None  # what Yahoo must quote the symbol in; None: nothing to check
 
 
+def _in_daemon_thread(name: str, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`func(*args)` in a daemon thread of its own, as a future of the running loop.
+
+    Not asyncio.to_thread: the loop's executor is joined when `asyncio.run` ends, so a Yahoo request hung
+    until its own timeout would hold a stopped `tapecheck record` for that long. A daemon thread is left to
+    finish, or to die with the process; what it returns after the loop is gone is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            result = func(*args)
+        except BaseException as exc:  # handed to the awaiting coroutine, which maps it to a SourceError
+            error = exc
+            call = lambda: settle(lambda: future.set_exception(error))  # noqa: E731
+        else:
+            call = lambda: settle(lambda: future.set_result(result))  # noqa: E731
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for this any more
+            loop.call_soon_threadsafe(call)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 class EquitiesSource:
     """Equities, indices, FX and futures from Yahoo. `fetch()` polls quotes, `history()` daily bars.
 
@@ -539,6 +596,11 @@ class EquitiesSource:
         self.last_history_failures: dict[str, str] = {}
         self.last_history_rejected: tuple[str, ...] = ()
 
+    async def prepare(self) -> None:
+        """Import yfinance (seconds) in a worker thread, before the poll's timeout starts."""
+        if isinstance(self.downloader, YFinanceDownloader):
+            await asyncio.to_thread(_import_yfinance)
+
     async def close(self) -> None:
         """Nothing to release: yfinance's session lives with the process, and threads cannot be stopped."""
 
@@ -552,7 +614,7 @@ class EquitiesSource:
         running = self._pending.get(job)
         if running is not None and not running.done():
             raise SourceError(f"the previous Yahoo request is still running (timed out after {timeout:g} s)")
-        task = asyncio.ensure_future(asyncio.to_thread(func, *args))
+        task = _in_daemon_thread(f"yahoo {job}", func, *args)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
         self._pending[job] = task
         try:
@@ -607,6 +669,9 @@ class EquitiesSource:
             if quote.currency:
                 self._currency[symbol] = quote.currency
             kind = self._plans[symbol].kind
+            if quote.bad_time is not None:  # this symbol's alone: the others in the batch are judged on their own
+                rejected.append(f"{self._series(symbol, 'last')}: timestamp {quote.bad_time} is not a time")
+                continue
             ts = quote.ts or received
             if not add(self._series(symbol, "last"), quote.price, ts):
                 continue  # a refused price says nothing good of the rest of the quote
@@ -651,14 +716,18 @@ class EquitiesSource:
             failures[series] = "no market value or share count from Yahoo"
             return
         if add(series, value, ts) and price > 0:
-            self._shares[symbol] = shares if shares is not None else value / price
+            # the count the live value implies: Yahoo's marketCap counts every share class (GOOGL, META), its
+            # sharesOutstanding only one, and the daily values must agree with the live one
+            self._shares[symbol] = value / price
 
     async def history(self, start: date) -> list[Observation]:
         """Daily bars from `start` to today, each stamped at its session's close.
 
         Per bar: `:last` (the close), `:high`, `:low` (fields the kind has: fx has only last), and for
         equities `:market_cap` = close × the CURRENT share count, an approximation that ignores buybacks,
-        issuance and splits in between (Yahoo gives no daily share count). Share counts come from the last
+        issuance and splits in between (Yahoo gives no daily share count). The count is the live market value
+        over the live price, not `sharesOutstanding`, which for a company with several share classes (GOOGL,
+        META) counts one class only: so a day's value and the live one agree. Share counts come from the last
         quotes; when a symbol has none yet, this call also makes one quote request for them. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
@@ -675,10 +744,12 @@ class EquitiesSource:
             if quote.currency:
                 self._currency.setdefault(symbol, quote.currency)
             if present(quote.price) and quote.price and quote.price > 0:
-                if present(quote.shares) and quote.shares and quote.shares > 0:
+                if present(quote.market_cap) and quote.market_cap and quote.market_cap > 0 and \
+                        check_market_cap("", quote.market_cap, quote.price,
+                                         quote.shares if present(quote.shares) else None) is None:
+                    self._shares[symbol] = quote.market_cap / quote.price  # every class, as above
+                elif present(quote.shares) and quote.shares and quote.shares > 0:
                     self._shares[symbol] = quote.shares
-                elif present(quote.market_cap) and quote.market_cap and quote.market_cap > 0:
-                    self._shares[symbol] = quote.market_cap / quote.price
         observations, rejected, failures = self._history_observations(symbols, bars, now)
         self.last_history_failures.update(failures)
         self.last_history_rejected = tuple(rejected)

@@ -17,14 +17,15 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from tui import __version__
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value
+from tui.collect.sources.base import Disputed, FetchResult, RateLimited, SourceError, check_value, epoch_to_utc
+from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, read_capped
 from tui.core.config import HashrateSettings
 from tui.core.model import Observation, SeriesId
 
@@ -38,9 +39,19 @@ SERIES = (HASHRATE, DIFFICULTY)
 MEMPOOL = "mempool.space"
 BLOCKCHAIN = "blockchain.com"
 
-# A value outside these bounds is a unit or scale error (TH/s read as H/s, say), not a reading. Hashrate passed
-# 1 TH/s in 2011 and is about 1 ZH/s in 2026; difficulty started at 1.
-PLAUSIBLE = {HASHRATE: (1e12, 1e25), DIFFICULTY: (1.0, 1e18)}
+# A value outside these bounds is a unit or scale error (TH/s read as H/s, say), not a reading. Difficulty started
+# at 1, which is about 7e6 H/s; hashrate passed 1e10 H/s in 2010 and 1 TH/s in 2011, and is about 1 ZH/s in 2026:
+# the floor rises with the day a value is for (HASHRATE_FLOORS), so that mempool.space's history back to 2009 is
+# accepted and a live TH/s read as H/s is not.
+PLAUSIBLE = {HASHRATE: (1e6, 1e25), DIFFICULTY: (1.0, 1e18)}
+HASHRATE_FLOORS = ((datetime(2011, 1, 1, tzinfo=UTC), 1e6), (datetime(2012, 1, 1, tzinfo=UTC), 1e9))
+HASHRATE_FLOOR = 1e12  # from 2012 on
+# Physics: one block every 600 s at difficulty D takes D × 2^32 hashes, so hashrate ≈ D × 2^32 / 600. The live
+# estimate wanders with luck by tens of percent; past this factor either value is a unit or scale error.
+HASHES_PER_DIFFICULTY = 2**32 / 600
+PHYSICS_FACTOR = 4.0
+# blockchain.com's difficulty chart says "Difficulty" where a unit would be; the fixtures' older form is empty.
+_DIFFICULTY_UNITS = ("", "difficulty", "network difficulty")
 
 # blockchain.com states the hash-rate chart's unit as text, e.g. "Hash Rate TH/s".
 _HASH_UNIT = re.compile(r"(?<![A-Za-z])([KMGTPEZ]?)H/s\b")
@@ -83,14 +94,17 @@ class HashrateSource:
     name = "mempool"
     kind = "hashrate"
 
-    def __init__(self, settings: HashrateSettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: HashrateSettings, client: httpx.AsyncClient | None = None,
+                 max_body: int = MAX_BODY_BYTES) -> None:
         self.settings = settings
+        self.max_body = max_body
         self.mean_7d: float | None = None
         self._owns_client = client is None
         self._client = client  # made on first use, off the event loop (httpx and its TLS setup take ~0.4 s)
         self._base = settings.base_url.rstrip("/")
         self._fallback = settings.fallback_url.rstrip("/")
         self._mempool_resume = 0.0  # time.monotonic() before which mempool.space asked not to be called
+        self._accepted: dict[str, float] = {}  # the last live values that passed the physics check
 
     def _make_client(self) -> httpx.AsyncClient:
         import httpx
@@ -99,7 +113,8 @@ class HashrateSource:
             timeout=self.settings.timeout_s,
             verify=True,
             follow_redirects=True,
-            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": f"tapecheck/{__version__}", "Accept": "application/json",
+                     "Accept-Encoding": "gzip, deflate"},  # what read_capped can inflate
         )
 
     async def close(self) -> None:
@@ -118,7 +133,30 @@ class HashrateSource:
         history = next((p.history for p in providers if p.history), [])
         if history:
             self.mean_7d = _mean_7d(history)
-        return _merge(providers, SERIES)
+        return self._physics(_merge(providers, SERIES))
+
+    def _physics(self, result: FetchResult) -> FetchResult:
+        """Hashrate and difficulty held against each other (hashrate ≈ difficulty × 2^32 / 600): a pair more
+        than PHYSICS_FACTOR apart is disputed, both values, since either may be the wrong one. A value that
+        came alone is held against the other's last accepted value."""
+        values = {obs.series: obs for obs in result.observations}
+        hashrate = values.get(HASHRATE)
+        difficulty = values.get(DIFFICULTY)
+        rate = hashrate.value if hashrate else self._accepted.get(HASHRATE)
+        diff = difficulty.value if difficulty else self._accepted.get(DIFFICULTY)
+        if rate is None or diff is None:
+            self._accepted.update({obs.series: obs.value for obs in result.observations})
+            return result
+        ratio = rate / (diff * HASHES_PER_DIFFICULTY)
+        if 1 / PHYSICS_FACTOR <= ratio <= PHYSICS_FACTOR:
+            self._accepted.update({obs.series: obs.value for obs in result.observations})
+            return result
+        reason = (f"hashrate {rate:.4g} H/s and difficulty {diff:.4g} disagree: the difficulty implies "
+                  f"{diff * HASHES_PER_DIFFICULTY:.4g} H/s ({ratio:.3g}x)")
+        suspects = [obs for obs in (hashrate, difficulty) if obs is not None]
+        kept = tuple(obs for obs in result.observations if obs not in suspects)
+        return replace(result, observations=kept,
+                       disputed=(*result.disputed, *(Disputed(obs, f"{obs.series}: {reason}") for obs in suspects)))
 
     async def history(self, since: date | None = None) -> FetchResult:
         """Daily hashrate observations, each stamped at its day, back to `since` (default: a year).
@@ -128,10 +166,12 @@ class HashrateSource:
         received = datetime.now(UTC)
         days = max(1, (received.date() - since).days + 1) if since else 365
         interval = next((name for name, covers in _MEMPOOL_INTERVALS if covers >= days), "all")
+        # "all" reaches back to 2009: the days before `since` were not asked for, and are neither judged nor kept
+        first = datetime.combine(since, datetime.min.time(), UTC) if since and interval == "all" else None
         primary = _Provider(MEMPOOL)
         try:
             body = await self._get_json(f"{self._base}/api/v1/mining/hashrate/{interval}")
-            primary.history = _daily(body, received, primary.rejected, required=True)
+            primary.history = _daily(body, received, primary.rejected, required=True, first=first)
             if not primary.history:
                 primary.missing[HASHRATE] = "no daily hashrates"
         except SourceError as exc:
@@ -143,7 +183,7 @@ class HashrateSource:
             if isinstance(answer, SourceError):
                 fallback.fail([HASHRATE], answer)
             else:
-                fallback.history = _points(*answer, HASHRATE, received, fallback.rejected)
+                fallback.history = _points(*answer, HASHRATE, received, fallback.rejected, first)
                 if not fallback.history:
                     fallback.missing[HASHRATE] = "no values"
             providers.append(fallback)
@@ -226,7 +266,7 @@ class HashrateSource:
         unit = body["unit"]
         if chart == "hash-rate":
             scale = hash_unit_scale(unit)
-        elif unit not in ("", None):
+        elif not (unit is None or (isinstance(unit, str) and unit.strip().lower() in _DIFFICULTY_UNITS)):
             raise SourceError(f"unexpected response: unknown difficulty unit {unit!r}")
         else:
             scale = 1.0
@@ -241,21 +281,25 @@ class HashrateSource:
         import httpx
 
         timeout = self.settings.timeout_s
+        budget = BodyBudget(urlparse(url).hostname or url, self.max_body)
         try:
             async with asyncio.timeout(timeout):  # a whole-request deadline: a trickling body cannot evade it
-                response = await self._client.get(url, timeout=timeout)
+                async with self._client.stream("GET", url, timeout=timeout) as response:
+                    if response.status_code == 429:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
+                        raise RateLimited(f"HTTP 429 (rate limited{wait})", retry_after=retry_after)
+                    if response.status_code >= 400:
+                        raise SourceError(f"HTTP {response.status_code}")
+                    # raw bytes, inflated here in bounded steps: httpx would inflate a gzip bomb in one go
+                    content = await read_capped(response.aiter_raw(), response.headers.get("Content-Encoding"),
+                                                budget)
         except (TimeoutError, httpx.TimeoutException):
             raise SourceError(f"timed out after {timeout:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise SourceError(describe_http_error(exc, url)) from None
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
-            raise RateLimited(f"HTTP 429 (rate limited{wait})", retry_after=retry_after)
-        if response.status_code >= 400:
-            raise SourceError(f"HTTP {response.status_code}")
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise SourceError("unexpected response: not JSON") from None
 
@@ -333,10 +377,10 @@ def _is_number(value: Any) -> bool:
 def _from_unix(value: Any) -> datetime:
     if not _is_number(value) or not math.isfinite(value):
         raise SourceError(f"unexpected response: timestamp {value!r} is not a number")
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise SourceError(f"unexpected response: timestamp {value!r} is out of range") from None
+    moment = epoch_to_utc(value)  # seconds, or ms where an upstream changes its mind
+    if moment is None:
+        raise SourceError(f"unexpected response: timestamp {value!r} is out of range")
+    return moment
 
 
 def _observation(series: str, value: float, ts: datetime, source: str) -> Observation:
@@ -350,6 +394,8 @@ def _why_not(series: str, value: Any, ts: datetime, now: datetime) -> str | None
     reason = check_value(series, float(value), ts, now)
     if reason is None:
         low, high = PLAUSIBLE[series]
+        if series == HASHRATE:
+            low = next((floor for until, floor in HASHRATE_FLOORS if ts < until), HASHRATE_FLOOR)
         if not low <= value <= high:
             unit = SeriesId.parse(series).unit
             reason = f"{series}: value {value:.4g} {unit} is outside the plausible range {low:g}–{high:g}"
@@ -370,7 +416,8 @@ def _accept(provider: _Provider, series: str, value: Any, ts: datetime, now: dat
     provider.observations.append(_observation(series, value, ts, source))
 
 
-def _daily(body: Any, now: datetime, rejected: list[str], required: bool) -> list[tuple[datetime, float]]:
+def _daily(body: Any, now: datetime, rejected: list[str], required: bool,
+           first: datetime | None = None) -> list[tuple[datetime, float]]:
     """The valid (time, H/s) points of mempool.space's `hashrates` list; refused points go to `rejected`."""
     if not isinstance(body, dict) or "hashrates" not in body:
         if required:
@@ -380,7 +427,7 @@ def _daily(body: Any, now: datetime, rejected: list[str], required: bool) -> lis
     if not isinstance(items, list) or not all(
             isinstance(i, dict) and "timestamp" in i and "avgHashrate" in i for i in items):
         raise SourceError("unexpected response: 'hashrates' is not a list of {timestamp, avgHashrate}")
-    return _points([(i["timestamp"], i["avgHashrate"]) for i in items], 1.0, HASHRATE, now, rejected)
+    return _points([(i["timestamp"], i["avgHashrate"]) for i in items], 1.0, HASHRATE, now, rejected, first)
 
 
 def _scaled(value: Any, scale: float) -> Any:
@@ -388,7 +435,7 @@ def _scaled(value: Any, scale: float) -> Any:
 
 
 def _points(points: list[tuple[Any, Any]], scale: float, series: str, now: datetime,
-            rejected: list[str]) -> list[tuple[datetime, float]]:
+            rejected: list[str], first: datetime | None = None) -> list[tuple[datetime, float]]:
     """Valid points, sorted by time and scaled to the series' unit. Zeros (gaps) are skipped silently."""
     good: list[tuple[datetime, float]] = []
     for x, y in points:
@@ -398,6 +445,8 @@ def _points(points: list[tuple[Any, Any]], scale: float, series: str, now: datet
             ts = _from_unix(x)
         except SourceError as exc:
             rejected.append(f"{series}: {exc} (daily point)")
+            continue
+        if first is not None and ts < first:
             continue
         value = _scaled(y, scale)
         reason = _why_not(series, value, ts, now)

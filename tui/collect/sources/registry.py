@@ -61,6 +61,12 @@ class HistoryJob:
         self.covered = (first, datetime.now(UTC).date())
         return result
 
+    async def prepare(self) -> None:
+        """What the live source does before its polls' timeouts start (importing its client library)."""
+        prepare = getattr(self.source, "prepare", None)
+        if prepare is not None:
+            await prepare()
+
     async def close(self) -> None:
         """The live source owns the connection and closes it."""
 

@@ -18,7 +18,7 @@ from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.core.printable import printable
-from tui.core.store import HealthRecord
+from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
@@ -330,7 +330,10 @@ class SourcesScreen(StateScreen):
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
             text.append(f"\nlast error{when}: {printable(h.last_error)}")
         for missing in h.partial:
-            text.append(f"\nmissing from the last answer: {printable(missing)}")
+            if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
+                text.append(f"\ndisputed, not used: {printable(missing.removeprefix(DISPUTED))}")
+            else:
+                text.append(f"\nmissing from the last answer: {printable(missing)}")
         detail.update(text)
 
 
