@@ -1,0 +1,94 @@
+"""The programs the benchmarks start: viewers (`tapecheck --no-collector`), a collector they control, the minimal app.
+
+Viewers never start a collector of their own here: the benchmark starts one (`python -m tui --config CFG collect
+--store S`) against the local fakes, so that it knows when it runs, at which intervals, and can stop it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.terminal import ROOT, child_env, cpu_seconds, rss_mb
+from tui.core.store import Store
+
+# The first panel's first series row: on screen once a viewer's dashboard is composed.
+PANELS_SHOWN = "NVDA mkt cap"
+
+
+def viewer_argv(config: Path, store: Path, *extra: str) -> list[str]:
+    """A viewer of `store` that never starts a collector."""
+    return [sys.executable, "-m", "tui", "--config", str(config), "--store", str(store), "--no-collector", *extra]
+
+
+def minimal_argv() -> list[str]:
+    return [sys.executable, "-m", "benchmarks.minimal_app"]
+
+
+class CollectorProcess:
+    """`tapecheck collect` for `store` in the background, its messages kept in `log`; stopped by SIGTERM."""
+
+    def __init__(self, config: Path, store: Path, log: Path) -> None:
+        self.argv = [sys.executable, "-m", "tui", "--config", str(config), "collect", "--store", str(store)]
+        self.store = store
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> CollectorProcess:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                            env=child_env(), cwd=ROOT, start_new_session=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.pid)
+
+    def wait_until_polled(self, timeout: float = 120.0, history: bool = False) -> float:
+        """Wait until every live source (and with `history`, every daily-history job) has answered once, as
+        the collector's health records in the store say; returns the seconds waited."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the collector exited ({self.process.returncode}):\n{self.tail()}")
+            records = []
+            try:
+                store = Store(self.store, read_only=True)
+                try:
+                    records = [h for h in store.health() if history or h.kind != "history"]
+                finally:
+                    store.close()
+            except Exception:  # the collector is still creating the store
+                records = []
+            if records and all(h.last_success is not None for h in records):
+                return time.monotonic() - started
+            if time.monotonic() > deadline:
+                states = ", ".join(f"{h.source} {h.state} {h.last_error or ''}" for h in records)
+                raise TimeoutError(f"the collector's sources did not all answer in {timeout:g} s: {states}\n"
+                                   f"{self.tail()}")
+            time.sleep(0.5)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
