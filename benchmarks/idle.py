@@ -55,7 +55,8 @@ def measure(store: Path, window_s: float, warmup_s: float) -> Idle:
             out_after = (viewer.raw_bytes, minimal.raw_bytes)
             share = [(b - a) / wall * 100 for a, b in zip(cpu, cpu_after, strict=True)]
             per_minute = [(b - a) / wall * 60 for a, b in zip(out, out_after, strict=True)]
-            return Idle(wall, *share, *per_minute, viewer.rss_mb(), minimal.rss_mb(), polled)
+            return Idle(wall, share[0], share[1], share[2], per_minute[0], per_minute[1], viewer.rss_mb(),
+                        minimal.rss_mb(), polled)
 
 
 def run(quick: bool) -> list[Figure]:

@@ -45,7 +45,7 @@ def snapshot_argv() -> list[str]:
 
 
 def run(quick: bool) -> list[Figure]:
-    count = 10 if quick else 40
+    count = 10 if quick else 30
     store = store_copy(quick, "keystroke")
     with running_fakes() as fakes, tempfile.TemporaryDirectory() as tmp:
         fakes.delay(0.3)

@@ -7,16 +7,20 @@ Viewers never start a collector of their own here: the benchmark starts one (`py
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.fakes import EXCHANGES
 from benchmarks.terminal import ROOT, child_env, cpu_seconds, rss_mb
-from tui.core.store import Store
+from tui.core.model import TapecheckError
+from tui.core.store import HealthRecord, Store
 
 # The first panel's first series row: on screen once a viewer's dashboard is composed.
 PANELS_SHOWN = "NVDA mkt cap"
+LIVE_SOURCES = (*EXCHANGES, "yahoo", "mempool")  # the collector's live sources against the fakes
 
 
 def viewer_argv(config: Path, store: Path, *extra: str) -> list[str]:
@@ -36,6 +40,7 @@ class CollectorProcess:
         self.store = store
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self.history_errors: dict[str, str] = {}  # history jobs that failed their first try, and why
 
     def __enter__(self) -> CollectorProcess:
         with self.log.open("wb") as log:
@@ -64,31 +69,42 @@ class CollectorProcess:
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
 
-    def wait_until_polled(self, timeout: float = 120.0, history: bool = False) -> float:
-        """Wait until every live source (and with `history`, every daily-history job) has answered once, as
-        the collector's health records in the store say; returns the seconds waited."""
+    def wait_until_polled(self, timeout: float = 180.0, history: bool = False) -> float:
+        """Wait until every live source has answered once (and with `history`, every daily-history job has
+        been tried once), as the collector's health records in the store say; returns the seconds waited."""
         started = time.monotonic()
         deadline = started + timeout
+        live = set(LIVE_SOURCES)
+        jobs = {f"{name} history" for name in LIVE_SOURCES} if history else set()
         while True:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"the collector exited ({self.process.returncode}):\n{self.tail()}")
-            records = []
-            try:
-                store = Store(self.store, read_only=True)
-                try:
-                    records = [h for h in store.health() if history or h.kind != "history"]
-                finally:
-                    store.close()
-            except Exception:  # the collector is still creating the store
-                records = []
-            if records and all(h.last_success is not None for h in records):
+            records = self.health()
+            answered = {h.source for h in records if h.last_success is not None}
+            tried = {h.source for h in records if h.last_success is not None or h.failures}
+            if live <= answered and jobs <= tried:
+                self.history_errors = {h.source: h.last_error or "" for h in records
+                                       if h.source in jobs and h.last_success is None}
                 return time.monotonic() - started
             if time.monotonic() > deadline:
                 states = ", ".join(f"{h.source} {h.state} {h.last_error or ''}" for h in records)
                 raise TimeoutError(f"the collector's sources did not all answer in {timeout:g} s: {states}\n"
                                    f"{self.tail()}")
             time.sleep(0.5)
+
+    def health(self) -> list[HealthRecord]:
+        """The sources' health as the collector last saved it ([] while it is still making the store)."""
+        try:
+            store = Store(self.store, read_only=True)
+        except TapecheckError:
+            return []
+        try:
+            return store.health()
+        except sqlite3.Error:
+            return []
+        finally:
+            store.close()
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
