@@ -3,7 +3,8 @@
 The probe is an asyncio task started with the app (its on_mount, wrapped here) that sleeps 5 ms again and again;
 whenever a sleep comes back late by 2 ms or more, something held the event loop, and the probe appends a line
 `END_MONOTONIC LATE_MS` to FILE (time.monotonic() is the same clock in every process on Linux). The first
-line is `start MONOTONIC`.
+line is `start MONOTONIC`. With LOOP_PROBE_DEBUG=1 the loop also runs in asyncio's debug mode and logs (to
+tapecheck's log file) every callback that holds it 40 ms or more, naming it: what the blocks are.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ REPORTED_S = 0.002
 
 
 async def probe(out: Path) -> None:
+    if os.environ.get("LOOP_PROBE_DEBUG") == "1":
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = 0.04
     with out.open("a", encoding="utf-8") as file:
         file.write(f"start {time.monotonic():.4f}\n")
         file.flush()
