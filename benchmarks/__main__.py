@@ -19,11 +19,13 @@ from benchmarks.report import write_report
 # name -> module in this package with run(quick) -> list[Figure], in the order they run and print.
 BENCHMARKS = {
     "first_frame": "benchmarks.first_frame",
-    "first_live_value": "benchmarks.first_live",
+    "idle": "benchmarks.idle",
+    "collector_memory": "benchmarks.collector_memory",
     "keystroke": "benchmarks.keystroke",
+    "commit_value": "benchmarks.commit_value",
+    "upstream": "benchmarks.upstream",
+    "prune_block": "benchmarks.prune_block",
     "poll_concurrency": "benchmarks.poll",
-    "idle_cpu": "benchmarks.idle_cpu",
-    "memory": "benchmarks.memory",
     "rule_evaluation": "benchmarks.rules",
     "store_ingest": "benchmarks.ingest",
     "store_backends": "benchmarks.backends",

@@ -30,14 +30,17 @@ class Fakes:
 
     def config(self, path: Path, crypto_s: float = 10, equities_s: float = 60, hashrate_s: float = 300,
                store: Path | None = None) -> Path:
-        """A config file naming the fakes for every source, with these poll intervals (the defaults: as shipped)."""
+        """A config file naming the fakes for every source, with these poll intervals (the defaults: as shipped).
+
+        The timeouts are three times the shipped ones: the fakes answer at once, but on a loaded 2-core machine
+        the first poll, which imports ccxt and then yfinance in a thread, can outlast the shipped ones."""
         urls = "\n".join(f'{name} = "{self.exchange.url}"' for name in EXCHANGES)
         store_line = f'path = "{store}"' if store else ""
         path.write_text(f"""
 [sources.crypto]
 exchanges = {list(EXCHANGES)!r}
 interval_s = {crypto_s}
-timeout_s = 10
+timeout_s = 30
 
 [sources.crypto.urls]
 {urls}
@@ -45,13 +48,13 @@ timeout_s = 10
 [sources.equities]
 base_url = "{self.yahoo.url}"
 interval_s = {equities_s}
-timeout_s = 30
+timeout_s = 90
 
 [sources.hashrate]
 base_url = "{self.mempool.url}"
 fallback_url = "{self.mempool.url}"
 interval_s = {hashrate_s}
-timeout_s = 15
+timeout_s = 45
 
 [store]
 {store_line}

@@ -6,13 +6,16 @@ sent to the program as a user would type them. Linux and macOS only (pty, termio
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import codecs
 import fcntl
 import os
 import re
+import shutil
 import struct
 import subprocess
+import tempfile
 import termios
 import threading
 import time
@@ -23,6 +26,18 @@ from pathlib import Path
 ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
                      rb"|\x1b[=>78cDEHMNOZ]")
 ROOT = Path(__file__).resolve().parent.parent
+_HOME = tempfile.mkdtemp(prefix="tapecheck-bench-home-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of every program a benchmark starts: its config, data, state (the log file) and cache
+    directories in a temporary directory, never the user's."""
+    dirs = {f"XDG_{kind}_HOME": os.path.join(_HOME, kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")}
+    env = {**os.environ, **dirs, **extra}
+    env.pop("TAPECHECK_CONFIG", None)
+    env.pop("TEXTUAL", None)  # no devtools
+    return env
 
 
 class Terminal:
@@ -32,14 +47,13 @@ class Terminal:
                  env: dict[str, str] | None = None) -> None:
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
-        self.env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows),
-                    **(env or {})}
-        self.env.pop("TEXTUAL", None)  # no devtools
+        self.env = child_env(TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows), **(env or {}))
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._text = ""  # everything drawn so far, escapes removed
         self._times: list[tuple[int, float]] = []  # (offset in _text where a chunk's text starts, its arrival)
         self._ended = False
+        self.raw_bytes = 0  # every byte the program wrote to the terminal, escapes included
         self.started = 0.0
         self.process: subprocess.Popen[bytes] | None = None
         self._master = -1
@@ -72,6 +86,7 @@ class Terminal:
                 pending = b""
             text = decoder.decode(ESCAPES.sub(b"", raw), final=not data)
             with self._changed:
+                self.raw_bytes += len(data)
                 self._times.append((len(self._text), arrived))
                 self._text += text
                 self._ended = not data
@@ -116,8 +131,7 @@ class Terminal:
     def cpu_seconds(self) -> float:
         """User + system CPU time the child has used so far (Linux /proc)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def rss_mb(self) -> float:
         assert self.process is not None
@@ -140,6 +154,12 @@ class Terminal:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` has used so far, in seconds (Linux /proc; 10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

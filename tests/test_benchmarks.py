@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import figures, ingest, keystroke, poll, report, rules, tape
+from benchmarks import (
+    collector_memory,
+    commit_value,
+    figures,
+    idle,
+    ingest,
+    keystroke,
+    poll,
+    prune_block,
+    report,
+    rules,
+    tape,
+    upstream,
+)
 from benchmarks.fakes import running_fakes
 from benchmarks.minimal_app import READY
-from benchmarks.terminal import ROOT, Terminal
+from benchmarks.terminal import Terminal
 
 
-def test_store_ingest_and_rule_evaluation_report_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.fixture
+def tiny_tape(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tape, "QUICK", 5_000)
     monkeypatch.setattr(ingest, "QUICK", 5_000)
+
+
+def test_store_ingest_and_rule_evaluation_report_figures(tiny_tape: None, tmp_path: Path) -> None:
     found = ingest.run(quick=True) + rules.run(quick=True)
     assert [f.unit for f in found] == ["/s", "ms", "ms"]
     assert all(f.value > 0 and f.baseline for f in found)
@@ -39,25 +54,42 @@ def test_one_poll_of_every_source_against_the_fakes(tmp_path: Path) -> None:
     assert paths == 6 and symbols >= 60 and count > 0
 
 
-def test_a_minimal_app_and_the_snapshot_dashboard_on_a_pty() -> None:
+def test_a_minimal_app_and_keys_on_the_snapshot_dashboard() -> None:
     with Terminal([sys.executable, "-m", "benchmarks.minimal_app"]) as term:
         assert term.wait_for(READY, timeout=60) > 0
-    snapshot = [sys.executable, "-m", "tui", "--snapshot", str(ROOT / "tests" / "data" / "snapshot.jsonl"),
-                "--now", "2026-01-26T06:00:00Z"]
-    with Terminal(snapshot) as term:
+    with Terminal(keystroke.snapshot_argv()) as term:
         assert len(keystroke.samples(term, 2, pause_s=0)) == 2
 
 
-def test_the_headless_app_counts_its_polls_and_reads_its_memory(tmp_path: Path) -> None:
+def test_a_viewer_beside_a_collector_is_measured_idle(tiny_tape: None) -> None:
+    found = idle.measure(tape.store_copy(True, "idle-test"), window_s=0.5, warmup_s=0)
+    assert found.viewer_rss > 0 and found.minimal_rss > 0 and found.viewer_cpu >= 0 and found.collector_cpu >= 0
+
+
+def test_the_fakes_count_what_a_collector_asks_while_viewers_watch(tiny_tape: None) -> None:
+    assert upstream.measure(True, 0.5, viewers=(2,))[0] >= 0
+
+
+def test_every_viewer_shows_a_committed_value(tiny_tape: None) -> None:
+    alone, together = commit_value.measure(tape.store_copy(True, "commit-test"), viewers=2, count=1)
+    assert len(alone) == 1 and len(together) == 2
+
+
+def test_a_prune_in_another_process_under_a_probed_viewer(tiny_tape: None) -> None:
+    store = prune_block.prune_store(True, count=3_000)
+    idle_blocks, during, done = prune_block.measure(store, idle_s=0.2)
+    assert done["removed"] >= 2_000 and done["end"] >= done["start"]
+    assert all(b >= 2 for b in idle_blocks + during)
+
+
+def test_a_collector_counts_its_polls_and_reads_its_memory(tiny_tape: None, tmp_path: Path) -> None:
     with running_fakes() as fakes:
         config = fakes.config(tmp_path / "config.toml", crypto_s=0.001, equities_s=0.001, hashrate_s=0.001)
-        out = tmp_path / "readings.json"
-        done = subprocess.run([sys.executable, "-m", "benchmarks.memory", str(config), str(tmp_path / "s.sqlite"), "20",
-                               str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert out.exists(), done.stderr[-2000:]
-    readings = json.loads(out.read_text())
+        readings = collector_memory.measure(config, tape.store_copy(True, "memory-test"), 20,
+                                            tmp_path / "readings.json")
     assert {"start", "first polls", "polls/10", "polls"} <= set(readings)
-    assert readings["states"].get("ok", 0) >= 1
+    states = readings["states"]
+    assert isinstance(states, dict) and states.get("ok", 0) >= 1
 
 
 def test_both_store_backends_report_figures(monkeypatch: pytest.MonkeyPatch, pg_server: object) -> None:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from tui.collect.consistency import ConsistencyCheck
 from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
 from tui.core.config import PollerSettings
+from tui.core.store import DISPUTED, REFUSED  # how refused and disputed values are listed in a health record
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,6 @@ def backoff_delay(failures: int, settings: PollerSettings, rng: random.Random,
     return delay
 
 
-from tui.core.store import DISPUTED, REFUSED  # noqa: E402  (how refused and disputed values are listed)
 
 
 def missing_and_rejected(result: FetchResult) -> tuple[str, ...]:
