@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -127,7 +126,6 @@ def test_primary_gives_current_hashrate_and_difficulty_stamped_now(fake: FakeMem
     # the live estimate is as of the chain tip: stamped when received, not at the day-old daily average
     assert all(before <= o.ts <= after for o in result.observations)
     assert result.failures == {} and result.rejected == ()
-    assert source.mean_7d == pytest.approx(statistics.fmean(p["avgHashrate"] for p in WEEK["hashrates"]))
     assert fake.hits(HASHRATE_1W) == 1 and fake.hits(CHART_HASHRATE) == fake.hits(CHART_DIFFICULTY) == 0
     assert source.name == "mempool" and source.kind == "hashrate"
 
@@ -207,19 +205,17 @@ def test_the_nan_scenario_sends_the_literal_token(fake: FakeMempool) -> None:
     assert b'"currentHashrate": NaN' in body
 
 
-def test_a_daily_point_in_the_future_is_rejected_and_left_out_of_the_mean(fake: FakeMempool) -> None:
+def test_a_daily_point_in_the_future_leaves_the_live_values_alone(fake: FakeMempool) -> None:
     fake.set_scenario(HASHRATE_1W, "future")
-    result, source = fetch_ok(settings(fake.url))
-    assert set(by_series(result)) == {HASHRATE, DIFFICULTY}  # the live values do not depend on it
-    assert len(result.rejected) == 1 and "is in the future" in result.rejected[0]
-    assert source.mean_7d == pytest.approx(statistics.fmean(p["avgHashrate"] for p in WEEK["hashrates"][:-1]))
+    result, _ = fetch_ok(settings(fake.url))
+    assert set(by_series(result)) == {HASHRATE, DIFFICULTY}  # the live poll reads no daily point
+    assert result.rejected == ()  # the history job judges daily points (tests below)
 
 
-def test_no_daily_points_keeps_the_values_and_no_mean(fake: FakeMempool) -> None:
+def test_no_daily_points_keeps_the_values(fake: FakeMempool) -> None:
     fake.set_scenario(HASHRATE_1W, "empty")
-    result, source = fetch_ok(settings(fake.url))
+    result, _ = fetch_ok(settings(fake.url))
     assert set(by_series(result)) == {HASHRATE, DIFFICULTY}
-    assert source.mean_7d is None
 
 
 # ---- the fallback: blockchain.com ----------------------------------------------------------------------
@@ -228,7 +224,7 @@ def test_no_daily_points_keeps_the_values_and_no_mean(fake: FakeMempool) -> None
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_fallback_answers_when_the_primary_fails(fake: FakeMempool, status: int) -> None:
     fake.set_scenario(HASHRATE_1W, "status", status=status)
-    result, source = fetch_ok(settings(fake.url))
+    result, _ = fetch_ok(settings(fake.url))
     values = by_series(result)
     assert {o.source for o in result.observations} == {"blockchain.com"}
     assert values[HASHRATE].value == pytest.approx(LATEST_CHART_HASHRATE)  # TH/s read from the unit → H/s
@@ -237,7 +233,6 @@ def test_fallback_answers_when_the_primary_fails(fake: FakeMempool, status: int)
     assert values[HASHRATE].ts == LATEST_CHART_DAY  # the provider's time
     assert values[DIFFICULTY].unit == "ratio"
     assert result.failures == {}
-    assert source.mean_7d == pytest.approx(statistics.fmean(v["y"] * 1e12 for v in CHART_WEEK["values"][1:]))
     assert [q.get("timespan") for p, q in fake.requests if p.startswith("/charts/")] == ["1week", "1week"]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tui.core.claims import Narratives
@@ -127,6 +127,15 @@ class Engine:
                                new_flips, self._collector(now), time.perf_counter() - started, self._derived)
         self.state = state
         return state
+
+    def refresh_status(self) -> DashboardState:
+        """The last state with the sources' health and the collector's status read again, and nothing judged
+        again: what a commit that added no observation (a health record, a request, a prune) can change."""
+        if self.state is None:
+            return self.build()
+        self.state = replace(self.state, health=self._health(), collector=self._collector(self.clock()),
+                             new_flips=())
+        return self.state
 
     def _note_flips(self, verdicts: dict[str, Verdict], now: datetime) -> tuple[Flip, ...]:
         before = self.state.verdicts if self.state is not None else {}

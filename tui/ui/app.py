@@ -160,10 +160,14 @@ class TapecheckApp(App[str | None]):
             self.post_message(StateBuilt(state))
             running = state.collector is not None and state.collector.running
             quiet_until = time.monotonic() + QUIET_REBUILD_S
+            seq = store.commit_seq()
             while not worker.is_cancelled and time.monotonic() < quiet_until:
                 try:
-                    if store.wait_for_change(WATCH_S) or store.collector_running() != running:
-                        break
+                    changed = store.wait_for_change(WATCH_S)
+                    if store.collector_running() != running or (changed and store.commit_seq() != seq):
+                        break  # new observations, or the collector came or went: judge again
+                    if changed:  # a health record, a request, a prune: only the header and sources change
+                        self.post_message(StateBuilt(self.engine.refresh_status()))
                 except Exception:
                     break
 
@@ -369,8 +373,9 @@ class TapecheckApp(App[str | None]):
 
     def action_toggle_lang(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"
-        if self.state is not None:  # the state holds both languages: nothing is judged again
-            self.post_message(StateBuilt(self.state))
+        dashboard = self.dashboard  # the state holds both languages: nothing is judged again
+        if dashboard is not None:
+            dashboard.redraw()
 
     def action_refresh_now(self) -> None:
         if self.store is not None:

@@ -18,7 +18,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -85,11 +85,7 @@ class _Provider:
 
 
 class HashrateSource:
-    """Bitcoin hashrate and difficulty from mempool.space, falling back to blockchain.com.
-
-    `mean_7d` is the mean of the daily hashrates (H/s) of the last 7 days, shown by the dashboard beside the
-    live value; it is updated by every `fetch()` that brings valid daily values and kept when one does not.
-    """
+    """Bitcoin hashrate and difficulty from mempool.space, falling back to blockchain.com."""
 
     name = "mempool"
     kind = "hashrate"
@@ -98,7 +94,6 @@ class HashrateSource:
                  max_body: int = MAX_BODY_BYTES) -> None:
         self.settings = settings
         self.max_body = max_body
-        self.mean_7d: float | None = None
         self._owns_client = client is None
         self._client = client  # made on first use, off the event loop (httpx and its TLS setup take ~0.4 s)
         self._base = settings.base_url.rstrip("/")
@@ -130,9 +125,6 @@ class HashrateSource:
         wanted = [s for s in SERIES if s in primary.missing]
         if wanted:
             providers.append(await self._blockchain_current(wanted, received))
-        history = next((p.history for p in providers if p.history), [])
-        if history:
-            self.mean_7d = _mean_7d(history)
         return self._physics(_merge(providers, SERIES))
 
     def _physics(self, result: FetchResult) -> FetchResult:
@@ -214,10 +206,6 @@ class HashrateSource:
             # The live estimate is as of the chain tip, i.e. now: mempool.space gives it no time of its own
             # (the daily averages' stamps are up to a day old and would make a fresh value look stale).
             _accept(provider, series, body[key], received, received, self.name)
-        try:  # the daily averages only feed mean_7d: a malformed list costs the mean, not the live values
-            provider.history = _daily(body, received, provider.rejected, required=False)
-        except SourceError:
-            provider.history = []
         return provider
 
     # --- blockchain.com -------------------------------------------------------------------------------------
@@ -231,8 +219,6 @@ class HashrateSource:
                 provider.fail([series], answer)
                 continue
             points, scale = answer
-            if series == HASHRATE:  # for mean_7d; the latest point is judged (and reported) just below
-                provider.history = _points(points, scale, series, received, [])
             if not points:
                 provider.missing[series] = "no values"
                 continue
@@ -455,15 +441,6 @@ def _points(points: list[tuple[Any, Any]], scale: float, series: str, now: datet
         else:
             good.append((ts, float(value)))
     return sorted(good)
-
-
-def _mean_7d(history: list[tuple[datetime, float]]) -> float | None:
-    """The mean of the daily values of the 7 days up to the latest one."""
-    if not history:
-        return None
-    latest = history[-1][0]
-    week = [v for ts, v in history if ts > latest - timedelta(days=7)]
-    return sum(week) / len(week)
 
 
 def _merge(providers: list[_Provider], wanted: Iterable[str]) -> FetchResult:

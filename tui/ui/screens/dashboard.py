@@ -114,8 +114,10 @@ class DashboardScreen(StateScreen):
             message.display = small
 
     def show_state(self, state: DashboardState) -> None:
+        same = self.shown is not None and self.shown.views is state.views and self.first_shown
         self.shown = state
-        self.show_views(list(state.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
+        if not same:  # a state with the same panels (health, the collector) changes the header alone
+            self.show_views(list(state.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
 
     def tick(self, now: datetime) -> None:
         """The ages move with the clock: refill the series tables' cells (only changed cells repaint)."""
@@ -130,7 +132,7 @@ class DashboardScreen(StateScreen):
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
         if self.shown is not None:
-            self.show_state(self.shown)
+            self.show_views(list(self.shown.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
 
     def action_toggle_diverged(self) -> None:
         self.diverged_only = not self.diverged_only
