@@ -154,29 +154,29 @@ def test_the_log_never_holds_the_password(pg_server: PgServer, tmp_path: Path) -
 
 
 async def test_the_dashboard_says_store_unreachable_and_keeps_its_values(pg_server: PgServer) -> None:
+    from tests.pilot import shown, until
     from tui.core.claims import load_narratives
     from tui.core.config import load_settings
-    from tui.ui.app import TapecheckApp
-    from widgets.header_line import HeaderLine
+    from tui.ui.app import live_app
+    from widgets.header_line import HeaderStatus
 
-    store = open_store(pg_server.new_database())
+    url = pg_server.new_database()
+    store = open_store(url)
     now = datetime.now(UTC)
     store.append([obs(BTC, 71_000.0, now - timedelta(seconds=5), "kraken")])
-    app = TapecheckApp(load_settings(), load_narratives(), mode="LIVE", tape=store, store=store)
+    app = live_app(load_settings(), load_narratives(), open_store(url, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.2)
-        app.rebuild()
+        await shown(pilot, app)
+        header = app.screen.query_one(HeaderStatus)
         pg_server.stop()
         try:
-            app.rebuild()  # reads the store: the server is away
-            app.tick()
-            assert app.dashboard is not None
-            assert "store unreachable" in app.dashboard.query_one(HeaderLine).mode
-            row = next(r for v in app.views for r in v.series if r.series == BTC)
+            await until(pilot, lambda: "store unreachable" in header.mode, "the header's word")
+            state = app.state
+            assert state is not None
+            row = next(r for v in state.views for r in v.series if r.series == BTC)
             assert row.value == 71_000.0  # the last value stays on screen
         finally:
             pg_server.start()
         until_reachable(store.count)
-        app.tick()
-        assert "store unreachable" not in app.dashboard.query_one(HeaderLine).mode
+        await until(pilot, lambda: "store unreachable" not in header.mode, "the header to recover")
     store.close()

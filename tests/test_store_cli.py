@@ -4,6 +4,7 @@ between backends with counts and checksums said, and bad URLs as one line and ex
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tests.test_record import config, tapecheck
 from tui.cli import main
 from tui.core.location import open_store
 from tui.core.snapshot import read_observations
-from tui.core.store import HealthRecord, Store
+from tui.core.store import HealthRecord, Store, this_collector
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,11 @@ def test_a_second_collector_is_refused(pg_server: PgServer, capsys: pytest.Captu
     assert running.try_lock_collector()  # a collector on another host
     code = main(["record", "--once", "--store", url])
     _, err = capsys.readouterr()
-    assert code == 2 and err.count("\n") == 1 and "another collector is already recording into this store" in err
+    assert code == 2 and err.count("\n") == 1 and "another collector is starting on this store" in err
+    running.save_collector(this_collector())  # one that has said who it is is named
+    code = main(["record", "--once", "--store", url])
+    _, err = capsys.readouterr()
+    assert code == 2 and f"a collector already runs on this store: pid {os.getpid()} on " in err
     running.close()
 
 
