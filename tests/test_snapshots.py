@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import DATA
-from tests.pilot import shown
+from tests.pilot import shown, until
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.engine import Engine
 from tui.core.store import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
+from tui.ui.screens.detail import ClaimScreen, SourcesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -44,7 +45,13 @@ def test_main_screen_160x50(snap_compare: Any) -> None:
 
 def test_claim_screen(snap_compare: Any) -> None:
     tapecheck = app()
-    assert snap_compare(tapecheck, terminal_size=(100, 40), press=["8", "enter"], run_before=ready(tapecheck))
+
+    async def run_before(pilot: Any) -> None:  # Tesla's bitcoin, in Musk's panel; its chart is read in a thread
+        await shown(pilot, tapecheck)
+        await pilot.press("8", "enter")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ClaimScreen) and tapecheck.screen.drawn, "the chart")
+
+    assert snap_compare(tapecheck, terminal_size=(100, 40), run_before=run_before)
 
 
 def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
@@ -61,5 +68,12 @@ def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
     viewer = Store(store.path, read_only=True)
     engine = Engine(narratives, settings, viewer, lambda: NOW, store=viewer)
     tapecheck = TapecheckApp(settings, narratives, mode="LIVE", engine=engine)
-    assert snap_compare(tapecheck, terminal_size=(120, 24), press=["s"], run_before=ready(tapecheck))
+    async def run_before(pilot: Any) -> None:
+        await shown(pilot, tapecheck)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
+                    "the sources page")
+        await pilot.pause()
+
+    assert snap_compare(tapecheck, terminal_size=(120, 24), run_before=run_before)
     store.close()

@@ -231,12 +231,8 @@ class TapecheckApp(App[str | None]):
         screen = self.screen
         if not isinstance(screen, StateScreen):
             return
-        now = self.clock()
-        header = screen.header()
-        if header is not None:
-            header.tick(f"{now:%H:%M:%S} UTC" if self.mode == "LIVE" else f"{now:%Y-%m-%d %H:%M:%S} UTC")
-            self.refresh_header(screen)
-        screen.tick(now)
+        self.refresh_header(screen)
+        screen.tick(self.clock())
 
     def refresh_header(self, screen: object) -> None:
         if not isinstance(screen, StateScreen):
@@ -246,6 +242,7 @@ class TapecheckApp(App[str | None]):
         if header is None:
             return
         now = self.clock()
+        header.tick(f"{now:%H:%M:%S} UTC" if self.mode == "LIVE" else f"{now:%Y-%m-%d %H:%M:%S} UTC")
         pills = []
         alarm = ""
         if state is not None:

@@ -68,6 +68,7 @@ class ClaimScreen(StateScreen):
         self.flips: list[str] = []
         self.shown_at: datetime | None = None  # the moment of the state shown
         self.charted: float | None = None  # the live value the chart was last drawn for
+        self.drawn = False  # the chart has been drawn once (it is read in a thread)
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -111,6 +112,7 @@ class ClaimScreen(StateScreen):
         # The claimed level is drawn when the rule compares the series itself, in its own unit.
         direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
         draw_chart(plot, history, series, rule.value if direct else None, mark)
+        self.drawn = True
 
     def describe(self, now: datetime | None = None) -> Text:
         c, v = self.claim, self.verdict
