@@ -28,6 +28,7 @@ BADGES = {
     Status.CONTEXT: ("context", "dim italic"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
+FILL_RETRIES = 200  # a panel not composed after this many 50 ms waits is filled by the next state instead
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
 
 
@@ -152,11 +153,13 @@ class DashboardScreen(StateScreen):
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 
-    def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
+    def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str,
+              retries: int = 0) -> None:
         needle = text_filter.casefold()
         for panel, view in zip(self.query(ThemePanel), views, strict=False):
             if not panel.query(".claims") or not panel.query(".series"):  # not yet composed: fill once it is
-                self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
+                if retries < FILL_RETRIES:  # a timer, not the next idle moment: that would spin the loop
+                    self.set_timer(0.05, lambda: self._fill(views, lang, diverged_only, text_filter, retries + 1))
                 return
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
