@@ -76,12 +76,12 @@ def test_one_collector_two_dashboards_and_a_server_restart(tmp_path: Path, pg_se
         for viewer in viewers:
             resize(viewer.master, viewer.process.pid, 160, 40)
             viewer.wait_for(b"binance", 120)  # the collector's health record of binance, read from the store
-        wait_until(lambda: stored(url) > 0, 60, "the collector stored nothing")
+        wait_until(lambda: stored(url) > 0, 180, "the collector stored nothing")
         committed = stored(url)
         pg_server.stop()
         try:
             for viewer in viewers:
-                viewer.wait_for(b"store unreachable", 60)  # the header says so; the app runs on
+                viewer.wait_for(b"store unreachable", 180)  # the header says so; the app runs on
             before = len(viewers[0].output)
             time.sleep(1)
             assert collector.poll() is None, "the collector stopped with the server"
@@ -89,7 +89,7 @@ def test_one_collector_two_dashboards_and_a_server_restart(tmp_path: Path, pg_se
             pg_server.start()
         during = stored(url)
         assert during >= committed  # nothing committed was lost
-        wait_until(lambda: stored(url) > during, 60, "nothing was written after the restart")
+        wait_until(lambda: stored(url) > during, 180, "nothing was written after the restart")
         for viewer in viewers:
             viewer.read(2)
             assert viewer.process.poll() is None
