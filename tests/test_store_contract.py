@@ -205,3 +205,19 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "False"
+
+
+def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> None:
+    """A collector and its dashboards often start together on an empty store: each must open it, none may run
+    the schema a second time (on PostgreSQL an advisory lock alone left the first migration unseen)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from tui.core.location import open_store; open_store(sys.argv[1]).close()"
+    openers = [subprocess.Popen([sys.executable, "-c", code, location], stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    errors = [opener.communicate(timeout=120)[1] for opener in openers]
+    assert [opener.returncode for opener in openers] == [0, 0, 0, 0], errors
+    opened = open_store(location)
+    assert opened.commit_seq() == 0 and opened.count() == 0
+    opened.close()

@@ -222,6 +222,10 @@ class PgStore(Store):
                 return
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCKS, _MIGRATING))
+                # An advisory lock makes this session read no catalog change: another process's migration,
+                # committed while we waited, would stay unseen and run twice. Touching a table (which takes a
+                # relation lock) does make it read them, so the version below is the current one.
+                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 for number, script in pending(version(), MIGRATIONS, self.location):
                     for statement in statements(script):
                         conn.execute(statement.encode())
