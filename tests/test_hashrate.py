@@ -205,11 +205,11 @@ def test_the_nan_scenario_sends_the_literal_token(fake: FakeMempool) -> None:
     assert b'"currentHashrate": NaN' in body
 
 
-def test_a_daily_point_in_the_future_leaves_the_live_values_alone(fake: FakeMempool) -> None:
+def test_a_daily_point_in_the_future_is_rejected_and_the_live_values_kept(fake: FakeMempool) -> None:
     fake.set_scenario(HASHRATE_1W, "future")
     result, _ = fetch_ok(settings(fake.url))
-    assert set(by_series(result)) == {HASHRATE, DIFFICULTY}  # the live poll reads no daily point
-    assert result.rejected == ()  # the history job judges daily points (tests below)
+    assert set(by_series(result)) == {HASHRATE, DIFFICULTY}  # the live values do not depend on it
+    assert len(result.rejected) == 1 and "is in the future" in result.rejected[0]
 
 
 def test_no_daily_points_keeps_the_values(fake: FakeMempool) -> None:

@@ -10,6 +10,7 @@ asked of blockchain.com's charts (`hash-rate`, whose unit is read from the paylo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -206,6 +207,10 @@ class HashrateSource:
             # The live estimate is as of the chain tip, i.e. now: mempool.space gives it no time of its own
             # (the daily averages' stamps are up to a day old and would make a fresh value look stale).
             _accept(provider, series, body[key], received, received, self.name)
+        # The answer's daily points are checked too: a bad one is reported (refused) and the live values kept; a
+        # malformed daily list costs nothing live (the history job reads, and reports, the daily values).
+        with contextlib.suppress(SourceError):
+            _daily(body, received, provider.rejected, required=False)
         return provider
 
     # --- blockchain.com -------------------------------------------------------------------------------------
