@@ -416,3 +416,16 @@ async def test_j_and_k_scroll_a_claim_page() -> None:
         await pilot.press("k", "k", "k")
         await pilot.pause()
         assert page.scroll_y == 0
+
+
+async def test_a_narrow_header_keeps_the_counts_and_gives_up_the_name_first() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(60, 15)) as pilot:
+        await shown(pilot, tapecheck)
+        status = tapecheck.screen.query_one(HeaderStatus)
+        shown_text = status.render().plain
+        assert "8 diverged · 2 wrong then" in shown_text  # the counts are never what is cut
+        assert "tapecheck" not in shown_text and shown_text.startswith(" SNAP")  # the name went, then the mode shrank
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        assert status.render().plain.startswith(" tapecheck  SNAPSHOT ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -56,16 +57,25 @@ class HeaderStatus(Widget):
     flagged: reactive[str] = reactive("")
 
     def render(self) -> Text:
+        """Left to right: the name, the mode, the alarm, the counts, the pills. On a narrow terminal the pills
+        are cut first, then the name goes and the mode is shortened: the alarm and the counts always show."""
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
+        kept = [(f" {self.alarm} ", f"bold reverse {theme.error or 'red'}")] if self.alarm else []
+        kept += [(f" {self.flagged} ", f"bold {theme.error or 'red'}")] if self.flagged else []
+        room = (self.size.width or 1_000) - sum(cell_len(part) for part, _ in kept)
+        title, mode = " tapecheck ", f" {self.mode} "
+        if cell_len(title) + cell_len(mode) > room:
+            title = ""
+        if cell_len(mode) > room:
+            mode = f" {self.mode[:max(1, room - 3)]}… "
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" tapecheck ", style="bold reverse")
-        text.append(f" {self.mode} ", style="bold")
-        if self.alarm:
-            text.append(f" {self.alarm} ", style=f"bold reverse {theme.error or 'red'}")
-        if self.flagged:  # before the pills: on a narrow terminal the pills are what gets cut
-            text.append(f" {self.flagged} ", style=f"bold {theme.error or 'red'}")
+        if title:
+            text.append(title, style="bold reverse")
+        text.append(mode, style="bold")
+        for part, style in kept:
+            text.append(part, style=style)
         for pill in self.pills:
             colour = colours.get(pill.state) or "grey50"
             text.append(" ●", style=colour)
