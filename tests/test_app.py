@@ -150,6 +150,7 @@ async def test_language_toggle_and_help_and_sources() -> None:
         assert isinstance(tapecheck.screen, HelpScreen)
         assert ("d", "Diverged only") in tapecheck.screen.keys
         assert ("r", "Refresh") in tapecheck.screen.keys
+        assert not any(what.startswith("Scroll") for _, what in tapecheck.screen.keys)  # not a table's own keys
         await pilot.press("escape", "s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("escape", "p")  # nothing polls in SNAPSHOT mode: says so

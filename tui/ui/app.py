@@ -424,8 +424,8 @@ class TapecheckApp(App[str | None]):
             binding = active.binding
             if not binding.description or binding.action.startswith("jump(") or binding.description in seen:
                 continue
-            if not active.enabled:
-                continue
+            if not active.enabled or active.node not in (self.screen, self):
+                continue  # a focused widget's own keys (a table's scrolling) are the first line's
             seen.add(binding.description)
             keys.append((self.get_key_display(binding) or key, binding.description))
         if isinstance(self.screen, DashboardScreen):
