@@ -53,7 +53,7 @@ from tui.core.store import (
     health_partial,
     to_ms,
 )
-from tui.core.tape import AT_LOOKBACK, end_of_day
+from tui.core.tape import end_of_day
 from tui.core.then import Cached
 
 if TYPE_CHECKING:
@@ -370,11 +370,8 @@ class PgStore(Store):
     # so they turn stale as they should) or with nothing: a dashboard must not fall over; `problem` says why.
 
     def latest(self, series: str, now: datetime) -> list[Observation]:
-        try:
-            series_id = self._lookup(series)
-            if series_id is None:
-                return []
-            return self._observations(series, self._latest_rows(series, series_id, now))
+        try:  # the SQLite store's answer, through this class's queries
+            return Store.latest(self, series, now)
         except TapecheckError:
             if self.problem is None:
                 raise
@@ -384,12 +381,7 @@ class PgStore(Store):
 
     def at(self, series: str, day: date) -> list[Observation]:
         try:
-            series_id = self._lookup(series)
-            if series_id is None:
-                return []
-            end = end_of_day(day)
-            rows = self._last_per_source(series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK))
-            return self._observations(series, rows)
+            return Store.at(self, series, day)
         except TapecheckError:
             if self.problem is None:
                 raise
@@ -397,25 +389,12 @@ class PgStore(Store):
 
     def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
         try:
-            return self._daily(series, now)
+            return Store.daily(self, series, now)
         except TapecheckError:
             if self.problem is None:
                 raise
             kept = self._closes.get(series)
             return [] if kept is None else kept[1]
-
-    def _daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
-        """Daily closes: per UTC day and source the last value, then the median over sources (as Store.daily)."""
-        series_id = self._lookup(series)
-        if series_id is None:
-            return []
-        today = now.astimezone(UTC).date()
-        closes = self._past_closes(series, series_id, today)
-        start = to_ms(end_of_day(today - timedelta(days=1)))
-        latest = [row for row in self._latest_rows(series, series_id, now) if row[1] >= start]
-        if latest:
-            closes = [*closes, (today, float(median(value for _, _, value in latest)))]
-        return closes
 
     def _past_closes(self, series: str, series_id: int, today: date) -> list[tuple[date, float]]:
         with self._db_lock:
