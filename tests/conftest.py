@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.mempool import FakeMempool
+from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import PgServer, start_server
 from tui.core.config import Staleness
 from tui.core.model import Observation, SeriesId
@@ -79,3 +82,10 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.setenv(name, str(home / name.removeprefix("XDG_").removesuffix("_HOME").lower()))
     monkeypatch.delenv("TAPECHECK_CONFIG", raising=False)
     yield home
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[tuple[FakeExchange, FakeYahoo, FakeMempool]]:
+    """The local fakes of every source kind, for a test module (test_record.py orders them its own way)."""
+    with FakeExchange() as exchange, FakeYahoo() as yahoo, FakeMempool() as mempool:
+        yield exchange, yahoo, mempool

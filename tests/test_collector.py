@@ -11,12 +11,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyte
-import pytest
 
 from tests.conftest import obs
 from tests.fakes.exchange import FakeExchange
@@ -31,12 +30,6 @@ from tui.ui.app import live_app
 
 ROOT = Path(__file__).parent.parent
 PATIENT_S = 90  # a bound on waits, not a speed: a loaded 2-core machine is slow
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[tuple[FakeExchange, FakeYahoo, FakeMempool]]:
-    with FakeExchange() as exchange, FakeYahoo() as yahoo, FakeMempool() as mempool:
-        yield exchange, yahoo, mempool
 
 
 def config(tmp_path: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Path:

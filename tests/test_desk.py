@@ -9,10 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
@@ -20,12 +17,6 @@ from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import PgServer
 from tests.test_terminal import ROOT, Terminal, resize
 from tui.core.location import open_store
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[tuple[FakeExchange, FakeYahoo, FakeMempool]]:
-    with FakeExchange() as exchange, FakeYahoo() as yahoo, FakeMempool() as mempool:
-        yield exchange, yahoo, mempool
 
 
 def desk_config(tmp_path: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Path:

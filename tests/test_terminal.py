@@ -13,7 +13,6 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 
 ROOT = Path(__file__).parent.parent
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[tuple[FakeExchange, FakeYahoo, FakeMempool]]:
-    with FakeExchange() as exchange, FakeYahoo() as yahoo, FakeMempool() as mempool:
-        yield exchange, yahoo, mempool
 
 
 def config(tmp_path: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Path:
