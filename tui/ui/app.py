@@ -111,7 +111,6 @@ class TapecheckApp(App[str | None]):
         self.push_screen(DashboardScreen())
         self.set_interval(1, self.tick)
         if self.store is not None:
-            self.store.attach_viewer()
             self.watch_store()
             self.ensure_collector()
         else:
@@ -146,10 +145,15 @@ class TapecheckApp(App[str | None]):
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def watch_store(self) -> None:
         """LIVE: build a state now, then again after each commit of the collector, when the collector comes or
-        goes, and every QUIET_REBUILD_S for the ages and staleness. Runs in a thread with its own store."""
+        goes, and every QUIET_REBUILD_S for the ages and staleness. Runs in a thread: every read of the store
+        (a network round trip on PostgreSQL) stays off the event loop."""
         worker = get_current_worker()
         store = self.store
         assert store is not None
+        try:
+            store.attach_viewer()  # a collector that a dashboard started lingers while one is attached
+        except Exception as error:
+            self.post_message(StoreUnreadable(str(error)))
         while not worker.is_cancelled:
             try:
                 state = self.engine.build()
