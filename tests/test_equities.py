@@ -562,14 +562,14 @@ def test_a_slow_downloader_times_out_without_blocking_the_loop() -> None:
         started = time.monotonic()
         with pytest.raises(SourceError, match=r"^timed out after 0\.2 s$"):
             await src.fetch()
-        assert 0.15 < time.monotonic() - started < 1.0
-        assert ticks >= 5  # the event loop kept running while the thread waited
+        assert time.monotonic() - started > 0.15  # it waited its time-out (the downloader would block 10 s)
+        assert ticks >= 2  # the event loop kept running while the thread waited
         with pytest.raises(SourceError, match="previous Yahoo request is still running"):
             await src.fetch()  # no second thread piled on the stuck one
         assert len(downloader.threads) == 1
         downloader.release.set()
-        for _ in range(100):
-            await asyncio.sleep(0.01)
+        for _ in range(3000):  # until the released thread has ended (a minute at most, on a loaded machine)
+            await asyncio.sleep(0.02)
             if not src._pending["quotes"].done():
                 continue
             break
@@ -675,11 +675,9 @@ def test_yfinance_falls_back_to_charts_when_the_quote_endpoint_refuses(yahoo: Fa
 
 @pytest.mark.parametrize("kind", ["delay", "stall"])
 def test_yfinance_time_out(yahoo: FakeYahoo, kind: str) -> None:
-    yahoo.set_scenario("*", kind, delay_s=3)
-    started = time.monotonic()
+    yahoo.set_scenario("*", kind, delay_s=600)  # answered only when the fake stops: a time-out or a hang
     with pytest.raises(SourceError, match=r"^timed out after 0\.5 s$"):
         fetch(live_source(yahoo, symbols=["NVDA"], timeout_s=0.5))
-    assert time.monotonic() - started < 2.5
 
 
 def test_yfinance_connection_refused() -> None:

@@ -57,13 +57,23 @@ def make(sources: list[ScriptedSource], interval: float = 0.05, timeout: float =
 
 
 async def test_slow_sources_poll_concurrently() -> None:
-    sources = [ScriptedSource(f"s{i}", delay=0.3) for i in range(6)]
-    poller = make(sources)
-    started = time.monotonic()
-    results = await poller.poll_once()
-    elapsed = time.monotonic() - started
+    """Every source's poll has begun before any has ended (counted, not timed)."""
+    running = [0, 0]  # polls running now, most at once
+
+    @dataclass
+    class Counted(ScriptedSource):
+        async def fetch(self) -> FetchResult:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+            try:
+                return await super().fetch()
+            finally:
+                running[0] -= 1
+
+    sources = [Counted(f"s{i}", delay=0.3) for i in range(6)]
+    results = await make(sources).poll_once()
     assert all(r is not None for r in results.values())
-    assert elapsed < 0.3 * 2  # about the slowest, far from the sum (1.8 s)
+    assert running[1] == 6
 
 
 async def test_a_source_never_overlaps_itself() -> None:
@@ -81,10 +91,15 @@ async def test_a_source_never_overlaps_itself() -> None:
 
 
 async def test_a_slow_source_does_not_delay_a_fast_one() -> None:
-    slow, fast = ScriptedSource("slow", delay=1.0), ScriptedSource("fast")
-    poller = make([slow, fast], interval=0.05, timeout=2.0)
+    """The fast source polls again and again while the slow one's first poll is still running."""
+    slow, fast = ScriptedSource("slow", delay=60.0), ScriptedSource("fast")
+    poller = make([slow, fast], interval=0.05, timeout=120.0)
     poller.start()
-    await asyncio.sleep(0.5)
+    for _ in range(3000):  # a minute at most on a loaded machine; a few tenths of a second on a quiet one
+        if len(fast.calls) >= 5:
+            break
+        await asyncio.sleep(0.02)
+    assert slow.running == 1
     await poller.stop()
     assert len(fast.calls) >= 5
     assert len(slow.calls) == 1

@@ -22,7 +22,9 @@ difficulty about 1.5e14, days up to 2026-01-25). Faults are set per path (withou
 - "unit" (hash-rate chart: values re-expressed in `unit`, e.g. "Hash Rate EH/s", an unknown unit leaves them
   as they are; difficulty chart: `unit` replaces the empty unit);
 - timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for
-  `delay_s`), "drop" (close the connection without answering);
+  `delay_s`), "drop" (close the connection without answering); "together" (wait up to `delay_s` for a
+  request to the path `partner`, then answer ok if it came and 504 if it did not: requests made side by side
+  pass, requests made one after the other do not, whatever the machine's speed);
 - size: "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly), "bomb" (gzip inflating to 1 GiB).
 
 Value faults hit currentHashrate on mempool paths and the latest hash-rate/difficulty point on chart paths.
@@ -48,7 +50,8 @@ from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "mempool"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "missing", "zero", "null", "nan", "negative",
-         "absurd", "future", "empty", "unit", "delay", "stall", "drop", *HOSTILE)
+         "absurd", "future", "empty", "unit", "delay", "stall", "drop", "together",
+         *HOSTILE)
 
 HASHRATE_1W = "/api/v1/mining/hashrate/1w"
 HASHRATE_1Y = "/api/v1/mining/hashrate/1y"
@@ -76,6 +79,7 @@ class Scenario:
     delay_s: float = 0.0
     unit: str | None = None
     times: int | None = None
+    partner: str | None = None  # "together": the path whose request must come while this one waits
 
 
 
@@ -103,6 +107,7 @@ class FakeMempool(LocalServer):
             "hashrate_1w.json", "hashrate_1y.json", "charts_hash-rate_1week.json", "charts_hash-rate_1year.json",
             "charts_difficulty_1week.json")}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified at every request (the "together" scenario)
         super().__init__()
 
     # ---- test controls -----------------------------------------------------------------------------
@@ -152,7 +157,10 @@ class FakeMempool(LocalServer):
         with self._lock:
             self.requests.append((parts.path, query))
             self.user_agents.append(handler.headers.get("User-Agent", ""))
+            self._arrived.notify_all()
         scenario = self._scenario(parts.path)
+        if scenario.kind == "together":
+            scenario = self._meet(scenario)
         if scenario.kind == "delay" and self._stopping.wait(scenario.delay_s):
             return
         if scenario.kind == "drop":
@@ -163,6 +171,13 @@ class FakeMempool(LocalServer):
             return
         reply = self._reply(parts.path, query, scenario)
         self._send(handler, reply, stall_s=scenario.delay_s if scenario.kind == "stall" else None)
+
+    def _meet(self, scenario: Scenario) -> Scenario:
+        """"together": ok once the partner's request has come (or had come), 504 if it does not within delay_s."""
+        with self._arrived:
+            came = self._arrived.wait_for(lambda: any(p == scenario.partner for p, _ in self.requests),
+                                          timeout=scenario.delay_s)
+        return Scenario() if came else Scenario(kind="status", status=504)
 
     def _reply(self, path: str, query: dict[str, str], scenario: Scenario) -> Reply:
         kind = scenario.kind
