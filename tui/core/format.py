@@ -51,6 +51,25 @@ def signed_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
+def age_step(seconds: float | None, coarse: bool = False) -> str:
+    """An age for a panel left open all day, in steps: `<15s`, then 15 s steps (`15s`, `30s`, `45s`), minutes
+    under an hour, hours under a day (`3h`), then days (`2d`). A value polled every 10 s keeps reading `<15s`
+    instead of repainting each second, and a late one shows within 15 s of turning late; the pages about one
+    claim or series show `age`, to the second. `coarse` (a closed market's last price): minutes in 10s."""
+    if seconds is None:
+        return age(seconds)
+    seconds = max(0.0, seconds)
+    if seconds < 15:
+        return "<15s"
+    if seconds < 60:
+        return f"{int(seconds // 15) * 15}s"
+    if seconds < 3600:
+        return f"{int(seconds // 600) * 10 or 1}m" if coarse and seconds >= 600 else age(seconds)
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
 def age(seconds: float | None) -> str:
     """An age as a person says it: 12s, 4m, 3h 5m, 2d 4h."""
     if seconds is None:

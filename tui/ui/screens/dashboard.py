@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Self
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from tui.core import format as fmt
 from tui.core.engine import DashboardState
@@ -46,12 +50,33 @@ def sparkline(values: tuple[float, ...], width: int = 12) -> str:
 
 
 class PanelTable(DataTable[Text | str]):
-    """A table in a panel: j/k move the cursor, as the arrows do."""
+    """A table in a panel: j/k move the cursor, as the arrows do. A changed cell that fits its column repaints
+    alone (`set_cell`): an age ticking each second must not resend the whole table to the terminal."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
+    _whole_refresh_held = False
+
+    def refresh(self, *regions: Region, **options: Any) -> Self:
+        if self._whole_refresh_held and not regions:
+            return self
+        return super().refresh(*regions, **options)
+
+    def set_cell(self, row: RowKey | str, column: ColumnKey, value: Text | str) -> None:
+        """Put `value` in a cell. When it fits the column, only that cell is repainted; when it is wider, the
+        column grows and the table is laid out again (update_cell's way)."""
+        width = value.cell_len if isinstance(value, Text) else cell_len(value)
+        if width > self.columns[column].content_width:
+            self.update_cell(row, column, value, update_width=True)
+            return
+        self._whole_refresh_held = True
+        try:
+            self.update_cell(row, column, value)  # stores it; the refresh of the whole table it asks for is held
+        finally:
+            self._whole_refresh_held = False
+        self.refresh_coordinate(self.get_cell_coordinate(row, column))
 
 
 class ThemePanel(Vertical):
@@ -231,11 +256,11 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
     """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
     keys = [key for key, _ in rows]
     if [str(k.value) for k in table.rows] == keys:
-        # Only the cells that changed: each update makes the table measure and lay itself out again.
+        # Only the cells that changed, each repainted alone unless its column must grow.
         for key, cells in rows:
             for column, cell in zip(table.columns, cells, strict=False):
                 if not _same(table.get_cell(key, column), cell):
-                    table.update_cell(key, column, cell, update_width=True)
+                    table.set_cell(key, column, cell)
         return
     cursor = table.cursor_row
     table.clear()
@@ -249,7 +274,7 @@ def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
     dim = row.state in ("stale", "no data")
     style = "dim" if dim else ""
-    age = fmt.age(row.age_s + later_s) if row.age_s is not None else "—"
+    age = fmt.age_step(row.age_s + later_s, coarse=row.state == "closed") if row.age_s is not None else "—"
     if row.state == "stale":
         age = f"stale {age}"
     elif row.state == "closed":
