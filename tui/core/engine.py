@@ -18,12 +18,13 @@ from datetime import datetime
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Observation, Status, Verdict
-from tui.core.rules.evaluate import fresh_after
+from tui.core.rules.evaluate import PastDays, fresh_after
 from tui.core.store import CollectorInfo, HealthRecord, Store
 from tui.core.tape import Tape
 from tui.core.then import Cached, judge_then
-from tui.core.view import ThemeView, build_views, make_context
+from tui.core.view import Earlier, ThemeView, build_views, make_context
 
+FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not
 THEN_EVERY_S = 30.0  # a viewer judges claims on their own dates again at most this often (history is daily)
 JUDGED = (Status.HOLDS, Status.DIVERGED)
 
@@ -106,21 +107,30 @@ class Engine:
         self._flips: dict[str, tuple[Flip, ...]] = {}
         self._down_since: datetime | None = None
         self._derived = frozenset(c.id for c in narratives.claims if c.derived)
+        self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
+        self._full_at = float("-inf")  # when every claim was last judged
 
     def judge_then(self) -> dict[str, Verdict]:
         cache = ReadOnlyThen(self.store) if self.store is not None else None
         return judge_then(self.narratives.claims, self.tape, self.settings, cache)
 
-    def build(self) -> DashboardState:
-        """The state now: judge every claim, fill every panel, note the flips since the last state."""
+    def build(self, changed: set[str] | None = None) -> DashboardState:
+        """The state now: judge every claim, fill every panel, note the flips since the last state. With
+        `changed` (the series appended to since the last state), judge and read again only what reads them,
+        unless the last full judgement is FULL_EVERY_S old: staleness and market hours move with the clock."""
         started = time.perf_counter()
         now = self.clock()
+        earlier = None
+        if changed is not None and self.state is not None and time.monotonic() - self._full_at < FULL_EVERY_S:
+            earlier = Earlier(self.state.verdicts, self.state.views, self.state.now, changed)
+        else:
+            self._full_at = time.monotonic()
         # A tape's history is all there from the start; the store's grows as the collector fetches it.
         if not self._then or (self.store is not None and time.monotonic() - self._then_at >= THEN_EVERY_S):
             self._then = self.judge_then()
             self._then_at = time.monotonic()
-        views, verdicts = build_views(self.narratives, make_context(self.tape, now, self.settings), "en",
-                                      self._then)
+        context = make_context(self.tape, now, self.settings, self._past_days)
+        views, verdicts = build_views(self.narratives, context, "en", self._then, earlier)
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),

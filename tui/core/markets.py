@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from tui.core.model import SeriesId, TapecheckError
@@ -113,7 +113,13 @@ def _utc(at: datetime) -> datetime:
 
 def _sessions_around(sess: Session, at: datetime) -> list[tuple[datetime, datetime]]:
     """(open, close) in UTC of the sessions closing from ten days before `at` to the day after, oldest first."""
-    today = at.astimezone(_zone(sess.tz)).date()
+    return _sessions_before(sess, at.astimezone(_zone(sess.tz)).date())
+
+
+@lru_cache(maxsize=256)
+def _sessions_before(sess: Session, today: date) -> list[tuple[datetime, datetime]]:
+    """_sessions_around for a local day (remembered: a dashboard asks about the same markets all day; callers
+    only read the list)."""
     spans = []
     for back in range(_LOOKBACK_DAYS, -2, -1):
         day = today - timedelta(days=back)

@@ -5,6 +5,7 @@ Frozen dataclasses and pure functions only; nothing here imports Textual or touc
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -56,6 +57,11 @@ class SeriesId:
 
     @classmethod
     def parse(cls, text: str) -> SeriesId:
+        """The series id `text` names (remembered: a dashboard parses the same few hundred ids at every state)."""
+        return _parse_series(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> SeriesId:
         parts = text.split(":")
         if len(parts) != 3:
             raise TapecheckError(f"series id {text!r} is not of the form kind:symbol:field")
@@ -83,6 +89,9 @@ class SeriesId:
     @property
     def unit(self) -> str:
         """The unit every observation of this series carries."""
+        return _unit_of(self)
+
+    def _unit(self) -> str:
         if self.kind == "crypto":
             base, sep, quote = self.symbol.partition("/")
             if not sep or not _CURRENCY.match(base) or not _CURRENCY.match(quote):
@@ -104,6 +113,12 @@ class SeriesId:
         if self.kind == "commodity":
             return "USD"
         return NETWORK_UNITS[self.field]
+
+
+# Pure functions of a few hundred distinct ids, asked thousands of times per dashboard state: remembered.
+# An id that fails raises each time (lru_cache keeps only answers).
+_parse_series = functools.lru_cache(maxsize=4096)(SeriesId._parse)
+_unit_of = functools.lru_cache(maxsize=4096)(SeriesId._unit)
 
 
 @dataclass(frozen=True, slots=True)

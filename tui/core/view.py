@@ -7,8 +7,8 @@ the screens only lay it out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tui.core import format as fmt
@@ -16,8 +16,8 @@ from tui.core import markets
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
-from tui.core.rules.evaluate import Context, NoData, last
-from tui.core.rules.verdict import STATUS_ORDER, judge_all
+from tui.core.rules.evaluate import Context, NoData, PastDays, last
+from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all
 from tui.core.tape import CachedTape, Tape
 
 SPARK_POINTS = 40
@@ -128,12 +128,42 @@ def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> flo
     return max(earlier, key=lambda o: o.ts).value
 
 
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """What a build may keep from the one before: its verdicts and series rows, from `at`, for every series
+    but those in `changed` (appended to since). Verdicts are kept as judged then; ages are moved on."""
+
+    verdicts: Mapping[str, Verdict]
+    views: Sequence[ThemeView]
+    at: datetime
+    changed: set[str]
+
+
+def _older(verdict: Verdict, later_s: float) -> Verdict:
+    """A kept verdict `later_s` seconds on: its values are those it was judged on, and they are older now."""
+    if verdict.age_s is None:
+        return verdict
+    return replace(verdict, age_s=verdict.age_s + later_s,
+                   inputs=tuple((series, value, age + later_s) for series, value, age in verdict.inputs))
+
+
 def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
-                then: Mapping[str, Verdict] | None = None) -> tuple[list[ThemeView], list[Verdict]]:
+                then: Mapping[str, Verdict] | None = None,
+                earlier: Earlier | None = None) -> tuple[list[ThemeView], list[Verdict]]:
     """Every theme's panel content, and the verdicts in claim order. `then` holds each claim's verdict on
-    its own date, where known. Both titles are kept; `lang` picks `title`."""
+    its own date, where known. Both titles are kept; `lang` picks `title`. With `earlier`, only the claims
+    and series rows that read a changed series are judged and read again."""
     then = then or {}
-    verdicts = judge_all(narratives.claims, ctx)
+    if earlier is None:
+        verdicts = judge_all(narratives.claims, ctx)
+        rows_kept: dict[str, SeriesRow] = {}
+    else:
+        later = (ctx.now - earlier.at).total_seconds()
+        verdicts = [_older(earlier.verdicts[c.id], later)
+                    if c.id in earlier.verdicts and earlier.changed.isdisjoint(c.series) else judge(c, ctx)
+                    for c in narratives.claims]
+        rows_kept = {r.series: replace(r, age_s=None if r.age_s is None else r.age_s + later)
+                     for view in earlier.views for r in view.series if r.series not in earlier.changed}
     by_id = {v.claim_id: v for v in verdicts}
     views = []
     for theme in narratives.themes:
@@ -141,13 +171,15 @@ def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
         wanted = list(dict.fromkeys([*theme.watch, *(s for c in claims for s in c.series)]))
         rows = sorted((ClaimRow(c, by_id[c.id], then.get(c.id)) for c in claims),
                       key=lambda r: (STATUS_ORDER[r.verdict.status], -abs(r.verdict.deviation_pct or 0)))
-        views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title,
-                               tuple(series_row(s, ctx) for s in wanted), tuple(rows), theme.title_zh))
+        series = tuple(rows_kept.get(s) or series_row(s, ctx) for s in wanted)
+        views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title, series, tuple(rows),
+                               theme.title_zh))
     return views, verdicts
 
 
-def make_context(tape: Tape, now: datetime, settings: Settings) -> Context:
+def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None) -> Context:
     """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
-    long as it is used: one evaluation asks both about each series several times."""
+    long as it is used: one evaluation asks both about each series several times. `past_days`, kept by the
+    caller from one context to the next, keeps conditions' answers on past days (first_date(), share())."""
     return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
-                   closed_since=functools.cache(markets.closed_since))
+                   closed_since=functools.cache(markets.closed_since), past_days=past_days)

@@ -59,6 +59,13 @@ class Context:
     max_age_s: Callable[[str], float]  # series id -> seconds after which a live value is stale
     history_max_age_days: int = 4  # a daily history whose last day is older than this is stale
     closed_since: Callable[[str, datetime], datetime | None] = markets.closed_since  # market hours
+    # Kept across evaluations by whoever judges again and again (a dashboard): a condition's answer on each
+    # past day, which depends only on the daily closes up to that day (see _condition_days).
+    past_days: PastDays | None = None
+
+
+# condition -> (a fingerprint of its series' past daily closes, {day: (left, right) or None for no data})
+PastDays = dict["Compare", tuple[int, dict[date, "tuple[Value, Value] | None"]]]
 
 
 def _show(value: float, unit: Unit) -> str:
@@ -247,14 +254,37 @@ def _condition_days(ctx: Context, cond: Compare, since: date, until: date | None
     days = sorted({d for series in dict.fromkeys(_series_in(cond)) for d, _ in tape.daily(series, ctx.now)
                    if since <= d <= end})[-MAX_CONDITION_DAYS:]
     slack = ctx.history_max_age_days * 86_400.0
+    today = ctx.now.date()
+    known = _past_days(ctx, tape, cond, today)
     for day in days:
-        moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
-        sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
-                      closed_since=lambda _series, _now: None)
-        try:
-            yield day, evaluate(cond.left, sub), evaluate(cond.right, sub)
-        except NoData:
-            continue
+        if day in known:
+            answer = known[day]
+        else:
+            moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
+            sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
+                          closed_since=lambda _series, _now: None)
+            try:
+                answer = evaluate(cond.left, sub), evaluate(cond.right, sub)
+            except NoData:
+                answer = None
+            if day < today:
+                known[day] = answer
+        if answer is not None:
+            yield day, *answer
+
+
+def _past_days(ctx: Context, tape: _HistoryTape, cond: Compare, today: date) -> dict[date, tuple[Value, Value] | None]:
+    """The answers of `cond` on past days kept in ctx.past_days, while its series' closes before today are
+    those they were answered from (a new day, a history fetched again: answered again); a dict to fill."""
+    if ctx.past_days is None:
+        return {}
+    closes = tuple(tuple(tape.daily(series, ctx.now)) for series in dict.fromkeys(_series_in(cond)))
+    fingerprint = hash(tuple(tuple(row for row in rows if row[0] < today) for rows in closes))
+    kept = ctx.past_days.get(cond)
+    if kept is None or kept[0] != fingerprint:
+        kept = (fingerprint, {})
+        ctx.past_days[cond] = kept
+    return kept[1]
 
 
 def compare(left: float, op: str, right: float) -> bool:
