@@ -153,7 +153,12 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
             for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
+                age = list(table.columns)[-1]
+                for row in panel.view.series:  # only the age cell can change with the clock
+                    if row.series in table.rows:
+                        cell = _age_cell(row, later)
+                        if not _same(table.get_cell(row.series, age), cell):
+                            table.set_cell(row.series, age, cell)
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -272,17 +277,21 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
 
 def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
-    dim = row.state in ("stale", "no data")
-    style = "dim" if dim else ""
+    style = "dim" if row.state in ("stale", "no data") else ""
+    change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
+                  style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
+    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
+            sparkline(row.spark), _age_cell(row, later_s)]
+
+
+def _age_cell(row: SeriesRow, later_s: float) -> Text:
+    """The age column's cell: the last column of a series table, the one the clock moves."""
     age = fmt.age_step(row.age_s + later_s, coarse=row.state == "closed") if row.age_s is not None else "—"
     if row.state == "stale":
         age = f"stale {age}"
     elif row.state == "closed":
         age = f"closed {age}"
-    change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
-                  style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
-    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
-            sparkline(row.spark), Text(age, style="italic yellow" if row.state == "stale" else style)]
+    return Text(age, style="italic yellow" if row.state == "stale" else "dim" if row.state == "no data" else "")
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
