@@ -119,7 +119,7 @@ def themes_in(doc: TomlFile, problems: _Problems) -> tuple[Theme, ...]:
                 problems.add(doc.where("themes", index, "watch"), f"theme {theme_id}: {problem}")
         if any(t.id == theme_id for t in themes):
             problems.add(where, f"theme {theme_id} is defined twice")
-        themes.append(Theme(theme_id, entry["title"], entry.get("title_zh", entry["title"]), tuple(watch)))
+        themes.append(Theme(theme_id, entry["title"], str(entry.get("title_zh", entry["title"])), tuple(watch)))
     return tuple(themes)
 
 
@@ -162,7 +162,7 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
         return None
     return Article(
         id=entry["id"], seed=entry.get("seed", ""), piece=piece, outlet=entry["outlet"], title=entry["title"],
-        title_en=entry.get("title_en", entry["title"]), published=entry["published"],
+        title_en=str(entry.get("title_en", entry["title"])), published=entry["published"],
         published_inferred=bool(entry.get("published_inferred", False)),
         title_inferred=bool(entry.get("title_inferred", False)), author=entry.get("author"),
         note=entry.get("note"), file=str(doc.path) if user else doc.path.name, url=entry.get("url"), user=user,
@@ -279,7 +279,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         return None
     return Claim(
         id=claim_id, theme=entry["theme"], article=article.id, as_of=entry["as_of"],
-        summary=entry["summary"], summary_zh=entry.get("summary_zh", entry["summary"]), kind=ClaimKind(str(kind)),
+        summary=entry["summary"], summary_zh=str(entry.get("summary_zh", entry["summary"])), kind=ClaimKind(str(kind)),
         rule=rule, draft=entry.get("draft") is True, user=article.user,
         as_of_inferred=bool(entry.get("as_of_inferred", False)), figure=entry.get("figure"),
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
