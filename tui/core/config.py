@@ -102,7 +102,7 @@ class CollectorSettings:
     linger_s: float = 300  # a collector a dashboard started stops this long after the last dashboard left
 
 
-BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
+BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter", "console")
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ class TapecheckApp(App[str | None]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
         Binding("a", "articles", "Articles", id="articles"),
+        Binding("colon", "console", "Rules", id="console"),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo", id="demo", show=False),
@@ -476,6 +477,12 @@ class TapecheckApp(App[str | None]):
 
         if not isinstance(self.screen, ArticlesScreen):
             self.push_screen(ArticlesScreen(self.lang, self.open_claim))
+
+    def action_console(self) -> None:
+        from tui.ui.screens.console import ConsoleScreen
+
+        if not isinstance(self.screen, ConsoleScreen):
+            self.push_screen(ConsoleScreen())
 
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""
