@@ -248,7 +248,7 @@ class TapecheckApp(App[str | None]):
             shown = "\n".join(printable(p) for p in problems[:6])
             more = f"\n… and {len(problems) - 6} more (tapecheck lint FILE shows each)" if len(problems) > 6 else ""
             self.notify(f"{shown}{more}\nThe rest is loaded.", title="A narrative file of yours has problems",
-                        severity="error", timeout=30)
+                        severity="error", timeout=30, markup=False)  # "[claims.rule]" is no markup
 
     def on_state_built(self, message: StateBuilt) -> None:
         state = message.state

@@ -177,7 +177,7 @@ class ConsoleScreen(StateScreen):
             path = save_claim(dirs[0], table, now.date(), dirs)
         except TapecheckError as error:
             self.app.call_from_thread(self.notify, printable(str(error)), title="Not saved", severity="error",
-                                      timeout=10)
+                                      timeout=10, markup=False)
             return
         self.app.call_from_thread(self.saved_to, str(path))
 
