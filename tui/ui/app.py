@@ -85,7 +85,7 @@ class TapecheckApp(App[str | None]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
         Binding("a", "articles", "Articles", id="articles"),
-        Binding("colon", "console", "Rules", id="console"),
+        Binding("colon", "console", "Rule console", id="console", show=False),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo", id="demo", show=False),
