@@ -12,7 +12,7 @@ from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import QUOTE_PATH, FakeYahoo
 from tests.test_collector import config
-from tests.test_user_narratives import write
+from tests.test_user_narratives import article, check_claim, write
 from tui.collect.collector import Collector
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
@@ -22,39 +22,11 @@ from tui.core.store import Store
 
 PATIENCE = 6000  # pauses of 0.05 s: a bound, not a speed
 
-HONG_KONG = """\
-[article]
-id = "hk-note"
-outlet = "My desk"
-title = "Tencent"
-published = 2026-01-20
-
-[[claims]]
-id = "hk-tencent-above-500"
-theme = "china_ai_chips"
-as_of = 2026-01-20
-kind = "check"
-summary = "Tencent trades above HKD 500."
-[claims.rule]
-expr = "last(equity:0700.HK:last)"
-op = ">"
-value = 500
-unit = "HKD"
-tolerance_pct = 0
-
-[[claims]]
-id = "hk-nothing-quotes-this"
-theme = "china_ai_chips"
-as_of = 2026-01-20
-kind = "check"
-summary = "A symbol no source quotes."
-[claims.rule]
-expr = "last(equity:ZZZZQ:last)"
-op = ">"
-value = 1
-unit = "USD"
-tolerance_pct = 0
-"""
+HONG_KONG = (article("hk-note", "My desk", "Tencent", "2026-01-20") + "\n"
+             + check_claim("hk-tencent-above-500", "china_ai_chips", "last(equity:0700.HK:last)", 500, "HKD",
+                           "Tencent trades above HKD 500.") + "\n"
+             + check_claim("hk-nothing-quotes-this", "china_ai_chips", "last(equity:ZZZZQ:last)", 1, "USD",
+                           "A symbol no source quotes."))
 
 
 def quoted(yahoo: FakeYahoo, since: int) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.conftest import DATA
@@ -30,6 +31,18 @@ def claim_rows(tapecheck: TapecheckApp, theme: str) -> list[str]:
     assert dashboard is not None
     found = dashboard.query(f"#claims-{theme}")
     return [str(key.value) for key in found.first().rows] if found else []  # type: ignore[attr-defined]
+
+
+async def console_saving(pilot: Pilot[object], tapecheck: TapecheckApp, expr: str) -> ConsoleScreen:
+    """The console, opened with `:`, `expr` typed and Enter pressed: its save form is open."""
+    await pilot.press("colon")
+    await until(pilot, lambda: isinstance(tapecheck.screen, ConsoleScreen), "the console")
+    console = tapecheck.screen
+    assert isinstance(console, ConsoleScreen)
+    console.query_one("#expr", Input).value = expr
+    await pilot.press("enter")
+    await until(pilot, lambda: console.query_one("#save-form").display, "the save form")
+    return console
 
 
 async def test_a_broken_user_file_is_notified_and_the_rest_is_shown() -> None:
@@ -90,13 +103,7 @@ async def test_the_console_saves_a_rule_as_a_claim_that_appears_on_the_dashboard
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("colon")
-        await until(pilot, lambda: isinstance(tapecheck.screen, ConsoleScreen), "the console")
-        console = tapecheck.screen
-        assert isinstance(console, ConsoleScreen)
-        console.query_one("#expr", Input).value = "last(crypto:BTC/USD:last) * 11509"
-        await pilot.press("enter")
-        await until(pilot, lambda: console.query_one("#save-form").display, "the save form")
+        console = await console_saving(pilot, tapecheck, "last(crypto:BTC/USD:last) * 11509")
         assert console.query_one("#claim-value", Input).value == "819441000"
         console.query_one("#claim-id", Input).value = "tesla-stack-over-800m"
         console.query_one("#claim-theme", Input).value = "btc_treasuries"
@@ -121,13 +128,7 @@ async def test_the_console_refuses_an_id_taken_by_a_shipped_claim_and_leaves_no_
     tapecheck = app()
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("colon")
-        await until(pilot, lambda: isinstance(tapecheck.screen, ConsoleScreen), "the console")
-        console = tapecheck.screen
-        assert isinstance(console, ConsoleScreen)
-        console.query_one("#expr", Input).value = "last(crypto:BTC/USD:last)"
-        await pilot.press("enter")
-        await until(pilot, lambda: console.query_one("#save-form").display, "the save form")
+        console = await console_saving(pilot, tapecheck, "last(crypto:BTC/USD:last)")
         console.query_one("#claim-id", Input).value = "bb-tesla-btc-11509-over-1bn"
         console.query_one("#claim-summary", Input).value = "a duplicate"
         console.query_one("#claim-summary", Input).focus()

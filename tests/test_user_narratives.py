@@ -15,75 +15,31 @@ from tui.core.config import load_settings, user_config_path
 
 NOW = "2026-01-26T06:00:00Z"
 
-VALID = """\
-[article]
-id = "my-desk-note"
-outlet = "My desk"
-title = "比特币与特斯拉"
-published = 2026-01-20
-url = "https://example.com/note"
+def check_claim(claim_id: str, theme: str, expr: str, value: float, unit: str, summary: str, extra: str = "",
+                as_of: str = "2026-01-20") -> str:
+    """A [[claims]] table of kind check, laid out as a person would write it."""
+    return (f'[[claims]]\nid = "{claim_id}"\ntheme = "{theme}"\nas_of = {as_of}\nkind = "check"\n{extra}'
+            f'summary = "{summary}"\n[claims.rule]\nexpr = "{expr}"\nop = ">"\nvalue = {value:g}\nunit = "{unit}"\n'
+            "tolerance_pct = 0\n")
 
-[[themes]]
-id = "my_desk"
-title = "My desk"
-watch = ["equity:0700.HK:last"]
 
-[[claims]]
-id = "desk-btc-above-60k"
-theme = "my_desk"
-as_of = 2026-01-20
-kind = "check"
-summary = "Bitcoin trades above USD 60,000."
-quote = "比特币价格高于6万美元。"
-[claims.rule]
-expr = "last(crypto:BTC/USD:last)"
-op = ">"
-value = 60000
-unit = "USD"
-tolerance_pct = 0
+def article(article_id: str, outlet: str, title: str, published: str, extra: str = "") -> str:
+    return f'[article]\nid = "{article_id}"\noutlet = "{outlet}"\ntitle = "{title}"\npublished = {published}\n{extra}'
 
-[[claims]]
-id = "desk-btc-above-90k-draft"
-theme = "btc_macro"
-as_of = 2026-01-20
-kind = "check"
-draft = true
-summary = "Bitcoin trades above USD 90,000 (a proposed rule)."
-[claims.rule]
-expr = "last(crypto:BTC/USD:last)"
-op = ">"
-value = 90000
-unit = "USD"
-tolerance_pct = 0
 
-[[claims]]
-id = "desk-context"
-theme = "my_desk"
-as_of = 2026-01-20
-kind = "context"
-summary = "The desk thinks this is a context line."
-"""
+VALID = (article("my-desk-note", "My desk", "比特币与特斯拉", "2026-01-20", 'url = "https://example.com/note"\n')
+         + '\n[[themes]]\nid = "my_desk"\ntitle = "My desk"\nwatch = ["equity:0700.HK:last"]\n\n'
+         + check_claim("desk-btc-above-60k", "my_desk", "last(crypto:BTC/USD:last)", 60000, "USD",
+                       "Bitcoin trades above USD 60,000.").replace("[claims.rule]", 'quote = "比特币价格高于6万美元。"\n'
+                                                                                   "[claims.rule]")
+         + "\n" + check_claim("desk-btc-above-90k-draft", "btc_macro", "last(crypto:BTC/USD:last)", 90000, "USD",
+                              "Bitcoin trades above USD 90,000 (a proposed rule).", "draft = true\n")
+         + '\n[[claims]]\nid = "desk-context"\ntheme = "my_desk"\nas_of = 2026-01-20\nkind = "context"\n'
+           'summary = "The desk thinks this is a context line."\n')
 
-BROKEN = """\
-[article]
-id = "broken-note"
-outlet = "Elsewhere"
-title = "Broken"
-published = 2026-01-21
-
-[[claims]]
-id = "broken-bad-rule"
-theme = "btc_macro"
-as_of = 2026-01-21
-kind = "check"
-summary = "A rule that does not parse."
-[claims.rule]
-expr = "last(crypto:BTC/USD:last) *"
-op = ">"
-value = 1
-unit = "USD"
-tolerance_pct = 0
-"""
+BROKEN = (article("broken-note", "Elsewhere", "Broken", "2026-01-21") + "\n"
+          + check_claim("broken-bad-rule", "btc_macro", "last(crypto:BTC/USD:last) *", 1, "USD",
+                        "A rule that does not parse.", as_of="2026-01-21"))
 
 
 def line_of(text: str, needle: str, nth: int = 1) -> int:
