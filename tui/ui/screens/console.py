@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -44,10 +44,9 @@ class ConsoleScreen(StateScreen):
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
-        with Vertical(id="console"):
-            yield Static("Rule console: type an expression, e.g. last(crypto:BTC/USD:last) * 11509 or "
-                         "pct(last(equity:NVDA:last), at(equity:NVDA:last, 2026-01-02)). Enter saves a valid rule as "
-                         "a claim; Escape goes back.", id="console-help")
+        with VerticalScroll(id="console"):  # a short terminal scrolls to the save form
+            yield Static("Rule console: type an expression, e.g. 11509 * last(crypto:BTC/USD:last). Enter saves a "
+                         "valid one as a claim; Escape goes back.", id="console-help")
             yield Input(placeholder="a rule expression", id="expr")
             yield Static(id="reading")
             with Vertical(id="save-form"):
@@ -139,6 +138,7 @@ class ConsoleScreen(StateScreen):
         if reading.value is not None and not self.query_one("#claim-value", Input).value:
             self.query_one("#claim-value", Input).value = f"{float(f'{reading.value:.6g}'):f}".rstrip("0").rstrip(".")
         self.query_one("#claim-id", Input).focus()
+        form.scroll_visible()
 
     def save(self) -> None:
         reading = self.reading
