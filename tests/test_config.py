@@ -47,7 +47,7 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("[sources.crypto.urls]\nbinance = \"localhost\"\n", "c.toml:2: sources.crypto.urls.binance = 'localhost' must be"),
         ("[sources.equities]\ninterval_s = -60\n", "c.toml:2: sources.equities.interval_s = -60 must be a number of seconds from 0.001 to 86,400"),
         ("[sources.crypto]\nexchanges = []\n", "c.toml:2: sources.crypto.exchanges = [] must be a non-empty list"),
-        ("[display\n", "c.toml: not valid TOML"),
+        ("[display\n", "c.toml:1: not valid TOML"),
         # numbers past their stated bounds, which used to crash later; URLs that crashed validation itself
         ("[sources.crypto]\ninterval_s = 1e15\n", "c.toml:2: sources.crypto.interval_s = 1000000000000000.0 must be a number of seconds from 0.001 to 86,400"),
         ("[sources.equities]\ninterval_s = inf\n", "c.toml:2: sources.equities.interval_s = inf must be"),

@@ -27,6 +27,7 @@ import pytest
 from tests.fakes.yahoo import DELETE, FakeYahoo, load_quote_fixture
 from tui.collect.sources.base import FetchResult, RateLimited, SourceError
 from tui.collect.sources.equities import (
+    NOT_QUOTED,
     Bar,
     EquitiesSource,
     Quote,
@@ -208,7 +209,7 @@ def test_a_partial_answer_keeps_what_came_and_names_the_rest() -> None:
     payload = quote_payload({"NVDA": {"regularMarketPrice": math.nan}, "CNY=X": {"regularMarketPrice": None}},
                             omit=["AMD", "GC=F"])
     result = fetch(source(RecordedDownloader(payload)))
-    assert result.failures == {s: "no quote from Yahoo" for s in ("NVDA", "AMD", "CNY=X", "GC=F")}
+    assert result.failures == {s: NOT_QUOTED for s in ("NVDA", "AMD", "CNY=X", "GC=F")}
     names = {o.series.split(":")[1] for o in result.observations}
     assert names == {"688795.SS", "300751.SZ", "NCKL.JK", "0700.HK", "^IXIC"}
 
@@ -267,7 +268,7 @@ def test_bad_values_are_rejected_not_returned() -> None:
     assert "commodity:GC=F:last: timestamp 2099-01-01T00:00:00+00:00 is in the future" in rejected
     assert not [s for s in obs if ":NVDA:" in s or ":AMD:" in s or ":GC=F:" in s]  # a bad price drops the symbol
     assert "index:^IXIC:last" in obs and "index:^IXIC:prev_close" not in obs
-    assert result.failures == {"CNY=X": "no quote from Yahoo"}
+    assert result.failures == {"CNY=X": NOT_QUOTED}
 
 
 def test_a_quote_without_a_time_is_stamped_on_receipt() -> None:
@@ -310,7 +311,7 @@ def test_a_refused_quote_request_falls_back_to_daily_bars() -> None:
         184.84, utc("2026-01-22T21:00:00"))
     assert obs["equity:688795.SS:last"].ts == utc("2026-01-23T07:00:00")
     assert obs["fx:USDCNY:last"].value == 6.958
-    assert result.failures == {"AMD": "no quote from Yahoo",
+    assert result.failures == {"AMD": NOT_QUOTED,
                                "equity:NVDA:market_cap": "no market value or share count from Yahoo",
                                "equity:688795.SS:market_cap": "no market value or share count from Yahoo"}
 
@@ -626,7 +627,7 @@ def test_yfinance_partial_and_odd_answers(yahoo: FakeYahoo) -> None:
         "0700.HK": {"regularMarketTime": DELETE, "marketCap": DELETE},
     }
     result = fetch(live_source(yahoo))
-    assert result.failures == {"AMD": "no quote from Yahoo", "NVDA": "no quote from Yahoo",
+    assert result.failures == {"AMD": NOT_QUOTED, "NVDA": NOT_QUOTED,
                                "688795.SS": "Yahoo quotes 688795.SS in USD, but its series is in CNY"}
     assert result.rejected == ("commodity:GC=F:last: timestamp 2099-01-01T00:00:00+00:00 is in the future",)
     obs = by_series(result.observations)

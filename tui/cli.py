@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
                         default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+
+    lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
+                                            "ids unique across every file (shipped ones too)")
+    lint.add_argument("files", type=Path, nargs="+", metavar="FILE", help="narrative files (TOML)")
+
+    new = commands.add_parser("new-article", help="write a new article file in your narratives folder, with "
+                                                  "one example claim of each kind, and print its path")
+    new.add_argument("--id", dest="article_id", metavar="ID", help="the article's id, a lower-case slug (default: "
+                                                                   "article-YYYYMMDD)")
     return parser
 
 
@@ -164,9 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "repairs itself")
             run = run_store_check if args.store_command == "check" else run_store_repair
             return run(Path(where))
-        narratives = load_narratives()
-        if args.command == "check":
-            return run_check(args, settings, narratives, lang)
+        if args.command == "lint":
+            return run_lint(args.files, settings)
+        narratives = load_narratives(user_dirs=settings.narrative_dirs)
+        if args.command == "new-article":
+            return run_new_article(args.article_id, settings, narratives)
+        if narratives.problems and args.command not in (None, "replay", "collect"):
+            for line in narratives.problems:  # the dashboard and the collector say it in their own way
+                say(line)
+        broken = EXIT_BAD_INPUT if narratives.problems else EXIT_OK
+        if args.command == "check":  # the rest is judged and printed; a broken file still fails the run
+            code = run_check(args, settings, narratives, lang)
+            return broken or code
         if args.command == "record":
             return run_record(args, settings, narratives)
         if args.command == "collect":
@@ -177,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_store_copy(args, settings)
         if args.command == "claims":
             print_claims(narratives, lang, as_json=args.json)
-            return EXIT_OK
+            return broken
         if args.command == "articles":
             return run_articles(args, settings, narratives, lang)
         return run_dashboard(args, settings, narratives, lang)
@@ -192,6 +210,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as error:  # a bug: one line here, the traceback in the log
         return crashed(error)
+
+
+def run_lint(files: list[Path], settings: Settings) -> int:
+    """`lint FILE…`: one line per problem, `FILE:LINE: message`; exit 2 on any, else 0 and a summary."""
+    from tui.core.claims import lint_files
+
+    problems, claims = lint_files(files, settings.narrative_dirs)
+    for line in problems:
+        print(printable(line))
+    if problems:
+        return EXIT_BAD_INPUT
+    print(f"{len(files)} file{'s' if len(files) != 1 else ''} clean: {claims} claim{'s' if claims != 1 else ''}")
+    return EXIT_OK
+
+
+def run_new_article(article_id: str | None, settings: Settings, narratives: Narratives) -> int:
+    from tui.core.scaffold import new_article
+
+    if not settings.narrative_dirs:
+        raise TapecheckError("new-article: [narratives] dirs is empty in your config: no folder to write into")
+    path = new_article(settings.narrative_dirs[0], article_id, datetime.now(UTC).date(),
+                       frozenset(narratives.articles))
+    print(path)
+    return EXIT_OK
 
 
 def crashed(error: BaseException) -> int:
@@ -265,13 +307,13 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     else:
         heading = f"at the close of {day}" if day else f"at {now:%Y-%m-%d %H:%M:%S} UTC"
         print_verdicts(verdicts, then, narratives, lang, heading)
-    return check_status(verdicts)
+    return check_status(verdicts, frozenset(c.id for c in narratives.claims if c.draft))
 
 
-def check_status(verdicts: Sequence[Verdict]) -> int:
-    """1 if a claim diverged; 4 if none could be judged (each without data, or stale), so that a cron job whose
-    store has stopped filling does not read success; else 0."""
-    if any(v.status == Status.DIVERGED for v in verdicts):
+def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset()) -> int:
+    """1 if a claim diverged (a draft, not yet confirmed, aside); 4 if none could be judged (each without data,
+    or stale), so that a cron job whose store has stopped filling does not read success; else 0."""
+    if any(v.status == Status.DIVERGED and v.claim_id not in drafts for v in verdicts):
         return EXIT_DIVERGED
     if not any(v.status == Status.HOLDS for v in verdicts):
         return EXIT_NOTHING_CHECKED

@@ -3,7 +3,8 @@
 It polls every source, validates and writes what comes (and each source's health) to the store, judges the
 claims on their own dates once daily history arrives, thins old observations in small batches, and answers
 the dashboards' requests (refresh now, pause, resume), which they leave in the store. Dashboards only read the
-store, so any number of them cost the exchanges and Yahoo what one collector does.
+store, so any number of them cost the exchanges and Yahoo what one collector does. When the user's narrative
+files change it reads them again within a few seconds and, where they name symbols new to it, polls those too.
 
 One collector per store: the first takes an advisory lock beside the database and holds it while it lives
 (the kernel lets go when it dies, even by kill -9); a second one names the first and gives up. On SIGTERM or
@@ -20,15 +21,16 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
 from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
-from tui.collect.sources.registry import HistoryJob, Planned, resume_history
-from tui.core.claims import Narratives
+from tui.collect.sources.registry import HistoryJob, Planned, build_sources, resume_history
+from tui.collect.sources.wanted import Wanted, wanted
+from tui.core.claims import Narratives, load_narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.model import TapecheckError
 from tui.core.store import Store, this_collector
@@ -37,6 +39,14 @@ from tui.core.then import judge_then
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.5  # how often the collector looks for requests and for attached dashboards
+NARRATIVES_S = 2.0  # how often it looks for changed narrative files of the user's
+
+
+def history_symbols(kind: str, need: Wanted) -> set[str]:
+    """What a history job of a source kind fetches: a symbol new to it needs its whole history."""
+    symbols = {"crypto": need.crypto_symbols, "equities": need.yahoo_symbols,
+               "hashrate": ("bitcoin",) if need.network else ()}
+    return set(symbols.get(kind, ()))
 
 
 class CollectorRunning(TapecheckError):
@@ -69,6 +79,10 @@ class Collector:
         self._judging: asyncio.Task[None] | None = None
         self._judge_again = False
         self._info = this_collector()
+        self.wanted = wanted(narratives)  # what `plan` polls
+        self._narratives_seen = narratives_signature(narratives.dirs)
+        for problem in narratives.problems:
+            self.log(problem)
 
     def claim_store(self) -> None:
         """Become the store's collector, or raise CollectorRunning naming the one that is."""
@@ -86,7 +100,7 @@ class Collector:
         await asyncio.to_thread(seed_from_store, self.poller.consistency, self.store, datetime.now(UTC))
         self.poller.start()
         self.judge_then_later()  # claims already covered by stored history
-        last_viewer = time.monotonic()
+        last_viewer = last_look = time.monotonic()
         logger.info("collecting into %s (pid %d)", self.store.location, self._info.pid)
         try:
             while not stop.is_set():
@@ -94,6 +108,9 @@ class Collector:
                     async with asyncio.timeout(TICK_S):
                         await stop.wait()
                 seen = await self.answer_requests(seen)
+                if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
+                    last_look = time.monotonic()
+                    await self.reload_narratives()
                 if self.linger_s is not None:
                     if await asyncio.to_thread(self.store.viewers_attached):
                         last_viewer = time.monotonic()
@@ -106,6 +123,48 @@ class Collector:
                 with contextlib.suppress(Exception):
                     await self._judging
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
+
+    async def reload_narratives(self) -> None:
+        """Read the user's narrative files again if any changed; poll what they now want."""
+        dirs = self.narratives.dirs
+        seen = await asyncio.to_thread(narratives_signature, dirs)
+        if seen == self._narratives_seen:
+            return
+        self._narratives_seen = seen
+        try:
+            narratives = await asyncio.to_thread(load_narratives, user_dirs=dirs)
+        except TapecheckError as error:
+            self.log(f"reading the narratives again: {error}")
+            return
+        self.narratives = narratives
+        self.log(f"narrative files changed: {len(narratives.claims)} claims, "
+                 f"{sum(1 for c in narratives.claims if c.user)} of them from your files")
+        for problem in narratives.problems:
+            self.log(problem)
+        now_wanted = wanted(narratives)
+        if now_wanted != self.wanted:
+            await self.replan(now_wanted)
+        self.judge_then_later()
+
+    async def replan(self, now_wanted: Wanted) -> None:
+        """Poll what `now_wanted` names: the sources are built again and the poller restarted on them. A history
+        job whose source gained a symbol, or that must reach further back, fetches its whole history again."""
+        before, poller = self.wanted, self.poller
+        assert poller is not None
+        plan = build_sources(self.settings, now_wanted)
+        await poller.stop()
+        await asyncio.to_thread(resume_history, plan, self.store)
+        earlier = (now_wanted.history_start or date.max) < (before.history_start or date.max)
+        for job in (s for s in plan.sources if isinstance(s, HistoryJob)):
+            if earlier or history_symbols(job.source.kind, now_wanted) - history_symbols(job.source.kind, before):
+                job.covered = None
+        added = sorted({*now_wanted.crypto_symbols, *now_wanted.yahoo_symbols}
+                       - {*before.crypto_symbols, *before.yahoo_symbols})
+        self.log(f"now polling {', '.join(added)} as well" if added else "polling what the narratives now name")
+        self.plan, self.wanted = plan, now_wanted
+        self.poller = Poller(plan.sources, plan.schedules, self.settings.poller, self.on_result,
+                             consistency=poller.consistency)
+        self.poller.start()
 
     async def answer_requests(self, seen: int) -> int:
         """Carry out what the dashboards asked for since request `seen`; returns the last id handled."""

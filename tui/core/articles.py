@@ -22,8 +22,8 @@ def citation(article: Article) -> str:
 
 def article_error(claim: Claim, then: Verdict | None) -> str | None:
     """The article's own error on this claim: a then-verdict of WRONG, or an `error` note where no rule can
-    show it. Claims we derived ourselves are never the article's error."""
-    if claim.derived:
+    show it. Claims we derived ourselves, and drafts not yet confirmed, are never the article's error."""
+    if claim.derived or claim.draft:
         return None
     if claim.rule is not None and then is not None and then.status is Status.DIVERGED:
         return f"wrong on its own date ({claim.as_of}): {then.explanation}"
@@ -68,7 +68,7 @@ class Tally:
 
 
 def tally(rows: list[ClaimRow]) -> Tally:
-    checks = [r for r in rows if r.claim.rule is not None]
+    checks = [r for r in rows if r.claim.rule is not None and not r.claim.draft]  # a draft is not counted yet
     then = [r.then.status if r.then else Status.NO_DATA for r in checks if not r.claim.derived]
     now = [r.now.status if r.now else Status.NO_DATA for r in checks]
     return Tally(

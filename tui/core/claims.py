@@ -1,7 +1,10 @@
 """Loading the narratives: themes.toml and one TOML file per article, validated in full.
 
 Every problem is reported as `file:line: claim <id>: what is wrong`, all of them at once, so an author can
-fix a file in one pass; nothing half-loaded is ever returned.
+fix a file in one pass. The shipped files must be whole: a problem there raises NarrativeError. The user's own
+files (`[narratives] dirs`) load through the same code with fewer required fields; a broken one is left out
+(a claim with a problem, or the whole file when its TOML or its [article] is bad) and its problems are kept in
+`Narratives.problems` for the caller to show, while the rest loads.
 """
 
 from __future__ import annotations
@@ -27,9 +30,13 @@ THEMES_FILE = "themes.toml"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
-                 "published", "published_inferred", "note"}
+                 "published", "published_inferred", "note", "url"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
-               "value", "unit", "rule", "quote", "paragraph", "origin", "error"}
+               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft"}
+# What a user's file must give; the shipped files must also give seed, title_en and summary_zh.
+_USER_ARTICLE_REQUIRED = ("id", "outlet", "title")
+_SHIPPED_ARTICLE_REQUIRED = ("id", "seed", "outlet", "title", "title_en")
+NETWORKS = {"bitcoin"}  # network series: the hashrate source carries Bitcoin's alone
 ORIGINS = ("article", "derived")
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
 
@@ -49,6 +56,8 @@ class Narratives:
     themes: tuple[Theme, ...]
     articles: dict[str, Article]
     claims: tuple[Claim, ...]
+    problems: tuple[str, ...] = ()  # the user's broken files, one line each (file:line: what is wrong)
+    dirs: tuple[Path, ...] = ()  # the user's narrative dirs they were read from (for hot reload)
 
     def claim(self, claim_id: str) -> Claim:
         return next(c for c in self.claims if c.id == claim_id)
@@ -77,10 +86,18 @@ def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
     except TapecheckError as error:
         problems.lines.append(str(error))
         return ()
-    themes: list[Theme] = []
-    entries = doc.data.get("themes")
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(doc.data.get("themes"), list) or not doc.data["themes"]:
         problems.add(str(path), "needs one or more [[themes]] tables")
+        return ()
+    return themes_in(doc, problems)
+
+
+def themes_in(doc: TomlFile, problems: _Problems) -> tuple[Theme, ...]:
+    """The [[themes]] tables of a file, each checked."""
+    themes: list[Theme] = []
+    entries = doc.data.get("themes", [])
+    if not isinstance(entries, list):
+        problems.add(doc.where("themes"), "themes must be [[themes]] tables")
         return ()
     for index, entry in enumerate(entries):
         where = doc.where("themes", index)
@@ -91,24 +108,33 @@ def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
         if not isinstance(theme_id, str) or not _THEME_ID.match(theme_id):
             problems.add(where, f"theme id {theme_id!r} must be lower_case_with_underscores")
             continue
-        if not _text(entry.get("title")) or not _text(entry.get("title_zh")):
-            problems.add(where, f"theme {theme_id}: needs title and title_zh")
+        if not _text(entry.get("title")) or not _text(entry.get("title_zh", entry.get("title"))):
+            problems.add(where, f"theme {theme_id}: needs a title (and title_zh, if given, a non-empty string)")
             continue
         if not isinstance(watch, list) or not all(isinstance(s, str) for s in watch):
             problems.add(doc.where("themes", index, "watch"), f"theme {theme_id}: watch must be a list of series ids")
             continue
         for series in watch:
-            try:
-                SeriesId.parse(series)
-            except TapecheckError as error:
-                problems.add(doc.where("themes", index, "watch"), f"theme {theme_id}: {error}")
+            if problem := series_problem(series):
+                problems.add(doc.where("themes", index, "watch"), f"theme {theme_id}: {problem}")
         if any(t.id == theme_id for t in themes):
             problems.add(where, f"theme {theme_id} is defined twice")
-        themes.append(Theme(theme_id, entry["title"], entry["title_zh"], tuple(watch)))
+        themes.append(Theme(theme_id, entry["title"], str(entry.get("title_zh", entry["title"])), tuple(watch)))
     return tuple(themes)
 
 
-def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
+def series_problem(series: str) -> str | None:
+    """Why no source could poll `series` (a malformed id, a network we do not carry), or None."""
+    try:
+        parsed = SeriesId.parse(series)
+    except TapecheckError as error:
+        return str(error)
+    if parsed.kind == "network" and parsed.symbol not in NETWORKS:
+        return f"series {series}: no source carries network {parsed.symbol!r} (known: {', '.join(sorted(NETWORKS))})"
+    return None
+
+
+def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Article | None:
     entry = doc.data.get("article")
     if not isinstance(entry, dict):
         problems.add(str(doc.path), "needs an [article] table")
@@ -117,9 +143,12 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
     before = len(problems.lines)
     for key in sorted(set(entry) - _ARTICLE_KEYS):
         problems.add(doc.where("article", key), f"article: unknown key {key!r}")
-    for key in ("id", "seed", "outlet", "title", "title_en"):
+    for key in _USER_ARTICLE_REQUIRED if user else _SHIPPED_ARTICLE_REQUIRED:
         if not _text(entry.get(key)):
             problems.add(where, f"article: needs {key} (a non-empty string, no control characters)")
+    for key in ("seed", "title_en", "author", "url") if user else ("author", "url"):
+        if key in entry and not _text(entry[key]):
+            problems.add(doc.where("article", key), f"article: {key} must be a non-empty string")
     published = entry.get("published")
     if not isinstance(published, date) or isinstance(published, datetime) or not day_in_range(published):
         problems.add(doc.where("article", "published"),
@@ -132,11 +161,11 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
     if len(problems.lines) > before:
         return None
     return Article(
-        id=entry["id"], seed=entry["seed"], piece=piece, outlet=entry["outlet"], title=entry["title"],
-        title_en=entry["title_en"], published=entry["published"],
+        id=entry["id"], seed=entry.get("seed", ""), piece=piece, outlet=entry["outlet"], title=entry["title"],
+        title_en=str(entry.get("title_en", entry["title"])), published=entry["published"],
         published_inferred=bool(entry.get("published_inferred", False)),
         title_inferred=bool(entry.get("title_inferred", False)), author=entry.get("author"),
-        note=entry.get("note"), file=doc.path.name,
+        note=entry.get("note"), file=str(doc.path) if user else doc.path.name, url=entry.get("url"), user=user,
     )
 
 
@@ -185,6 +214,9 @@ def _load_rule(doc: TomlFile, index: int, claim_id: str, entry: Any, problems: _
     except TapecheckError as error:
         bad("expr", f"rule: {error}")
         return None
+    for name in series:
+        if problem := series_problem(name):
+            bad("expr", f"rule: {problem}")
     if unit is not None and expr_unit != unit:
         bad("expr", f"rule: the expression is in {expr_unit} but unit says {unit} (convert with fx(PAIR))")
     if len(problems.lines) > before:
@@ -194,6 +226,7 @@ def _load_rule(doc: TomlFile, index: int, claim_id: str, entry: Any, problems: _
 
 def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
                 theme_ids: set[str], problems: _Problems) -> Claim | None:
+    """One [[claims]] table; a user's file (article.user) may leave out summary_zh."""
     where = doc.where("claims", index)
     if not isinstance(entry, dict):
         problems.add(where, "each [[claims]] entry must be a table")
@@ -216,8 +249,10 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
     elif isinstance(entry["as_of"], datetime) or not day_in_range(entry["as_of"]):
         bad("as_of", f"as_of must be a date (no time) in the years {RANGE}, not {entry['as_of']}")
     for key in ("summary", "summary_zh"):
-        if not _text(entry.get(key)):
+        if (key in entry or key == "summary" or not article.user) and not _text(entry.get(key)):
             bad(key, f"needs {key} (a non-empty string, no control characters)")
+    if "draft" in entry and not isinstance(entry["draft"], bool):
+        bad("draft", "draft must be true or false")
     if "quote" in entry and not _text(entry["quote"]):
         bad("quote", "quote must be the article's sentence(s), a non-empty string")
     paragraph = entry.get("paragraph")
@@ -244,52 +279,127 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         return None
     return Claim(
         id=claim_id, theme=entry["theme"], article=article.id, as_of=entry["as_of"],
-        summary=entry["summary"], summary_zh=entry["summary_zh"], kind=ClaimKind(str(kind)), rule=rule,
+        summary=entry["summary"], summary_zh=str(entry.get("summary_zh", entry["summary"])), kind=ClaimKind(str(kind)),
+        rule=rule, draft=entry.get("draft") is True, user=article.user,
         as_of_inferred=bool(entry.get("as_of_inferred", False)), figure=entry.get("figure"),
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
-        unit=entry.get("unit"), file=doc.path.name, line=doc.line("claims", index),
+        unit=entry.get("unit"), file=article.file, line=doc.line("claims", index),
         quote=entry.get("quote"), paragraph=paragraph, origin=entry.get("origin", "article"),
         error=entry.get("error"),
     )
 
 
-def load_narratives(directory: Path = NARRATIVES_DIR) -> Narratives:
-    """Read and validate every narrative file in `directory`, or raise NarrativeError listing each problem."""
+class _Loaded:
+    """What has been loaded so far, for the next file to be checked against: themes, articles, claim ids."""
+
+    def __init__(self) -> None:
+        self.themes: list[Theme] = []
+        self.articles: dict[str, Article] = {}
+        self.claims: list[Claim] = []
+        self.seen: dict[str, str] = {}  # claim id -> where it is
+
+    def add_themes(self, doc: TomlFile, problems: _Problems) -> None:
+        for theme in themes_in(doc, problems):
+            known = next((t for t in self.themes if t.id == theme.id), None)
+            if known is None:
+                self.themes.append(theme)
+            elif known != theme:  # a file may repeat a theme to stay whole on its own, never change one
+                problems.add(doc.where("themes"), f"theme {theme.id} is defined differently elsewhere (a shipped "
+                                                  "theme, or another of your files): give yours another id")
+
+
+def _load_file(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> None:
+    """One article file into `loaded`: what has a problem is left out and said in `problems`."""
+    try:
+        doc = read_toml(path)
+    except TapecheckError as error:
+        problems.lines.append(str(error))
+        return
+    if user:
+        loaded.add_themes(doc, problems)
+    elif "themes" in doc.data:
+        problems.add(doc.where("themes"), f"themes of the shipped files go in {THEMES_FILE}")
+    article = _load_article(doc, problems, user)
+    if article is None:
+        return
+    if article.id in loaded.articles:
+        problems.add(doc.where("article", "id"), f"article id {article.id} is also in "
+                                                 f"{loaded.articles[article.id].file}")
+        return
+    entries = doc.data.get("claims", [])
+    if not isinstance(entries, list):
+        problems.add(str(path), "claims must be an array of [[claims]] tables")
+        return
+    loaded.articles[article.id] = article
+    theme_ids = {t.id for t in loaded.themes}
+    for index, entry in enumerate(entries):
+        claim = _load_claim(doc, index, entry, article, theme_ids, problems)
+        if claim is None:
+            continue
+        if claim.id in loaded.seen:
+            problems.add(doc.where("claims", index, "id"), f"claim {claim.id} is also in {loaded.seen[claim.id]}")
+            continue
+        loaded.seen[claim.id] = f"{claim.file}:{claim.line}"
+        loaded.claims.append(claim)
+
+
+def article_files(directory: Path) -> list[Path]:
+    """A narrative dir's article files, in name order (themes.toml is not one)."""
+    try:
+        return sorted(p for p in directory.glob("*.toml") if p.name != THEMES_FILE and p.is_file())
+    except OSError:
+        return []
+
+
+def _load_shipped(directory: Path) -> _Loaded:
     problems = _Problems()
-    themes = load_themes(directory / THEMES_FILE, problems)
-    theme_ids = {t.id for t in themes}
-    articles: dict[str, Article] = {}
-    claims: list[Claim] = []
-    seen: dict[str, str] = {}
-    files = sorted(p for p in directory.glob("*.toml") if p.name != THEMES_FILE)
+    loaded = _Loaded()
+    loaded.themes = list(load_themes(directory / THEMES_FILE, problems))
+    files = article_files(directory)
     if not files:
         problems.add(str(directory), "no article files (*.toml)")
     for path in files:
-        try:
-            doc = read_toml(path)
-        except TapecheckError as error:
-            problems.lines.append(str(error))
-            continue
-        article = _load_article(doc, problems)
-        if article is None:
-            continue
-        if article.id in articles:
-            problems.add(doc.where("article", "id"), f"article id {article.id} is also in "
-                                                     f"{articles[article.id].file}")
-        articles[article.id] = article
-        entries = doc.data.get("claims", [])
-        if not isinstance(entries, list):
-            problems.add(str(path), "claims must be an array of [[claims]] tables")
-            continue
-        for index, entry in enumerate(entries):
-            claim = _load_claim(doc, index, entry, article, theme_ids, problems)
-            if claim is None:
-                continue
-            if claim.id in seen:
-                problems.add(doc.where("claims", index, "id"), f"claim {claim.id} is also in {seen[claim.id]}")
-                continue
-            seen[claim.id] = f"{path.name}:{claim.line}"
-            claims.append(claim)
+        _load_file(path, loaded, problems, user=False)
     if problems.lines:
         raise NarrativeError(problems.lines)
-    return Narratives(themes, articles, tuple(claims))
+    return loaded
+
+
+def load_narratives(directory: Path = NARRATIVES_DIR, user_dirs: tuple[Path, ...] = ()) -> Narratives:
+    """The shipped narratives in `directory` (every problem raises NarrativeError), then the user's own files
+    in `user_dirs` (a missing dir is empty; a broken file is left out and named in `problems`)."""
+    loaded = _load_shipped(directory)
+    problems = _Problems()
+    for path in (p for d in user_dirs for p in article_files(d)):
+        _load_file(path, loaded, problems, user=True)
+    return Narratives(tuple(loaded.themes), loaded.articles, tuple(loaded.claims), tuple(problems.lines),
+                      tuple(user_dirs))
+
+
+def lint_files(paths: list[Path], user_dirs: tuple[Path, ...] = ()) -> tuple[list[str], int]:
+    """Check the files in `paths` as user narrative files, against the shipped ones and the user's other files
+    (ids unique across all of them); returns the problems in `paths`, one line each, and the claims that load."""
+    loaded = _load_shipped(NARRATIVES_DIR)
+    linted = {p.resolve() for p in paths}
+    for path in (p for d in user_dirs for p in article_files(d) if p.resolve() not in linted):
+        _load_file(path, loaded, _Problems(), user=True)  # their own problems are not these files'
+    problems = _Problems()
+    before = len(loaded.claims)
+    for path in dict.fromkeys(paths):
+        if not path.is_file():
+            problems.add(str(path), "no such file")
+            continue
+        _load_file(path, loaded, problems, user=True)
+    return problems.lines, len(loaded.claims) - before
+
+
+def narratives_signature(dirs: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a user's narrative file is added, changed or removed: each file's path, mtime, size."""
+    signature = []
+    for path in (p for d in dirs for p in article_files(d)):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        signature.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)

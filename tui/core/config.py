@@ -102,7 +102,7 @@ class CollectorSettings:
     linger_s: float = 300  # a collector a dashboard started stops this long after the last dashboard left
 
 
-BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
+BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter", "console")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,7 @@ class Settings:
     files: tuple[Path, ...]
     warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
     collector: CollectorSettings = field(default_factory=CollectorSettings)
+    narrative_dirs: tuple[Path, ...] = ()  # the user's own article folders, absolute; the first gets new files
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
@@ -194,6 +195,9 @@ _SCHEMA: dict[str, dict[str, Check]] = {
                                   and DISPUTE_FACTOR[0] <= v <= DISPUTE_FACTOR[1],
                                   f"a number from {DISPUTE_FACTOR[0]:g} to {DISPUTE_FACTOR[1]:g}")},
     "collector": {"linger_s": LINGER_S},
+    "narratives": {"dirs": (lambda v: isinstance(v, list) and all(isinstance(d, str) and d.strip() and d.isprintable()
+                                                                  for d in v),
+                            "a list of folder paths, e.g. [\"narratives\", \"~/articles\"]")},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": days(1, 3650),
               "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
@@ -287,4 +291,11 @@ def load_settings(path: Path | None = None) -> Settings:
         files=tuple(doc.path for doc in docs),
         warnings=tuple(w for w in map(_exposed, docs) if w),
         collector=CollectorSettings(**data.get("collector", {})),
+        narrative_dirs=narrative_dirs(data.get("narratives", {}).get("dirs", [])),
     )
+
+
+def narrative_dirs(paths: list[str]) -> tuple[Path, ...]:
+    """`[narratives] dirs` as absolute paths: "~" expanded, a relative path taken from the user config dir."""
+    base = user_config_path().parent
+    return tuple(dict.fromkeys(base / Path(p).expanduser() for p in paths))

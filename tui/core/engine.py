@@ -67,15 +67,18 @@ class DashboardState:
     collector: CollectorStatus | None = None  # LIVE only
     built_in_s: float = 0.0
     derived: frozenset[str] = frozenset()  # our own claims: never counted as the article's error
+    drafts: frozenset[str] = frozenset()  # rules the user has not confirmed: shown, never counted
 
     @property
     def diverged(self) -> int:
-        return sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED)
+        return sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED and v.claim_id not in self.drafts)
 
     @property
     def wrong_then(self) -> int:
-        """The articles' figures the record does not support on their own dates (our derived claims aside)."""
-        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED and v.claim_id not in self.derived)
+        """The articles' figures the record does not support on their own dates (our derived claims and drafts
+        aside)."""
+        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED and v.claim_id not in self.derived
+                   and v.claim_id not in self.drafts)
 
 
 class ReadOnlyThen:
@@ -106,13 +109,20 @@ class Engine:
         self._then_at = float("-inf")
         self._flips: dict[str, tuple[Flip, ...]] = {}
         self._down_since: datetime | None = None
-        self._derived = frozenset(c.id for c in narratives.claims if c.derived)
         self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
         self._full_at = float("-inf")  # when every claim was last judged
+        self.use(narratives)
 
-    def judge_then(self) -> dict[str, Verdict]:
+    def use(self, narratives: Narratives) -> None:
+        """Judge these narratives from the next build on (the user's files changed): every claim on its own date
+        again too, since a claim may be new or its rule changed."""
+        self.narratives = narratives
+        self._then = {}
+        self._full_at = float("-inf")  # a rule may have changed under a kept id: judge every claim
+
+    def judge_then(self, narratives: Narratives) -> dict[str, Verdict]:
         cache = ReadOnlyThen(self.store) if self.store is not None else None
-        return judge_then(self.narratives.claims, self.tape, self.settings, cache)
+        return judge_then(narratives.claims, self.tape, self.settings, cache)
 
     def build(self, changed: set[str] | None = None) -> DashboardState:
         """The state now: judge every claim, fill every panel, note the flips since the last state. With
@@ -120,6 +130,7 @@ class Engine:
         unless the last full judgement is FULL_EVERY_S old: staleness and market hours move with the clock."""
         started = time.perf_counter()
         now = self.clock()
+        narratives = self.narratives  # one set of claims for the whole build, though `use` may come meanwhile
         earlier = None
         if changed is not None and self.state is not None and time.monotonic() - self._full_at < FULL_EVERY_S:
             earlier = Earlier(self.state.verdicts, self.state.views, self.state.now, changed)
@@ -127,14 +138,16 @@ class Engine:
             self._full_at = time.monotonic()
         # A tape's history is all there from the start; the store's grows as the collector fetches it.
         if not self._then or (self.store is not None and time.monotonic() - self._then_at >= THEN_EVERY_S):
-            self._then = self.judge_then()
+            self._then = self.judge_then(narratives)
             self._then_at = time.monotonic()
         context = make_context(self.tape, now, self.settings, self._past_days)
-        views, verdicts = build_views(self.narratives, context, "en", self._then, earlier)
+        views, verdicts = build_views(narratives, context, "en", self._then, earlier)
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
-                               new_flips, self._collector(now), time.perf_counter() - started, self._derived)
+                               new_flips, self._collector(now), time.perf_counter() - started,
+                               frozenset(c.id for c in narratives.claims if c.derived),
+                               frozenset(c.id for c in narratives.claims if c.draft))
         self.state = state
         return state
 

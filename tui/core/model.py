@@ -169,7 +169,9 @@ class Article:
     title_inferred: bool = False
     author: str | None = None
     note: str | None = None
-    file: str = ""
+    file: str = ""  # the file's name for a shipped article, its full path for one of the user's own
+    url: str | None = None
+    user: bool = False  # from the user's own narrative dirs, not shipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,8 @@ class Claim:
     paragraph: int | None = None  # the quote's paragraph: the n-th non-blank line of the seed file
     origin: str = "article"  # "article": the article says it; "derived": we added it to follow the article
     error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
+    draft: bool = False  # a proposed rule not yet confirmed by the user: shown, never counted as diverged
+    user: bool = False  # from the user's own narrative dirs, not shipped
 
     @property
     def series(self) -> tuple[str, ...]:

@@ -39,6 +39,8 @@ def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
         "origin": claim.origin,
         "error": claim.error,
         "file": f"{claim.file}:{claim.line}",
+        "draft": claim.draft,  # a proposed rule not yet confirmed: never counted as diverged
+        "user": claim.user,  # from the user's own narrative files
     }
 
 
@@ -108,6 +110,8 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
             claim = narratives.claim(v.claim_id)
             claimed, live = _value(v.claim_value, v.unit), _value(v.live_value, v.unit)
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
+            ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""
+            ours += f"  (your file {claim.file}:{claim.line})" if claim.user else ""
             print(f"  {v.status.upper():9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
             print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"

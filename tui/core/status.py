@@ -45,7 +45,7 @@ class StoreStatus:
 def store_status(store: Store, narratives: Narratives, settings: Settings, now: datetime) -> StoreStatus:
     ctx = make_context(store, now, settings)
     counts: dict[str, int] = {}
-    for verdict in judge_all(narratives.claims, ctx):
+    for verdict in judge_all([c for c in narratives.claims if not c.draft], ctx):  # drafts are not confirmed
         counts[str(verdict.status)] = counts.get(str(verdict.status), 0) + 1
     try:
         btc = last(ctx, BTC)

@@ -49,7 +49,9 @@ def read_toml(path: Path) -> TomlFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise TapecheckError(f"{path}: not valid TOML: {error}") from None
+        found = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        where = f"{path}:{found.group(1)}" if found else str(path)
+        raise TapecheckError(f"{where}: not valid TOML: {error}") from None
     return TomlFile(path, data, _key_lines(text))
 
 

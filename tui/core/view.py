@@ -48,10 +48,13 @@ class ClaimRow:
     @property
     def wrong_then(self) -> bool:
         """The record does not support the article's figure even on its own date (never so for our own claims)."""
-        return self.then is not None and self.then.status is Status.DIVERGED and not self.claim.derived
+        return (self.then is not None and self.then.status is Status.DIVERGED and not self.claim.derived
+                and not self.claim.draft)
 
     def summary(self, lang: str) -> str:
         text = self.claim.summary_zh if lang == "zh" else self.claim.summary
+        if self.claim.draft:
+            text = ("(草稿,未确认) " if lang == "zh" else "(draft, unconfirmed) ") + text
         return ("(我们的推论) " if lang == "zh" else "(ours) ") + text if self.claim.derived else text
 
     @property
@@ -80,7 +83,8 @@ class ThemeView:
 
     @property
     def diverged(self) -> int:
-        return sum(1 for c in self.claims if c.verdict.status is Status.DIVERGED)
+        """Diverged claims, drafts (rules not yet confirmed) aside."""
+        return sum(1 for c in self.claims if c.verdict.status is Status.DIVERGED and not c.claim.draft)
 
     @property
     def wrong_then(self) -> int:

@@ -24,7 +24,7 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core import format as fmt
-from tui.core.claims import Narratives
+from tui.core.claims import Narratives, load_narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
@@ -44,7 +44,7 @@ REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pa
 DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
-WATCH_S = 1.0  # a viewer looks for a commit, and for its collector, this often
+WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
 
 
 class StateBuilt(Message):
@@ -53,6 +53,15 @@ class StateBuilt(Message):
     def __init__(self, state: DashboardState) -> None:
         super().__init__()
         self.state = state
+
+
+class NarrativesReloaded(Message):
+    """The user's narrative files changed and were read again; the engine judges these from now on."""
+
+    def __init__(self, narratives: Narratives, before: Narratives) -> None:
+        super().__init__()
+        self.narratives = narratives
+        self.before = before
 
 
 class StoreUnreadable(Message):
@@ -76,6 +85,7 @@ class TapecheckApp(App[str | None]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("s", "sources", "Sources", id="sources"),
         Binding("a", "articles", "Articles", id="articles"),
+        Binding("colon", "console", "Rule console", id="console", show=False),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo", id="demo", show=False),
@@ -99,6 +109,7 @@ class TapecheckApp(App[str | None]):
         self.building = False  # a replay's or snapshot's build is under way
         self.build_again = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
+        self.narratives_seen = narratives_signature(narratives.dirs)  # the user's files as last read
 
     @property
     def store(self) -> Store | None:
@@ -118,6 +129,9 @@ class TapecheckApp(App[str | None]):
             self.set_interval(QUIET_REBUILD_S, self.build_state)
         if self.replay is not None:
             self.play()
+        if self.store is None:  # a timer looks for changed narrative files (LIVE: the store-watch thread does)
+            self.set_interval(WATCH_S, self.watch_narratives)
+        self.tell_narrative_problems(self.narratives.problems)
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(printable(warning), title="Config", severity="warning", timeout=20)
 
@@ -179,6 +193,8 @@ class TapecheckApp(App[str | None]):
                     if changed and store.commit_seq() != seq:  # new observations: judge what reads them
                         seq, appended = store.changed_series(seq)
                         break
+                    if self.reload_narratives():
+                        break  # the user's files changed: judge the new claims (use() makes it a full build)
                     if changed:  # a health record, a request, a prune: only the header and sources change
                         self.post_message(StateBuilt(self.engine.refresh_status()))
                 except Exception:
@@ -201,6 +217,48 @@ class TapecheckApp(App[str | None]):
                     break
         finally:
             self.building = False
+
+    def reload_narratives(self) -> bool:
+        """Read the user's narrative files again if any was added, changed or removed; the engine judges the new
+        set from its next build. Blocking (it stats and reads files): call it from a thread."""
+        dirs = self.narratives.dirs
+        seen = narratives_signature(dirs)
+        if seen == self.narratives_seen:
+            return False
+        self.narratives_seen = seen
+        before = self.engine.narratives
+        try:
+            narratives = load_narratives(user_dirs=dirs)
+        except TapecheckError as error:  # the shipped files do not change under a running app; said all the same
+            self.post_message(StoreUnreadable(str(error)))
+            return False
+        self.engine.use(narratives)
+        self.post_message(NarrativesReloaded(narratives, before))
+        return True
+
+    @work(thread=True, exclusive=True, group="narratives", exit_on_error=False)
+    def watch_narratives(self) -> None:
+        """SNAPSHOT, REPLAY, DEMO: look for changed narrative files, and judge again when there are."""
+        if self.reload_narratives():
+            self.call_from_thread(self.build_state)
+
+    def on_narratives_reloaded(self, message: NarrativesReloaded) -> None:
+        self.narratives = message.narratives
+        before = {c.id for c in message.before.claims if c.user}
+        now = {c.id for c in message.narratives.claims if c.user}
+        added, removed = len(now - before), len(before - now)
+        changes = ", ".join(([f"{added} new"] if added else []) + ([f"{removed} gone"] if removed else []))
+        self.notify(f"Your narrative files changed: {len(now)} claims from them{f' ({changes})' if changes else ''}.",
+                    title="Narratives reloaded", timeout=5)
+        self.tell_narrative_problems(message.narratives.problems)
+
+    def tell_narrative_problems(self, problems: tuple[str, ...]) -> None:
+        """A broken narrative file of the user's: the rest is loaded; this says which and where."""
+        if problems:
+            shown = "\n".join(printable(p) for p in problems[:6])
+            more = f"\n… and {len(problems) - 6} more (tapecheck lint FILE shows each)" if len(problems) > 6 else ""
+            self.notify(f"{shown}{more}\nThe rest is loaded.", title="A narrative file of yours has problems",
+                        severity="error", timeout=30, markup=False)  # "[claims.rule]" is no markup
 
     def on_state_built(self, message: StateBuilt) -> None:
         state = message.state
@@ -431,6 +489,12 @@ class TapecheckApp(App[str | None]):
 
         if not isinstance(self.screen, ArticlesScreen):
             self.push_screen(ArticlesScreen(self.lang, self.open_claim))
+
+    def action_console(self) -> None:
+        from tui.ui.screens.console import ConsoleScreen
+
+        if not isinstance(self.screen, ConsoleScreen):
+            self.push_screen(ConsoleScreen())
 
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""

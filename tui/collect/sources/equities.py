@@ -62,6 +62,8 @@ T = TypeVar("T")
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 NO_QUOTE = "no quote from Yahoo"
+# a symbol left out of Yahoo's answer, as the sources screen lists it: "XYZ: Yahoo did not quote it (...)"
+NOT_QUOTED = "Yahoo did not quote it (an unknown or delisted symbol?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,7 +662,7 @@ class EquitiesSource:
         for symbol in symbols:
             quote = quotes.get(symbol)
             if quote is None or not present(quote.price):
-                failures[symbol] = NO_QUOTE
+                failures[symbol] = NOT_QUOTED
                 continue
             assert quote.price is not None
             if problem := self._currency_problem(symbol, quote.currency):
@@ -686,9 +688,9 @@ class EquitiesSource:
 
     @staticmethod
     def _nothing_usable(symbols: Sequence[str], failures: dict[str, str], rejected: list[str]) -> str:
-        if all(failures.get(s) == NO_QUOTE for s in symbols):
+        if all(failures.get(s) == NOT_QUOTED for s in symbols):
             return f"{NO_QUOTE} for any of {len(symbols)} symbols"
-        first = next((failures[s] for s in symbols if s in failures and failures[s] != NO_QUOTE), None)
+        first = next((failures[s] for s in symbols if s in failures and failures[s] != NOT_QUOTED), None)
         return f"no usable quote from Yahoo ({first or rejected[0]})"
 
     @staticmethod

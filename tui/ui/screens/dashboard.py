@@ -174,19 +174,26 @@ class DashboardScreen(StateScreen):
         """Fill (or refill) the panels, keeping each table's cursor where it was."""
         container = self.query_one("#panels", VerticalScroll)
         with self.app.batch_update():
-            if len(container.children) != len(views):
-                container.remove_children()
-                container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1))
+            panels = {p.view.theme_id: p for p in container.query(ThemePanel)}
+            if list(panels) != [v.theme_id for v in views]:  # the first state, or the user's themes changed
+                first = not panels
+                for theme_id, panel in panels.items():
+                    if all(v.theme_id != theme_id for v in views):
+                        panel.remove()
+                container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1)
+                                    if v.theme_id not in panels)  # a user's themes come after the shipped ones
                 self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
-                self.call_after_refresh(self.focus_first_table)
-                self.call_after_refresh(self.post_message, PanelsShown())
+                if first:
+                    self.call_after_refresh(self.focus_first_table)
+                    self.call_after_refresh(self.post_message, PanelsShown())
             else:
                 self._fill(views, lang, diverged_only, text_filter)
 
     def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str,
               retries: int = 0) -> None:
         needle = text_filter.casefold()
-        for panel, view in zip(self.query(ThemePanel), views, strict=False):
+        for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
+            panel.index = index  # a panel before it may have gone with the user's file
             if not panel.query(".claims") or not panel.query(".series"):  # not yet composed: fill once it is
                 if retries < FILL_RETRIES:  # a timer, not the next idle moment: that would spin the loop
                     self.set_timer(0.05, lambda: self._fill(views, lang, diverged_only, text_filter, retries + 1))

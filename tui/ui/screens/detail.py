@@ -124,6 +124,9 @@ class ClaimScreen(StateScreen):
         if c.derived:
             text.append("Ours: a claim we derived to follow the article, not the article's own claim; "
                         "if it fails, that is not an error of the article.\n", style="italic")
+        if c.draft:
+            text.append("Draft: a proposed rule not yet confirmed; shown, but never counted as diverged. To confirm "
+                        "it, remove `draft = true` from its file.\n", style="italic")
         if c.quote:
             where = f" (paragraph {c.paragraph})" if c.paragraph else ""
             text.append(f"The article{where} ", style="dim").append(f"{c.quote}\n")
@@ -134,6 +137,10 @@ class ClaimScreen(StateScreen):
         inferred = " (date inferred)" if c.as_of_inferred else ""
         text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
         text.append("Source ", style="dim").append(f"{citation(article)} ({article.title_en})\n")
+        if c.user:
+            text.append("From your file ", style="dim").append(f"{c.file}:{c.line}\n")
+        if article.url:
+            text.append("Link ", style="dim").append(f"{article.url}\n")
         if c.figure and not c.quote:  # the quote holds the figure, in the article's own script
             text.append("Figure ", style="dim").append(f"{c.figure}\n")
         if c.rule:

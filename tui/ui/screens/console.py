@@ -1,0 +1,200 @@
+"""The rule console (`:`): type a rule expression, watch its value, unit and series live; save it as a claim.
+
+Every keystroke, and every new state of the dashboard (the data moved), reads the expression again in a thread
+(tui.core.console); a parse or type error shows inline with a caret under its column. Enter on a valid rule
+opens a small form (id, theme, summary, op, value); Enter there appends the claim to `console.toml` in the user's
+first narrative folder, and hot reload brings it onto the dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from tui.core.console import Reading, claim_toml, read_expression, save_claim
+from tui.core.engine import DashboardState
+from tui.core.model import OPS, TapecheckError
+from tui.core.printable import printable
+from tui.ui.screens.base import StateScreen
+from tui.ui.screens.dashboard import _colour
+from widgets.header_line import HeaderLine
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FORM = ("claim-id", "claim-theme", "claim-summary", "claim-op", "claim-value")
+
+
+class ConsoleScreen(StateScreen):
+    """A rule expression read live against the dashboard's data, and saved as a claim on Enter."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading: Reading | None = None
+        self.saved: str | None = None  # the path of the last save, said on screen
+        self.save_when_read = False  # Enter came before the reading of what is typed: offer to save once it is in
+
+    def compose(self) -> ComposeResult:
+        yield HeaderLine()
+        with VerticalScroll(id="console"):  # a short terminal scrolls to the save form
+            yield Static("Rule console: type an expression, e.g. 11509 * last(crypto:BTC/USD:last). Enter saves a "
+                         "valid one as a claim; Escape goes back.", id="console-help")
+            yield Input(placeholder="a rule expression", id="expr")
+            yield Static(id="reading")
+            with Vertical(id="save-form"):
+                yield Static("Save as a claim in your narratives (console.toml); Enter in any field saves, "
+                             "Escape cancels.", id="save-help")
+                for name, label, placeholder, value in (
+                        ("claim-id", "id", "a lower-case slug, unique: my-btc-above-50k", ""),
+                        ("claim-theme", "theme", "a theme id", ""),
+                        ("claim-summary", "summary", "what the claim says, in your words", ""),
+                        ("claim-op", "op", f"one of {' '.join(OPS)} (~: within 5%)", ">="),
+                        ("claim-value", "value", "the claimed value, in the expression's unit", "")):
+                    with Horizontal(classes="field"):
+                        yield Static(label, classes="label")
+                        yield Input(value=value, placeholder=placeholder, id=name, compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#save-form").display = False
+        themes = [t.id for t in self.tapecheck.narratives.themes]
+        self.query_one("#claim-theme", Input).placeholder = f"theme id: {', '.join(themes)}"
+        self.query_one("#claim-theme", Input).value = themes[0] if themes else ""
+        self.query_one("#expr", Input).focus()
+        self.show_reading(None)
+
+    def show_state(self, state: DashboardState) -> None:
+        """The data moved: read the expression again."""
+        if self.is_mounted and self.query("#expr"):
+            self.read(self.query_one("#expr", Input).value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "expr":
+            self.saved = None
+            self.query_one("#save-form").display = False
+            self.read(event.value)
+
+    @work(thread=True, exclusive=True, group="console", exit_on_error=False)
+    def read(self, expr: str) -> None:
+        app = self.tapecheck
+        reading = read_expression(expr, app.engine.tape, app.clock(), app.settings)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_reading, reading)
+
+    def show_reading(self, reading: Reading | None) -> None:
+        if reading is not None and reading.expr != self.query_one("#expr", Input).value:
+            return  # an answer for what was typed before
+        self.reading = reading
+        text = Text()
+        if reading is None:
+            text.append("…", style="dim")
+        elif reading.column is not None:
+            error = _colour("bold $error", self)
+            text.append(" " * (reading.column + 2) + "^\n", style=error)  # under the column: past the border, padding
+            text.append(printable(reading.error or ""), style=error)
+        else:
+            text.append("value ", style="dim").append(reading.shown, style="bold")
+            text.append("  stale" if reading.stale else "", style=_colour("italic $warning", self))
+            text.append("\nunit  ", style="dim").append(reading.unit or "—")
+            text.append("\nreads ", style="dim").append(", ".join(reading.series) or "no series")
+            if reading.working:
+                text.append("\n      ", style="dim").append(printable(reading.working))
+            if reading.error:
+                text.append(f"\n{printable(reading.error)}", style=_colour("$warning", self))
+            text.append("\nEnter: save it as a claim", style="dim")
+        if self.save_when_read and reading is not None:
+            self.save_when_read = False
+            self.call_after_refresh(self.offer_save)
+        if self.saved:
+            text.append(f"\nSaved to {printable(self.saved)}: the dashboard shows it within a few seconds.",
+                        style=_colour("$success", self))
+        self.query_one("#reading", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "expr":
+            self.offer_save()
+        else:
+            self.save()
+
+    def offer_save(self) -> None:
+        reading = self.reading
+        if reading is None or reading.expr != self.query_one("#expr", Input).value:
+            self.save_when_read = True  # still being read
+            return
+        if not reading.valid:
+            self.notify("Not a rule yet: fix the error shown first", severity="warning", timeout=4)
+            return
+        form = self.query_one("#save-form")
+        form.display = True
+        if reading.value is not None and not self.query_one("#claim-value", Input).value:
+            self.query_one("#claim-value", Input).value = f"{float(f'{reading.value:.6g}'):f}".rstrip("0").rstrip(".")
+        self.query_one("#claim-id", Input).focus()
+        form.scroll_visible()
+
+    def save(self) -> None:
+        reading = self.reading
+        fields = {name: self.query_one(f"#{name}", Input).value.strip() for name in FORM}
+        dirs = self.tapecheck.narratives.dirs
+        problem = None
+        if reading is None or not reading.valid:
+            problem = "the expression is not a valid rule"
+        elif not dirs:
+            problem = "[narratives] dirs is empty in your config: no folder to save into"
+        elif not _SLUG.match(fields["claim-id"]):
+            problem = "the id must be a lower-case slug, e.g. my-btc-above-50k"
+        elif not fields["claim-summary"]:
+            problem = "give a summary: what the claim says"
+        try:
+            value = float(fields["claim-value"].replace(",", ""))
+        except ValueError:
+            problem = problem or "the value must be a number"
+            value = 0.0
+        if problem is not None or reading is None:
+            self.notify(problem or "", title="Not saved", severity="error", timeout=6)
+            return
+        try:
+            table = claim_toml(fields["claim-id"], fields["claim-theme"], fields["claim-summary"], reading,
+                               fields["claim-op"], value, 0.0 if fields["claim-op"] != "~" else 5.0,
+                               self.tapecheck.clock().date())
+        except TapecheckError as error:
+            self.notify(str(error), title="Not saved", severity="error", timeout=6)
+            return
+        self.write(table, self.tapecheck.clock())
+
+    @work(thread=True, exclusive=True, group="console-save", exit_on_error=False)
+    def write(self, table: str, now: datetime) -> None:
+        dirs = self.tapecheck.narratives.dirs
+        try:
+            path = save_claim(dirs[0], table, now.date(), dirs)
+        except TapecheckError as error:
+            self.app.call_from_thread(self.notify, printable(str(error)), title="Not saved", severity="error",
+                                      timeout=10, markup=False)
+            return
+        self.app.call_from_thread(self.saved_to, str(path))
+
+    def saved_to(self, path: str) -> None:
+        self.saved = path
+        self.query_one("#save-form").display = False
+        self.query_one("#claim-id", Input).value = ""
+        self.query_one("#claim-summary", Input).value = ""
+        self.query_one("#expr", Input).focus()
+        self.notify(f"Saved to {path}", title="Claim saved", timeout=5)
+        self.show_reading(self.reading)
+
+    def action_back(self) -> None:
+        form = self.query_one("#save-form")
+        if form.display:
+            form.display = False
+            self.query_one("#expr", Input).focus()
+            return
+        self.app.pop_screen()
+
