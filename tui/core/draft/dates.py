@@ -28,6 +28,8 @@ DATE = re.compile(
     rf"|(?P<em3>{_MONTH})\.?\s+(?P<ey3>\d{{4}})\b",
     re.IGNORECASE,
 )
+SINCE_BEFORE = re.compile(r"(?:自|从|從|\bsince|\bfrom)\s*$", re.IGNORECASE)
+SINCE_AFTER = re.compile(r"\s*(?:以来|以來|至今)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class DateMention:
     month: int | None
     day: int | None
     relative_year: int | None = None  # 去年: -1
+    since: bool = False  # 自2025年以来, since May 2021: where a stretch starts, not when the figure stands
 
     def resolve(self, anchor: date) -> date | None:
         """The last day the mention covers (a month: its last day), its year taken from `anchor` if unwritten."""
@@ -114,5 +117,61 @@ def find_dates(text: str) -> list[DateMention]:
             continue
         if year is not None and not 1970 <= year <= 2100:
             continue
-        found.append(DateMention(m.start(), m.end(), year, month, day, _RELATIVE_YEAR.get(g["rel"] or "")))
+        since = bool(SINCE_BEFORE.search(text[:m.start()]) or SINCE_AFTER.match(text, m.end()))
+        found.append(DateMention(m.start(), m.end(), year, month, day, _RELATIVE_YEAR.get(g["rel"] or ""), since))
+    return found
+
+
+_DURATION = re.compile(
+    r"(?:近|过去|過去|短短|最近|\b(?:past|last|over)\s+)?\s*(?<![\d.])(?P<n>\d{1,3}|[一二两兩三四五六七八九十半]{1,3})\s*"
+    r"(?:(?P<cm>[个個])\s*月|(?P<unit>周|週|个星期|個星期|天|个交易日|個交易日|个年头|年(?![\d月全底初末中内內以]))"
+    r"|\s*(?P<en>weeks?|months?|days?|years?)\b)", re.IGNORECASE)
+_CN_SMALL = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+             "十": 10}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A stretch of time ending at the figure: 近2个月, 一周, past three weeks (as days, or whole months)."""
+
+    start: int
+    end: int
+    days: int
+    months: int
+
+    def before(self, day: date) -> date:
+        """The day this stretch before `day` begins."""
+        if self.months:
+            total = day.year * 12 + day.month - 1 - self.months
+            year, month = divmod(total, 12)
+            return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+        return day - timedelta(days=self.days)
+
+
+def _small(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text == "半":
+        return None
+    if len(text) == 1:
+        return _CN_SMALL.get(text)
+    tens, _, ones = text.partition("十")
+    return (_CN_SMALL.get(tens, 1) if tens else 1) * 10 + (_CN_SMALL.get(ones, 0) if ones else 0)
+
+
+def find_durations(text: str) -> list[Duration]:
+    found = []
+    for m in _DURATION.finditer(text.translate(WIDE)):
+        count = _small(m.group("n"))
+        if not count or count > 60:
+            continue
+        unit = (m.group("unit") or m.group("en") or "").lower()
+        if m.group("cm") or unit.startswith("month"):
+            found.append(Duration(m.start(), m.end(), 0, count))
+        elif unit.startswith(("年", "year", "个年", "個年")):
+            found.append(Duration(m.start(), m.end(), 0, 12 * count))
+        elif unit.startswith(("周", "週", "个星", "個星", "week")):
+            found.append(Duration(m.start(), m.end(), 7 * count, 0))
+        else:
+            found.append(Duration(m.start(), m.end(), count, 0))
     return found
