@@ -27,9 +27,9 @@ THEMES_FILE = "themes.toml"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
-                 "published", "published_inferred", "note"}
+                 "published", "published_inferred", "note", "inferred"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
-               "value", "unit", "rule", "quote", "paragraph", "origin", "error"}
+               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft"}
 ORIGINS = ("article", "derived")
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
 
@@ -129,6 +129,10 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
         problems.add(doc.where("article", "piece"), "article: piece must be a whole number from 1")
     if isinstance(entry.get("id"), str) and not _SLUG.match(entry["id"]):
         problems.add(doc.where("article", "id"), f"article id {entry['id']!r} must be a lower-case slug")
+    inferred = entry.get("inferred", [])
+    if not isinstance(inferred, list) or not all(isinstance(k, str) and k in _ARTICLE_KEYS for k in inferred):
+        problems.add(doc.where("article", "inferred"), "article: inferred must list article keys we guessed, "
+                                                       "e.g. [\"published\"]")
     if len(problems.lines) > before:
         return None
     return Article(
@@ -136,7 +140,7 @@ def _load_article(doc: TomlFile, problems: _Problems) -> Article | None:
         title_en=entry["title_en"], published=entry["published"],
         published_inferred=bool(entry.get("published_inferred", False)),
         title_inferred=bool(entry.get("title_inferred", False)), author=entry.get("author"),
-        note=entry.get("note"), file=doc.path.name,
+        note=entry.get("note"), file=doc.path.name, inferred=tuple(inferred),
     )
 
 
@@ -225,6 +229,12 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("paragraph", "paragraph must be a whole number from 1")
     if entry.get("origin", "article") not in ORIGINS:
         bad("origin", f"origin {entry.get('origin')!r} must be \"article\" or \"derived\"")
+    if not isinstance(entry.get("draft", False), bool):
+        bad("draft", "draft must be true or false")
+    elif entry.get("draft") and entry.get("kind") != "check":
+        bad("draft", "draft = true marks a proposed rule: only a check claim is a draft")
+    elif entry.get("draft") and not _text(entry.get("quote")):
+        bad("quote", "a draft claim needs the article's sentence as its quote")
     if "error" in entry and not _text(entry["error"]):
         bad("error", "error must say what the article got wrong, a non-empty string")
     kind = entry.get("kind")
@@ -249,7 +259,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
         unit=entry.get("unit"), file=doc.path.name, line=doc.line("claims", index),
         quote=entry.get("quote"), paragraph=paragraph, origin=entry.get("origin", "article"),
-        error=entry.get("error"),
+        error=entry.get("error"), draft=entry.get("draft", False),
     )
 
 

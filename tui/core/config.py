@@ -102,6 +102,18 @@ class CollectorSettings:
     linger_s: float = 300  # a collector a dashboard started stops this long after the last dashboard left
 
 
+@dataclass(frozen=True, slots=True)
+class DraftSettings:
+    aliases: str = ""  # an alias file for `tapecheck draft`; empty: aliases.toml in the user config dir, if any
+
+    def aliases_path(self) -> Path | None:
+        """The user's alias file: the one named here, else aliases.toml beside the user config, else None."""
+        if self.aliases:
+            return Path(self.aliases).expanduser()
+        beside = user_config_path().parent / "aliases.toml"
+        return beside if beside.exists() else None
+
+
 BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter")
 
 
@@ -119,6 +131,7 @@ class Settings:
     files: tuple[Path, ...]
     warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
     collector: CollectorSettings = field(default_factory=CollectorSettings)
+    draft: DraftSettings = field(default_factory=DraftSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
@@ -194,6 +207,7 @@ _SCHEMA: dict[str, dict[str, Check]] = {
                                   and DISPUTE_FACTOR[0] <= v <= DISPUTE_FACTOR[1],
                                   f"a number from {DISPUTE_FACTOR[0]:g} to {DISPUTE_FACTOR[1]:g}")},
     "collector": {"linger_s": LINGER_S},
+    "draft": {"aliases": (lambda v: isinstance(v, str), "a path to an alias file (a string; empty for the default)")},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": days(1, 3650),
               "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
@@ -287,4 +301,5 @@ def load_settings(path: Path | None = None) -> Settings:
         files=tuple(doc.path for doc in docs),
         warnings=tuple(w for w in map(_exposed, docs) if w),
         collector=CollectorSettings(**data.get("collector", {})),
+        draft=DraftSettings(**data.get("draft", {})),
     )

@@ -155,6 +155,7 @@ class Article:
     author: str | None = None
     note: str | None = None
     file: str = ""
+    inferred: tuple[str, ...] = ()  # article keys we guessed (a draft's outlet, published), beyond the two flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,7 @@ class Claim:
     paragraph: int | None = None  # the quote's paragraph: the n-th non-blank line of the seed file
     origin: str = "article"  # "article": the article says it; "derived": we added it to follow the article
     error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
+    draft: bool = False  # a rule `tapecheck draft` proposed, not yet confirmed by a person
 
     @property
     def series(self) -> tuple[str, ...]:

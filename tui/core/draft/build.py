@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tui.core.claims import Narratives
 from tui.core.dates import day_in_range
+from tui.core.model import TapecheckError
 from tui.core.draft.dates import find_dates
 from tui.core.draft.emit import ArticleMeta, emit, slug, themes_for
 from tui.core.draft.entities import Entity, EntityFinder, declared, known_names
@@ -109,3 +110,14 @@ def draft_file(request: DraftRequest, narratives: Narratives, user_aliases: Path
     claims = draft_claims(request, names, meta.published)
     themes = themes_for(claims, series_themes(narratives), narratives.themes[0].id)
     return emit(meta, claims, themes, Path(request.source).name)
+
+
+def save_draft(out: Path, text: str, force: bool) -> None:
+    """Write the draft to `out`; an existing file only with `force`. TapecheckError names the file."""
+    try:
+        with out.open("w" if force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise TapecheckError(f"{out}: already exists; pass --force to replace it") from None
+    except OSError as error:
+        raise TapecheckError(f"{out}: cannot write: {error.strerror or error}") from None

@@ -33,6 +33,8 @@ OTHER_METRIC = re.compile(
     r"融资|融資|估值|份额|份額|持股|股权|股權|占比|佔比|比例|毛利|市盈率|市占|市佔|发行价|發行價|产能|產能|"
     r"\b(?:revenue|sales|profit|earnings|income|cash flow|stake|share of|margin|orders?|deal|contract|"
     r"investment|valuation|issue price|IPO price)\b", re.IGNORECASE)
+NO_DATE = "No date in the sentence: as_of is the article's date."
+GUESSED_SINCE = "Nothing says when the move began: it is measured over one day; change `since` if need be."
 AFTER = 4  # characters: how far after a figure a name may stand and still be what it is about
 MAX_PRICE = 1e7  # an amount next to a coin above this is a holding or a deal, not a price
 
@@ -70,6 +72,7 @@ class Window:
     inferred: bool
     note: str = ""
     exact: bool = False  # the figure's date is a day, not a month or a year
+    since_guessed: bool = False  # nothing says where a move starts: we took the day before as_of
 
 
 def literal(value: float) -> str:
@@ -144,7 +147,7 @@ class Proposer:
                                               targets[0] if targets else None, note=window.note))
                 continue
             drafted += [DraftClaim(text, sentence.paragraph, figure, window.as_of, window.inferred, m, r,
-                                   note=window.note) for m, r in ruled]
+                                   note=_note(window, r)) for m, r in ruled]
         return drafted
 
     def window(self, text: str, figure: Figure, dates: list[DateMention], carried: DateMention | None) -> Window:
@@ -154,10 +157,8 @@ class Proposer:
             as_of = self.anchor
             spans = [d for d in find_durations(text) if d.end <= figure.start]
             if spans:
-                return Window(as_of, spans[-1].before(as_of), True, "No date in the sentence: as_of is the "
-                              "article's date, and a move is taken over the stretch the sentence names.")
-            return Window(as_of, previous_weekday(as_of), True, "No date in the sentence: as_of is the article's "
-                                                                "date, and a move is taken over its last day.")
+                return Window(as_of, spans[-1].before(as_of), True, NO_DATE)
+            return Window(as_of, previous_weekday(as_of), True, NO_DATE, since_guessed=True)
         inferred = mention is carried or mention.year is None and mention.relative_year is None
         if as_of > self.anchor and not mention.exact:
             as_of = self.anchor  # 2026年 in an article of January 2026: as of the article, not December
@@ -269,6 +270,11 @@ class Proposer:
             converted = convert(f"last({entity.price_series})", quote, figure.unit)
             return ProposedRule(converted, op, figure.value, figure.unit, tolerance) if converted else None
         return None
+
+
+def _note(window: Window, rule: ProposedRule) -> str:
+    moved = "since=" in rule.expr or rule.expr.count("at(") == 2
+    return " ".join(n for n in (window.note, GUESSED_SINCE if moved and window.since_guessed else "") if n)
 
 
 def _listing(symbol: str) -> str:
