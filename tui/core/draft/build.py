@@ -98,16 +98,18 @@ def series_themes(narratives: Narratives) -> dict[str, str]:
     return {series: count.most_common(1)[0][0] for series, count in sorted(counts.items())}
 
 
-def draft_claims(request: DraftRequest, names: dict[str, Entity], published: date) -> list[DraftClaim]:
+def draft_claims(request: DraftRequest, names: dict[str, Entity], meta: ArticleMeta) -> list[DraftClaim]:
+    """The claims of the article's body (its headline is left out: the body says the same, with dates)."""
     finder = EntityFinder({**names, **declared(request.text)})
-    return Proposer(finder, published).claims(sentences(request.text))
+    body = [s for s in sentences(request.text) if s.text.strip().lstrip("#").strip() != meta.title]
+    return Proposer(finder, meta.published).claims(body)
 
 
 def draft_file(request: DraftRequest, narratives: Narratives, user_aliases: Path | None = None) -> str:
     """The narrative file drafted from `request`, ready to write."""
     meta = article_meta(request)
     names = known_names(user_aliases, shipped_quotes(narratives))
-    claims = draft_claims(request, names, meta.published)
+    claims = draft_claims(request, names, meta)
     themes = themes_for(claims, series_themes(narratives), narratives.themes[0].id)
     return emit(meta, claims, themes, Path(request.source).name)
 

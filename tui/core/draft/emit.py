@@ -19,7 +19,9 @@ OP_WORDS = {">=": ("at least", "不低于"), ">": ("above", "高于"), "<": ("be
 _METRICS = ((re.compile(r"^\(?at\(.*:market_cap.* - at\("), "market value change", "市值变化"),
             (re.compile(r":market_cap"), "market value", "市值"),
             (re.compile(r"^change\("), "move", "涨跌幅"),
-            (re.compile(r"fx\(") , "converted", "换算"),
+            (re.compile(r"^pct\(at\(.*:high"), "intraday move", "盘中涨幅"),
+            (re.compile(r"^pct\(at\(.*:low"), "intraday move", "盘中跌幅"),
+            (re.compile(r"fx\("), "currency conversion", "汇率换算"),
             (re.compile(r"^\S+ \* last\("), "holding worth", "持仓价值"),
             (re.compile(r":high"), "day's high", "当日最高价"),
             (re.compile(r":low"), "day's low", "当日最低价"),
@@ -50,12 +52,10 @@ def slug(text: str) -> str:
 
 
 def claim_id(article_id: str, number: int, claim: DraftClaim) -> str:
-    if claim.rule is None or claim.entity is None:
-        what = "hashrate" if claim.rule else "context"
-    else:
-        metric = _metric(claim)[0]
-        what = slug(f"{claim.entity.entity.symbol.split('/')[0]} {metric}")
-    return f"{article_id}-{number:02d}-{what}"
+    if claim.rule is None:
+        return f"{article_id}-{number:02d}-context"
+    subject = claim.entity.entity.symbol.split("/")[0] if claim.entity else ""
+    return f"{article_id}-{number:02d}-{slug(subject + ' ' + _metric(claim)[0])}"
 
 
 def _metric(claim: DraftClaim) -> tuple[str, str]:

@@ -50,12 +50,14 @@ UP = re.compile(r"上涨|上漲|大涨|大漲|暴涨|暴漲|涨幅|漲幅|涨超
 DOWN = re.compile(r"下跌|大跌|暴跌|跌幅|跌超|跌逾|下挫|下滑|回落|缩水|縮水|蒸发|蒸發|跌|下降|减少|減少"
                   r"|\b(?:fell|falls?|falling|dropped|drops?|declined|slumped|plunged|tumbled|slid|lost|down)\b",
                   re.IGNORECASE)
+AMOUNT_MOVE = re.compile(r"增加|增长|增長|蒸发|蒸發|缩水|縮水|减少|減少|\b(?:added|lost|wiped|shed|gained|"
+                         r"(?:rose|fell|grew|dropped|jumped|climbed) by)\b", re.IGNORECASE)
 TO_LEVEL = re.compile(r"(?:至|到|\bto)\s*$", re.IGNORECASE)
 AT_LEAST = re.compile(r"达到或超过|達到或超過|不低于|不低於|突破|站上|\b(?:at least|surpassed|topped|crossed|passed"
                       r"|broke above|hit a record)\b", re.IGNORECASE)
 ABOVE = re.compile(r"超过|超過|超|逾|高于|高於|\b(?:more than|above|over|exceeded|exceeding|beyond)\b",
                    re.IGNORECASE)
-BELOW = re.compile(r"跌破|低于|低於|不足|不到|少于|少於|\b(?:below|under|less than|fewer than)\b", re.IGNORECASE)
+BELOW = re.compile(r"跌破|失守|低于|低於|不足|不到|少于|少於|\b(?:below|under|less than|fewer than)\b", re.IGNORECASE)
 APPROX = re.compile(r"约|約|近|大约|大約|左右|接近|\b(?:about|around|roughly|nearly|approximately|some|almost)\b",
                     re.IGNORECASE)
 HIGH = re.compile(r"最高|盘中高|盤中高|\b(?:high|peaked)\b", re.IGNORECASE)
@@ -154,6 +156,9 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
             value *= HASH_PREFIXES[match.group("hash").upper()]
         before = clause_before(plain, begin)
         move, sign, op, approx = _direction(before, plain[end:end + 3])
+        if kind == "amount":  # an amount moves only by what is added or lost: 市值增加2500亿美元, lost $1 trillion
+            move = AMOUNT_MOVE.search(before) is not None
+            sign = -1 if move and DOWN.search(before) else 1
         move = move and kind in ("percent", "pp", "amount", "multiple")
         field = "high" if HIGH.search(before) else "low" if LOW.search(before) else ""
         per_share = bool(match is not None and match.groupdict().get("per_share"))

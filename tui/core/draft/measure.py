@@ -51,7 +51,7 @@ def measure(seeds: Path, narratives: Narratives) -> Measure:
     found, missed, drafted, ruled, right = [], [], 0, 0, 0
     for path in sorted(seeds.glob("*.txt")):
         request = DraftRequest(read_article(path), path.name)
-        drafts = draft_claims(request, names, article_meta(request).published)
+        drafts = draft_claims(request, names, article_meta(request))
         shipped = [c for c in narratives.claims if c.rule and narratives.articles[c.article].seed == path.name]
         drafted += len(drafts)
         ruled += sum(1 for d in drafts if d.rule)

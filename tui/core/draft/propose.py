@@ -152,7 +152,8 @@ class Proposer:
 
     def window(self, text: str, figure: Figure, dates: list[DateMention], carried: DateMention | None) -> Window:
         before = [d for d in dates if d.end <= figure.start and not d.since]
-        mention = before[-1] if before else carried
+        after = [d for d in dates if d.start >= figure.end and not d.since]
+        mention = before[-1] if before else after[0] if after else carried  # fell below $100,000 on Nov 5
         if mention is None or (as_of := mention.resolve(self.anchor)) is None:
             as_of = self.anchor
             spans = [d for d in find_durations(text) if d.end <= figure.start]
@@ -200,7 +201,7 @@ class Proposer:
             rule = ProposedRule(expr, "~", second.value, second.unit, 3.0)
             return DraftClaim(claim.quote, claim.paragraph, first, claim.as_of, claim.as_of_inferred, None, rule,
                               "The article's conversion, held against the exchange rate.", second)
-        if first.kind in ("coins", "shares") and second.kind == "amount" and len(between) <= 16 \
+        if first.kind in ("coins", "shares") and second.kind == "amount" and len(between) <= 24 \
                 and WORTH.search(between):
             kind = "crypto" if first.kind == "coins" else "equity"
             near = [m for m in mentions if m.entity.kind == kind and m.end <= second.start]
@@ -226,7 +227,7 @@ class Proposer:
             else text[figure.end:nearest.start]
         if OTHER_METRIC.search(span + text[figure.end:figure.end + 6]):
             return None  # 营收增长60%, 持股7%: a figure about the company, not about its price
-        around = span + text[figure.end:figure.end + 4]
+        around = text[max(0, nearest.start - 12):nearest.start] + span + text[figure.end:figure.end + 4]
         since, until = window.since.isoformat(), window.as_of.isoformat()
         op, tolerance = figure.op, _tolerance(figure, figure.op)
         if figure.kind == "limit":
