@@ -29,6 +29,10 @@ _METRICS = ((re.compile(r"^\(?at\(.*:market_cap.* - at\("), "market value change
             (re.compile(r"^last\("), "price", "价格"))
 
 
+HOW_INFERRED = {"id": "from the file name", "outlet": "a 来源/Source line, else unknown",
+                "published": "the latest date the text names", "title": "its first short line"}
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleMeta:
     """The [article] table; `inferred` names the fields we guessed rather than were given."""
@@ -98,7 +102,8 @@ def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str], source:
              "# reword them. A claim with draft = true carries a proposed rule: check its series, op, value and",
              "# dates, then delete the draft line. Context claims keep figures no series lines up with."]
     if meta.inferred:
-        lines.append(f"# Inferred, not given (check them): {', '.join(meta.inferred)}.")
+        lines.append("# Inferred, not given (check them): "
+                     + "; ".join(f"{key} ({HOW_INFERRED[key]})" for key in meta.inferred) + ".")
     lines += ["", "[article]", f"id = {toml_string(meta.id)}", f"seed = {toml_string(meta.seed)}",
               f"outlet = {toml_string(meta.outlet)}", f"title = {toml_string(meta.title)}",
               f"title_en = {toml_string(meta.title_en)}"]

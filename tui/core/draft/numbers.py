@@ -45,6 +45,10 @@ def chinese_integer(text: str) -> int | None:
     """三千 → 3000, 一百二十 → 120, 十五 → 15, 两 → 2; None when `text` is not a well-formed numeral."""
     total, digit, last_unit = 0, None, 10_000
     for char in text:
+        if char in "零〇":
+            if digit is not None:
+                return None  # 二〇二五 is a year written digit by digit, not a number
+            continue  # 一千零五: 零 only holds a place
         if char in CN_DIGITS:
             if digit is not None:
                 return None  # 三五: two digits in a row is not a numeral we read

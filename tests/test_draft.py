@@ -1,0 +1,153 @@
+"""`tapecheck draft` on made-up articles in Simplified and Traditional Chinese and in English: the claims it
+proposes (series, values, units, dates, quotes verbatim), and that its output loads with the narratives loader."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, Narratives, load_narratives
+from tui.core.draft.build import DraftRequest, draft_file
+from tui.core.draft.segment import read_article
+from tui.core.model import Claim, ClaimKind
+
+ARTICLES = Path(__file__).parent / "data" / "draft"
+TODAY = date(2026, 11, 29)
+
+
+def drafted(name: str, **given: object) -> str:
+    path = ARTICLES / name
+    request = DraftRequest(read_article(path), path.name, today=TODAY, **given)  # type: ignore[arg-type]
+    return draft_file(request, load_narratives())
+
+
+def load_drafts(tmp_path: Path, *texts: str) -> Narratives:
+    """The drafts loaded as narrative files beside the shipped themes, through the shipped loader."""
+    folder = tmp_path / "narratives"
+    folder.mkdir()
+    shutil.copy(NARRATIVES_DIR / THEMES_FILE, folder / THEMES_FILE)
+    for number, text in enumerate(texts):
+        (folder / f"draft_{number}.toml").write_text(text, encoding="utf-8")
+    return load_narratives(folder)
+
+
+def rules(narratives: Narratives) -> list[tuple[str, str, float, str]]:
+    return [(c.rule.expr, c.rule.op, c.rule.value, c.rule.unit) for c in narratives.claims if c.rule]
+
+
+def by_figure(narratives: Narratives, figure: str) -> list[Claim]:
+    return [c for c in narratives.claims if c.figure == figure]
+
+
+def test_simplified_chinese_article(tmp_path: Path) -> None:
+    narratives = load_drafts(tmp_path, drafted("zh_hans.txt"))
+    article = narratives.articles["zh-hans"]
+    assert article.outlet == "示例财经" and article.title == "芯片股再度走强,比特币失守十万美元"
+    assert article.published == date(2025, 11, 5) and article.published_inferred
+    assert set(article.inferred) == {"id", "outlet", "published", "title"}  # read from the text, not given
+    assert rules(narratives) == [
+        ("last(equity:NVDA:market_cap)", ">=", 5e12, "USD"),
+        ("change(equity:ORCL:last, since=2025-10-31, until=2025-11-03)", "~", 4.5, "%"),
+        ("last(equity:ORCL:last)", "~", 250.6, "USD"),
+        ("pct(at(equity:688795.SS:high, 2025-11-04), at(equity:688795.SS:last, 2025-11-03))", ">", 12, "%"),
+        ("last(equity:688795.SS:market_cap)", "~", 3e11, "CNY"),
+        ("last(crypto:BTC/USD:last)", "<", 1e5, "USD"),
+        ("last(network:bitcoin:hashrate)", "~", 1.05e21, "H/s"),
+        ("11509 * last(crypto:BTC/USD:last)", ">", 1e9, "USD"),
+    ]
+    nvidia = by_figure(narratives, "5万亿美元")[0]
+    assert nvidia.quote == "2025年11月3日,英伟达市值一度突破5万亿美元,成为全球首家达到这一估值的公司。"
+    assert nvidia.as_of == date(2025, 11, 3) and not nvidia.as_of_inferred and nvidia.draft
+    assert nvidia.paragraph == 3 and nvidia.theme == "ai_capital_loop"
+    oracle = by_figure(narratives, "4.5%")[0]
+    assert oracle.as_of == date(2025, 11, 3) and oracle.as_of_inferred  # 同日: the date of the sentence before
+    # Revenue is not the share price, and a spending plan is no market figure: context claims keep them.
+    for figure, value, unit in (("60%", 60, "%"), ("1300亿美元", 1.3e11, "USD"), ("三千亿美元", 3e11, "USD")):
+        (claim,) = by_figure(narratives, figure)
+        assert claim.kind is ClaimKind.CONTEXT and claim.rule is None and not claim.draft
+        assert (claim.value, claim.unit) == (value, unit)
+
+
+def test_traditional_chinese_article(tmp_path: Path) -> None:
+    narratives = load_drafts(tmp_path, drafted("zh_hant.txt"))
+    assert rules(narratives) == [
+        ("change(equity:NVDA:last, since=2026-01-02, until=2026-01-05)", "~", 3.2, "%"),
+        ("last(equity:NVDA:market_cap)", "~", 4.6e12, "USD"),
+        ("change(crypto:BTC/USD:last, since=2026-01-02, until=2026-01-05)", ">", 5, "%"),
+        ("last(crypto:BTC/USD:last)", "~", 98000, "USD"),
+        ("change(equity:300750.SZ:last, since=2026-01-02, until=2026-01-05)", ">=", 20, "%"),  # ChiNext: 20%
+        ("change(equity:603799.SS:last, since=2026-01-02, until=2026-01-05)", "~", 8, "%"),
+        ("500e9 USD * fx(USDCNY)", "~", 3.56e12, "CNY"),
+    ]
+    limit = by_figure(narratives, "漲停")[0]
+    assert limit.quote == "寧德時代(300750.SZ)當日漲停,而華友鈷業上漲約8%。"
+    assert limit.rule is not None and limit.rule.tolerance_pct == 1
+    about = by_figure(narratives, "8%")[0]
+    assert about.rule is not None and about.rule.tolerance_pct == 10  # 约: about, a wide tolerance
+
+
+def test_english_article(tmp_path: Path) -> None:
+    narratives = load_drafts(tmp_path, drafted("en.txt"))
+    assert narratives.articles["en"].outlet == "Example Wire"
+    assert rules(narratives) == [
+        ("last(equity:NVDA:market_cap)", ">=", 5e12, "USD"),
+        ("change(equity:ORCL:last, since=2025-10-31, until=2025-11-03)", "~", 4.5, "%"),
+        ("last(equity:ORCL:last)", "~", 250.6, "USD"),
+        ("last(crypto:BTC/USD:last)", "<", 1e5, "USD"),
+        ("last(network:bitcoin:hashrate)", "~", 1.05e21, "H/s"),
+        ("11509 * last(crypto:BTC/USD:last)", ">", 1e9, "USD"),
+    ]
+    btc = by_figure(narratives, "$100,000")[0]
+    assert btc.as_of == date(2025, 11, 5)  # the date after the figure, in the same sentence
+    holding = by_figure(narratives, "11,509 bitcoin")[0]
+    assert holding.quote == ("Tesla still holds 11,509 bitcoin worth more than $1 billion, according to its filings "
+                             "with the U.S. regulator.")
+    assert [c.kind for c in by_figure(narratives, "$94.9 billion") + by_figure(narratives, "6%")] == \
+        [ClaimKind.CONTEXT, ClaimKind.CONTEXT]
+
+
+def test_every_claim_quotes_its_sentence_verbatim_and_every_rule_is_a_draft(tmp_path: Path) -> None:
+    texts = [drafted(name) for name in ("zh_hans.txt", "zh_hant.txt", "en.txt")]
+    narratives = load_drafts(tmp_path, *texts)  # ids unique across the three, or the loader says so
+    sources = {a.id: read_article(ARTICLES / a.seed) for a in narratives.articles.values()}
+    assert len(narratives.claims) >= 20
+    for claim in narratives.claims:
+        assert claim.quote and claim.quote in sources[claim.article]
+        assert claim.figure and claim.figure in claim.quote
+        assert claim.draft == (claim.rule is not None)
+        assert claim.summary.startswith("Draft") and "ours" in claim.summary
+
+
+def test_given_metadata_wins_and_nothing_is_marked_inferred(tmp_path: Path) -> None:
+    text = drafted("en.txt", article_id="wire-chips", outlet="Wire", title="Chips", published=date(2025, 11, 6))
+    assert "inferred = [" not in text and "published_inferred" not in text and "# Inferred" not in text
+    narratives = load_drafts(tmp_path, text)
+    article = narratives.articles["wire-chips"]
+    assert (article.outlet, article.title, article.published) == ("Wire", "Chips", date(2025, 11, 6))
+    assert all(c.id.startswith("wire-chips-") for c in narratives.claims)
+
+
+def test_the_draft_is_deterministic() -> None:
+    assert drafted("zh_hans.txt") == drafted("zh_hans.txt")
+
+
+def test_control_characters_never_reach_the_draft(tmp_path: Path) -> None:
+    article = tmp_path / "hostile.txt"
+    article.write_text("Headline\r\n英伟达市值\x1b[2J突破5万亿美元\u202e。\r\n", encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2025, 11, 3))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    (claim,) = narratives.claims
+    assert claim.quote == "英伟达市值[2J突破5万亿美元。"
+    assert claim.rule is not None and claim.rule.value == 5e12
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "No figures here at all.", "只有文字,没有数字。"])
+def test_an_article_without_figures_drafts_an_article_with_no_claims(tmp_path: Path, text: str) -> None:
+    article = tmp_path / "empty.txt"
+    article.write_text(text, encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2025, 11, 3))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    assert list(narratives.articles) == ["empty"] and narratives.claims == ()
