@@ -67,7 +67,7 @@ def paragraphs(text: str) -> list[tuple[int, int, str]]:
 
 def _abbreviation(line: str, stop: int) -> bool:
     """True when the full stop at `stop` closes an abbreviation or an initial, not a sentence."""
-    word = re.search(r"([A-Za-z](?:\.[A-Za-z])*)$", line[:stop])
+    word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[:stop])
     if word is None:
         return False
     token = word.group(1)
