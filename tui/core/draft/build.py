@@ -10,13 +10,12 @@ from datetime import date
 from pathlib import Path
 
 from tui.core.claims import Narratives
-from tui.core.dates import day_in_range
-from tui.core.model import TapecheckError
 from tui.core.draft.dates import find_dates
 from tui.core.draft.emit import ArticleMeta, emit, slug, themes_for
 from tui.core.draft.entities import Entity, EntityFinder, declared, known_names
 from tui.core.draft.propose import DraftClaim, Proposer
 from tui.core.draft.segment import paragraphs, sentences
+from tui.core.model import TapecheckError
 
 _OUTLET = re.compile(r"^\s*(?:来源|來源|出处|出處|Source|From|本文来自|本文來自)\s*(?:微信公众号|微信公眾號)?\s*[:：]?"
                      r"\s*(?P<name>[^,，|｜]{1,40}?)\s*(?:$|[,，|｜])", re.IGNORECASE)

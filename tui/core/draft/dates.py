@@ -97,6 +97,9 @@ def find_dates(text: str) -> list[DateMention]:
     found = []
     for m in DATE.finditer(text.translate(WIDE)):
         g = m.groupdict()
+        year: int | None
+        month: int | None
+        day: int | None
         if g["iso"]:
             year, month, day = int(g["iy"]), int(g["im"]), int(g["id"])
         elif g["cm"]:
@@ -113,7 +116,7 @@ def find_dates(text: str) -> list[DateMention]:
             year, month, day = _year(g["ey2"]), MONTHS[g["em2"].lower()], int(g["ed2"])
         else:
             year, month, day = int(g["ey3"]), MONTHS[g["em3"].lower()], None
-        if month is not None and not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
+        if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
             continue
         if year is not None and not 1970 <= year <= 2100:
             continue

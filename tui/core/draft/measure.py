@@ -48,7 +48,9 @@ def matches(draft: DraftClaim, claim: Claim) -> bool:
 
 def measure(seeds: Path, narratives: Narratives) -> Measure:
     names = known_names(None, shipped_quotes(narratives))
-    found, missed, drafted, ruled, right = [], [], 0, 0, 0
+    found: list[Claim] = []
+    missed: list[Claim] = []
+    drafted = ruled = right = 0
     for path in sorted(seeds.glob("*.txt")):
         request = DraftRequest(read_article(path), path.name)
         drafts = draft_claims(request, names, article_meta(request))

@@ -16,13 +16,14 @@ from tui.core.model import LISTING_CURRENCY
 from tui.core.rules.typecheck import FIAT, STABLECOINS
 
 MARKET_CAP = re.compile(r"市值|总市值|總市值|\bmarket (?:cap|value|capitali[sz]ation)\b", re.IGNORECASE)
-PRICE = re.compile(r"股价|股價|价格|價格|币价|幣價|收盘价|收盤價|报价|報價|收报|收報|\b(?:price|shares?|stock|closed at|"
-                   r"trad(?:ed|ing) at)\b", re.IGNORECASE)
+PRICE = re.compile(r"股价|股價|价格|價格|币价|幣價|收盘价|收盤價|报价|報價|收报|收報"
+                   r"|\b(?:price|shares?|stock|closed at|trad(?:ed|ing) at)\b", re.IGNORECASE)
 WORTH = re.compile(r"价值|價值|市值|折合|worth|valued", re.IGNORECASE)
 CONVERTED = re.compile(r"约合|約合|折合|合计?|相当于|相當於|换算|換算|≈|\b(?:or|about)\b")
 INTRADAY = re.compile(r"盘中|盤中|一度|\bintraday\b", re.IGNORECASE)
 DOUBLED = re.compile(r"翻了?$")
-YEAR_TO_DATE = re.compile(r"今年以来|今年以來|开年以来|開年以來|年初以来|年初以來|年初至今|年内|年內|\b(?:this year|year to date|so far this year)\b",
+YEAR_TO_DATE = re.compile(r"今年以来|今年以來|开年以来|開年以來|年初以来|年初以來|年初至今|年内|年內"
+                          r"|\b(?:this year|year to date|so far this year)\b",
                           re.IGNORECASE)
 RANGE_WORD = re.compile(r"^\s*(?:收盘|收盤|close)?\s*(?:至|到|-|–|~|to|until|through)\s*$", re.IGNORECASE)
 _LIST_GAP = re.compile(r"^\s*(?:[、,，&]|和|与|與|及|以及|and|, and)\s*$")
@@ -137,7 +138,7 @@ class Proposer:
                 continue
             targets = self.targets(text, figure, mentions)
             proposals = [(m, self.rule(text, figure, m, window, targets[-1])) for m in targets]
-            ruled = [(m, r) for m, r in proposals if r is not None]
+            ruled: list[tuple[Mention | None, ProposedRule]] = [(m, r) for m, r in proposals if r is not None]
             if not ruled and figure.kind == "hashrate":
                 ruled = [(None, ProposedRule("last(network:bitcoin:hashrate)", figure.op, figure.value, "H/s",
                                              _tolerance(figure, figure.op)))]
@@ -160,7 +161,7 @@ class Proposer:
             if spans:
                 return Window(as_of, spans[-1].before(as_of), True, NO_DATE)
             return Window(as_of, previous_weekday(as_of), True, NO_DATE, since_guessed=True)
-        inferred = mention is carried or mention.year is None and mention.relative_year is None
+        inferred = mention is carried or (mention.year is None and mention.relative_year is None)
         if as_of > self.anchor and not mention.exact:
             as_of = self.anchor  # 2026年 in an article of January 2026: as of the article, not December
         since = mention.first(self.anchor) or previous_weekday(as_of)
