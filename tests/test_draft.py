@@ -3,18 +3,17 @@ proposes (series, values, units, dates, quotes verbatim), and that its output lo
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, Narratives, load_narratives
+from tests.draft_files import ARTICLES, load_drafts
+from tui.core.claims import Narratives, load_narratives
 from tui.core.draft.build import DraftRequest, draft_file
 from tui.core.draft.segment import read_article
 from tui.core.model import Claim, ClaimKind
 
-ARTICLES = Path(__file__).parent / "data" / "draft"
 TODAY = date(2026, 11, 29)
 
 
@@ -22,16 +21,6 @@ def drafted(name: str, **given: object) -> str:
     path = ARTICLES / name
     request = DraftRequest(read_article(path), path.name, today=TODAY, **given)  # type: ignore[arg-type]
     return draft_file(request, load_narratives())
-
-
-def load_drafts(tmp_path: Path, *texts: str) -> Narratives:
-    """The drafts loaded as narrative files beside the shipped themes, through the shipped loader."""
-    folder = tmp_path / "narratives"
-    folder.mkdir()
-    shutil.copy(NARRATIVES_DIR / THEMES_FILE, folder / THEMES_FILE)
-    for number, text in enumerate(texts):
-        (folder / f"draft_{number}.toml").write_text(text, encoding="utf-8")
-    return load_narratives(folder)
 
 
 def rules(narratives: Narratives) -> list[tuple[str, str, float, str]]:

@@ -3,16 +3,14 @@ one line naming the file), and the user's own alias file (from the config, or be
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.draft_files import ARTICLES, load_drafts
 from tui.cli import main
-from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, Narratives, load_narratives
 from tui.core.config import user_config_path
 
-ARTICLES = Path(__file__).parent / "data" / "draft"
 ARTICLE = ARTICLES / "zh_hans.txt"
 
 
@@ -22,18 +20,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def load(tmp_path: Path, text: str) -> Narratives:
-    folder = tmp_path / "loaded"
-    folder.mkdir(exist_ok=True)
-    shutil.copy(NARRATIVES_DIR / THEMES_FILE, folder / THEMES_FILE)
-    (folder / "draft.toml").write_text(text, encoding="utf-8")
-    return load_narratives(folder)
-
-
 def test_draft_prints_a_narrative_file_that_loads(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "draft", str(ARTICLE), "--published", "2025-11-05", "--outlet", "示例财经")
     assert code == 0 and err == ""
-    narratives = load(tmp_path, out)
+    narratives = load_drafts(tmp_path, out)
     assert narratives.articles["zh-hans"].outlet == "示例财经"
     assert any(c.rule and c.rule.expr == "last(equity:NVDA:market_cap)" for c in narratives.claims)
 
@@ -44,7 +34,7 @@ def test_draft_writes_out_and_never_overwrites_without_force(capsys: pytest.Capt
     code, stdout, err = run(capsys, "draft", str(ARTICLE), "--out", str(out), "--id", "mine")
     assert code == 0 and stdout == "" and str(out) in err
     first = out.read_text(encoding="utf-8")
-    assert 'id = "mine"' in first and load(tmp_path, first).articles["mine"]
+    assert 'id = "mine"' in first and load_drafts(tmp_path, first).articles["mine"]
     out.write_text("# my edits\n", encoding="utf-8")
     code, _, err = run(capsys, "draft", str(ARTICLE), "--out", str(out))
     assert code == 2 and err.count("\n") == 1 and f"{out}: already exists; pass --force" in err
@@ -93,7 +83,7 @@ def test_user_aliases_from_the_config(capsys: pytest.CaptureFixture[str], tmp_pa
     config = tmp_path / "config.toml"
     config.write_text(f'[draft]\naliases = "{aliases}"\n', encoding="utf-8")
     code, out, _ = run(capsys, "--config", str(config), "draft", str(article), "--published", "2025-11-05")
-    rules = [c.rule.expr for c in load(tmp_path, out).claims if c.rule]
+    rules = [c.rule.expr for c in load_drafts(tmp_path, out).claims if c.rule]
     assert code == 0 and rules == ["change(equity:PONY:last, since=2025-11-04, until=2025-11-05)",
                                    "last(equity:PONY:last)"]
 

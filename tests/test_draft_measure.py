@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, load_narratives
+from tests.draft_files import ARTICLES, load_drafts
+from tui.core.claims import load_narratives
 from tui.core.draft.build import DraftRequest, draft_file
 from tui.core.draft.measure import SEEDS, main, measure
 from tui.core.draft.segment import read_article
 
-ARTICLES = Path(__file__).parent / "data" / "draft"
 HAND_WRITTEN = """
 [article]
 id = "made-up"
@@ -69,13 +69,10 @@ tolerance_pct = 0
 
 
 def test_measure_counts_the_hand_written_claims_a_draft_finds(tmp_path: Path) -> None:
-    folder, seeds = tmp_path / "narratives", tmp_path / "seeds"
-    folder.mkdir()
+    seeds = tmp_path / "seeds"
     seeds.mkdir()
-    shutil.copy(NARRATIVES_DIR / THEMES_FILE, folder / THEMES_FILE)
-    (folder / "made_up.toml").write_text(HAND_WRITTEN, encoding="utf-8")
     shutil.copy(ARTICLES / "zh_hans.txt", seeds / "zh_hans.txt")
-    result = measure(seeds, load_narratives(folder))
+    result = measure(seeds, load_drafts(tmp_path, HAND_WRITTEN))
     assert [c.id for c in result.found] == ["made-up-nvidia-5t", "made-up-tesla-holding"]
     assert [c.id for c in result.missed] == ["made-up-moore-threads-close"]  # the article never says it
     assert result.share == pytest.approx(2 / 3)
@@ -98,13 +95,10 @@ def test_on_the_seed_articles_the_draft_finds_at_least_half_the_shipped_checks(
 
 @needs_seeds
 def test_every_seed_article_drafts_a_file_the_loader_accepts(tmp_path: Path) -> None:
-    folder = tmp_path / "narratives"
-    folder.mkdir()
-    shutil.copy(NARRATIVES_DIR / THEMES_FILE, folder / THEMES_FILE)
-    for seed in sorted(SEEDS.glob("*.txt")):
-        request = DraftRequest(read_article(seed), seed.name, today=date(2026, 11, 29))
-        (folder / f"{seed.stem}.toml").write_text(draft_file(request, load_narratives()), encoding="utf-8")
-    drafted = load_narratives(folder)
+    shipped = load_narratives()
+    texts = [draft_file(DraftRequest(read_article(seed), seed.name, today=date(2026, 11, 29)), shipped)
+             for seed in sorted(SEEDS.glob("*.txt"))]
+    drafted = load_drafts(tmp_path, *texts)
     assert len(drafted.articles) == 5 and sum(1 for c in drafted.claims if c.draft) >= 34
 
 
