@@ -179,7 +179,8 @@ class Proposer:
     def targets(self, text: str, figure: Figure, mentions: list[Mention]) -> list[Mention]:
         """The entity nearest the figure (before it counts double), with those listed with it for a move."""
         # A name after the figure is its subject only right after it (4.42万亿美元的市值 ... no; 30%的英伟达 ...).
-        mentions_near = [m for m in mentions if m.end <= figure.start or m.start - figure.end <= AFTER]
+        mentions_near = [m for m in mentions if m.end <= figure.start or (
+            m.start - figure.end <= AFTER and not re.search(r"[,，。;；、:：]", text[figure.end:m.start]))]
         if not mentions_near:
             return []
         nearest = min(mentions_near, key=lambda m: figure.start - m.end if m.end <= figure.start
