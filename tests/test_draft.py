@@ -140,3 +140,13 @@ def test_an_article_without_figures_drafts_an_article_with_no_claims(tmp_path: P
     request = DraftRequest(read_article(article), article.name, published=date(2025, 11, 3))
     narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
     assert list(narratives.articles) == ["empty"] and narratives.claims == ()
+
+
+def test_limit_moves_follow_the_board_and_go_both_ways(tmp_path: Path) -> None:
+    article = tmp_path / "limits.txt"
+    article.write_text("Headline\n11月4日,摩尔线程涨停,泰嘉股份跌停,*ST沐邦(600354)跌停。\n", encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2025, 11, 4))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    assert [(r[0].split(",")[0], r[1], r[2]) for r in rules(narratives)] == [
+        ("change(equity:688795.SS:last", ">=", 20), ("change(equity:002843.SZ:last", "<=", -10),
+        ("change(equity:600354.SS:last", "<=", -5)]

@@ -21,7 +21,7 @@ KINDS = ("equity", "crypto", "index", "commodity")
 # A-share and Hong Kong codes as articles write them → Yahoo's suffix.
 _MARKETS = {"SH": ".SS", "SS": ".SS", "SZ": ".SZ", "HK": ".HK"}
 _DECLARED = re.compile(
-    r"(?P<name>[\u4e00-\u9fff]{2,}|[A-Z][A-Za-z0-9&.\-]*(?: [A-Z][A-Za-z0-9&.\-]*){0,2})\s?[(（]\s?"
+    r"(?P<name>(?:\*?ST)?[\u4e00-\u9fff]{2,}|[A-Z][A-Za-z0-9&.\-]*(?: [A-Z][A-Za-z0-9&.\-]*){0,2})\s?[(（]\s?"
     r"(?:[^()（）]{0,12}?[,，、]\s?)?"
     r"(?:(?P<market>SH|SZ|HK|NASDAQ|Nasdaq|NYSE)\s?[:：]\s?(?P<code>\d{4,6}|[A-Z]{1,5})"
     r"|(?P<code2>\d{6})(?:\.(?P<suffix>SH|SZ|SS))?|(?P<hk>\d{4,5})\.HK)\s?[)）]")
@@ -96,8 +96,11 @@ def declared(text: str) -> dict[str, Entity]:
             symbol = f"{code}.SS" if code.startswith("6") else f"{code}.SZ" if code[0] in "03" else ""
         if not symbol:
             continue
-        if "\u4e00" <= name[0] <= "\u9fff":
-            name = name[-4:]  # A-share short names have at most four characters: 龙头钧达股份 → 钧达股份
+        special = next((p for p in ("*ST", "ST") if name.startswith(p)), "")
+        chinese = name[len(special):]
+        if "\u4e00" <= chinese[:1] <= "\u9fff":
+            # A-share short names have at most four characters (龙头钧达股份 → 钧达股份), after any *ST
+            name = special + chinese[-4:]
         names[name] = Entity("equity", symbol)
     return names
 

@@ -35,6 +35,7 @@ OTHER_UNITS = (
     (r"GWh|TWh|MWh|kWh|GW|MW|吉瓦|吨|噸|tonnes|tons|盎司|ounces|oz\b", "physical", ""),
 )
 _SUFFIX = "|".join(re.escape(k) for k in sorted(SUFFIX_CURRENCIES, key=len, reverse=True))
+_SUFFIX_LOWER = {name.lower(): code for name, code in SUFFIX_CURRENCIES.items()}  # matched ignoring case
 _PREFIX = "|".join(re.escape(k) for k in sorted(PREFIX_CURRENCIES, key=len, reverse=True))
 _UNIT = re.compile(rf"\s?(?:(?P<currency>{_SUFFIX})(?P<per_share>\s?/\s?股|\s?per share|每股)?"
                    + "".join(f"|(?P<u{i}>{pattern})" for i, (pattern, _, _) in enumerate(OTHER_UNITS)) + ")",
@@ -120,8 +121,7 @@ def _unit_after(text: str, number: Number) -> tuple[re.Match[str] | None, str, s
     if match is None:
         return None, "", ""
     if match.group("currency"):
-        return match, "amount", SUFFIX_CURRENCIES.get(match.group("currency"), "") or \
-            next(v for k, v in SUFFIX_CURRENCIES.items() if k.lower() == match.group("currency").lower())
+        return match, "amount", _SUFFIX_LOWER[match.group("currency").lower()]
     for index, (_, kind, unit) in enumerate(OTHER_UNITS):
         if match.group(f"u{index}"):
             return match, kind, unit or match.group(f"u{index}")
@@ -168,6 +168,6 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         cm = limit.group("cm")
         sign = -1 if limit.group("word") == "跌停" else 1
         found.append(Figure(limit.start(), limit.end(), text[limit.start():limit.end()],
-                            sign * float(cm) if cm else 0.0, "%", "limit", change=True,
+                            sign * (float(cm) if cm else 0.0), "%", "limit", change=True,
                             op=">=" if sign > 0 else "<="))
     return sorted(found, key=lambda f: f.start)

@@ -4,6 +4,7 @@ figure agree, otherwise a context claim that keeps the figure. Every claim carri
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -235,7 +236,7 @@ class Proposer:
         if figure.kind == "limit":
             if not entity.a_share:
                 return None
-            value = figure.value or _limit(entity.symbol, mention.name)
+            value = figure.value or math.copysign(_limit(entity.symbol, mention.name), figure.value)  # 跌停: -0.0
             return ProposedRule(f"change({entity.price_series}, since={since}, until={until})", op, value, "%",
                                 tolerance)
         if figure.kind == "multiple" and DOUBLED.search(text[:figure.start]):
