@@ -29,7 +29,8 @@ OTHER_UNITS = (
     (r"%|percent\b|per cent\b|pct\b", "percent", "%"),
     (r"(?P<hash>[KMGTPEZ])H/s", "hashrate", "H/s"),
     (r"倍", "multiple", "x"),
-    (r"枚|个比特币|個比特幣|(?:BTC|bitcoins?)\b", "coins", "coins"),
+    (r"枚(?=\s?(?:比特币|比特幣|BTC|以太坊|ETH|狗狗币|狗狗幣))|个比特币|個比特幣|(?:BTC|bitcoins?)\b", "coins", "coins"),
+    (r"枚", "coins", "枚"),  # 枚 counts medals and rockets too: coins only beside a coin's name
     (r"股(?![价價票份东東市])|shares\b", "shares", "shares"),
     (r"点(?!钟|鐘)|點(?!鐘)|points?\b|pts\b", "points", "pts"),
     (r"GWh|TWh|MWh|kWh|GW|MW|吉瓦|吨|噸|tonnes|tons|盎司|ounces|oz\b", "physical", ""),
