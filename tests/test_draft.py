@@ -150,3 +150,17 @@ def test_limit_moves_follow_the_board_and_go_both_ways(tmp_path: Path) -> None:
     assert [(r[0].split(",")[0], r[1], r[2]) for r in rules(narratives)] == [
         ("change(equity:688795.SS:last", ">=", 20), ("change(equity:002843.SZ:last", "<=", -10),
         ("change(equity:600354.SS:last", "<=", -5)]
+
+
+def test_the_stock_named_by_a_pronoun_and_a_move_named_after_its_figure(tmp_path: Path) -> None:
+    article = tmp_path / "pronouns.txt"
+    article.write_text("Headline\n甲骨文周一公布财报。该股12月3日遭遇单日15%的暴跌,随后反弹。\n"
+                       "Oracle reported on Monday. The stock posted a 5% gain on Dec 4, 2025.\n"
+                       "该股上涨3%。\n", encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2025, 12, 5))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    assert rules(narratives) == [
+        ("change(equity:ORCL:last, since=2025-12-02, until=2025-12-03)", "~", -15, "%"),
+        ("change(equity:ORCL:last, since=2025-12-03, until=2025-12-04)", "~", 5, "%"),
+    ]
+    assert by_figure(narratives, "3%")[0].kind is ClaimKind.CONTEXT  # a new paragraph: 该股 names nobody

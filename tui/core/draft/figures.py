@@ -54,6 +54,8 @@ DOWN = re.compile(r"下跌|大跌|暴跌|跌幅|跌超|跌逾|下挫|下滑|回�
                   re.IGNORECASE)
 AMOUNT_MOVE = re.compile(r"增加|增长|增長|蒸发|蒸發|缩水|縮水|减少|減少|\b(?:added|lost|wiped|shed|gained|"
                          r"(?:rose|fell|grew|dropped|jumped|climbed) by)\b", re.IGNORECASE)
+AFTER_MOVE = re.compile(r"\s?的?\s?(暴跌|大跌|下跌|跌幅|暴涨|暴漲|大涨|大漲|上涨|上漲|涨幅|漲幅|gain|rise|jump|drop|fall|"
+                        r"decline|plunge|surge)")
 TO_LEVEL = re.compile(r"(?:至|到|\bto)\s*$", re.IGNORECASE)
 AT_LEAST = re.compile(r"达到或超过|達到或超過|不低于|不低於|突破|站上|\b(?:at least|surpassed|topped|crossed|passed"
                       r"|broke above|hit a record)\b", re.IGNORECASE)
@@ -99,7 +101,9 @@ def clause_before(text: str, start: int) -> str:
 
 def _direction(before: str, after: str) -> tuple[bool, int, str, bool]:
     """(a move?, its sign, op, approximate?) from the words around a figure."""
-    up, down = UP.search(before), DOWN.search(before)
+    trailing = AFTER_MOVE.match(after)  # 50%的暴跌, a 5% gain
+    up = UP.search(before) or (trailing if trailing and UP.match(trailing.group(1)) else None)
+    down = DOWN.search(before) or (trailing if trailing and DOWN.match(trailing.group(1)) else None)
     to_level = TO_LEVEL.search(before) is not None
     move = (up is not None or down is not None) and not to_level
     sign = -1 if down and (not up or down.start() > up.start()) else 1
@@ -156,7 +160,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         if kind == "hashrate" and match is not None:
             value *= HASH_PREFIXES[match.group("hash").upper()]
         before = clause_before(plain, begin)
-        move, sign, op, approx = _direction(before, plain[end:end + 3])
+        move, sign, op, approx = _direction(before, plain[end:end + 8])
         if kind == "amount":  # an amount moves only by what is added or lost: 市值增加2500亿美元, lost $1 trillion
             move = AMOUNT_MOVE.search(before) is not None
             sign = -1 if move and DOWN.search(before) else 1

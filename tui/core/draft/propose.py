@@ -21,6 +21,8 @@ PRICE = re.compile(r"股价|股價|价格|價格|币价|幣價|收盘价|收盤�
                    r"|\b(?:price|shares?|stock|closed at|trad(?:ed|ing) at)\b", re.IGNORECASE)
 WORTH = re.compile(r"价值|價值|市值|折合|worth|valued", re.IGNORECASE)
 CONVERTED = re.compile(r"约合|約合|折合|合计?|相当于|相當於|换算|換算|≈|\b(?:or|about)\b")
+PRONOUN = re.compile(r"该股|該股|该公司|該公司|前者|公司股价|公司股價|其股价|其股價|"
+                     r"\b(?:the stock|its shares|the company's shares|its stock)\b", re.IGNORECASE)
 INTRADAY = re.compile(r"盘中|盤中|一度|\bintraday\b", re.IGNORECASE)
 DOUBLED = re.compile(r"翻了?$")
 YEAR_TO_DATE = re.compile(r"今年以来|今年以來|开年以来|開年以來|年初以来|年初以來|年初至今|年内|年內"
@@ -110,21 +112,33 @@ class Proposer:
 
     def claims(self, sentences: list[Sentence]) -> list[DraftClaim]:
         drafted: list[DraftClaim] = []
-        carried: tuple[int, DateMention] | None = None
+        paragraph, carried, named = 0, None, None  # within a paragraph: its last date and last company named
         for sentence in sentences:
+            if sentence.paragraph != paragraph:
+                paragraph, carried, named = sentence.paragraph, None, None
             dates = find_dates(sentence.text)
-            if carried is not None and carried[0] != sentence.paragraph:
-                carried = None
-            drafted += self.sentence(sentence, dates, carried[1] if carried else None)
+            mentions = self.resolve_pronouns(sentence.text, self.finder.find(sentence.text), named)
+            drafted += self.sentence(sentence, dates, mentions, carried)
             if stands := [d for d in dates if not d.since]:
-                carried = (sentence.paragraph, stands[-1])
+                carried = stands[-1]
+            named = next((m for m in reversed(mentions) if m.entity.kind == "equity"), named)
         return drafted
 
-    def sentence(self, sentence: Sentence, dates: list[DateMention],
+    @staticmethod
+    def resolve_pronouns(text: str, mentions: list[Mention], named: Mention | None) -> list[Mention]:
+        """Mentions with 该股 / 前者 / the stock standing for the company named last before them."""
+        found = list(mentions)
+        for pronoun in PRONOUN.finditer(text):
+            before = [m for m in mentions if m.end <= pronoun.start() and m.entity.kind == "equity"]
+            antecedent = before[-1] if before else named
+            if antecedent is not None:
+                found.append(Mention(pronoun.start(), pronoun.end(), antecedent.name, antecedent.entity))
+        return sorted(found, key=lambda m: m.start)
+
+    def sentence(self, sentence: Sentence, dates: list[DateMention], mentions: list[Mention],
                  carried: DateMention | None) -> list[DraftClaim]:
         text = sentence.text
         figures = find_figures(text, dates)
-        mentions = self.finder.find(text)
         done: set[int] = set()
         drafted = []
         for index, figure in enumerate(figures):
