@@ -56,7 +56,7 @@ DOWN = re.compile(r"下跌|大跌|暴跌|跌幅|跌超|跌逾|下挫|下滑|回�
 AMOUNT_MOVE = re.compile(r"增加|增长|增長|蒸发|蒸發|缩水|縮水|减少|減少|\b(?:added|lost|wiped|shed|gained|"
                          r"(?:rose|fell|grew|dropped|jumped|climbed) by)\b", re.IGNORECASE)
 AFTER_MOVE = re.compile(r"\s?的?\s?(暴跌|大跌|下跌|跌幅|暴涨|暴漲|大涨|大漲|上涨|上漲|涨幅|漲幅"
-                        r"|gain|rise|jump|drop|fall|decline|plunge|surge)")
+                        r"|gain|rise|drop|fall)")
 TO_LEVEL = re.compile(r"(?:至|到|\bto)\s*$", re.IGNORECASE)
 AT_LEAST = re.compile(r"达到或超过|達到或超過|不低于|不低於|突破|站上|\b(?:at least|surpassed|topped|crossed|passed"
                       r"|broke above|hit a record)\b", re.IGNORECASE)
