@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import context, obs
 from tests.draft_files import ARTICLES, load_drafts
 from tui.core.claims import Narratives, load_narratives
 from tui.core.draft.build import DraftRequest, draft_file
 from tui.core.draft.segment import read_article
-from tui.core.model import Claim, ClaimKind
+from tui.core.model import Claim, ClaimKind, Status
+from tui.core.rules.verdict import judge
 
 TODAY = date(2026, 11, 29)
 
@@ -164,3 +166,14 @@ def test_the_stock_named_by_a_pronoun_and_a_move_named_after_its_figure(tmp_path
         ("change(equity:ORCL:last, since=2025-12-03, until=2025-12-04)", "~", 5, "%"),
     ]
     assert by_figure(narratives, "3%")[0].kind is ClaimKind.CONTEXT  # a new paragraph: 该股 names nobody
+
+
+def test_drafted_rules_are_judged_against_the_tape(tmp_path: Path) -> None:
+    narratives = load_drafts(tmp_path, drafted("en.txt"))
+    tape = context(obs("equity:NVDA:market_cap", 4.2e12), obs("crypto:BTC/USD:last", 91_000),
+                   obs("network:bitcoin:hashrate", 1.06e21))
+    verdicts = {c.figure: judge(c, tape).status for c in narratives.claims if c.rule}
+    assert verdicts["$5 trillion"] is Status.DIVERGED  # 4.2T is not at least 5T
+    assert verdicts["$100,000"] is Status.HOLDS and verdicts["1.05 ZH/s"] is Status.HOLDS
+    assert verdicts["11,509 bitcoin"] is Status.HOLDS  # 11,509 × 91,000 ≈ 1.05B > 1B
+    assert verdicts["$250.60"] is Status.NO_DATA
