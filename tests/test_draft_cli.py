@@ -32,7 +32,7 @@ def test_draft_writes_out_and_never_overwrites_without_force(capsys: pytest.Capt
                                                              tmp_path: Path) -> None:
     out = tmp_path / "mine.toml"
     code, stdout, err = run(capsys, "draft", str(ARTICLE), "--out", str(out), "--id", "mine")
-    assert code == 0 and stdout == "" and str(out) in err
+    assert code == 0 and stdout == "" and f"draft written to {out}: 11 claims, 8 with a proposed rule" in err
     first = out.read_text(encoding="utf-8")
     assert 'id = "mine"' in first and load_drafts(tmp_path, first).articles["mine"]
     out.write_text("# my edits\n", encoding="utf-8")
@@ -62,6 +62,8 @@ def test_an_article_not_in_utf8_is_one_line_naming_the_file(capsys: pytest.Captu
     (("draft", str(ARTICLE), "--published", "2025-13-01"), "is not a date"),
     (("draft", str(ARTICLE), "--published", "1900-01-01"), "outside the years"),
     (("draft", str(ARTICLE), "--out", "/nonexistent/dir/out.toml"), "/nonexistent/dir/out.toml: cannot write"),
+    (("draft", str(ARTICLE), "--id", "Wire Chips"), "--id 'Wire Chips' must be a lower-case slug"),
+    (("draft", str(ARTICLE), "--title", " \x1b "), "--title must not be empty"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
                                          says: str) -> None:

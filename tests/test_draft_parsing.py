@@ -170,10 +170,13 @@ def test_durations_measure_a_move_back_from_its_day() -> None:
 
 def test_names_declared_with_a_code_are_learned() -> None:
     assert declared("龙头钧达股份(SZ:002865)、泉为科技(ST泉为,SZ:300716)、摩尔线程(688795.SH)、"
-                    "腾讯(0700.HK)、Nvidia (NASDAQ: NVDA)、福斯特(603806)") == {
+                    "腾讯(0700.HK)、Nvidia (NASDAQ: NVDA)、福斯特(603806)、小米集团(港股:01810)、"
+                    "甲骨文(纽交所:ORCL)、迈为股份(股票代码:300751)、某公司(SH:ORCL)") == {
         "钧达股份": Entity("equity", "002865.SZ"), "泉为科技": Entity("equity", "300716.SZ"),
         "摩尔线程": Entity("equity", "688795.SS"), "腾讯": Entity("equity", "0700.HK"),
-        "Nvidia": Entity("equity", "NVDA"), "福斯特": Entity("equity", "603806.SS")}
+        "Nvidia": Entity("equity", "NVDA"), "福斯特": Entity("equity", "603806.SS"),
+        "小米集团": Entity("equity", "1810.HK"), "甲骨文": Entity("equity", "ORCL"),
+        "迈为股份": Entity("equity", "300751.SZ")}
 
 
 def test_the_shipped_aliases_know_both_scripts_and_short_latin_names_keep_their_case() -> None:

@@ -325,8 +325,8 @@ def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narrativ
         sys.stdout.write(text)
     else:
         save_draft(args.out, text, args.force)
-        say(f"draft written to {args.out}: {text.count('[[claims]]')} claims, {text.count('draft = true')} with "
-            "a proposed rule to confirm")
+        claims, rules = text.count("\n[[claims]]\n"), text.count("\ndraft = true\n")
+        say(f"draft written to {args.out}: {claims} claims, {rules} with a proposed rule to confirm")
     return EXIT_OK
 
 

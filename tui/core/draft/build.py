@@ -14,12 +14,13 @@ from tui.core.draft.dates import find_dates
 from tui.core.draft.emit import ArticleMeta, emit, slug, themes_for
 from tui.core.draft.entities import Entity, EntityFinder, declared, known_names
 from tui.core.draft.propose import DraftClaim, Proposer
-from tui.core.draft.segment import paragraphs, sentences
+from tui.core.draft.segment import clean, paragraphs, sentences
 from tui.core.model import TapecheckError
 
 _OUTLET = re.compile(r"^\s*(?:来源|來源|出处|出處|Source|From|本文来自|本文來自)\s*(?:微信公众号|微信公眾號)?\s*[:：]?"
                      r"\s*(?P<name>[^,，|｜]{1,40}?)\s*(?:$|[,，|｜])", re.IGNORECASE)
 _BYLINE = re.compile(r"^\s*(?:作者|文|By|撰文|编辑|編輯)\s*[|｜:：/ ]", re.IGNORECASE)
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BREADCRUMB = re.compile(r">|当前位置|當前位置|首页|首頁")
 
 
@@ -59,26 +60,31 @@ def infer_title(text: str) -> str | None:
     return None
 
 
+def _given(value: str | None, flag: str) -> str | None:
+    """A flag's text on one line, control characters gone; TapecheckError when nothing is left of it."""
+    if value is None:
+        return None
+    cleaned = " ".join(clean(value).split())
+    if not cleaned:
+        raise TapecheckError(f"{flag} must not be empty")
+    return cleaned
+
+
 def article_meta(request: DraftRequest) -> ArticleMeta:
-    inferred = []
     text = request.text
-    title = request.title or infer_title(text)
-    if request.title is None:
-        inferred.append("title")
-    outlet = request.outlet or next((m.group("name") for _, _, line in paragraphs(text)
-                                     if (m := _OUTLET.match(line))), None)
-    if request.outlet is None:
-        inferred.append("outlet")
+    if request.article_id is not None and not _SLUG.fullmatch(request.article_id):
+        raise TapecheckError(f"--id {request.article_id!r} must be a lower-case slug such as wire-chips")
+    given_title, given_outlet = _given(request.title, "--title"), _given(request.outlet, "--outlet")
+    inferred = [key for key, value in (("id", request.article_id), ("outlet", given_outlet),
+                                       ("published", request.published), ("title", given_title)) if value is None]
+    source = _given(Path(request.source).name, "the article's file name") or "article.txt"
+    title = given_title or infer_title(text) or f"Article from {source}"
+    outlet = given_outlet or next((m.group("name") for _, _, line in paragraphs(text)
+                                   if (m := _OUTLET.match(line))), "unknown outlet")
     published = request.published or infer_published(text, request.today)
-    if request.published is None:
-        inferred.append("published")
-    article_id = request.article_id or slug(Path(request.source).stem) or \
+    article_id = request.article_id or slug(Path(source).stem) or \
         f"draft-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    if request.article_id is None:
-        inferred.append("id")
-    title = title or f"Article from {request.source}"
-    return ArticleMeta(article_id, Path(request.source).name, outlet or "unknown outlet", title, title,
-                       published, tuple(sorted(inferred)))
+    return ArticleMeta(article_id, source, outlet, title, title, published, tuple(inferred))
 
 
 def shipped_quotes(narratives: Narratives) -> list[str]:

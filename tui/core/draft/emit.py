@@ -104,6 +104,8 @@ def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str], source:
     if meta.inferred:
         lines.append("# Inferred, not given (check them): "
                      + "; ".join(f"{key} ({HOW_INFERRED[key]})" for key in meta.inferred) + ".")
+    if meta.title_en == meta.title and not meta.title.isascii():
+        lines.append("# title_en repeats the title: put the English title there.")
     lines += ["", "[article]", f"id = {toml_string(meta.id)}", f"seed = {toml_string(meta.seed)}",
               f"outlet = {toml_string(meta.outlet)}", f"title = {toml_string(meta.title)}",
               f"title_en = {toml_string(meta.title_en)}"]

@@ -18,13 +18,24 @@ from tui.core.tomlfile import read_toml
 
 SHIPPED_ALIASES = Path(__file__).parent / "aliases.toml"
 KINDS = ("equity", "crypto", "index", "commodity")
-# A-share and Hong Kong codes as articles write them → Yahoo's suffix.
-_MARKETS = {"SH": ".SS", "SS": ".SS", "SZ": ".SZ", "HK": ".HK"}
+# How articles name a listing → Yahoo's suffix ("" for a US ticker).
+_MARKETS = {"SH": ".SS", "SS": ".SS", "SZ": ".SZ", "HK": ".HK", "港股": ".HK", "NASDAQ": "", "NYSE": "",
+            "纳斯达克": "", "納斯達克": "", "纽交所": "", "紐交所": "", "美股": ""}
 _DECLARED = re.compile(
     r"(?P<name>(?:\*?ST)?[\u4e00-\u9fff]{2,}|[A-Z][A-Za-z0-9&.\-]*(?: [A-Z][A-Za-z0-9&.\-]*){0,2})\s?[(（]\s?"
-    r"(?:[^()（）]{0,12}?[,，、]\s?)?"
-    r"(?:(?P<market>SH|SZ|HK|NASDAQ|Nasdaq|NYSE)\s?[:：]\s?(?P<code>\d{4,6}|[A-Z]{1,5})"
-    r"|(?P<code2>\d{6})(?:\.(?P<suffix>SH|SZ|SS))?|(?P<hk>\d{4,5})\.HK)\s?[)）]")
+    r"(?:[^()（）]{0,12}?[,，、]\s?)?(?:(?:股票)?代[码碼]\s?[:：]\s?)?"
+    r"(?:(?P<market>SH|SZ|HK|NASDAQ|Nasdaq|NYSE|纳斯达克|納斯達克|纽交所|紐交所|港股|美股)\s?[:：.]?\s?"
+    r"(?P<code>\d{4,6}|[A-Z]{1,5})|(?P<code2>\d{4,6})(?:\.(?P<suffix>SH|SZ|SS|HK))?)\s?[)）]")
+
+
+def _listing(market: str, code: str) -> str:
+    """The Yahoo symbol of a code as an article writes it, or "" when the two do not fit together."""
+    suffix = _MARKETS[market.upper() if market.isascii() else market]
+    if suffix == ".HK":
+        return f"{int(code):04d}.HK" if code.isdigit() and len(code) <= 5 else ""  # 00700 → 0700.HK
+    if suffix:
+        return f"{code}{suffix}" if code.isdigit() and len(code) == 6 else ""
+    return code if code.isalpha() else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +93,11 @@ def declared(text: str) -> dict[str, Entity]:
     """Names an article declares with a stock code: 钧达股份(SZ:002865) → 002865.SZ, Nvidia (NASDAQ: NVDA)."""
     names = {}
     for match in _DECLARED.finditer(text):
-        name, market = match.group("name"), match.group("market")
-        code = match.group("code") or match.group("code2") or match.group("hk")
-        if match.group("hk"):
-            symbol = f"{code}.HK"
-        elif market in ("NASDAQ", "Nasdaq", "NYSE"):
-            symbol = code if code.isalpha() else ""
-        elif market:
-            symbol = f"{code}{_MARKETS[market]}" if code.isdigit() else ""
-        elif match.group("suffix"):
-            symbol = f"{code}{_MARKETS[match.group('suffix')]}"
-        else:
-            symbol = f"{code}.SS" if code.startswith("6") else f"{code}.SZ" if code[0] in "03" else ""
+        name, code = match.group("name"), match.group("code") or match.group("code2")
+        market = match.group("market") or match.group("suffix")
+        if market is None and len(code) == 6:  # a bare A-share code: 6… Shanghai, 0… and 3… Shenzhen
+            market = "SH" if code.startswith("6") else "SZ" if code[0] in "03" else None
+        symbol = _listing(market, code) if market else ""
         if not symbol:
             continue
         special = next((p for p in ("*ST", "ST") if name.startswith(p)), "")
