@@ -108,3 +108,15 @@ def test_a_bad_draft_setting_is_named(capsys: pytest.CaptureFixture[str], tmp_pa
     config.write_text("[draft]\naliases = 5\n", encoding="utf-8")
     code, _, err = run(capsys, "--config", str(config), "draft", str(ARTICLE))
     assert code == 2 and f"{config}:2: draft.aliases = 5 must be a path" in err
+
+
+def test_a_file_name_with_control_characters_reaches_neither_terminal_nor_draft(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    article = tmp_path / "evil\x1b]0;pwned\x07\nname.txt"
+    article.write_text("Headline\n英伟达市值突破5万亿美元。\n", encoding="utf-8")
+    code, out, err = run(capsys, "draft", str(article), "--published", "2025-11-03", "--id", "evil")
+    assert code == 0 and "\x1b" not in out and "\x07" not in out
+    narratives = load_drafts(tmp_path, out)
+    assert narratives.articles["evil"].seed == "evil]0;pwned name.txt"
+    code, _, err = run(capsys, "draft", str(tmp_path / "missing\x1b[2J.txt"))
+    assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err

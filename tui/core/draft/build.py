@@ -116,7 +116,7 @@ def draft_file(request: DraftRequest, narratives: Narratives, user_aliases: Path
     names = known_names(user_aliases, shipped_quotes(narratives))
     claims = draft_claims(request, names, meta)
     themes = themes_for(claims, series_themes(narratives), narratives.themes[0].id)
-    return emit(meta, claims, themes, Path(request.source).name)
+    return emit(meta, claims, themes)
 
 
 def save_draft(out: Path, text: str, force: bool) -> None:

@@ -69,7 +69,10 @@ def _metric(claim: DraftClaim) -> tuple[str, str]:
 
 def summaries(claim: DraftClaim) -> tuple[str, str]:
     """Our English and Chinese summary of a drafted claim, labelled as drafts."""
-    name = claim.entity.name if claim.entity else ""
+    name = ""
+    if claim.entity:
+        symbol = claim.entity.entity.symbol
+        name = claim.entity.name if claim.entity.name == symbol else f"{claim.entity.name} ({symbol})"
     figure = claim.figure.text + (f" / {claim.partner.text}" if claim.partner else "")
     if claim.rule is None:
         shown = quantity(claim.figure.value, claim.figure.unit) if claim.figure.kind != "limit" else "limit move"
@@ -95,15 +98,15 @@ def themes_for(claims: list[DraftClaim], series_themes: dict[str, str], default:
     return [t or fallback for t in found]
 
 
-def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str], source: str) -> str:
+def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str]) -> str:
     """The narrative file's text."""
-    lines = [f"# Drafted by `tapecheck draft` from {source}: one claim per figure.",
+    lines = [f"# Drafted by `tapecheck draft` from {meta.seed}: one claim per figure.",
              "# Every quote is the article's sentence, verbatim. Summaries are ours, generated from the figure:",
              "# reword them. A claim with draft = true carries a proposed rule: check its series, op, value and",
              "# dates, then delete the draft line. Context claims keep figures no series lines up with."]
     if meta.inferred:
-        lines.append("# Inferred, not given (check them): "
-                     + "; ".join(f"{key} ({HOW_INFERRED[key]})" for key in meta.inferred) + ".")
+        lines.append("# Inferred, not given (check them):")
+        lines += [f"#   {key}: {HOW_INFERRED[key]}" for key in meta.inferred]
     if meta.title_en == meta.title and not meta.title.isascii():
         lines.append("# title_en repeats the title: put the English title there.")
     lines += ["", "[article]", f"id = {toml_string(meta.id)}", f"seed = {toml_string(meta.seed)}",
