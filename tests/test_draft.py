@@ -3,10 +3,13 @@ proposes (series, values, units, dates, quotes verbatim), and that its output lo
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import context, obs
 from tests.draft_files import ARTICLES, load_drafts
@@ -177,3 +180,19 @@ def test_drafted_rules_are_judged_against_the_tape(tmp_path: Path) -> None:
     assert verdicts["$100,000"] is Status.HOLDS and verdicts["1.05 ZH/s"] is Status.HOLDS
     assert verdicts["11,509 bitcoin"] is Status.HOLDS  # 11,509 × 91,000 ≈ 1.05B > 1B
     assert verdicts["$250.60"] is Status.NO_DATA
+
+
+SHIPPED = load_narratives()
+FIGURE_LIKE = st.text(alphabet="0123456789.,%亿万兆美元人民币跌涨停超约至年月日倍枚股价市值 ZEH/s$-百千十一二两三,。\n"
+                               "英伟达比特币摩尔线程黄金纳指该股自以来近个周盘中最高到Nov 3, 2025rose fell to",
+                      max_size=120)
+
+
+@given(FIGURE_LIKE)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_whatever_the_text_the_draft_loads(tmp_path: Path, text: str) -> None:
+    request = DraftRequest(text, "fuzz.txt", today=TODAY)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder:
+        narratives = load_drafts(Path(folder), draft_file(request, SHIPPED))
+    for claim in narratives.claims:
+        assert claim.quote and claim.quote in text and claim.draft == (claim.rule is not None)

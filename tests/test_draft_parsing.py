@@ -180,12 +180,12 @@ def test_names_declared_with_a_code_are_learned() -> None:
 
 
 def test_the_shipped_aliases_know_both_scripts_and_short_latin_names_keep_their_case() -> None:
-    finder = EntityFinder(known_names(None, []))
+    finder = EntityFinder(known_names(None, [], ["equity:CRWV:last", "equity:688795.SS:last", "equity:A:last"]))
     found = [(m.name, m.entity.symbol) for m in finder.find("英伟达、英偉達、輝達、NVIDIA、摩爾線程、比特幣、AMD、amd、"
-                                                            "Meta、metals、美國比特幣、BITCOIN")]
+                                                            "Meta、metals、美國比特幣、BITCOIN、CRWV、A")]
     assert found == [("英伟达", "NVDA"), ("英偉達", "NVDA"), ("輝達", "NVDA"), ("NVIDIA", "NVDA"),
                      ("摩爾線程", "688795.SS"), ("比特幣", "BTC/USD"), ("AMD", "AMD"), ("Meta", "META"),
-                     ("美國比特幣", "ABTC"), ("BITCOIN", "BTC/USD")]
+                     ("美國比特幣", "ABTC"), ("BITCOIN", "BTC/USD"), ("CRWV", "CRWV")]
 
 
 def test_a_user_alias_file_adds_names(tmp_path: Path) -> None:

@@ -87,8 +87,10 @@ def article_meta(request: DraftRequest) -> ArticleMeta:
     return ArticleMeta(article_id, source, outlet, title, title, published, tuple(inferred))
 
 
-def shipped_quotes(narratives: Narratives) -> list[str]:
-    return [c.quote for c in narratives.claims if c.quote]
+def narrative_names(narratives: Narratives, user_aliases: Path | None = None) -> dict[str, Entity]:
+    """Every name a draft knows: the alias tables, and the tickers and declared names of the narratives."""
+    return known_names(user_aliases, [c.quote for c in narratives.claims if c.quote],
+                       [s for c in narratives.claims for s in c.series])
 
 
 def series_themes(narratives: Narratives) -> dict[str, str]:
@@ -113,7 +115,7 @@ def draft_claims(request: DraftRequest, names: dict[str, Entity], meta: ArticleM
 def draft_file(request: DraftRequest, narratives: Narratives, user_aliases: Path | None = None) -> str:
     """The narrative file drafted from `request`, ready to write."""
     meta = article_meta(request)
-    names = known_names(user_aliases, shipped_quotes(narratives))
+    names = narrative_names(narratives, user_aliases)
     claims = draft_claims(request, names, meta)
     themes = themes_for(claims, series_themes(narratives), narratives.themes[0].id)
     return emit(meta, claims, themes)

@@ -135,9 +135,14 @@ class EntityFinder:
                 for m in self._pattern.finditer(text)]
 
 
-def known_names(user_aliases: Path | None, quotes: Iterable[str]) -> dict[str, Entity]:
-    """The shipped alias table, the names declared in `quotes` (the shipped narratives'), then the user's file."""
+def known_names(user_aliases: Path | None, quotes: Iterable[str] = (), series: Iterable[str] = ()) -> dict[str, Entity]:
+    """The shipped alias table; the US tickers of `series` and the names declared in `quotes` (both the shipped
+    narratives'); then the user's own file, whose names win."""
     names = load_aliases(SHIPPED_ALIASES)
+    for text in series:
+        kind, symbol, _ = text.split(":")
+        if kind == "equity" and symbol.isalpha() and symbol.isupper() and len(symbol) >= 2:
+            names.setdefault(symbol, Entity("equity", symbol))  # NVDA, ORCL, CRWV as a US article writes them
     for quote in quotes:
         names.update(declared(quote))
     if user_aliases is not None:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.claims import Narratives, load_narratives
-from tui.core.draft.build import DraftRequest, article_meta, draft_claims, shipped_quotes
-from tui.core.draft.entities import known_names
+from tui.core.draft.build import DraftRequest, article_meta, draft_claims, narrative_names
 from tui.core.draft.propose import DraftClaim
 from tui.core.draft.segment import read_article
 from tui.core.model import Claim
@@ -47,7 +46,7 @@ def matches(draft: DraftClaim, claim: Claim) -> bool:
 
 
 def measure(seeds: Path, narratives: Narratives) -> Measure:
-    names = known_names(None, shipped_quotes(narratives))
+    names = narrative_names(narratives)
     found: list[Claim] = []
     missed: list[Claim] = []
     drafted = ruled = right = 0
