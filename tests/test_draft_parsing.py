@@ -136,6 +136,7 @@ def test_figures_are_normalized_with_their_direction() -> None:
 
 
 def test_a_limit_move_is_a_figure_and_20cm_says_how_far() -> None:
+    assert figures("三元前驱体、一元复始、两股势力") == []
     assert figures("迈为股份“20CM”涨停,泰嘉股份跌停,涨停潮") == [
         ("20CM”涨停", 20, "%", True, ">="), ("跌停", -0.0, "%", True, "<=")]
 

@@ -150,6 +150,8 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
             kind, unit, end = "percent", "%", number.end  # 百分之二十
         elif match is None or (number.chinese and kind in ("points", "shares", "coins") and number.value < 10):
             continue  # a bare number (29只股票) or 一点, 一股: not a figure
+        elif number.chinese and kind == "amount" and number.value < 100:
+            continue  # 三元前驱体, 一元复始: small sums are written in digits
         else:
             end = match.end()
         if kind == "amount" and prefix and unit == "CNY" and PREFIX_CURRENCIES[prefix.group().strip()] != "CNY":

@@ -242,7 +242,7 @@ class Proposer:
         entity = mention.entity
         span = text[min(nearest.end, figure.start):figure.start] if nearest.end <= figure.start \
             else text[figure.end:nearest.start]
-        if OTHER_METRIC.search(span + text[figure.end:figure.end + 6]):
+        if entity.kind == "equity" and OTHER_METRIC.search(span + text[figure.end:figure.end + 6]):
             return None  # 营收增长60%, 持股7%: a figure about the company, not about its price
         around = text[max(0, nearest.start - 12):nearest.start] + span + text[figure.end:figure.end + 4]
         since, until = window.since.isoformat(), window.as_of.isoformat()
