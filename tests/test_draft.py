@@ -3,6 +3,7 @@ proposes (series, values, units, dates, quotes verbatim), and that its output lo
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -184,7 +185,7 @@ def test_drafted_rules_are_judged_against_the_tape(tmp_path: Path) -> None:
 
 SHIPPED = load_narratives()
 FIGURE_LIKE = st.text(alphabet="0123456789.,%亿万兆美元人民币跌涨停超约至年月日倍枚股价市值 ZEH/s$-百千十一二两三,。\n"
-                               "英伟达比特币摩尔线程黄金纳指该股自以来近个周盘中最高到Nov 3, 2025rose fell to",
+                               "英伟达比特币摩尔线程黄金纳指该股自以来近个周盘中最高到明去今Nov 3, 2025rose fell to",
                       max_size=120)
 
 
@@ -196,3 +197,5 @@ def test_whatever_the_text_the_draft_loads(tmp_path: Path, text: str) -> None:
         narratives = load_drafts(Path(folder), draft_file(request, SHIPPED))
     for claim in narratives.claims:
         assert claim.quote and claim.quote in text and claim.draft == (claim.rule is not None)
+        since = re.search(r"since=([\d-]+), until=([\d-]+)", claim.rule.expr if claim.rule else "")
+        assert since is None or since.group(1) < since.group(2)

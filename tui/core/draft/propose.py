@@ -189,6 +189,8 @@ class Proposer:
             since = starts[-1].first(self.anchor) or since  # 自2024年底以来上涨
         elif spans := [d for d in find_durations(text) if d.end <= figure.start]:
             since = spans[-1].before(as_of)  # 近2个月, over the past week
+        if since >= as_of:  # 明年3月 in an article of January: a move cannot start after it is reported
+            since = previous_weekday(as_of)
         return Window(as_of, since, inferred, exact=mention.exact)
 
     def targets(self, text: str, figure: Figure, mentions: list[Mention]) -> list[Mention]:
