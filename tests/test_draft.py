@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import context, obs
 from tests.draft_files import ARTICLES, load_drafts
-from tui.core.claims import Narratives, load_narratives
+from tui.core.claims import NarrativeError, Narratives, load_narratives
 from tui.core.draft.build import DraftRequest, draft_file
 from tui.core.draft.segment import read_article
 from tui.core.model import Claim, ClaimKind, Status
@@ -199,3 +199,18 @@ def test_whatever_the_text_the_draft_loads(tmp_path: Path, text: str) -> None:
         assert claim.quote and claim.quote in text and claim.draft == (claim.rule is not None)
         since = re.search(r"since=([\d-]+), until=([\d-]+)", claim.rule.expr if claim.rule else "")
         assert since is None or since.group(1) < since.group(2)
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (("draft = true\n", 'draft = "yes"\n'), "draft must be true or false"),
+    (('kind = "check"\ndraft = true\n', 'kind = "context"\ndraft = true\n'), "only a check claim is a draft"),
+    (('quote = "2025年11月3日', 'note = "2025年11月3日'), "a draft claim needs the article's sentence"),
+    (('inferred = ["id"', 'inferred = ["colour"'), "inferred must list article keys"),
+])
+def test_the_loader_refuses_a_broken_draft_naming_the_line(tmp_path: Path, change: tuple[str, str],
+                                                           says: str) -> None:
+    text = drafted("zh_hans.txt")
+    assert change[0] in text
+    with pytest.raises(NarrativeError) as error:
+        load_drafts(tmp_path, text.replace(change[0], change[1], 1))
+    assert says in str(error.value) and "draft_0.toml:" in str(error.value)
