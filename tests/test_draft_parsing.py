@@ -137,6 +137,8 @@ def test_figures_are_normalized_with_their_direction() -> None:
 
 def test_a_limit_move_is_a_figure_and_20cm_says_how_far() -> None:
     assert figures("三元前驱体、一元复始、两股势力") == []
+    assert figures("a $5B deal, US$4.5T, a $30m fine, 5m away") == [
+        ("$5B", 5e9, "USD", False, "~"), ("US$4.5T", 4.5e12, "USD", False, "~"), ("$30m", 3e7, "USD", False, "~")]
     assert figures("迈为股份“20CM”涨停,泰嘉股份跌停,涨停潮") == [
         ("20CM”涨停", 20, "%", True, ">="), ("跌停", -0.0, "%", True, "<=")]
 

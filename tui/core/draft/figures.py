@@ -43,6 +43,8 @@ _UNIT = re.compile(rf"\s?(?:(?P<currency>{_SUFFIX})(?P<per_share>\s?/\s?股|\s?p
                    + "".join(f"|(?P<u{i}>{pattern})" for i, (pattern, _, _) in enumerate(OTHER_UNITS)) + ")",
                    re.IGNORECASE)
 _PREFIX_AT_END = re.compile(rf"(?:{_PREFIX})\s?$")
+LETTER_SCALES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+_LETTER_SCALE = re.compile(r"[KMBTkmb](?![A-Za-z])")
 _PERCENT_WORDS = re.compile(r"百分之$")
 LIMIT = re.compile(r"(?:(?P<cm>\d{1,2})\s?cm\W{0,2})?(?P<word>涨停|漲停|跌停)(?!潮|板块|板塊)", re.IGNORECASE)
 
@@ -144,8 +146,13 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
             continue
         match, kind, unit = _unit_after(plain, number)
         prefix = _PREFIX_AT_END.search(plain[:number.start])
+        letter = _LETTER_SCALE.match(plain, number.end) if prefix else None
         if match is None and prefix:
             kind, unit, end = "amount", PREFIX_CURRENCIES[prefix.group().strip()], number.end
+            if letter:  # $5B, US$4.5T, $30m: a single letter scales a sum only after a currency sign
+                number = Number(number.start, letter.end(), number.value * LETTER_SCALES[letter.group().upper()],
+                                number.chinese)
+                end = letter.end()
         elif match is None and _PERCENT_WORDS.search(plain[:number.start]):
             kind, unit, end = "percent", "%", number.end  # 百分之二十
         elif match is None or (number.chinese and kind in ("points", "shares", "coins") and number.value < 10):
