@@ -214,3 +214,15 @@ def test_the_loader_refuses_a_broken_draft_naming_the_line(tmp_path: Path, chang
     with pytest.raises(NarrativeError) as error:
         load_drafts(tmp_path, text.replace(change[0], change[1], 1))
     assert says in str(error.value) and "draft_0.toml:" in str(error.value)
+
+
+def test_doubling_is_a_move_of_100_percent_over_the_stretch_named(tmp_path: Path) -> None:
+    article = tmp_path / "doubled.txt"
+    article.write_text("Headline\n2025年12月31日,寒武纪股价一年内翻倍。Shares of AMD doubled over the past six "
+                       "months.\n", encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2025, 12, 31))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    assert rules(narratives) == [
+        ("change(equity:688256.SS:last, since=2024-12-31, until=2025-12-31)", ">=", 100, "%"),
+        ("change(equity:AMD:last, since=2025-06-30, until=2025-12-31)", ">=", 100, "%"),
+    ]

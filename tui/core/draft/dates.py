@@ -126,8 +126,9 @@ def find_dates(text: str) -> list[DateMention]:
 
 
 _DURATION = re.compile(
-    r"(?:近|过去|過去|短短|最近|\b(?:past|last|over)\s+)?\s*(?<![\d.])(?P<n>\d{1,3}|[一二两兩三四五六七八九十半]{1,3})\s*"
-    r"(?:(?P<cm>[个個])\s*月|(?P<unit>周|週|个星期|個星期|天|个交易日|個交易日|个年头|年(?![\d月全底初末中内內以]))"
+    r"(?:近|过去|過去|短短|最近|\b(?:past|last|over)\s+)?\s*(?<![\d.])(?P<n>\d{1,3}|[一二两兩三四五六七八九十半]{1,3}|"
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)\s*"
+    r"(?:(?P<cm>[个個])\s*月|(?P<unit>周|週|个星期|個星期|天|个交易日|個交易日|个年头|年(?![\d月全底初末中以]))"
     r"|\s*(?P<en>weeks?|months?|days?|years?)\b)", re.IGNORECASE)
 _CN_SMALL = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
              "十": 10}
@@ -151,9 +152,15 @@ class Duration:
         return day - timedelta(days=self.days)
 
 
+_EN_SMALL = {word: n for n, word in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve".split(), start=1)}
+
+
 def _small(text: str) -> int | None:
     if text.isdigit():
         return int(text)
+    if text.lower() in _EN_SMALL:
+        return _EN_SMALL[text.lower()]
     if text == "半":
         return None
     if len(text) == 1:

@@ -47,6 +47,7 @@ LETTER_SCALES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 _LETTER_SCALE = re.compile(r"[KMBTkmb](?![A-Za-z])")
 _PERCENT_WORDS = re.compile(r"百分之$")
 LIMIT = re.compile(r"(?:(?P<cm>\d{1,2})\s?cm\W{0,2})?(?P<word>涨停|漲停|跌停)(?!潮|板块|板塊)", re.IGNORECASE)
+DOUBLING = re.compile(r"翻倍|翻番|翻了一倍|翻了一番|\bdoubled\b", re.IGNORECASE)  # twice the price: +100%
 
 # Words of direction, looked for in the clause before a figure (and 以上 / 左右 / 多 just after it).
 UP = re.compile(r"上涨|上漲|大涨|大漲|暴涨|暴漲|涨幅|漲幅|涨超|漲超|涨逾|漲逾|飙升|飆升|攀升|拉升|增长|增長|增加|涨|漲"
@@ -185,4 +186,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         found.append(Figure(limit.start(), limit.end(), text[limit.start():limit.end()],
                             sign * (float(cm) if cm else 0.0), "%", "limit", change=True,
                             op=">=" if sign > 0 else "<="))
+    for doubled in DOUBLING.finditer(plain):
+        found.append(Figure(doubled.start(), doubled.end(), text[doubled.start():doubled.end()], 2.0, "x",
+                            "multiple", op=">=" if plain[doubled.end():doubled.end() + 1] in "多余餘" else "~"))
     return sorted(found, key=lambda f: f.start)

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from tui.core.draft.dates import DateMention, find_dates, find_durations, previous_weekday
+from tui.core.draft.dates import DateMention, Duration, find_dates, find_durations, previous_weekday
 from tui.core.draft.entities import EntityFinder, Mention
-from tui.core.draft.figures import Figure, find_figures
+from tui.core.draft.figures import DOUBLING, Figure, find_figures
 from tui.core.draft.segment import Sentence
 from tui.core.model import LISTING_CURRENCY
 from tui.core.rules.typecheck import FIAT, STABLECOINS
@@ -172,9 +172,8 @@ class Proposer:
         mention = before[-1] if before else after[0] if after else carried  # fell below $100,000 on Nov 5
         if mention is None or (as_of := mention.resolve(self.anchor)) is None:
             as_of = self.anchor
-            spans = [d for d in find_durations(text) if d.end <= figure.start]
-            if spans:
-                return Window(as_of, spans[-1].before(as_of), True, NO_DATE)
+            if span := _stretch(text, figure):
+                return Window(as_of, span.before(as_of), True, NO_DATE)
             return Window(as_of, previous_weekday(as_of), True, NO_DATE, since_guessed=True)
         inferred = mention is carried or (mention.year is None and mention.relative_year is None)
         if as_of > self.anchor and not mention.exact:
@@ -187,8 +186,8 @@ class Proposer:
             since = date(as_of.year - 1, 12, 31)
         elif starts := [d for d in dates if d.since and d.end <= figure.start]:
             since = starts[-1].first(self.anchor) or since  # 自2024年底以来上涨
-        elif spans := [d for d in find_durations(text) if d.end <= figure.start]:
-            since = spans[-1].before(as_of)  # 近2个月, over the past week
+        elif span := _stretch(text, figure):
+            since = span.before(as_of)  # 近2个月, doubled over the past six months
         if since >= as_of:  # 明年3月 in an article of January: a move cannot start after it is reported
             since = previous_weekday(as_of)
         return Window(as_of, since, inferred, exact=mention.exact)
@@ -255,7 +254,7 @@ class Proposer:
             value = figure.value or math.copysign(_limit(entity.symbol, mention.name), figure.value)  # 跌停: -0.0
             return ProposedRule(f"change({entity.price_series}, since={since}, until={until})", op, value, "%",
                                 tolerance)
-        if figure.kind == "multiple" and DOUBLED.search(text[:figure.start]):
+        if figure.kind == "multiple" and (DOUBLED.search(text[:figure.start]) or DOUBLING.fullmatch(figure.text)):
             value = (figure.value - 1) * 100  # 翻了3倍: read as three times the price, +200%
             return ProposedRule(f"change({entity.price_series}, since={since}, until={until})",
                                 ">=" if op == "~" else op, value, "%", 0.0)
@@ -290,6 +289,13 @@ class Proposer:
             converted = convert(f"last({entity.price_series})", quote, figure.unit)
             return ProposedRule(converted, op, figure.value, figure.unit, tolerance) if converted else None
         return None
+
+
+def _stretch(text: str, figure: Figure) -> Duration | None:
+    """The stretch of time a move is over: the last one named before the figure, else the first after it."""
+    spans = find_durations(text)
+    before = [d for d in spans if d.end <= figure.start]
+    return before[-1] if before else next((d for d in spans if d.start >= figure.end), None)
 
 
 def _note(window: Window, rule: ProposedRule) -> str:
