@@ -153,7 +153,7 @@ class Duration:
 
 
 _EN_SMALL = {word: n for n, word in enumerate(
-    "one two three four five six seven eight nine ten eleven twelve".split(), start=1)}
+    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"], start=1)}
 
 
 def _small(text: str) -> int | None:
