@@ -141,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
 
+    draft = commands.add_parser("draft", help="draft a narrative file from a pasted article (Chinese or English): "
+                                              "one claim per figure, a proposed rule where one lines up")
+    draft.add_argument("article", type=Path, metavar="ARTICLE", help="the article's text, UTF-8")
+    draft.add_argument("--out", type=Path, metavar="FILE", help="write the draft here (default: stdout)")
+    draft.add_argument("--force", action="store_true", help="replace an existing --out FILE")
+    draft.add_argument("--id", dest="article_id", metavar="SLUG", help="the article's id (default: from the file name)")
+    draft.add_argument("--outlet", help="who published it (default: a 来源/Source line, else inferred)")
+    draft.add_argument("--title", help="its headline (default: its first short line)")
+    draft.add_argument("--published", metavar="DATE", help="its date, YYYY-MM-DD (default: the latest date it names)")
+
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
 
     lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
@@ -198,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return broken
         if args.command == "articles":
             return run_articles(args, settings, narratives, lang)
+        if args.command == "draft":
+            return run_draft(args, settings, narratives)
         return run_dashboard(args, settings, narratives, lang)
     except TapecheckError as error:
         for line in str(error).splitlines():
@@ -341,6 +353,22 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
         if isinstance(tape, Store):
             tape.close()
     print_articles(narratives, verdicts, then, lang, as_json=args.json)
+    return EXIT_OK
+
+
+def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+    from tui.core.draft.build import DraftRequest, draft_file, save_draft
+    from tui.core.draft.segment import read_article
+
+    request = DraftRequest(read_article(args.article), args.article.name, args.article_id, args.outlet, args.title,
+                           parse_day(args.published) if args.published else None)
+    text = draft_file(request, narratives, settings.draft.aliases_path())
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        save_draft(args.out, text, args.force)
+        claims, rules = text.count("\n[[claims]]\n"), text.count("\ndraft = true\n")
+        say(f"draft written to {args.out}: {claims} claims, {rules} with a proposed rule to confirm")
     return EXIT_OK
 
 

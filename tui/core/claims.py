@@ -30,7 +30,7 @@ THEMES_FILE = "themes.toml"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
-                 "published", "published_inferred", "note", "url"}
+                 "published", "published_inferred", "note", "url", "inferred"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
                "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft"}
 # What a user's file must give; the shipped files must also give seed, title_en and summary_zh.
@@ -158,6 +158,10 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
         problems.add(doc.where("article", "piece"), "article: piece must be a whole number from 1")
     if isinstance(entry.get("id"), str) and not _SLUG.match(entry["id"]):
         problems.add(doc.where("article", "id"), f"article id {entry['id']!r} must be a lower-case slug")
+    inferred = entry.get("inferred", [])
+    if not isinstance(inferred, list) or not all(isinstance(k, str) and k in _ARTICLE_KEYS for k in inferred):
+        problems.add(doc.where("article", "inferred"), "article: inferred must list article keys we guessed, "
+                                                       "e.g. [\"published\"]")
     if len(problems.lines) > before:
         return None
     return Article(
@@ -166,6 +170,7 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
         published_inferred=bool(entry.get("published_inferred", False)),
         title_inferred=bool(entry.get("title_inferred", False)), author=entry.get("author"),
         note=entry.get("note"), file=str(doc.path) if user else doc.path.name, url=entry.get("url"), user=user,
+        inferred=tuple(inferred),
     )
 
 
@@ -251,8 +256,6 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
     for key in ("summary", "summary_zh"):
         if (key in entry or key == "summary" or not article.user) and not _text(entry.get(key)):
             bad(key, f"needs {key} (a non-empty string, no control characters)")
-    if "draft" in entry and not isinstance(entry["draft"], bool):
-        bad("draft", "draft must be true or false")
     if "quote" in entry and not _text(entry["quote"]):
         bad("quote", "quote must be the article's sentence(s), a non-empty string")
     paragraph = entry.get("paragraph")
@@ -260,6 +263,10 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("paragraph", "paragraph must be a whole number from 1")
     if entry.get("origin", "article") not in ORIGINS:
         bad("origin", f"origin {entry.get('origin')!r} must be \"article\" or \"derived\"")
+    if not isinstance(entry.get("draft", False), bool):
+        bad("draft", "draft must be true or false")
+    elif entry.get("draft") and entry.get("kind") != "check":
+        bad("draft", "draft = true marks a proposed rule: only a check claim is a draft")
     if "error" in entry and not _text(entry["error"]):
         bad("error", "error must say what the article got wrong, a non-empty string")
     kind = entry.get("kind")

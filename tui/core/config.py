@@ -106,6 +106,18 @@ BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang"
 
 
 @dataclass(frozen=True, slots=True)
+class DraftSettings:
+    aliases: str = ""  # an alias file for `tapecheck draft`; empty: aliases.toml in the user config dir, if any
+
+    def aliases_path(self) -> Path | None:
+        """The user's alias file: the one named here, else aliases.toml beside the user config, else None."""
+        if self.aliases:
+            return Path(self.aliases).expanduser()
+        beside = user_config_path().parent / "aliases.toml"
+        return beside if beside.exists() else None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     lang: str
     bell: bool
@@ -120,6 +132,7 @@ class Settings:
     warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     narrative_dirs: tuple[Path, ...] = ()  # the user's own article folders, absolute; the first gets new files
+    draft: DraftSettings = field(default_factory=DraftSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
@@ -198,6 +211,7 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "narratives": {"dirs": (lambda v: isinstance(v, list) and all(isinstance(d, str) and d.strip() and d.isprintable()
                                                                   for d in v),
                             "a list of folder paths, e.g. [\"narratives\", \"~/articles\"]")},
+    "draft": {"aliases": (lambda v: isinstance(v, str), "a path to an alias file (a string; empty for the default)")},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": days(1, 3650),
               "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
@@ -292,6 +306,7 @@ def load_settings(path: Path | None = None) -> Settings:
         warnings=tuple(w for w in map(_exposed, docs) if w),
         collector=CollectorSettings(**data.get("collector", {})),
         narrative_dirs=narrative_dirs(data.get("narratives", {}).get("dirs", [])),
+        draft=DraftSettings(**data.get("draft", {})),
     )
 
 

@@ -172,6 +172,7 @@ class Article:
     file: str = ""  # the file's name for a shipped article, its full path for one of the user's own
     url: str | None = None
     user: bool = False  # from the user's own narrative dirs, not shipped
+    inferred: tuple[str, ...] = ()  # article keys we guessed (a draft's outlet, published), beyond the two flags
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 from tui.core.model import TapecheckError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"\\\\]+\")\s*=")  # bare or quoted: "688795.SS" = [...]
 
 
 @dataclass
@@ -75,5 +75,6 @@ def _key_lines(text: str) -> dict[str, int]:
             continue
         key = _KEY.match(raw)
         if key:
-            lines.setdefault(f"{prefix}.{key.group(1)}" if prefix else key.group(1), number)
+            name = key.group(1).strip('"')
+            lines.setdefault(f"{prefix}.{name}" if prefix else name, number)
     return lines

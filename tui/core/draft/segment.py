@@ -1,0 +1,98 @@
+"""Reading a pasted article and cutting it into sentences, for Chinese (either script) and English.
+
+A sentence ends at 。！？!? (with any closing quote after them), at a line break, and in English at a full
+stop followed by a space, unless the stop belongs to a number (1.5), an abbreviation (U.S., Inc.) or an initial.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.core.model import TapecheckError
+
+# Control characters and the invisible format characters that could disguise text (as tui.core.printable
+# escapes them), here removed: tabs become spaces, line breaks stay.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+_CLOSERS = "”’\"'」』）)】"
+_END = re.compile(rf"[。！？!?]+[{_CLOSERS}]*|\.(?=[{_CLOSERS}]*\s)[{_CLOSERS}]*")
+ABBREVIATIONS = frozenset({
+    "u.s", "u.k", "u.n", "e.u", "inc", "corp", "co", "ltd", "plc", "llc", "mr", "mrs", "ms", "dr", "prof", "st",
+    "vs", "e.g", "i.e", "etc", "no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "est", "approx", "fig", "jr", "sr", "dept", "gov", "a.m", "p.m", "n.v", "s.a", "ag",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence, verbatim, with its paragraph (the n-th non-blank line) and where it starts in the text."""
+
+    text: str
+    paragraph: int
+    start: int
+
+
+def read_article(path: Path) -> str:
+    """The article's text (UTF-8, with or without a BOM), control characters removed, or TapecheckError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise TapecheckError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise TapecheckError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+                             "save the article as UTF-8") from None
+    return clean(text)
+
+
+def clean(text: str) -> str:
+    """`text` with Windows and old Mac line ends made \\n, tabs made spaces and other control characters gone."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _INVISIBLE.sub("", text)
+
+
+def paragraphs(text: str) -> list[tuple[int, int, str]]:
+    """(paragraph number, offset, line) for each non-blank line."""
+    found, offset, number = [], 0, 0
+    for line in text.split("\n"):
+        if line.strip():
+            number += 1
+            found.append((number, offset, line))
+        offset += len(line) + 1
+    return found
+
+
+def _abbreviation(line: str, stop: int) -> bool:
+    """True when the full stop at `stop` closes an abbreviation or an initial, not a sentence."""
+    word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[:stop])
+    if word is None:
+        return False
+    token = word.group(1)
+    return token.lower() in ABBREVIATIONS or (len(token) == 1 and token.isupper())
+
+
+def split_line(line: str) -> list[tuple[int, str]]:
+    """(offset, sentence) for each sentence of one line, stripped of surrounding spaces."""
+    pieces, begin = [], 0
+    for end in _END.finditer(line):
+        if end.group().startswith(".") and _abbreviation(line, end.start()):
+            continue
+        pieces.append((begin, line[begin:end.end()]))
+        begin = end.end()
+    pieces.append((begin, line[begin:]))
+    found = []
+    for offset, piece in pieces:
+        stripped = piece.strip()
+        if stripped:
+            found.append((offset + piece.index(stripped[0]), stripped))
+    return found
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Every sentence of the article, in order."""
+    return [Sentence(piece, number, offset + inner)
+            for number, offset, line in paragraphs(text)
+            for inner, piece in split_line(line)]
