@@ -137,3 +137,30 @@ async def test_the_console_refuses_an_id_taken_by_a_shipped_claim_and_leaves_no_
         note = next(n for n in tapecheck._notifications if n.title == "Not saved")
         assert "is also in 000_baobian_moore_threads.toml" in note.message
         assert not (Path(load_settings().narrative_dirs[0]) / "console.toml").exists()
+
+
+async def test_a_live_viewer_picks_up_a_new_file_and_judges_it_as_observations_arrive(tmp_path: Path) -> None:
+    """LIVE: the store-watch thread notices the file, judges the new claims, and keeps judging them as the
+    collector appends (the incremental judgement knows the claims it did not have before)."""
+    from datetime import timedelta
+
+    from tests.conftest import obs
+    from tui.core.store import Store
+    from tui.ui.app import live_app
+
+    store = Store(tmp_path / "s.sqlite")
+    now = datetime.now(UTC)
+    store.append([obs("crypto:BTC/USD:last", 70_000, now - timedelta(seconds=5), "kraken")])
+    settings = load_settings()
+    tapecheck = live_app(settings, load_narratives(user_dirs=settings.narrative_dirs),
+                         Store(store.path, read_only=True))
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        assert tapecheck.state is not None and "desk-btc-above-60k" not in tapecheck.state.verdicts
+        write("desk.toml", VALID)
+        await until(pilot, lambda: "desk-btc-above-60k" in claim_rows(tapecheck, "my_desk"), "the new claim on screen")
+        assert tapecheck.state.verdicts["desk-btc-above-60k"].status == "holds"
+        store.append([obs("crypto:BTC/USD:last", 50_000, datetime.now(UTC), "kraken")])  # below the claim's 60,000
+        await until(pilot, lambda: tapecheck.state is not None
+                    and tapecheck.state.verdicts["desk-btc-above-60k"].status == "diverged", "the new value judged")
+    store.close()
