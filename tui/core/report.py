@@ -9,7 +9,7 @@ from tui.core import format as fmt
 from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
-from tui.core.rules.verdict import STATUS_ORDER
+from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text
 from tui.core.then import then_label
 
 
@@ -106,17 +106,17 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         print(f"== {theme.title_zh if lang == 'zh' else theme.title} ==")
         for v in rows:
             claim = narratives.claim(v.claim_id)
-            claimed, live = _value(v.claim_value, v.unit), _value(v.live_value, v.unit)
+            claimed, live = _value(v.claim_value, v.unit), live_text(v)
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
             print(f"  {v.status.upper():9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
-            print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
+            print(f"            claimed {v.op} {claimed} · live {live} · off {off_text(v)}"
                   f" · age {fmt.age(v.age_s)}")
             print(f"            {v.explanation}")
             before = then.get(v.claim_id)
             if before is not None and before.status is not Status.NO_DATA:
                 print(f"            then ({claim.as_of}): {then_label(before)} · "
-                      f"{_value(before.live_value, before.unit)} · off {fmt.signed_pct(before.deviation_pct)}"
+                      f"{live_text(before)} · off {off_text(before)}"
                       + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.derived else "")
                       + (" · our rule, not the article's error" if before.status is Status.DIVERGED and claim.derived
                          else ""))

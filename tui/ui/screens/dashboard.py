@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui.core import format as fmt
 from tui.core.engine import DashboardState
 from tui.core.model import Status
+from tui.core.rules.verdict import off_text
 from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
 from tui.ui.screens.base import StateScreen
@@ -279,7 +280,7 @@ def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | 
     then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
     then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
-    off = fmt.signed_pct(row.verdict.deviation_pct)
+    off = off_text(row.verdict)
     return [then, Text(label, style=style),
             Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
             Text(row.live_text, justify="right"), Text(row.claimed_text, justify="right"),

@@ -18,6 +18,7 @@ from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.core.printable import printable
+from tui.core.rules.verdict import live_text, off_text
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
 from tui.ui.screens.base import StateScreen
@@ -46,9 +47,11 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
         return
     plt.date_form("Y-m-d H:M")
     xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
-    plt.plot(xs, [o.value for o in history], marker="braille")
+    scale, label = fmt.axis([o.value for o in history] + ([] if level is None else [level]), history[-1].unit)
+    plt.ylabel(label)
+    plt.plot(xs, [o.value / scale for o in history], marker="braille")
     if level is not None:
-        plt.hline(level, "red")
+        plt.hline(level / scale, "red")
     if mark is not None and history[0].ts <= mark <= history[-1].ts:
         plt.vline(mark.strftime("%Y-%m-%d %H:%M"), "blue")  # type: ignore[arg-type]  # plotext takes dates
     plot.refresh()
@@ -145,9 +148,7 @@ class ClaimScreen(StateScreen):
             self.describe_then(text, self.then)
         text.append("\nNow ", style="dim").append(f"{v.status.upper()}", style="bold")
         if v.live_value is not None:
-            text.append(f"  value {fmt.quantity(v.live_value, v.unit or 'ratio')}")
-        if v.deviation_pct is not None:
-            text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
+            text.append(f"  value {live_text(v)}  off {off_text(v)}")
         if v.age_s is not None:
             text.append(f"  data age {fmt.age(v.age_s + later)}")
         text.append(f"\n{v.explanation}\n")
@@ -169,9 +170,7 @@ class ClaimScreen(StateScreen):
     def describe_then(self, text: Text, then: Verdict) -> None:
         text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(f"{then.status.upper()}", style="bold")
         if then.live_value is not None:
-            text.append(f"  value {fmt.quantity(then.live_value, then.unit or 'ratio')}")
-        if then.deviation_pct is not None:
-            text.append(f"  off {fmt.signed_pct(then.deviation_pct)}")
+            text.append(f"  value {live_text(then)}  off {off_text(then)}")
         text.append(f"\n{then.explanation}\n")
         if then.status is Status.DIVERGED and self.claim.derived:
             text.append("Not met on its date: this is our derived rule, not an error of the article.\n")
@@ -233,7 +232,8 @@ class SeriesScreen(StateScreen):
         for obs in sorted(self.latest, key=lambda o: o.source):
             age = fmt.age((now - obs.ts).total_seconds())
             stale = obs.ts < fresh_after
-            text.append(f"  {printable(obs.source):12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
+            value = fmt.quantity(obs.value, obs.unit, fmt.series_kind([self.series]))
+            text.append(f"  {printable(obs.source):12} {value:>20}  {age} old"
                         + ("  stale: left out" if stale else "") + "\n", style="dim" if stale else "")
         if len(values) > 1:
             spread = (max(values) - min(values)) / min(values) * 100
