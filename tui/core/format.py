@@ -29,7 +29,7 @@ def number(value: float, digits: int = 4) -> str:
     scaled = _scaled(value, _SCALES, strip=False)
     if scaled is not None:
         return "".join(scaled)
-    if abs(value) >= 1000 or value.is_integer():
+    if abs(value) >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.{_decimals(value, digits)}f}"
 
