@@ -27,6 +27,17 @@ class Pill:
     note: str = ""
 
 
+# Each state's mark and word, so that a pill reads without colour: `● binance`, `✕ mempool FAIL`.
+PILL_MARKS = {"ok": ("●", ""), "slow": ("◐", "slow"), "partial": ("◐", "partial"), "rate_limited": ("◐", "429"),
+              "failing": ("✕", "FAIL"), "waiting": ("○", "wait"), "paused": ("‖", "paused")}
+
+
+def pill_text(pill: Pill) -> tuple[str, str]:
+    """A pill's mark, and its words: the name, the state's word when it is not ok, the note (an age)."""
+    mark, word = PILL_MARKS.get(pill.state, ("?", pill.state))
+    return mark, " ".join(part for part in (pill.name, word, pill.note) if part)
+
+
 class HeaderClock(Widget):
     """The header's clock, repainted alone."""
 
@@ -63,7 +74,7 @@ class HeaderStatus(Widget):
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
         kept = [(f" {self.alarm} ", f"bold reverse {theme.error or 'red'}")] if self.alarm else []
-        kept += [(f" {self.flagged} ", f"bold {theme.error or 'red'}")] if self.flagged else []
+        kept += [(f" {self.flagged} ", f"bold reverse {theme.error or 'red'}")] if self.flagged else []
         room = (self.size.width or 1_000) - sum(cell_len(part) for part, _ in kept)
         title, mode = " tapecheck ", f" {self.mode} "
         if cell_len(title) + cell_len(mode) > room:
@@ -77,9 +88,10 @@ class HeaderStatus(Widget):
         for part, style in kept:
             text.append(part, style=style)
         for pill in self.pills:
+            mark, words = pill_text(pill)
             colour = colours.get(pill.state) or "grey50"
-            text.append(" ●", style=colour)
-            text.append(f" {pill.name}{' ' + pill.note if pill.note else ''}")
+            text.append(f" {mark}", style=colour)
+            text.append(f" {words}", style=f"bold {colour}" if pill.state == "failing" else "")
         return text
 
 

@@ -110,6 +110,15 @@ def signed_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
+def change(pct: float | None) -> str:
+    """A change with an arrow as well as a sign, readable without colour: '▲ +1.23%', '▼ -14.92%'."""
+    if pct is None:
+        return "—"
+    shown = round(pct, 2)
+    arrow = "▲" if shown > 0 else "▼" if shown < 0 else "="
+    return f"{arrow} {shown:+.2f}%"
+
+
 def points(value: float | None) -> str:
     """A difference between two percentages, in percentage points: '−10.0 pp'."""
     return "—" if value is None else f"{value:+.1f} pp"

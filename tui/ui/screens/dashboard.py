@@ -22,15 +22,19 @@ from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 
 BADGES = {
-    Status.DIVERGED: ("DIVERGED", "bold $error"),
+    Status.DIVERGED: ("DIVERGED", "bold reverse $error"),  # reverse: it stands out with no colour too
     Status.HOLDS: ("holds", "$success"),
     Status.STALE: ("stale", "$warning"),
     Status.NO_DATA: ("no data", "dim"),
     Status.CONTEXT: ("context", "dim italic"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
+# The age sits beside the value, and the claim's text comes last: on a narrow terminal what is cut is the
+# trend and the claim's words, never how old a price is.
+SERIES_COLUMNS = ("series", "last", "age", "chg", "trend")
 FILL_RETRIES = 200  # a panel not composed after this many 50 ms waits is filled by the next state instead
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
+NARROW = 72  # below this many columns the panels give up their side borders and padding to the numbers
 
 
 class PanelsShown(Message):
@@ -66,7 +70,7 @@ class ThemePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         series = PanelTable(id=f"series-{self.view.theme_id}", classes="series", cursor_type="row")
-        series.add_columns("series", "last", "chg", "trend", "age")
+        series.add_columns(*SERIES_COLUMNS)
         yield series
         claims = PanelTable(id=f"claims-{self.view.theme_id}", classes="claims", cursor_type="row")
         claims.add_columns("then", "now", "off", "live", "claimed", "claim")
@@ -111,6 +115,7 @@ class DashboardScreen(StateScreen):
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         panels, message = self.query_one("#panels"), self.query_one("#too-small")
         panels.set_class(width >= wide, "wide")
+        panels.set_class(width < NARROW, "narrow")
         if panels.display is small:  # only touch display on a change: it forces a full relayout
             panels.display = not small
             message.display = small
@@ -129,7 +134,7 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
             for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
+                _refill(table, [(r.series, _series_cells(r, self, later)) for r in panel.view.series])
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -170,7 +175,7 @@ class DashboardScreen(StateScreen):
                 panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
+            _refill(series_table, [(r.series, _series_cells(r, self)) for r in view.series])
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
@@ -246,7 +251,7 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
         table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
-def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
+def _series_cells(row: SeriesRow, screen: Screen[None], later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
     dim = row.state in ("stale", "no data")
     style = "dim" if dim else ""
@@ -255,10 +260,12 @@ def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
         age = f"stale {age}"
     elif row.state == "closed":
         age = f"closed {age}"
-    change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
-                  style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
-    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
-            sparkline(row.spark), Text(age, style="italic yellow" if row.state == "stale" else style)]
+    change = Text(fmt.change(row.change_pct), justify="right",
+                  style=_colour("$success" if (row.change_pct or 0) > 0 else "$error" if (row.change_pct or 0) < 0
+                                else "", screen))
+    age_style = _colour("italic $warning", screen) if row.state == "stale" else style
+    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"),
+            Text(age, style=age_style), change, sparkline(row.spark)]
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
@@ -282,6 +289,6 @@ def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | 
         if row.then is not None else Text("")
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
-            Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
+            Text(off, style=style.replace("reverse ", "") if row.verdict.status is Status.DIVERGED else ""),
             Text(row.live_text, justify="right"), Text(row.claimed_text, justify="right"),
             Text(row.summary(lang), overflow="ellipsis")]
