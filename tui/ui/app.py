@@ -37,6 +37,7 @@ from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.ui.terminal import exit_on_signals, log_crash, release_signals
+from tui.ui.themes import THEMES
 from widgets.header_line import Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
@@ -99,6 +100,10 @@ class TapecheckApp(App[str | None]):
         self.building = False  # a replay's or snapshot's build is under way
         self.build_again = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
+        for theme in THEMES:
+            self.register_theme(theme)
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
 
     @property
     def store(self) -> Store | None:
@@ -120,6 +125,9 @@ class TapecheckApp(App[str | None]):
             self.play()
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(printable(warning), title="Config", severity="warning", timeout=20)
+        if self.settings.theme not in self.available_themes:
+            self.notify(f"no theme {self.settings.theme!r}: the default is used. Themes: "
+                        + ", ".join(sorted(self.available_themes)), title="Config", severity="warning", timeout=20)
 
     def on_unmount(self) -> None:
         release_signals()

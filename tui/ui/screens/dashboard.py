@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from tui.core import format as fmt
 from tui.core.engine import DashboardState
@@ -20,6 +20,7 @@ from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
+from widgets.table import KeyTable
 
 BADGES = {
     Status.DIVERGED: ("DIVERGED", "bold reverse $error"),  # reverse: it stands out with no colour too
@@ -50,13 +51,8 @@ def sparkline(values: tuple[float, ...], width: int = 12) -> str:
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in points)
 
 
-class PanelTable(DataTable[Text | str]):
-    """A table in a panel: j/k move the cursor, as the arrows do."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+class PanelTable(KeyTable):
+    """A table in a panel."""
 
 
 class ThemePanel(Vertical):
@@ -134,7 +130,7 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
             for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                _refill(table, [(r.series, _series_cells(r, self, later)) for r in panel.view.series])
+                table.show_rows([(r.series, _series_cells(r, self, later)) for r in panel.view.series])
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -175,12 +171,12 @@ class DashboardScreen(StateScreen):
                 panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            _refill(series_table, [(r.series, _series_cells(r, self)) for r in view.series])
+            series_table.show_rows([(r.series, _series_cells(r, self)) for r in view.series])
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
             claims_table = panel.query_one(".claims", PanelTable)
-            _refill(claims_table, [(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+            claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
         self.first_shown = True
 
     def action_jump(self, number: int) -> None:
@@ -223,32 +219,6 @@ class DashboardScreen(StateScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.set_filter(event.value)
-
-
-def _same(shown: object, cell: Text | str) -> bool:
-    """Whether a table cell already shows `cell`: the same text, styles and justification."""
-    if isinstance(shown, Text) and isinstance(cell, Text):
-        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
-                                                                          cell.spans)
-    return shown == cell
-
-
-def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
-    """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
-    keys = [key for key, _ in rows]
-    if [str(k.value) for k in table.rows] == keys:
-        # Only the cells that changed: each update makes the table measure and lay itself out again.
-        for key, cells in rows:
-            for column, cell in zip(table.columns, cells, strict=False):
-                if not _same(table.get_cell(key, column), cell):
-                    table.update_cell(key, column, cell, update_width=True)
-        return
-    cursor = table.cursor_row
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-    if rows:
-        table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
 def _series_cells(row: SeriesRow, screen: Screen[None], later_s: float = 0.0) -> list[Text | str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
@@ -22,7 +23,8 @@ from tui.core.rules.verdict import live_text, off_text
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
 from tui.ui.screens.base import StateScreen
-from widgets.header_line import HeaderLine
+from widgets.header_line import HeaderLine, Pill, pill_text
+from widgets.table import KeyTable
 
 
 class Page(VerticalScroll):
@@ -37,6 +39,8 @@ RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
                mark: datetime | None = None) -> None:
+    """The history on a time axis, its y axis scaled and named in the title ('… · 1W · y in ZH/s'), the claimed
+    level as a line, the claim's date as a mark."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
@@ -48,6 +52,7 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
     plt.date_form("Y-m-d H:M")
     xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
     scale, label = fmt.axis([o.value for o in history] + ([] if level is None else [level]), history[-1].unit)
+    plt.title(f"{title} · y in {label}")
     plt.ylabel(label)
     plt.plot(xs, [o.value / scale for o in history], marker="braille")
     if level is not None:
@@ -192,6 +197,7 @@ class SeriesScreen(StateScreen):
         self.latest: list[Observation] = []
         self.fresh_after: datetime | None = None  # older values are stale: shown, but left out of the spread
         self.range = "2"
+        self.drawn = False  # the text and the chart have been drawn once (they are read in a thread)
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -223,6 +229,7 @@ class SeriesScreen(StateScreen):
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
         draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+        self.drawn = True
 
     def describe(self, now: datetime) -> Text:
         text = Text()
@@ -251,11 +258,12 @@ class SeriesScreen(StateScreen):
 
 
 class SourcesScreen(StateScreen):
-    """Every source's health, as the collector last stored it: last success, last error, latency, failures,
-    next attempt; the ages move each second."""
+    """Every source's health, as the collector last stored it: state, latency, failures, last success, next
+    attempt and last error; the ages move each second. The last error takes the room the terminal has left, and
+    the highlighted source's is shown whole below the table."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    COLUMNS = ("source", "state", "latency", "failures", "last success", "next attempt", "last error")
 
     def __init__(self, note: str = "") -> None:
         super().__init__()
@@ -266,8 +274,8 @@ class SourcesScreen(StateScreen):
         yield HeaderLine()
         if self.note:
             yield Static(self.note, id="sources-note")
-        table: DataTable[str] = DataTable(id="sources", cursor_type="row")
-        table.add_columns("source", "state", "last error", "last success", "next attempt", "failures", "latency")
+        table = KeyTable(id="sources", cursor_type="row")
+        table.add_columns(*self.COLUMNS)
         yield table
         yield Static("", id="source-detail")
         yield Footer()
@@ -282,36 +290,37 @@ class SourcesScreen(StateScreen):
     def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
         self.redraw()
 
-    def action_cursor_down(self) -> None:
-        self.query_one("#sources", DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#sources", DataTable).action_cursor_up()
+    def on_resize(self) -> None:
+        self.redraw()
 
     def redraw(self) -> None:
         if not self.query("#sources"):  # not composed yet
             return
-        table = self.query_one("#sources", DataTable)
+        table = self.query_one("#sources", KeyTable)
         now = self.tapecheck.clock()
 
         def ago(moment: datetime | None) -> str:
             return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
 
-        rows = []
+        rows: list[list[Text | str]] = []
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
-            latency = "—" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
-            error = "" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "")
-            rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
-        shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
-        if shown != rows:  # only a change repaints
-            cursor = table.cursor_row
-            table.clear()
-            for row in rows:
-                table.add_row(*row, key=row[0])
-            if rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
+            latency = "—" if h.latency_ms is None else f"{h.latency_ms:,.0f} ms"
+            mark, _ = pill_text(Pill(h.source, h.state))
+            state = Text(f"{mark} {h.state}", style="bold" if h.state == "failing" else "")
+            rows.append([h.source, state, Text(latency, justify="right"), Text(str(h.failures), justify="right"),
+                         ago(h.last_success), nxt])
+        errors = ["" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "") for h in self.health]
+        room = self.error_room([[str(c) for c in row] for row in rows])
+        table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
+                                                                                           strict=True)])
         self.show_detail()
+
+    def error_room(self, rows: list[list[str]]) -> int:
+        """The width left for the last error once the other columns have theirs (each with a cell's padding)."""
+        widths = [max([cell_len(title), *(cell_len(row[i]) for row in rows)]) + 2
+                  for i, title in enumerate(self.COLUMNS[:-1])]
+        return max(len("last error"), self.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
 
     def on_data_table_row_highlighted(self) -> None:
         self.show_detail()
@@ -319,7 +328,7 @@ class SourcesScreen(StateScreen):
     def show_detail(self) -> None:
         """The highlighted source's full last error and what is missing from its last answer."""
         health = self.health
-        table = self.query_one("#sources", DataTable)
+        table = self.query_one("#sources", KeyTable)
         detail = self.query_one("#source-detail", Static)
         if not health or not 0 <= table.cursor_row < len(health):
             detail.update("")
@@ -340,7 +349,7 @@ class SourcesScreen(StateScreen):
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if cell_len(text) <= width else text[: width - 1] + "…"
 
 
 class HelpScreen(StateScreen):
