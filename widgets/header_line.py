@@ -73,8 +73,11 @@ class HeaderStatus(Widget):
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
-        kept = [(f" {self.alarm} ", f"bold reverse {theme.error or 'red'}")] if self.alarm else []
-        kept += [(f" {self.flagged} ", f"bold reverse {theme.error or 'red'}")] if self.flagged else []
+        error = theme.error or "red"
+        if self.app.no_color:  # the terminal's own colours, reversed, read better than a grey of red
+            colours, error = {}, ""
+        kept = [(f" {self.alarm} ", f"bold reverse {error}")] if self.alarm else []
+        kept += [(f" {self.flagged} ", f"bold reverse {error}")] if self.flagged else []
         room = (self.size.width or 1_000) - sum(cell_len(part) for part, _ in kept)
         title, mode = " tapecheck ", f" {self.mode} "
         if cell_len(title) + cell_len(mode) > room:
@@ -89,7 +92,7 @@ class HeaderStatus(Widget):
             text.append(part, style=style)
         for pill in self.pills:
             mark, words = pill_text(pill)
-            colour = colours.get(pill.state) or "grey50"
+            colour = colours.get(pill.state) or ("" if self.app.no_color else "grey50")
             text.append(f" {mark}", style=colour)
             text.append(f" {words}", style=f"bold {colour}" if pill.state == "failing" else "")
         return text

@@ -243,9 +243,13 @@ THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent"
 
 
 def _colour(style: str, screen: Screen[None]) -> str:
+    """A cell style with the theme's colours; with NO_COLOR, none at all (a grey of the colour would be grey on
+    grey: bold and reverse on the terminal's own colours read better)."""
     theme = screen.app.current_theme
     colours = {"$error": theme.error or "red", "$success": theme.success or "green",
                "$warning": theme.warning or "yellow", "$accent": theme.accent or "magenta"}
+    if screen.app.no_color:
+        colours = dict.fromkeys(colours, "")
     for token, colour in colours.items():
         style = style.replace(token, colour)
     return style
