@@ -206,7 +206,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         assert row.value == 71_000 and row.state == "stale"
         table = dashboard.query_one("#series-btc_mining", DataTable)
         cells = [str(c) for c in table.get_row("crypto:BTC/USD:last")]
-        assert "71,000 USD" in cells and any(c.startswith("stale 10m") for c in cells)
+        assert "71,000.00 USD" in cells and any(c.startswith("stale 10m") for c in cells)
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await until(pilot, lambda: tapecheck.screen.health, "the health records")  # type: ignore[attr-defined]
@@ -271,7 +271,7 @@ async def test_columns_widen_when_values_arrive() -> None:
         assert str(table.get_row("crypto:BTC/USD:last")[1]) == "—"
         engine.tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
         tapecheck.build_state()
-        await until(pilot, lambda: str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD", "the new value")
+        await until(pilot, lambda: str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200.00 USD", "the new value")
         last_column = list(table.columns.values())[1]
         assert last_column.content_width >= len("71,230 USDT")
 

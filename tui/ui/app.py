@@ -240,6 +240,8 @@ class TapecheckApp(App[str | None]):
 
     def tick(self) -> None:
         """Once a second: the clock and the ages, on the screen in front; nothing else is repainted."""
+        if not self.screen_stack:  # a state that arrives while the app is closing has no screen to go to
+            return
         screen = self.screen
         if not isinstance(screen, StateScreen):
             return

@@ -38,9 +38,9 @@ RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": 
 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
-               mark: datetime | None = None) -> None:
-    """The history on a time axis, its y axis scaled and named in the title ('… · 1W · y in ZH/s'), the claimed
-    level as a line, the claim's date as a mark."""
+               mark: datetime | None = None, window: tuple[datetime, datetime] | None = None) -> None:
+    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled
+    and named in the title ('… · 1W · y in ZH/s'), the claimed level as a line, the claim's date as a mark."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
@@ -55,6 +55,9 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
     plt.title(f"{title} · y in {label}")
     plt.ylabel(label)
     plt.plot(xs, [o.value / scale for o in history], marker="braille")
+    if window is not None:
+        start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in window)
+        plt.xlim(start, end)  # type: ignore[arg-type]  # plotext takes dates
     if level is not None:
         plt.hline(level / scale, "red")
     if mark is not None and history[0].ts <= mark <= history[-1].ts:
@@ -220,15 +223,16 @@ class SeriesScreen(StateScreen):
         span = RANGES[self.range][1]
         history = self.tapecheck.history(self.series, now - span, now)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_latest, latest, fresh_after, history)
+            self.app.call_from_thread(self.show_latest, latest, fresh_after, history, (now - span, now))
 
-    def show_latest(self, latest: list[Observation], fresh_after: datetime, history: list[Observation]) -> None:
+    def show_latest(self, latest: list[Observation], fresh_after: datetime, history: list[Observation],
+                    window: tuple[datetime, datetime]) -> None:
         if not self.is_mounted:
             return
         self.latest, self.fresh_after = latest, fresh_after
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}", window=window)
         self.drawn = True
 
     def describe(self, now: datetime) -> Text:
