@@ -3,6 +3,7 @@ has, 'off' with its unit in the notifications and in `check`, and the ages kept 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -142,3 +143,11 @@ def test_check_says_off_in_percentage_points_for_a_percentage(capsys: pytest.Cap
     assert "claimed >= +20.0% · live +10.0% · off -10.0 pp" in block
     assert "then (2026-01-23): WRONG · +10.0% · off -10.0 pp" in block
     assert "1,000M" not in out and "off -50.0%" not in out
+
+
+def test_check_json_says_off_as_the_table_does(capsys: pytest.CaptureFixture[str], snapshot_path: Path) -> None:
+    _, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--now", CHECK_NOW, "--json")
+    verdicts = {v["id"]: v for v in json.loads(out)["verdicts"]}
+    junda = verdicts["tmt-junda-20cm-limit-up-0123"]
+    assert (junda["off"], junda["then_off"], round(junda["deviation_pct"])) == ("-10.0 pp", "-10.0 pp", -50)
+    assert verdicts["bb-tesla-btc-11509-over-1bn"]["off"] == "-18.1%"

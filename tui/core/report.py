@@ -77,6 +77,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "unit": verdict.unit,
         "op": verdict.op,
         "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
+        "off": None if verdict.live_value is None else off_text(verdict),  # as people read it: "-10.0 pp" for a %
         "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
         "market_closed": verdict.market_closed,
         "series": list(verdict.series),
@@ -85,6 +86,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "then_status": None if then is None else str(then.status),
         "then_value": None if then is None else then.live_value,
         "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
+        "then_off": None if then is None or then.live_value is None else off_text(then),
         "then_explanation": None if then is None else then.explanation,
     }
 
