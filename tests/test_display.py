@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.app import App, ComposeResult
 
 from tests.conftest import obs
 from tests.pilot import shown, until
@@ -20,7 +21,7 @@ from tui.core.tape import MemoryTape
 from tui.ui.screens.articles import ArticlesScreen
 from tui.ui.screens.dashboard import PanelTable
 from tui.ui.screens.detail import SourcesScreen
-from widgets.header_line import PILL_MARKS, HeaderStatus, Pill, pill_text
+from widgets.header_line import PILL_MARKS, HeaderLine, HeaderStatus, Pill, pill_text
 from widgets.table import KeyTable
 
 
@@ -151,3 +152,28 @@ def test_check_json_says_off_as_the_table_does(capsys: pytest.CaptureFixture[str
     junda = verdicts["tmt-junda-20cm-limit-up-0123"]
     assert (junda["off"], junda["then_off"], round(junda["deviation_pct"])) == ("-10.0 pp", "-10.0 pp", -50)
     assert verdicts["bb-tesla-btc-11509-over-1bn"]["off"] == "-18.1%"
+
+
+class HeaderOnly(App[None]):
+    def compose(self) -> ComposeResult:
+        yield HeaderLine()
+
+
+async def test_on_a_narrow_live_header_the_counts_outlast_the_alarm() -> None:
+    header_app = HeaderOnly()
+    async with header_app.run_test(size=(60, 3)) as pilot:
+        header = header_app.query_one(HeaderLine)
+        header.show(mode="LIVE", flagged="8 diverged · 2 wrong then", pills=(Pill("binance", "failing"),),
+                    alarm="collector down since 14:02")
+        header.tick("14:02:03 UTC")
+        await pilot.pause()
+        plain = header_app.query_one(HeaderStatus).render().plain
+        assert "8 diverged · 2 wrong then" in plain and " collector… " in plain
+    header_app = HeaderOnly()
+    async with header_app.run_test(size=(120, 3)) as pilot:
+        header = header_app.query_one(HeaderLine)
+        header.show(mode="LIVE", flagged="8 diverged", pills=(Pill("binance", "failing"),),
+                    alarm="collector down since 14:02")
+        await pilot.pause()
+        plain = header_app.query_one(HeaderStatus).render().plain
+        assert "collector down since 14:02   8 diverged  ✕ binance FAIL" in plain

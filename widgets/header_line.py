@@ -69,16 +69,23 @@ class HeaderStatus(Widget):
 
     def render(self) -> Text:
         """Left to right: the name, the mode, the alarm, the counts, the pills. On a narrow terminal the pills
-        are cut first, then the name goes and the mode is shortened: the alarm and the counts always show."""
+        are cut first, then the name goes, the mode is shortened, and then the alarm: the counts always show."""
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
         error = theme.error or "red"
         if self.app.no_color:  # the terminal's own colours, reversed, read better than a grey of red
             colours, error = {}, ""
-        kept = [(f" {self.alarm} ", f"bold reverse {error}")] if self.alarm else []
-        kept += [(f" {self.flagged} ", f"bold reverse {error}")] if self.flagged else []
-        room = (self.size.width or 1_000) - sum(cell_len(part) for part, _ in kept)
+        width = self.size.width or 1_000
+        counts = f" {self.flagged} " if self.flagged else ""
+        alarm = f" {self.alarm} " if self.alarm else ""
+        spare = width - cell_len(counts) - len(" S… ")  # the mode keeps a letter
+        if alarm and cell_len(alarm) + 1 > spare:
+            cut = self.alarm[:max(1, spare - 4)]
+            alarm = f" {cut.rsplit(' ', 1)[0] if ' ' in cut else cut}… "  # at a word's end, where there is one
+        kept = [(alarm, f"bold reverse {error}"), (" " if alarm and counts else "", "")] if alarm else []
+        kept += [(counts, f"bold reverse {error}")] if counts else []
+        room = width - sum(cell_len(part) for part, _ in kept)
         title, mode = " tapecheck ", f" {self.mode} "
         if cell_len(title) + cell_len(mode) > room:
             title = ""
