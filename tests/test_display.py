@@ -11,13 +11,17 @@ import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from tests.conftest import obs
+from tests.conftest import DATA, obs
 from tests.pilot import shown, until
 from tests.test_cli import NOW as CHECK_NOW
 from tests.test_cli import run
 from tests.test_snapshots import LONG_ERROR, NOW, app, sources_app
 from tui.core import format as fmt
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.model import TapecheckError
 from tui.core.tape import MemoryTape
+from tui.ui.app import snapshot_app
 from tui.ui.screens.articles import ArticlesScreen
 from tui.ui.screens.dashboard import PanelTable
 from tui.ui.screens.detail import SourcesScreen
@@ -140,7 +144,7 @@ async def test_a_flip_notice_says_how_far_off_with_scaled_amounts() -> None:
 def test_check_says_off_in_percentage_points_for_a_percentage(capsys: pytest.CaptureFixture[str],
                                                                snapshot_path: Path) -> None:
     _, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--now", CHECK_NOW)
-    block = out.split("tmt-junda-20cm-limit-up-0123", 1)[1].split("\n  ", 1)[0]
+    block = "\n".join(out.split("tmt-junda-20cm-limit-up-0123", 1)[1].splitlines()[:6])  # its lines in `check`
     assert "claimed >= +20.0% · live +10.0% · off -10.0 pp" in block
     assert "then (2026-01-23): WRONG · +10.0% · off -10.0 pp" in block
     assert "1,000M" not in out and "off -50.0%" not in out
@@ -177,3 +181,23 @@ async def test_on_a_narrow_live_header_the_counts_outlast_the_alarm() -> None:
         await pilot.pause()
         plain = header_app.query_one(HeaderStatus).render().plain
         assert "collector down since 14:02   8 diverged  ✕ binance FAIL" in plain
+
+
+async def test_the_theme_comes_from_the_config_and_an_unknown_one_is_said(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[display]\ntheme = "tapecheck-colour-blind"\n')
+    settings = load_settings(path)
+    tapecheck = snapshot_app(settings, load_narratives(), DATA / "snapshot.jsonl", NOW)
+    async with tapecheck.run_test(size=(80, 24)) as pilot:
+        await shown(pilot, tapecheck)
+        assert tapecheck.theme == "tapecheck-colour-blind"
+        assert tapecheck.current_theme.error != tapecheck.get_theme("textual-dark").error  # orange, not red
+    path.write_text('[display]\ntheme = "no-such-theme"\n')
+    tapecheck = snapshot_app(load_settings(path), load_narratives(), DATA / "snapshot.jsonl", NOW)
+    async with tapecheck.run_test(size=(80, 24)) as pilot:
+        await shown(pilot, tapecheck)
+        assert tapecheck.theme == "textual-dark"
+        assert any("no theme 'no-such-theme'" in n.message for n in tapecheck._notifications)
+    path.write_text('[display]\ntheme = "Bad Theme!"\n')
+    with pytest.raises(TapecheckError, match=r"c\.toml.*theme"):
+        load_settings(path)
