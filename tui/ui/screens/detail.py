@@ -273,6 +273,7 @@ class SourcesScreen(StateScreen):
         super().__init__()
         self.note = note
         self.health: list[HealthRecord] = []
+        self.placed = False  # the cursor has been put on the first source in trouble
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -318,6 +319,9 @@ class SourcesScreen(StateScreen):
         room = self.error_room([[str(c) for c in row] for row in rows])
         table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
                                                                                            strict=True)])
+        if rows and not self.placed:  # the page opens on the first source in trouble, its error whole below
+            self.placed = True
+            table.move_cursor(row=next((i for i, error in enumerate(errors) if error), 0))
         self.show_detail()
 
     def error_room(self, rows: list[list[str]]) -> int:
