@@ -92,3 +92,27 @@ def test_off_on_a_price_is_in_percent_and_the_live_value_at_quoting_precision() 
     assert off_text(verdict) == "-16.6%"
     assert live_text(verdict) == "250.30 USD"
     assert "250.30 USD < 300 USD claimed" in verdict.explanation
+
+
+@pytest.mark.parametrize(
+    ("value", "other", "unit", "text"),
+    [
+        (999.96e6, 1e9, "USD", "999.96M USD"),  # would read "1.00B USD", as the claim it falls short of
+        (819e6, 1e9, "USD", "819M USD"),  # already apart: as quantity writes it
+        (19.97, 20.0, "%", "+19.97%"),
+        (0.99999e21, 1e21, "H/s", "999.99 EH/s"),
+        (0.09999, 0.1, "ratio", "0.09999"),
+        (100.001, 100.0, "CNY", "100.001 CNY"),
+        (1e9, 1e9, "USD", "1.00B USD"),  # equal: nothing to tell apart
+    ],
+)
+def test_a_value_beside_its_claim_never_reads_the_same_when_it_differs(value: float, other: float, unit: str,
+                                                                        text: str) -> None:
+    assert fmt.beside(value, other, unit, "equity" if unit == "CNY" else "") == text
+
+
+def test_a_claim_just_missed_says_by_how_much_in_its_explanation() -> None:
+    tesla = claim("11509 * last(crypto:BTC/USD:last)", ">", 1e9, "USD")
+    verdict = judge(tesla, context(obs("crypto:BTC/USD:last", 86_885, ago(5))))
+    assert verdict.explanation.endswith("= 999.96M USD < 1.00B USD claimed (>)")
+    assert live_text(verdict) == "999.96M USD"

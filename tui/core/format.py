@@ -93,6 +93,24 @@ def quantity(value: float, unit: str, kind: str = "") -> str:
     return f"{number(value)} {unit}"
 
 
+def beside(value: float, other: float, unit: str, kind: str = "") -> str:
+    """`value` as `quantity` writes it, with more figures when that would read the same as `other` though the
+    two differ: a live 999,960,000 USD is not shown as the claimed 1.00B USD it falls short of."""
+    text = quantity(value, unit, kind)
+    if value == other or text != quantity(other, unit, kind) or not math.isfinite(value):
+        return text
+    if unit == "%":
+        return f"{value:+,.2f}%"
+    after = "" if unit == "ratio" else f" {unit}"
+    scales = _HASH_SCALES if unit == "H/s" else _SCALES
+    for scale, suffix in scales:  # the scale the value reaches unrounded, with five figures: 999.96M, not 1.00B
+        if abs(value) >= scale:
+            mantissa = f"{value / scale:,.{_decimals(value / scale, 5)}f}"
+            return f"{mantissa} {suffix}" if unit == "H/s" else f"{mantissa}{suffix}{after}"
+    whole, _, decimals = f"{value:,.{_decimals(value, 8, most=8)}f}".rstrip("0").partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}{after}"
+
+
 def axis(values: Iterable[float], unit: str) -> tuple[float, str]:
     """How a chart's y axis shows `values`: the divisor to plot them by, and the axis label with its unit,
     e.g. (1e21, 'ZH/s') for a hashrate, (1e12, 'T USD') for a market cap, (1, 'USD') for a price."""

@@ -32,7 +32,10 @@ def live_text(verdict: Verdict) -> str:
     """The rule's value, as the market of the series it reads quotes it ('250.30 USD', '819M USD')."""
     if verdict.live_value is None:
         return "—"
-    return fmt.quantity(verdict.live_value, verdict.unit or "ratio", fmt.series_kind(verdict.series))
+    unit, kind = verdict.unit or "ratio", fmt.series_kind(verdict.series)
+    if verdict.claim_value is None:
+        return fmt.quantity(verdict.live_value, unit, kind)
+    return fmt.beside(verdict.live_value, verdict.claim_value, unit, kind)
 
 
 def off_text(verdict: Verdict) -> str:
@@ -51,7 +54,7 @@ def _relation(live: float, claimed: float) -> str:
 
 
 def explain(rule: Rule, value: Value, status: Status) -> str:
-    live = fmt.quantity(value.value, rule.unit, fmt.series_kind(rule.series))
+    live = fmt.beside(value.value, rule.value, rule.unit, fmt.series_kind(rule.series))
     claimed = fmt.quantity(rule.value, rule.unit)
     computed = live if value.text == live else f"{value.text} = {live}"
     text = f"{computed} {_relation(value.value, rule.value)} {claimed} claimed"
