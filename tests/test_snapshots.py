@@ -114,9 +114,8 @@ def test_dashboard_sizes(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, siz
     colours(monkeypatch, no_color)
     tapecheck = app()
 
-    async def run_before(pilot: Any) -> None:  # the mining panel: a diverged claim, a hashrate, a fall in BTC
+    async def run_before(pilot: Any) -> None:  # as it opens: a stale market cap, a diverged claim, the counts
         await shown(pilot, tapecheck)
-        await pilot.press("2")
         await pilot.pause()
 
     assert snap_compare(tapecheck, terminal_size=size, run_before=run_before)
