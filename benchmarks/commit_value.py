@@ -33,7 +33,7 @@ def commits(store: Store, viewers: list[Terminal], count: int, first_value: floa
     found = []
     for i in range(count):
         value = first_value + i * 1.37
-        marker = fmt.quantity(value, UNIT)
+        marker = fmt.quantity(value, UNIT, fmt.series_kind([SERIES]))  # as the dashboard quotes it
         since = [term.offset for term in viewers]
         store.append([Observation(SERIES, value, UNIT, datetime.now(UTC), SOURCE)])
         committed = time.perf_counter()

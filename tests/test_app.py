@@ -83,15 +83,15 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         assert tapecheck.state is not None
         then = tapecheck.state.then["wu-btc-above-miner-cash-cost"]
         text = screen.describe().plain
-        assert f"Then (2025-12-31) HOLDS  value {then.live_value:,.0f} USD" in text
-        assert "Now DIVERGED  value 71,200 USD  off -4.6%" in text
+        assert f"Then (2025-12-31) HOLDS  value {then.live_value:,.2f} USD" in text  # a crypto price, to the cent
+        assert "Now DIVERGED  value 71,200.00 USD  off -4.6%" in text
         assert f"Move since then {(71_200 / then.live_value - 1) * 100:+.1f}%" in text
         assert "It held on its date; the market has moved away from it since." in text
         await pilot.press("escape")
         tapecheck.open_claim("tmt-junda-20cm-limit-up-0123")
         await shown(pilot, tapecheck)
         text = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
-        assert "Then (2026-01-23) DIVERGED  value +10.0%" in text
+        assert "Then (2026-01-23) DIVERGED  value +10.0%  off -10.0 pp" in text  # percentage points, not -50%
         assert "The article's error: wrong on its own date, the record does not support its figure." in text
 
 
@@ -206,7 +206,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         assert row.value == 71_000 and row.state == "stale"
         table = dashboard.query_one("#series-btc_mining", DataTable)
         cells = [str(c) for c in table.get_row("crypto:BTC/USD:last")]
-        assert "71,000 USD" in cells and any(c.startswith("stale 10m") for c in cells)
+        assert "71,000.00 USD" in cells and any(c.startswith("stale 10m") for c in cells)
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await until(pilot, lambda: tapecheck.screen.health, "the health records")  # type: ignore[attr-defined]
@@ -271,7 +271,7 @@ async def test_columns_widen_when_values_arrive() -> None:
         assert str(table.get_row("crypto:BTC/USD:last")[1]) == "—"
         engine.tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
         tapecheck.build_state()
-        await until(pilot, lambda: str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200 USD", "the new value")
+        await until(pilot, lambda: str(table.get_row("crypto:BTC/USD:last")[1]) == "71,200.00 USD", "the new value")
         last_column = list(table.columns.values())[1]
         assert last_column.content_width >= len("71,230 USDT")
 

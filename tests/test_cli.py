@@ -157,7 +157,7 @@ def test_check_table_puts_diverged_first(capsys: pytest.CaptureFixture[str], sna
     assert code == 1
     mining = out.split("== Bitcoin mining ==")[1].split("==")[0]
     assert mining.index("DIVERGED") < mining.index("HOLDS")
-    assert "11,509 × 71,200 USD = 819M USD < 1.00B USD claimed" in out
+    assert "11,509 × 71,200.00 USD = 819M USD < 1.00B USD claimed" in out
 
 
 def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

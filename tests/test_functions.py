@@ -190,9 +190,9 @@ def test_division_by_zero_is_no_data() -> None:
 
 def test_rendering_plugs_in_the_numbers() -> None:
     value = run(f"11509 * last({BTC})", obs(BTC, 71_150, ago(5), "a"), obs(BTC, 71_250, ago(5), "b"))
-    assert value.text == "11,509 × 71,200 USD"
+    assert value.text == "11,509 × 71,200.00 USD"
     grouped = run(f"2 * (last({BTC}) - 1 USD)", obs(BTC, 10, ago(5)))
-    assert grouped.text == "2 × (10 USD - 1 USD)"
+    assert grouped.text == "2 × (10.000 USD - 1 USD)"  # a crypto price: five figures
     assert grouped.value == 18
 
 

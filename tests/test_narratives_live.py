@@ -89,7 +89,7 @@ async def test_the_console_shows_value_unit_and_series_and_errors_with_the_colum
         console.query_one("#expr", Input).value = "last(crypto:BTC/USD:last) * 11509"
         await until(pilot, lambda: "819M USD" in str(reading.render()), "the value")
         text = str(reading.render())
-        assert "unit  USD" in text and "reads crypto:BTC/USD:last" in text and "71,200 USD × 11,509" in text
+        assert "unit  USD" in text and "reads crypto:BTC/USD:last" in text and "71,200.00 USD × 11,509" in text
         console.query_one("#expr", Input).value = "last(crypto:BTC/USD:last) * 11509 +"
         await until(pilot, lambda: "column 36" in str(reading.render()), "the parse error")
         assert str(reading.render()).splitlines()[0] == " " * 37 + "^"

@@ -22,7 +22,7 @@ from tui.core.rules.verdict import judge_all
 from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
 from tui.core.view import make_context
-from tui.ui.screens.dashboard import PanelTable
+from widgets.table import KeyTable
 
 DATA = Path(__file__).parent / "data"
 
@@ -40,7 +40,7 @@ def test_a_closed_markets_age_moves_in_ten_minutes_after_ten() -> None:
     assert [fmt.age_step(s, coarse=True) for s in (30, 300, 659, 1250, 3599)] == ["30s", "5m", "10m", "20m", "50m"]
 
 
-class CountingTable(PanelTable):
+class CountingTable(KeyTable):
     whole = 0
 
     def refresh(self, *regions: Region, **options: object) -> CountingTable:
@@ -65,11 +65,11 @@ async def test_a_cell_that_fits_repaints_alone_and_a_wider_one_widens_its_column
         await pilot.pause()
         age = list(table.columns)[1]
         table.whole = 0
-        table.set_cell("btc", age, Text("15s"))
+        table.show_cell("btc", age, Text("15s"))
         assert table.whole == 0 and str(table.get_cell("btc", age)) == "15s"
         await pilot.pause()
         assert "15s" in "".join(s.text for s in table.render_line(1))
-        table.set_cell("btc", age, Text("closed 20m"))  # wider than the column: the table is laid out again
+        table.show_cell("btc", age, Text("closed 20m"))  # wider than the column: the table is laid out again
         await pilot.pause()
         assert table.whole >= 1 and table.columns[age].content_width >= len("closed 20m")
         assert "closed 20m" in "".join(s.text for s in table.render_line(1))

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import DATA
 from tests.pilot import shown, until
 from tui.core.claims import load_narratives
@@ -17,7 +19,7 @@ from tui.core.config import load_settings
 from tui.core.engine import Engine
 from tui.core.store import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
-from tui.ui.screens.detail import ClaimScreen, SourcesScreen
+from tui.ui.screens.detail import ClaimScreen, SeriesScreen, SourcesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -54,12 +56,12 @@ def test_claim_screen(snap_compare: Any) -> None:
     assert snap_compare(tapecheck, terminal_size=(100, 40), run_before=run_before)
 
 
-def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite")
+def sources_app(path: Path) -> tuple[TapecheckApp, Store]:
+    """A live dashboard over a store whose three sources are ok, failing (with a long error) and rate-limited."""
+    store = Store(path)
     store.save_health(HealthRecord("binance", "crypto", NOW - timedelta(seconds=4), None, None, 210, 0,
                                    NOW + timedelta(seconds=6), "ok"))
-    store.save_health(HealthRecord("mempool", "hashrate", NOW - timedelta(minutes=12),
-                                   "mempool.space: HTTP 503; blockchain.com: timed out after 15 s",
+    store.save_health(HealthRecord("mempool", "hashrate", NOW - timedelta(minutes=12), LONG_ERROR,
                                    NOW - timedelta(seconds=30), 15_200, 3, NOW + timedelta(seconds=40), "failing"))
     store.save_health(HealthRecord("yahoo", "equities", NOW - timedelta(minutes=3), "rate limited by Yahoo (HTTP 429)",
                                    NOW - timedelta(seconds=50), 1_400, 1, NOW + timedelta(seconds=70), "rate_limited"))
@@ -67,13 +69,94 @@ def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
     settings, narratives = load_settings(), load_narratives()
     viewer = Store(store.path, read_only=True)
     engine = Engine(narratives, settings, viewer, lambda: NOW, store=viewer)
-    tapecheck = TapecheckApp(settings, narratives, mode="LIVE", engine=engine)
+    return TapecheckApp(settings, narratives, mode="LIVE", engine=engine), store
+
+
+LONG_ERROR = ("mempool.space: HTTP 503 Service Unavailable (upstream timed out); blockchain.com: timed out after 15 s "
+              "while reading the response body")
+
+
+def on_sources(tapecheck: TapecheckApp) -> Any:
     async def run_before(pilot: Any) -> None:
         await shown(pilot, tapecheck)
         await pilot.press("s")
         await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
                     "the sources page")
         await pilot.pause()
+    return run_before
 
-    assert snap_compare(tapecheck, terminal_size=(120, 24), run_before=run_before)
+
+def test_sources_screen(snap_compare: Any, tmp_path: Path) -> None:
+    tapecheck, store = sources_app(tmp_path / "s.sqlite")
+    assert snap_compare(tapecheck, terminal_size=(120, 24), run_before=on_sources(tapecheck))
     store.close()
+
+
+# A newcomer's terminals: the smallest the panels draw in, the classic, a large one; each also with NO_COLOR, where
+# every signal must still read (DIVERGED reversed, ▲/▼, a mark and a word on each source, stale and closed).
+SIZES = [(60, 15), (80, 24), (200, 60)]
+LOOKS = pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+COLOURS = pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+
+
+def colours(monkeypatch: pytest.MonkeyPatch, no_color: bool) -> None:
+    """NO_COLOR is read when the app is made (and taken out of the environment)."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@LOOKS
+@COLOURS
+def test_dashboard_sizes(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
+                         no_color: bool) -> None:
+    colours(monkeypatch, no_color)
+    tapecheck = app()
+
+    async def run_before(pilot: Any) -> None:  # as it opens: a stale market cap, a diverged claim, the counts
+        await shown(pilot, tapecheck)
+        await pilot.pause()
+
+    assert snap_compare(tapecheck, terminal_size=size, run_before=run_before)
+
+
+@LOOKS
+@COLOURS
+def test_hashrate_series_sizes(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
+                               no_color: bool) -> None:
+    colours(monkeypatch, no_color)
+    tapecheck = app()
+
+    async def run_before(pilot: Any) -> None:  # the mining panel's first series is the network hashrate
+        await shown(pilot, tapecheck)
+        await pilot.press("2", "shift+tab", "enter")
+        await until(pilot, lambda: isinstance(tapecheck.screen, SeriesScreen) and tapecheck.screen.drawn,
+                    "the hashrate's page")
+        assert tapecheck.screen.series == "network:bitcoin:hashrate"
+        await pilot.pause()
+
+    assert snap_compare(tapecheck, terminal_size=size, run_before=run_before)
+
+
+@LOOKS
+@COLOURS
+def test_sources_sizes(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, size: tuple[int, int],
+                       no_color: bool) -> None:
+    colours(monkeypatch, no_color)
+    tapecheck, store = sources_app(tmp_path / "s.sqlite")
+    assert snap_compare(tapecheck, terminal_size=size, run_before=on_sources(tapecheck))
+    store.close()
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "tapecheck-colour-blind"])
+def test_dashboard_themes(snap_compare: Any, theme: str) -> None:
+    tapecheck = app()
+
+    async def run_before(pilot: Any) -> None:
+        tapecheck.theme = theme
+        await shown(pilot, tapecheck)
+        await pilot.press("2")
+        await pilot.pause()
+
+    assert snap_compare(tapecheck, terminal_size=(80, 24), run_before=run_before)

@@ -58,7 +58,7 @@ def test_diverged_with_explanation() -> None:
     assert verdict.status is Status.DIVERGED
     assert verdict.live_value == pytest.approx(11509 * 71_200)
     assert verdict.deviation_pct == pytest.approx((11509 * 71_200 - 1e9) / 1e9 * 100)
-    assert verdict.explanation == "11,509 × 71,200 USD = 819M USD < 1.00B USD claimed (>)"
+    assert verdict.explanation == "11,509 × 71,200.00 USD = 819M USD < 1.00B USD claimed (>)"
 
 
 def test_holds_status() -> None:

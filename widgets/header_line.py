@@ -27,6 +27,17 @@ class Pill:
     note: str = ""
 
 
+# Each state's mark and word, so that a pill reads without colour: `● binance`, `✕ mempool FAIL`.
+PILL_MARKS = {"ok": ("●", ""), "slow": ("◐", "slow"), "partial": ("◐", "partial"), "rate_limited": ("◐", "429"),
+              "failing": ("✕", "FAIL"), "waiting": ("○", "wait"), "paused": ("‖", "paused")}
+
+
+def pill_text(pill: Pill) -> tuple[str, str]:
+    """A pill's mark, and its words: the name, the state's word when it is not ok, the note (an age)."""
+    mark, word = PILL_MARKS.get(pill.state, ("?", pill.state))
+    return mark, " ".join(part for part in (pill.name, word, pill.note) if part)
+
+
 class HeaderClock(Widget):
     """The header's clock, repainted alone."""
 
@@ -58,13 +69,23 @@ class HeaderStatus(Widget):
 
     def render(self) -> Text:
         """Left to right: the name, the mode, the alarm, the counts, the pills. On a narrow terminal the pills
-        are cut first, then the name goes and the mode is shortened: the alarm and the counts always show."""
+        are cut first, then the name goes, the mode is shortened, and then the alarm: the counts always show."""
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
-        kept = [(f" {self.alarm} ", f"bold reverse {theme.error or 'red'}")] if self.alarm else []
-        kept += [(f" {self.flagged} ", f"bold {theme.error or 'red'}")] if self.flagged else []
-        room = (self.size.width or 1_000) - sum(cell_len(part) for part, _ in kept)
+        error = theme.error or "red"
+        if self.app.no_color:  # the terminal's own colours, reversed, read better than a grey of red
+            colours, error = {}, ""
+        width = self.size.width or 1_000
+        counts = f" {self.flagged} " if self.flagged else ""
+        alarm = f" {self.alarm} " if self.alarm else ""
+        spare = width - cell_len(counts) - len(" S… ")  # the mode keeps a letter
+        if alarm and cell_len(alarm) + 1 > spare:
+            cut = self.alarm[:max(1, spare - 4)]
+            alarm = f" {cut.rsplit(' ', 1)[0] if ' ' in cut else cut}… "  # at a word's end, where there is one
+        kept = [(alarm, f"bold reverse {error}"), (" " if alarm and counts else "", "")] if alarm else []
+        kept += [(counts, f"bold reverse {error}")] if counts else []
+        room = width - sum(cell_len(part) for part, _ in kept)
         title, mode = " tapecheck ", f" {self.mode} "
         if cell_len(title) + cell_len(mode) > room:
             title = ""
@@ -77,9 +98,10 @@ class HeaderStatus(Widget):
         for part, style in kept:
             text.append(part, style=style)
         for pill in self.pills:
-            colour = colours.get(pill.state) or "grey50"
-            text.append(" ●", style=colour)
-            text.append(f" {pill.name}{' ' + pill.note if pill.note else ''}")
+            mark, words = pill_text(pill)
+            colour = colours.get(pill.state) or ("" if self.app.no_color else "grey50")
+            text.append(f" {mark}", style=colour)
+            text.append(f" {words}", style=f"bold {colour}" if pill.state == "failing" else "")
         return text
 
 

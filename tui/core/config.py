@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,7 @@ class Settings:
     store: StoreSettings
     files: tuple[Path, ...]
     warnings: tuple[str, ...] = ()  # problems worth saying that do not stop the program
+    theme: str = "textual-dark"  # a Textual theme's name, or tapecheck's "tapecheck-colour-blind"
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     narrative_dirs: tuple[Path, ...] = ()  # the user's own article folders, absolute; the first gets new files
     draft: DraftSettings = field(default_factory=DraftSettings)
@@ -191,7 +193,9 @@ LINGER_S = seconds(1, 7 * DAY_S)
 # section -> key -> check; "*" allows any key with that check.
 _SCHEMA: dict[str, dict[str, Check]] = {
     "display": {"lang": (lambda v: v in LANGS, f"one of {', '.join(LANGS)}"),
-                "bell": (lambda v: isinstance(v, bool), "true or false")},
+                "bell": (lambda v: isinstance(v, bool), "true or false"),
+                "theme": (lambda v: isinstance(v, str) and bool(re.fullmatch(r"[a-z0-9-]{1,40}", v)),
+                          "a theme's name, such as \"textual-light\" or \"tapecheck-colour-blind\"")},
     "keys": {name: (lambda v: isinstance(v, str) and bool(v.strip()), "one or more keys, e.g. \"q\" or \"q,ctrl+c\"")
              for name in BINDING_IDS},
     "staleness": {**{kind: STALENESS_S for kind in SERIES_KINDS}, "history_days": days(0, 3650)},
@@ -293,6 +297,7 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(
         lang=data["display"]["lang"],
         bell=data["display"]["bell"],
+        theme=data["display"]["theme"],
         keys=dict(data.get("keys", {})),
         staleness=Staleness(**data["staleness"]),
         crypto=CryptoSettings(tuple(crypto["exchanges"]), crypto["interval_s"], crypto["timeout_s"],

@@ -19,6 +19,7 @@ from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Observation, Status, Verdict
 from tui.core.rules.evaluate import PastDays, fresh_after
+from tui.core.rules.verdict import off_text
 from tui.core.store import CollectorInfo, HealthRecord, Store
 from tui.core.tape import Tape
 from tui.core.then import Cached, judge_then
@@ -167,7 +168,8 @@ class Engine:
             old = before.get(claim_id)
             if old is not None and old.status in JUDGED and verdict.status in JUDGED \
                     and old.status is not verdict.status:
-                flip = Flip(claim_id, old.status, verdict.status, now, verdict.explanation)
+                said = f"off {off_text(verdict)}: {verdict.explanation}"
+                flip = Flip(claim_id, old.status, verdict.status, now, said)
                 flips.append(flip)
                 self._flips[claim_id] = (*self._flips.get(claim_id, ()), flip)
         return tuple(flips)

@@ -9,7 +9,7 @@ from tui.core import format as fmt
 from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
-from tui.core.rules.verdict import STATUS_ORDER
+from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text
 from tui.core.then import then_label
 
 
@@ -79,6 +79,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "unit": verdict.unit,
         "op": verdict.op,
         "deviation_pct": None if verdict.deviation_pct is None else round(verdict.deviation_pct, 4),
+        "off": None if verdict.live_value is None else off_text(verdict),  # as people read it: "-10.0 pp" for a %
         "age_s": None if verdict.age_s is None else round(verdict.age_s, 1),
         "market_closed": verdict.market_closed,
         "series": list(verdict.series),
@@ -87,6 +88,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "then_status": None if then is None else str(then.status),
         "then_value": None if then is None else then.live_value,
         "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
+        "then_off": None if then is None or then.live_value is None else off_text(then),
         "then_explanation": None if then is None else then.explanation,
     }
 
@@ -108,19 +110,19 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         print(f"== {theme.title_zh if lang == 'zh' else theme.title} ==")
         for v in rows:
             claim = narratives.claim(v.claim_id)
-            claimed, live = _value(v.claim_value, v.unit), _value(v.live_value, v.unit)
+            claimed, live = _value(v.claim_value, v.unit), live_text(v)
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
             ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""
             ours += f"  (your file {claim.file}:{claim.line})" if claim.user else ""
             print(f"  {v.status.upper():9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
-            print(f"            claimed {v.op} {claimed} · live {live} · off {fmt.signed_pct(v.deviation_pct)}"
+            print(f"            claimed {v.op} {claimed} · live {live} · off {off_text(v)}"
                   f" · age {fmt.age(v.age_s)}")
             print(f"            {v.explanation}")
             before = then.get(v.claim_id)
             if before is not None and before.status is not Status.NO_DATA:
                 print(f"            then ({claim.as_of}): {then_label(before)} · "
-                      f"{_value(before.live_value, before.unit)} · off {fmt.signed_pct(before.deviation_pct)}"
+                      f"{live_text(before)} · off {off_text(before)}"
                       + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.derived else "")
                       + (" · our rule, not the article's error" if before.status is Status.DIVERGED and claim.derived
                          else ""))

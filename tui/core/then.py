@@ -105,9 +105,9 @@ def move_text(then: Verdict | None, now: Verdict) -> str | None:
         return f"{now.live_value - then.live_value:+.2f} percentage points"
     if then.live_value == 0:
         return None
-    unit = now.unit or "ratio"
+    unit, kind = now.unit or "ratio", fmt.series_kind(now.series)
     return f"{fmt.signed_pct((now.live_value / then.live_value - 1) * 100)} " \
-           f"({fmt.quantity(then.live_value, unit)} → {fmt.quantity(now.live_value, unit)})"
+           f"({fmt.quantity(then.live_value, unit, kind)} → {fmt.quantity(now.live_value, unit, kind)})"
 
 
 def then_label(then: Verdict | None, derived: bool = False) -> str:

@@ -17,7 +17,7 @@ from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.core.rules.evaluate import Context, NoData, PastDays, last
-from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all
+from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text
 from tui.core.tape import CachedTape, Tape
 
 SPARK_POINTS = 40
@@ -36,7 +36,7 @@ class SeriesRow:
 
     @property
     def value_text(self) -> str:
-        return "—" if self.value is None else fmt.quantity(self.value, self.unit)
+        return "—" if self.value is None else fmt.quantity(self.value, self.unit, fmt.series_kind([self.series]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +66,7 @@ class ClaimRow:
 
     @property
     def live_text(self) -> str:
-        v = self.verdict
-        return "—" if v.live_value is None else fmt.quantity(v.live_value, v.unit or "ratio")
+        return live_text(self.verdict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
 from tui.ui.terminal import exit_on_signals, log_crash, release_signals
+from tui.ui.themes import THEMES
 from widgets.header_line import Pill
 
 WIDE = 160  # columns from which the panels sit in two columns
@@ -110,6 +111,10 @@ class TapecheckApp(App[str | None]):
         self.build_again = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
         self.narratives_seen = narratives_signature(narratives.dirs)  # the user's files as last read
+        for theme in THEMES:
+            self.register_theme(theme)
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
 
     @property
     def store(self) -> Store | None:
@@ -134,6 +139,9 @@ class TapecheckApp(App[str | None]):
         self.tell_narrative_problems(self.narratives.problems)
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(printable(warning), title="Config", severity="warning", timeout=20)
+        if self.settings.theme not in self.available_themes:
+            self.notify(f"no theme {self.settings.theme!r}: the default is used. Themes: "
+                        + ", ".join(sorted(self.available_themes)), title="Config", severity="warning", timeout=20)
 
     def on_unmount(self) -> None:
         release_signals()
@@ -300,6 +308,8 @@ class TapecheckApp(App[str | None]):
 
     def tick(self) -> None:
         """Once a second: the clock and the ages, on the screen in front; nothing else is repainted."""
+        if not self.screen_stack:  # a state that arrives while the app is closing has no screen to go to
+            return
         screen = self.screen
         if not isinstance(screen, StateScreen):
             return

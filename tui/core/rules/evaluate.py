@@ -68,8 +68,9 @@ class Context:
 PastDays = dict["Compare", tuple[int, dict[date, "tuple[Value, Value] | None"]]]
 
 
-def _show(value: float, unit: Unit) -> str:
-    return fmt.quantity(value, str(unit))
+def _show(value: float, unit: Unit, series: str) -> str:
+    """A series' value as its market quotes it."""
+    return fmt.quantity(value, str(unit), fmt.series_kind([series]))
 
 
 def _median(observations: list[Observation]) -> float:
@@ -96,7 +97,7 @@ def last(ctx: Context, series: str) -> Value:
     age = max((ctx.now - o.ts).total_seconds() for o in used)
     unit = Unit.of(SeriesId.parse(series).unit)
     inputs = (Input(series, value, age, stale=not fresh, closed=bool(fresh) and closed is not None),)
-    return Value(value, unit, _show(value, unit), inputs)
+    return Value(value, unit, _show(value, unit, series), inputs)
 
 
 def at(ctx: Context, series: str, day: date) -> Value:
@@ -111,7 +112,7 @@ def at(ctx: Context, series: str, day: date) -> Value:
         raise NoData(f"no value of {series} in the week up to {day}")
     value = _median(observations)
     unit = Unit.of(SeriesId.parse(series).unit)
-    return Value(value, unit, f"{_show(value, unit)} on {day}", (Input(series, value, None, False),))
+    return Value(value, unit, f"{_show(value, unit, series)} on {day}", (Input(series, value, None, False),))
 
 
 def change(ctx: Context, series: str, since: date, until: date | None) -> Value:
@@ -296,9 +297,16 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
     for day, left, right in _condition_days(ctx, cond, since, None):
         seen += 1
         if compare(left.value, cond.op, right.value):
-            text = f"{day} (first day from {since} with {left.text} {cond.op} {right.text})"
+            text = f"{day} (first day from {since} with {left.text} {cond.op} {_like(right, left)})"
             return Value(float(day.toordinal()), DATE, text)
     raise NoData(f"first_date(): not yet on any of {seen} days from {since}")
+
+
+def _like(bare: Value, other: Value) -> str:
+    """A bare number compared with a quantity, written in that quantity's unit (1e21 beside a hashrate: 1 ZH/s)."""
+    if bare.unit == RATIO and not bare.inputs and other.unit != RATIO:
+        return fmt.quantity(bare.value, str(other.unit))
+    return bare.text
 
 
 def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value:

@@ -28,12 +28,33 @@ def deviation_pct(live: float, claimed: float, unit: str = "") -> float | None:
     return None if claimed == 0 or unit == "date" else (live - claimed) / abs(claimed) * 100
 
 
+def live_text(verdict: Verdict) -> str:
+    """The rule's value, as the market of the series it reads quotes it ('250.30 USD', '819M USD')."""
+    if verdict.live_value is None:
+        return "—"
+    unit, kind = verdict.unit or "ratio", fmt.series_kind(verdict.series)
+    if verdict.claim_value is None:
+        return fmt.quantity(verdict.live_value, unit, kind)
+    return fmt.beside(verdict.live_value, verdict.claim_value, unit, kind)
+
+
+def off_text(verdict: Verdict) -> str:
+    """How far the live value is from the claimed one, as every screen and report says it: in percentage points
+    for a percentage (claimed +20%, live +10%: -10.0 pp), in days for a date, else in percent of the claim."""
+    live, claimed = verdict.live_value, verdict.claim_value
+    if live is not None and claimed is not None and verdict.unit == "%":
+        return fmt.points(live - claimed)
+    if live is not None and claimed is not None and verdict.unit == "date":
+        return f"{live - claimed:+.0f} days"
+    return fmt.signed_pct(verdict.deviation_pct)
+
+
 def _relation(live: float, claimed: float) -> str:
     return "<" if live < claimed else ">" if live > claimed else "="
 
 
 def explain(rule: Rule, value: Value, status: Status) -> str:
-    live = fmt.quantity(value.value, rule.unit)
+    live = fmt.beside(value.value, rule.value, rule.unit, fmt.series_kind(rule.series))
     claimed = fmt.quantity(rule.value, rule.unit)
     computed = live if value.text == live else f"{value.text} = {live}"
     text = f"{computed} {_relation(value.value, rule.value)} {claimed} claimed"

@@ -16,6 +16,7 @@ from tui.core.model import Status
 from tui.core.then import then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
+from widgets.table import KeyTable
 
 CLAIM_PREFIX = "claim:"
 
@@ -30,8 +31,7 @@ class ArticlesScreen(StateScreen):
     """Every article's scorecard in one table: a heading row per article, then its claims; totals per outlet.
     It follows the app's state: a verdict that changes changes here too."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, lang: str, open_claim: Callable[[str], None]) -> None:
         super().__init__()
@@ -43,7 +43,7 @@ class ArticlesScreen(StateScreen):
         yield HeaderLine()
         yield Static(Text("Articles: each one's claims in article order; held or WRONG on its own date, "
                           "holds or diverged now; its own errors", style="bold"), id="articles-title")
-        yield DataTable(id="articles-table", cursor_type="row", zebra_stripes=False)
+        yield KeyTable(id="articles-table", cursor_type="row", zebra_stripes=False)
         yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
@@ -86,9 +86,3 @@ class ArticlesScreen(StateScreen):
         for prefix in (CLAIM_PREFIX, "error:"):
             if key.startswith(prefix):
                 self.open_claim(key.removeprefix(prefix))
-
-    def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()

@@ -3,37 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.geometry import Region
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets import Footer, Input, Static
 
 from tui.core import format as fmt
 from tui.core.engine import DashboardState
 from tui.core.model import Status
+from tui.core.rules.verdict import off_text
 from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
+from widgets.table import KeyTable
 
 BADGES = {
-    Status.DIVERGED: ("DIVERGED", "bold $error"),
+    Status.DIVERGED: ("DIVERGED", "bold reverse $error"),  # reverse: it stands out with no colour too
     Status.HOLDS: ("holds", "$success"),
     Status.STALE: ("stale", "$warning"),
     Status.NO_DATA: ("no data", "dim"),
     Status.CONTEXT: ("context", "dim italic"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
+# The age sits beside the value, and the claim's text comes last: on a narrow terminal what is cut is the
+# trend and the claim's words, never how old a price is.
+SERIES_COLUMNS = ("series", "last", "age", "chg", "trend")
+AGE_COLUMN = SERIES_COLUMNS.index("age")
 FILL_RETRIES = 200  # a panel not composed after this many 50 ms waits is filled by the next state instead
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
+NARROW = 72  # below this many columns the panels give up their side borders and padding to the numbers
 
 
 class PanelsShown(Message):
@@ -49,34 +52,8 @@ def sparkline(values: tuple[float, ...], width: int = 12) -> str:
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in points)
 
 
-class PanelTable(DataTable[Text | str]):
-    """A table in a panel: j/k move the cursor, as the arrows do. A changed cell that fits its column repaints
-    alone (`set_cell`): an age ticking each second must not resend the whole table to the terminal."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
-    _whole_refresh_held = False
-
-    def refresh(self, *regions: Region, **options: Any) -> Self:
-        if self._whole_refresh_held and not regions:
-            return self
-        return super().refresh(*regions, **options)
-
-    def set_cell(self, row: RowKey | str, column: ColumnKey, value: Text | str) -> None:
-        """Put `value` in a cell. When it fits the column, only that cell is repainted; when it is wider, the
-        column grows and the table is laid out again (update_cell's way)."""
-        width = value.cell_len if isinstance(value, Text) else cell_len(value)
-        if width > self.columns[column].content_width:
-            self.update_cell(row, column, value, update_width=True)
-            return
-        self._whole_refresh_held = True
-        try:
-            self.update_cell(row, column, value)  # stores it; the refresh of the whole table it asks for is held
-        finally:
-            self._whole_refresh_held = False
-        self.refresh_coordinate(self.get_cell_coordinate(row, column))
+class PanelTable(KeyTable):
+    """A table in a panel."""
 
 
 class ThemePanel(Vertical):
@@ -90,7 +67,7 @@ class ThemePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         series = PanelTable(id=f"series-{self.view.theme_id}", classes="series", cursor_type="row")
-        series.add_columns("series", "last", "chg", "trend", "age")
+        series.add_columns(*SERIES_COLUMNS)
         yield series
         claims = PanelTable(id=f"claims-{self.view.theme_id}", classes="claims", cursor_type="row")
         claims.add_columns("then", "now", "off", "live", "claimed", "claim")
@@ -135,6 +112,7 @@ class DashboardScreen(StateScreen):
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         panels, message = self.query_one("#panels"), self.query_one("#too-small")
         panels.set_class(width >= wide, "wide")
+        panels.set_class(width < NARROW, "narrow")
         if panels.display is small:  # only touch display on a change: it forces a full relayout
             panels.display = not small
             message.display = small
@@ -153,12 +131,10 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
             for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                age = list(table.columns)[-1]
+                age = list(table.columns)[AGE_COLUMN]
                 for row in panel.view.series:  # only the age cell can change with the clock
                     if row.series in table.rows:
-                        cell = _age_cell(row, later)
-                        if not _same(table.get_cell(row.series, age), cell):
-                            table.set_cell(row.series, age, cell)
+                        table.show_cell(row.series, age, _age_cell(row, self, later))
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -206,12 +182,12 @@ class DashboardScreen(StateScreen):
                 panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
+            series_table.show_rows([(r.series, _series_cells(r, self)) for r in view.series])
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
             claims_table = panel.query_one(".claims", PanelTable)
-            _refill(claims_table, [(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+            claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
         self.first_shown = True
 
     def action_jump(self, number: int) -> None:
@@ -256,49 +232,25 @@ class DashboardScreen(StateScreen):
         self.set_filter(event.value)
 
 
-def _same(shown: object, cell: Text | str) -> bool:
-    """Whether a table cell already shows `cell`: the same text, styles and justification."""
-    if isinstance(shown, Text) and isinstance(cell, Text):
-        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
-                                                                          cell.spans)
-    return shown == cell
-
-
-def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None:
-    """Show `rows` in the table. When the same rows are shown, only the cells that changed are touched."""
-    keys = [key for key, _ in rows]
-    if [str(k.value) for k in table.rows] == keys:
-        # Only the cells that changed, each repainted alone unless its column must grow.
-        for key, cells in rows:
-            for column, cell in zip(table.columns, cells, strict=False):
-                if not _same(table.get_cell(key, column), cell):
-                    table.set_cell(key, column, cell)
-        return
-    cursor = table.cursor_row
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-    if rows:
-        table.move_cursor(row=min(cursor, len(rows) - 1))
-
-
-def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
+def _series_cells(row: SeriesRow, screen: Screen[None], later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
     style = "dim" if row.state in ("stale", "no data") else ""
-    change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
-                  style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
-    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
-            sparkline(row.spark), _age_cell(row, later_s)]
+    change = Text(fmt.change(row.change_pct), justify="right",
+                  style=_colour("$success" if (row.change_pct or 0) > 0 else "$error" if (row.change_pct or 0) < 0
+                                else "", screen))
+    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"),
+            _age_cell(row, screen, later_s), change, sparkline(row.spark)]
 
 
-def _age_cell(row: SeriesRow, later_s: float) -> Text:
-    """The age column's cell: the last column of a series table, the one the clock moves."""
+def _age_cell(row: SeriesRow, screen: Screen[None], later_s: float) -> Text:
+    """The age column's cell (AGE_COLUMN), the one the clock moves: in steps on a panel (fmt.age_step)."""
     age = fmt.age_step(row.age_s + later_s, coarse=row.state == "closed") if row.age_s is not None else "—"
     if row.state == "stale":
         age = f"stale {age}"
     elif row.state == "closed":
         age = f"closed {age}"
-    return Text(age, style="italic yellow" if row.state == "stale" else "dim" if row.state == "no data" else "")
+    style = _colour("italic $warning", screen) if row.state == "stale" else "dim" if row.state == "no data" else ""
+    return Text(age, style=style)
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
@@ -306,9 +258,13 @@ THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent"
 
 
 def _colour(style: str, screen: Screen[None]) -> str:
+    """A cell style with the theme's colours; with NO_COLOR, none at all (a grey of the colour would be grey on
+    grey: bold and reverse on the terminal's own colours read better)."""
     theme = screen.app.current_theme
     colours = {"$error": theme.error or "red", "$success": theme.success or "green",
                "$warning": theme.warning or "yellow", "$accent": theme.accent or "magenta"}
+    if screen.app.no_color:
+        colours = dict.fromkeys(colours, "")
     for token, colour in colours.items():
         style = style.replace(token, colour)
     return style
@@ -320,8 +276,8 @@ def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | 
     then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
     then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
-    off = fmt.signed_pct(row.verdict.deviation_pct)
+    off = off_text(row.verdict)
     return [then, Text(label, style=style),
-            Text(off, style=style if row.verdict.status is Status.DIVERGED else ""),
+            Text(off, style=style.replace("reverse ", "") if row.verdict.status is Status.DIVERGED else ""),
             Text(row.live_text, justify="right"), Text(row.claimed_text, justify="right"),
             Text(row.summary(lang), overflow="ellipsis")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
@@ -18,10 +19,12 @@ from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.core.printable import printable
+from tui.core.rules.verdict import live_text, off_text
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
 from tui.ui.screens.base import StateScreen
-from widgets.header_line import HeaderLine
+from widgets.header_line import HeaderLine, Pill, pill_text
+from widgets.table import KeyTable
 
 
 class Page(VerticalScroll):
@@ -35,7 +38,9 @@ RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": 
 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
-               mark: datetime | None = None) -> None:
+               mark: datetime | None = None, window: tuple[datetime, datetime] | None = None) -> None:
+    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled
+    and named in the title ('… · 1W · y in ZH/s'), the claimed level as a line, the claim's date as a mark."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
@@ -46,9 +51,15 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
         return
     plt.date_form("Y-m-d H:M")
     xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
-    plt.plot(xs, [o.value for o in history], marker="braille")
+    scale, label = fmt.axis([o.value for o in history] + ([] if level is None else [level]), history[-1].unit)
+    plt.title(f"{title} · y in {label}")
+    plt.ylabel(label)
+    plt.plot(xs, [o.value / scale for o in history], marker="braille")
+    if window is not None:
+        start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in window)
+        plt.xlim(start, end)  # type: ignore[arg-type]  # plotext takes dates
     if level is not None:
-        plt.hline(level, "red")
+        plt.hline(level / scale, "red")
     if mark is not None and history[0].ts <= mark <= history[-1].ts:
         plt.vline(mark.strftime("%Y-%m-%d %H:%M"), "blue")  # type: ignore[arg-type]  # plotext takes dates
     plot.refresh()
@@ -152,9 +163,7 @@ class ClaimScreen(StateScreen):
             self.describe_then(text, self.then)
         text.append("\nNow ", style="dim").append(f"{v.status.upper()}", style="bold")
         if v.live_value is not None:
-            text.append(f"  value {fmt.quantity(v.live_value, v.unit or 'ratio')}")
-        if v.deviation_pct is not None:
-            text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
+            text.append(f"  value {live_text(v)}  off {off_text(v)}")
         if v.age_s is not None:
             text.append(f"  data age {fmt.age(v.age_s + later)}")
         text.append(f"\n{v.explanation}\n")
@@ -176,9 +185,7 @@ class ClaimScreen(StateScreen):
     def describe_then(self, text: Text, then: Verdict) -> None:
         text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(f"{then.status.upper()}", style="bold")
         if then.live_value is not None:
-            text.append(f"  value {fmt.quantity(then.live_value, then.unit or 'ratio')}")
-        if then.deviation_pct is not None:
-            text.append(f"  off {fmt.signed_pct(then.deviation_pct)}")
+            text.append(f"  value {live_text(then)}  off {off_text(then)}")
         text.append(f"\n{then.explanation}\n")
         if then.status is Status.DIVERGED and self.claim.derived:
             text.append("Not met on its date: this is our derived rule, not an error of the article.\n")
@@ -200,6 +207,7 @@ class SeriesScreen(StateScreen):
         self.latest: list[Observation] = []
         self.fresh_after: datetime | None = None  # older values are stale: shown, but left out of the spread
         self.range = "2"
+        self.drawn = False  # the text and the chart have been drawn once (they are read in a thread)
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -222,15 +230,17 @@ class SeriesScreen(StateScreen):
         span = RANGES[self.range][1]
         history = self.tapecheck.history(self.series, now - span, now)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_latest, latest, fresh_after, history)
+            self.app.call_from_thread(self.show_latest, latest, fresh_after, history, (now - span, now))
 
-    def show_latest(self, latest: list[Observation], fresh_after: datetime, history: list[Observation]) -> None:
+    def show_latest(self, latest: list[Observation], fresh_after: datetime, history: list[Observation],
+                    window: tuple[datetime, datetime]) -> None:
         if not self.is_mounted:
             return
         self.latest, self.fresh_after = latest, fresh_after
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}", window=window)
+        self.drawn = True
 
     def describe(self, now: datetime) -> Text:
         text = Text()
@@ -240,7 +250,8 @@ class SeriesScreen(StateScreen):
         for obs in sorted(self.latest, key=lambda o: o.source):
             age = fmt.age((now - obs.ts).total_seconds())
             stale = obs.ts < fresh_after
-            text.append(f"  {printable(obs.source):12} {fmt.number(obs.value):>14} {obs.unit}  {age} old"
+            value = fmt.quantity(obs.value, obs.unit, fmt.series_kind([self.series]))
+            text.append(f"  {printable(obs.source):12} {value:>20}  {age} old"
                         + ("  stale: left out" if stale else "") + "\n", style="dim" if stale else "")
         if len(values) > 1:
             spread = (max(values) - min(values)) / min(values) * 100
@@ -258,23 +269,25 @@ class SeriesScreen(StateScreen):
 
 
 class SourcesScreen(StateScreen):
-    """Every source's health, as the collector last stored it: last success, last error, latency, failures,
-    next attempt; the ages move each second."""
+    """Every source's health, as the collector last stored it: state, latency, failures, last success, next
+    attempt and last error; the ages move each second. The last error takes the room the terminal has left, and
+    the highlighted source's is shown whole below the table."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    COLUMNS = ("source", "state", "latency", "failures", "last success", "next attempt", "last error")
 
     def __init__(self, note: str = "") -> None:
         super().__init__()
         self.note = note
         self.health: list[HealthRecord] = []
+        self.placed = False  # the cursor has been put on the first source in trouble
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
         if self.note:
             yield Static(self.note, id="sources-note")
-        table: DataTable[str] = DataTable(id="sources", cursor_type="row")
-        table.add_columns("source", "state", "last error", "last success", "next attempt", "failures", "latency")
+        table = KeyTable(id="sources", cursor_type="row")
+        table.add_columns(*self.COLUMNS)
         yield table
         yield Static("", id="source-detail")
         yield Footer()
@@ -289,36 +302,40 @@ class SourcesScreen(StateScreen):
     def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
         self.redraw()
 
-    def action_cursor_down(self) -> None:
-        self.query_one("#sources", DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#sources", DataTable).action_cursor_up()
+    def on_resize(self) -> None:
+        self.redraw()
 
     def redraw(self) -> None:
         if not self.query("#sources"):  # not composed yet
             return
-        table = self.query_one("#sources", DataTable)
+        table = self.query_one("#sources", KeyTable)
         now = self.tapecheck.clock()
 
         def ago(moment: datetime | None) -> str:
             return "—" if moment is None else f"{fmt.age((now - moment).total_seconds())} ago"
 
-        rows = []
+        rows: list[list[Text | str]] = []
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
-            latency = "—" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
-            error = "" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "")
-            rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
-        shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
-        if shown != rows:  # only a change repaints
-            cursor = table.cursor_row
-            table.clear()
-            for row in rows:
-                table.add_row(*row, key=row[0])
-            if rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
+            latency = "—" if h.latency_ms is None else f"{h.latency_ms:,.0f} ms"
+            mark, _ = pill_text(Pill(h.source, h.state))
+            state = Text(f"{mark} {h.state}", style="bold" if h.state == "failing" else "")
+            rows.append([h.source, state, Text(latency, justify="right"), Text(str(h.failures), justify="right"),
+                         ago(h.last_success), nxt])
+        errors = ["" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "") for h in self.health]
+        room = self.error_room([[str(c) for c in row] for row in rows])
+        table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
+                                                                                           strict=True)])
+        if rows and not self.placed:  # the page opens on the first source in trouble, its error whole below
+            self.placed = True
+            table.move_cursor(row=next((i for i, error in enumerate(errors) if error), 0))
         self.show_detail()
+
+    def error_room(self, rows: list[list[str]]) -> int:
+        """The width left for the last error once the other columns have theirs (each with a cell's padding)."""
+        widths = [max([cell_len(title), *(cell_len(row[i]) for row in rows)]) + 2
+                  for i, title in enumerate(self.COLUMNS[:-1])]
+        return max(len("last error"), self.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
 
     def on_data_table_row_highlighted(self) -> None:
         self.show_detail()
@@ -326,7 +343,7 @@ class SourcesScreen(StateScreen):
     def show_detail(self) -> None:
         """The highlighted source's full last error and what is missing from its last answer."""
         health = self.health
-        table = self.query_one("#sources", DataTable)
+        table = self.query_one("#sources", KeyTable)
         detail = self.query_one("#source-detail", Static)
         if not health or not 0 <= table.cursor_row < len(health):
             detail.update("")
@@ -347,7 +364,7 @@ class SourcesScreen(StateScreen):
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if cell_len(text) <= width else text[: width - 1] + "…"
 
 
 class HelpScreen(StateScreen):

@@ -1,0 +1,69 @@
+"""A DataTable that every tapecheck table shares: j and k move the cursor as the arrows do, and it is refilled in
+place, touching only the cells that changed, each repainted alone when it fits its column, so that a table
+refreshed each second keeps its cursor and sends little to the terminal (over SSH every byte crosses the link)."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Region
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
+
+
+class KeyTable(DataTable[Text | str]):
+    """A row table: j/k move the cursor; `show_rows` refills it by row key, `show_cell` changes one cell."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+    _whole_refresh_held = False
+
+    def refresh(self, *regions: Region, **options: Any) -> Self:
+        if self._whole_refresh_held and not regions:
+            return self
+        return super().refresh(*regions, **options)
+
+    def show_rows(self, rows: list[tuple[str, list[Text | str]]]) -> None:
+        """Show `rows` (key, cells). When the same keys are shown, only the cells that changed are touched;
+        otherwise the table is filled again and the cursor stays on the same row number."""
+        keys = [key for key, _ in rows]
+        if [str(k.value) for k in self.rows] == keys:
+            for key, cells in rows:
+                for column, cell in zip(self.columns, cells, strict=False):
+                    self.show_cell(key, column, cell)
+            return
+        cursor = self.cursor_row
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def show_cell(self, row: RowKey | str, column: ColumnKey, value: Text | str) -> None:
+        """Put `value` in a cell, if it is not shown already. When it fits the column only that cell is
+        repainted; when it is wider, the column grows and the table is laid out again (update_cell's way)."""
+        if _same(self.get_cell(row, column), value):
+            return
+        width = value.cell_len if isinstance(value, Text) else cell_len(value)
+        if width > self.columns[column].content_width:
+            self.update_cell(row, column, value, update_width=True)
+            return
+        self._whole_refresh_held = True
+        try:
+            self.update_cell(row, column, value)  # stores it; the refresh of the whole table it asks for is held
+        finally:
+            self._whole_refresh_held = False
+        self.refresh_coordinate(self.get_cell_coordinate(row, column))
+
+
+def _same(shown: object, cell: Text | str) -> bool:
+    """Whether a table cell already shows `cell`: the same text, styles and justification."""
+    if isinstance(shown, Text) and isinstance(cell, Text):
+        return (shown.plain, shown.style, shown.justify, shown.spans) == (cell.plain, cell.style, cell.justify,
+                                                                          cell.spans)
+    return shown == cell
