@@ -31,6 +31,7 @@ from tui.core.store import Store, default_store_path
 from tui.core.tape import MemoryTape, Tape, end_of_day
 from tui.core.then import judge_on, judge_then
 from tui.core.view import make_context
+from tui.modes import refuse_flags_out_of_mode
 
 if TYPE_CHECKING:
     from tui.ui.app import TapecheckApp
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        refuse_flags_out_of_mode(args)
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
@@ -330,7 +332,7 @@ def store_location(option: str | None, settings: Settings) -> str:
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     from tui.core.process import limit_malloc_arenas
-    from tui.ui.app import DEMO, demo_app, replay_app, snapshot_app
+    from tui.ui.app import BACK, DEMO, demo_app, replay_app, snapshot_app
 
     limit_malloc_arenas()
 
@@ -345,14 +347,18 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
         app = live_app(args, settings, narratives, lang)
+    first = app
     try:
-        chosen = app.run()
+        while True:  # D switches to the demo and, from there, back to this same app's data
+            chosen = app.run()
+            if app.return_code or chosen not in (DEMO, BACK):
+                break
+            lang = app.lang
+            app = demo_app(settings, narratives, lang, back_to=first.mode) if chosen == DEMO else first.again()
+            app.lang = lang
     finally:
-        if app.store is not None:
-            app.store.close()
-    if chosen == DEMO and not app.return_code:  # asked for from the live dashboard when nothing answered
-        app = demo_app(settings, narratives, app.lang)
-        app.run()
+        if first.store is not None:
+            first.store.close()
     status = app.return_code or EXIT_OK  # 1 after a crash (logged), 128 + N after signal N
     if app.crashed:
         from tui.core.logs import default_log_path
@@ -367,8 +373,6 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     from tui.ui.app import live_app as viewer
 
     path = store_location(args.store, settings)
-    if args.refetch_history:
-        raise TapecheckError("--refetch-history is for the collector: tapecheck collect --refetch-history")
     try:
         store = open_store(path, settings.store.retention_days, read_only=True)
     except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
