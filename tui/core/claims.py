@@ -279,7 +279,7 @@ def load_narratives(directory: Path = NARRATIVES_DIR) -> Narratives:
         articles[article.id] = article
         entries = doc.data.get("claims", [])
         if not isinstance(entries, list):
-            problems.add(str(path), "claims must be an array of [[claims]] tables")
+            problems.add(doc.where("claims"), "claims must be an array of [[claims]] tables")
             continue
         for index, entry in enumerate(entries):
             claim = _load_claim(doc, index, entry, article, theme_ids, problems)

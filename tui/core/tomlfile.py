@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.model import TapecheckError
+from tui.core.oserrors import why
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 
 
@@ -44,13 +46,26 @@ def read_toml(path: Path) -> TomlFile:
     """Parse a TOML file, or raise TapecheckError naming the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TapecheckError(f"{path}: cannot read: {error}") from None
+    except OSError as error:
+        raise TapecheckError(f"{path}: cannot read: {why(path, error)}") from None
+    except UnicodeDecodeError:
+        raise TapecheckError(f"{path}: not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise TapecheckError(f"{path}: not valid TOML: {error}") from None
+        raise TapecheckError(_toml_error(path, error)) from None
     return TomlFile(path, data, _key_lines(text))
+
+
+def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """`FILE:3: not valid TOML (expected '=' after a key, at column 5)`, from tomllib's `... (at line 3,
+    column 5)`."""
+    found = _AT.search(str(error))
+    what = _AT.sub("", str(error)).strip()
+    what = what[:1].lower() + what[1:]
+    if found is None:
+        return f"{path}: not valid TOML ({what})"
+    return f"{path}:{found.group(1)}: not valid TOML ({what}, at column {found.group(2)})"
 
 
 def _key_lines(text: str) -> dict[str, int]:

@@ -494,9 +494,9 @@ class TapecheckApp(App[str | None]):
 
 def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: datetime | None = None,
                  lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_observations
+    from tui.core.snapshot import read_tape
 
-    observations = read_observations(path)
+    observations = read_tape(path)
     tape = MemoryTape(observations)
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     note = f"{path}" + (f" at {now:%Y-%m-%d %H:%M} UTC" if now else "")
@@ -507,11 +507,9 @@ def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: da
 
 def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: float,
                start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_observations
+    from tui.core.snapshot import read_tape
 
-    observations = read_observations(path)
-    if not observations:
-        raise TapecheckError(f"{path}: the tape holds no observations")
+    observations = read_tape(path)
     replay = Replay(observations, speed, start)
     return TapecheckApp(settings, narratives, mode="REPLAY", engine=Engine(narratives, settings, replay.tape,
                                                                             replay.clock),
