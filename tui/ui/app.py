@@ -32,6 +32,7 @@ from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.store import Store
 from tui.core.tape import MemoryTape
+from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
@@ -275,7 +276,7 @@ class TapecheckApp(App[str | None]):
         flagged = ""
         if state is not None:
             flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
-                                 + ([f"{state.wrong_then} wrong then"] if state.wrong_then else []))
+                                 + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
 
     def mode_text(self) -> str:

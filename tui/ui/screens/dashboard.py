@@ -15,18 +15,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui.core import format as fmt
 from tui.core.engine import DashboardState
 from tui.core.model import Status
-from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
+from tui.core.words import WRONG_THEN, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 
-BADGES = {
-    Status.DIVERGED: ("DIVERGED", "bold $error"),
-    Status.HOLDS: ("holds", "$success"),
-    Status.STALE: ("stale", "$warning"),
-    Status.NO_DATA: ("no data", "dim"),
-    Status.CONTEXT: ("context", "dim italic"),
-}
+BADGES = {status: (now_label(status), style) for status, style in (
+    (Status.DIVERGED, "bold $error"), (Status.HOLDS, "$success"), (Status.STALE, "$warning"),
+    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"))}
 SPARK = "▁▂▃▄▅▆▇█"
 FILL_RETRIES = 200  # a panel not composed after this many 50 ms waits is filled by the next state instead
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
@@ -163,7 +159,7 @@ class DashboardScreen(StateScreen):
                 return
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
-            flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
+            flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
             title = f"{panel.index} {view.title_in(lang)}{flagged}"
             if panel.border_title != title:  # setting it repaints the panel, even to the same text
                 panel.border_title = title

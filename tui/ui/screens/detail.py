@@ -20,6 +20,7 @@ from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
 from tui.core.printable import printable
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
+from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 
@@ -143,14 +144,17 @@ class ClaimScreen(StateScreen):
             text.append("Reads ", style="dim").append(", ".join(r.series) + "\n")
         if self.then is not None:
             self.describe_then(text, self.then)
-        text.append("\nNow ", style="dim").append(f"{v.status.upper()}", style="bold")
+        text.append("\nNow ", style="dim").append(now_label(v.status), style="bold")
         if v.live_value is not None:
             text.append(f"  value {fmt.quantity(v.live_value, v.unit or 'ratio')}")
         if v.deviation_pct is not None:
             text.append(f"  off {fmt.signed_pct(v.deviation_pct)}")
         if v.age_s is not None:
             text.append(f"  data age {fmt.age(v.age_s + later)}")
-        text.append(f"\n{v.explanation}\n")
+        if v.status is Status.CONTEXT:  # its explanation repeats the note, which is printed below
+            text.append("  shown beside the data; no rule tests it\n")
+        else:
+            text.append(f"\n{v.explanation}\n")
         move = move_text(self.then, v)
         if move is not None:
             text.append("\nMove since then ", style="dim").append(f"{move}\n")
@@ -167,16 +171,17 @@ class ClaimScreen(StateScreen):
         return text
 
     def describe_then(self, text: Text, then: Verdict) -> None:
-        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(f"{then.status.upper()}", style="bold")
+        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(then_label(then, self.claim.derived),
+                                                                         style="bold")
         if then.live_value is not None:
             text.append(f"  value {fmt.quantity(then.live_value, then.unit or 'ratio')}")
         if then.deviation_pct is not None:
             text.append(f"  off {fmt.signed_pct(then.deviation_pct)}")
         text.append(f"\n{then.explanation}\n")
         if then.status is Status.DIVERGED and self.claim.derived:
-            text.append("Not met on its date: this is our derived rule, not an error of the article.\n")
+            text.append(f"{NOT_MET.capitalize()} on its date: this is our derived rule, not an error of the article.\n")
         elif then.status is Status.DIVERGED:
-            text.append("The article's error: wrong on its own date, the record does not support its figure.\n",
+            text.append("The article's error: WRONG on its own date, the record does not support its figure.\n",
                         style="bold")
 
 
