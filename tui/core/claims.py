@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.core.dates import RANGE, day_in_range
 from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme
+from tui.core.names import NAMES_FILE, CompanyName, load_names
 from tui.core.printable import is_printable
 from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
@@ -49,6 +50,12 @@ class Narratives:
     themes: tuple[Theme, ...]
     articles: dict[str, Article]
     claims: tuple[Claim, ...]
+    names: dict[str, CompanyName] = field(default_factory=dict)  # company names by exchange code
+
+    def name(self, symbol: str, lang: str) -> str:
+        """The company's name for an exchange code, in `lang`; empty when none is known."""
+        known = self.names.get(symbol)
+        return "" if known is None else known.in_lang(lang)
 
     def claim(self, claim_id: str) -> Claim:
         return next(c for c in self.claims if c.id == claim_id)
@@ -261,7 +268,9 @@ def load_narratives(directory: Path = NARRATIVES_DIR) -> Narratives:
     articles: dict[str, Article] = {}
     claims: list[Claim] = []
     seen: dict[str, str] = {}
-    files = sorted(p for p in directory.glob("*.toml") if p.name != THEMES_FILE)
+    names, trouble = load_names(directory / NAMES_FILE)
+    problems.lines += trouble
+    files = sorted(p for p in directory.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE))
     if not files:
         problems.add(str(directory), "no article files (*.toml)")
     for path in files:
@@ -292,4 +301,4 @@ def load_narratives(directory: Path = NARRATIVES_DIR) -> Narratives:
             claims.append(claim)
     if problems.lines:
         raise NarrativeError(problems.lines)
-    return Narratives(themes, articles, tuple(claims))
+    return Narratives(themes, articles, tuple(claims), names)

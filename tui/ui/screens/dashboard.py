@@ -124,7 +124,7 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         for panel in self.query(ThemePanel):
             for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                _refill(table, [(r.series, _series_cells(r, later)) for r in panel.view.series])
+                _refill(table, [(r.series, _series_cells(r, self.tapecheck.lang, later)) for r in panel.view.series])
 
     def redraw(self) -> None:
         """Render the last state again: the filter, the switch or the language changed."""
@@ -165,7 +165,7 @@ class DashboardScreen(StateScreen):
                 panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            _refill(series_table, [(r.series, _series_cells(r)) for r in view.series])
+            _refill(series_table, [(r.series, _series_cells(r, lang)) for r in view.series])
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
@@ -241,8 +241,9 @@ def _refill(table: PanelTable, rows: list[tuple[str, list[Text | str]]]) -> None
         table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
-def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
-    """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
+def _series_cells(row: SeriesRow, lang: str, later_s: float = 0.0) -> list[Text | str]:
+    """A series row's cells, its label in `lang`; `later_s` seconds after the state was built (the age moves
+    on)."""
     dim = row.state in ("stale", "no data")
     style = "dim" if dim else ""
     age = fmt.age(row.age_s + later_s) if row.age_s is not None else "—"
@@ -252,7 +253,7 @@ def _series_cells(row: SeriesRow, later_s: float = 0.0) -> list[Text | str]:
         age = f"closed {age}"
     change = Text("—" if row.change_pct is None else f"{row.change_pct:+.2f}%",
                   style="green" if (row.change_pct or 0) > 0 else "red" if (row.change_pct or 0) < 0 else "")
-    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"), change,
+    return [Text(row.label_in(lang), style=style), Text(row.value_text, style=style, justify="right"), change,
             sparkline(row.spark), Text(age, style="italic yellow" if row.state == "stale" else style)]
 
 

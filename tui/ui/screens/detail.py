@@ -17,6 +17,7 @@ from tui.core import format as fmt
 from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
+from tui.core.names import with_names
 from tui.core.printable import printable
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
@@ -141,7 +142,8 @@ class ClaimScreen(StateScreen):
             r = c.rule
             tol = f" within {r.tolerance_pct:g}%" if r.tolerance_pct else ""
             text.append("\nRule ", style="dim").append(f"{r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}\n")
-            text.append("Reads ", style="dim").append(", ".join(r.series) + "\n")
+            reads = with_names(", ".join(r.series), self.tapecheck.narratives.names, self.tapecheck.lang)
+            text.append("Reads ", style="dim").append(reads + "\n")
         if self.then is not None:
             self.describe_then(text, self.then)
         text.append("\nNow ", style="dim").append(now_label(v.status), style="bold")
@@ -228,11 +230,15 @@ class SeriesScreen(StateScreen):
         self.latest, self.fresh_after = latest, fresh_after
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}")
+        name = self.company()
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history,
+                   f"{self.series}{' · ' + name if name else ''} · {label}")
 
     def describe(self, now: datetime) -> Text:
         text = Text()
-        text.append(f"{self.series}\n\n", style="bold")
+        text.append(f"{self.series}", style="bold")
+        name = self.company()
+        text.append(f"  {name}" if name else "", style="bold").append("\n\n")
         fresh_after = self.fresh_after or now
         values = [o.value for o in self.latest if o.ts >= fresh_after]
         for obs in sorted(self.latest, key=lambda o: o.source):
@@ -249,6 +255,13 @@ class SeriesScreen(StateScreen):
         for claim in self.claims:
             text.append(f"  {claim.id}: {claim.summary}\n")
         return text
+
+    def company(self) -> str:
+        """The company behind the series' exchange code, in the app's language, the other in brackets."""
+        narratives, lang = self.tapecheck.narratives, self.tapecheck.lang
+        symbol = SeriesId.parse(self.series).symbol
+        first, other = narratives.name(symbol, lang), narratives.name(symbol, "en" if lang == "zh" else "zh")
+        return f"{first} ({other})" if first and other != first else first
 
     def action_range(self, key: str) -> None:
         self.range = key
@@ -306,7 +319,7 @@ class SourcesScreen(StateScreen):
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
             latency = "—" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
-            error = "" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "")
+            error = "" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "")
             rows.append((h.source, h.state, _clip(error, 48), ago(h.last_success), nxt, str(h.failures), latency))
         shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
         if shown != rows:  # only a change repaints
@@ -335,13 +348,18 @@ class SourcesScreen(StateScreen):
         if h.last_error:
             seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
-            text.append(f"\nlast error{when}: {printable(h.last_error)}")
+            text.append(f"\nlast error{when}: {self.named(h.last_error)}")
         for missing in h.partial:
             if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
-                text.append(f"\ndisputed, not used: {printable(missing.removeprefix(DISPUTED))}")
+                text.append(f"\ndisputed, not used: {self.named(missing.removeprefix(DISPUTED))}")
             else:
-                text.append(f"\nmissing from the last answer: {printable(missing)}")
+                text.append(f"\nmissing from the last answer: {self.named(missing)}")
         detail.update(text)
+
+
+    def named(self, text: str) -> str:
+        """Text from a source, made printable, with a company's name after each exchange code it holds."""
+        return with_names(printable(text), self.tapecheck.narratives.names, self.tapecheck.lang)
 
 
 def _clip(text: str, width: int) -> str:
