@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,7 +62,8 @@ async def test_a_snapshot_on_the_real_clock_says_when_its_data_is_from() -> None
     tapecheck = snapshot_app(load_settings(), load_narratives(), SNAPSHOT)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await until(pilot, lambda: "SNAPSHOT of 2026-01-26 05:59 UTC" in header(tapecheck), "the snapshot's date")
+        await until(pilot, lambda: header(tapecheck).startswith("SNAPSHOT 2026-01-26 05:59 | "), "the snapshot's date")
+        assert re.fullmatch(r"SNAPSHOT 2026-01-26 05:59 \| \d\d:\d\d:\d\d UTC", header(tapecheck))
 
 
 async def test_d_goes_to_the_demo_and_back() -> None:

@@ -257,7 +257,8 @@ class TapecheckApp(App[str | None]):
         if header is None:
             return
         now = self.clock()
-        header.tick(f"{now:%H:%M:%S} UTC" if self.mode == "LIVE" else f"{now:%Y-%m-%d %H:%M:%S} UTC")
+        real_clock = self.mode == "LIVE" or self.taken_at is not None  # today's date says nothing: the data's does
+        header.tick(f"{now:%H:%M:%S} UTC" if real_clock else f"{now:%Y-%m-%d %H:%M:%S} UTC")
         pills = []
         alarm = ""
         if state is not None:
@@ -282,7 +283,7 @@ class TapecheckApp(App[str | None]):
     def mode_text(self) -> str:
         text = self.mode
         if self.taken_at is not None:  # the clock is the real one: the header says when the data is from
-            text += f" of {self.taken_at:%Y-%m-%d %H:%M} UTC"
+            text += f" {self.taken_at:%Y-%m-%d %H:%M}"
         if self.mode == "DEMO":
             text = "DEMO — synthetic data"
         elif self.replay is not None:
