@@ -39,7 +39,7 @@ def test_a_bad_names_file_names_its_line(tmp_path: Path) -> None:
     (tmp_path / NAMES_FILE).write_text('[[names]]\nsymbol = "1.SS"\nen = "A"\nzh = "甲"\n\n'
                                        '[[names]]\nsymbol = "2.SS"\nen = "B"\n\n'
                                        '[[names]]\nsymbol = "1.SS"\nen = "C"\nzh = "丙"\n', encoding="utf-8")
-    names, problems = load_names(tmp_path / NAMES_FILE)
+    _, problems = load_names(tmp_path / NAMES_FILE)
     assert problems == [f"{tmp_path / NAMES_FILE}:6: each [[names]] needs symbol, en and zh, non-empty text, "
                         "and nothing else", f"{tmp_path / NAMES_FILE}:11: 1.SS is named twice"]
     try:

@@ -27,8 +27,11 @@ class TomlFile:
     def line(self, *path: str | int) -> int:
         """The line of the key at `path`, or of its nearest enclosing table that we know, or 0."""
         parts = [str(p) for p in path]
-        inside = [n for key, n in self.lines.items() if key.startswith(".".join(parts) + ".")]
-        if parts and ".".join(parts) not in self.lines and inside:
+        exact = self.lines.get(".".join(parts))
+        if exact:  # the common case, asked for every key while a file is validated: no scan of every line
+            return exact
+        inside = [n for key, n in self.lines.items() if key.startswith(".".join(parts) + ".")] if parts else []
+        if inside:
             return min(inside)  # a table known only by its sub-tables ([a.b], [[a]]): the first of them
         while parts:
             found = self.lines.get(".".join(parts))
