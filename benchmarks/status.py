@@ -2,14 +2,16 @@
 benchmark tape (1,000,000 observations; 100,000 with --quick), against a bare `python -c "import sqlite3"` in
 the same venv, measured the same way. Median of 9 runs each (3 with --quick), the two alternating so that a
 busy moment of the machine falls on both; peak RSS is the child's own (`wait4`'s ru_maxrss), median too.
+
+Both are started by a small launcher (a fresh interpreter that forks, execs the command and reports): a child
+forked from the benchmark itself would carry the benchmark's own RSS into its peak (Linux keeps the high-water
+mark of the memory a process had before its exec), and the launcher's own start-up is not counted.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,19 +31,26 @@ class Run:
     status: int
 
 
+LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(argv: list[str]) -> Run:
-    """Wall time from start to exit, the child's peak RSS and its exit status."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.stderr is not None
-    said = child.stderr.read().decode(errors="replace").strip()
-    child.stderr.close()
-    if child.returncode not in (0, 1):  # 1: a claim diverged, as check says
-        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: {said}")
-    return Run(seconds, usage.ru_maxrss / 1024, child.returncode)
+    """Wall time from start to exit, the child's peak RSS and its exit status, as the launcher saw them."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], cwd=ROOT, env=child_env(), capture_output=True,
+                          text=True, timeout=600)
+    seconds, rss_kb, status = done.stdout.split()
+    if int(status) not in (0, 1):  # 1: a claim diverged, as check says
+        raise RuntimeError(f"{' '.join(argv)} exited {status}: {done.stderr.strip()}")
+    return Run(float(seconds), int(rss_kb) / 1024, int(status))
 
 
 def measure(store: Path, runs: int) -> tuple[list[Run], list[Run]]:
