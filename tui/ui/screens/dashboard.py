@@ -138,7 +138,9 @@ class DashboardScreen(StateScreen):
 
     def show_views(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
         """Fill (or refill) the panels, keeping each table's cursor where it was."""
-        container = self.query_one("#panels", VerticalScroll)
+        container = next(iter(self.query("#panels").results(VerticalScroll)), None)
+        if container is None:  # the app is closing (a replay's state arrived as its widgets went): nothing to fill
+            return
         with self.app.batch_update():
             if len(container.children) != len(views):
                 container.remove_children()
