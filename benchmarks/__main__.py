@@ -29,6 +29,7 @@ BENCHMARKS = {
     "rule_evaluation": "benchmarks.rules",
     "store_ingest": "benchmarks.ingest",
     "store_backends": "benchmarks.backends",
+    "status": "benchmarks.status",
 }
 
 

@@ -83,7 +83,7 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         assert tapecheck.state is not None
         then = tapecheck.state.then["wu-btc-above-miner-cash-cost"]
         text = screen.describe().plain
-        assert f"Then (2025-12-31) HOLDS  value {then.live_value:,.2f} USD" in text  # a crypto price, to the cent
+        assert f"Then (2025-12-31) held  value {then.live_value:,.2f} USD" in text  # a crypto price, to the cent
         assert "Now DIVERGED  value 71,200.00 USD  off -4.6%" in text
         assert f"Move since then {(71_200 / then.live_value - 1) * 100:+.1f}%" in text
         assert "It held on its date; the market has moved away from it since." in text
@@ -91,8 +91,8 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         tapecheck.open_claim("tmt-junda-20cm-limit-up-0123")
         await shown(pilot, tapecheck)
         text = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
-        assert "Then (2026-01-23) DIVERGED  value +10.0%  off -10.0 pp" in text  # percentage points, not -50%
-        assert "The article's error: wrong on its own date, the record does not support its figure." in text
+        assert "Then (2026-01-23) WRONG  value +10.0%  off -10.0 pp" in text  # percentage points, not -50%
+        assert "The article's error: WRONG on its own date, the record does not support its figure." in text
 
 
 async def test_drill_into_a_series_and_change_range() -> None:

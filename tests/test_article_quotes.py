@@ -12,9 +12,10 @@ import pytest
 
 from tests.test_claims_files import write
 from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, NarrativeError, load_narratives
+from tui.core.names import NAMES_FILE
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-SHIPPED = sorted(p for p in NARRATIVES_DIR.glob("*.toml") if p.name != THEMES_FILE)
+SHIPPED = sorted(p for p in NARRATIVES_DIR.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE))
 
 
 def paragraphs(seed: str) -> list[str]:

@@ -100,7 +100,7 @@ async def test_claim_page_quotes_the_article_and_shows_its_error() -> None:
         text = str(tapecheck.screen.query_one("#claim-text", Static).render())
         assert "The article (paragraph 15) 2025 年 12 月,比特幣全網算力正式突破 1 ZH/s" in text
         assert "In English " in text
-        assert "The article's error: wrong on its own date" in text
+        assert "The article's error: WRONG on its own date" in text
         assert "2025-09-19" in text
         await pilot.press("escape")
         tapecheck.open_claim("tmt-junda-holds-above-9944")

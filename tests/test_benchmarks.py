@@ -19,6 +19,7 @@ from benchmarks import (
     prune_block,
     report,
     rules,
+    status,
     tape,
     upstream,
 )
@@ -100,3 +101,9 @@ def test_both_store_backends_report_figures(monkeypatch: pytest.MonkeyPatch, pg_
     assert [f.name.split(":")[0] for f in found] == ["SQLite"] * 3 + ["PostgreSQL"] * 3
     assert all(f.value > 0 for f in found) and all(f.baseline for f in found[3:])
     assert found[2].value < 5_000 and found[5].value < 5_000  # every viewer saw the commits, within seconds
+
+
+def test_status_is_measured_against_a_bare_python(tiny_tape: None) -> None:
+    runs, bare = status.measure(tape.benchmark_store(True), runs=1)
+    assert len(runs) == len(bare) == 1
+    assert runs[0].status in (0, 1) and runs[0].rss_mb > 0 and bare[0].rss_mb > 0 and bare[0].status == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,19 @@ def tape(tmp_path: Path, ts: str, value: float = 1.1e21) -> Path:
 
 
 def test_nothing_to_check_exits_4_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "elsewhere.jsonl"  # observations, but of a series no claim reads
+    path.write_text(json.dumps({"series": "crypto:DOGE/USD:last", "value": 0.3, "unit": "USD",
+                                "ts": "2026-01-26T05:59:00Z", "source": "kraken"}) + "\n")
+    assert main(["check", "--snapshot", str(path), "--now", NOW]) == EXIT_NOTHING_CHECKED == 4
+    out = capsys.readouterr().out
+    assert not re.search(r"^  holds ", out, re.M) and " no data" in out.splitlines()[0]
+
+
+def test_an_empty_snapshot_is_bad_input_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_text("\n")
-    assert main(["check", "--snapshot", str(path), "--now", NOW]) == EXIT_NOTHING_CHECKED == 4
-    assert "HOLDS" not in capsys.readouterr().out
+    assert main(["check", "--snapshot", str(path), "--now", NOW]) == 2
+    assert capsys.readouterr().err.startswith(f"tapecheck: {path}: holds no observations")
 
 
 def test_stale_values_judge_no_live_claim_and_the_status_follows_what_was_judged(

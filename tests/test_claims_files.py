@@ -146,6 +146,6 @@ def test_approximate_needs_tolerance(tree: Path) -> None:
     assert any(":22: claim ok: rule: op '~' needs a tolerance_pct above 0" in p for p in problems(tree))
 
 
-def test_invalid_toml_names_the_file(tree: Path) -> None:
+def test_invalid_toml_names_the_file_and_line(tree: Path) -> None:
     (tree / "broken.toml").write_text("[article\nid = 1\n")
-    assert any(p.startswith(f"{tree}/broken.toml:") and "not valid TOML" in p for p in problems(tree))
+    assert any(p.startswith(f"{tree}/broken.toml:1: not valid TOML (expected ']'") for p in problems(tree))

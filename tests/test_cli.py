@@ -135,7 +135,7 @@ def test_check_at_a_past_date(capsys: pytest.CaptureFixture[str], snapshot_path:
     assert by_id["wu-hashrate-above-1zh"]["status"] == "no_data"  # the hashrate was first recorded on the 26th
     assert code == 1, err
     code, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--at", "2026-01-23")
-    assert out.startswith("tapecheck at the close of 2026-01-23:") and "wrong on their own date" in out
+    assert out.startswith("tapecheck at the close of 2026-01-23:") and " wrong then (" in out
 
 
 def test_check_on_a_tape_sees_the_state_at_now(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -156,7 +156,7 @@ def test_check_table_puts_diverged_first(capsys: pytest.CaptureFixture[str], sna
     code, out, _ = run(capsys, "check", "--snapshot", str(snapshot_path), "--now", NOW)
     assert code == 1
     mining = out.split("== Bitcoin mining ==")[1].split("==")[0]
-    assert mining.index("DIVERGED") < mining.index("HOLDS")
+    assert mining.index("DIVERGED") < mining.index("holds")
     assert "11,509 × 71,200.00 USD = 819M USD < 1.00B USD claimed" in out
 
 
@@ -166,7 +166,7 @@ def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str],
                                 "ts": "2026-01-26T05:59:00Z", "source": "mempool"}) + "\n")
     code, out, _ = run(capsys, "check", "--snapshot", str(tape), "--now", NOW)
     assert code == 0
-    assert "HOLDS     wu-hashrate-above-1zh" in out
+    assert "holds     wu-hashrate-above-1zh" in out
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_check_exits_0_when_nothing_diverged(capsys: pytest.CaptureFixture[str],
         (["check", "--snapshot", "{good}", "--at", "2026-01-23", "--now", NOW], "--at DATE and --now: give one"),
         (["replay", "{good}", "--speed", "-2"], "--speed must be from 0 to 1e+07, not -2"),
         (["replay", "{good}", "--from", "2030-01-01T00:00:00Z"], "the tape has nothing at or after 2030-01-01"),
-        (["--demo", "--store", "{missing}", "replay", "{bad}"], "{bad}:2: crypto:BTC/USD:last is in USD"),
+        (["replay", "{bad}"], "{bad}:2: crypto:BTC/USD:last is in USD"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
@@ -196,6 +196,64 @@ def test_bad_input_is_one_clear_line_and_exit_2(capsys: pytest.CaptureFixture[st
     assert out == ""
     assert err.splitlines() == [f"tapecheck: {message.format(**paths)}"] or (
         len(err.splitlines()) == 1 and err.startswith(f"tapecheck: {message.format(**paths)}"))
+
+
+OUT_OF_MODE = [
+    (["--now", NOW], "--now does not apply to the live dashboard"),
+    (["--now", NOW, "--no-collector"], "--now does not apply to the live dashboard"),
+    (["--demo", "--snapshot", "{good}"], "--demo and --snapshot: give one"),
+    (["--demo", "--now", NOW], "--now does not apply to the demo (--demo)"),
+    (["--demo", "--store", "{missing}"], "--store does not apply to the demo (--demo)"),
+    (["--demo", "--no-collector"], "--no-collector does not apply to the demo (--demo)"),
+    (["--demo", "--refetch-history"], "--refetch-history does not apply to the demo (--demo)"),
+    (["--snapshot", "{good}", "--store", "{missing}"], "--store does not apply to a snapshot's dashboard"),
+    (["--snapshot", "{good}", "--no-collector"], "--no-collector does not apply to a snapshot's dashboard"),
+    (["--refetch-history"], "--refetch-history does not apply to the live dashboard; it is for collect and record"),
+    (["--demo", "replay", "{good}"], "--demo does not apply to `replay`"),
+    (["--snapshot", "{good}", "replay", "{good}"], "--snapshot does not apply to `replay`"),
+    (["--now", NOW, "replay", "{good}"], "--now does not apply to `replay`"),
+    (["--store", "{missing}", "replay", "{good}"], "--store does not apply to `replay`"),
+    (["--now", NOW, "status"], "--now does not apply to `status`"),
+    (["--snapshot", "{good}", "status"], "--snapshot does not apply to `status`"),
+    (["--lang", "zh", "status"], "--lang does not apply to `status`"),
+    (["--no-collector", "check", "--snapshot", "{good}"], "--no-collector does not apply to `check`"),
+    (["--demo", "check", "--snapshot", "{good}"], "--demo does not apply to `check`"),
+    (["--store", "{missing}", "claims"], "--store does not apply to `claims`"),
+    (["--now", NOW, "claims"], "--now does not apply to `claims`"),
+    (["--snapshot", "{good}", "collect"], "--snapshot does not apply to `collect`"),
+    (["--lang", "en", "collect"], "--lang does not apply to `collect`"),
+    (["--now", NOW, "record", "--once"], "--now does not apply to `record`"),
+    (["--demo", "record", "--once"], "--demo does not apply to `record`"),
+    (["--refetch-history", "check", "--snapshot", "{good}"], "--refetch-history does not apply to `check`"),
+    (["--store", "{missing}", "store", "copy", "--from", "a", "--to", "b"], "--store does not apply to `store copy`"),
+    (["--config", "{missing}", "config-path"], "--config does not apply to `config-path`"),
+    (["check", "--snapshot", "{good}", "--store", "{missing}"], "check: --snapshot FILE and --store: give one"),
+    (["articles", "--snapshot", "{good}", "--store", "{missing}"], "articles: --snapshot FILE and --store: give one"),
+    (["record", "--once", "--append"], "record: --append is for --out FILE, which was not given"),
+    (["record", "--once", "--force"], "record: --force is for --out FILE, which was not given"),
+    (["record", "--once", "--no-store", "--out", "{missing}", "--store", "{missing}"],
+     "record: --no-store and --store: give one"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), OUT_OF_MODE)
+def test_a_flag_that_does_not_apply_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               snapshot_path: Path, args: list[str], message: str) -> None:
+    """Never silently ignored: one line naming the flag and the mode, exit 2, and nothing run (no store made)."""
+    paths = {"missing": str(tmp_path / "missing.sqlite"), "good": str(snapshot_path)}
+    code, out, err = run(capsys, *[a.format(**paths) for a in args])
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith(f"tapecheck: {message.format(**paths)}"), err
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_every_top_level_flag_has_its_modes() -> None:
+    """A flag added to the parser without saying where it applies would slip through unchecked."""
+    from tui.cli import build_parser
+    from tui.modes import APPLIES
+
+    flags = {o for a in build_parser()._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+    assert flags == set(APPLIES)
 
 
 def test_console_entry_points_run(snapshot_path: Path) -> None:

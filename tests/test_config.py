@@ -42,12 +42,15 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("[display]\ncolour = 'red'\n", "c.toml:2: unknown key display.colour"),
         ("[keys]\nexplode = 'x'\n", "c.toml:2: unknown key keys.explode"),
         ("[display]\nbell = 'yes'\n", "c.toml:2: display.bell = 'yes' must be true or false"),
-        ("[sauces]\nhot = true\n", "c.toml:1: unknown section sauces"),
+        ("[sauces]\nhot = true\n", "c.toml:1: unknown section [sauces]"),
         ("[sources.hashrate]\nbase_url = \"ftp://x\"\n", "c.toml:2: sources.hashrate.base_url = 'ftp://x' must be an http"),
         ("[sources.crypto.urls]\nbinance = \"localhost\"\n", "c.toml:2: sources.crypto.urls.binance = 'localhost' must be"),
         ("[sources.equities]\ninterval_s = -60\n", "c.toml:2: sources.equities.interval_s = -60 must be a number of seconds from 0.001 to 86,400"),
         ("[sources.crypto]\nexchanges = []\n", "c.toml:2: sources.crypto.exchanges = [] must be a non-empty list"),
-        ("[display\n", "c.toml:1: not valid TOML"),
+        ("[display\n", "c.toml:1: not valid TOML (expected ']' at the end of a table declaration, at column 9)"),
+        ("lang = 'zh'\n", "c.toml:1: unknown key lang outside any section (it belongs under [display])"),
+        ("[display]\n\n[dispaly]\nlang = 'zh'\n", "c.toml:3: unknown section [dispaly] (did you mean [display]?)"),
+        ("[display]\nlagn = 'zh'\n", "c.toml:2: unknown key display.lagn (did you mean display.lang?)"),
         # numbers past their stated bounds, which used to crash later; URLs that crashed validation itself
         ("[sources.crypto]\ninterval_s = 1e15\n", "c.toml:2: sources.crypto.interval_s = 1000000000000000.0 must be a number of seconds from 0.001 to 86,400"),
         ("[sources.equities]\ninterval_s = inf\n", "c.toml:2: sources.equities.interval_s = inf must be"),
@@ -63,8 +66,8 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ('[sources.crypto.urls]\nkraken = "http://h:99999"\n', "c.toml:2: sources.crypto.urls.kraken = 'http://h:99999' must be"),
         ('[sources.hashrate]\nfallback_url = "javascript:alert(1)"\n', "c.toml:2: sources.hashrate.fallback_url = 'javascript:alert(1)' must"),
         ('[sources.hashrate]\nbase_url = "http://h/\\u001b[2J"\n', "c.toml:2: sources.hashrate.base_url = 'http://h/\\x1b[2J' must"),
-        ("[display]\nlang = 'en'\n[bogus.x]\na = 1\n", "c.toml:3: unknown section bogus"),
-        ("[[bogus]]\na = 1\n", "c.toml:1: unknown section bogus"),
+        ("[display]\nlang = 'en'\n[bogus.x]\na = 1\n", "c.toml:3: unknown section [bogus]"),
+        ("[[bogus]]\na = 1\n", "c.toml:1: unknown section [bogus]"),
     ],
 )
 def test_bad_config_names_file_key_and_line(tmp_path: Path, text: str, message: str) -> None:

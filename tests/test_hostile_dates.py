@@ -104,10 +104,11 @@ def test_a_bad_json_line_names_its_column_not_a_second_line(capsys: pytest.Captu
     tape = tmp_path / "t.jsonl"
     tape.write_text(Path(GOOD).read_text().splitlines()[0] + '\n{"series": "crypto:BTC/USD:last",\n')
     err = one_line(capsys, ["check", "--snapshot", str(tape)])
-    assert f"{tape}:2: not valid JSON at column 34" in err and "line 2" not in err
+    assert f"{tape}:2: not valid JSON (expecting property name enclosed in double quotes, at column 34)" in err
+    assert "line 2" not in err
 
 
 def test_an_empty_replay_names_its_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     tape = tmp_path / "empty.jsonl"
     tape.write_text("\n\n")
-    assert one_line(capsys, ["replay", str(tape)]) == f"tapecheck: {tape}: the tape holds no observations\n"
+    assert one_line(capsys, ["replay", str(tape)]) == f"tapecheck: {tape}: holds no observations (an empty snapshot or tape); give a file that `tapecheck record --out` wrote\n"

@@ -23,14 +23,16 @@ from tui.core.config import Settings, load_settings, user_config_path
 from tui.core.dates import parse_day
 from tui.core.location import is_url, open_store
 from tui.core.model import Status, TapecheckError, Verdict
+from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
 from tui.core.report import print_articles, print_claims, print_verdicts, verdict_json
 from tui.core.rules.verdict import judge_all
-from tui.core.snapshot import parse_time, read_observations
+from tui.core.snapshot import parse_time, read_tape
 from tui.core.store import Store, default_store_path
 from tui.core.tape import MemoryTape, Tape, end_of_day
 from tui.core.then import judge_on, judge_then
 from tui.core.view import make_context
+from tui.modes import refuse_flags_out_of_mode
 
 if TYPE_CHECKING:
     from tui.ui.app import TapecheckApp
@@ -167,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        refuse_flags_out_of_mode(args)
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
@@ -282,8 +285,7 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Narrati
     from tui.core.status import store_status
 
     location = store_location(args.store, settings)
-    if not is_url(location) and not Path(location).exists():
-        raise TapecheckError(f"no store at {location} yet: start a collector with `tapecheck collect`")
+    need_store(location, "start a collector with `tapecheck collect`")
     store = open_store(location, settings.store.retention_days, read_only=True)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
@@ -335,10 +337,9 @@ def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset
 def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
     """The observations `check` and `articles` read: a snapshot file, or the store."""
     if args.snapshot is not None:
-        return MemoryTape(read_observations(args.snapshot))
+        return MemoryTape(read_tape(args.snapshot))
     where = store_location(args.store, settings)
-    if not is_url(where) and not Path(where).exists():
-        raise TapecheckError(f"no store at {where} yet: run `tapecheck collect` first, or pass --snapshot FILE")
+    need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
     return open_store(where, settings.store.retention_days)
 
 
@@ -389,6 +390,21 @@ def option_day(text: str, today: datetime) -> date:
     return day
 
 
+def need_store(where: str, hint: str, prefix: str = "") -> None:
+    """A TapecheckError unless a store file is there (a URL is tried when opened): a file where a folder
+    should be is named, and what to do is said."""
+    if is_url(where):
+        return
+    path = Path(where)
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise TapecheckError(f"{prefix}{where}: no store can be there: {blocker} is a file, not a folder")
+    if path.is_dir():
+        raise TapecheckError(f"{prefix}{where}: is a folder; give the store's file, e.g. {path / 'tapecheck.sqlite'}")
+    if not path.exists():
+        raise TapecheckError(f"{prefix}no store at {where} yet: {hint}")
+
+
 def store_location(option: str | None, settings: Settings) -> str:
     """--store, else [store] url, else [store] path, else the user data dir: a file path or a PostgreSQL URL."""
     if option:
@@ -400,7 +416,7 @@ def store_location(option: str | None, settings: Settings) -> str:
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     from tui.core.process import limit_malloc_arenas
-    from tui.ui.app import DEMO, demo_app, replay_app, snapshot_app
+    from tui.ui.app import BACK, DEMO, demo_app, replay_app, snapshot_app
 
     limit_malloc_arenas()
 
@@ -415,14 +431,18 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
         app = live_app(args, settings, narratives, lang)
+    first = app
     try:
-        chosen = app.run()
+        while True:  # D switches to the demo and, from there, back to this same app's data
+            chosen = app.run()
+            if app.return_code or chosen not in (DEMO, BACK):
+                break
+            lang = app.lang
+            app = demo_app(settings, narratives, lang, back_to=first.mode) if chosen == DEMO else first.again()
+            app.lang = lang
     finally:
-        if app.store is not None:
-            app.store.close()
-    if chosen == DEMO and not app.return_code:  # asked for from the live dashboard when nothing answered
-        app = demo_app(settings, narratives, app.lang)
-        app.run()
+        if first.store is not None:
+            first.store.close()
     status = app.return_code or EXIT_OK  # 1 after a crash (logged), 128 + N after signal N
     if app.crashed:
         from tui.core.logs import default_log_path
@@ -437,8 +457,6 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     from tui.ui.app import live_app as viewer
 
     path = store_location(args.store, settings)
-    if args.refetch_history:
-        raise TapecheckError("--refetch-history is for the collector: tapecheck collect --refetch-history")
     try:
         store = open_store(path, settings.store.retention_days, read_only=True)
     except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
@@ -545,14 +563,14 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
             try:
                 out = open_tape_file(args.out, args.append)
             except OSError as error:
-                raise TapecheckError(f"{args.out}: cannot write: {error.strerror or error}") from None
+                raise TapecheckError(f"{args.out}: cannot write: {why(args.out, error)}") from None
             try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
             finally:
                 try:
                     out.close()
                 except OSError as error:  # what the last flush could not write was said and counted already
-                    say(f"{args.out}: cannot finish the tape: {error.strerror or error}")
+                    say(f"{args.out}: cannot finish the tape: {why(args.out, error)}")
     finally:
         if store is not None:
             store.close()
@@ -563,8 +581,7 @@ def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
     """`store copy`: exit 0 when every count and checksum agrees, 2 when the copy differs or cannot be made."""
     from tui.core.storecopy import copy_store, report
 
-    if not is_url(args.source) and not Path(args.source).exists():
-        raise TapecheckError(f"--from: no store at {args.source}")
+    need_store(args.source, "give the store to copy", "--from: ")
     source = open_store(args.source, settings.store.retention_days)
     try:
         destination = open_store(args.destination, settings.store.retention_days)
@@ -626,8 +643,7 @@ def run_store_check(path: Path) -> int:
 
     from tui.core.storefile import check_health, check_identity
 
-    if not path.is_file():
-        raise TapecheckError(f"no store at {path}")
+    need_store(str(path), "give the store's path with --store")
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             check_identity(db, path)

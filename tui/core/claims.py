@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.core.dates import RANGE, day_in_range
 from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme
+from tui.core.names import NAMES_FILE, CompanyName, load_names
 from tui.core.printable import is_printable
 from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
@@ -58,6 +59,12 @@ class Narratives:
     claims: tuple[Claim, ...]
     problems: tuple[str, ...] = ()  # the user's broken files, one line each (file:line: what is wrong)
     dirs: tuple[Path, ...] = ()  # the user's narrative dirs they were read from (for hot reload)
+    names: dict[str, CompanyName] = field(default_factory=dict)  # company names by exchange code
+
+    def name(self, symbol: str, lang: str) -> str:
+        """The company's name for an exchange code, in `lang`; empty when none is known."""
+        known = self.names.get(symbol)
+        return "" if known is None else known.in_lang(lang)
 
     def claim(self, claim_id: str) -> Claim:
         return next(c for c in self.claims if c.id == claim_id)
@@ -304,6 +311,7 @@ class _Loaded:
         self.articles: dict[str, Article] = {}
         self.claims: list[Claim] = []
         self.seen: dict[str, str] = {}  # claim id -> where it is
+        self.names: dict[str, CompanyName] = {}  # company names by exchange code (the shipped names.toml)
 
     def add_themes(self, doc: TomlFile, problems: _Problems) -> None:
         for theme in themes_in(doc, problems):
@@ -351,9 +359,9 @@ def _load_file(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> 
 
 
 def article_files(directory: Path) -> list[Path]:
-    """A narrative dir's article files, in name order (themes.toml is not one)."""
+    """A narrative dir's article files, in name order (themes.toml and names.toml are not)."""
     try:
-        return sorted(p for p in directory.glob("*.toml") if p.name != THEMES_FILE and p.is_file())
+        return sorted(p for p in directory.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE) and p.is_file())
     except OSError:
         return []
 
@@ -362,6 +370,8 @@ def _load_shipped(directory: Path) -> _Loaded:
     problems = _Problems()
     loaded = _Loaded()
     loaded.themes = list(load_themes(directory / THEMES_FILE, problems))
+    loaded.names, trouble = load_names(directory / NAMES_FILE)
+    problems.lines += trouble
     files = article_files(directory)
     if not files:
         problems.add(str(directory), "no article files (*.toml)")
@@ -380,7 +390,7 @@ def load_narratives(directory: Path = NARRATIVES_DIR, user_dirs: tuple[Path, ...
     for path in (p for d in user_dirs for p in article_files(d)):
         _load_file(path, loaded, problems, user=True)
     return Narratives(tuple(loaded.themes), loaded.articles, tuple(loaded.claims), tuple(problems.lines),
-                      tuple(user_dirs))
+                      tuple(user_dirs), loaded.names)
 
 
 def lint_files(paths: list[Path], user_dirs: tuple[Path, ...] = ()) -> tuple[list[str], int]:

@@ -247,10 +247,25 @@ def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[st
         check = checks.get(key) or checks.get("*")
         shown = "(hidden)" if key in CREDENTIAL_KEYS else repr(value)
         if check is None:
-            problems.append(f"{where}: unknown {'key' if prefix else 'section'} {path}")
+            problems.append(f"{where}: {_unknown(path, prefix, key, value, checks)}")
         elif not check[0](value):
             problems.append(f"{where}: {path} = {shown} must be {check[1]}")
     return problems
+
+
+def _unknown(path: str, prefix: str, key: str, value: object, checks: dict[str, Any]) -> str:
+    """`unknown section [bogus] (did you mean [display]?)`, `unknown key poller.foo (known: ...)`."""
+    import difflib
+
+    if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+        sections = sorted({name for name in _SCHEMA if "*" not in name})
+        near = difflib.get_close_matches(path, sections, n=1)
+        return f"unknown section [{path}]" + (f" (did you mean [{near[0]}]?)" if near else "")
+    if not prefix:
+        owner = next((name for name, keys in _SCHEMA.items() if key in keys), None)
+        return f"unknown key {key} outside any section" + (f" (it belongs under [{owner}])" if owner else "")
+    near = difflib.get_close_matches(key, [k for k in checks if k != "*"], n=1)
+    return f"unknown key {path}" + (f" (did you mean {prefix}.{near[0]}?)" if near else "")
 
 
 def _exposed(doc: TomlFile) -> str | None:

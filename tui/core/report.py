@@ -10,7 +10,7 @@ from tui.core.articles import citation, outlet_totals, scorecard_json, scorecard
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
 from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text
-from tui.core.then import then_label
+from tui.core.words import WRONG_THEN, now_label, then_label
 
 
 def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
@@ -98,9 +98,10 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
     counts: dict[str, int] = {}
     for verdict in verdicts:
         counts[verdict.status] = counts.get(verdict.status, 0) + 1
-    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
+    summary = ", ".join(f"{counts[s]} {now_label(s)}" for s in STATUS_ORDER if s in counts)
     wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED and not narratives.claim(v.claim_id).derived)
-    summary += f"; {wrong} of the articles' figures wrong on their own date" if wrong else ""
+    summary += f"; {wrong} {WRONG_THEN} (articles' figures the record does not support on their own date)" \
+        if wrong else ""
     print(f"tapecheck {heading}: {summary}\n")
     for theme in narratives.themes:
         rows = sorted((v for v in verdicts if v.theme == theme.id and v.status != "context"),
@@ -114,14 +115,14 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
             ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""
             ours += f"  (your file {claim.file}:{claim.line})" if claim.user else ""
-            print(f"  {v.status.upper():9} {v.claim_id}{ours}")
+            print(f"  {now_label(v.status):9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
             print(f"            claimed {v.op} {claimed} · live {live} · off {off_text(v)}"
                   f" · age {fmt.age(v.age_s)}")
             print(f"            {v.explanation}")
             before = then.get(v.claim_id)
             if before is not None and before.status is not Status.NO_DATA:
-                print(f"            then ({claim.as_of}): {then_label(before)} · "
+                print(f"            then ({claim.as_of}): {then_label(before, claim.derived)} · "
                       f"{live_text(before)} · off {off_text(before)}"
                       + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.derived else "")
                       + (" · our rule, not the article's error" if before.status is Status.DIVERGED and claim.derived

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from tui.core.dates import parse_time as parse_time  # re-exported: tapes and flags read times alike
 from tui.core.model import Observation, SeriesId, TapecheckError
+from tui.core.oserrors import why
 
 _FIELDS = ("series", "value", "unit", "ts", "source")
 MAX_LINE = 10_000
@@ -36,10 +37,11 @@ def parse_observation(line: str) -> Observation:
     try:
         obj = json.loads(line, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:  # its "line 2 column 1" would count the line's own newline
-        raise TapecheckError(f"not valid JSON at column {min(error.pos, len(line.rstrip())) + 1}: {error.msg}") \
+        what = error.msg[:1].lower() + error.msg[1:]
+        raise TapecheckError(f"not valid JSON ({what}, at column {min(error.pos, len(line.rstrip())) + 1})") \
             from None
     except (ValueError, RecursionError) as error:
-        raise TapecheckError(f"not valid JSON: {error}") from None
+        raise TapecheckError(f"not valid JSON ({error})") from None
     if not isinstance(obj, dict):
         raise TapecheckError("each line must be a JSON object")
     missing = [f for f in _FIELDS if f not in obj]
@@ -74,9 +76,19 @@ def read_observations(path: Path) -> list[Observation]:
     except EOFError:
         raise TapecheckError(f"{path}: the gzip file is cut short") from None
     except OSError as error:
-        raise TapecheckError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise TapecheckError(f"{path}: cannot read: {why(path, error)}") from None
     except UnicodeDecodeError:
         raise TapecheckError(f"{path}: not UTF-8 text") from None
+
+
+def read_tape(path: Path) -> list[Observation]:
+    """A snapshot or tape to show or judge: its observations, or TapecheckError naming the file when it has
+    none (an empty file would only show every claim without data, and not say why)."""
+    observations = read_observations(path)
+    if not observations:
+        raise TapecheckError(f"{path}: holds no observations (an empty snapshot or tape); give a file that "
+                             "`tapecheck record --out` wrote")
+    return observations
 
 
 def _read(handle: IO[str], name: str) -> Iterator[Observation]:

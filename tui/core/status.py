@@ -14,7 +14,9 @@ from tui.core.model import Status
 from tui.core.rules.evaluate import NoData, last
 from tui.core.rules.verdict import judge_all
 from tui.core.store import Store
+from tui.core.then import fingerprint
 from tui.core.view import make_context
+from tui.core.words import WRONG_THEN, now_label
 
 BTC = "crypto:BTC/USD:last"
 
@@ -25,21 +27,24 @@ class StoreStatus:
     btc: float | None
     btc_age_s: float | None
     collector: str  # "ok", "paused" or "down"
+    wrong_then: int = 0  # the articles' figures WRONG on their own date, as the collector judged and stored them
 
     @property
     def line(self) -> str:
-        parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} diverged"]
+        parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} {now_label(Status.DIVERGED).lower()}"]
         stale = self.counts.get(str(Status.STALE), 0)
         if stale:
-            parts.append(f"{stale} stale")
+            parts.append(f"{stale} {now_label(Status.STALE)}")
+        if self.wrong_then:
+            parts.append(f"{self.wrong_then} {WRONG_THEN}")
         if self.btc is not None:
             parts.append(f"BTC {fmt.quantity(self.btc, 'USD')} ({fmt.age(self.btc_age_s)})")
         parts.append(f"collector {self.collector}")
         return " · ".join(parts)
 
     def json(self) -> dict[str, Any]:
-        return {"line": self.line, "counts": self.counts, "btc": self.btc, "btc_age_s": self.btc_age_s,
-                "collector": self.collector}
+        return {"line": self.line, "counts": self.counts, "wrong_then": self.wrong_then, "btc": self.btc,
+                "btc_age_s": self.btc_age_s, "collector": self.collector}
 
 
 def store_status(store: Store, narratives: Narratives, settings: Settings, now: datetime) -> StoreStatus:
@@ -54,4 +59,7 @@ def store_status(store: Store, narratives: Narratives, settings: Settings, now: 
         value, age = None, None
     info = store.collector()
     collector = "down" if not store.collector_running() else "paused" if info and info.paused else "ok"
-    return StoreStatus(counts, value, age, collector)
+    stored = store.then_verdicts()
+    wrong = sum(1 for c in narratives.claims if not c.derived and c.id in stored
+                and stored[c.id].status is Status.DIVERGED and stored[c.id].fingerprint == fingerprint(c))
+    return StoreStatus(counts, value, age, collector, wrong)

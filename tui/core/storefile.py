@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tui.core.model import TapecheckError
+from tui.core.oserrors import file_in_the_way
 
 APPLICATION_ID = 0x54617043  # "TapC" in the SQLite header
 OUR_TABLES = frozenset({"meta", "series", "observations", "health", "then_verdicts", "history_coverage",
@@ -81,9 +82,9 @@ def _size(path: Path) -> int:
 
 def describe_open_error(path: Path, error: BaseException) -> str:
     """Why a store could not be opened, said for a person: a file where a folder should be, not a database."""
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            return f"{path}: cannot open the store: {parent} is a file, not a folder"
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        return f"{path}: cannot open the store: {blocker} is a file, not a folder"
     if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
         return f"{path}: not a tapecheck store (not an SQLite database); give another --store path or move it aside"
     if isinstance(error, sqlite3.DatabaseError) and "malformed" in str(error):

@@ -21,6 +21,7 @@ from tui.core.model import Claim, Status, Verdict
 from tui.core.rules.evaluate import Context
 from tui.core.rules.verdict import judge
 from tui.core.tape import Tape, end_of_day
+from tui.core.words import then_label as then_label  # re-exported: its words live with the others
 
 FINAL = (Status.HOLDS, Status.DIVERGED)
 
@@ -109,11 +110,3 @@ def move_text(then: Verdict | None, now: Verdict) -> str | None:
     return f"{fmt.signed_pct((now.live_value / then.live_value - 1) * 100)} " \
            f"({fmt.quantity(then.live_value, unit, kind)} → {fmt.quantity(now.live_value, unit, kind)})"
 
-
-def then_label(then: Verdict | None, derived: bool = False) -> str:
-    """A short word for the then-verdict: `held`, `WRONG` (the record does not support the article), or why not.
-    A claim we derived ourselves that fails on its date is `not met`: it is not the article's error."""
-    if then is None:
-        return ""
-    return {Status.HOLDS: "held", Status.DIVERGED: "not met" if derived else "WRONG", Status.STALE: "stale",
-            Status.NO_DATA: "no data"}.get(then.status, "")

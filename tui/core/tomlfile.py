@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.model import TapecheckError
+from tui.core.oserrors import why
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"\\\\]+\")\s*=")  # bare or quoted: "688795.SS" = [...]
 
 
@@ -25,8 +27,11 @@ class TomlFile:
     def line(self, *path: str | int) -> int:
         """The line of the key at `path`, or of its nearest enclosing table that we know, or 0."""
         parts = [str(p) for p in path]
-        inside = [n for key, n in self.lines.items() if key.startswith(".".join(parts) + ".")]
-        if parts and ".".join(parts) not in self.lines and inside:
+        exact = self.lines.get(".".join(parts))
+        if exact:  # the common case, asked for every key while a file is validated: no scan of every line
+            return exact
+        inside = [n for key, n in self.lines.items() if key.startswith(".".join(parts) + ".")] if parts else []
+        if inside:
             return min(inside)  # a table known only by its sub-tables ([a.b], [[a]]): the first of them
         while parts:
             found = self.lines.get(".".join(parts))
@@ -44,15 +49,26 @@ def read_toml(path: Path) -> TomlFile:
     """Parse a TOML file, or raise TapecheckError naming the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TapecheckError(f"{path}: cannot read: {error}") from None
+    except OSError as error:
+        raise TapecheckError(f"{path}: cannot read: {why(path, error)}") from None
+    except UnicodeDecodeError:
+        raise TapecheckError(f"{path}: not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        found = re.search(r"\(at line (\d+), column \d+\)", str(error))
-        where = f"{path}:{found.group(1)}" if found else str(path)
-        raise TapecheckError(f"{where}: not valid TOML: {error}") from None
+        raise TapecheckError(_toml_error(path, error)) from None
     return TomlFile(path, data, _key_lines(text))
+
+
+def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """`FILE:3: not valid TOML (expected '=' after a key, at column 5)`, from tomllib's `... (at line 3,
+    column 5)`."""
+    found = _AT.search(str(error))
+    what = _AT.sub("", str(error)).strip()
+    what = what[:1].lower() + what[1:]
+    if found is None:
+        return f"{path}: not valid TOML ({what})"
+    return f"{path}:{found.group(1)}: not valid TOML ({what}, at column {found.group(2)})"
 
 
 def _key_lines(text: str) -> dict[str, int]:

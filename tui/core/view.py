@@ -16,6 +16,7 @@ from tui.core import markets
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
+from tui.core.names import CompanyName
 from tui.core.rules.evaluate import Context, NoData, PastDays, last
 from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text
 from tui.core.tape import CachedTape, Tape
@@ -33,6 +34,14 @@ class SeriesRow:
     age_s: float | None
     state: str  # "live", "stale", "closed", "no data"
     spark: tuple[float, ...]
+    name: CompanyName | None = None  # the company behind an exchange code such as 688795.SS
+
+    def label_in(self, lang: str) -> str:
+        """The label with the company's name after its code: `688795.SS Moore Threads mkt cap`."""
+        if self.name is None:
+            return self.label
+        symbol, _, rest = self.label.partition(" ")
+        return " ".join(part for part in (symbol, self.name.in_lang(lang), rest) if part)
 
     @property
     def value_text(self) -> str:
@@ -96,21 +105,22 @@ def series_label(series: str) -> str:
     return f"{parsed.symbol}{names.get(parsed.field, ' ' + parsed.field)}"
 
 
-def series_row(series: str, ctx: Context) -> SeriesRow:
-    """The live value of a series (as rules see it) with its change, age, state and a daily sparkline."""
+def series_row(series: str, ctx: Context, name: CompanyName | None = None) -> SeriesRow:
+    """The live value of a series (as rules see it) with its change, age, state and a daily sparkline; `name`,
+    the company behind its code, where one is known."""
     parsed = SeriesId.parse(series)
     label = series_label(series)
     try:
         live = last(ctx, series)
     except NoData:
-        return SeriesRow(series, label, None, parsed.unit, None, None, "no data", ())
+        return SeriesRow(series, label, None, parsed.unit, None, None, "no data", (), name)
     reading = live.inputs[0]
     state = "stale" if reading.stale else "closed" if reading.closed else "live"
     spark = tuple(v for _, v in ctx.tape.daily(series, ctx.now)[-SPARK_POINTS:])
     newest = max(o.ts for o in ctx.tape.latest(series, ctx.now))
     reference = _reference(series, parsed, ctx, newest)
     change = (live.value / reference - 1) * 100 if reference else None
-    return SeriesRow(series, label, live.value, parsed.unit, change, reading.age_s, state, spark)
+    return SeriesRow(series, label, live.value, parsed.unit, change, reading.age_s, state, spark, name)
 
 
 def _reference(series: str, parsed: SeriesId, ctx: Context, at: datetime) -> float | None:
@@ -174,7 +184,8 @@ def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
         wanted = list(dict.fromkeys([*theme.watch, *(s for c in claims for s in c.series)]))
         rows = sorted((ClaimRow(c, by_id[c.id], then.get(c.id)) for c in claims),
                       key=lambda r: (STATUS_ORDER[r.verdict.status], -abs(r.verdict.deviation_pct or 0)))
-        series = tuple(rows_kept.get(s) or series_row(s, ctx) for s in wanted)
+        series = tuple(rows_kept.get(s) or series_row(s, ctx, narratives.names.get(SeriesId.parse(s).symbol))
+                       for s in wanted)
         views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title, series, tuple(rows),
                                theme.title_zh))
     return views, verdicts

@@ -32,6 +32,7 @@ from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.store import Store
 from tui.core.tape import MemoryTape
+from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
@@ -43,6 +44,7 @@ from widgets.header_line import Pill
 WIDE = 160  # columns from which the panels sit in two columns
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
 DEMO = "demo"  # what the app returns when the user asks for the demo from another mode
+BACK = "back"  # what a demo asked for from another mode returns when the user asks to go back
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
 WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
@@ -89,12 +91,13 @@ class TapecheckApp(App[str | None]):
         Binding("colon", "console", "Rule console", id="console", show=False),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
-        Binding("D", "demo", "Demo", id="demo", show=False),
+        Binding("D", "demo", "Demo (synthetic data), and back", id="demo", show=False),
     ]
 
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, engine: Engine,
                  lang: str | None = None, replay: Replay | None = None,
-                 start_collector: Callable[[], str] | None = None, source_note: str = "") -> None:
+                 start_collector: Callable[[], str] | None = None, source_note: str = "",
+                 back_to: str | None = None, taken_at: datetime | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
@@ -105,6 +108,8 @@ class TapecheckApp(App[str | None]):
         self.lang = lang or settings.lang
         self.start_collector = start_collector  # LIVE: starts a collector in the background; None: never
         self.source_note = source_note  # e.g. the snapshot's file, for the header and for `r`
+        self.back_to = back_to  # DEMO asked for from another mode: that mode's name, where D goes back to
+        self.taken_at = taken_at  # SNAPSHOT judged on the real clock: the moment of its last observation
         self.state: DashboardState | None = None
         self.told_nothing_answers = False
         self.building = False  # a replay's or snapshot's build is under way
@@ -137,6 +142,10 @@ class TapecheckApp(App[str | None]):
         if self.store is None:  # a timer looks for changed narrative files (LIVE: the store-watch thread does)
             self.set_interval(WATCH_S, self.watch_narratives)
         self.tell_narrative_problems(self.narratives.problems)
+        if self.back_to is not None:
+            where = {"LIVE": "the live dashboard"}.get(self.back_to, f"the {self.back_to.lower()}")
+            self.notify(f"The demo: synthetic data, nothing stored. Press D to go back to {where}.",
+                        title="DEMO", timeout=15)
         for warning in self.settings.warnings:  # printed before the screen opened, so said here again
             self.notify(printable(warning), title="Config", severity="warning", timeout=20)
         if self.settings.theme not in self.available_themes:
@@ -324,9 +333,10 @@ class TapecheckApp(App[str | None]):
         if header is None:
             return
         now = self.clock()
-        # LIVE: to the minute (a clock ticking seconds would be most of an idle dashboard's output over SSH;
-        # the ages show that data flows). Other modes' clocks run on the data's time: date and seconds.
-        header.tick(f"{now:%H:%M} UTC" if self.mode == "LIVE" else f"{now:%Y-%m-%d %H:%M:%S} UTC")
+        # To the minute when the clock is the wall's (a clock ticking seconds would be most of an idle dashboard's
+        # output over SSH; the ages show that data flows). A clock on the data's time shows its date and seconds.
+        real_clock = self.mode == "LIVE" or self.taken_at is not None  # today's date says nothing: the data's does
+        header.tick(f"{now:%H:%M} UTC" if real_clock else f"{now:%Y-%m-%d %H:%M:%S} UTC")
         pills = []
         alarm = ""
         if state is not None:
@@ -345,11 +355,13 @@ class TapecheckApp(App[str | None]):
         flagged = ""
         if state is not None:
             flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
-                                 + ([f"{state.wrong_then} wrong then"] if state.wrong_then else []))
+                                 + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
 
     def mode_text(self) -> str:
         text = self.mode
+        if self.taken_at is not None:  # the clock is the real one: the header says when the data is from
+            text += f" {self.taken_at:%Y-%m-%d %H:%M}"
         if self.mode == "DEMO":
             text = "DEMO — synthetic data"
         elif self.replay is not None:
@@ -428,10 +440,21 @@ class TapecheckApp(App[str | None]):
         self.tick()
 
     def action_demo(self) -> None:
-        if self.mode == "DEMO":
-            self.notify("This is the demo already: synthetic data", timeout=3)
-            return
-        self.exit(DEMO)
+        """D: to the demo, and from a demo asked for here back to where the user was (the caller runs the next
+        app: see `again`)."""
+        if self.mode == "DEMO" and self.back_to is not None:
+            self.exit(BACK)
+        elif self.mode == "DEMO":
+            self.notify("This is the demo already (synthetic data): tapecheck --demo has nowhere to go back to",
+                        timeout=5)
+        else:
+            self.exit(DEMO)
+
+    def again(self) -> TapecheckApp:
+        """A new app on this one's engine, replay and store, as the user left them (a Textual app runs once)."""
+        return TapecheckApp(self.settings, self.narratives, mode=self.mode, engine=self.engine, lang=self.lang,
+                            replay=self.replay, start_collector=self.start_collector, source_note=self.source_note,
+                            taken_at=self.taken_at)
 
     def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
@@ -557,22 +580,22 @@ class TapecheckApp(App[str | None]):
 
 def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: datetime | None = None,
                  lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_observations
+    from tui.core.snapshot import read_tape
 
-    tape = MemoryTape(read_observations(path))
+    observations = read_tape(path)
+    tape = MemoryTape(observations)
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     note = f"{path}" + (f" at {now:%Y-%m-%d %H:%M} UTC" if now else "")
+    taken_at = None if now or not observations else max(o.ts for o in observations)
     return TapecheckApp(settings, narratives, mode="SNAPSHOT", engine=Engine(narratives, settings, tape, clock),
-                        lang=lang, source_note=note)
+                        lang=lang, source_note=note, taken_at=taken_at)
 
 
 def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: float,
                start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_observations
+    from tui.core.snapshot import read_tape
 
-    observations = read_observations(path)
-    if not observations:
-        raise TapecheckError(f"{path}: the tape holds no observations")
+    observations = read_tape(path)
     replay = Replay(observations, speed, start)
     return TapecheckApp(settings, narratives, mode="REPLAY", engine=Engine(narratives, settings, replay.tape,
                                                                             replay.clock),
@@ -580,8 +603,9 @@ def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: fl
 
 
 def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None,
-             minutes: float = 3.0) -> TapecheckApp:
-    """The shipped synthetic tape, its live part played in about `minutes`. No store is opened."""
+             minutes: float = 3.0, back_to: str | None = None) -> TapecheckApp:
+    """The shipped synthetic tape, its live part played in about `minutes`. No store is opened. `back_to`: the
+    mode it was asked for from, where D goes back to."""
     from tui.core.demo import DEMO_END, DEMO_START, DEMO_TAPE
     from tui.core.snapshot import read_observations
 
@@ -589,7 +613,7 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
     replay = Replay(read_observations(DEMO_TAPE), speed, DEMO_START)
     return TapecheckApp(settings, narratives, mode="DEMO", engine=Engine(narratives, settings, replay.tape,
                                                                           replay.clock),
-                        lang=lang, replay=replay, source_note="the shipped synthetic demo tape")
+                        lang=lang, replay=replay, source_note="the shipped synthetic demo tape", back_to=back_to)
 
 
 def live_app(settings: Settings, narratives: Narratives, store: Store, lang: str | None = None,

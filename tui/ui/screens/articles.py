@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 from tui.core.articles import Scorecard, Tally, citation, outlet_totals, scorecards
 from tui.core.engine import DashboardState
 from tui.core.model import Status
-from tui.core.then import then_label
+from tui.core.words import now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
@@ -73,7 +73,7 @@ class ArticlesScreen(StateScreen):
             summary = c.summary_zh if self.lang == "zh" else c.summary
             label = Text(("(ours) " if c.derived else "") + summary, overflow="ellipsis")
             then = then_label(row.then, c.derived) if c.rule else ""
-            now = "context" if c.rule is None else (row.now.status.upper() if row.now is not None else "—")
+            now = "—" if c.rule is not None and row.now is None else now_label(row.now.status if row.now else "context")
             style = "bold" if row.now is not None and row.now.status is Status.DIVERGED else ""
             table.add_row(str(c.paragraph or ""), then, Text(now, style=style), label, key=CLAIM_PREFIX + c.id)
             if row.error:

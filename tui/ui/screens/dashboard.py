@@ -16,19 +16,15 @@ from tui.core import format as fmt
 from tui.core.engine import DashboardState
 from tui.core.model import Status
 from tui.core.rules.verdict import off_text
-from tui.core.then import then_label
 from tui.core.view import ClaimRow, SeriesRow, ThemeView
+from tui.core.words import WRONG_THEN, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
-BADGES = {
-    Status.DIVERGED: ("DIVERGED", "bold reverse $error"),  # reverse: it stands out with no colour too
-    Status.HOLDS: ("holds", "$success"),
-    Status.STALE: ("stale", "$warning"),
-    Status.NO_DATA: ("no data", "dim"),
-    Status.CONTEXT: ("context", "dim italic"),
-}
+BADGES = {status: (now_label(status), style) for status, style in (  # reverse: DIVERGED stands out in no colour
+    (Status.DIVERGED, "bold reverse $error"), (Status.HOLDS, "$success"), (Status.STALE, "$warning"),
+    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"))}
 SPARK = "▁▂▃▄▅▆▇█"
 # The age sits beside the value, and the claim's text comes last: on a narrow terminal what is cut is the
 # trend and the claim's words, never how old a price is.
@@ -148,7 +144,9 @@ class DashboardScreen(StateScreen):
 
     def show_views(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
         """Fill (or refill) the panels, keeping each table's cursor where it was."""
-        container = self.query_one("#panels", VerticalScroll)
+        container = next(iter(self.query("#panels").results(VerticalScroll)), None)
+        if container is None:  # the app is closing (a replay's state arrived as its widgets went): nothing to fill
+            return
         with self.app.batch_update():
             panels = {p.view.theme_id: p for p in container.query(ThemePanel)}
             if list(panels) != [v.theme_id for v in views]:  # the first state, or the user's themes changed
@@ -176,13 +174,13 @@ class DashboardScreen(StateScreen):
                 return
             panel.view = view
             flagged = f" · {view.diverged} diverged" if view.diverged else ""
-            flagged += f" · {view.wrong_then} wrong then" if view.wrong_then else ""
+            flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
             title = f"{panel.index} {view.title_in(lang)}{flagged}"
             if panel.border_title != title:  # setting it repaints the panel, even to the same text
                 panel.border_title = title
             panel.set_class(view.diverged > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            series_table.show_rows([(r.series, _series_cells(r, self)) for r in view.series])
+            series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
@@ -232,13 +230,14 @@ class DashboardScreen(StateScreen):
         self.set_filter(event.value)
 
 
-def _series_cells(row: SeriesRow, screen: Screen[None], later_s: float = 0.0) -> list[Text | str]:
-    """A series row's cells; `later_s` seconds after the state was built (the age moves on)."""
+def _series_cells(row: SeriesRow, screen: Screen[None], lang: str, later_s: float = 0.0) -> list[Text | str]:
+    """A series row's cells, its label in `lang`; `later_s` seconds after the state was built (the age moves
+    on)."""
     style = "dim" if row.state in ("stale", "no data") else ""
     change = Text(fmt.change(row.change_pct), justify="right",
                   style=_colour("$success" if (row.change_pct or 0) > 0 else "$error" if (row.change_pct or 0) < 0
                                 else "", screen))
-    return [Text(row.label, style=style), Text(row.value_text, style=style, justify="right"),
+    return [Text(row.label_in(lang), style=style), Text(row.value_text, style=style, justify="right"),
             _age_cell(row, screen, later_s), change, sparkline(row.spark)]
 
 

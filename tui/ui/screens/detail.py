@@ -18,10 +18,12 @@ from tui.core import format as fmt
 from tui.core.articles import citation
 from tui.core.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
+from tui.core.names import with_names
 from tui.core.printable import printable
 from tui.core.rules.verdict import live_text, off_text
 from tui.core.store import DISPUTED, HealthRecord
 from tui.core.then import move_text
+from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine, Pill, pill_text
 from widgets.table import KeyTable
@@ -158,15 +160,19 @@ class ClaimScreen(StateScreen):
             r = c.rule
             tol = f" within {r.tolerance_pct:g}%" if r.tolerance_pct else ""
             text.append("\nRule ", style="dim").append(f"{r.expr} {r.op} {fmt.quantity(r.value, r.unit)}{tol}\n")
-            text.append("Reads ", style="dim").append(", ".join(r.series) + "\n")
+            reads = with_names(", ".join(r.series), self.tapecheck.narratives.names, self.tapecheck.lang)
+            text.append("Reads ", style="dim").append(reads + "\n")
         if self.then is not None:
             self.describe_then(text, self.then)
-        text.append("\nNow ", style="dim").append(f"{v.status.upper()}", style="bold")
+        text.append("\nNow ", style="dim").append(now_label(v.status), style="bold")
         if v.live_value is not None:
             text.append(f"  value {live_text(v)}  off {off_text(v)}")
         if v.age_s is not None:
             text.append(f"  data age {fmt.age(v.age_s + later)}")
-        text.append(f"\n{v.explanation}\n")
+        if v.status is Status.CONTEXT:  # its explanation repeats the note, which is printed below
+            text.append("  shown beside the data; no rule tests it\n")
+        else:
+            text.append(f"\n{v.explanation}\n")
         move = move_text(self.then, v)
         if move is not None:
             text.append("\nMove since then ", style="dim").append(f"{move}\n")
@@ -183,14 +189,15 @@ class ClaimScreen(StateScreen):
         return text
 
     def describe_then(self, text: Text, then: Verdict) -> None:
-        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(f"{then.status.upper()}", style="bold")
+        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(then_label(then, self.claim.derived),
+                                                                         style="bold")
         if then.live_value is not None:
             text.append(f"  value {live_text(then)}  off {off_text(then)}")
         text.append(f"\n{then.explanation}\n")
         if then.status is Status.DIVERGED and self.claim.derived:
-            text.append("Not met on its date: this is our derived rule, not an error of the article.\n")
+            text.append(f"{NOT_MET.capitalize()} on its date: this is our derived rule, not an error of the article.\n")
         elif then.status is Status.DIVERGED:
-            text.append("The article's error: wrong on its own date, the record does not support its figure.\n",
+            text.append("The article's error: WRONG on its own date, the record does not support its figure.\n",
                         style="bold")
 
 
@@ -239,12 +246,16 @@ class SeriesScreen(StateScreen):
         self.latest, self.fresh_after = latest, fresh_after
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history, f"{self.series} · {label}", window=window)
+        name = self.company()
+        draw_chart(self.query_one("#series-chart", PlotextPlot), history,
+                   f"{self.series}{' · ' + name if name else ''} · {label}", window=window)
         self.drawn = True
 
     def describe(self, now: datetime) -> Text:
         text = Text()
-        text.append(f"{self.series}\n\n", style="bold")
+        text.append(f"{self.series}", style="bold")
+        name = self.company()
+        text.append(f"  {name}" if name else "", style="bold").append("\n\n")
         fresh_after = self.fresh_after or now
         values = [o.value for o in self.latest if o.ts >= fresh_after]
         for obs in sorted(self.latest, key=lambda o: o.source):
@@ -262,6 +273,13 @@ class SeriesScreen(StateScreen):
         for claim in self.claims:
             text.append(f"  {claim.id}: {claim.summary}\n")
         return text
+
+    def company(self) -> str:
+        """The company behind the series' exchange code, in the app's language, the other in brackets."""
+        narratives, lang = self.tapecheck.narratives, self.tapecheck.lang
+        symbol = SeriesId.parse(self.series).symbol
+        first, other = narratives.name(symbol, lang), narratives.name(symbol, "en" if lang == "zh" else "zh")
+        return f"{first} ({other})" if first and other != first else first
 
     def action_range(self, key: str) -> None:
         self.range = key
@@ -322,7 +340,7 @@ class SourcesScreen(StateScreen):
             state = Text(f"{mark} {h.state}", style="bold" if h.state == "failing" else "")
             rows.append([h.source, state, Text(latency, justify="right"), Text(str(h.failures), justify="right"),
                          ago(h.last_success), nxt])
-        errors = ["" if h.state in ("ok", "slow", "waiting") else printable(h.last_error or "") for h in self.health]
+        errors = ["" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "") for h in self.health]
         room = self.error_room([[str(c) for c in row] for row in rows])
         table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
                                                                                            strict=True)])
@@ -354,13 +372,18 @@ class SourcesScreen(StateScreen):
         if h.last_error:
             seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
-            text.append(f"\nlast error{when}: {printable(h.last_error)}")
+            text.append(f"\nlast error{when}: {self.named(h.last_error)}")
         for missing in h.partial:
             if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
-                text.append(f"\ndisputed, not used: {printable(missing.removeprefix(DISPUTED))}")
+                text.append(f"\ndisputed, not used: {self.named(missing.removeprefix(DISPUTED))}")
             else:
-                text.append(f"\nmissing from the last answer: {printable(missing)}")
+                text.append(f"\nmissing from the last answer: {self.named(missing)}")
         detail.update(text)
+
+
+    def named(self, text: str) -> str:
+        """Text from a source, made printable, with a company's name after each exchange code it holds."""
+        return with_names(printable(text), self.tapecheck.narratives.names, self.tapecheck.lang)
 
 
 def _clip(text: str, width: int) -> str:

@@ -1,0 +1,131 @@
+"""The dashboard's modes seen by the user: what `r` says where nothing is fetched, `D` to the demo and back
+(through the real command in a pty, live store included), and the date of the data in every mode's header."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA
+from tests.pilot import shown, until
+from tests.test_terminal import Terminal
+from tui.core.claims import load_narratives
+from tui.core.config import load_settings
+from tui.core.store import Store
+from tui.ui.app import BACK, DEMO, TapecheckApp, demo_app, replay_app, snapshot_app
+from widgets.header_line import HeaderClock, HeaderStatus
+
+NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
+SNAPSHOT = DATA / "snapshot.jsonl"
+
+
+def header(app: TapecheckApp) -> str:
+    return f"{app.screen.query_one(HeaderStatus).mode} | {app.screen.query_one(HeaderClock).time}"
+
+
+def apps() -> dict[str, TapecheckApp]:
+    settings, narratives = load_settings(), load_narratives()
+    return {"SNAPSHOT": snapshot_app(settings, narratives, SNAPSHOT, NOW),
+            "REPLAY": replay_app(settings, narratives, SNAPSHOT, 0),
+            "DEMO": demo_app(settings, narratives)}
+
+
+@pytest.mark.parametrize("mode", ["SNAPSHOT", "REPLAY", "DEMO"])
+async def test_refresh_says_why_nothing_is_fetched(mode: str) -> None:
+    tapecheck = apps()[mode]
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        await pilot.press("r")
+        await until(pilot, lambda: any("nothing is polled" in n.message for n in tapecheck._notifications),
+                    "the refresh notice")
+        notice = next(n for n in tapecheck._notifications if "nothing is polled" in n.message)
+        assert notice.message.startswith(f"{mode} mode") and tapecheck.source_note in notice.message
+
+
+@pytest.mark.parametrize(("mode", "shows"), [
+    ("SNAPSHOT", "SNAPSHOT | 2026-01-26 06:00:00 UTC"),  # its --now
+    ("REPLAY", "| 2026-01-2"),  # the tape's own clock, with its date
+    ("DEMO", "| 2026-0"),  # the demo's clock: late January to early February 2026
+])
+async def test_the_header_shows_the_datas_date(mode: str, shows: str) -> None:
+    tapecheck = apps()[mode]
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        await until(pilot, lambda: shows in header(tapecheck), f"{shows!r} in the header")
+
+
+async def test_a_snapshot_on_the_real_clock_says_when_its_data_is_from() -> None:
+    tapecheck = snapshot_app(load_settings(), load_narratives(), SNAPSHOT)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        await until(pilot, lambda: header(tapecheck).startswith("SNAPSHOT 2026-01-26 05:59 | "), "the snapshot's date")
+        assert re.fullmatch(r"SNAPSHOT 2026-01-26 05:59 \| \d\d:\d\d UTC", header(tapecheck))  # the wall clock, to the minute
+
+
+async def test_d_goes_to_the_demo_and_back() -> None:
+    settings, narratives = load_settings(), load_narratives()
+    first = snapshot_app(settings, narratives, SNAPSHOT, NOW)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, first)
+        await pilot.press("L", "D")  # in Chinese, then to the demo
+    assert first.return_value == DEMO
+    demo = demo_app(settings, narratives, first.lang, back_to=first.mode)
+    async with demo.run_test(size=(120, 40)) as pilot:
+        notice = next(n for n in demo._notifications if n.title == "DEMO")  # said on mount, before any state
+        assert "Press D to go back to the snapshot" in notice.message
+        await shown(pilot, demo)
+        await pilot.press("D")
+    assert demo.return_value == BACK
+    again = first.again()
+    assert again.engine is first.engine and again.lang == "zh" and again.mode == "SNAPSHOT"
+
+
+async def test_d_in_a_demo_asked_for_on_the_command_line_stays_and_says_so() -> None:
+    demo = demo_app(load_settings(), load_narratives())
+    async with demo.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, demo)
+        await pilot.press("D")
+        await until(pilot, lambda: any("demo already" in n.message for n in demo._notifications), "the notice")
+        assert demo.is_running
+
+
+async def test_a_replay_comes_back_where_it_was() -> None:
+    first = replay_app(load_settings(), load_narratives(), SNAPSHOT, 1)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, first)
+        await pilot.press("full_stop", "full_stop", "D")  # two steps on, paused, then away
+    assert first.return_value == DEMO and first.replay is not None
+    where = first.replay.clock()
+    again = first.again()
+    assert again.replay is first.replay and again.clock() == where and first.replay.paused
+
+
+@pytest.mark.parametrize("mode", ["snapshot", "live"])
+def test_d_and_back_through_the_command(tmp_path: Path, mode: str) -> None:
+    """The real command in a pty: D shows the demo, D again the same dashboard as before (its store
+    reopened, for the live one, without a second collector)."""
+    if mode == "live":
+        store = tmp_path / "s.sqlite"
+        Store(store).close()
+        args, before = ["--store", str(store), "--no-collector"], b"LIVE"
+    else:
+        args, before = ["--snapshot", str(SNAPSHOT), "--now", "2026-01-26T06:00:00Z"], b"SNAPSHOT"
+    term = Terminal(tmp_path, args, {})
+    try:
+        term.wait_for(before, 120)
+        term.output = b""
+        os.write(term.master, b"D")
+        term.wait_for(b"DEMO", 120)
+        term.wait_for(b"Press D to go back", 120)
+        term.output = b""
+        os.write(term.master, b"D")
+        term.wait_for(before, 120)
+        assert b"DEMO" not in term.output.split(before)[-1][:200]
+        os.write(term.master, b"q")
+        assert term.wait_exit(120) == 0
+    finally:
+        term.close()
