@@ -42,7 +42,16 @@ CREATE TABLE disputed (
 );
 """
 
-MIGRATIONS = (SCHEMA_1, SCHEMA_2)
+SCHEMA_3 = """
+CREATE TABLE alerts (
+    id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, subject TEXT COLLATE "C" NOT NULL,
+    before_state TEXT NOT NULL, after_state TEXT NOT NULL, message TEXT NOT NULL, value DOUBLE PRECISION,
+    level DOUBLE PRECISION, unit TEXT NOT NULL, delivery TEXT NOT NULL DEFAULT '', acked_at BIGINT
+);
+CREATE INDEX alerts_by_subject ON alerts (kind, subject, id);
+"""
+
+MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3)
 
 COLUMNS = {
     "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
