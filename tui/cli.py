@@ -432,7 +432,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
     try:
         if not store.try_lock_collector():  # before anything heavy: a second collector says so at once
             raise CollectorRunning(running_collector_message(store))
-        plan = build_sources(settings, wanted(narratives))
+        plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
         def log(line: str) -> None:
             print(f"tapecheck: {line}", file=sys.stderr, flush=True)
@@ -464,7 +464,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         message = running_collector_message(store)
         store.close()
         raise CollectorRunning(f"{message}; it records already (record --no-store --out FILE writes a tape alone)")
-    plan = build_sources(settings, wanted(narratives))
+    plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
     log = say
     try:
