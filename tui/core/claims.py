@@ -184,7 +184,7 @@ def build_rule(expr: Any, op: Any, value: Any, unit_text: Any, tolerance: Any, b
         said("value", "rule: value must be a finite number")
     if not _number(tolerance) or tolerance < 0:
         said("tolerance_pct", "rule: tolerance_pct must be a number ≥ 0")
-    elif op == "~" and tolerance == 0:
+    elif op == "~" and tolerance == 0 and "~" in ops:
         said("tolerance_pct", "rule: op '~' needs a tolerance_pct above 0")
     try:
         unit = Unit.of(unit_text) if isinstance(unit_text, str) else None

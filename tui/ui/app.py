@@ -216,8 +216,8 @@ class TapecheckApp(App[str | None]):
             self.bell()
         shown = new if len(new) <= TOASTS_AT_ONCE else new[-(TOASTS_AT_ONCE - 1):]
         for alert in shown:
-            self.notify(printable(f"{alert.subject}: {alert.change}\n{alert.message}"), title=alert.title,
-                        severity="warning" if alert.serious else "information", timeout=10)
+            self.notify(printable(f"{alert.subject}: {alert.change}\n{alert.message}", keep_newlines=True),
+                        title=alert.title, severity="warning" if alert.serious else "information", timeout=10)
         if len(shown) < len(new):
             self.notify(f"and {len(new) - len(shown)} more alerts: press ! to see them all", title="Alerts",
                         severity="warning", timeout=10)
