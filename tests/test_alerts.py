@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import obs
-from tests.test_collector import PATIENT_S, TickingSource, planned
+from tests.test_collector import PATIENT_S, TickingSource, planned, until_true
 from tui.collect.alerting import Alerting
 from tui.core.claims import load_narratives
 from tui.core.config import Settings, load_settings
@@ -195,14 +194,6 @@ op = ">"
 value = 1
 unit = "{expr.split('/')[1].split(':')[0]}"
 """)
-
-
-async def until_true(check: Callable[[], bool], what: str) -> None:
-    for _ in range(int(PATIENT_S / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"waited in vain for {what}")
 
 
 @pytest.mark.parametrize(("script", "outcome"), [

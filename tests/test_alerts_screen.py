@@ -14,7 +14,7 @@ from tui.core.alerts import Alert
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.store import Store
-from tui.ui.app import live_app
+from tui.ui.app import TapecheckApp, live_app
 from tui.ui.screens.alerts import AlertsScreen
 from widgets.header_line import HeaderStatus
 
@@ -24,11 +24,16 @@ def alert(subject: str, after: str, message: str, minutes_ago: float = 0) -> Ale
                  "holds" if after == "diverged" else "diverged", after, message, 70_000.0, 74_600.0, "USD")
 
 
+def collector_and_viewer(path: Path) -> tuple[Store, TapecheckApp]:
+    """A store this test writes as its collector, and a LIVE dashboard on it."""
+    store = Store(path)
+    assert store.try_lock_collector()
+    return store, live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
+
+
 async def test_alerts_toast_count_list_newest_first_and_acknowledge(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite")
-    assert store.try_lock_collector()  # this test is the collector
+    store, tapecheck = collector_and_viewer(tmp_path / "s.sqlite")
     old = store.add_alerts([alert("old-news", "diverged", "seen before the dashboard opened", 30)])
-    tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(140, 40)) as pilot:
         await shown(pilot, tapecheck)
         assert not any("old-news" in n.message for n in tapecheck._notifications)  # the past is not news
@@ -69,9 +74,7 @@ async def test_alerts_toast_count_list_newest_first_and_acknowledge(tmp_path: Pa
 
 
 async def test_a_burst_of_alerts_shows_a_few_toasts_and_says_how_many_more(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite")
-    assert store.try_lock_collector()
-    tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
+    store, tapecheck = collector_and_viewer(tmp_path / "s.sqlite")
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         store.add_alerts([alert(f"claim-{i}", "diverged", "off") for i in range(12)])

@@ -287,9 +287,10 @@ class TapecheckApp(App[str | None]):
                 alarm = f"collector down since {since.astimezone():%H:%M}"
         flagged = ""
         if state is not None:
+            alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
             flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
                                  + ([f"{state.wrong_then} wrong then"] if state.wrong_then else [])
-                                 + ([f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"] if state.unacked else []))
+                                 + ([alerts] if state.unacked else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
 
     def mode_text(self) -> str:
