@@ -55,6 +55,8 @@ async def test_alerts_toast_count_list_newest_first_and_acknowledge(tmp_path: Pa
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(3)]
         assert [r[2] for r in rows] == ["tesla", "btc-cost", "old-news"]  # newest first
         assert rows[1][3] == "HOLDS → DIVERGED" and rows[0][3] == "diverged → holds"
+        detail = str(tapecheck.screen.query_one("#alert-detail").render())
+        assert "claim tesla: diverged → holds" in detail and "1.1B USD > 1B USD claimed (>)" in detail
         assert [r[1] for r in rows] == ["new", "new", "new"]
 
         await pilot.press("j", "enter")  # acknowledge btc-cost

@@ -28,10 +28,19 @@ def alert_row(alert: Alert, now: datetime) -> tuple[str | Text, ...]:
     same_day = alert.at.date() == now.date()
     when = f"{alert.at:%H:%M:%S}" if same_day else f"{alert.at:%Y-%m-%d %H:%M}"
     style = "bold" if alert.serious and not alert.acked else ""
-    delivery = alert.delivery if alert.delivery in ("", "ok") else Text(printable(alert.delivery), style="italic")
+    delivery = alert.delivery if alert.delivery in ("", "ok") else Text("failed", style="bold italic")  # why: below
     return (when, "✓" if alert.acked else "new", Text(printable(alert.subject), style=style),
-            Text(alert.change.upper() if alert.serious else alert.change, style=style),
-            Text(printable(alert.message), overflow="ellipsis"), delivery)
+            Text(alert.change.upper() if alert.serious else alert.change, style=style), delivery,
+            Text(printable(alert.message), overflow="ellipsis"))
+
+
+def alert_detail(alert: Alert) -> str:
+    """Everything about one alert, for the line under the table: the table cuts the reason on a narrow screen."""
+    kind = "claim" if alert.kind == "claim" else "your rule"
+    delivery = f" · command: {alert.delivery}" if alert.delivery else ""
+    acked = " · acknowledged" if alert.acked else ""
+    return printable(f"{alert.at:%Y-%m-%d %H:%M:%S} UTC · {kind} {alert.subject}: {alert.change}\n"
+                     f"{alert.message}{delivery}{acked}", keep_newlines=True)
 
 
 class AlertsScreen(StateScreen):
@@ -50,8 +59,9 @@ class AlertsScreen(StateScreen):
         yield HeaderLine()
         yield Static("", id="alerts-title")
         table: DataTable[str | Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=False)
-        table.add_columns("time UTC", "ack", "claim or rule", "change", "why", "delivery")
+        table.add_columns("time UTC", "ack", "claim or rule", "change", "command", "why")
         yield table
+        yield Static("", id="alert-detail")
         yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
@@ -66,10 +76,20 @@ class AlertsScreen(StateScreen):
         if state.alerts:
             table.move_cursor(row=min(cursor, len(state.alerts) - 1))
         table.focus()
+        self.show_detail()
         waiting = f"{state.unacked} not acknowledged" if state.unacked else "all acknowledged"
         title = (f"Alerts: {len(state.alerts)} newest first, {waiting} · enter acknowledges one, A all"
                  if state.alerts else "Alerts: none yet. Verdict flips and your [[alerts.rules]] show here.")
         self.query_one("#alerts-title", Static).update(Text(title, style="bold"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        table = self.query_one("#alerts", DataTable)
+        alerts = self.alerts or ()
+        shown = alert_detail(alerts[table.cursor_row]) if 0 <= table.cursor_row < len(alerts) else ""
+        self.query_one("#alert-detail", Static).update(shown)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # the app opens claims from the dashboard's tables; here enter acknowledges
