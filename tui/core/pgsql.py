@@ -58,6 +58,8 @@ COLUMNS = {
                "next_attempt", "state", "partial"),
     "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at"),
     "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
+    "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
+               "delivery", "acked_at"),
 }
 
 # The sources of a series, walked through the primary key one by one (a loose index scan).

@@ -717,6 +717,9 @@ class PgStore(Store):
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
         self._upsert(table, rows)
+        if table == "alerts" and rows:  # ids came with the rows: the next alert's id follows the last copied
+            self._run(lambda conn: conn.execute(
+                "SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT MAX(id) FROM alerts))"), writing=True)
 
 
 def _one(cursor: Any) -> Any:

@@ -41,7 +41,7 @@ _STATUSES = {str(s) for s in Status}
 
 REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector
 ALERT_COLUMNS = "id, at, kind, subject, before_state, after_state, message, value, level, unit, delivery, acked_at"
-COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts")  # copied whole by `tapecheck store copy`
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
@@ -854,7 +854,7 @@ class Store:
                 after = (rows[-1][0], rows[-1][1])
 
     def export_table(self, table: str) -> list[tuple[object, ...]]:
-        """The rows of one of the small tables (health, then_verdicts, history_coverage), as stored."""
+        """The rows of one of the small tables (health, then_verdicts, history_coverage, alerts), as stored."""
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
         with self._lock:
