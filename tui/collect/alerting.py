@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,19 +36,23 @@ from tui.core.view import make_context
 logger = logging.getLogger(__name__)
 
 JUDGE_EVERY_S = 5.0  # alerts are judged at least this often, data or not: values age into stale
+JUDGE_GAP_S = 1.0  # and at most once a second, however many sources answer meanwhile
 QUEUE_MAX = 1000  # alerts waiting for the command; past this they are kept, marked not delivered
 COMMAND = "alert command"  # its health record's name
 
 
 class OneAtATime:
     """Runs an async job on request, one run at a time: a request while it runs asks for one more run after
-    it, however many requests came. A failed run is logged and never raised: the next request tries again."""
+    it (at least `gap_s` after it), however many requests came. A failed run is logged and never raised: the
+    next request tries again."""
 
-    def __init__(self, job: Callable[[], Awaitable[object]], what: str) -> None:
+    def __init__(self, job: Callable[[], Awaitable[object]], what: str, gap_s: float = 0.0) -> None:
         self.job = job
         self.what = what
+        self.gap_s = gap_s
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._ended = float("-inf")  # when the last run ended
 
     def request(self) -> None:
         if self._task is not None and not self._task.done():
@@ -58,10 +63,12 @@ class OneAtATime:
     async def _run(self) -> None:
         while True:
             self._again = False
+            await asyncio.sleep(max(0.0, self._ended + self.gap_s - time.monotonic()))
             try:
                 await self.job()
             except Exception as error:  # a store that cannot be read or written now: the next request tries again
                 logger.warning("%s: %s", self.what, error)
+            self._ended = time.monotonic()
             if not self._again:
                 return
 
@@ -110,7 +117,7 @@ class Alerting:
         self.narratives = narratives
         self.store = store
         self.judge: AlertJudge | None = None
-        self.judging = OneAtATime(self._judge, "judging alerts")
+        self.judging = OneAtATime(self._judge, "judging alerts", JUDGE_GAP_S)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(QUEUE_MAX)
         self.health = HealthRecord(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
         self._delivering: asyncio.Task[None] | None = None

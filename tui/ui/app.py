@@ -380,7 +380,7 @@ class TapecheckApp(App[str | None]):
 
     def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
-        live = [h for h in state.health if h.kind != "history"]
+        live = [h for h in state.health if h.kind not in ("history", "alerts")]
         if self.told_nothing_answers or not live or any(h.last_success or not h.failures for h in live):
             return
         if any(v.status not in ("no_data", "context") for v in state.verdicts.values()):
