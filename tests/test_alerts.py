@@ -310,3 +310,25 @@ def test_an_alert_line_shows_no_control_characters(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=PATIENT_S, env=env)
     assert "\x1b" not in shown.stdout and "\\x1b" in shown.stdout
     store.close()
+
+
+async def test_desktop_notifications_go_through_the_platforms_notifier_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `notify-send` of the test's own on PATH stands in for the desktop's: it writes down its arguments."""
+    bin_dir, said = tmp_path / "bin", tmp_path / "said.json"
+    bin_dir.mkdir()
+    notifier = bin_dir / "notify-send"
+    notifier.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(said)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    notifier.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(sys, "platform", "linux")
+    for desktop in (False, True):
+        settings = settings_with(tmp_path, RULE.format(settings=f"cooldown_s = 0\ndesktop = {str(desktop).lower()}"))
+        store = Store(tmp_path / f"{desktop}.sqlite")
+        store.append([obs(BTC, 65_000, START, "kraken")])
+        [alert] = [a for a in Alerting(settings, load_narratives(), store).judge_now(START) if a.kind == "rule"]
+        assert await Alerting(settings, load_narratives(), store).deliver(alert) == ""  # no command: no outcome
+        assert said.exists() is desktop
+        store.close()
+    assert json.loads(said.read_text()) == ["--app-name=tapecheck", "tapecheck: Alert rule met",
+                                            "BTC under 70k: clear → met: 65,000 USD < 70,000 USD"]
