@@ -123,12 +123,18 @@ def test_stale_and_no_data_alert_only_when_asked(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     quiet = Alerting(settings_with(tmp_path, "[alerts]\ncooldown_s = 0\n"), load_narratives(), store)
     loud = Alerting(settings_with(tmp_path, "[alerts]\ncooldown_s = 0\non_stale = true\n"), load_narratives(), store)
+    waiting = Alerting(settings_with(tmp_path, "[alerts]\ncooldown_s = 0\non_no_data = true\non_stale = true\n"),
+                       load_narratives(), store)
+    assert waiting.judge_now(START - timedelta(minutes=1)) == []  # an empty store: every claim without data
     store.append([obs(BTC, 100_000, START, "kraken")])
+    assert waiting.judge_now(START) == []  # the first values are the baseline, not a flood of "no data → holds"
     for alerting in (quiet, loud):
         assert not [a for a in alerting.judge_now(START) if a.subject == TESLA]  # the baseline
     later = START + timedelta(minutes=10)  # crypto is stale after 120 s
     assert not [a for a in quiet.judge_now(later) if a.subject == TESLA]
     assert [a.change for a in loud.judge_now(later) if a.subject == TESLA] == ["holds → stale"]
+    store.append([obs(BTC, 100_001, later, "kraken")])
+    assert [a.change for a in loud.judge_now(later) if a.subject == TESLA] == ["stale → holds"]  # and back
     store.close()
 
 

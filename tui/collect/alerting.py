@@ -97,9 +97,11 @@ async def run_command(argv: list[str], stdin: bytes, timeout_s: float) -> str:
         return f"failed: cannot run {argv[0]}: {error.strerror or error}"
     try:
         _, err = await asyncio.wait_for(process.communicate(stdin), timeout_s)
-    except TimeoutError:
+    except (TimeoutError, asyncio.CancelledError) as stopped:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # its session: a script's own children go too
+        if isinstance(stopped, asyncio.CancelledError):  # the collector stops: no command outlives it
+            raise
         await process.wait()
         return f"failed: still running after {timeout_s:g} s, killed"
     if process.returncode == 0:

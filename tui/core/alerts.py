@@ -102,6 +102,7 @@ class _Track:
     alerted: str | None = None  # what the last alert said (or the baseline)
     alerted_at: datetime | None = None
     changes: int = 0  # changes of `state` since the last alert
+    remembered: bool = False  # its baseline is the store's last alert, not its first state here
 
 
 @dataclass
@@ -123,7 +124,7 @@ class AlertJudge:
         if track is None:
             last = self.seen.get(key)
             track = self._tracks[key] = _Track(alerted=last[0] if last else first,
-                                               alerted_at=last[1] if last else None)
+                                               alerted_at=last[1] if last else None, remembered=last is not None)
         return track
 
     def _claim(self, verdict: Verdict, now: datetime) -> Alert | None:
@@ -138,6 +139,8 @@ class AlertJudge:
                            rule.tolerance_pct, steady)
             status = str(Status.HOLDS if held else Status.DIVERGED)
         if status in JUDGED:
+            if track.judged is None and not track.remembered:
+                track.alerted = None  # its first verdict, after waiting for data: the baseline, not news
             track.judged = status
         elif not (self.settings.on_stale if verdict.status is Status.STALE else self.settings.on_no_data):
             return None  # not alerted on: the claim keeps the state it had
