@@ -109,7 +109,6 @@ class AlertRule:
 
     name: str
     rule: Rule
-    where: str  # file:line, for what a log says of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,5 +371,5 @@ def _alert_rules(doc: TomlFile, problems: list[str]) -> list[AlertRule]:
             bad("name", f"another rule is named {name!r}: each alert rule needs its own name")
         else:
             names.add(name)
-            rules.append(AlertRule(name, rule, doc.where("alerts", "rules", index)))
+            rules.append(AlertRule(name, rule))
     return rules
