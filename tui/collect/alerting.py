@@ -123,6 +123,7 @@ class Alerting:
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(QUEUE_MAX)
         self.health = HealthRecord(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
         self._delivering: asyncio.Task[None] | None = None
+        self._desktop_said = "ok"  # the desktop notifier's last outcome
 
     @property
     def delivers(self) -> bool:
@@ -184,9 +185,11 @@ class Alerting:
                 logger.warning("alert %d: %s: %s", alert.id, COMMAND, outcome)
         if config.desktop:
             argv = desktop_argv(f"tapecheck: {alert.title}", alert.line)
-            said = await run_command(argv, b"", config.command_timeout_s) if argv else "no notifier found"
-            if said != "ok":
+            said = await run_command(argv, b"", config.command_timeout_s) if argv else \
+                "no notifier found (notify-send on Linux, osascript on macOS)"
+            if said != "ok" and said != self._desktop_said:  # said once, not with every alert
                 logger.warning("alert %d: desktop notification: %s", alert.id, said)
+            self._desktop_said = said
         return outcome
 
     async def _record(self, alert: Alert, outcome: str) -> None:
