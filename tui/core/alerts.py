@@ -17,7 +17,7 @@ fires in the store, where every dashboard reads it; a replay or the demo runs it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -167,7 +167,7 @@ class AlertJudge:
             0, ctx.now, RULE, alert_rule.name, before, after, f"{shown} {'' if met else 'not '}{rule.op} {level}",
             value.value, rule.value, rule.unit))
 
-    def _moved(self, track: _Track, state: str, now: datetime, make: Any) -> Alert | None:
+    def _moved(self, track: _Track, state: str, now: datetime, make: Callable[[str, str], Alert]) -> Alert | None:
         """Note `state`; an alert when it differs from what was last alerted and the cooldown is over."""
         if track.state is not None and state != track.state:
             track.changes += 1
@@ -179,7 +179,7 @@ class AlertJudge:
             return None
         if track.alerted_at is not None and (now - track.alerted_at).total_seconds() < self.settings.cooldown_s:
             return None  # wait: if it reverts meanwhile, nothing is said
-        alert: Alert = make(track.alerted, state)
+        alert = make(track.alerted, state)
         if track.changes > 1:
             alert = _with_note(alert, f" (changed {track.changes} times since the last alert)")
         track.alerted, track.alerted_at, track.changes = state, now, 0
