@@ -338,3 +338,27 @@ async def test_desktop_notifications_go_through_the_platforms_notifier_when_aske
         store.close()
     assert json.loads(said.read_text()) == ["--app-name=tapecheck", "tapecheck: Alert rule met",
                                             "BTC under 70k: clear → met: 65,000 USD < 70,000 USD"]
+
+
+@pytest.mark.parametrize(("held", "live", "op", "tolerance", "expected"), [
+    (True, 99.6, ">=", 0, True),     # under the level by 0.4 %: not yet crossed
+    (True, 99.4, ">=", 0, False),    # by 0.6 %: crossed
+    (False, 100.4, ">=", 0, False),  # back over by 0.4 %: not yet
+    (False, 100.6, ">=", 0, True),
+    (True, 94.7, ">", 5, True),      # the boundary is the level widened by the tolerance: 95
+    (True, 94.4, ">", 5, False),
+    (True, 110.4, "~", 10, True),    # a band of ±10 %: left only 0.5 % (of the level) past its edge
+    (True, 110.6, "~", 10, False),
+    (False, 109.8, "~", 10, False),  # entered only 0.5 % inside (at most half the tolerance)
+    (False, 109.4, "~", 10, True),
+    (False, 110.0 - 0.1, "<=", 0, False),
+])
+def test_crossed_needs_the_value_to_clear_the_boundary(held: bool, live: float, op: str, tolerance: float,
+                                                       expected: bool) -> None:
+    from tui.core.alerts import crossed
+
+    level = 110.0 if op == "<=" else 100.0
+    assert crossed(held, live, op, level, tolerance, 0.5) is expected
+    assert crossed(held, live, op, level, tolerance, 0.0) is (live >= level * (1 - tolerance / 100) if op in (">=", ">")
+                                                              else abs(live - level) <= level * tolerance / 100
+                                                              if op == "~" else live <= level)
