@@ -267,6 +267,17 @@ class TickingSource:
         pass
 
 
+async def until_true(check: Callable[[], bool], what: str) -> None:
+    """Wait, on the event loop, until `check()` is true; fail saying what was awaited after PATIENT_S."""
+    import asyncio
+
+    for _ in range(int(PATIENT_S / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited in vain for {what}")
+
+
 def planned(source: TickingSource, interval_s: float = 0.05) -> object:
     from tui.collect.poller import Schedule
     from tui.collect.sources.registry import Planned
@@ -285,14 +296,6 @@ async def test_the_collector_answers_pause_resume_and_refresh_from_the_store(tmp
     stop = asyncio.Event()
     job = Collector(load_settings(), load_narratives(), store, planned(source), lines.append)  # type: ignore[arg-type]
     running = asyncio.create_task(job.run(stop))
-
-    async def until_true(check: Callable[[], bool], what: str) -> None:
-        for _ in range(int(PATIENT_S / 0.05)):
-            if check():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"waited in vain for {what}")
-
     viewer = Store(store.path, read_only=True)
     await until_true(lambda: source.calls >= 2, "polls")
     assert viewer.collector_running() and viewer.collector() is not None

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.test_record import config, tapecheck
 from tui.cli import main
+from tui.core.alerts import Alert
 from tui.core.model import TapecheckError
 from tui.core.snapshot import read_observations
 from tui.core.store import Store
@@ -117,6 +119,9 @@ def damage(path: Path) -> None:
 def test_a_damaged_store_is_refused_with_what_to_do_and_repair_salvages_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = filled(tmp_path / "s.sqlite")
+    with closing(Store(path)) as store:  # the alert log sits on its own pages, away from the damage
+        logged = store.add_alerts([Alert(0, START, "rule", "btc low", "clear", "met", "99 USD < 100 USD", 99.0, 100.0,
+                                         "USD")])
     damage(path)
     with pytest.raises(TapecheckError, match="the store is damaged") as caught:
         Store(path)
@@ -134,6 +139,7 @@ def test_a_damaged_store_is_refused_with_what_to_do_and_repair_salvages_it(
     salvaged = repaired.count()
     assert len(SERIES) * 4000 * 0.5 < salvaged <= len(SERIES) * 4000  # all but what stood on the damaged page
     assert sqlite3.connect(path).execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    assert repaired.alerts() == logged  # the alert log is salvaged too
     repaired.append([obs("crypto:BTC/USD:last", 1.0, START + timedelta(days=30), "kraken")])  # writable again
     repaired.close()
 

@@ -160,3 +160,37 @@ def test_dashboard_themes(snap_compare: Any, theme: str) -> None:
         await pilot.pause()
 
     assert snap_compare(tapecheck, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_alerts_screen(snap_compare: Any, tmp_path: Path) -> None:
+    """Newest first, one failed delivery, one acknowledged; the selected alert in full below (NO_COLOR: the
+    words say new, failed, and the serious changes are in capitals)."""
+    from tui.core.alerts import Alert
+    from tui.ui.screens.alerts import AlertsScreen
+
+    store = Store(tmp_path / "s.sqlite")
+    kept = store.add_alerts([
+        Alert(0, NOW - timedelta(days=1, hours=2), "claim", "bb-tesla-btc-11509-over-1bn", "holds", "diverged",
+              "11,509 × 86,438 USD = 995M USD < 1.00B USD claimed (>)", 995e6, 1e9, "USD"),
+        Alert(0, NOW - timedelta(minutes=5), "rule", "BTC under miners' cost", "clear", "met",
+              "71,200 USD < 74,600 USD", 71_200, 74_600, "USD"),
+        Alert(0, NOW - timedelta(minutes=1), "claim", "wu-hashrate-above-1zh", "diverged", "holds",
+              "1.02 ZH/s > 1 ZH/s claimed (>=)", 1.02e21, 1e21, "H/s")])
+    store.set_alert_delivery(kept[1].id, "failed: exit status 3: pager refused")
+    store.ack_alerts(kept[0].id)
+    assert store.try_lock_collector()
+    settings, narratives = load_settings(), load_narratives()
+    viewer = Store(store.path, read_only=True)
+    tapecheck = TapecheckApp(settings, narratives, mode="LIVE",
+                             engine=Engine(narratives, settings, viewer, lambda: NOW, store=viewer))
+
+    async def run_before(pilot: Any) -> None:
+        await shown(pilot, tapecheck)
+        await pilot.press("exclamation_mark")
+        await until(pilot, lambda: isinstance(tapecheck.screen, AlertsScreen) and tapecheck.screen.alerts,
+                    "the alerts page")
+        await pilot.press("j")
+        await pilot.pause()
+
+    assert snap_compare(tapecheck, terminal_size=(100, 24), run_before=run_before)
+    store.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import ALICE_PASSWORD, PgServer, free_port
 from tests.test_record import config, tapecheck
 from tui.cli import main
+from tui.core.alerts import Alert
 from tui.core.location import open_store
 from tui.core.snapshot import read_observations
 from tui.core.store import HealthRecord, Store, this_collector
@@ -52,6 +54,13 @@ def filled_sqlite(path: Path) -> Store:
     store.save_health(HealthRecord("kraken", "crypto", None, "timed out after 10 s", None, 12.5, 2, None))
     store.save_history_coverage("yahoo history", *sorted({o.ts.date() for o in read_observations(
         DATA / "snapshot.jsonl")})[::1][:1] * 2)
+    [first, _] = store.add_alerts([
+        Alert(0, datetime(2026, 1, 26, 5, 0, tzinfo=UTC), "rule", "btc low", "clear", "met", "71,200 USD < 74,600 USD",
+              71_200.0, 74_600.0, "USD"),
+        Alert(0, datetime(2026, 1, 26, 5, 1, tzinfo=UTC), "claim", "wu-hashrate-above-1zh", "holds", "no_data",
+              "no data: nothing stored", None, 1e21, "H/s")])
+    store.set_alert_delivery(first.id, "failed: exit status 3")
+    store.ack_alerts(first.id)
     return store
 
 
@@ -75,6 +84,11 @@ def test_store_copy_moves_a_store_there_and_back_with_nothing_lost(tmp_path: Pat
     assert list(back.export_observations()) == list(original.export_observations())
     assert back.health() == original.health()
     assert back.history_coverage("yahoo history") == original.history_coverage("yahoo history")
+    assert back.alerts() == original.alerts() and len(back.alerts()) == 2  # the alert log, acks and deliveries
+    there = open_store(url)
+    [added] = there.add_alerts([original.alerts()[0]])  # a copied log goes on from its last id
+    assert added.id == original.alerts()[0].id + 1
+    there.close()
     # A store that already holds observations is not copied into.
     code = main(["store", "copy", "--from", str(tmp_path / "desk.sqlite"), "--to", url])
     _, err = capsys.readouterr()

@@ -191,7 +191,7 @@ def test_a_store_from_a_newer_tapecheck_is_refused(backend: str, location: str) 
 
         with psycopg.connect(location, autocommit=True) as conn:
             conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(TapecheckError, match="schema version 99, this tapecheck reads up to 2"):
+    with pytest.raises(TapecheckError, match="schema version 99, this tapecheck reads up to 3"):
         open_store(location)
 
 
@@ -221,3 +221,36 @@ def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> No
     opened = open_store(location)
     assert opened.commit_seq() == 0 and opened.count() == 0
     opened.close()
+
+
+def test_alerts_are_kept_listed_newest_first_delivered_and_acknowledged(location: str, store: Store) -> None:
+    from tui.core.alerts import Alert
+
+    def alert(subject: str, after: str, minutes: int) -> Alert:
+        return Alert(0, NOW + timedelta(minutes=minutes), "rule", subject, "clear", after, "70,000 USD < 74,600 USD",
+                     70_000.0, 74_600.0, "USD")
+
+    kept = store.add_alerts([alert("btc low", "met", 0), alert("btc low", "clear", 1), alert("eth", "met", 2)])
+    assert [a.id for a in kept] == sorted(a.id for a in kept) and all(a.id > 0 for a in kept)
+    viewer = open_store(location, read_only=True)
+    listed = viewer.alerts()
+    assert [(a.subject, a.after) for a in listed] == [("eth", "met"), ("btc low", "clear"), ("btc low", "met")]
+    assert listed[0] == kept[2]  # every field comes back as it went in
+    assert [a.subject for a in viewer.alerts(since=NOW + timedelta(minutes=1))] == ["eth", "btc low"]
+    assert [a.subject for a in viewer.alerts(after=kept[1].id)] == ["eth"]
+    assert viewer.last_alerts() == {"rule:btc low": ("clear", NOW + timedelta(minutes=1)),
+                                    "rule:eth": ("met", NOW + timedelta(minutes=2))}
+    store.set_alert_delivery(kept[0].id, "failed: exit status 3")
+    viewer.post_request(f"ack:{kept[2].id}")  # a viewer asks; the collector records it
+    viewer.post_request(f"ack-upto:{kept[1].id}")
+    assert [kind for _, kind in store.take_requests(0)][-2:] == [f"ack:{kept[2].id}", f"ack-upto:{kept[1].id}"]
+    with pytest.raises(TapecheckError, match="unknown request 'ack:all'"):
+        viewer.post_request("ack:all")
+    assert viewer.unacked_alerts() == 3
+    assert store.ack_alerts(kept[2].id) == 1
+    assert store.ack_alerts(kept[1].id, through=True) == 2
+    assert store.ack_alerts(kept[1].id, through=True) == 0  # once is enough
+    again = viewer.alerts()
+    assert all(a.acked for a in again) and viewer.unacked_alerts() == 0
+    assert again[-1].delivery == "failed: exit status 3"
+    viewer.close()

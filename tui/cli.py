@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
 
+    alerts = commands.add_parser("alerts", help="the alerts the collector fired (verdict flips, your alert rules), "
+                                                "newest first")
+    alerts.add_argument("--since", metavar="ISO", help="only alerts at or after this time")
+    alerts.add_argument("--json", action="store_true", help="print JSON instead of a line per alert")
+    alerts.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
+                        default=argparse.SUPPRESS)
+
     claims = commands.add_parser("claims", help="list every claim of every article")
     claims.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -186,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "repairs itself")
             run = run_store_check if args.store_command == "check" else run_store_repair
             return run(Path(where))
+        if args.command == "alerts":
+            return run_alerts(args, settings)
         if args.command == "lint":
             return run_lint(args.files, settings)
         narratives = load_narratives(user_dirs=settings.narrative_dirs)
@@ -280,13 +289,39 @@ def start_log(settings: Settings, command: str) -> None:
         logger.warning("%s", warning)
 
 
+def open_existing_store(option: str | None, settings: Settings) -> Store:
+    """The store to read (read-only), or a TapecheckError saying none is there yet."""
+    location = store_location(option, settings)
+    need_store(location, "start a collector with `tapecheck collect`")
+    return open_store(location, settings.store.retention_days, read_only=True)
+
+
+def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    """The alert log, newest first, a line each (`*`: not acknowledged), or JSON; the store opened read-only."""
+    since = option_time(args.since, "--since") if args.since else None
+    store = open_existing_store(args.store, settings)
+    try:
+        alerts = store.alerts(since=since, limit=100_000)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"since": args.since and f"{since:%Y-%m-%dT%H:%M:%SZ}", "alerts": [a.json() for a in alerts]},
+                         ensure_ascii=False))
+        return EXIT_OK
+    for alert in alerts:
+        mark = " " if alert.acked else "*"
+        delivery = f" [{alert.delivery}]" if alert.delivery not in ("", "ok") else ""
+        print(printable(f"{mark} {alert.at:%Y-%m-%d %H:%M:%S} {alert.line}{delivery}"))
+    if not alerts:
+        print("no alerts" + (f" since {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""))
+    return EXIT_OK
+
+
 def run_status(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
     """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
     from tui.core.status import store_status
 
-    location = store_location(args.store, settings)
-    need_store(location, "start a collector with `tapecheck collect`")
-    store = open_store(location, settings.store.retention_days, read_only=True)
+    store = open_existing_store(args.store, settings)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
     finally:
@@ -520,7 +555,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
     try:
         if not store.try_lock_collector():  # before anything heavy: a second collector says so at once
             raise CollectorRunning(running_collector_message(store))
-        plan = build_sources(settings, wanted(narratives))
+        plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
         def log(line: str) -> None:
             print(f"tapecheck: {line}", file=sys.stderr, flush=True)
@@ -552,7 +587,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         message = running_collector_message(store)
         store.close()
         raise CollectorRunning(f"{message}; it records already (record --no-store --out FILE writes a tape alone)")
-    plan = build_sources(settings, wanted(narratives))
+    plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
     log = say
     try:

@@ -1,15 +1,16 @@
 """`tapecheck collect`: the one process that talks to the internet for a store.
 
-It polls every source, validates and writes what comes (and each source's health) to the store, judges the
-claims on their own dates once daily history arrives, thins old observations in small batches, and answers
-the dashboards' requests (refresh now, pause, resume), which they leave in the store. Dashboards only read the
-store, so any number of them cost the exchanges and Yahoo what one collector does. When the user's narrative
-files change it reads them again within a few seconds and, where they name symbols new to it, polls those too.
+It polls every source, validates and writes what comes (and each source's health) to the store, judges the claims
+on their own dates once daily history arrives, fires alerts (tui.collect.alerting), thins old observations in small
+batches, and answers the dashboards' requests (refresh now, pause, resume), which they leave in the store.
+Dashboards only read the store, so any number of them cost the exchanges and Yahoo what one collector does. When
+the user's narrative files change it reads them again within a few seconds and, where they name symbols new to
+it, polls those too.
 
-One collector per store: the first takes an advisory lock beside the database and holds it while it lives
-(the kernel lets go when it dies, even by kill -9); a second one names the first and gives up. On SIGTERM or
-SIGINT it finishes the write in flight, closes every exchange and HTTP client, and returns. Started by a
-dashboard (`linger_s` given), it stops by itself once no dashboard has been attached for that long.
+One collector per store: the first takes an advisory lock beside the database and holds it while it lives (the
+kernel lets go when it dies, even by kill -9); a second one names the first and gives up. On SIGTERM or SIGINT it
+finishes the write in flight, closes every exchange and HTTP client, and returns. Started by a dashboard
+(`linger_s` given), it stops by itself once no dashboard has been attached for that long.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
+from tui.collect.alerting import JUDGE_EVERY_S, Alerting, OneAtATime
 from tui.collect.consistency import seed_from_store
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import Recorder
@@ -76,8 +78,10 @@ class Collector:
         self.refetch_history = refetch_history
         self.recorder = Recorder(store, out, log)
         self.poller: Poller | None = None
-        self._judging: asyncio.Task[None] | None = None
-        self._judge_again = False
+        self.then_judging = OneAtATime(
+            lambda: asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store),
+            "judging claims on their own dates")  # a store that cannot be written: the next history fetch retries
+        self.alerting = Alerting(settings, narratives, store)
         self._info = this_collector()
         self.wanted = wanted(narratives)  # what `plan` polls
         self._narratives_seen = narratives_signature(narratives.dirs)
@@ -100,7 +104,9 @@ class Collector:
         await asyncio.to_thread(seed_from_store, self.poller.consistency, self.store, datetime.now(UTC))
         self.poller.start()
         self.judge_then_later()  # claims already covered by stored history
-        last_viewer = last_look = time.monotonic()
+        self.alerting.start()
+        await self.answer_requests(0, only_acks=True)  # acknowledged while no collector ran
+        last_viewer = last_alerts = last_look = time.monotonic()
         logger.info("collecting into %s (pid %d)", self.store.location, self._info.pid)
         try:
             while not stop.is_set():
@@ -111,6 +117,9 @@ class Collector:
                 if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
                     last_look = time.monotonic()
                     await self.reload_narratives()
+                if time.monotonic() - last_alerts >= JUDGE_EVERY_S:
+                    last_alerts = time.monotonic()
+                    self.alerting.judging.request()
                 if self.linger_s is not None:
                     if await asyncio.to_thread(self.store.viewers_attached):
                         last_viewer = time.monotonic()
@@ -119,9 +128,8 @@ class Collector:
                         break
         finally:
             await self.poller.stop()  # closes every exchange and HTTP client
-            if self._judging is not None:
-                with contextlib.suppress(Exception):
-                    await self._judging
+            await self.then_judging.finish()
+            await self.alerting.stop()
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
 
     async def reload_narratives(self) -> None:
@@ -137,6 +145,7 @@ class Collector:
             self.log(f"reading the narratives again: {error}")
             return
         self.narratives = narratives
+        self.alerting.use(narratives)
         self.log(f"narrative files changed: {len(narratives.claims)} claims, "
                  f"{sum(1 for c in narratives.claims if c.user)} of them from your files")
         for problem in narratives.problems:
@@ -166,8 +175,9 @@ class Collector:
                              consistency=poller.consistency)
         self.poller.start()
 
-    async def answer_requests(self, seen: int) -> int:
-        """Carry out what the dashboards asked for since request `seen`; returns the last id handled."""
+    async def answer_requests(self, seen: int, only_acks: bool = False) -> int:
+        """Carry out what the dashboards asked for since request `seen` (`only_acks`: only acknowledgements,
+        which keep while no collector runs); returns the last id handled."""
         poller = self.poller
         assert poller is not None
         try:
@@ -177,6 +187,13 @@ class Collector:
             return seen
         for request_id, kind in requests:
             seen = request_id
+            name, _, arg = kind.partition(":")
+            if name in ("ack", "ack-upto"):
+                with contextlib.suppress(TapecheckError, ValueError):
+                    await asyncio.to_thread(self.store.ack_alerts, int(arg), name == "ack-upto")
+                continue
+            if only_acks:
+                continue
             if kind == "refresh":
                 poller.poll_now()
             elif kind in ("pause", "resume"):
@@ -191,23 +208,12 @@ class Collector:
         await self.recorder.on_result(source, result, health)
         if result is not None and isinstance(source, HistoryJob):
             self.judge_then_later()
+        elif result is not None and result.observations:
+            self.alerting.judging.request()
 
     def judge_then_later(self) -> None:
         """Judge every claim on its own date from the stored history, in a thread, one judgement at a time."""
-        if self._judging is not None and not self._judging.done():
-            self._judge_again = True
-            return
-        self._judging = asyncio.create_task(self._judge_then())
-
-    async def _judge_then(self) -> None:
-        while True:
-            self._judge_again = False
-            try:
-                await asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store)
-            except Exception as error:  # a store that cannot be written now: the next history fetch tries again
-                logger.warning("judging claims on their own dates: %s", error)
-            if not self._judge_again:
-                return
+        self.then_judging.request()
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -195,43 +196,56 @@ def _load_rule(doc: TomlFile, index: int, claim_id: str, entry: Any, problems: _
         bad("", f"rule: needs {key}")
     if len(problems.lines) > before:
         return None
-    expr, op, value, unit_text, tolerance = (entry[k] for k in ("expr", "op", "value", "unit", "tolerance_pct"))
+    return build_rule(entry["expr"], entry["op"], entry["value"], entry["unit"], entry["tolerance_pct"], bad)
+
+
+def build_rule(expr: Any, op: Any, value: Any, unit_text: Any, tolerance: Any, bad: Callable[[str, str], None],
+               ops: tuple[str, ...] = OPS) -> Rule | None:
+    """A rule from its parts, or None after telling `bad(key, message)` each thing wrong with them: the parser,
+    the units and the bounds, as claim files and alert rules in the config share them."""
+    problems = 0
+
+    def said(key: str, message: str) -> None:
+        nonlocal problems
+        problems += 1
+        bad(key, message)
+
     if not isinstance(expr, str):
-        bad("expr", "rule: expr must be a string")
+        said("expr", "rule: expr must be a string")
         return None
-    if op not in OPS:
-        bad("op", f"rule: op {op!r} is not one of {' '.join(OPS)}")
+    if op not in ops:
+        said("op", f"rule: op {op!r} is not one of {' '.join(ops)}")
     if isinstance(value, date) and unit_text == "date":  # first_date() is compared with a day
         value = value.toordinal()
         if tolerance != 0:
-            bad("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
+            said("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
     elif unit_text == "date":
-        bad("value", "rule: a rule in unit date needs a date value, e.g. 2025-12-01")
+        said("value", "rule: a rule in unit date needs a date value, e.g. 2025-12-01")
     elif not _number(value):
-        bad("value", "rule: value must be a finite number")
+        said("value", "rule: value must be a finite number")
     if not _number(tolerance) or tolerance < 0:
-        bad("tolerance_pct", "rule: tolerance_pct must be a number ≥ 0")
-    elif op == "~" and tolerance == 0:
-        bad("tolerance_pct", "rule: op '~' needs a tolerance_pct above 0")
+        said("tolerance_pct", "rule: tolerance_pct must be a number ≥ 0")
+    elif op == "~" and tolerance == 0 and "~" in ops:
+        said("tolerance_pct", "rule: op '~' needs a tolerance_pct above 0")
     try:
         unit = Unit.of(unit_text) if isinstance(unit_text, str) else None
         if unit is None:
-            bad("unit", "rule: unit must be a string")
+            said("unit", "rule: unit must be a string")
     except TapecheckError as error:
-        bad("unit", f"rule: {error}")
+        said("unit", f"rule: {error}")
         unit = None
     try:
         ast = parse(expr)
         expr_unit, series = typecheck(ast)
     except TapecheckError as error:
-        bad("expr", f"rule: {error}")
+        said("expr", f"rule: {error}")
         return None
     for name in series:
         if problem := series_problem(name):
             bad("expr", f"rule: {problem}")
     if unit is not None and expr_unit != unit:
-        bad("expr", f"rule: the expression is in {expr_unit} but unit says {unit} (convert with fx(PAIR))")
-    if len(problems.lines) > before:
+        said("expr", f"rule: the expression is in {expr_unit} but unit says {unit} (convert with fx(PAIR))")
+    if problems:
         return None
     return Rule(expr, ast, op, float(value), str(unit), float(tolerance), series)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tui.core.model import SeriesId, TapecheckError
+from tui.core import format as fmt
+from tui.core.model import Rule, SeriesId, TapecheckError
 from tui.core.tomlfile import TomlFile, read_toml
 
 ENV_VAR = "TAPECHECK_CONFIG"
@@ -103,7 +104,7 @@ class CollectorSettings:
     linger_s: float = 300  # a collector a dashboard started stops this long after the last dashboard left
 
 
-BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter", "console")
+BINDING_IDS = ("quit", "help", "diverged", "refresh", "pause", "sources", "lang", "filter", "console", "alerts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,30 @@ class DraftSettings:
             return Path(self.aliases).expanduser()
         beside = user_config_path().parent / "aliases.toml"
         return beside if beside.exists() else None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """A user's own alert: `rule.expr op value unit`, met or not; `name` is what alerts call it."""
+
+    name: str
+    rule: Rule
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """[alerts]: what the collector alerts on, how it steadies flapping values, and how it delivers."""
+
+    hysteresis_pct: float = 0.5  # a level counts as crossed once cleared by this percent of it
+    cooldown_s: float = 300  # after an alert, a claim's or rule's next one waits this long
+    on_stale: bool = False  # also alert when a claim turns stale
+    on_no_data: bool = False  # and when it has no data
+    command: tuple[str, ...] = ()  # argv run with the alert as JSON on stdin; empty: none
+    command_timeout_s: float = 10
+    desktop: bool = False  # notify-send (Linux) or osascript (macOS), where present
+    rules: tuple[AlertRule, ...] = ()
+
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +160,7 @@ class Settings:
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     narrative_dirs: tuple[Path, ...] = ()  # the user's own article folders, absolute; the first gets new files
     draft: DraftSettings = field(default_factory=DraftSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
@@ -189,6 +215,15 @@ TIMEOUT_S = seconds(0.1, 600)
 HISTORY_INTERVAL_S = seconds(1, 30 * DAY_S)
 BACKOFF_S = seconds(0.01, DAY_S)
 LINGER_S = seconds(1, 7 * DAY_S)
+HYSTERESIS_PCT = (0.0, 50.0)
+ALERT_OPS = ("<", "<=", ">", ">=")
+_RULE_KEYS = {"name", "expr", "op", "value", "unit"}
+BOOL: Check = (lambda v: isinstance(v, bool), "true or false")
+
+
+def _argv(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) <= 64 and all(
+        isinstance(v, str) and v and "\0" not in v and len(v) <= 4096 for v in value))
 
 # section -> key -> check; "*" allows any key with that check.
 _SCHEMA: dict[str, dict[str, Check]] = {
@@ -216,6 +251,12 @@ _SCHEMA: dict[str, dict[str, Check]] = {
                                                                   for d in v),
                             "a list of folder paths, e.g. [\"narratives\", \"~/articles\"]")},
     "draft": {"aliases": (lambda v: isinstance(v, str), "a path to an alias file (a string; empty for the default)")},
+    "alerts": {"hysteresis_pct": (lambda v: _number(v) and HYSTERESIS_PCT[0] <= v <= HYSTERESIS_PCT[1],
+                                  f"a percentage from {HYSTERESIS_PCT[0]:g} to {HYSTERESIS_PCT[1]:g}"),
+               "cooldown_s": seconds(0, 7 * DAY_S), "on_stale": BOOL, "on_no_data": BOOL,
+               "command": (_argv, "a list of up to 64 strings, the program first, e.g. [\"notify.py\", \"--desk\"]"),
+               "command_timeout_s": seconds(0.1, 600), "desktop": BOOL,
+               "rules": (lambda v: isinstance(v, list), "[[alerts.rules]] tables")},
     "store": {"path": (lambda v: isinstance(v, str), "a path (a string; empty for the default)"),
               "retention_days": days(1, 3650),
               "url": (lambda v: isinstance(v, str) and (v == "" or v.startswith(("postgresql://", "postgres://"))),
@@ -236,7 +277,8 @@ def _validate(doc: TomlFile, table: dict[str, Any], prefix: str = "") -> list[st
         where = doc.where(*path.split("."))
         if _schema_name(path) in _SCHEMA:
             if not isinstance(value, dict):
-                problems.append(f"{where}: [{path}] must be a table")
+                hint = " (alert rules go in [[alerts.rules]] tables)" if path == "alerts" else ""
+                problems.append(f"{where}: [{path}] must be a table{hint}")
             else:
                 problems += _validate(doc, value, path)
             continue
@@ -305,8 +347,11 @@ def load_settings(path: Path | None = None) -> Settings:
         data = _merge(data, doc.data)
     if not problems and data["poller"]["backoff_max_s"] < data["poller"]["backoff_base_s"]:
         problems.append(f"{docs[-1].where('poller')}: poller.backoff_max_s is below poller.backoff_base_s")
+    rules = [r for doc in docs for r in _alert_rules(doc, problems)]
     if problems:
         raise TapecheckError("\n".join(problems))
+    alerts = dict(data.get("alerts", {}))
+    alerts.pop("rules", None)
     src = data["sources"]
     crypto = src["crypto"]
     return Settings(
@@ -327,6 +372,7 @@ def load_settings(path: Path | None = None) -> Settings:
         collector=CollectorSettings(**data.get("collector", {})),
         narrative_dirs=narrative_dirs(data.get("narratives", {}).get("dirs", [])),
         draft=DraftSettings(**data.get("draft", {})),
+        alerts=AlertSettings(**{**alerts, "command": tuple(alerts.get("command", ())), "rules": tuple(rules)}),
     )
 
 
@@ -334,3 +380,44 @@ def narrative_dirs(paths: list[str]) -> tuple[Path, ...]:
     """`[narratives] dirs` as absolute paths: "~" expanded, a relative path taken from the user config dir."""
     base = user_config_path().parent
     return tuple(dict.fromkeys(base / Path(p).expanduser() for p in paths))
+
+
+def _alert_rules(doc: TomlFile, problems: list[str]) -> list[AlertRule]:
+    """The [[alerts.rules]] of one file, each checked as a claim's rule is (series, units, op), every problem
+    named by file and line."""
+    from tui.core.claims import build_rule
+
+    entries = doc.data.get("alerts", {}).get("rules", []) if isinstance(doc.data.get("alerts"), dict) else []
+    rules: list[AlertRule] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        before = len(problems)
+
+        def bad(key: str, message: str, index: int = index) -> None:
+            problems.append(f"{doc.where('alerts', 'rules', index, *([key] if key else []))}: "
+                            f"alerts.rules[{index + 1}]: {message}")
+
+        if not isinstance(entry, dict):
+            bad("", "each [[alerts.rules]] entry must be a table with expr, op, value, unit")
+            continue
+        for key in sorted(set(entry) - _RULE_KEYS):
+            bad(key, f"unknown key {key!r} (known: {', '.join(sorted(_RULE_KEYS))})")
+        for key in sorted(_RULE_KEYS - {"name"} - set(entry)):
+            bad("", f"needs {key}")
+        if len(problems) > before:
+            continue
+        if entry.get("unit") == "date":
+            bad("unit", "an alert compares a value with a level: unit date is for claims' first_date()")
+            continue
+        rule = build_rule(entry["expr"], entry["op"], entry["value"], entry["unit"], 0, bad, ALERT_OPS)
+        if rule is None:
+            continue
+        name = entry.get("name", f"{rule.expr} {rule.op} {fmt.quantity(rule.value, rule.unit)}")
+        if not isinstance(name, str) or not name.strip() or not name.isprintable() or len(name) > 200:
+            bad("name", "name must be a short line of text (up to 200 characters, no control characters)")
+        elif name in names:
+            bad("name", f"another rule is named {name!r}: each alert rule needs its own name")
+        else:
+            names.add(name)
+            rules.append(AlertRule(name, rule))
+    return rules

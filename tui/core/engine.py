@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from tui.core.alerts import Alert, AlertJudge
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Observation, Status, Verdict
@@ -28,6 +29,7 @@ from tui.core.view import Earlier, ThemeView, build_views, make_context
 FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not
 THEN_EVERY_S = 30.0  # a viewer judges claims on their own dates again at most this often (history is daily)
 JUDGED = (Status.HOLDS, Status.DIVERGED)
+ALERTS_KEPT = 200  # the alerts a state holds: the Alerts screen's list
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,9 @@ class DashboardState:
     built_in_s: float = 0.0
     derived: frozenset[str] = frozenset()  # our own claims: never counted as the article's error
     drafts: frozenset[str] = frozenset()  # rules the user has not confirmed: shown, never counted
+    alerts: tuple[Alert, ...] = ()  # the newest alerts, newest first (LIVE: the collector's, from the store)
+    new_alerts: tuple[Alert, ...] = ()  # the alerts since the previous state, oldest first
+    unacked: int = 0  # alerts nobody has acknowledged
 
     @property
     def diverged(self) -> int:
@@ -112,6 +117,10 @@ class Engine:
         self._down_since: datetime | None = None
         self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
         self._full_at = float("-inf")  # when every claim was last judged
+        self._judge: AlertJudge | None = None  # a tape's alerts, judged here as the collector would (see use)
+        self._alerts: list[Alert] = []  # a tape's, newest first
+        self._alert_seen: int | None = None  # the newest alert id already in a state
+        self._acked: set[int] = set()  # acknowledged here, before the store says so
         self.use(narratives)
 
     def use(self, narratives: Narratives) -> None:
@@ -120,6 +129,9 @@ class Engine:
         self.narratives = narratives
         self._then = {}
         self._full_at = float("-inf")  # a rule may have changed under a kept id: judge every claim
+        if self.store is None:  # a tape has no collector: its alerts are judged here, on these claims' rules
+            self._judge = AlertJudge(self.settings.alerts,
+                                     {c.id: c.rule for c in narratives.claims if c.rule is not None})
 
     def judge_then(self, narratives: Narratives) -> dict[str, Verdict]:
         cache = ReadOnlyThen(self.store) if self.store is not None else None
@@ -145,20 +157,56 @@ class Engine:
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
+        if self._judge is not None:
+            for alert in self._judge.judge(verdicts, context):
+                self._alerts.insert(0, replace(alert, id=(self._alerts[0].id if self._alerts else 0) + 1))
+            del self._alerts[ALERTS_KEPT:]
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
                                new_flips, self._collector(now), time.perf_counter() - started,
                                frozenset(c.id for c in narratives.claims if c.derived),
-                               frozenset(c.id for c in narratives.claims if c.draft))
+                               frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts())
         self.state = state
         return state
+
+    def _read_alerts(self) -> tuple[tuple[Alert, ...], tuple[Alert, ...], int]:
+        """The newest alerts (acknowledged ones marked), those new since the last state, and the count of those
+        not acknowledged."""
+        if self.store is not None:
+            found = self.store.alerts(limit=ALERTS_KEPT)
+            unacked = self.store.unacked_alerts()
+        else:
+            found, unacked = self._alerts, sum(1 for a in self._alerts if not a.acked)
+        alerts = tuple(replace(a, acked=True) if a.id in self._acked and not a.acked else a for a in found)
+        unacked -= sum(1 for a in found if a.id in self._acked and not a.acked)
+        newest = alerts[0].id if alerts else 0
+        seen = newest if self._alert_seen is None and self.store is not None else (self._alert_seen or 0)
+        self._alert_seen = max(seen, newest)  # a viewer's first look toasts nothing of the past
+        return alerts, tuple(a for a in reversed(alerts) if a.id > seen), max(0, unacked)
+
+    def acknowledge(self, alert_id: int, through: bool = False) -> DashboardState | None:
+        """Mark an alert (with `through`, every alert up to it) acknowledged here, and return the state saying
+        so. A LIVE app also asks the collector to record it, for every dashboard: the viewer's store is read-only,
+        and the collector is the alerts' one writer."""
+        if self.state is None:
+            return None
+        ids = {a.id for a in self.state.alerts if a.id <= alert_id} if through else {alert_id}
+        self._acked |= ids
+        if self.store is None:
+            self._alerts = [replace(a, acked=True) if a.id in ids else a for a in self._alerts]
+        newly = sum(1 for a in self.state.alerts if a.id in ids and not a.acked)
+        self.state = replace(self.state, alerts=tuple(replace(a, acked=True) if a.id in ids else a
+                                                      for a in self.state.alerts),
+                             new_alerts=(), new_flips=(), unacked=max(0, self.state.unacked - newly))
+        return self.state
 
     def refresh_status(self) -> DashboardState:
         """The last state with the sources' health and the collector's status read again, and nothing judged
         again: what a commit that added no observation (a health record, a request, a prune) can change."""
         if self.state is None:
             return self.build()
+        alerts, new_alerts, unacked = self._read_alerts()
         self.state = replace(self.state, health=self._health(), collector=self._collector(self.clock()),
-                             new_flips=())
+                             new_flips=(), alerts=alerts, new_alerts=new_alerts, unacked=unacked)
         return self.state
 
     def _note_flips(self, verdicts: dict[str, Verdict], now: datetime) -> tuple[Flip, ...]:

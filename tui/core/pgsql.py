@@ -42,13 +42,24 @@ CREATE TABLE disputed (
 );
 """
 
-MIGRATIONS = (SCHEMA_1, SCHEMA_2)
+SCHEMA_3 = """
+CREATE TABLE alerts (
+    id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, subject TEXT COLLATE "C" NOT NULL,
+    before_state TEXT NOT NULL, after_state TEXT NOT NULL, message TEXT NOT NULL, value DOUBLE PRECISION,
+    level DOUBLE PRECISION, unit TEXT NOT NULL, delivery TEXT NOT NULL DEFAULT '', acked_at BIGINT
+);
+CREATE INDEX alerts_by_subject ON alerts (kind, subject, id);
+"""
+
+MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3)
 
 COLUMNS = {
     "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
                "next_attempt", "state", "partial"),
     "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at"),
     "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
+    "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
+               "delivery", "acked_at"),
 }
 
 # The sources of a series, walked through the primary key one by one (a loose index scan).

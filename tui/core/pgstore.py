@@ -29,11 +29,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tui.core.alerts import Alert
 from tui.core.location import mask_url, url_secrets
 from tui.core.logs import redact
 from tui.core.migrations import pending, statements
@@ -44,11 +46,15 @@ from tui.core.store import (
     _FOREVER_MS,
     _STATUSES,
     COPIED_TABLES,
-    REQUEST_KINDS,
+    LAST_ALERTS,
     SYNTHETIC_SOURCES,
     CollectorInfo,
     HealthRecord,
     Store,
+    alert_row,
+    alert_values,
+    alerts_query,
+    check_request,
     from_ms,
     health_partial,
     to_ms,
@@ -310,6 +316,7 @@ class PgStore(Store):
                            AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)""",
                     {"cutoff": cutoff, "day": _DAY_MS}).rowcount
                 conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,))
+                conn.execute("DELETE FROM alerts WHERE at < %s", (cutoff,))
                 if removed:
                     self._bump(conn)
                 return int(removed)
@@ -556,8 +563,7 @@ class PgStore(Store):
         return False
 
     def post_request(self, kind: str) -> None:
-        if kind not in REQUEST_KINDS:
-            raise TapecheckError(f"unknown request {kind!r}: one of {', '.join(REQUEST_KINDS)}")
+        check_request(kind)
 
         def work(conn: psycopg.Connection[Any]) -> None:
             with conn.transaction():
@@ -640,6 +646,53 @@ class PgStore(Store):
         row = self._run(lambda conn: conn.execute("SELECT pid, host, started_at, paused FROM collector").fetchone())
         return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
 
+    # ---- alerts -----------------------------------------------------------------------------------------
+
+    def add_alerts(self, alerts: Iterable[Alert]) -> list[Alert]:
+        batch = list(alerts)
+
+        def work(conn: psycopg.Connection[Any]) -> list[Alert]:
+            kept = []
+            with conn.transaction():
+                for alert in batch:
+                    row = conn.execute("INSERT INTO alerts (at, kind, subject, before_state, after_state, message, "
+                                       "value, level, unit, delivery) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                                       "RETURNING id", alert_values(alert)).fetchone()
+                    kept.append(replace(alert, id=int(row[0]) if row else 0))
+                self._notify(conn)
+            return kept
+
+        return self._run(work, writing=True) if batch else []
+
+    def alerts(self, after: int = 0, since: datetime | None = None, limit: int = 500) -> list[Alert]:
+        sql, params = alerts_query(after, since, limit, "%s")
+        return [alert_row(r) for r in self._run(lambda conn: list(conn.execute(sql, params)))]
+
+    def last_alerts(self) -> dict[str, tuple[str, datetime]]:
+        rows = self._run(lambda conn: list(conn.execute(LAST_ALERTS)))
+        return {f"{r[0]}:{r[1]}": (str(r[2]), from_ms(r[3])) for r in rows}
+
+    def unacked_alerts(self) -> int:
+        return int(self._run(lambda conn: _one(conn.execute("SELECT COUNT(*) FROM alerts WHERE acked_at IS NULL"))))
+
+    def set_alert_delivery(self, alert_id: int, delivery: str) -> None:
+        def work(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction():
+                conn.execute("UPDATE alerts SET delivery = %s WHERE id = %s", (delivery, alert_id))
+                self._notify(conn)
+
+        self._run(work, writing=True)
+
+    def ack_alerts(self, alert_id: int, through: bool = False) -> int:
+        def work(conn: psycopg.Connection[Any]) -> int:
+            with conn.transaction():
+                cursor = conn.execute(f"UPDATE alerts SET acked_at = %s WHERE id {'<=' if through else '='} %s "
+                                      "AND acked_at IS NULL", (to_ms(datetime.now(UTC)), alert_id))
+                self._notify(conn)
+                return max(0, cursor.rowcount)
+
+        return int(self._run(work, writing=True))
+
     # ---- moving a store ---------------------------------------------------------------------------------
 
     def export_observations(self) -> Iterator[Observation]:
@@ -664,6 +717,9 @@ class PgStore(Store):
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
         self._upsert(table, rows)
+        if table == "alerts" and rows:  # ids came with the rows: the next alert's id follows the last copied
+            self._run(lambda conn: conn.execute(
+                "SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT MAX(id) FROM alerts))"), writing=True)
 
 
 def _one(cursor: Any) -> Any:

@@ -22,11 +22,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median
+from typing import Any
 
+from tui.core.alerts import Alert
 from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
 from tui.core.storefile import check_health, check_identity, describe_open_error
@@ -37,8 +39,9 @@ from tui.core.then import Cached
 SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
-REQUEST_KINDS = ("refresh", "pause", "resume")  # what a viewer may ask of the collector
-COPIED_TABLES = ("health", "then_verdicts", "history_coverage")  # copied whole by `tapecheck store copy`
+REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector
+ALERT_COLUMNS = "id, at, kind, subject, before_state, after_state, message, value, level, unit, delivery, acked_at"
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts")  # copied whole by `tapecheck store copy`
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
@@ -106,7 +109,26 @@ CREATE TABLE IF NOT EXISTS disputed (  -- values that disagreed with the other s
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
+# Version 3: the alerts the collector fired (tui.core.alerts), and which a viewer acknowledged.
+_SCHEMA_3 = """
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,           -- claim or rule
+    subject TEXT NOT NULL,        -- the claim's id or the rule's name
+    before_state TEXT NOT NULL,
+    after_state TEXT NOT NULL,
+    message TEXT NOT NULL,
+    value REAL,
+    level REAL,
+    unit TEXT NOT NULL,
+    delivery TEXT NOT NULL DEFAULT '',  -- the alert command's outcome: '', 'ok', 'failed: why'
+    acked_at INTEGER
+);
+CREATE INDEX alerts_by_subject ON alerts (kind, subject, id);
+"""
+
+MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -211,6 +233,37 @@ WHERE o.series_id = :id AND o.ts >= :start AND o.ts < :cutoff
               AND m.ts < (o.ts / :day + 1) * :day)
 ORDER BY o.ts LIMIT :n
 """
+
+
+def check_request(kind: str) -> None:
+    """Refuse a request the collector would not understand."""
+    name, _, arg = kind.partition(":")
+    if name not in REQUEST_KINDS or (name.startswith("ack") != arg.isdigit()):
+        raise TapecheckError(f"unknown request {kind!r}: one of refresh, pause, resume, ack:ID, ack-upto:ID")
+
+
+def alert_row(row: Any) -> Alert:
+    """An Alert from a row of ALERT_COLUMNS, on either backend."""
+    return Alert(int(row[0]), from_ms(int(row[1])), str(row[2]), str(row[3]), str(row[4]), str(row[5]), str(row[6]),
+                 None if row[7] is None else float(row[7]), None if row[8] is None else float(row[8]), str(row[9]),
+                 str(row[10]), row[11] is not None)
+
+
+def alert_values(alert: Alert) -> tuple[object, ...]:
+    """An alert's columns after its id, as stored."""
+    return (to_ms(alert.at), alert.kind, alert.subject, alert.before, alert.after, alert.message, alert.value,
+            alert.level, alert.unit, alert.delivery)
+
+
+def alerts_query(after: int, since: datetime | None, limit: int, mark: str) -> tuple[str, tuple[object, ...]]:
+    """The newest alerts after id `after` and at or after `since`, newest first, in a backend's placeholder."""
+    sql = (f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id > {mark} AND at >= {mark} ORDER BY id DESC "
+           f"LIMIT {mark}")
+    return sql, (after, to_ms(since) if since is not None else -_FOREVER_MS, limit)
+
+
+LAST_ALERTS = ("SELECT kind, subject, after_state, at FROM alerts WHERE id IN "
+               "(SELECT MAX(id) FROM alerts GROUP BY kind, subject)")
 
 
 def health_partial(text: str | None) -> tuple[str, ...]:
@@ -432,6 +485,7 @@ class Store:
                 time.sleep(0)  # let the other threads at the store between batches
         with self._writing() as db:
             db.execute("DELETE FROM disputed WHERE ts < ?", (cutoff,))
+            db.execute("DELETE FROM alerts WHERE at < ?", (cutoff,))
         return removed
 
     def series_ids(self) -> set[str]:
@@ -668,9 +722,9 @@ class Store:
             time.sleep(min(0.2, left))
 
     def post_request(self, kind: str) -> None:
-        """A viewer asks the collector to refresh, pause or resume."""
-        if kind not in REQUEST_KINDS:
-            raise TapecheckError(f"unknown request {kind!r}: one of {', '.join(REQUEST_KINDS)}")
+        """A viewer asks the collector to refresh, pause or resume, or to acknowledge alerts (`ack:ID`, or
+        `ack-upto:ID` for every alert up to ID)."""
+        check_request(kind)
         if not self.read_only:
             with self._writing() as db:
                 db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
@@ -743,6 +797,44 @@ class Store:
             row = self._db.execute("SELECT pid, host, started_at, paused FROM collector").fetchone()
         return None if row is None else CollectorInfo(int(row[0]), str(row[1]), from_ms(row[2]), bool(row[3]))
 
+    # ---- alerts ---------------------------------------------------------------------------------------------
+
+    def add_alerts(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Keep alerts the collector fired; returns them with their ids."""
+        kept = []
+        with self._writing() as db:
+            for alert in alerts:
+                cursor = db.execute("INSERT INTO alerts (at, kind, subject, before_state, after_state, message, value, "
+                                    "level, unit, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", alert_values(alert))
+                kept.append(replace(alert, id=int(cursor.lastrowid or 0)))
+        return kept
+
+    def alerts(self, after: int = 0, since: datetime | None = None, limit: int = 500) -> list[Alert]:
+        """The newest alerts (after id `after`, at or after `since`), newest first."""
+        sql, params = alerts_query(after, since, limit, "?")
+        with self._lock:
+            return [alert_row(r) for r in self._db.execute(sql, params)]
+
+    def last_alerts(self) -> dict[str, tuple[str, datetime]]:
+        """Per claim or rule ("kind:subject"), what its last alert said and when: the collector's baselines."""
+        with self._lock:
+            rows = list(self._db.execute(LAST_ALERTS))
+        return {f"{r[0]}:{r[1]}": (str(r[2]), from_ms(r[3])) for r in rows}
+
+    def unacked_alerts(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM alerts WHERE acked_at IS NULL").fetchone()[0])
+
+    def set_alert_delivery(self, alert_id: int, delivery: str) -> None:
+        with self._writing() as db:
+            db.execute("UPDATE alerts SET delivery = ? WHERE id = ?", (delivery, alert_id))
+
+    def ack_alerts(self, alert_id: int, through: bool = False) -> int:
+        """Acknowledge alert `alert_id` (with `through`, every alert up to it); returns how many were new."""
+        with self._writing() as db:
+            return db.execute(f"UPDATE alerts SET acked_at = ? WHERE id {'<=' if through else '='} ? "
+                              "AND acked_at IS NULL", (to_ms(datetime.now(UTC)), alert_id)).rowcount
+
     # ---- moving a store (tapecheck store copy) ---------------------------------------------------------
 
     def export_observations(self) -> Iterator[Observation]:
@@ -762,7 +854,7 @@ class Store:
                 after = (rows[-1][0], rows[-1][1])
 
     def export_table(self, table: str) -> list[tuple[object, ...]]:
-        """The rows of one of the small tables (health, then_verdicts, history_coverage), as stored."""
+        """The rows of one of the small tables (health, then_verdicts, history_coverage, alerts), as stored."""
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
         with self._lock:

@@ -20,7 +20,7 @@ from tui.core.oserrors import file_in_the_way
 
 APPLICATION_ID = 0x54617043  # "TapC" in the SQLite header
 OUR_TABLES = frozenset({"meta", "series", "observations", "health", "then_verdicts", "history_coverage",
-                        "requests", "collector", "disputed", "sqlite_sequence"})
+                        "requests", "collector", "disputed", "sqlite_sequence", "alerts"})
 SIDE_FILES = ("-wal", "-shm", "-journal")
 _DAY_MS = 86_400_000
 FULL_CHECK_BYTES = 64 * 1024 * 1024  # stores up to this size are checked page by page at every open
@@ -133,7 +133,8 @@ class _Damaged(Exception):
 
 def repair(path: Path, make_store: Callable[[Path], None], now: datetime | None = None) -> Salvage:
     """Move the store at `path` aside and copy what can be read into a new store there (`make_store` creates an
-    empty one). Then-verdicts and history coverage are not copied: the history is fetched and judged again."""
+    empty one), with the alert log. Then-verdicts and history coverage are not copied: the history is fetched and
+    judged again."""
     if not path.is_file():
         raise TapecheckError(f"{path}: no store there to repair")
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
@@ -170,5 +171,9 @@ def repair(path: Path, make_store: Callable[[Path], None], now: datetime | None 
         with suppress(sqlite3.DatabaseError):  # health is redone on the next poll; losing it loses nothing
             new.executemany("INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             _rows(old, "SELECT * FROM health"))
+            new.commit()
+        with suppress(sqlite3.DatabaseError):  # the alert log: what can be read of it (an older store has none)
+            new.executemany(f"INSERT OR IGNORE INTO alerts VALUES ({', '.join('?' * 12)})",
+                            _rows(old, "SELECT * FROM alerts"))
             new.commit()
     return Salvage(copied, series_count, tuple(damaged), aside)

@@ -48,6 +48,7 @@ BACK = "back"  # what a demo asked for from another mode returns when the user a
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
 WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
+TOASTS_AT_ONCE = 4  # a burst of alerts shows this many toasts at most
 
 
 class StateBuilt(Message):
@@ -89,6 +90,7 @@ class TapecheckApp(App[str | None]):
         Binding("s", "sources", "Sources", id="sources"),
         Binding("a", "articles", "Articles", id="articles"),
         Binding("colon", "console", "Rule console", id="console", show=False),
+        Binding("exclamation_mark", "alerts", "Alerts", id="alerts"),
         Binding("L", "toggle_lang", "中/EN", id="lang"),
         Binding("full_stop", "step", "Step", id="step"),
         Binding("D", "demo", "Demo (synthetic data), and back", id="demo", show=False),
@@ -281,12 +283,7 @@ class TapecheckApp(App[str | None]):
         state = message.state
         first = self.state is None
         self.state = state
-        for flip in state.new_flips:
-            if self.settings.bell:
-                self.bell()
-            self.notify(f"{flip.claim_id}: {flip.before} → {flip.after}\n{flip.explanation}",
-                        title="Verdict changed", severity="warning" if flip.after == "diverged" else "information",
-                        timeout=10)
+        self.toast_alerts(state)
         with self.batch_update():
             for screen in self.screen_stack:
                 if isinstance(screen, StateScreen) and screen.is_mounted:
@@ -295,6 +292,32 @@ class TapecheckApp(App[str | None]):
         if first:
             self.on_resize()
         self.tell_if_nothing_answers(state)
+
+    def toast_alerts(self, state: DashboardState) -> None:
+        """The alerts new since the last state, one toast each (a burst: the first few, and how many more), with
+        the bell if [display] bell. LIVE, they are the collector's, so every dashboard shows the same."""
+        new = state.new_alerts
+        if new and self.settings.bell:
+            self.bell()
+        shown = new if len(new) <= TOASTS_AT_ONCE else new[-(TOASTS_AT_ONCE - 1):]
+        for alert in shown:
+            self.notify(printable(f"{alert.subject}: {alert.change}\n{alert.message}", keep_newlines=True),
+                        title=alert.title, severity="warning" if alert.serious else "information", timeout=10)
+        if len(shown) < len(new):
+            self.notify(f"and {len(new) - len(shown)} more alerts: press ! to see them all", title="Alerts",
+                        severity="warning", timeout=10)
+
+    def acknowledge(self, alert_id: int, through: bool = False) -> None:
+        """Acknowledge an alert (or every alert up to it): at once here, and LIVE for every dashboard, through
+        the collector (see tui.ui.screens.alerts)."""
+        state = self.engine.acknowledge(alert_id, through)
+        if state is not None:
+            self.post_message(StateBuilt(state))
+        if self.store is not None:
+            running = self.state is not None and self.state.collector is not None and self.state.collector.running
+            said = "Acknowledged for every dashboard" if running else \
+                "Acknowledged here; no collector runs, so the store records it when one starts"
+            self.ask_collector(f"{'ack-upto' if through else 'ack'}:{alert_id}", said)
 
     def on_store_unreadable(self, message: StoreUnreadable) -> None:
         self.notify(message.problem, title="Cannot read the store", severity="error", timeout=10)
@@ -341,8 +364,8 @@ class TapecheckApp(App[str | None]):
         alarm = ""
         if state is not None:
             for health in state.health:
-                if health.kind == "history":
-                    continue  # daily-history jobs are on the sources screen, not in the header
+                if health.kind == "history" or (health.kind == "alerts" and health.state != "failing"):
+                    continue  # daily-history jobs and a working alert command are on the sources screen only
                 age = None if health.last_success is None else (now - health.last_success).total_seconds()
                 note = fmt.age(age) if age is not None and age >= 60 else ""  # a fresh source needs no age
                 state_word = "partial" if health.state == "ok" and (health.refused or health.disputed) \
@@ -354,8 +377,10 @@ class TapecheckApp(App[str | None]):
                 alarm = f"collector down since {since.astimezone():%H:%M}"
         flagged = ""
         if state is not None:
+            alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
             flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
-                                 + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else []))
+                                 + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
+                                 + ([alerts] if state.unacked else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
 
     def mode_text(self) -> str:
@@ -458,7 +483,7 @@ class TapecheckApp(App[str | None]):
 
     def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
-        live = [h for h in state.health if h.kind != "history"]
+        live = [h for h in state.health if h.kind not in ("history", "alerts")]
         if self.told_nothing_answers or not live or any(h.last_success or not h.failures for h in live):
             return
         if any(v.status not in ("no_data", "context") for v in state.verdicts.values()):
@@ -528,6 +553,12 @@ class TapecheckApp(App[str | None]):
 
         if not isinstance(self.screen, ConsoleScreen):
             self.push_screen(ConsoleScreen())
+
+    def action_alerts(self) -> None:
+        from tui.ui.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
 
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""

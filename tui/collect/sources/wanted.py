@@ -1,11 +1,14 @@
-"""Which symbols to poll: every series a claim reads or a theme watches, grouped by the source that carries it."""
+"""Which symbols to poll: every series a claim or an alert rule reads or a theme watches, grouped by the source
+that carries it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from tui.core.claims import Narratives
+from tui.core.config import AlertRule
 from tui.core.model import SeriesId
 from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node
 
@@ -49,10 +52,12 @@ def _dates(node: Node) -> list[date]:
     return []
 
 
-def wanted(narratives: Narratives) -> Wanted:
-    series = {s for c in narratives.claims for s in c.series} | {s for t in narratives.themes for s in t.watch}
+def wanted(narratives: Narratives, alert_rules: Iterable[AlertRule] = ()) -> Wanted:
+    """What every claim reads, every theme watches and every alert rule of the config reads."""
+    rules = [c.rule for c in narratives.claims if c.rule] + [r.rule for r in alert_rules]
+    series = {s for r in rules for s in r.series} | {s for t in narratives.themes for s in t.watch}
     parsed = sorted((SeriesId.parse(s) for s in series), key=str)
-    dates = [d for c in narratives.claims if c.rule for d in _dates(c.rule.ast)]
+    dates = [d for r in rules for d in _dates(r.ast)]
     return Wanted(
         crypto_symbols=tuple(sorted({s.symbol for s in parsed if s.kind == "crypto"})),
         yahoo_symbols=tuple(sorted({yahoo_symbol(s) for s in parsed if s.kind in ("equity", "index", "fx",
