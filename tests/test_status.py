@@ -6,14 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import DATA, obs
-from tui.core.claims import load_narratives
+from tui.core.claims import Narratives, load_narratives
 from tui.core.config import load_settings
 from tui.core.snapshot import read_observations
-from tui.core.status import store_status
+from tui.core.status import SUMMARY_FRESH_S, store_status
 from tui.core.store import Store
 
 ROOT = Path(__file__).parent.parent
@@ -29,12 +29,12 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_the_line_counts_what_check_counts_and_names_the_collector(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     store.append(read_observations(DATA / "snapshot.jsonl"))
-    status = store_status(store, load_narratives(), load_settings(), NOW)
+    status = store_status(store, load_narratives, load_settings(), NOW)
     assert status.counts["diverged"] == 8  # as check --snapshot at the same moment (tests/test_cli.py)
     assert status.btc == 71_200 and status.collector == "down"
     assert status.line.startswith("8 diverged · ") and status.line.endswith("BTC 71,200 USD (30s) · collector down")
     assert store.try_lock_collector()
-    assert store_status(store, load_narratives(), load_settings(), NOW).collector == "ok"
+    assert store_status(store, load_narratives, load_settings(), NOW).collector == "ok"
     store.close()
 
 
@@ -56,3 +56,40 @@ def test_status_command_exit_codes_json_and_no_heavy_imports(tmp_path: Path) -> 
     light = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
                            cwd=ROOT, env=env)
     assert "LOADED []" in light.stdout, light.stdout + light.stderr
+
+
+def refuse_to_load() -> Narratives:
+    raise AssertionError("status loaded the narratives though the collector's summary was fresh")
+
+
+def test_a_fresh_summary_of_a_running_collector_is_read_and_nothing_is_judged(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    judged = store_status(store, load_narratives, load_settings(), NOW)  # no collector: judged here
+    assert judged.judged_by == "status"
+    assert store.try_lock_collector()
+    store.save_summary({"counts": {"diverged": 5, "stale": 2}, "wrong_then": 3, "at": NOW.isoformat()})
+    read = store_status(store, refuse_to_load, load_settings(), NOW + timedelta(seconds=30))
+    assert (read.counts, read.wrong_then, read.judged_by) == ({"diverged": 5, "stale": 2}, 3, "collector")
+    assert read.line.startswith("5 diverged · 2 stale · 3 wrong then · BTC 71,200 USD")
+    # an old summary, or one from before the collector died, is not believed: status judges for itself
+    old = store_status(store, load_narratives, load_settings(), NOW + timedelta(seconds=SUMMARY_FRESH_S + 1))
+    assert old.judged_by == "status" and old.counts != read.counts
+    store.close()
+
+
+def test_the_collector_keeps_the_summary_status_would_have_judged(tmp_path: Path) -> None:
+    from tui.collect.alerting import Alerting
+
+    store = Store(tmp_path / "s.sqlite")
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    settings, narratives = load_settings(), load_narratives()
+    alerting = Alerting(settings, narratives, store)
+    alerting.judge_now(NOW)
+    kept = store.summary()
+    assert kept is not None and kept["at"] == NOW.isoformat()
+    judged = store_status(store, load_narratives, settings, NOW)
+    assert (kept["counts"], kept["wrong_then"]) == (judged.counts, judged.wrong_then)
+    alerting.judge_now(NOW + timedelta(seconds=5))  # nothing changed, a minute has not passed: not written again
+    assert store.summary() == kept
+    store.close()

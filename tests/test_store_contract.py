@@ -254,3 +254,12 @@ def test_alerts_are_kept_listed_newest_first_delivered_and_acknowledged(location
     assert all(a.acked for a in again) and viewer.unacked_alerts() == 0
     assert again[-1].delivery == "failed: exit status 3"
     viewer.close()
+
+
+def test_the_status_summary_is_kept_replaced_and_read_by_another_connection(location: str, store: Store) -> None:
+    assert store.summary() is None
+    store.save_summary({"counts": {"diverged": 2}, "wrong_then": 1, "at": "2026-01-26T06:00:00+00:00"})
+    store.save_summary({"counts": {"diverged": 3}, "wrong_then": 1, "at": "2026-01-26T06:01:00+00:00"})
+    reader = open_store(location, read_only=True)
+    assert reader.summary() == {"counts": {"diverged": 3}, "wrong_then": 1, "at": "2026-01-26T06:01:00+00:00"}
+    reader.close()

@@ -12,29 +12,24 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from tui.core.claims import Narratives, load_narratives
 from tui.core.config import Settings, load_settings, user_config_path
-from tui.core.dates import parse_day
 from tui.core.location import is_url, open_store
-from tui.core.model import Status, TapecheckError, Verdict
+from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
-from tui.core.report import print_articles, print_claims, print_verdicts, verdict_json
-from tui.core.rules.verdict import judge_all
-from tui.core.snapshot import parse_time, read_tape
-from tui.core.store import Store, default_store_path
-from tui.core.tape import MemoryTape, Tape, end_of_day
-from tui.core.then import judge_on, judge_then
-from tui.core.view import make_context
 from tui.modes import refuse_flags_out_of_mode
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest is imported where it is used: `status` loads only what reads the store
+    from tui.core.claims import Narratives
+    from tui.core.model import Verdict
+    from tui.core.store import Store
+    from tui.core.tape import Tape
     from tui.ui.app import TapecheckApp
 
 EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_SOURCE_FAILED, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
@@ -197,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_alerts(args, settings)
         if args.command == "lint":
             return run_lint(args.files, settings)
+        if args.command == "status":  # reads the collector's summary: the narratives only when it must judge
+            return run_status(args, settings, partial(load_status_narratives, settings))
+        from tui.core.claims import load_narratives
+        from tui.core.report import print_claims
+
         narratives = load_narratives(user_dirs=settings.narrative_dirs)
         if args.command == "new-article":
             return run_new_article(args.article_id, settings, narratives)
@@ -211,8 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_record(args, settings, narratives)
         if args.command == "collect":
             return run_collect(args, settings, narratives)
-        if args.command == "status":
-            return run_status(args, settings, narratives)
         if args.command == "store":
             return run_store_copy(args, settings)
         if args.command == "claims":
@@ -317,7 +315,16 @@ def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def run_status(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+def load_status_narratives(settings: Settings) -> Narratives:
+    """The narratives `status` judges, when it must: a broken file of the user's is said, as check says it."""
+    from tui.core.claims import load_narratives
+    narratives = load_narratives(user_dirs=settings.narrative_dirs)
+    for line in narratives.problems:
+        say(line)
+    return narratives
+
+
+def run_status(args: argparse.Namespace, settings: Settings, narratives: Callable[[], Narratives]) -> int:
     """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
     from tui.core.status import store_status
 
@@ -331,6 +338,12 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Narrati
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
+    from tui.core.report import print_verdicts, verdict_json
+    from tui.core.rules.verdict import judge_all
+    from tui.core.store import Store
+    from tui.core.tape import end_of_day
+    from tui.core.then import judge_on, judge_then
+    from tui.core.view import make_context
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     day = option_day(args.at, now) if args.at else None
     if day is not None and args.now:
@@ -371,6 +384,8 @@ def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset
 
 def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
     """The observations `check` and `articles` read: a snapshot file, or the store."""
+    from tui.core.snapshot import read_tape
+    from tui.core.tape import MemoryTape
     if args.snapshot is not None:
         return MemoryTape(read_tape(args.snapshot))
     where = store_location(args.store, settings)
@@ -380,6 +395,11 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
 
 def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     """Each article's scorecard. Exits 0: a scorecard reports, it does not fail on a diverged claim."""
+    from tui.core.report import print_articles
+    from tui.core.rules.verdict import judge_all
+    from tui.core.store import Store
+    from tui.core.then import judge_then
+    from tui.core.view import make_context
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     tape = open_tape(args, settings)
     try:
@@ -393,6 +413,7 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
 
 
 def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
+    from tui.core.dates import parse_day
     from tui.core.draft.build import DraftRequest, draft_file, save_draft
     from tui.core.draft.segment import read_article
 
@@ -409,6 +430,8 @@ def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narrativ
 
 
 def option_time(text: str, option: str) -> datetime:
+    from tui.core.snapshot import parse_time
+
     try:
         return parse_time(text)
     except TapecheckError as error:
@@ -416,6 +439,8 @@ def option_time(text: str, option: str) -> datetime:
 
 
 def option_day(text: str, today: datetime) -> date:
+    from tui.core.dates import parse_day
+
     try:
         day = parse_day(text)
     except TapecheckError as error:
@@ -442,6 +467,7 @@ def need_store(where: str, hint: str, prefix: str = "") -> None:
 
 def store_location(option: str | None, settings: Settings) -> str:
     """--store, else [store] url, else [store] path, else the user data dir: a file path or a PostgreSQL URL."""
+    from tui.core.store import default_store_path
     if option:
         return option if is_url(option) else str(Path(option).expanduser())
     if settings.store.url:

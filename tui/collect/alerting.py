@@ -27,11 +27,13 @@ from datetime import UTC, datetime
 from tui.core.alerts import Alert, AlertJudge
 from tui.core.claims import Narratives
 from tui.core.config import Settings
-from tui.core.model import TapecheckError
+from tui.core.model import TapecheckError, Verdict
 from tui.core.printable import printable
 from tui.core.rules.evaluate import PastDays
 from tui.core.rules.verdict import judge_all
+from tui.core.status import SUMMARY_EVERY_S, summary_of
 from tui.core.store import HealthRecord, Store
+from tui.core.then import fingerprint
 from tui.core.view import make_context
 
 logger = logging.getLogger(__name__)
@@ -121,6 +123,8 @@ class Alerting:
         self.store = store
         self.judge: AlertJudge | None = None
         self.past_days: PastDays = {}  # conditions' answers on past days, kept from one judgement to the next
+        self._summary: dict[str, object] | None = None  # the last summary kept for `tapecheck status`
+        self._summary_at = float("-inf")
         self.judging = OneAtATime(self._judge, "judging alerts", JUDGE_GAP_S)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(QUEUE_MAX)
         self.health = HealthRecord(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
@@ -161,13 +165,28 @@ class Alerting:
         self.narratives = narratives
         self.judge = None
 
+    def _keep_summary(self, verdicts: list[Verdict], now: datetime) -> None:
+        """Keep what `tapecheck status` shows in the store, when it changed or SUMMARY_EVERY_S after the last
+        time (status trusts a summary as long as it is fresh): status then judges nothing itself."""
+        summary = summary_of(self.narratives, verdicts, self.store.then_verdicts(), fingerprint)
+        if summary == self._summary and time.monotonic() - self._summary_at < SUMMARY_EVERY_S:
+            return
+        try:
+            self.store.save_summary({**summary, "at": now.isoformat()})
+        except TapecheckError as error:  # a full disk: status judges for itself meanwhile
+            logger.error("cannot keep the status summary in the store: %s", error)
+            return
+        self._summary, self._summary_at = summary, time.monotonic()
+
     def judge_now(self, now: datetime) -> list[Alert]:
         """Judge every claim and rule on the store at `now`; keep what fires; return it (blocking: a thread)."""
         if self.judge is None:  # the baselines: what the store's last alerts said
             rules = {c.id: c.rule for c in self.narratives.claims if c.rule is not None}
             self.judge = AlertJudge(self.settings.alerts, rules, self.store.last_alerts())
         ctx = make_context(self.store, now, self.settings, self.past_days)
-        fired = self.judge.judge(judge_all(self.narratives.claims, ctx), ctx)
+        verdicts = judge_all(self.narratives.claims, ctx)
+        self._keep_summary(verdicts, now)
+        fired = self.judge.judge(verdicts, ctx)
         if not fired:
             return []
         try:

@@ -385,9 +385,10 @@ def narrative_dirs(paths: list[str]) -> tuple[Path, ...]:
 def _alert_rules(doc: TomlFile, problems: list[str]) -> list[AlertRule]:
     """The [[alerts.rules]] of one file, each checked as a claim's rule is (series, units, op), every problem
     named by file and line."""
-    from tui.core.claims import build_rule
-
     entries = doc.data.get("alerts", {}).get("rules", []) if isinstance(doc.data.get("alerts"), dict) else []
+    if not entries:
+        return []
+    from tui.core.claims import build_rule  # the rule language, loaded only for a config that has rules
     rules: list[AlertRule] = []
     names: set[str] = set()
     for index, entry in enumerate(entries if isinstance(entries, list) else []):

@@ -27,7 +27,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +57,7 @@ from tui.core.store import (
     check_request,
     from_ms,
     health_partial,
+    parse_summary,
     to_ms,
 )
 from tui.core.tape import end_of_day
@@ -456,6 +457,20 @@ class PgStore(Store):
                                  ms(record.last_error_at), record.latency_ms, record.failures,
                                  ms(record.next_attempt), record.state,
                                  json.dumps(list(record.partial), ensure_ascii=False))])
+
+    def save_summary(self, summary: Mapping[str, object]) -> None:
+        text = json.dumps(summary)
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction():
+                conn.execute("INSERT INTO meta VALUES ('summary', %s) ON CONFLICT (key) DO UPDATE SET value = "
+                             "EXCLUDED.value", (text,))
+
+        self._run(work, writing=True)
+
+    def summary(self) -> dict[str, Any] | None:
+        row = self._run(lambda conn: conn.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone())
+        return parse_summary(row[0] if row else None)
 
     def health(self) -> list[HealthRecord]:
         def moment(ms: int | None) -> datetime | None:

@@ -1,24 +1,31 @@
 """`tapecheck status`: one line for a status bar or cron, read from the store with no network and no heavy
-imports, e.g. `3 diverged · 1 stale · BTC 71,200 USD (30s) · collector ok`."""
+imports, e.g. `3 diverged · 1 stale · BTC 71,200 USD (30s) · collector ok`.
+
+While a collector runs it keeps a summary of what it judged last in the store (`summary_of`, at least every
+SUMMARY_EVERY_S), and `status` reads that: no narratives loaded, no claim judged, a start-up near a bare
+Python's. With no collector, or an old summary, `status` judges every claim itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core import format as fmt
-from tui.core.claims import Narratives
-from tui.core.config import Settings
-from tui.core.model import Status
-from tui.core.rules.evaluate import NoData, last
-from tui.core.rules.verdict import judge_all
-from tui.core.store import Store
-from tui.core.then import fingerprint
-from tui.core.view import make_context
+from tui.core.model import Status, Verdict
 from tui.core.words import WRONG_THEN, now_label
 
+if TYPE_CHECKING:
+    from tui.core.claims import Narratives
+    from tui.core.config import Settings
+    from tui.core.store import Store
+    from tui.core.then import Cached
+
 BTC = "crypto:BTC/USD:last"
+SUMMARY_EVERY_S = 60.0  # a collector writes its summary again this often, or at once when it changed
+SUMMARY_FRESH_S = 3 * SUMMARY_EVERY_S  # an older summary is not trusted: status judges for itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +35,7 @@ class StoreStatus:
     btc_age_s: float | None
     collector: str  # "ok", "paused" or "down"
     wrong_then: int = 0  # the articles' figures WRONG on their own date, as the collector judged and stored them
+    judged_by: str = "status"  # "collector": the counts are the collector's summary; "status": judged here
 
     @property
     def line(self) -> str:
@@ -44,22 +52,62 @@ class StoreStatus:
 
     def json(self) -> dict[str, Any]:
         return {"line": self.line, "counts": self.counts, "wrong_then": self.wrong_then, "btc": self.btc,
-                "btc_age_s": self.btc_age_s, "collector": self.collector}
+                "btc_age_s": self.btc_age_s, "collector": self.collector, "judged_by": self.judged_by}
 
 
-def store_status(store: Store, narratives: Narratives, settings: Settings, now: datetime) -> StoreStatus:
-    ctx = make_context(store, now, settings)
+def summary_of(narratives: Narratives, verdicts: Iterable[Verdict], stored_then: Mapping[str, Cached],
+               fingerprint: Callable[..., str]) -> dict[str, Any]:
+    """The counts `status` shows: verdicts now by status (drafts are not confirmed: left out), and the
+    articles' figures WRONG on their own date (our derived claims aside)."""
+    drafts = {c.id for c in narratives.claims if c.draft}
     counts: dict[str, int] = {}
-    for verdict in judge_all([c for c in narratives.claims if not c.draft], ctx):  # drafts are not confirmed
-        counts[str(verdict.status)] = counts.get(str(verdict.status), 0) + 1
-    try:
-        btc = last(ctx, BTC)
-        value, age = btc.value, btc.inputs[0].age_s
-    except NoData:
-        value, age = None, None
+    for verdict in verdicts:
+        if verdict.claim_id not in drafts:
+            counts[str(verdict.status)] = counts.get(str(verdict.status), 0) + 1
+    wrong = sum(1 for c in narratives.claims if not c.derived and c.id in stored_then
+                and stored_then[c.id].status is Status.DIVERGED and stored_then[c.id].fingerprint == fingerprint(c))
+    return {"counts": counts, "wrong_then": wrong}
+
+
+def store_status(store: Store, narratives: Callable[[], Narratives], settings: Settings,
+                 now: datetime) -> StoreStatus:
+    """The status line's figures; `narratives` is called only when there is no fresh summary to read."""
     info = store.collector()
     collector = "down" if not store.collector_running() else "paused" if info and info.paused else "ok"
-    stored = store.then_verdicts()
-    wrong = sum(1 for c in narratives.claims if not c.derived and c.id in stored
-                and stored[c.id].status is Status.DIVERGED and stored[c.id].fingerprint == fingerprint(c))
-    return StoreStatus(counts, value, age, collector, wrong)
+    kept = store.summary() if collector != "down" else None
+    if kept is not None and _fresh(kept, now):
+        counts = {str(k): int(v) for k, v in dict(kept.get("counts", {})).items()}
+        wrong, judged_by = int(kept.get("wrong_then", 0)), "collector"
+    else:
+        found = _judge(store, narratives(), settings, now)
+        counts, wrong, judged_by = found["counts"], found["wrong_then"], "status"
+    value, age = _btc(store, settings, now)
+    return StoreStatus(counts, value, age, collector, wrong, judged_by)
+
+
+def _fresh(summary: Mapping[str, Any], now: datetime) -> bool:
+    try:
+        at = datetime.fromisoformat(str(summary["at"]))
+        return 0 <= (now - at).total_seconds() <= SUMMARY_FRESH_S and isinstance(summary.get("counts"), dict)
+    except (KeyError, ValueError, TypeError):
+        return False
+
+
+def _judge(store: Store, narratives: Narratives, settings: Settings, now: datetime) -> dict[str, Any]:
+    from tui.core.rules.verdict import judge_all
+    from tui.core.then import fingerprint
+    from tui.core.view import make_context
+
+    verdicts = judge_all(narratives.claims, make_context(store, now, settings))
+    return summary_of(narratives, verdicts, store.then_verdicts(), fingerprint)
+
+
+def _btc(store: Store, settings: Settings, now: datetime) -> tuple[float | None, float | None]:
+    """BTC/USD now, as a claim reads it (`last()`: the fresh sources' median), and its age."""
+    from tui.core.rules.evaluate import Context, NoData, last
+
+    try:
+        btc = last(Context(store, now, settings.staleness.max_age_s, settings.staleness.history_days), BTC)
+    except NoData:
+        return None, None
+    return btc.value, btc.inputs[0].age_s

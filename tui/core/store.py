@@ -20,7 +20,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -164,6 +164,15 @@ _DAY_CLOSES = _SOURCES + """, closes(source, ts) AS (
 SELECT closes.ts / :day, o.value FROM closes JOIN observations o
     ON o.series_id = :id AND o.source = closes.source AND o.ts = closes.ts
 """
+
+
+def parse_summary(text: str | None) -> dict[str, Any] | None:
+    """A stored summary's JSON object, or None when there is none or it is not one."""
+    try:
+        found = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def to_ms(moment: datetime) -> int:
@@ -621,6 +630,17 @@ class Store:
                  record.latency_ms, record.failures, ms(record.next_attempt), record.state,
                  json.dumps(list(record.partial), ensure_ascii=False)),
             )
+
+    def save_summary(self, summary: Mapping[str, object]) -> None:
+        """What the collector judged last (see tui.core.status.Summary), for `tapecheck status` to read."""
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", (json.dumps(summary),))
+
+    def summary(self) -> dict[str, Any] | None:
+        """The collector's last summary, or None (none kept, or not readable)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
+        return parse_summary(row[0] if row else None)
 
     def health(self) -> list[HealthRecord]:
         def moment(ms: int | None) -> datetime | None:
