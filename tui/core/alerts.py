@@ -26,7 +26,7 @@ from tui.core import format as fmt
 from tui.core.config import AlertRule, AlertSettings
 from tui.core.model import Rule, Status, Verdict
 from tui.core.rules.evaluate import Context, NoData, evaluate
-from tui.core.rules.verdict import holds
+from tui.core.rules.verdict import holds, off_text
 
 MET, CLEAR = "met", "clear"
 CLAIM, RULE = "claim", "rule"
@@ -145,7 +145,7 @@ class AlertJudge:
         elif not (self.settings.on_stale if verdict.status is Status.STALE else self.settings.on_no_data):
             return None  # not alerted on: the claim keeps the state it had
         return self._moved(track, status, now, lambda before, after: Alert(
-            0, now, CLAIM, verdict.claim_id, before, after, verdict.explanation, verdict.live_value,
+            0, now, CLAIM, verdict.claim_id, before, after, _said(verdict), verdict.live_value,
             verdict.claim_value, verdict.unit or ""))
 
     def _rule(self, alert_rule: AlertRule, ctx: Context) -> Alert | None:
@@ -189,3 +189,10 @@ class AlertJudge:
 
 def _with_note(alert: Alert, note: str) -> Alert:
     return replace(alert, message=alert.message + note)
+
+
+def _said(verdict: Verdict) -> str:
+    """What an alert on a claim says: how far off, as every screen says it, then why."""
+    if verdict.deviation_pct is None or verdict.live_value is None:
+        return verdict.explanation
+    return f"off {off_text(verdict)}: {verdict.explanation}"

@@ -63,7 +63,7 @@ T = TypeVar("T")
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 NO_QUOTE = "no quote from Yahoo"
 # a symbol left out of Yahoo's answer, as the sources screen lists it: "XYZ: Yahoo did not quote it (...)"
-NOT_QUOTED = "Yahoo did not quote it (an unknown or delisted symbol?)"
+NOT_QUOTED = "Yahoo did not quote it (no quote in its answer: an unknown or delisted symbol?)"
 
 
 @dataclass(frozen=True, slots=True)
