@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tui.ui.app import TapecheckApp
+from tui.ui.screens.detail import SourcesScreen
 
 PATIENCE = 6000  # pauses of 0.05 s: five minutes on a very loaded machine, milliseconds on an idle one
 
@@ -26,3 +27,11 @@ async def shown(pilot: Any, app: TapecheckApp) -> None:
         return app.state is not None and dashboard is not None and dashboard.first_shown
     await until(pilot, filled, "the first state on screen")
     await pilot.pause()
+
+
+async def sources_page(pilot: Any, app: TapecheckApp) -> SourcesScreen:
+    """`s` pressed, and the sources page shown with the health records read."""
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, SourcesScreen) and app.screen.health, "the sources page")
+    assert isinstance(app.screen, SourcesScreen)
+    return app.screen

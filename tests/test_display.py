@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from tests.conftest import DATA, obs
-from tests.pilot import shown, until
+from tests.pilot import shown, sources_page, until
 from tests.test_cli import NOW as CHECK_NOW
 from tests.test_cli import run
 from tests.test_snapshots import LONG_ERROR, NOW, app, sources_app
@@ -81,11 +81,7 @@ async def test_j_and_k_move_the_cursor_on_the_sources_page_as_the_ages_tick(tmp_
     tapecheck, store = sources_app(tmp_path / "s.sqlite")
     async with tapecheck.run_test(size=(120, 30)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
-                    "the sources page")
-        screen = tapecheck.screen
-        assert isinstance(screen, SourcesScreen)
+        screen = await sources_page(pilot, tapecheck)
         table = screen.query_one("#sources", KeyTable)
         assert table.cursor_row == 1  # it opens on the first source in trouble, its whole error below
         assert LONG_ERROR in str(screen.query_one("#source-detail").render())
@@ -107,9 +103,7 @@ async def test_at_two_hundred_columns_the_last_error_fills_the_width(tmp_path: P
     tapecheck, store = sources_app(tmp_path / "s.sqlite")
     async with tapecheck.run_test(size=(200, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
-                    "the sources page")
+        await sources_page(pilot, tapecheck)
         table = tapecheck.screen.query_one("#sources", KeyTable)
         shown_error = str(table.get_row("mempool")[-1])
         assert len(shown_error) > 100 and LONG_ERROR.startswith(shown_error.rstrip("…"))

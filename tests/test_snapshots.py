@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA
-from tests.pilot import shown, until
+from tests.pilot import shown, sources_page, until
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.engine import Engine
 from tui.core.store import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
-from tui.ui.screens.detail import ClaimScreen, SeriesScreen, SourcesScreen
+from tui.ui.screens.detail import ClaimScreen, SeriesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -79,9 +79,7 @@ LONG_ERROR = ("mempool.space: HTTP 503 Service Unavailable (upstream timed out);
 def on_sources(tapecheck: TapecheckApp) -> Any:
     async def run_before(pilot: Any) -> None:
         await shown(pilot, tapecheck)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
-                    "the sources page")
+        await sources_page(pilot, tapecheck)
         await pilot.pause()
     return run_before
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, obs
-from tests.pilot import shown, until
+from tests.pilot import shown, sources_page, until
 from tests.test_terminal import ROOT, Terminal
 from tui.cli import main
 from tui.core.claims import load_narratives
@@ -21,7 +21,7 @@ from tui.core.config import load_settings
 from tui.core.printable import is_printable, printable
 from tui.core.store import HealthRecord, Store
 from tui.ui.app import live_app, snapshot_app
-from tui.ui.screens.detail import SeriesScreen, SourcesScreen
+from tui.ui.screens.detail import SeriesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 TITLE = "\x1b]0;owned\x07"  # sets the terminal's title
@@ -76,11 +76,7 @@ async def test_an_api_error_reaches_the_sources_screen_escaped(tmp_path: Path) -
     tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen) and tapecheck.screen.health,
-                    "the sources page")
-        screen = tapecheck.screen
-        assert isinstance(screen, SourcesScreen)
+        screen = await sources_page(pilot, tapecheck)
         screen.redraw()
         shown_cells = [str(cell) for cell in screen.query_one("#sources").get_row_at(0)]  # type: ignore[attr-defined]
         detail = str(screen.query_one("#source-detail").render())  # type: ignore[attr-defined]
