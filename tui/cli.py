@@ -684,6 +684,7 @@ def open_tape_file(path: Path, append: bool) -> IO[str]:
 
 
 def run_store_repair(path: Path) -> int:
+    from tui.core.store import Store
     from tui.core.storefile import repair
 
     def make_store(new: Path) -> None:
