@@ -155,6 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--title", help="its headline (default: its first short line)")
     draft.add_argument("--published", metavar="DATE", help="its date, YYYY-MM-DD (default: the latest date it names)")
 
+    serve = commands.add_parser("serve", help="the dashboard in a browser: one viewer per tab, behind a token "
+                                              "(http://127.0.0.1:8040/?token=...)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; "
+                       "another needs --public)")
+    serve.add_argument("--port", type=int, default=8040, help="the port to listen on (default 8040; 0: any free one)")
+    serve.add_argument("--public", action="store_true", help="allow --host to be an address other machines reach "
+                       "(plain HTTP: put a TLS proxy in front)")
+    serve.add_argument("--token-file", type=Path, metavar="FILE", help="read the token from FILE's first line "
+                       "(default: a new random token, printed once in the URL)")
+    serve.add_argument("--max-viewers", type=int, default=8, metavar="N", help="open tabs at most (default 8)")
+    serve.add_argument("--no-color", action="store_true", help="the viewers without colour (NO_COLOR)")
+    serve.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
+                       default=argparse.SUPPRESS)
+    serve.add_argument("--config", type=Path, help="a config file", default=argparse.SUPPRESS)
+    serve.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries",
+                       default=argparse.SUPPRESS)
+
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
 
     lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
@@ -192,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_alerts(args, settings)
         if args.command == "lint":
             return run_lint(args.files, settings)
+        if args.command == "serve":  # its viewers load the narratives, each in its own process
+            return run_serve(args, settings)
         if args.command == "status":  # reads the collector's summary: the narratives only when it must judge
             return run_status(args, settings, partial(load_status_narratives, settings))
         from tui.core.claims import load_narratives
@@ -518,13 +537,67 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     from tui.ui.app import live_app as viewer
 
     path = store_location(args.store, settings)
-    try:
-        store = open_store(path, settings.store.retention_days, read_only=True)
-    except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
-        open_store(path, settings.store.retention_days).close()
-        store = open_store(path, settings.store.retention_days, read_only=True)
+    store = live_store(path, settings)
     starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
     return viewer(settings, narratives, store, lang, starter)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`serve`: the dashboard in a browser, until SIGINT or SIGTERM (exit 0)."""
+    import ipaddress
+
+    from tui.core.location import without_password
+    from tui.core.logs import setup_logging
+    from tui.serve.server import CollectorKeeper, ServeOptions, serve
+    from tui.serve.token import make_token, read_token
+
+    try:
+        local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        local = False
+    if not local and not args.public:
+        raise TapecheckError(f"serve --host {args.host}: other machines could reach it, over plain HTTP; add "
+                             "--public to mean it (and put a TLS proxy in front)")
+    if args.max_viewers < 1:
+        raise TapecheckError(f"serve --max-viewers {args.max_viewers}: give 1 or more")
+    if not 0 <= args.port <= 65535:
+        raise TapecheckError(f"serve --port {args.port}: give a port from 1 to 65535 (0: any free one)")
+    token = read_token(args.token_file) if args.token_file else make_token()
+    setup_logging(secrets=(*settings.secrets(), token))
+    path = store_location(args.store, settings)
+    viewer_store = path
+    if is_url(path):  # the viewers' command line shows no password: they read it from the environment
+        viewer_store, password = without_password(path)
+        if password:
+            os.environ["PGPASSWORD"] = password
+    argv = (sys.executable, "-m", "tui", *(["--config", str(args.config)] if args.config else []),
+            *(["--lang", args.lang] if args.lang else []), "--store", viewer_store, "--no-collector")
+    options = ServeOptions(args.host, args.port, token, args.max_viewers, argv, args.no_color)
+    store = live_store(path, settings)
+
+    def announce(port: int) -> None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        shown = "<the token in " + str(args.token_file) + ">" if args.token_file else token
+        print(f"http://{host}:{port}/?token={shown}", flush=True)
+        say(f"serving the dashboard of {store.location} to at most {args.max_viewers} tabs; stop with Ctrl+C")
+        if args.public:
+            say(f"warning: listening on {args.host}:{port} over plain HTTP: the token and every screen cross the "
+                "network unencrypted unless a TLS proxy stands in front (README: In a browser)")
+
+    try:
+        serve(options, CollectorKeeper(store, partial(start_collector, args.config, path, settings), say), announce)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def live_store(path: str, settings: Settings) -> Store:
+    """The store at `path`, read-only, made first when there is none yet (a first run)."""
+    try:
+        return open_store(path, settings.store.retention_days, read_only=True)
+    except TapecheckError:  # a first run (or a collector making it now): make the store, then read it
+        open_store(path, settings.store.retention_days).close()
+        return open_store(path, settings.store.retention_days, read_only=True)
 
 
 def start_collector(config: Path | None, path: str, settings: Settings) -> str:

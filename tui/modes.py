@@ -15,14 +15,15 @@ DASHBOARDS = ("live", "snapshot", "demo", "replay")
 
 # flag -> (its argparse dest, the modes it applies to, what it is for in words)
 APPLIES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "--lang": ("lang", (*DASHBOARDS, "claims", "check", "articles"),
-               "the dashboard, replay, claims, check and articles"),
+    "--lang": ("lang", (*DASHBOARDS, "claims", "check", "articles", "serve"),
+               "the dashboard, replay, serve, claims, check and articles"),
     "--snapshot": ("snapshot", ("snapshot", "check", "articles"), "the dashboard, check and articles"),
     "--now": ("now", ("snapshot", "check", "articles"),
               "a snapshot's dashboard (with --snapshot FILE), check and articles; a live clock is the real one"),
-    "--store": ("store", ("live", "collect", "status", "alerts", "check", "articles", "record", "store check",
-                          "store repair"),
-                "the live dashboard, collect, status, alerts, check, articles, record, store check and store repair"),
+    "--store": ("store", ("live", "serve", "collect", "status", "alerts", "check", "articles", "record",
+                          "store check", "store repair"),
+                "the live dashboard, serve, collect, status, alerts, check, articles, record, store check and "
+                "store repair"),
     "--demo": ("demo", ("demo",), "the dashboard alone, with no command and no --snapshot"),
     "--refetch-history": ("refetch_history", ("collect", "record"),
                           "collect and record: the collector fetches the history"),
