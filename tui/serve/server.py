@@ -187,10 +187,13 @@ class DashboardServer:
                 task.cancel()
             await asyncio.gather(reading, ended, return_exceptions=True)
 
-    async def close_all(self) -> None:
-        """Every tab told that the server is going (the page says the connection was lost)."""
+    async def end_all(self) -> None:
+        """Every viewer ended, and every tab told that the server is going (its page says the connection was
+        lost)."""
+        sessions = list(self.sessions)
         await asyncio.gather(*(s.socket.close(code=WSCloseCode.GOING_AWAY, message=b"the server stopped")
-                               for s in list(self.sessions)), return_exceptions=True)
+                               for s in sessions), return_exceptions=True)
+        await asyncio.gather(*(end_viewer(s.viewer) for s in sessions), return_exceptions=True)
 
 
 async def no_icon(request: web.Request) -> web.StreamResponse:
@@ -231,15 +234,33 @@ def cells(value: object, default: int) -> int:
 
 
 async def end_viewer(viewer: AppService) -> None:
-    """Ask the viewer to quit; kill it if it is still there after QUIT_S."""
+    """Ask the viewer to quit and wait for its process to end; kill it if it is still there after QUIT_S.
+
+    (AppService.stop() swallows a cancellation, so it is waited on, never timed out.)"""
+    process = viewer._process
+    began = time.monotonic()
     stopping = asyncio.ensure_future(viewer.stop())
     try:
-        await asyncio.wait_for(asyncio.shield(stopping), QUIT_S)
-    except TimeoutError:
-        process = viewer._process
-        if process is not None and process.returncode is None:
-            process.kill()
-        await stopping
+        await asyncio.wait({stopping}, timeout=QUIT_S)
+        if process is not None:
+            left = max(QUIT_S - (time.monotonic() - began), 0.1)
+            try:
+                await asyncio.wait_for(process.wait(), left)
+            except TimeoutError:
+                log.warning("a viewer still ran %g s after it was asked to quit: killed", QUIT_S)
+                kill(viewer)
+                await process.wait()
+            log.info("a viewer ended %.1f s after it was asked to quit", time.monotonic() - began)
+        await stopping  # its output ends with it
+    except asyncio.CancelledError:  # the server is going: the viewer does not outlive it
+        kill(viewer)
+        raise
+
+
+def kill(viewer: AppService) -> None:
+    process = viewer._process
+    if process is not None and process.returncode is None:
+        process.kill()
 
 
 async def run_server(server: DashboardServer, announce: Callable[[int], None]) -> None:
@@ -262,7 +283,7 @@ async def run_server(server: DashboardServer, announce: Callable[[int], None]) -
             loop.add_signal_handler(number, stop.set)
         announce(port)
         await stop.wait()
-        await server.close_all()
+        await server.end_all()
     finally:
         await runner.cleanup()
 
