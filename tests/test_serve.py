@@ -209,9 +209,27 @@ def test_the_dashboard_in_a_browser_behind_its_token(served: tuple[subprocess.Po
                 first.screenshot(path=os.environ["TAPECHECK_SERVE_SCREENSHOT"])
 
             first.locator("#terminal").click()
-            first.keyboard.press("s")
+            keys = first.keyboard
+            keys.press("s")
             tab.wait_for("next attempt", "last error", "binance")  # the sources page, the fake's health record
             assert "AI capital loop" not in tab.text()
+            keys.press("Escape")
+            tab.wait_for("AI capital loop")
+            for key, shows in (("a", "Articles: each one's claims"), ("!", "Alerts:"), (":", "Rule console"),
+                               ("Control+p", "Search for commands")):
+                keys.press(key)
+                tab.wait_for(shows)
+                keys.press("Escape")
+                tab.wait_for("AI capital loop")
+            keys.press("L")  # the language toggle
+            tab.wait_for("AI资本循环")
+            keys.press("L")
+            tab.wait_for("AI capital loop")
+            columns = tab.screen.columns
+            first.set_viewport_size({"width": 900, "height": 600})  # the browser window resized
+            wait_until(lambda: tab.screen.columns < columns and tab.screen.display[0].rstrip().endswith("UTC"),
+                       "the dashboard redrawn at the new size", lambda: first.wait_for_timeout(100))
+            first.set_viewport_size({"width": 1400, "height": 850})
 
             collectors = processes("collect", str(path))
             assert len(collectors) == 1
