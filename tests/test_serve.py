@@ -271,7 +271,8 @@ def test_the_dashboard_in_a_browser_behind_its_token(served: tuple[subprocess.Po
 
     said = (tmp_path / "serve.err").read_text()
     logged = "".join(p.read_text() for p in (private_home / "state").rglob("*.log"))
-    assert "serving the dashboard of" in said and token not in said + logged  # the URL was printed once only
+    assert "serving the dashboard of" in said and "a tab opened" in logged
+    assert token not in said + logged  # the URL, on stdout, was the one place it was shown
 
 
 def test_no_color_and_the_token_file(tmp_path: Path) -> None:

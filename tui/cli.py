@@ -545,6 +545,7 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """`serve`: the dashboard in a browser, until SIGINT or SIGTERM (exit 0)."""
     import ipaddress
+    import socket
 
     from tui.core.location import without_password
     from tui.core.logs import setup_logging
@@ -576,7 +577,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     store = live_store(path, settings)
 
     def announce(port: int) -> None:
-        host = f"[{args.host}]" if ":" in args.host else args.host
+        host = socket.gethostname() if args.host in ("0.0.0.0", "::") else args.host  # every address: name one
+        host = f"[{host}]" if ":" in host else host
         shown = "<the token in " + str(args.token_file) + ">" if args.token_file else token
         print(f"http://{host}:{port}/?token={shown}", flush=True)
         say(f"serving the dashboard of {store.location} to at most {args.max_viewers} tabs; stop with Ctrl+C")
