@@ -119,6 +119,14 @@ def upgrade(port: int, path: str, headers: dict[str, str] | None = None) -> int:
 
 
 @pytest.fixture
+def chromium() -> str:
+    if CHROMIUM is None:
+        print(NO_CHROMIUM, file=sys.stderr)
+        pytest.skip(NO_CHROMIUM)
+    return CHROMIUM
+
+
+@pytest.fixture
 def served(tmp_path: Path, private_home: Path,
            fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     """`tapecheck serve` on a free port over a store filled from the snapshot; yields it, its URL and store."""
@@ -160,11 +168,8 @@ fallback_url = "{mempool.url}"
 
 
 @pytest.mark.timeout(600)
-def test_the_dashboard_in_a_browser_behind_its_token(served: tuple[subprocess.Popen[str], str, Path],
+def test_the_dashboard_in_a_browser_behind_its_token(chromium: str, served: tuple[subprocess.Popen[str], str, Path],
                                                      tmp_path: Path, private_home: Path) -> None:
-    if CHROMIUM is None:
-        print(NO_CHROMIUM, file=sys.stderr)
-        pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     serve, url, path = served
@@ -187,7 +192,7 @@ def test_the_dashboard_in_a_browser_behind_its_token(served: tuple[subprocess.Po
                lambda: time.sleep(0.1))
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        browser = playwright.chromium.launch(executable_path=chromium)
         try:
             refused = browser.new_page()
             answer = refused.goto(base + "/?token=wrong")
@@ -264,6 +269,7 @@ def test_the_dashboard_in_a_browser_behind_its_token(served: tuple[subprocess.Po
             serve.send_signal(signal.SIGTERM)
             first.wait_for_selector("text=Connection lost", state="visible", timeout=WAIT_S * 1000)
             assert serve.wait(timeout=WAIT_S) == 0
+            assert serve.stdout is not None and token not in serve.stdout.read()  # the URL was printed once
             left = processes("--no-collector", str(path))
             assert left == [], [(Path(f"/proc/{p}/status").read_text()[:400], (tmp_path / "serve.err").read_text()) for p in left]
         finally:
