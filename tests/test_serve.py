@@ -92,8 +92,10 @@ class TabScreen:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    def wait_for(self, *words: str) -> None:
-        wait_until(lambda: all(w in self.text() for w in words), f"{words} on the tab; it shows:\n{self.text()}",
+    def wait_for(self, *words: str, gone: str = "") -> None:
+        """Until every word shows (and `gone` no longer does)."""
+        wait_until(lambda: all(w in self.text() for w in words) and not (gone and gone in self.text()),
+                   f"{words} on the tab{f', without {gone!r}' if gone else ''}; it shows:\n{self.text()}",
                    lambda: self.page.wait_for_timeout(100))  # type: ignore[attr-defined]
 
 
@@ -219,13 +221,13 @@ def test_the_dashboard_in_a_browser_behind_its_token(chromium: str, served: tupl
             tab.wait_for("next attempt", "last error", "binance")  # the sources page, the fake's health record
             assert "AI capital loop" not in tab.text()
             keys.press("Escape")
-            tab.wait_for("AI capital loop")
+            tab.wait_for("AI capital loop", gone="next attempt")
             for key, shows in (("a", "Articles: each one's claims"), ("!", "Alerts:"), (":", "Rule console"),
                                ("Control+p", "Search for commands")):
                 keys.press(key)
                 tab.wait_for(shows)
-                keys.press("Escape")
-                tab.wait_for("AI capital loop")
+                keys.press("Escape")  # a key right after Escape would be read as Alt+key: wait for it to act
+                tab.wait_for("AI capital loop", gone=shows)
             keys.press("L")  # the language toggle
             tab.wait_for("AI资本循环")
             keys.press("L")

@@ -42,6 +42,7 @@ log = logging.getLogger("tui.serve")
 STATIC = Path(textual_serve.__file__).parent / "static"
 PAGE = Template((Path(__file__).parent / "page.html").read_text(encoding="utf-8"))
 QUIT_S = 5.0  # a viewer asked to quit that is still there after this long is killed
+START_WAIT_S = 30.0  # how long a collector just started is waited for, at most, before a viewer opens
 RESTART_AFTER_S = 60.0  # a collector this process started is given this long to take the store's lock
 HEARTBEAT_S = 15.0  # a tab that vanished without closing its socket is noticed within about twice this
 CSP = ("default-src 'self'; connect-src 'self'; script-src 'self' 'unsafe-inline'; "
@@ -93,6 +94,9 @@ class CollectorKeeper:
                 return
             self._started_at = time.monotonic()
             self.say(said)
+            # A tab opened before the collector holds the store would say that none runs: wait for it a little.
+            while time.monotonic() - self._started_at < START_WAIT_S and not self.store.collector_running():
+                time.sleep(0.2)
 
 
 @dataclass(eq=False)
@@ -140,7 +144,7 @@ class DashboardServer:
         text = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>tapecheck: full</title></head>"
                 f"<body style='font-family: monospace; background: #0c181f; color: #eee; padding: 2em'>"
                 f"<h1>The dashboard is full</h1><p>{limit} viewer{'s are' if limit != 1 else ' is'} open, the most "
-                f"this server allows (<code>--max-viewers {limit}</code>). Close one of them, then reload this "
+                f"this server allows (<code>--max-viewers {limit}</code>). Close one, then reload this "
                 f"page.</p></body></html>")
         return web.Response(status=503, text=text, content_type="text/html", headers=PAGE_HEADERS)
 
