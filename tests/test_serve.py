@@ -7,6 +7,7 @@ xterm.js draws on a canvas. The token is tried wrong, missing, in a header and o
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -128,11 +129,14 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def served(tmp_path: Path, private_home: Path,
-           fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+Served = tuple[subprocess.Popen[str], str, Path]
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], *flags: str) -> Iterator[Served]:
     """`tapecheck serve` on a free port over a store filled from the snapshot; yields it, its URL and store."""
     exchange, yahoo, mempool = fakes
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [collector]
@@ -153,8 +157,7 @@ fallback_url = "{mempool.url}"
     store.close()
     errors = (tmp_path / "serve.err").open("w")
     serve = subprocess.Popen([sys.executable, "-m", "tui", "--config", str(config), "serve", "--store", str(path),
-                              "--port", "0", "--max-viewers", "2"], stdout=subprocess.PIPE, stderr=errors, text=True,
-                             cwd=ROOT)
+                              "--port", "0", *flags], stdout=subprocess.PIPE, stderr=errors, text=True, cwd=ROOT)
     try:
         assert serve.stdout is not None
         url = serve.stdout.readline().strip()
@@ -169,8 +172,14 @@ fallback_url = "{mempool.url}"
             os.kill(pid, signal.SIGTERM)
 
 
+@pytest.fixture
+def served(tmp_path: Path, private_home: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Iterator[Served]:
+    with serving(tmp_path, fakes, "--max-viewers", "2") as running:
+        yield running
+
+
 @pytest.mark.timeout(600)
-def test_the_dashboard_in_a_browser_behind_its_token(chromium: str, served: tuple[subprocess.Popen[str], str, Path],
+def test_the_dashboard_in_a_browser_behind_its_token(chromium: str, served: Served,
                                                      tmp_path: Path, private_home: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -281,6 +290,38 @@ def test_the_dashboard_in_a_browser_behind_its_token(chromium: str, served: tupl
     logged = "".join(p.read_text() for p in (private_home / "state").rglob("*.log"))
     assert "serving the dashboard of" in said and "a tab opened" in logged
     assert token not in said + logged  # the URL, on stdout, was the one place it was shown
+
+
+def coloured(screen: pyte.Screen) -> int:
+    """How many cells have a colour that is not a grey (NO_COLOR: Textual draws in greys only)."""
+    def hue(colour: str) -> bool:
+        if len(colour) != 6:
+            return colour not in ("default", "black", "white")
+        red, green, blue = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+        return max(red, green, blue) - min(red, green, blue) > 8
+    return sum(1 for line in screen.buffer.values() for char in line.values() if hue(char.fg) or hue(char.bg))
+
+
+@pytest.mark.timeout(600)
+def test_no_color_reaches_the_viewers(chromium: str, tmp_path: Path,
+                                      fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    counts = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        try:
+            for flags in ((), ("--no-color",)):
+                with serving(tmp_path / (flags[0] if flags else "colour"), fakes, *flags) as (_, url, _):
+                    page = browser.new_page(viewport={"width": 1200, "height": 700})
+                    tab = TabScreen(page)
+                    page.goto(url)
+                    tab.wait_for("tapecheck", "LIVE", "AI capital loop")
+                    counts[flags] = coloured(tab.screen)
+                    page.close()
+        finally:
+            browser.close()
+    assert counts[()] > 0 and counts[("--no-color",)] == 0, counts
 
 
 def test_no_color_and_the_token_file(tmp_path: Path) -> None:
