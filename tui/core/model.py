@@ -211,6 +211,15 @@ class Claim:
     error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
     draft: bool = False  # a proposed rule not yet confirmed by the user: shown, never counted as diverged
     user: bool = False  # from the user's own narrative dirs, not shipped
+    # Whose reading the rule's threshold, window and period are: "article" (the article's own words) or "ours"
+    # (what we assumed, said in reading_note). A rule of our reading that fails on its date is not the article's
+    # error. A derived claim is ours throughout.
+    reading: str = "article"
+    reading_note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin == "derived" and self.reading != "ours":  # what we wrote ourselves is our reading
+            object.__setattr__(self, "reading", "ours")
 
     @property
     def series(self) -> tuple[str, ...]:
@@ -220,6 +229,18 @@ class Claim:
     def derived(self) -> bool:
         """A claim we wrote to follow the article: its failures are never the article's errors."""
         return self.origin == "derived"
+
+    @property
+    def ours(self) -> bool:
+        """Whether the rule is our reading (a derived claim's always is): its failure is never the article's
+        error. The one field that decides it is `reading`."""
+        return self.reading == "ours"
+
+    @property
+    def sentence(self) -> str:
+        """What an article's error is counted by: its sentence (the quote), so that claims quoting the same
+        sentence count once; a claim without a quote is a sentence of its own."""
+        return f"{self.article}|{self.quote}" if self.quote else f"{self.article}|#{self.id}"
 
 
 @dataclass(frozen=True, slots=True)

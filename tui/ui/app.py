@@ -378,7 +378,7 @@ class TapecheckApp(App[str | None]):
         flagged = ""
         if state is not None:
             alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
-            flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
+            flagged = " · ".join(([str(state.diverged_now)] if state.diverged else [])
                                  + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
                                  + ([alerts] if state.unacked else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)

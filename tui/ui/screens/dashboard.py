@@ -173,12 +173,12 @@ class DashboardScreen(StateScreen):
                     self.set_timer(0.05, lambda: self._fill(views, lang, diverged_only, text_filter, retries + 1))
                 return
             panel.view = view
-            flagged = f" · {view.diverged} diverged" if view.diverged else ""
+            flagged = f" · {view.diverged}" if view.diverged.total else ""
             flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
             title = f"{panel.index} {view.title_in(lang)}{flagged}"
             if panel.border_title != title:  # setting it repaints the panel, even to the same text
                 panel.border_title = title
-            panel.set_class(view.diverged > 0, "has-diverged")
+            panel.set_class(view.diverged.total > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
             series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
             rows = [r for r in view.claims
@@ -272,8 +272,8 @@ def _colour(style: str, screen: Screen[None]) -> str:
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
     label, style = BADGES[row.verdict.status]
     style = _colour(style, screen)
-    then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
-    then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
+    then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
+    then = Text(then_label(row.then, row.claim.ours, short=True), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
