@@ -22,7 +22,8 @@ class TapecheckError(Exception):
 
 SERIES_KINDS: dict[str, frozenset[str]] = {
     "crypto": frozenset({"last", "high", "low"}),
-    "equity": frozenset({"last", "high", "low", "prev_close", "market_cap"}),
+    # shares: the count of shares outstanding (Yahoo's history of it), which a past market value is read with
+    "equity": frozenset({"last", "high", "low", "prev_close", "market_cap", "shares"}),
     "index": frozenset({"last", "high", "low", "prev_close"}),
     "fx": frozenset({"last"}),
     "commodity": frozenset({"last", "high", "low", "prev_close"}),
@@ -78,6 +79,15 @@ class SeriesId:
         series.unit  # noqa: B018 - validates the symbol's shape for its kind
         return series
 
+    def symbol_currency(self) -> str:
+        """An equity's listing currency, from its symbol's exchange suffix."""
+        for suffix, currency in LISTING_CURRENCY.items():
+            if self.symbol.endswith(suffix):
+                return currency
+        if "." in self.symbol:
+            raise TapecheckError(f"equity series {self}: unknown exchange suffix in {self.symbol!r}")
+        return "USD"
+
     @property
     def yahoo_symbol(self) -> str | None:
         """Yahoo's symbol for an equity, index, fx or commodity series (fx:USDCNY → CNY=X), else None."""
@@ -98,12 +108,10 @@ class SeriesId:
                 raise TapecheckError(f"crypto series {self} needs a BASE/QUOTE symbol such as BTC/USD")
             return quote
         if self.kind == "equity":
-            for suffix, currency in LISTING_CURRENCY.items():
-                if self.symbol.endswith(suffix):
-                    return currency
-            if "." in self.symbol:
-                raise TapecheckError(f"equity series {self}: unknown exchange suffix in {self.symbol!r}")
-            return "USD"
+            if self.field == "shares":
+                self.symbol_currency()  # the symbol's exchange suffix is checked all the same
+                return "shares"
+            return self.symbol_currency()
         if self.kind == "index":
             return "pts"
         if self.kind == "fx":
@@ -260,3 +268,6 @@ class Verdict:
     age_s: float | None = None
     inputs: tuple[tuple[str, float, float], ...] = field(default=())  # (series, value, age_s)
     market_closed: bool = False  # a value read is a market's last close while it is shut
+    # A past market value was read at today's share count (no share history reaches its day): the explanation
+    # says "at today's share count", and such a verdict on a claim's own date is not final.
+    todays_shares: bool = False

@@ -105,7 +105,8 @@ class ThemeView:
 
 def series_label(series: str) -> str:
     parsed = SeriesId.parse(series)
-    names = {"last": "", "market_cap": " mkt cap", "hashrate": " hashrate", "difficulty": " difficulty"}
+    names = {"last": "", "market_cap": " mkt cap", "hashrate": " hashrate", "difficulty": " difficulty",
+             "shares": " shares"}
     return f"{parsed.symbol}{names.get(parsed.field, ' ' + parsed.field)}"
 
 

@@ -139,7 +139,8 @@ def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str]) -> str:
             continue
         rule = claim.rule
         lines += ['reading = "article"  # or "ours" where the threshold, window or period is our choice; '
-                  'then say which in reading_note = "..."', "[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
+                  'then say which in reading_note = "..."',
+                  "[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
                   f"value = {literal(rule.value)}", f"unit = {toml_string(rule.unit)}",
                   f"tolerance_pct = {literal(rule.tolerance_pct)}"]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from statistics import median
@@ -36,6 +36,7 @@ class Input:
     age_s: float | None
     stale: bool
     closed: bool = False  # the market is shut and this is its last close: not stale
+    todays_shares: bool = False  # a past market value read at today's share count: no share history reaches it
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Context:
     # Kept across evaluations by whoever judges again and again (a dashboard): a condition's answer on each
     # past day, which depends only on the daily closes up to that day (see _condition_days).
     past_days: PastDays | None = None
+    past: bool = False  # evaluated at a past day's close (then, first_date, share): see market_value
 
 
 # condition -> (a fingerprint of its series' past daily closes, {day: (left, right) or None for no data})
@@ -116,13 +118,52 @@ def at(ctx: Context, series: str, day: date) -> Value:
 
 
 def change(ctx: Context, series: str, since: date, until: date | None) -> Value:
-    start = at(ctx, series, since)
-    end = at(ctx, series, until) if until else last(ctx, series)
+    start = market_value(ctx, series, since, at(ctx, series, since))
+    end = market_value(ctx, series, until, at(ctx, series, until)) if until else read_last(ctx, series)
     if start.value == 0:
         raise NoData(f"{series} was 0 on {since}: no percent change from zero")
     pct = (end.value / start.value - 1) * 100
     return Value(pct, PERCENT, f"{fmt.quantity(pct, '%')} ({start.text} → {end.text})",
                  start.inputs + end.inputs)
+
+
+def read_last(ctx: Context, series: str) -> Value:
+    """`last()` as a rule reads it: at a past day's close a market value is that day's (see market_value)."""
+    value = last(ctx, series)
+    return market_value(ctx, series, ctx.now.date(), value) if ctx.past else value
+
+
+def market_value(ctx: Context, series: str, day: date, read: Value) -> Value:
+    """A market value on a past day: that day's close × the share count in force that day (the latest value of
+    the symbol's `:shares` series on or before it), so that a buyback since does not move it. Any other series,
+    a market value of today, and a live one are as read. Where no share count reaches back to the day, the value
+    read (the collector's daily value: that day's close × today's count) is kept, and says so: "at today's
+    share count", a flag on its inputs that keeps such a verdict from being final."""
+    parsed = SeriesId.parse(series)
+    if parsed.field != "market_cap" or (day >= ctx.now.date() and not ctx.past):
+        return read
+    moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
+    counts = ctx.tape.latest(f"{parsed.kind}:{parsed.symbol}:shares", moment)
+    if counts:
+        close_series = f"{parsed.kind}:{parsed.symbol}:last"
+        try:
+            close = last(ctx, close_series) if ctx.past and day == ctx.now.date() else at(ctx, close_series, day)
+        except NoData:
+            close = None
+        if close is not None:
+            count = _median(counts)
+            value = close.value * count
+            text = f"{_show(value, read.unit, series)} on {day} ({_show(close.value, read.unit, close_series)} × " \
+                   f"{fmt.number(count)} shares of {max(o.ts for o in counts):%Y-%m-%d})"
+            return Value(value, read.unit, text, tuple(replace(i, value=value) for i in read.inputs))
+    return Value(read.value, read.unit, f"{read.text} at today's share count",
+                 tuple(replace(i, todays_shares=True) for i in read.inputs))
+
+
+def assumed(*values: Value) -> tuple[Input, ...]:
+    """The inputs of `values` read at today's share count: a date or a share of days found from them carries
+    them on, so that the verdict says it is not final."""
+    return tuple(i for v in values for i in v.inputs if i.todays_shares)
 
 
 def pct(a: Value, b: Value) -> Value:
@@ -263,7 +304,7 @@ def _condition_days(ctx: Context, cond: Compare, since: date, until: date | None
         else:
             moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
             sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
-                          closed_since=lambda _series, _now: None)
+                          closed_since=lambda _series, _now: None, past=True)
             try:
                 answer = evaluate(cond.left, sub), evaluate(cond.right, sub)
             except NoData:
@@ -298,7 +339,7 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
         seen += 1
         if compare(left.value, cond.op, right.value):
             text = f"{day} (first day from {since} with {left.text} {cond.op} {_like(right, left)})"
-            return Value(float(day.toordinal()), DATE, text)
+            return Value(float(day.toordinal()), DATE, text, assumed(left, right))
     raise NoData(f"first_date(): not yet on any of {seen} days from {since}")
 
 
@@ -311,9 +352,11 @@ def _like(bare: Value, other: Value) -> str:
 
 def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value:
     held, days = 0, []
+    flagged: tuple[Input, ...] = ()
     for day, left, right in _condition_days(ctx, cond, since, until):
         days.append(day)
         held += compare(left.value, cond.op, right.value)
+        flagged = flagged or assumed(left, right)
     if not days:
         raise NoData(f"share(): no day from {since} to {until or 'now'} could be judged")
     result = held / len(days) * 100
@@ -321,7 +364,7 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
     inputs = (Input(_series_in(cond)[0], result, (ctx.now - end_of_day(days[-1])).total_seconds(), stale),) \
         if stale else ()
     text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} days from {days[0]} to {days[-1]})"
-    return Value(result, PERCENT, text, inputs)
+    return Value(result, PERCENT, text + (" at today's share count" if flagged else ""), inputs + flagged)
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
@@ -389,11 +432,11 @@ def _call(node: Call, ctx: Context) -> Value:
     args = node.args
     match node.name:
         case "last":
-            return last(ctx, _series(args[0]))
+            return read_last(ctx, _series(args[0]))
         case "at":
             day = _date(args[1])
             assert day is not None
-            return at(ctx, _series(args[0]), day)
+            return market_value(ctx, _series(args[0]), day, at(ctx, _series(args[0]), day))
         case "change":
             since = _date(kwargs["since"])
             assert since is not None

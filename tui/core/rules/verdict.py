@@ -97,6 +97,7 @@ def judge(claim: Claim, ctx: Context) -> Verdict:
         deviation_pct(value.value, rule.value, rule.unit), rule.series, explain(rule, value, status),
         op=rule.op, age_s=max(ages) if ages else None, inputs=inputs,
         market_closed=any(i.closed for i in value.inputs),
+        todays_shares=any(i.todays_shares for i in value.inputs),
     )
 
 
