@@ -151,6 +151,7 @@ class Status(StrEnum):
     STALE = "stale"
     NO_DATA = "no_data"
     CONTEXT = "context"
+    DISPUTED = "disputed"  # only sources that disagree with each other: no value to judge
 
 
 OPS = (">=", ">", "<=", "<", "~")

@@ -34,9 +34,8 @@ from tui.core.model import Observation, Status, TapecheckError
 from tui.core.storefile import check_health, check_identity, describe_open_error
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
+from tui.core.validate import SYNTHETIC_SOURCES as SYNTHETIC_SOURCES  # the demo's: refused, never mixed with real data
 
-# Observations from these sources are synthetic (the demo) and are refused, so they never mix with real data.
-SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
 REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector

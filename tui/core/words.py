@@ -1,10 +1,11 @@
 """The words for verdicts, the same everywhere: the dashboard's tables, the claim and article pages, `check`,
 `status`, the README.
 
-Now (the rule on the latest values): `holds`, `DIVERGED`, `stale`, `no data`, `context`.
+Now (the rule on the latest values): `holds`, `DIVERGED`, `stale`, `no data`, `disputed` (the only values are
+from sources that disagree with each other: none of them is used), `context`.
 Then (the rule at the close of the claim's own date): `held`, `WRONG` (the record does not support the
 article's figure), `not met (our reading)` (a rule whose threshold, window or period is ours, or a claim we
-derived: not the article's error), `stale`, `no data`.
+derived: not the article's error), `stale`, `no data`, `disputed`.
 Counted (tui/core/tally.py): `N diverged (M ours)` (now), `N wrong then` (the articles' sentences in error).
 """
 
@@ -13,8 +14,9 @@ from __future__ import annotations
 from tui.core.model import Status, Verdict
 
 NOW_WORDS = {Status.HOLDS: "holds", Status.DIVERGED: "DIVERGED", Status.STALE: "stale", Status.NO_DATA: "no data",
-             Status.CONTEXT: "context"}
-THEN_WORDS = {Status.HOLDS: "held", Status.DIVERGED: "WRONG", Status.STALE: "stale", Status.NO_DATA: "no data"}
+             Status.CONTEXT: "context", Status.DISPUTED: "disputed"}
+THEN_WORDS = {Status.HOLDS: "held", Status.DIVERGED: "WRONG", Status.STALE: "stale", Status.NO_DATA: "no data",
+              Status.DISPUTED: "disputed"}
 NOT_MET = "not met (our reading)"  # then, for a rule of our reading: not the article's error
 NOT_MET_SHORT = "not met"  # the same in a table's narrow then column, beside a claim labelled "(our reading)"
 WRONG_THEN = "wrong then"  # the count of articles' figures WRONG on their own date

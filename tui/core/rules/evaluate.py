@@ -27,6 +27,24 @@ class NoData(TapecheckError):
     """The tape cannot answer: a series is missing, or its history is too short."""
 
 
+class DisputedData(NoData):
+    """The only values there are come from sources that disagree with each other: none is used as a value."""
+
+
+def only_disputed(ctx: Context, series: str, after: datetime | None, day: date | None = None) -> None:
+    """Raise DisputedData when the tape holds disputed values of `series` and no usable one: at ctx.now, newer
+    than `after` (the freshness limit, or any age when None); on a past `day`, within a week of it."""
+    disputed = getattr(ctx.tape, "disputed_latest", None)  # a tape that keeps none: nothing to say
+    if disputed is None:
+        return
+    found = [o for o in disputed(series, ctx.now) if (after is None or o.ts >= after)
+             and (day is None or end_of_day(day) - AT_LOOKBACK <= o.ts < end_of_day(day))]
+    if found:
+        values = ", ".join(f"{_show(o.value, Unit.of(o.unit), series)} ({o.source})"
+                           for o in sorted(found, key=lambda o: o.value))
+        raise DisputedData(f"only values of {series} that disagree with each other: {values}; none is used")
+
+
 @dataclass(frozen=True, slots=True)
 class Input:
     """One series value a rule read: the value, its age in seconds (None for a dated value) and freshness."""
@@ -91,9 +109,12 @@ def fresh_after(ctx: Context, series: str) -> datetime:
 def last(ctx: Context, series: str) -> Value:
     observations = ctx.tape.latest(series, ctx.now)
     if not observations:
+        only_disputed(ctx, series, None)
         raise NoData(f"no observations of {series}")
     closed = ctx.closed_since(series, ctx.now)
     fresh = [o for o in observations if o.ts >= fresh_after(ctx, series)]
+    if not fresh:
+        only_disputed(ctx, series, fresh_after(ctx, series))
     used = fresh or observations
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)
@@ -111,6 +132,7 @@ def at(ctx: Context, series: str, day: date) -> Value:
     else:
         observations = ctx.tape.at(series, day)
     if not observations:
+        only_disputed(ctx, series, None, day)
         raise NoData(f"no value of {series} in the week up to {day}")
     value = _median(observations)
     unit = Unit.of(SeriesId.parse(series).unit)
@@ -266,6 +288,10 @@ class _HistoryTape:
 
     def series_ids(self) -> set[str]:
         return self.tape.series_ids()
+
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        disputed = getattr(self.tape, "disputed_latest", None)
+        return [] if disputed is None else list(disputed(series, now))
 
 
 MAX_CONDITION_DAYS = 3660

@@ -24,7 +24,7 @@ from widgets.table import KeyTable
 
 BADGES = {status: (now_label(status), style) for status, style in (  # reverse: DIVERGED stands out in no colour
     (Status.DIVERGED, "bold reverse $error"), (Status.HOLDS, "$success"), (Status.STALE, "$warning"),
-    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"))}
+    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"), (Status.DISPUTED, "bold $warning"))}
 SPARK = "▁▂▃▄▅▆▇█"
 # The age sits beside the value, and the claim's text comes last: on a narrow terminal what is cut is the
 # trend and the claim's words, never how old a price is.
@@ -253,7 +253,7 @@ def _age_cell(row: SeriesRow, screen: Screen[None], later_s: float) -> Text:
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
-               Status.NO_DATA: "dim"}
+               Status.NO_DATA: "dim", Status.DISPUTED: "$warning"}
 
 
 def _colour(style: str, screen: Screen[None]) -> str:
