@@ -163,9 +163,10 @@ class ConsistencyCheck:
 class FileCheck(ConsistencyCheck):
     """The check over a whole file (a snapshot, tape or replay), which has no order of arrival: each value's
     peers are the other sources' values of its asset nearest to it in time, before or after, within
-    `peer_window`. So one against one that disagree are both disputed, and with two of four sources at 100x
-    every value is: which are right cannot be told. A value with no peers is held against its own source's
-    past, in time order, as the collector holds it."""
+    `peer_window`. So one against one that disagree are both disputed, unless its own source's value just before
+    it (within `own_window`) vouches for one of them; and with two of four sources at 100x every value is:
+    which are right cannot be told. A value with no peers is held against its own source's past, in time
+    order, as the collector holds it."""
 
     def __init__(self, observations: Iterable[Observation], factor: float, **windows: timedelta) -> None:
         super().__init__(factor, **windows)
@@ -189,6 +190,16 @@ class FileCheck(ConsistencyCheck):
                 best = min(near, key=lambda i: abs(times[i] - obs.ts))
                 peers.append((source, _Seen(values[best], times[best])))
         return peers
+
+    def reason(self, obs: Observation) -> str | None:
+        peers = self._peers(obs)
+        if len(peers) == 1 and _times(obs.value, peers[0][1].value) > self.factor:
+            times, values = self._all[asset_key(obs.series)][(obs.series, obs.source)]
+            index = bisect.bisect_left(times, obs.ts) - 1
+            if index >= 0 and obs.ts - times[index] <= self.own_window \
+                    and _times(obs.value, values[index]) <= self.factor:
+                return None  # one against one, and its own past agrees with it
+        return super().reason(obs)
 
 
 def sift_file(observations: list[Observation], factor: float

@@ -674,6 +674,14 @@ class Store:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM disputed").fetchone()[0])
 
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        """Each source's latest disputed value of `series` at or before `now` (a rule says a claim is disputed
+        when these are all it has that is fresh; they are never read as values)."""
+        with self._lock:  # SQLite takes the other columns from the row with the MAX
+            rows = list(self._db.execute("SELECT source, MAX(ts), value, unit FROM disputed WHERE series = ? "
+                                         "AND ts <= ? GROUP BY source", (series, to_ms(now))))
+        return [Observation(series, r[2], r[3], from_ms(r[1]), r[0]) for r in rows]
+
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------
 

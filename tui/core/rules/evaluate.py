@@ -93,8 +93,20 @@ def _show(value: float, unit: Unit, series: str) -> str:
     return fmt.quantity(value, str(unit), fmt.series_kind([series]))
 
 
+# Two middle quotes further apart than this are no one price: their mean would be a price no source quoted.
+SPLIT_FACTOR = 2.0
+
+
 def _median(observations: list[Observation]) -> float:
-    return float(median(o.value for o in observations))
+    """The median over sources; DisputedData when the sources split in two camps that far apart."""
+    values = sorted(o.value for o in observations)
+    middle = len(values) // 2
+    if len(values) % 2 == 0 and values[middle - 1] > 0 and values[middle] / values[middle - 1] > SPLIT_FACTOR:
+        quoted = ", ".join(f"{_show(o.value, Unit.of(o.unit), o.series)} ({o.source})"
+                           for o in sorted(observations, key=lambda o: o.value))
+        raise DisputedData(f"the sources of {observations[0].series} split: {quoted}; their median would be a "
+                           "price none of them quoted")
+    return float(median(values))
 
 
 def fresh_after(ctx: Context, series: str) -> datetime:
