@@ -122,3 +122,21 @@ def test_a_value_the_collector_refuses_stops_the_read_at_its_line(tmp_path: Path
 def test_the_shipped_snapshot_has_nothing_to_dispute() -> None:
     read = load_tape(DATA / "snapshot.jsonl")
     assert read.disputed == [] and read.warnings == []
+
+
+def test_live_a_claim_whose_fresh_values_are_all_disputed_reads_disputed_in_status(tmp_path: Path) -> None:
+    """The store keeps disputed values apart; when they are all a series has that is fresh, the claims that read
+    it are disputed (not stale on an old price), in the viewer's verdicts and in `status`."""
+    from tui.core.status import store_status
+    from tui.core.store import Store
+    from tui.core.view import make_context
+
+    store = Store(tmp_path / "s.sqlite")
+    old = NOW - timedelta(hours=3)
+    store.append([Observation("crypto:BTC/USD:last", 71_150, "USD", old, "coinbase")])
+    store.add_disputed([(Observation("crypto:BTC/USD:last", 7_115_000, "USD", NOW - timedelta(seconds=20), "coinbase"),
+                         "crypto:BTC/USD:last: 7.115e+06 is 100x above its own last value")])
+    verdict = judge(TESLA, make_context(store, NOW, SETTINGS))
+    assert verdict.status is Status.DISPUTED and "7.12M USD (coinbase)" in verdict.explanation
+    status = store_status(store, load_narratives, SETTINGS, NOW)
+    assert status.counts.get("disputed", 0) >= 1 and " disputed" in status.line

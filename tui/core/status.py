@@ -44,9 +44,9 @@ class StoreStatus:
     def line(self) -> str:
         ours = f" ({self.diverged_ours} ours)" if self.diverged_ours else ""
         parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} {now_label(Status.DIVERGED).lower()}{ours}"]
-        stale = self.counts.get(str(Status.STALE), 0)
-        if stale:
-            parts.append(f"{stale} {now_label(Status.STALE)}")
+        for status in (Status.DISPUTED, Status.STALE):  # disputed: only disagreeing sources, nothing judged
+            if self.counts.get(str(status), 0):
+                parts.append(f"{self.counts[str(status)]} {now_label(status)}")
         if self.wrong_then:
             parts.append(f"{self.wrong_then} {WRONG_THEN}")
         if self.btc is not None:
