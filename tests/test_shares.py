@@ -8,8 +8,10 @@ where no share history reaches the day they say "at today's share count" and the
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +177,19 @@ def test_a_failing_share_history_keeps_the_bars_and_says_why(yahoo: FakeYahoo, k
     assert caps and max(caps, key=lambda o: o.ts).value == pytest.approx(187.67 * TODAY)  # at today's count
     why = src.last_history_failures["equity:NVDA:shares"]
     assert why.startswith("no share count history") and reason in why, why
+
+
+@pytest.mark.parametrize(("shares", "first", "todays"), [(True, "2025-07-09", False), (False, "2025-07-10", True)])
+def test_check_reads_shares_lines_in_a_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str], shares: bool,
+                                                first: str, todays: bool) -> None:
+    from tui.cli import main
+    from tui.core.snapshot import format_observation
+
+    tape = nvda_july(shares)
+    path = tmp_path / "nvda.jsonl"
+    path.write_text("".join(format_observation(o) + "\n" for s in sorted(tape.series_ids())
+                            for o in tape.observations(s)), encoding="utf-8")
+    main(["check", "--snapshot", str(path), "--now", "2025-08-01T00:00:00Z", "--json"])
+    verdict = next(v for v in json.loads(capsys.readouterr().out)["verdicts"] if v["id"] == NVDA_4T.id)
+    assert verdict["then_status"] == "holds" and verdict["then_todays_shares"] is todays
+    assert verdict["then_explanation"].startswith(first)

@@ -95,6 +95,9 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
         "then_off": None if then is None or then.live_value is None else off_text(then),
         "then_explanation": None if then is None else then.explanation,
+        # a past market value read at today's share count (no share history reaches its day): not final
+        "todays_shares": verdict.todays_shares,
+        "then_todays_shares": None if then is None else then.todays_shares,
     }
 
 

@@ -43,6 +43,8 @@ def fingerprint(claim: Claim) -> str:
     """What a cached answer depends on: the date and the rule as written."""
     rule = claim.rule
     text = f"{claim.as_of}|{rule.expr}|{rule.op}|{rule.value!r}|{rule.unit}|{rule.tolerance_pct!r}" if rule else ""
+    if ":market_cap" in text:  # answers kept before a past market value read the share count of its day
+        text += "|shares of the day"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
