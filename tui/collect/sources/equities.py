@@ -22,7 +22,8 @@ How the quotes are fetched, and why (yfinance 1.7):
   without a currency check or a market value for that poll.
 
 Daily history comes from one `yf.download(start=...)` call (again one chart request per symbol, in
-threads). yf.download swallows per-symbol exceptions and only logs them, so we read its log records to
+threads), and the share-count history from one fundamentals-timeseries request per equity
+(`Ticker.get_shares_full`). yf.download swallows per-symbol exceptions and only logs them, so we read its log records to
 tell a rate limit or a refused connection from a symbol that has no data.
 """
 
@@ -786,11 +787,13 @@ class EquitiesSource:
         """Daily bars from `start` to today, each stamped at its session's close.
 
         Per bar: `:last` (the close), `:high`, `:low` (fields the kind has: fx has only last), and for
-        equities `:market_cap` = close × the CURRENT share count, an approximation that ignores buybacks,
-        issuance and splits in between (Yahoo gives no daily share count). The count is the live market value
-        over the live price, not `sharesOutstanding`, which for a company with several share classes (GOOGL,
-        META) counts one class only: so a day's value and the live one agree. Share counts come from the last
-        quotes; when a symbol has none yet, this call also makes one quote request for them. The bar of a
+        equities `:market_cap` = close × the share count in force that day: Yahoo's share-count history
+        (`share_history`, also kept as `:shares` observations, dated by report), scaled to every share class
+        where the live value counts more classes than that history (GOOGL, META). Before that history begins,
+        or without one, it is close × the CURRENT count: the live market value over the live price, not
+        `sharesOutstanding`, which counts one class only, so that a day's value and the live one agree (the
+        rules then say "at today's share count"). Current counts come from the last quotes; when a symbol has
+        none yet, this call also makes one quote request for them. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
         """
