@@ -31,6 +31,7 @@ from tui.collect.sources.equities import (
     Bar,
     EquitiesSource,
     Quote,
+    ShareCount,
     YFinanceDownloader,
     bars_from_frame,
     download_failures,
@@ -138,6 +139,7 @@ class RecordedDownloader(YFinanceDownloader):
         self.quote_error = quote_error
         self.frame_error = frame_error
         self.quote_calls: list[list[str]] = []
+        self.share_counts: dict[str, list[ShareCount]] = {}
         self.frame_calls: list[tuple[list[str], dict[str, Any]]] = []
 
     def fetch_quote_json(self, symbols: Sequence[str]) -> Any:
@@ -151,6 +153,10 @@ class RecordedDownloader(YFinanceDownloader):
         if self.frame_error is not None:
             raise self.frame_error
         return self.frame, dict(self.failures)
+
+    def share_history(self, symbols: Sequence[str], start: date) -> tuple[dict[str, list[ShareCount]], dict[str, str]]:
+        """The recorded share counts (none unless a test gives them): never yfinance's request."""
+        return {s: list(c) for s, c in self.share_counts.items() if s in symbols}, {}
 
 
 def source(downloader: Any, symbols: Sequence[str] = SYMBOLS, timeout_s: float = 5,
@@ -711,7 +717,8 @@ def test_yfinance_history_through_yf_download(yahoo: FakeYahoo) -> None:
     assert latest["equity:NVDA:market_cap"].value == pytest.approx(187.67 * 24_300_000_000)
     nvda_days = {o.ts.date() for o in observations if o.series == "equity:NVDA:last"}
     assert date(2026, 1, 19) not in nvda_days and len(nvda_days) == 5
-    assert src.last_history_failures == {"NOPE": "no daily history from Yahoo"}
+    assert src.last_history_failures == {"NOPE": "no daily history from Yahoo",  # no share history recorded for it:
+                                         "equity:688795.SS:shares": "no share count history from Yahoo"}
 
 
 def test_the_real_download_frame_has_the_shape_the_fakes_use(yahoo: FakeYahoo) -> None:

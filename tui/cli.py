@@ -403,10 +403,13 @@ def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset
 
 def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
     """The observations `check` and `articles` read: a snapshot file, or the store."""
-    from tui.core.snapshot import read_tape
+    from tui.core.snapshot import load_tape
     from tui.core.tape import MemoryTape
     if args.snapshot is not None:
-        return MemoryTape(read_tape(args.snapshot))
+        read = load_tape(args.snapshot, settings.poller.dispute_factor)
+        for warning in read.warnings:
+            print(printable(warning), file=sys.stderr)
+        return MemoryTape(read.observations, read.disputed)
     where = store_location(args.store, settings)
     need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
     return open_store(where, settings.store.retention_days)

@@ -7,6 +7,7 @@ states to show.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -26,6 +27,8 @@ class Pill:
     state: str
     note: str = ""
 
+
+DETAIL = re.compile(r" \([^()]*\)")  # a count's detail, given up on a narrow terminal: `8 diverged (3 ours)`
 
 # Each state's mark and word, so that a pill reads without colour: `● binance`, `✕ mempool FAIL`.
 PILL_MARKS = {"ok": ("●", ""), "slow": ("◐", "slow"), "partial": ("◐", "partial"), "rate_limited": ("◐", "429"),
@@ -69,7 +72,9 @@ class HeaderStatus(Widget):
 
     def render(self) -> Text:
         """Left to right: the name, the mode, the alarm, the counts, the pills. On a narrow terminal the pills
-        are cut first, then the name goes, the mode is shortened, and then the alarm: the counts always show."""
+        are cut first, then the name goes, then the counts' details in parentheses (`8 diverged (3 ours)` reads
+        `8 diverged`) while the mode would lose more than its last letters, the mode is shortened, and then the
+        alarm: the counts always show."""
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
@@ -79,6 +84,8 @@ class HeaderStatus(Widget):
         width = self.size.width or 1_000
         counts = f" {self.flagged} " if self.flagged else ""
         alarm = f" {self.alarm} " if self.alarm else ""
+        if DETAIL.search(counts) and width - cell_len(counts) - cell_len(alarm) < min(len(self.mode), 6) + 3:
+            counts = DETAIL.sub("", counts)
         spare = width - cell_len(counts) - len(" S… ")  # the mode keeps a letter
         if alarm and cell_len(alarm) + 1 > spare:
             cut = self.alarm[:max(1, spare - 4)]

@@ -11,12 +11,17 @@ Paths served, shaped like the real ones:
 - GET /v8/finance/chart/{SYM} {"chart": {"result": [{meta, timestamp, indicators}], "error": null}}; an
                               unknown symbol answers 404 with Yahoo's "No data found" chart error
 - GET /v10/finance/quoteSummary/{SYM}  404 "Quote not found" (yfinance asks when a chart gave no time zone)
-- GET /ws/fundamentals-timeseries/...  an empty timeseries result
+- GET /ws/fundamentals-timeseries/v1/finance/timeseries/{SYM}?symbol=SYM&period1=…&period2=…  the share-count
+                              history yfinance's Ticker.get_shares_full reads: {"timeseries": {"result":
+                              [{"meta", "timestamp": [...], "shares_out": [...]}], "error": null}}, the points
+                              between period1 and period2 (a symbol without one: a result of its meta alone,
+                              which yfinance reads as no history; any other path there: an empty result)
 - anything else (the consent pages): 404 HTML
 
-Payloads come from tests/data/yahoo/ (quote.json, chart/<SYM>.json: the close of Friday 2026-01-23).
-Every request is logged in `requests` as (path, query). Faults are set per endpoint, "quote", "chart" or
-"*" for both, with `set_scenario(endpoint, kind, ...)`:
+Payloads come from tests/data/yahoo/ (quote.json, chart/<SYM>.json: the close of Friday 2026-01-23;
+shares/<SYM>.json: share counts by report date).
+Every request is logged in `requests` as (path, query). Faults are set per endpoint, "quote", "chart",
+"shares" or "*" for all, with `set_scenario(endpoint, kind, ...)`:
 
 - "ok"; "status" (any HTTP status; `retry_after` sent as the Retry-After header; 429 answers Yahoo's
   "Edge: Too Many Requests" text); "html" (an HTML error page, with `status`, 200 by default);
@@ -47,7 +52,7 @@ from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "yahoo"
 KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall", *HOSTILE)
-ENDPOINTS = ("quote", "chart", "*")
+ENDPOINTS = ("quote", "chart", "shares", "*")
 CRUMB = "fAkeCrUmB.9"
 DELETE = object()
 
@@ -55,6 +60,7 @@ QUOTE_PATH = "/v7/finance/quote"
 CHART_PREFIX = "/v8/finance/chart/"
 SUMMARY_PREFIX = "/v10/finance/quoteSummary/"
 TIMESERIES_PREFIX = "/ws/fundamentals-timeseries/"
+SHARES_PREFIX = "/ws/fundamentals-timeseries/v1/finance/timeseries/"
 
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en-us"><head><title>Yahoo</title></head>
@@ -163,6 +169,8 @@ class FakeYahoo(LocalServer):
             error = {"code": "Not Found", "description": f"Quote not found for symbol: {symbol}"}
             self._send(handler, Reply(404, json.dumps({"quoteSummary": {"result": None, "error": error}}).encode()))
             return
+        elif path.startswith(SHARES_PREFIX):
+            endpoint, payload = "shares", self._shares_payload(path.removeprefix(SHARES_PREFIX), query)
         elif path.startswith(TIMESERIES_PREFIX):
             self._send(handler, Reply(200, json.dumps({"timeseries": {"result": [], "error": None}}).encode()))
             return
@@ -194,6 +202,22 @@ class FakeYahoo(LocalServer):
                         item[key] = value
                 result.append(item)
         return {"quoteResponse": {"result": result, "error": None}}
+
+    @staticmethod
+    def _shares_payload(symbol: str, query: dict[str, str]) -> dict[str, Any]:
+        """The recorded share counts of `symbol` between period1 and period2, as Yahoo answers."""
+        path = FIXTURES / "shares" / f"{symbol}.json"
+        meta = {"symbol": [symbol], "type": ["shares_out"]}
+        if not path.exists():
+            return {"timeseries": {"result": [{"meta": meta}], "error": None}}
+        payload: dict[str, Any] = json.loads(path.read_text())
+        result = payload["timeseries"]["result"][0]
+        low, high = int(query.get("period1", 0)), int(query.get("period2", 2**40))
+        kept = [(t, v) for t, v in zip(result["timestamp"], result["shares_out"], strict=True) if low <= t <= high]
+        if not kept:
+            return {"timeseries": {"result": [{"meta": meta}], "error": None}}
+        result["timestamp"], result["shares_out"] = [t for t, _ in kept], [v for _, v in kept]
+        return payload
 
     def _chart_payload(self, symbol: str) -> dict[str, Any] | None:
         with self._lock:

@@ -61,7 +61,8 @@ class Alert:
     @property
     def serious(self) -> bool:
         """A claim that diverged or went dark, a rule met: worth a warning rather than a note."""
-        return self.after in (str(Status.DIVERGED), str(Status.STALE), str(Status.NO_DATA), MET)
+        return self.after in (str(Status.DIVERGED), str(Status.STALE), str(Status.NO_DATA), str(Status.DISPUTED),
+                              MET)
 
     @property
     def title(self) -> str:

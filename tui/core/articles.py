@@ -22,10 +22,11 @@ def citation(article: Article) -> str:
 
 def article_error(claim: Claim, then: Verdict | None) -> str | None:
     """The article's own error on this claim: a then-verdict of WRONG, or an `error` note where no rule can
-    show it. Claims we derived ourselves, and drafts not yet confirmed, are never the article's error."""
+    show it. Claims we derived ourselves, and drafts not yet confirmed, are never the article's error; nor is a
+    rule of our reading failing (its `error` note, where it has one, still is)."""
     if claim.derived or claim.draft:
         return None
-    if claim.rule is not None and then is not None and then.status is Status.DIVERGED:
+    if claim.rule is not None and then is not None and then.status is Status.DIVERGED and not claim.ours:
         return f"wrong on its own date ({claim.as_of}): {then.explanation}"
     return claim.error
 
@@ -69,11 +70,12 @@ class Tally:
 
 def tally(rows: list[ClaimRow]) -> Tally:
     checks = [r for r in rows if r.claim.rule is not None and not r.claim.draft]  # a draft is not counted yet
-    then = [r.then.status if r.then else Status.NO_DATA for r in checks if not r.claim.derived]
+    then = [r.then.status if r.then else Status.NO_DATA for r in checks if not r.claim.ours]
+    wrong = {r.claim.sentence for r in checks if not r.claim.ours and r.then and r.then.status is Status.DIVERGED}
     now = [r.now.status if r.now else Status.NO_DATA for r in checks]
     return Tally(
         claims=len(rows), checkable=len(checks), derived=sum(r.claim.derived for r in rows),
-        held_then=then.count(Status.HOLDS), wrong_then=then.count(Status.DIVERGED),
+        held_then=then.count(Status.HOLDS), wrong_then=len(wrong),  # per sentence
         no_data_then=sum(s not in (Status.HOLDS, Status.DIVERGED) for s in then),
         holds_now=now.count(Status.HOLDS), diverged_now=now.count(Status.DIVERGED),
         errors=sum(r.error is not None for r in rows),

@@ -34,12 +34,14 @@ _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
                  "published", "published_inferred", "note", "url", "inferred"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
-               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft"}
+               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft",
+               "reading", "reading_note"}
 # What a user's file must give; the shipped files must also give seed, title_en and summary_zh.
 _USER_ARTICLE_REQUIRED = ("id", "outlet", "title")
 _SHIPPED_ARTICLE_REQUIRED = ("id", "seed", "outlet", "title", "title_en")
 NETWORKS = {"bitcoin"}  # network series: the hashrate source carries Bitcoin's alone
 ORIGINS = ("article", "derived")
+READINGS = ("article", "ours")  # whose reading a rule's threshold, window and period are
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
 
 
@@ -284,6 +286,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("paragraph", "paragraph must be a whole number from 1")
     if entry.get("origin", "article") not in ORIGINS:
         bad("origin", f"origin {entry.get('origin')!r} must be \"article\" or \"derived\"")
+    _check_reading(entry, bad)
     if not isinstance(entry.get("draft", False), bool):
         bad("draft", "draft must be true or false")
     elif entry.get("draft") and entry.get("kind") != "check":
@@ -313,8 +316,28 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
         unit=entry.get("unit"), file=article.file, line=doc.line("claims", index),
         quote=entry.get("quote"), paragraph=paragraph, origin=entry.get("origin", "article"),
-        error=entry.get("error"),
+        error=entry.get("error"), reading=_reading(entry), reading_note=entry.get("reading_note"),
     )
+
+
+def _reading(entry: dict[str, Any]) -> str:
+    """A claim's reading: as given; else "ours" for a claim we derived, "article" for the article's own."""
+    return str(entry.get("reading", "ours" if entry.get("origin") == "derived" else "article"))
+
+
+def _check_reading(entry: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """`reading` ("article" or "ours") and `reading_note` (what we assumed) belong to a check claim's rule."""
+    reading = entry.get("reading")
+    if "reading" in entry and reading not in READINGS:
+        bad("reading", f"reading {reading!r} must be \"article\" (the article's own words) or \"ours\" "
+                       "(a threshold, window or period we chose)")
+    elif reading == "article" and entry.get("origin") == "derived":
+        bad("reading", "a claim we derived (origin = \"derived\") is our reading: reading = \"ours\"")
+    if "reading_note" in entry and not _text(entry["reading_note"]):
+        bad("reading_note", "reading_note must say what we assumed, a non-empty string")
+    for key in ("reading", "reading_note"):
+        if key in entry and entry.get("kind") == "context":
+            bad(key, f"{key} is about a rule's reading: a context claim has no rule")
 
 
 class _Loaded:

@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from tui.core import tally
 from tui.core.alerts import Alert, AlertJudge
 from tui.core.claims import Narratives
 from tui.core.config import Settings
-from tui.core.model import Observation, Status, Verdict
+from tui.core.model import Claim, Observation, Status, Verdict
 from tui.core.rules.evaluate import PastDays, fresh_after
 from tui.core.rules.verdict import off_text
 from tui.core.store import CollectorInfo, HealthRecord, Store
@@ -69,7 +70,7 @@ class DashboardState:
     new_flips: tuple[Flip, ...] = ()  # the flips since the previous state
     collector: CollectorStatus | None = None  # LIVE only
     built_in_s: float = 0.0
-    derived: frozenset[str] = frozenset()  # our own claims: never counted as the article's error
+    claims: Mapping[str, Claim] = field(default_factory=dict)  # by id: whose reading, which sentence
     drafts: frozenset[str] = frozenset()  # rules the user has not confirmed: shown, never counted
     alerts: tuple[Alert, ...] = ()  # the newest alerts, newest first (LIVE: the collector's, from the store)
     new_alerts: tuple[Alert, ...] = ()  # the alerts since the previous state, oldest first
@@ -77,14 +78,18 @@ class DashboardState:
 
     @property
     def diverged(self) -> int:
-        return sum(1 for v in self.verdicts.values() if v.status is Status.DIVERGED and v.claim_id not in self.drafts)
+        return self.diverged_now.total
+
+    @property
+    def diverged_now(self) -> tally.Diverged:
+        """Diverged claims (drafts aside), those of our reading counted apart: `8 diverged (3 ours)`."""
+        return tally.diverged((v for v in self.verdicts.values() if v.claim_id not in self.drafts), self.claims)
 
     @property
     def wrong_then(self) -> int:
-        """The articles' figures the record does not support on their own dates (our derived claims and drafts
-        aside)."""
-        return sum(1 for v in self.then.values() if v.status is Status.DIVERGED and v.claim_id not in self.derived
-                   and v.claim_id not in self.drafts)
+        """The articles' sentences the record does not support on their own dates (claims of our reading and
+        drafts aside; claims quoting one sentence count once)."""
+        return tally.wrong_then((v for v in self.then.values() if v.claim_id not in self.drafts), self.claims)
 
 
 class ReadOnlyThen:
@@ -163,7 +168,7 @@ class Engine:
             del self._alerts[ALERTS_KEPT:]
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
                                new_flips, self._collector(now), time.perf_counter() - started,
-                               frozenset(c.id for c in narratives.claims if c.derived),
+                               {c.id: c for c in narratives.claims},
                                frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts())
         self.state = state
         return state

@@ -22,7 +22,8 @@ class TapecheckError(Exception):
 
 SERIES_KINDS: dict[str, frozenset[str]] = {
     "crypto": frozenset({"last", "high", "low"}),
-    "equity": frozenset({"last", "high", "low", "prev_close", "market_cap"}),
+    # shares: the count of shares outstanding (Yahoo's history of it), which a past market value is read with
+    "equity": frozenset({"last", "high", "low", "prev_close", "market_cap", "shares"}),
     "index": frozenset({"last", "high", "low", "prev_close"}),
     "fx": frozenset({"last"}),
     "commodity": frozenset({"last", "high", "low", "prev_close"}),
@@ -78,6 +79,15 @@ class SeriesId:
         series.unit  # noqa: B018 - validates the symbol's shape for its kind
         return series
 
+    def symbol_currency(self) -> str:
+        """An equity's listing currency, from its symbol's exchange suffix."""
+        for suffix, currency in LISTING_CURRENCY.items():
+            if self.symbol.endswith(suffix):
+                return currency
+        if "." in self.symbol:
+            raise TapecheckError(f"equity series {self}: unknown exchange suffix in {self.symbol!r}")
+        return "USD"
+
     @property
     def yahoo_symbol(self) -> str | None:
         """Yahoo's symbol for an equity, index, fx or commodity series (fx:USDCNY → CNY=X), else None."""
@@ -98,12 +108,10 @@ class SeriesId:
                 raise TapecheckError(f"crypto series {self} needs a BASE/QUOTE symbol such as BTC/USD")
             return quote
         if self.kind == "equity":
-            for suffix, currency in LISTING_CURRENCY.items():
-                if self.symbol.endswith(suffix):
-                    return currency
-            if "." in self.symbol:
-                raise TapecheckError(f"equity series {self}: unknown exchange suffix in {self.symbol!r}")
-            return "USD"
+            if self.field == "shares":
+                self.symbol_currency()  # the symbol's exchange suffix is checked all the same
+                return "shares"
+            return self.symbol_currency()
         if self.kind == "index":
             return "pts"
         if self.kind == "fx":
@@ -143,6 +151,7 @@ class Status(StrEnum):
     STALE = "stale"
     NO_DATA = "no_data"
     CONTEXT = "context"
+    DISPUTED = "disputed"  # only sources that disagree with each other: no value to judge
 
 
 OPS = (">=", ">", "<=", "<", "~")
@@ -211,6 +220,15 @@ class Claim:
     error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
     draft: bool = False  # a proposed rule not yet confirmed by the user: shown, never counted as diverged
     user: bool = False  # from the user's own narrative dirs, not shipped
+    # Whose reading the rule's threshold, window and period are: "article" (the article's own words) or "ours"
+    # (what we assumed, said in reading_note). A rule of our reading that fails on its date is not the article's
+    # error. A derived claim is ours throughout.
+    reading: str = "article"
+    reading_note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin == "derived" and self.reading != "ours":  # what we wrote ourselves is our reading
+            object.__setattr__(self, "reading", "ours")
 
     @property
     def series(self) -> tuple[str, ...]:
@@ -220,6 +238,18 @@ class Claim:
     def derived(self) -> bool:
         """A claim we wrote to follow the article: its failures are never the article's errors."""
         return self.origin == "derived"
+
+    @property
+    def ours(self) -> bool:
+        """Whether the rule is our reading (a derived claim's always is): its failure is never the article's
+        error. The one field that decides it is `reading`."""
+        return self.reading == "ours"
+
+    @property
+    def sentence(self) -> str:
+        """What an article's error is counted by: its sentence (the quote), so that claims quoting the same
+        sentence count once; a claim without a quote is a sentence of its own."""
+        return f"{self.article}|{self.quote}" if self.quote else f"{self.article}|#{self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,3 +269,6 @@ class Verdict:
     age_s: float | None = None
     inputs: tuple[tuple[str, float, float], ...] = field(default=())  # (series, value, age_s)
     market_closed: bool = False  # a value read is a market's last close while it is shut
+    # A past market value was read at today's share count (no share history reaches its day): the explanation
+    # says "at today's share count", and such a verdict on a claim's own date is not final.
+    todays_shares: bool = False

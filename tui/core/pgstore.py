@@ -605,6 +605,15 @@ class PgStore(Store):
             "SELECT series, source, ts, value, unit, reason FROM disputed ORDER BY ts DESC LIMIT %s", (limit,))))
         return [(Observation(r[0], r[3], r[4], from_ms(r[2]), r[1]), r[5]) for r in rows]
 
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        try:
+            rows = self._run(lambda conn: list(conn.execute(
+                "SELECT DISTINCT ON (source) source, ts, value, unit FROM disputed WHERE series = %s AND ts <= %s "
+                "ORDER BY source, ts DESC", (series, to_ms(now)))))
+        except TapecheckError:  # the server is away: no word on disputes, as on values (its own fallback)
+            return []
+        return [Observation(series, r[2], r[3], from_ms(r[1]), r[0]) for r in rows]
+
     def disputed_count(self) -> int:
         return int(self._run(lambda conn: _one(conn.execute("SELECT COUNT(*) FROM disputed"))))
 

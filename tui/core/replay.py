@@ -21,12 +21,13 @@ class Replay:
     """A tape and a virtual clock over it. `speed` is virtual seconds per real second; 0 means step by step,
     as fast as the dashboard can redraw."""
 
-    def __init__(self, observations: list[Observation], speed: float = 1.0, start: datetime | None = None) -> None:
+    def __init__(self, observations: list[Observation], speed: float = 1.0, start: datetime | None = None,
+                 disputed: list[Observation] | None = None) -> None:
         if not observations:
             raise TapecheckError("the tape holds no observations")
         if not 0 <= speed <= MAX_SPEED:  # also refuses nan and inf
             raise TapecheckError(f"--speed must be from 0 to {MAX_SPEED:g}, not {speed:g}")
-        self.tape = MemoryTape(observations)
+        self.tape = MemoryTape(observations, disputed or ())  # disputed: set aside on reading, never values
         self.speed = speed
         self.start = start or observations[0].ts
         self.times = sorted({o.ts for o in observations if o.ts >= self.start})

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tui.core import format as fmt
+from tui.core import tally
 from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
@@ -37,6 +38,8 @@ def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
         "quote": claim.quote,
         "paragraph": claim.paragraph,
         "origin": claim.origin,
+        "reading": claim.reading,  # "ours": the threshold, window or period is ours (reading_note says which)
+        "reading_note": claim.reading_note,
         "error": claim.error,
         "file": f"{claim.file}:{claim.line}",
         "draft": claim.draft,  # a proposed rule not yet confirmed: never counted as diverged
@@ -72,7 +75,8 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
     return {
         "id": verdict.claim_id,
         "theme": verdict.theme,
-        "origin": claim.origin,  # "derived": ours; its failure is never the article's error
+        "origin": claim.origin,  # "derived": a claim we added to follow the article
+        "reading": claim.reading,  # "ours": its failure on its date is never the article's error
         "status": str(verdict.status),
         "claim_value": verdict.claim_value,
         "live_value": verdict.live_value,
@@ -86,10 +90,14 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "explanation": verdict.explanation,
         "then_date": claim.as_of.isoformat() if claim.rule else None,
         "then_status": None if then is None else str(then.status),
+        "then_word": None if then is None else then_label(then, claim.ours),  # "not met (our reading)", "WRONG"
         "then_value": None if then is None else then.live_value,
         "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
         "then_off": None if then is None or then.live_value is None else off_text(then),
         "then_explanation": None if then is None else then.explanation,
+        # a past market value read at today's share count (no share history reaches its day): not final
+        "todays_shares": verdict.todays_shares,
+        "then_todays_shares": None if then is None else then.todays_shares,
     }
 
 
@@ -98,9 +106,13 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
     counts: dict[str, int] = {}
     for verdict in verdicts:
         counts[verdict.status] = counts.get(verdict.status, 0) + 1
-    summary = ", ".join(f"{counts[s]} {now_label(s)}" for s in STATUS_ORDER if s in counts)
-    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED and not narratives.claim(v.claim_id).derived)
-    summary += f"; {wrong} {WRONG_THEN} (articles' figures the record does not support on their own date)" \
+    claims = {c.id: c for c in narratives.claims}
+    of_ours = tally.diverged(verdicts, claims).ours
+    summary = ", ".join(f"{counts[s]} {now_label(s)}" + (f" ({of_ours} ours)" if s is Status.DIVERGED and of_ours
+                                                         else "")
+                        for s in STATUS_ORDER if s in counts)
+    wrong = tally.wrong_then(then.values(), claims)
+    summary += f"; {wrong} {WRONG_THEN} (articles' sentences the record does not support on their own date)" \
         if wrong else ""
     print(f"tapecheck {heading}: {summary}\n")
     for theme in narratives.themes:
@@ -112,20 +124,23 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         for v in rows:
             claim = narratives.claim(v.claim_id)
             claimed, live = _value(v.claim_value, v.unit), live_text(v)
-            ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
+            ours = "  (ours: derived from the article, not its claim)" if claim.derived else \
+                "  (our reading)" if claim.ours else ""
             ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""
             ours += f"  (your file {claim.file}:{claim.line})" if claim.user else ""
             print(f"  {now_label(v.status):9} {v.claim_id}{ours}")
             print(f"            {claim.summary_zh if lang == 'zh' else claim.summary}")
+            if claim.ours and claim.reading_note:
+                print(f"            our reading: {claim.reading_note}")
             print(f"            claimed {v.op} {claimed} · live {live} · off {off_text(v)}"
                   f" · age {fmt.age(v.age_s)}")
             print(f"            {v.explanation}")
             before = then.get(v.claim_id)
             if before is not None and before.status is not Status.NO_DATA:
-                print(f"            then ({claim.as_of}): {then_label(before, claim.derived)} · "
+                print(f"            then ({claim.as_of}): {then_label(before, claim.ours)} · "
                       f"{live_text(before)} · off {off_text(before)}"
-                      + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.derived else "")
-                      + (" · our rule, not the article's error" if before.status is Status.DIVERGED and claim.derived
+                      + (" · wrong on its own date" if before.status is Status.DIVERGED and not claim.ours else "")
+                      + (" · our reading, not the article's error" if before.status is Status.DIVERGED and claim.ours
                          else ""))
         print()
 
@@ -149,7 +164,7 @@ def print_articles(narratives: Narratives, now: dict[str, Verdict], then: dict[s
         print(f"   {tally_line(card.tally)}")
         for row in card.rows:
             c = row.claim
-            then_word = then_label(row.then) if c.rule else ""
+            then_word = then_label(row.then, c.ours, short=True) if c.rule else ""
             now_word = "" if row.now is None else str(row.now.status)
             ours = " (ours)" if c.derived else ""
             summary = c.summary_zh if lang == "zh" else c.summary

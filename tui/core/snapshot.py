@@ -6,6 +6,11 @@
 A bad line stops the read with `file:line: what is wrong`; nothing is half-read. Blank lines are skipped.
 A file whose name ends in `.gz` is read through gzip.
 Lines need not be sorted; a repeated (series, source, ts) keeps the first line's value, as the store does.
+
+A snapshot or tape to show or judge (`load_tape`) is held to what the collector holds its sources to
+(tui/core/validate.py, tui/core/consistency.py): a value the collector refuses (zero, negative, implausibly
+large, a hashrate out of range, the demo's source) stops the read at its line; a value many times off the
+other sources of its asset is disputed, set aside with its line named, and never used as a value.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ import gzip
 import json
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
+from tui.core.consistency import sift_file
 from tui.core.dates import parse_time as parse_time  # re-exported: tapes and flags read times alike
 from tui.core.model import Observation, SeriesId, TapecheckError
 from tui.core.oserrors import why
+from tui.core.validate import refusal
 
 _FIELDS = ("series", "value", "unit", "ts", "source")
+DISPUTE_FACTOR = 4.0  # as config's poller.dispute_factor by default: a file read without settings
 MAX_LINE = 10_000
 
 
@@ -67,6 +76,11 @@ def parse_observation(line: str) -> Observation:
 
 def read_observations(path: Path) -> list[Observation]:
     """Every observation in a JSON Lines file, or TapecheckError naming the file and line."""
+    return [obs for _, obs in _read_numbered(path)]
+
+
+def _read_numbered(path: Path) -> list[tuple[int, Observation]]:
+    """Every observation in a JSON Lines file with its line number, or TapecheckError naming the file and line."""
     try:
         with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") \
                 as handle:
@@ -81,22 +95,50 @@ def read_observations(path: Path) -> list[Observation]:
         raise TapecheckError(f"{path}: not UTF-8 text") from None
 
 
-def read_tape(path: Path) -> list[Observation]:
-    """A snapshot or tape to show or judge: its observations, or TapecheckError naming the file when it has
-    none (an empty file would only show every claim without data, and not say why)."""
-    observations = read_observations(path)
-    if not observations:
+@dataclass(frozen=True, slots=True)
+class TapeFile:
+    """A snapshot or tape as read to show or judge: the observations used, and those disputed (set aside, each
+    with its line and why: `file:line: disputed: …`)."""
+
+    observations: list[Observation]
+    disputed: list[Observation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_tape(path: Path, dispute_factor: float = DISPUTE_FACTOR, synthetic_ok: bool = False) -> TapeFile:
+    """A snapshot or tape to show or judge, held to the collector's validation and consistency check (see the
+    module's docstring); TapecheckError naming the file and line of a refused value, or the file when it holds
+    none (an empty file would only show every claim without data, and not say why). `synthetic_ok`: the demo's
+    own tape."""
+    numbered = _read_numbered(path)
+    if not numbered:
         raise TapecheckError(f"{path}: holds no observations (an empty snapshot or tape); give a file that "
                              "`tapecheck record --out` wrote")
-    return observations
+    for number, obs in numbered:
+        if reason := refusal(obs, synthetic_ok=synthetic_ok):
+            raise TapecheckError(f"{path}:{number}: refused, as the collector refuses it: {reason}")
+    lines = {id(obs): number for number, obs in numbered}
+    kept, disputed = sift_file([obs for _, obs in numbered], dispute_factor)
+    warnings = [f"{path}:{lines[id(obs)]}: disputed, not used as a value: {reason}" for obs, reason in disputed]
+    return TapeFile(kept, [obs for obs, _ in disputed], sorted(warnings, key=_line_order))
 
 
-def _read(handle: IO[str], name: str) -> Iterator[Observation]:
+def _line_order(warning: str) -> tuple[str, int]:
+    where, _, number = warning.split(": ", 1)[0].rpartition(":")
+    return where, int(number) if number.isdigit() else 0
+
+
+def read_tape(path: Path, dispute_factor: float = DISPUTE_FACTOR) -> list[Observation]:
+    """The observations `load_tape` keeps of a snapshot or tape (the disputed ones left out)."""
+    return load_tape(path, dispute_factor).observations
+
+
+def _read(handle: IO[str], name: str) -> Iterator[tuple[int, Observation]]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            yield parse_observation(line)
+            yield number, parse_observation(line)
         except TapecheckError as error:
             raise TapecheckError(f"{name}:{number}: {error}") from None
 

@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tui.core import format as fmt
+from tui.core import tally
 from tui.core.model import Status, Verdict
+from tui.core.tally import counts_as_error
 from tui.core.words import WRONG_THEN, now_label
 
 if TYPE_CHECKING:
@@ -34,15 +36,17 @@ class StoreStatus:
     btc: float | None
     btc_age_s: float | None
     collector: str  # "ok", "paused" or "down"
-    wrong_then: int = 0  # the articles' figures WRONG on their own date, as the collector judged and stored them
+    wrong_then: int = 0  # the articles' sentences WRONG on their own date, as the collector judged and stored them
     judged_by: str = "status"  # "collector": the counts are the collector's summary; "status": judged here
+    diverged_ours: int = 0  # of the diverged claims, those of our reading
 
     @property
     def line(self) -> str:
-        parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} {now_label(Status.DIVERGED).lower()}"]
-        stale = self.counts.get(str(Status.STALE), 0)
-        if stale:
-            parts.append(f"{stale} {now_label(Status.STALE)}")
+        ours = f" ({self.diverged_ours} ours)" if self.diverged_ours else ""
+        parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} {now_label(Status.DIVERGED).lower()}{ours}"]
+        for status in (Status.DISPUTED, Status.STALE):  # disputed: only disagreeing sources, nothing judged
+            if self.counts.get(str(status), 0):
+                parts.append(f"{self.counts[str(status)]} {now_label(status)}")
         if self.wrong_then:
             parts.append(f"{self.wrong_then} {WRONG_THEN}")
         if self.btc is not None:
@@ -51,22 +55,24 @@ class StoreStatus:
         return " · ".join(parts)
 
     def json(self) -> dict[str, Any]:
-        return {"line": self.line, "counts": self.counts, "wrong_then": self.wrong_then, "btc": self.btc,
+        return {"line": self.line, "counts": self.counts, "diverged_ours": self.diverged_ours,
+                "wrong_then": self.wrong_then, "btc": self.btc,
                 "btc_age_s": self.btc_age_s, "collector": self.collector, "judged_by": self.judged_by}
 
 
 def summary_of(narratives: Narratives, verdicts: Iterable[Verdict], stored_then: Mapping[str, Cached],
                fingerprint: Callable[..., str]) -> dict[str, Any]:
-    """The counts `status` shows: verdicts now by status (drafts are not confirmed: left out), and the
-    articles' figures WRONG on their own date (our derived claims aside)."""
-    drafts = {c.id for c in narratives.claims if c.draft}
+    """The counts `status` shows: verdicts now by status (drafts are not confirmed: left out), how many of the
+    diverged are of our reading, and the articles' sentences WRONG on their own date (claims of our reading
+    aside; claims quoting one sentence count once)."""
+    claims = {c.id: c for c in narratives.claims}
     counts: dict[str, int] = {}
-    for verdict in verdicts:
-        if verdict.claim_id not in drafts:
-            counts[str(verdict.status)] = counts.get(str(verdict.status), 0) + 1
-    wrong = sum(1 for c in narratives.claims if not c.derived and c.id in stored_then
-                and stored_then[c.id].status is Status.DIVERGED and stored_then[c.id].fingerprint == fingerprint(c))
-    return {"counts": counts, "wrong_then": wrong}
+    now = [v for v in verdicts if not (v.claim_id in claims and claims[v.claim_id].draft)]
+    for verdict in now:
+        counts[str(verdict.status)] = counts.get(str(verdict.status), 0) + 1
+    wrong = {c.sentence for c in narratives.claims if counts_as_error(c) and c.id in stored_then
+             and stored_then[c.id].status is Status.DIVERGED and stored_then[c.id].fingerprint == fingerprint(c)}
+    return {"counts": counts, "diverged_ours": tally.diverged(now, claims).ours, "wrong_then": len(wrong)}
 
 
 def store_status(store: Store, narratives: Callable[[], Narratives], settings: Settings,
@@ -78,11 +84,12 @@ def store_status(store: Store, narratives: Callable[[], Narratives], settings: S
     if kept is not None and _fresh(kept, now):
         counts = {str(k): int(v) for k, v in dict(kept.get("counts", {})).items()}
         wrong, judged_by = int(kept.get("wrong_then", 0)), "collector"
+        ours = int(kept.get("diverged_ours", 0))
     else:
         found = _judge(store, narratives(), settings, now)
-        counts, wrong, judged_by = found["counts"], found["wrong_then"], "status"
+        counts, wrong, judged_by, ours = found["counts"], found["wrong_then"], "status", found["diverged_ours"]
     value, age = _btc(store, settings, now)
-    return StoreStatus(counts, value, age, collector, wrong, judged_by)
+    return StoreStatus(counts, value, age, collector, wrong, judged_by, ours)
 
 
 def _fresh(summary: Mapping[str, Any], now: datetime) -> bool:

@@ -34,9 +34,8 @@ from tui.core.model import Observation, Status, TapecheckError
 from tui.core.storefile import check_health, check_identity, describe_open_error
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
+from tui.core.validate import SYNTHETIC_SOURCES as SYNTHETIC_SOURCES  # the demo's: refused, never mixed with real data
 
-# Observations from these sources are synthetic (the demo) and are refused, so they never mix with real data.
-SYNTHETIC_SOURCES = ("demo",)
 _STATUSES = {str(s) for s in Status}
 
 REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector
@@ -674,6 +673,14 @@ class Store:
     def disputed_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM disputed").fetchone()[0])
+
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        """Each source's latest disputed value of `series` at or before `now` (a rule says a claim is disputed
+        when these are all it has that is fresh; they are never read as values)."""
+        with self._lock:  # SQLite takes the other columns from the row with the MAX
+            rows = list(self._db.execute("SELECT source, MAX(ts), value, unit FROM disputed WHERE series = ? "
+                                         "AND ts <= ? GROUP BY source", (series, to_ms(now))))
+        return [Observation(series, r[2], r[3], from_ms(r[1]), r[0]) for r in rows]
 
 
     # ---- then-verdicts and history coverage ------------------------------------------------------------

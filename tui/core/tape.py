@@ -74,12 +74,20 @@ class CachedTape:
     def series_ids(self) -> set[str]:
         return self.tape.series_ids()
 
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        disputed = getattr(self.tape, "disputed_latest", None)
+        return [] if disputed is None else list(disputed(series, now))
+
 
 class MemoryTape:
     """Observations in memory, sorted per series and source. Of repeated (series, source, ts), the first wins,
-    as in the append-only store."""
+    as in the append-only store. `disputed`: values of the file set aside as disagreeing with the other sources
+    (tui.core.consistency), never read as values; only a claim left with nothing else is told of them."""
 
-    def __init__(self, observations: Iterable[Observation]) -> None:
+    def __init__(self, observations: Iterable[Observation], disputed: Iterable[Observation] = ()) -> None:
+        self._disputed: dict[str, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
+        for obs in sorted(disputed, key=lambda o: o.ts):
+            self._disputed[obs.series][obs.source].append(obs)
         merged: dict[str, dict[str, dict[datetime, Observation]]] = defaultdict(lambda: defaultdict(dict))
         for obs in observations:
             merged[obs.series][obs.source].setdefault(obs.ts, obs)
@@ -114,6 +122,15 @@ class MemoryTape:
 
     def latest(self, series: str, now: datetime) -> list[Observation]:
         return self._last_before(series, now, inclusive=True)
+
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        """Each source's latest disputed value of `series` at or before `now`."""
+        found = []
+        for rows in self._disputed.get(series, {}).values():
+            index = bisect.bisect_right([o.ts for o in rows], now)
+            if index:
+                found.append(rows[index - 1])
+        return found
 
     def at(self, series: str, day: date) -> list[Observation]:
         end = end_of_day(day)

@@ -30,13 +30,21 @@ def day_context(tape: Tape, day: date, settings: Settings) -> Context:
     """Evaluation as of the close of `day`: daily values, no market hours, `history_days` of slack."""
     slack = settings.staleness.history_days * 86_400.0
     return Context(tape, end_of_day(day) - timedelta(milliseconds=1), lambda _series: slack,
-                   settings.staleness.history_days, closed_since=lambda _series, _now: None)
+                   settings.staleness.history_days, closed_since=lambda _series, _now: None, past=True)
+
+
+def final(verdict: Verdict) -> bool:
+    """Whether a verdict on a claim's own date is kept as final: a definite answer that assumed nothing (a past
+    market value at today's share count is judged again once the share history arrives)."""
+    return verdict.status in FINAL and not verdict.todays_shares
 
 
 def fingerprint(claim: Claim) -> str:
     """What a cached answer depends on: the date and the rule as written."""
     rule = claim.rule
     text = f"{claim.as_of}|{rule.expr}|{rule.op}|{rule.value!r}|{rule.unit}|{rule.tolerance_pct!r}" if rule else ""
+    if ":market_cap" in text:  # answers kept before a past market value read the share count of its day
+        text += "|shares of the day"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -81,7 +89,7 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
             continue
         verdict = judge(claim, day_context(tape, claim.as_of, settings))
         found[claim.id] = verdict
-        if verdict.status in FINAL:
+        if final(verdict):
             new.append((claim.id, Cached(mark, verdict.status, verdict.live_value, verdict.deviation_pct,
                                          verdict.explanation)))
     if cache is not None and new:

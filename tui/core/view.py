@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tui.core import format as fmt
-from tui.core import markets
+from tui.core import markets, tally
 from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.core.names import CompanyName
 from tui.core.rules.evaluate import Context, NoData, PastDays, last
 from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text
+from tui.core.tally import Diverged, counts_as_error
 from tui.core.tape import CachedTape, Tape
 
 SPARK_POINTS = 40
@@ -57,14 +58,15 @@ class ClaimRow:
     @property
     def wrong_then(self) -> bool:
         """The record does not support the article's figure even on its own date (never so for our own claims)."""
-        return (self.then is not None and self.then.status is Status.DIVERGED and not self.claim.derived
-                and not self.claim.draft)
+        return self.then is not None and self.then.status is Status.DIVERGED and counts_as_error(self.claim)
 
     def summary(self, lang: str) -> str:
         text = self.claim.summary_zh if lang == "zh" else self.claim.summary
         if self.claim.draft:
             text = ("(草稿,未确认) " if lang == "zh" else "(draft, unconfirmed) ") + text
-        return ("(我们的推论) " if lang == "zh" else "(ours) ") + text if self.claim.derived else text
+        if self.claim.derived:
+            return ("(我们的推论) " if lang == "zh" else "(ours) ") + text
+        return ("(我们的解读) " if lang == "zh" else "(our reading) ") + text if self.claim.ours else text
 
     @property
     def claimed_text(self) -> str:
@@ -90,18 +92,21 @@ class ThemeView:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
 
     @property
-    def diverged(self) -> int:
-        """Diverged claims, drafts (rules not yet confirmed) aside."""
-        return sum(1 for c in self.claims if c.verdict.status is Status.DIVERGED and not c.claim.draft)
+    def diverged(self) -> Diverged:
+        """Diverged claims, drafts (rules not yet confirmed) aside, those of our reading counted apart."""
+        return tally.diverged((c.verdict for c in self.claims), {c.claim.id: c.claim for c in self.claims})
 
     @property
     def wrong_then(self) -> int:
-        return sum(1 for c in self.claims if c.wrong_then)
+        """The articles' sentences WRONG on their own date (claims quoting one sentence count once)."""
+        return tally.wrong_then((c.then for c in self.claims if c.then is not None),
+                                {c.claim.id: c.claim for c in self.claims})
 
 
 def series_label(series: str) -> str:
     parsed = SeriesId.parse(series)
-    names = {"last": "", "market_cap": " mkt cap", "hashrate": " hashrate", "difficulty": " difficulty"}
+    names = {"last": "", "market_cap": " mkt cap", "hashrate": " hashrate", "difficulty": " difficulty",
+             "shares": " shares"}
     return f"{parsed.symbol}{names.get(parsed.field, ' ' + parsed.field)}"
 
 

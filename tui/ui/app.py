@@ -99,8 +99,10 @@ class TapecheckApp(App[str | None]):
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, engine: Engine,
                  lang: str | None = None, replay: Replay | None = None,
                  start_collector: Callable[[], str] | None = None, source_note: str = "",
-                 back_to: str | None = None, taken_at: datetime | None = None) -> None:
+                 back_to: str | None = None, taken_at: datetime | None = None,
+                 file_warnings: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.file_warnings = file_warnings  # a snapshot's or tape's values disputed on reading: told once
         self.settings = settings
         self.narratives = narratives
         self.mode = mode
@@ -141,6 +143,11 @@ class TapecheckApp(App[str | None]):
             self.set_interval(QUIET_REBUILD_S, self.build_state)
         if self.replay is not None:
             self.play()
+        if self.file_warnings:
+            first = printable(self.file_warnings[0])
+            more = f" (and {len(self.file_warnings) - 1} more: `tapecheck check --snapshot` lists them)" \
+                if len(self.file_warnings) > 1 else ""
+            self.notify(f"{first}{more}", title="Disputed values set aside", severity="warning", timeout=15)
         if self.store is None:  # a timer looks for changed narrative files (LIVE: the store-watch thread does)
             self.set_interval(WATCH_S, self.watch_narratives)
         self.tell_narrative_problems(self.narratives.problems)
@@ -378,7 +385,7 @@ class TapecheckApp(App[str | None]):
         flagged = ""
         if state is not None:
             alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
-            flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
+            flagged = " · ".join(([str(state.diverged_now)] if state.diverged else [])
                                  + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
                                  + ([alerts] if state.unacked else []))
         header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
@@ -611,26 +618,27 @@ class TapecheckApp(App[str | None]):
 
 def snapshot_app(settings: Settings, narratives: Narratives, path: Path, now: datetime | None = None,
                  lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_tape
+    from tui.core.snapshot import load_tape
 
-    observations = read_tape(path)
-    tape = MemoryTape(observations)
+    read = load_tape(path, settings.poller.dispute_factor)
+    observations = read.observations
+    tape = MemoryTape(observations, read.disputed)
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     note = f"{path}" + (f" at {now:%Y-%m-%d %H:%M} UTC" if now else "")
     taken_at = None if now or not observations else max(o.ts for o in observations)
     return TapecheckApp(settings, narratives, mode="SNAPSHOT", engine=Engine(narratives, settings, tape, clock),
-                        lang=lang, source_note=note, taken_at=taken_at)
+                        lang=lang, source_note=note, taken_at=taken_at, file_warnings=tuple(read.warnings))
 
 
 def replay_app(settings: Settings, narratives: Narratives, path: Path, speed: float,
                start: datetime | None = None, lang: str | None = None) -> TapecheckApp:
-    from tui.core.snapshot import read_tape
+    from tui.core.snapshot import load_tape
 
-    observations = read_tape(path)
-    replay = Replay(observations, speed, start)
+    read = load_tape(path, settings.poller.dispute_factor)
+    replay = Replay(read.observations, speed, start, read.disputed)
     return TapecheckApp(settings, narratives, mode="REPLAY", engine=Engine(narratives, settings, replay.tape,
                                                                             replay.clock),
-                        lang=lang, replay=replay, source_note=str(path))
+                        lang=lang, replay=replay, source_note=str(path), file_warnings=tuple(read.warnings))
 
 
 def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None,

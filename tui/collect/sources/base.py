@@ -12,22 +12,16 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Protocol
 
 from tui.core.model import Observation, TapecheckError
-
-# Above these a value is a unit or scale error, not a reading: no price tapecheck reads reaches 1e12 of its
-# currency (an IDR share is about 1e4), no market value 1e17; the network series have their own, tighter, range
-# (tui.collect.sources.hashrate.PLAUSIBLE).
-MAX_VALUE = {"market_cap": 1e17, "hashrate": math.inf, "difficulty": math.inf}
-MAX_PRICE = 1e12
-
-# Timestamps further ahead of our clock than this are rejected as "in the future" (clock skew allowance), and
-# any before Bitcoin's first block as a unit error (seconds read as milliseconds land in 1970).
-FUTURE_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(2009, 1, 1, tzinfo=UTC)
+from tui.core.validate import EARLIEST as EARLIEST  # re-exported: the sources' validation lives in tui.core
+from tui.core.validate import FUTURE_SKEW as FUTURE_SKEW
+from tui.core.validate import MAX_PRICE as MAX_PRICE
+from tui.core.validate import MAX_VALUE as MAX_VALUE
+from tui.core.validate import check_value as check_value
 
 # Unix times of 2009-2100 in seconds are about 1.2e9-4.1e9; in ms, µs and ns, 1e3, 1e6 and 1e9 times that.
 _EPOCH_UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
@@ -115,26 +109,6 @@ def epoch_to_utc(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value / divisor, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def check_value(series: str, value: float, ts: datetime, now: datetime) -> str | None:
-    """Why a value must not be stored, or None when it may be. Prices and rates must be positive."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{series}: value {value!r} is not a number"
-    if not math.isfinite(value):
-        return f"{series}: value {value} is not finite"
-    if value <= 0:
-        return f"{series}: value {value} is not positive"
-    ceiling = MAX_VALUE.get(series.rsplit(":", 1)[-1], MAX_PRICE)
-    if value > ceiling:
-        return f"{series}: value {value:.4g} is implausibly large (above {ceiling:g})"
-    if ts.tzinfo is None:
-        return f"{series}: timestamp {ts} has no time zone"
-    if ts > now + FUTURE_SKEW:
-        return f"{series}: timestamp {ts.isoformat()} is in the future"
-    if ts < EARLIEST:
-        return f"{series}: timestamp {ts.isoformat()} is before 2009 (a unit error)"
-    return None
 
 
 def check_market_cap(series: str, market_cap: float, price: float, shares: float | None) -> str | None:

@@ -22,13 +22,15 @@ How the quotes are fetched, and why (yfinance 1.7):
   without a currency check or a market value for that poll.
 
 Daily history comes from one `yf.download(start=...)` call (again one chart request per symbol, in
-threads). yf.download swallows per-symbol exceptions and only logs them, so we read its log records to
+threads), and the share-count history from one fundamentals-timeseries request per equity
+(`Ticker.get_shares_full`). yf.download swallows per-symbol exceptions and only logs them, so we read its log records to
 tell a rate limit or a refused connection from a symbol that has no data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import math
@@ -38,7 +40,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -100,6 +102,30 @@ class YahooDownloader(Protocol):
 
     def history(self, symbols: Sequence[str], start: date) -> dict[str, list[Bar]]: ...
 
+    def share_history(self, symbols: Sequence[str], start: date) -> tuple[dict[str, list[ShareCount]], dict[str, str]]:
+        """Each symbol's share counts from `start` (Yahoo's, as yfinance's Ticker.get_shares_full reads them),
+        and why a symbol has none."""
+        ...
+
+
+# How far before the history's start share counts are asked for: the count in force on the first day was
+# reported up to a quarter (and a late filing) before it.
+SHARES_LOOKBACK = timedelta(days=200)
+# A live count (market value ÷ price) this many times Yahoo's latest share count is a company with several share
+# classes whose history counts one (GOOGL, META): its history is scaled to every class, as the live value is.
+CLASSES_TOLERANCE = 1.05
+
+
+@dataclass(frozen=True, slots=True)
+class ShareCount:
+    """Shares outstanding as Yahoo reports them from a date on."""
+
+    day: date
+    shares: float
+
+
+_Counts = tuple[dict[str, list[ShareCount]], dict[str, str]]  # share counts per symbol, and why a symbol has none
+
 
 def symbol_kind(symbol: str) -> str:
     """The series kind of a Yahoo symbol: "^…" index, "…=X" fx, "…=F" commodity, else equity."""
@@ -132,6 +158,12 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def _count(value: Any) -> float | None:
+    """A share count from a pandas series (a numpy number) as float; None for what is not a finite number."""
+    number = _number(value.item() if hasattr(value, "item") else value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def present(value: float | None) -> bool:
@@ -518,6 +550,35 @@ class YFinanceDownloader:
     def history(self, symbols: Sequence[str], start: date) -> dict[str, list[Bar]]:
         return self._bars(symbols, start=start.isoformat())
 
+    def share_history(self, symbols: Sequence[str], start: date) -> tuple[dict[str, list[ShareCount]], dict[str, str]]:
+        """One fundamentals-timeseries request per symbol, through yfinance's own `Ticker.get_shares_full`
+        (query2.finance.yahoo.com/ws/fundamentals-timeseries/v1/finance/timeseries/SYM?symbol=SYM&period1=…
+        &period2=…, answering {"timeseries": {"result": [{"timestamp": [...], "shares_out": [...]}]}})."""
+        yf = _import_yfinance()
+        session = self._yf_session()
+        found: dict[str, list[ShareCount]] = {}
+        failures: dict[str, str] = {}
+        for symbol in symbols:
+            try:
+                counts = yf.Ticker(symbol, session=session).get_shares_full(start=start.isoformat())
+            except Exception as exc:
+                if "YFRateLimitError" in _class_names(exc):
+                    raise self._rate_limited() from None
+                failures[symbol] = f"no share count history: {yahoo_error(exc, self.timeout_s)}"
+                continue
+            # yfinance localises Yahoo's midnight-UTC stamps to the exchange's zone: the date is the report's
+            rows = [] if counts is None else [ShareCount(stamp.date(), value) for stamp, value in
+                                              ((s, _count(v)) for s, v in counts.items()) if value is not None]
+            if rows:
+                found[symbol] = rows
+            else:
+                failures[symbol] = "no share count history from Yahoo"
+        if failures:  # yfinance keeps each answer in an in-process cache, a failed one too: ask again next time
+            from yfinance.data import YfData
+
+            YfData.cache_get.cache_clear()
+        return found, failures
+
 
 # ---------------------------------------------------------------------------------------------------------
 # The source
@@ -726,11 +787,13 @@ class EquitiesSource:
         """Daily bars from `start` to today, each stamped at its session's close.
 
         Per bar: `:last` (the close), `:high`, `:low` (fields the kind has: fx has only last), and for
-        equities `:market_cap` = close × the CURRENT share count, an approximation that ignores buybacks,
-        issuance and splits in between (Yahoo gives no daily share count). The count is the live market value
-        over the live price, not `sharesOutstanding`, which for a company with several share classes (GOOGL,
-        META) counts one class only: so a day's value and the live one agree. Share counts come from the last
-        quotes; when a symbol has none yet, this call also makes one quote request for them. The bar of a
+        equities `:market_cap` = close × the share count in force that day: Yahoo's share-count history
+        (`share_history`, also kept as `:shares` observations, dated by report), scaled to every share class
+        where the live value counts more classes than that history (GOOGL, META). Before that history begins,
+        or without one, it is close × the CURRENT count: the live market value over the live price, not
+        `sharesOutstanding`, which counts one class only, so that a day's value and the live one agree (the
+        rules then say "at today's share count"). Current counts come from the last quotes; when a symbol has
+        none yet, this call also makes one quote request for them. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
         """
@@ -741,7 +804,7 @@ class EquitiesSource:
             return []
         now = self._clock()
         need_quotes = [s for s in symbols if self._plans[s].kind == "equity" and s not in self._shares]
-        bars, quotes = await self._in_thread("history", self._history_job, symbols, start, need_quotes)
+        bars, quotes, counts = await self._in_thread("history", self._history_job, symbols, start, need_quotes)
         for symbol, quote in quotes.items():
             if quote.currency:
                 self._currency.setdefault(symbol, quote.currency)
@@ -752,15 +815,15 @@ class EquitiesSource:
                     self._shares[symbol] = quote.market_cap / quote.price  # every class, as above
                 elif present(quote.shares) and quote.shares and quote.shares > 0:
                     self._shares[symbol] = quote.shares
-        observations, rejected, failures = self._history_observations(symbols, bars, now)
+        observations, rejected, failures = self._history_observations(symbols, bars, now, counts)
         self.last_history_failures.update(failures)
         self.last_history_rejected = tuple(rejected)
         if not observations:
             raise SourceError(f"no daily history from Yahoo for any of {len(symbols)} symbols")
         return observations
 
-    def _history_job(self, symbols: Sequence[str], start: date,
-                     need_quotes: Sequence[str]) -> tuple[dict[str, list[Bar]], dict[str, Quote]]:
+    def _history_job(self, symbols: Sequence[str], start: date, need_quotes: Sequence[str]
+                     ) -> tuple[dict[str, list[Bar]], dict[str, Quote], _Counts]:
         bars = self.downloader.history(symbols, start)
         quotes: dict[str, Quote] = {}
         if need_quotes:
@@ -768,10 +831,41 @@ class EquitiesSource:
                 quotes = self.downloader.quotes(need_quotes)
             except Exception:  # the bars are worth keeping without market values
                 quotes = {}
-        return bars, quotes
+        equities = [s for s in symbols if self._plans[s].kind == "equity" and bars.get(s)]
+        try:
+            counts = self.downloader.share_history(equities, start - SHARES_LOOKBACK) if equities else ({}, {})
+        except Exception as exc:  # the bars are worth keeping at today's share count
+            reason = f"no share count history: {exc}" if isinstance(exc, SourceError) else \
+                f"no share count history: {yahoo_error(exc, self.settings.timeout_s)}"
+            counts = {}, dict.fromkeys(equities, reason)
+        return bars, quotes, counts
 
-    def _history_observations(self, symbols: Sequence[str], bars: dict[str, list[Bar]],
-                              now: datetime) -> tuple[list[Observation], list[str], dict[str, str]]:
+    def _share_counts(self, symbol: str, counts: _Counts, now: datetime, observations: list[Observation],
+                      rejected: list[str], failures: dict[str, str]) -> list[ShareCount]:
+        """The symbol's share counts as `:shares` observations (stamped at the start of the day Yahoo dates
+        them), scaled to every share class where the live value counts more than Yahoo's history does; the
+        counts kept, oldest first, for the daily market values."""
+        series = self._series(symbol, "shares")
+        found, why = counts
+        if symbol in why:
+            failures[series] = why[symbol]
+        rows = sorted(found.get(symbol, ()), key=lambda c: c.day)
+        live = self._shares.get(symbol)
+        scale = live / rows[-1].shares if rows and live and rows[-1].shares > 0 else 1.0
+        if 1 / CLASSES_TOLERANCE <= scale <= CLASSES_TOLERANCE:
+            scale = 1.0
+        kept = []
+        for row in rows:
+            ts = datetime.combine(row.day, time(), UTC)
+            if reason := check_value(series, row.shares * scale, ts, now):
+                rejected.append(reason)
+                continue
+            kept.append(ShareCount(row.day, row.shares * scale))
+            observations.append(Observation(series, row.shares * scale, "shares", ts, self.name))
+        return kept
+
+    def _history_observations(self, symbols: Sequence[str], bars: dict[str, list[Bar]], now: datetime,
+                              counts: _Counts = ({}, {})) -> tuple[list[Observation], list[str], dict[str, str]]:
         observations: list[Observation] = []
         rejected: list[str] = []
         failures: dict[str, str] = {}
@@ -788,13 +882,18 @@ class EquitiesSource:
             shares = self._shares.get(symbol)
             if kind == "equity" and shares is None:
                 failures[self._series(symbol, "market_cap")] = "no share count from Yahoo for daily market values"
+            history = self._share_counts(symbol, counts, now, observations, rejected, failures) \
+                if kind == "equity" else []
+            days = [c.day for c in history]
             for bar in rows:
                 ts = sess.close_at(bar.day)
                 if ts > now:
                     continue  # the session is still running: its close is not known yet
                 values = {"last": bar.close, "high": bar.high, "low": bar.low}
-                if kind == "equity" and shares is not None:
-                    values["market_cap"] = bar.close * shares
+                index = bisect.bisect_right(days, bar.day)
+                in_force = history[index - 1].shares if index else shares  # before the history: today's count
+                if kind == "equity" and in_force is not None:
+                    values["market_cap"] = bar.close * in_force
                 for field, value in values.items():
                     if value is None or field not in SERIES_KINDS[kind] or math.isnan(value):
                         continue

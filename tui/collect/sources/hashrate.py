@@ -29,24 +29,21 @@ from tui.collect.sources.base import Disputed, FetchResult, RateLimited, SourceE
 from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, read_capped
 from tui.core.config import HashrateSettings
 from tui.core.model import Observation, SeriesId
+from tui.core.validate import DIFFICULTY as DIFFICULTY  # re-exported beside the source
+from tui.core.validate import HASHRATE as HASHRATE
+from tui.core.validate import PLAUSIBLE as PLAUSIBLE
+from tui.core.validate import check_plausible
 
 if TYPE_CHECKING:
     import httpx
 
-HASHRATE = "network:bitcoin:hashrate"
-DIFFICULTY = "network:bitcoin:difficulty"
 SERIES = (HASHRATE, DIFFICULTY)
 
 MEMPOOL = "mempool.space"
 BLOCKCHAIN = "blockchain.com"
 
-# A value outside these bounds is a unit or scale error (TH/s read as H/s, say), not a reading. Difficulty started
-# at 1, which is about 7e6 H/s; hashrate passed 1e10 H/s in 2010 and 1 TH/s in 2011, and is about 1 ZH/s in 2026:
-# the floor rises with the day a value is for (HASHRATE_FLOORS), so that mempool.space's history back to 2009 is
-# accepted and a live TH/s read as H/s is not.
-PLAUSIBLE = {HASHRATE: (1e6, 1e25), DIFFICULTY: (1.0, 1e18)}
-HASHRATE_FLOORS = ((datetime(2011, 1, 1, tzinfo=UTC), 1e6), (datetime(2012, 1, 1, tzinfo=UTC), 1e9))
-HASHRATE_FLOOR = 1e12  # from 2012 on
+# The plausible ranges of the network series (a value outside is a unit or scale error) live with the rest of
+# the validation in tui.core.validate, which a file read applies too.
 # Physics: one block every 600 s at difficulty D takes D × 2^32 hashes, so hashrate ≈ D × 2^32 / 600. The live
 # estimate wanders with luck by tens of percent; past this factor either value is a unit or scale error.
 HASHES_PER_DIFFICULTY = 2**32 / 600
@@ -382,15 +379,7 @@ def _why_not(series: str, value: Any, ts: datetime, now: datetime) -> str | None
     """Why a value is refused: not a number, check_value's reasons, or outside the plausible range."""
     if not _is_number(value):
         return f"{series}: value {value!r} is not a number"
-    reason = check_value(series, float(value), ts, now)
-    if reason is None:
-        low, high = PLAUSIBLE[series]
-        if series == HASHRATE:
-            low = next((floor for until, floor in HASHRATE_FLOORS if ts < until), HASHRATE_FLOOR)
-        if not low <= value <= high:
-            unit = SeriesId.parse(series).unit
-            reason = f"{series}: value {value:.4g} {unit} is outside the plausible range {low:g}–{high:g}"
-    return reason
+    return check_value(series, float(value), ts, now) or check_plausible(series, float(value), ts)
 
 
 def _accept(provider: _Provider, series: str, value: Any, ts: datetime, now: datetime, source: str) -> None:

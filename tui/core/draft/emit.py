@@ -138,7 +138,9 @@ def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str]) -> str:
                 lines += [f"value = {literal(claim.figure.value)}", f"unit = {toml_string(claim.figure.unit)}"]
             continue
         rule = claim.rule
-        lines += ["[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
+        lines += ['reading = "article"  # or "ours" where the threshold, window or period is our choice; '
+                  'then say which in reading_note = "..."',
+                  "[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
                   f"value = {literal(rule.value)}", f"unit = {toml_string(rule.unit)}",
                   f"tolerance_pct = {literal(rule.tolerance_pct)}"]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from statistics import median
@@ -27,6 +27,24 @@ class NoData(TapecheckError):
     """The tape cannot answer: a series is missing, or its history is too short."""
 
 
+class DisputedData(NoData):
+    """The only values there are come from sources that disagree with each other: none is used as a value."""
+
+
+def only_disputed(ctx: Context, series: str, after: datetime | None, day: date | None = None) -> None:
+    """Raise DisputedData when the tape holds disputed values of `series` and no usable one: at ctx.now, newer
+    than `after` (the freshness limit, or any age when None); on a past `day`, within a week of it."""
+    disputed = getattr(ctx.tape, "disputed_latest", None)  # a tape that keeps none: nothing to say
+    if disputed is None:
+        return
+    found = [o for o in disputed(series, ctx.now) if (after is None or o.ts >= after)
+             and (day is None or end_of_day(day) - AT_LOOKBACK <= o.ts < end_of_day(day))]
+    if found:
+        values = ", ".join(f"{_show(o.value, Unit.of(o.unit), series)} ({o.source})"
+                           for o in sorted(found, key=lambda o: o.value))
+        raise DisputedData(f"only values of {series} that disagree with each other: {values}; none is used")
+
+
 @dataclass(frozen=True, slots=True)
 class Input:
     """One series value a rule read: the value, its age in seconds (None for a dated value) and freshness."""
@@ -36,6 +54,7 @@ class Input:
     age_s: float | None
     stale: bool
     closed: bool = False  # the market is shut and this is its last close: not stale
+    todays_shares: bool = False  # a past market value read at today's share count: no share history reaches it
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +81,7 @@ class Context:
     # Kept across evaluations by whoever judges again and again (a dashboard): a condition's answer on each
     # past day, which depends only on the daily closes up to that day (see _condition_days).
     past_days: PastDays | None = None
+    past: bool = False  # evaluated at a past day's close (then, first_date, share): see market_value
 
 
 # condition -> (a fingerprint of its series' past daily closes, {day: (left, right) or None for no data})
@@ -73,8 +93,20 @@ def _show(value: float, unit: Unit, series: str) -> str:
     return fmt.quantity(value, str(unit), fmt.series_kind([series]))
 
 
+# Two middle quotes further apart than this are no one price: their mean would be a price no source quoted.
+SPLIT_FACTOR = 2.0
+
+
 def _median(observations: list[Observation]) -> float:
-    return float(median(o.value for o in observations))
+    """The median over sources; DisputedData when the sources split in two camps that far apart."""
+    values = sorted(o.value for o in observations)
+    middle = len(values) // 2
+    if len(values) % 2 == 0 and values[middle - 1] > 0 and values[middle] / values[middle - 1] > SPLIT_FACTOR:
+        quoted = ", ".join(f"{_show(o.value, Unit.of(o.unit), o.series)} ({o.source})"
+                           for o in sorted(observations, key=lambda o: o.value))
+        raise DisputedData(f"the sources of {observations[0].series} split: {quoted}; their median would be a "
+                           "price none of them quoted")
+    return float(median(values))
 
 
 def fresh_after(ctx: Context, series: str) -> datetime:
@@ -89,9 +121,12 @@ def fresh_after(ctx: Context, series: str) -> datetime:
 def last(ctx: Context, series: str) -> Value:
     observations = ctx.tape.latest(series, ctx.now)
     if not observations:
+        only_disputed(ctx, series, None)
         raise NoData(f"no observations of {series}")
     closed = ctx.closed_since(series, ctx.now)
     fresh = [o for o in observations if o.ts >= fresh_after(ctx, series)]
+    if not fresh:
+        only_disputed(ctx, series, fresh_after(ctx, series))
     used = fresh or observations
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)
@@ -109,6 +144,7 @@ def at(ctx: Context, series: str, day: date) -> Value:
     else:
         observations = ctx.tape.at(series, day)
     if not observations:
+        only_disputed(ctx, series, None, day)
         raise NoData(f"no value of {series} in the week up to {day}")
     value = _median(observations)
     unit = Unit.of(SeriesId.parse(series).unit)
@@ -116,13 +152,52 @@ def at(ctx: Context, series: str, day: date) -> Value:
 
 
 def change(ctx: Context, series: str, since: date, until: date | None) -> Value:
-    start = at(ctx, series, since)
-    end = at(ctx, series, until) if until else last(ctx, series)
+    start = market_value(ctx, series, since, at(ctx, series, since))
+    end = market_value(ctx, series, until, at(ctx, series, until)) if until else read_last(ctx, series)
     if start.value == 0:
         raise NoData(f"{series} was 0 on {since}: no percent change from zero")
     pct = (end.value / start.value - 1) * 100
     return Value(pct, PERCENT, f"{fmt.quantity(pct, '%')} ({start.text} → {end.text})",
                  start.inputs + end.inputs)
+
+
+def read_last(ctx: Context, series: str) -> Value:
+    """`last()` as a rule reads it: at a past day's close a market value is that day's (see market_value)."""
+    value = last(ctx, series)
+    return market_value(ctx, series, ctx.now.date(), value) if ctx.past else value
+
+
+def market_value(ctx: Context, series: str, day: date, read: Value) -> Value:
+    """A market value on a past day: that day's close × the share count in force that day (the latest value of
+    the symbol's `:shares` series on or before it), so that a buyback since does not move it. Any other series,
+    a market value of today, and a live one are as read. Where no share count reaches back to the day, the value
+    read (the collector's daily value: that day's close × today's count) is kept, and says so: "at today's
+    share count", a flag on its inputs that keeps such a verdict from being final."""
+    parsed = SeriesId.parse(series)
+    if parsed.field != "market_cap" or (day >= ctx.now.date() and not ctx.past):
+        return read
+    moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
+    counts = ctx.tape.latest(f"{parsed.kind}:{parsed.symbol}:shares", moment)
+    if counts:
+        close_series = f"{parsed.kind}:{parsed.symbol}:last"
+        try:
+            close = last(ctx, close_series) if ctx.past and day == ctx.now.date() else at(ctx, close_series, day)
+        except NoData:
+            close = None
+        if close is not None:
+            count = _median(counts)
+            value = close.value * count
+            text = f"{_show(value, read.unit, series)} on {day} ({_show(close.value, read.unit, close_series)} × " \
+                   f"{fmt.number(count)} shares of {max(o.ts for o in counts):%Y-%m-%d})"
+            return Value(value, read.unit, text, tuple(replace(i, value=value) for i in read.inputs))
+    return Value(read.value, read.unit, f"{read.text} at today's share count",
+                 tuple(replace(i, todays_shares=True) for i in read.inputs))
+
+
+def assumed(*values: Value) -> tuple[Input, ...]:
+    """The inputs of `values` read at today's share count: a date or a share of days found from them carries
+    them on, so that the verdict says it is not final."""
+    return tuple(i for v in values for i in v.inputs if i.todays_shares)
 
 
 def pct(a: Value, b: Value) -> Value:
@@ -226,6 +301,10 @@ class _HistoryTape:
     def series_ids(self) -> set[str]:
         return self.tape.series_ids()
 
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        disputed = getattr(self.tape, "disputed_latest", None)
+        return [] if disputed is None else list(disputed(series, now))
+
 
 MAX_CONDITION_DAYS = 3660
 
@@ -263,7 +342,7 @@ def _condition_days(ctx: Context, cond: Compare, since: date, until: date | None
         else:
             moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
             sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
-                          closed_since=lambda _series, _now: None)
+                          closed_since=lambda _series, _now: None, past=True)
             try:
                 answer = evaluate(cond.left, sub), evaluate(cond.right, sub)
             except NoData:
@@ -298,7 +377,7 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
         seen += 1
         if compare(left.value, cond.op, right.value):
             text = f"{day} (first day from {since} with {left.text} {cond.op} {_like(right, left)})"
-            return Value(float(day.toordinal()), DATE, text)
+            return Value(float(day.toordinal()), DATE, text, assumed(left, right))
     raise NoData(f"first_date(): not yet on any of {seen} days from {since}")
 
 
@@ -311,9 +390,11 @@ def _like(bare: Value, other: Value) -> str:
 
 def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value:
     held, days = 0, []
+    flagged: tuple[Input, ...] = ()
     for day, left, right in _condition_days(ctx, cond, since, until):
         days.append(day)
         held += compare(left.value, cond.op, right.value)
+        flagged = flagged or assumed(left, right)
     if not days:
         raise NoData(f"share(): no day from {since} to {until or 'now'} could be judged")
     result = held / len(days) * 100
@@ -321,7 +402,7 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
     inputs = (Input(_series_in(cond)[0], result, (ctx.now - end_of_day(days[-1])).total_seconds(), stale),) \
         if stale else ()
     text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} days from {days[0]} to {days[-1]})"
-    return Value(result, PERCENT, text, inputs)
+    return Value(result, PERCENT, text + (" at today's share count" if flagged else ""), inputs + flagged)
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
@@ -389,11 +470,11 @@ def _call(node: Call, ctx: Context) -> Value:
     args = node.args
     match node.name:
         case "last":
-            return last(ctx, _series(args[0]))
+            return read_last(ctx, _series(args[0]))
         case "at":
             day = _date(args[1])
             assert day is not None
-            return at(ctx, _series(args[0]), day)
+            return market_value(ctx, _series(args[0]), day, at(ctx, _series(args[0]), day))
         case "change":
             since = _date(kwargs["since"])
             assert since is not None

@@ -9,7 +9,7 @@ from tui.core.model import TapecheckError
 
 # "H/s" is one atom: hashes per second is never split into H and s.
 _ATOMS_WITH_SLASH = ("H/s",)
-_ATOM = re.compile(r"^(?:[A-Z]{3,5}|pts|%|date)$")
+_ATOM = re.compile(r"^(?:[A-Z]{3,5}|pts|%|date|shares)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from tui.core import format as fmt
 from tui.core.model import Claim, ClaimKind, Rule, Status, Verdict
-from tui.core.rules.evaluate import Context, NoData, Value, evaluate
+from tui.core.rules.evaluate import Context, DisputedData, NoData, Value, evaluate
 
-STATUS_ORDER = {Status.DIVERGED: 0, Status.STALE: 1, Status.NO_DATA: 2, Status.HOLDS: 3, Status.CONTEXT: 4}
+STATUS_ORDER = {Status.DIVERGED: 0, Status.DISPUTED: 1, Status.STALE: 2, Status.NO_DATA: 3, Status.HOLDS: 4,
+                Status.CONTEXT: 5}
 
 
 def holds(live: float, op: str, claimed: float, tolerance_pct: float) -> bool:
@@ -83,6 +84,9 @@ def judge(claim: Claim, ctx: Context) -> Verdict:
                        "context: shown beside the data, not tested" + (f" ({claim.note})" if claim.note else ""))
     try:
         value = evaluate(rule.ast, ctx)
+    except DisputedData as reason:
+        return Verdict(claim.id, claim.theme, Status.DISPUTED, rule.value, None, rule.unit, None, rule.series,
+                       f"disputed: {reason}", op=rule.op)
     except NoData as reason:
         return Verdict(claim.id, claim.theme, Status.NO_DATA, rule.value, None, rule.unit, None, rule.series,
                        f"no data: {reason}", op=rule.op)
@@ -97,6 +101,7 @@ def judge(claim: Claim, ctx: Context) -> Verdict:
         deviation_pct(value.value, rule.value, rule.unit), rule.series, explain(rule, value, status),
         op=rule.op, age_s=max(ages) if ages else None, inputs=inputs,
         market_closed=any(i.closed for i in value.inputs),
+        todays_shares=any(i.todays_shares for i in value.inputs),
     )
 
 

@@ -72,7 +72,7 @@ class ArticlesScreen(StateScreen):
             c = row.claim
             summary = c.summary_zh if self.lang == "zh" else c.summary
             label = Text(("(ours) " if c.derived else "") + summary, overflow="ellipsis")
-            then = then_label(row.then, c.derived) if c.rule else ""
+            then = then_label(row.then, c.ours, short=True) if c.rule else ""
             now = "—" if c.rule is not None and row.now is None else now_label(row.now.status if row.now else "context")
             style = "bold" if row.now is not None and row.now.status is Status.DIVERGED else ""
             table.add_row(str(c.paragraph or ""), then, Text(now, style=style), label, key=CLAIM_PREFIX + c.id)

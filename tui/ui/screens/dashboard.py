@@ -24,7 +24,7 @@ from widgets.table import KeyTable
 
 BADGES = {status: (now_label(status), style) for status, style in (  # reverse: DIVERGED stands out in no colour
     (Status.DIVERGED, "bold reverse $error"), (Status.HOLDS, "$success"), (Status.STALE, "$warning"),
-    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"))}
+    (Status.NO_DATA, "dim"), (Status.CONTEXT, "dim italic"), (Status.DISPUTED, "bold $warning"))}
 SPARK = "▁▂▃▄▅▆▇█"
 # The age sits beside the value, and the claim's text comes last: on a narrow terminal what is cut is the
 # trend and the claim's words, never how old a price is.
@@ -173,12 +173,12 @@ class DashboardScreen(StateScreen):
                     self.set_timer(0.05, lambda: self._fill(views, lang, diverged_only, text_filter, retries + 1))
                 return
             panel.view = view
-            flagged = f" · {view.diverged} diverged" if view.diverged else ""
+            flagged = f" · {view.diverged}" if view.diverged.total else ""
             flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
             title = f"{panel.index} {view.title_in(lang)}{flagged}"
             if panel.border_title != title:  # setting it repaints the panel, even to the same text
                 panel.border_title = title
-            panel.set_class(view.diverged > 0, "has-diverged")
+            panel.set_class(view.diverged.total > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
             series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
             rows = [r for r in view.claims
@@ -253,7 +253,7 @@ def _age_cell(row: SeriesRow, screen: Screen[None], later_s: float) -> Text:
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
-               Status.NO_DATA: "dim"}
+               Status.NO_DATA: "dim", Status.DISPUTED: "$warning"}
 
 
 def _colour(style: str, screen: Screen[None]) -> str:
@@ -272,8 +272,8 @@ def _colour(style: str, screen: Screen[None]) -> str:
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
     label, style = BADGES[row.verdict.status]
     style = _colour(style, screen)
-    then_style = "dim" if row.claim.derived else THEN_STYLES.get(row.then.status, "") if row.then else ""
-    then = Text(then_label(row.then, row.claim.derived), style=_colour(then_style, screen)) \
+    then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
+    then = Text(then_label(row.then, row.claim.ours, short=True), style=_colour(then_style, screen)) \
         if row.then is not None else Text("")
     off = off_text(row.verdict)
     return [then, Text(label, style=style),

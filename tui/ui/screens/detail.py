@@ -137,6 +137,10 @@ class ClaimScreen(StateScreen):
         if c.derived:
             text.append("Ours: a claim we derived to follow the article, not the article's own claim; "
                         "if it fails, that is not an error of the article.\n", style="italic")
+        elif c.ours:
+            text.append("Our reading: the rule's threshold, window or period is ours, not the article's words"
+                        + (f" ({c.reading_note})" if c.reading_note else "")
+                        + "; if it fails, that is not an error of the article.\n", style="italic")
         if c.draft:
             text.append("Draft: a proposed rule not yet confirmed; shown, but never counted as diverged. To confirm "
                         "it, remove `draft = true` from its file.\n", style="italic")
@@ -182,20 +186,20 @@ class ClaimScreen(StateScreen):
             text.append("\nHistory\n", style="dim")
             for flip in self.flips:
                 text.append(f"  {flip}\n")
-        if c.error and not c.derived:
+        if c.error and not c.ours:
             text.append("\nThe article's error ", style="bold").append(f"{c.error}\n")
         if c.note:
             text.append("\nNote ", style="dim").append(f"{c.note}\n")
         return text
 
     def describe_then(self, text: Text, then: Verdict) -> None:
-        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(then_label(then, self.claim.derived),
+        text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(then_label(then, self.claim.ours),
                                                                          style="bold")
         if then.live_value is not None:
             text.append(f"  value {live_text(then)}  off {off_text(then)}")
         text.append(f"\n{then.explanation}\n")
-        if then.status is Status.DIVERGED and self.claim.derived:
-            text.append(f"{NOT_MET.capitalize()} on its date: this is our derived rule, not an error of the article.\n")
+        if then.status is Status.DIVERGED and self.claim.ours:
+            text.append(f"{NOT_MET.capitalize()} on its date: the rule is our reading, not an error of the article.\n")
         elif then.status is Status.DIVERGED:
             text.append("The article's error: WRONG on its own date, the record does not support its figure.\n",
                         style="bold")
