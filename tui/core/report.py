@@ -84,12 +84,15 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "market_closed": verdict.market_closed,
         "series": list(verdict.series),
         "explanation": verdict.explanation,
+        "evidence": [e.as_dict() for e in verdict.evidence],  # what it read, each value under its own date
         "then_date": claim.as_of.isoformat() if claim.rule else None,
         "then_status": None if then is None else str(then.status),
         "then_value": None if then is None else then.live_value,
         "then_deviation_pct": None if then is None or then.deviation_pct is None else round(then.deviation_pct, 4),
         "then_off": None if then is None or then.live_value is None else off_text(then),
         "then_explanation": None if then is None else then.explanation,
+        "then_evidence": [] if then is None else [e.as_dict() for e in then.evidence],
+        "then_final": None if then is None else then.final,  # kept for good: exact bars, no assumption
     }
 
 
