@@ -18,7 +18,7 @@ from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.core.names import CompanyName
 from tui.core.rules.evaluate import Context, NoData, PastDays, last
-from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text
+from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text, period_text
 from tui.core.rules.windows import Windows
 from tui.core.tape import CachedTape, Tape
 
@@ -72,6 +72,8 @@ class ClaimRow:
         v = self.verdict
         if v.claim_value is None:
             return "—"
+        if v.op == "in" and v.claim_upper is not None:
+            return f"in {period_text(v.claim_value, v.claim_upper)}"
         return f"{v.op or ''} {fmt.quantity(v.claim_value, v.unit or 'ratio')}".strip()
 
     @property

@@ -67,6 +67,16 @@ def claimed_text(rule: Rule) -> str:
     return fmt.quantity(rule.value, rule.unit)
 
 
+def period_text(first: float, last: float) -> str:
+    """A claimed range of days as short as it reads: `2025-12` for a month, `2025` for a year."""
+    start, end = date.fromordinal(int(first)), date.fromordinal(int(last))
+    if start.day == 1 and start.month == 1 and (end.month, end.day) == (12, 31) and start.year == end.year:
+        return str(start.year)
+    if start.day == 1 and (start.year, start.month) == (end.year, end.month):
+        return f"{start:%Y-%m}"
+    return f"{start} to {end}"
+
+
 def explain(rule: Rule, value: Value, status: Status) -> str:
     live = fmt.beside(value.value, rule.value, rule.unit, fmt.series_kind(rule.series))
     claimed = claimed_text(rule)
