@@ -229,3 +229,21 @@ print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("polars", "
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+def test_then_verdicts_kept_before_evidence_are_judged_again(tmp_path: Path) -> None:
+    """A store of version 3 kept answers read with gaps filled by the bar before: version 4 drops them."""
+    import sqlite3
+
+    from tui.core import store as sqlite_store
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    for script in sqlite_store.MIGRATIONS[:3]:
+        db.executescript(script)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    db.execute("INSERT INTO then_verdicts VALUES ('c', 'f', 'holds', 1.0, 0.0, 'filled', 0)")
+    db.commit()
+    db.close()
+    store = open_store(str(path))
+    assert store.then_verdicts() == {}
+    store.close()
