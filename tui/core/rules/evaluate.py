@@ -171,14 +171,15 @@ def pct(a: Value, b: Value) -> Value:
     return Value(result, PERCENT, f"{fmt.quantity(result, '%')} ({a.text} vs {b.text})", a.inputs + b.inputs)
 
 
-def _common(ctx: Context, series: tuple[str, ...]) -> tuple[list[date], list[list[float]]]:
-    """The common trading days of `series` up to ctx.now (every one has a bar), with their closes."""
+def _common(ctx: Context, series: tuple[str, ...]) -> tuple[list[date], list[list[float]], int]:
+    """The common trading days of `series` (every one has a bar) with their closes, and how many of them are
+    up to ctx.now (the lists may run on: a window's history is read once and cut by index, never copied)."""
     tape = ctx.tape
     if isinstance(tape, _HistoryTape):
         days, columns = tape.common(series)
-        cut = bisect.bisect_right(days, ctx.now.date())
-        return days[:cut], [column[:cut] for column in columns]
-    return _windows(ctx).common([tape.daily(s, ctx.now) for s in series])
+        return days, columns, bisect.bisect_right(days, ctx.now.date())
+    days, columns = _windows(ctx).common([tape.daily(s, ctx.now) for s in series])
+    return days, columns, len(days)
 
 
 def _windows(ctx: Context) -> Windows:
@@ -233,34 +234,34 @@ def _window_evidence(ctx: Context, series: tuple[str, ...], days: list[date], no
 
 def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
     """corr() or beta() over the last `days` daily returns on the common trading days of a and b."""
-    common, (closes_a, closes_b) = _common(ctx, (a, b))
+    common, (closes_a, closes_b), cut = _common(ctx, (a, b))
     needed = days + 1
-    if len(common) < needed:
-        raise NoData(f"{func}() needs {needed} common trading days of {a} and {b}, found {len(common)}")
-    window = common[-needed:]
+    if cut < needed:
+        raise NoData(f"{func}() needs {needed} common trading days of {a} and {b}, found {cut}")
+    first, final = common[cut - needed], common[cut - 1]
     if ctx.on_day is not None:  # as of a past day: the window ends on that day's bars
         required = _last_common_session((a, b), ctx.on_day)
-        if window[-1] < required:
-            raise NoData(f"{func}(): no data on {required} for both {a} and {b} (common days end {window[-1]})")
+        if final < required:
+            raise NoData(f"{func}(): no data on {required} for both {a} and {b} (common days end {final})")
     tape = ctx.tape
     if isinstance(tape, _HistoryTape):
-        value = tape.rolling(a, b, days, func)[len(common) - 1]
+        value = tape.rolling(a, b, days, func)[cut - 1]
     else:
-        value = _windows(ctx).rolling(closes_a[-needed:], closes_b[-needed:], days, func)[-1]
+        value = _windows(ctx).rolling(closes_a[cut - needed:cut], closes_b[cut - needed:cut], days, func)[-1]
     if value is None:
         raise NoData(f"{func}(): one of {a}, {b} did not move over the window" if func == "corr"
                      else f"{func}(): {b} did not move over the window")
-    stale = (ctx.now.date() - window[-1]).days > ctx.history_max_age_days
-    age = (ctx.now - end_of_day(window[-1])).total_seconds()
+    stale = (ctx.now.date() - final).days > ctx.history_max_age_days
+    age = (ctx.now - end_of_day(final)).total_seconds()
     evidence: tuple[Evidence, ...] = ()
     if not isinstance(tape, _HistoryTape):  # a window's own reads; inside share() it reports its own
         today = ctx.now.date()
         have = set(common)
-        gaps = sum(len(_gaps(s, have, window[0], window[-1], today)) for s in (a, b))
+        gaps = sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
         note = f"{needed} common trading days" + (f", {gaps} session days without a bar" if gaps else "")
-        evidence = _window_evidence(ctx, (a, b), window, note, exact=not gaps and window[-1] != today)
-    inputs = (Input(a, closes_a[-1], age, stale, evidence=evidence), Input(b, closes_b[-1], age, stale))
-    text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {window[0]} to {window[-1]})"
+        evidence = _window_evidence(ctx, (a, b), [first, final], note, exact=not gaps and final != today)
+    inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
+    text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {first} to {final})"
     return Value(value, RATIO, text, inputs)
 
 
@@ -381,8 +382,9 @@ def _window(ctx: Context, tape: _HistoryTape, cond: Compare, since: date, until:
         if rows[0][0] > start:
             raise NoData(f"the window starts on {since}, before the history of {s} does ({rows[0][0]})")
     common, _ = tape.common(series)
+    lo, hi = bisect.bisect_left(common, since), bisect.bisect_right(common, end)
     cut = bisect.bisect_right(common, today)
-    days = [d for d in common[:cut] if since <= d <= end][-MAX_CONDITION_DAYS:]
+    days = common[lo:hi][-MAX_CONDITION_DAYS:]
     gaps = 0
     if days:
         for s in series:
