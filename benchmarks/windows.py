@@ -75,9 +75,9 @@ def timed(func: Callable[[], object], runs: int) -> tuple[float, object]:
 
 
 def run(quick: bool) -> list[Figure]:
-    years, runs = (3, 1) if quick else (10, 3)
+    years, runs = (2, 1) if quick else (10, 3)
     tape = history(years)
-    share_node, beta_node = parse(SHARE.replace("2017-01-01", "2023-06-01") if quick else SHARE), parse(BETA)
+    share_node, beta_node = parse(SHARE.replace("2017-01-01", "2024-06-01") if quick else SHARE), parse(BETA)
     typecheck(share_node)
     typecheck(beta_node)
 
