@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import NOW, context, obs
 from tui.core.model import Claim, ClaimKind, Rule, Status
 from tui.core.rules.ast import RuleSyntaxError, parse
-from tui.core.rules.evaluate import NoData, Value, evaluate
+from tui.core.rules.evaluate import NoData, NotYet, Value, evaluate
 from tui.core.rules.typecheck import RuleTypeError, typecheck
 from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
 from tui.core.rules.verdict import judge
@@ -48,8 +48,9 @@ def test_first_date_starts_at_since() -> None:
 
 def test_first_date_that_never_came_is_no_data() -> None:
     rows = daily(HASH, "2025-09-01", [0.9e21, 0.9e21])
-    with pytest.raises(NoData, match="held on none of 2 common trading days from 2025-09-01; data to 2025-09-02"):
+    with pytest.raises(NotYet, match="held on none of 2 common trading days from 2025-09-01") as never:
         run(f"first_date(last({HASH}) >= 1e21, since=2025-09-01)", *rows)
+    assert never.value.data_to == date(2025, 9, 2)
 
 
 def test_first_date_sees_nothing_after_now() -> None:

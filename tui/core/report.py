@@ -9,7 +9,7 @@ from tui.core import format as fmt
 from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
-from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text
+from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text, period_text
 from tui.core.words import WRONG_THEN, now_label, then_label
 
 
@@ -115,6 +115,8 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         for v in rows:
             claim = narratives.claim(v.claim_id)
             claimed, live = _value(v.claim_value, v.unit), live_text(v)
+            if v.op == "in" and v.claim_value is not None and v.claim_upper is not None:
+                claimed = period_text(v.claim_value, v.claim_upper)
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else ""
             ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""
             ours += f"  (your file {claim.file}:{claim.line})" if claim.user else ""

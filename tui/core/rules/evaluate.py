@@ -462,8 +462,7 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
         held_on += f" ({skipped} more could not be judged)"
     evidence = _window_evidence(ctx, window.series, window.days, "the days searched", False) if window.days else ()
     data_to = window.days[-1] if window.days else None
-    raise NotYet(f"first_date(): the condition held {held_on}" + (f"; data to {data_to}" if data_to else ""),
-                 data_to, evidence)
+    raise NotYet(f"first_date(): the condition held {held_on}", data_to, evidence)
 
 
 def _like(bare: Value, other: Value) -> str:

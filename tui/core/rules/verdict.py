@@ -144,7 +144,8 @@ def _never(claim: Claim, rule: Rule, never: NotYet) -> Verdict:
         return Verdict(claim.id, claim.theme, Status.DIVERGED, rule.value, None, rule.unit, None, rule.series,
                        f"not by {bound}; data to {never.data_to} ({never})", op=rule.op, evidence=never.evidence,
                        claim_upper=rule.upper)
-    ends = f"; data ends before {bound}, the claimed bound" if bound is not None and never.data_to else ""
+    ends = f"; data to {never.data_to}" if never.data_to else ""
+    ends += f", before {bound}, the claimed bound" if bound is not None and never.data_to else ""
     return Verdict(claim.id, claim.theme, Status.NO_DATA, rule.value, None, rule.unit, None, rule.series,
                    f"no data: {never}{ends}", op=rule.op, evidence=never.evidence, claim_upper=rule.upper)
 
