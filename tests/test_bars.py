@@ -247,3 +247,15 @@ def test_then_verdicts_kept_before_evidence_are_judged_again(tmp_path: Path) -> 
     store = open_store(str(path))
     assert store.then_verdicts() == {}
     store.close()
+
+
+def test_a_then_verdict_of_a_day_not_over_is_never_kept(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "s.sqlite"))
+    store.append([close(MAXWELL, 270.28, date(2026, 1, 22)), close(MAXWELL, 324.34, date(2026, 1, 23))])
+    found = judge_then([claim(LIMIT_UP, ">=", 20, "%", date(2026, 1, 23), 1)], store, SETTINGS, store,
+                       today=date(2026, 1, 23))
+    assert found["c"].final and store.then_verdicts() == {}  # its bar may still move: judged again later
+    judge_then([claim(LIMIT_UP, ">=", 20, "%", date(2026, 1, 23), 1)], store, SETTINGS, store,
+               today=date(2026, 1, 24))
+    assert set(store.then_verdicts()) == {"c"}
+    store.close()

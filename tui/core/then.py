@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from tui.core import format as fmt
@@ -73,9 +73,13 @@ class ThenCache(Protocol):
 
 
 def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
-               cache: ThenCache | None = None, windows: Windows | None = None) -> dict[str, Verdict]:
+               cache: ThenCache | None = None, windows: Windows | None = None,
+               today: date | None = None) -> dict[str, Verdict]:
     """The verdict on each checked claim at its own date, from the cache where it is known; only a final one
-    (Verdict.final) is kept. `windows`: how share(), corr() and beta() work (see tui.core.rules.windows)."""
+    (Verdict.final) of a day that is over (before `today`, UTC, by default the clock's) is kept: a day's bar
+    is complete only once the day is. `windows`: how share(), corr() and beta() work
+    (see tui.core.rules.windows)."""
+    today = today or datetime.now(UTC).date()
     known = cache.then_verdicts() if cache is not None else {}
     found: dict[str, Verdict] = {}
     new: list[tuple[str, Cached]] = []
@@ -89,7 +93,7 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
             continue
         verdict = judge(claim, day_context(tape, claim.as_of, settings, windows))
         found[claim.id] = verdict
-        if verdict.final:
+        if verdict.final and claim.as_of < today:
             new.append((claim.id, Cached(mark, verdict.status, verdict.live_value, verdict.deviation_pct,
                                          verdict.explanation, verdict.evidence)))
     if cache is not None and new:
