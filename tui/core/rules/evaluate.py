@@ -128,9 +128,10 @@ def bar(ctx: Context, series: str, day: date) -> Value:
     value = _median(observations)
     unit = Unit.of(SeriesId.parse(series).unit)
     note = f"last session before {day}" if session != day else None
+    partial = end_of_day(session) > ctx.now and ctx.on_day is None  # today's bar, still being made
     text = f"{_show(value, unit, series)} on {session}"
-    return Value(value, unit, text, (Input(series, value, None, False, evidence=_evidence(observations, session,
-                                                                                           note)),))
+    evidence = _evidence(observations, session, "today so far" if partial else note, exact=not partial)
+    return Value(value, unit, text, (Input(series, value, None, False, evidence=evidence),))
 
 
 def last(ctx: Context, series: str) -> Value:
