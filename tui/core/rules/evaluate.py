@@ -386,12 +386,13 @@ def _window(ctx: Context, tape: _HistoryTape, cond: Compare, since: date, until:
     lo, hi = bisect.bisect_left(common, since), bisect.bisect_right(common, end)
     cut = bisect.bisect_right(common, today)
     days = common[lo:hi][-MAX_CONDITION_DAYS:]
-    gaps = 0
-    if days:
-        for s in series:
-            have = {d for d, _ in tape.daily(s, ctx.now)}
-            gaps += len(_gaps(s, have, max(since, days[0]), end, today))
+    gaps = _window_gaps(tape, series, since, end, today) if days else 0
     return _Window(series, days, end, gaps, common[cut - 1] if cut else None)
+
+
+def _window_gaps(tape: _HistoryTape, series: tuple[str, ...], start: date, end: date, today: date) -> int:
+    """Session days from start to end on which one of the series has no bar."""
+    return sum(len(_gaps(s, {d for d, _ in tape.daily(s, tape.now)}, start, end, today)) for s in series)
 
 
 def _condition_days(ctx: Context, cond: Compare, window: _Window, tape: _HistoryTape
@@ -452,9 +453,10 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
         if compare(left.value, cond.op, right.value):
             text = f"{day} (first of {seen + skipped} common trading days from {since} with {left.text} {cond.op} " \
                    f"{_like(right, left)})"
-            exact = not window.gaps and not skipped and day != ctx.now.date()
+            gaps = _window_gaps(tape, window.series, since, day, ctx.now.date()) if window.gaps else 0
+            exact = not gaps and not skipped and day != ctx.now.date()
             note = "the first day the condition held" + (
-                f" ({window.gaps} session days without a bar before it)" if window.gaps else "")
+                f" ({gaps} session days without a bar before it)" if gaps else "")
             evidence = _window_evidence(ctx, window.series, [day], note, exact)
             return Value(float(day.toordinal()), DATE, text, (Input(window.series[0], float(day.toordinal()), None,
                                                                     False, evidence=evidence),))
