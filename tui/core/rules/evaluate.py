@@ -214,22 +214,22 @@ def _gaps(series: str, have: set[date], start: date, end: date, today: date) -> 
     return missing
 
 
-def _window_evidence(ctx: Context, series: tuple[str, ...], days: list[date], note: str,
-                     exact: bool) -> tuple[Evidence, ...]:
-    """The bars a window starts and ends on, for each series: read again from the tape with their sources."""
+def _window_evidence(ctx: Context, series: tuple[str, ...], first: date, final: date, exact: bool,
+                     note: str | None = None) -> tuple[Evidence, ...]:
+    """The bars a window starts and ends on (or the one day it found), for each series: read again from the
+    tape, with their sources. `note` goes with the last day's."""
     found: list[Evidence] = []
     real = Context(ctx.tape.tape if isinstance(ctx.tape, _HistoryTape) else ctx.tape, ctx.now, ctx.max_age_s,
                    ctx.history_max_age_days, closed_since=ctx.closed_since)
-    for day, which in ((days[0], "first"), (days[-1], "last")):
+    ends = ((first, note),) if first == final else ((first, "window start"),
+                                                    (final, "window end" + (f"; {note}" if note else "")))
+    for day, said in ends:
         for s in series:
             try:
                 value = bar(real, s, day)
             except NoData:
                 continue
-            for item in value.inputs[0].evidence:
-                found.append(replace(item, note=f"{which} of {note}", exact=exact))
-        if days[0] == days[-1]:
-            break
+            found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
     return tuple(found)
 
 
@@ -259,8 +259,8 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
         today = ctx.now.date()
         have = set(common)
         gaps = sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
-        note = f"{needed} common trading days" + (f", {gaps} session days without a bar" if gaps else "")
-        evidence = _window_evidence(ctx, (a, b), [first, final], note, exact=not gaps and final != today)
+        note = f"{gaps} session days without a bar" if gaps else None
+        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and final != today, note)
     inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
     text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {first} to {final})"
     return Value(value, RATIO, text, inputs)
@@ -457,13 +457,13 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
             exact = not gaps and not skipped and day != ctx.now.date()
             note = "the first day the condition held" + (
                 f" ({gaps} session days without a bar before it)" if gaps else "")
-            evidence = _window_evidence(ctx, window.series, [day], note, exact)
+            evidence = _window_evidence(ctx, window.series, day, day, exact, note)
             return Value(float(day.toordinal()), DATE, text, (Input(window.series[0], float(day.toordinal()), None,
                                                                     False, evidence=evidence),))
     held_on = f"on none of {seen} common trading days from {since}"
     if skipped:
         held_on += f" ({skipped} more could not be judged)"
-    evidence = _window_evidence(ctx, window.series, window.days, "the days searched", False) if window.days else ()
+    evidence = _window_evidence(ctx, window.series, window.days[0], window.days[-1], False) if window.days else ()
     data_to = window.days[-1] if window.days else None
     raise NotYet(f"first_date(): the condition held {held_on}", data_to, evidence)
 
@@ -492,9 +492,10 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
     stale = until is None and (ctx.now.date() - days[-1]).days > ctx.history_max_age_days
     short = until is not None and days[-1] < _last_common_session(window.series, window.end)
     exact = not (window.gaps or skipped or stale or short) and days[-1] != ctx.now.date()
-    note = f"{len(days)} common trading days" + (f", {window.gaps} session days without a bar" if window.gaps else "") \
-        + (f", {skipped} not judged" if skipped else "") + (f"; data to {days[-1]}" if short else "")
-    evidence = _window_evidence(ctx, window.series, days, note, exact)
+    said = [f"{window.gaps} session days without a bar"] if window.gaps else []
+    said += [f"{skipped} days not judged"] if skipped else []
+    said += [f"data to {days[-1]}, before {window.end}"] if short else []
+    evidence = _window_evidence(ctx, window.series, days[0], days[-1], exact, "; ".join(said) or None)
     age = (ctx.now - end_of_day(days[-1])).total_seconds()
     inputs = (Input(window.series[0], result, age if stale else None, stale, evidence=evidence),)
     text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} common trading days from {days[0]} to {days[-1]}"
