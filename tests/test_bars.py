@@ -259,3 +259,12 @@ def test_a_then_verdict_of_a_day_not_over_is_never_kept(tmp_path: Path) -> None:
                today=date(2026, 1, 24))
     assert set(store.then_verdicts()) == {"c"}
     store.close()
+
+
+def test_a_window_read_from_exact_bars_is_final_on_its_own_date() -> None:
+    """share() over 2025 as of 31 Dec, on a history with every session's bar: final (a gap would not be)."""
+    from tui.core.snapshot import read_observations
+    history = MemoryTape(read_observations(DATA / "article_history.jsonl.gz"))
+    verdict = judge_then([CLAIMS["fw-btc-nasdaq-corr-above-half"]], history, SETTINGS)["fw-btc-nasdaq-corr-above-half"]
+    assert verdict.status is Status.HOLDS and verdict.final
+    assert [e.note for e in verdict.evidence] == ["window start"] * 2 + ["window end"] * 2

@@ -203,6 +203,12 @@ def _is_session(series: str, day: date) -> bool:
         return day.weekday() < 5
 
 
+def _partial(ctx: Context, day: date) -> bool:
+    """Whether `day`'s bar may still change: it is today's, judged live (as of a past day's close, the day is
+    taken as over; tui.core.then keeps nothing of a day that is not)."""
+    return ctx.on_day is None and day >= ctx.now.date()
+
+
 def _gaps(series: str, have: set[date], start: date, end: date, today: date) -> list[date]:
     """The session days of `series`' market from start to end (today aside: its bar may be still to come) on
     which it has no bar."""
@@ -260,7 +266,7 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
         have = set(common)
         gaps = sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
         note = f"{gaps} session days without a bar" if gaps else None
-        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and final != today, note)
+        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note)
     inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
     text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {first} to {final})"
     return Value(value, RATIO, text, inputs)
@@ -454,7 +460,7 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
             text = f"{day} (first of {seen + skipped} common trading days from {since} with {left.text} {cond.op} " \
                    f"{_like(right, left)})"
             gaps = _window_gaps(tape, window.series, since, day, ctx.now.date()) if window.gaps else 0
-            exact = not gaps and not skipped and day != ctx.now.date()
+            exact = not gaps and not skipped and not _partial(ctx, day)
             note = "the first day the condition held" + (
                 f" ({gaps} session days without a bar before it)" if gaps else "")
             evidence = _window_evidence(ctx, window.series, day, day, exact, note)
@@ -491,7 +497,7 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
     result = held / len(days) * 100
     stale = until is None and (ctx.now.date() - days[-1]).days > ctx.history_max_age_days
     short = until is not None and days[-1] < _last_common_session(window.series, window.end)
-    exact = not (window.gaps or skipped or stale or short) and days[-1] != ctx.now.date()
+    exact = not (window.gaps or skipped or stale or short or _partial(ctx, days[-1]))
     said = [f"{window.gaps} session days without a bar"] if window.gaps else []
     said += [f"{skipped} days not judged"] if skipped else []
     said += [f"data to {days[-1]}, before {window.end}"] if short else []
