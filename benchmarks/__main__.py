@@ -27,6 +27,7 @@ BENCHMARKS = {
     "prune_block": "benchmarks.prune_block",
     "poll_concurrency": "benchmarks.poll",
     "rule_evaluation": "benchmarks.rules",
+    "windows": "benchmarks.windows",
     "store_ingest": "benchmarks.ingest",
     "store_backends": "benchmarks.backends",
     "status": "benchmarks.status",

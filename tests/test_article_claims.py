@@ -52,7 +52,7 @@ def test_each_new_check_on_its_own_date(claim_id: str, status: Status) -> None:
 def test_hashrate_first_passed_1_zh_in_september_not_december() -> None:
     verdict = THEN["wu-hashrate-first-1zh-in-december"]
     assert verdict.live_value == date(2025, 9, 19).toordinal()
-    assert "2025-09-19" in verdict.explanation and "2025-12-01 claimed" in verdict.explanation
+    assert "2025-09-19" in verdict.explanation and "before 2025-12-01 to 2025-12-31 claimed" in verdict.explanation
 
 
 def test_nvidia_4t_is_read_at_the_days_high() -> None:

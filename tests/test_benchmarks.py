@@ -22,6 +22,7 @@ from benchmarks import (
     status,
     tape,
     upstream,
+    windows,
 )
 from benchmarks.fakes import running_fakes
 from benchmarks.minimal_app import READY
@@ -46,6 +47,13 @@ def test_store_ingest_and_rule_evaluation_report_figures(tiny_tape: None, tmp_pa
     report.write_report(out, found, [], quick=True)  # the text above the results is kept, the results replaced
     text = out.read_text()
     assert text.count("What the figures mean.") == 1 and text.count(report.MARKER) == 1 and "load average" in text
+
+
+def test_the_windows_benchmark_reports_the_same_share_both_ways() -> None:
+    found = windows.run(quick=True)
+    assert [f.unit for f in found] == ["ms", "ms", "ms"] and all(f.value > 0 for f in found)
+    polars_share = found[0].note.split(": ")[1].split(";")[0]
+    assert polars_share in found[1].note and "common trading days" in polars_share
 
 
 def test_one_poll_of_every_source_against_the_fakes(tmp_path: Path) -> None:

@@ -99,7 +99,8 @@ def test_check_correlation_share_needs_2025_history(verdicts: dict[str, dict[str
     no full window in 2025. tests/test_article_claims.py judges it over a constructed year."""
     corr = verdicts["fw-btc-nasdaq-corr-above-half"]
     assert corr["status"] == "no_data"
-    assert "share(): no day from 2025-01-01 to 2025-12-31 could be judged" in str(corr["explanation"])
+    assert "the window starts on 2025-01-01, before the history of crypto:BTC/USD:last does (2025-12-12)" \
+        in str(corr["explanation"])
 
 
 def test_every_verdict_has_the_contract_fields(verdicts: dict[str, dict[str, object]]) -> None:
@@ -107,7 +108,7 @@ def test_every_verdict_has_the_contract_fields(verdicts: dict[str, dict[str, obj
     for verdict in verdicts.values():
         assert verdict["status"] in ("holds", "diverged", "stale", "no_data", "context")
         for key in ("id", "theme", "claim_value", "live_value", "unit", "deviation_pct", "series", "explanation",
-                    "then_status", "then_value", "then_date"):
+                    "then_status", "then_value", "then_date", "evidence", "then_evidence"):
             assert key in verdict
 
 

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import NOW, context, obs
 from tui.core.model import Claim, ClaimKind, Rule, Status
 from tui.core.rules.ast import RuleSyntaxError, parse
-from tui.core.rules.evaluate import NoData, Value, evaluate
+from tui.core.rules.evaluate import NoData, NotYet, Value, evaluate
 from tui.core.rules.typecheck import RuleTypeError, typecheck
 from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
 from tui.core.rules.verdict import judge
@@ -48,8 +48,9 @@ def test_first_date_starts_at_since() -> None:
 
 def test_first_date_that_never_came_is_no_data() -> None:
     rows = daily(HASH, "2025-09-01", [0.9e21, 0.9e21])
-    with pytest.raises(NoData, match="not yet on any of 2 days"):
+    with pytest.raises(NotYet, match="held on none of 2 common trading days from 2025-09-01") as never:
         run(f"first_date(last({HASH}) >= 1e21, since=2025-09-01)", *rows)
+    assert never.value.data_to == date(2025, 9, 2)
 
 
 def test_first_date_sees_nothing_after_now() -> None:
@@ -63,7 +64,7 @@ def test_share_is_the_percent_of_days_the_condition_held() -> None:
     value = run(f"share(last({BTC}) > 110 USD, since=2025-06-01, until=2025-06-05)", *rows)
     assert value.unit == PERCENT
     assert value.value == pytest.approx(60)
-    assert "3 of 5 days" in value.text
+    assert "3 of 5 common trading days" in value.text
 
 
 def test_share_until_bounds_the_period() -> None:
@@ -82,7 +83,7 @@ def test_share_of_rolling_correlation_windows() -> None:
     rows = daily(BTC, "2025-03-01", btc) + daily(NDX, "2025-03-01", ndx)
     value = run(f"share(corr({BTC}, {NDX}, days=5) > 0.5, since=2025-03-01, until=2025-03-25)", *rows)
     # windows need 6 closes: judged on 03-06 .. 03-25 (20 days); those ending by 03-13 are all +1.
-    assert "of 20 days" in value.text
+    assert "of 20 common trading days" in value.text and "5 more could not be judged" in value.text
     assert 30 < value.value < 50
 
 
@@ -105,7 +106,7 @@ def test_beta_is_the_slope_of_returns() -> None:
 
 def test_beta_needs_enough_days() -> None:
     rows = daily(BTC, "2026-01-20", [1, 2, 3]) + daily(NDX, "2026-01-20", [1, 2, 3])
-    with pytest.raises(NoData, match="beta\\(\\) needs 8 days"):
+    with pytest.raises(NoData, match="beta\\(\\) needs 8 common trading days"):
         run(f"beta({BTC}, {NDX}, days=7)", *rows)
 
 
@@ -144,7 +145,7 @@ def test_daily_function_units(text: str, unit: Unit) -> None:
 
 
 def test_a_date_rule_is_judged_and_explained_in_days() -> None:
-    text = f"first_date(last({HASH}) >= 1e21, since=2025-01-01)"
+    text = f"first_date(last({HASH}) >= 1e21, since=2025-09-20)"
     node = parse(text)
     _unit, series = typecheck(node)
     rule = Rule(text, node, ">=", float(date(2025, 12, 1).toordinal()), "date", 0, series)

@@ -25,7 +25,7 @@ ANCHORED = (
     "bb-moore-threads-cap-383bn", "bb-moore-threads-6x-issue-price", "bb-tesla-btc-11509-over-1bn",
     "bb-nvidia-cap-over-5t", "loop-nvidia-cap-over-5t", "ft-nvidia-cap-4-42t", "loop-amd-up-40pct-on-openai",
     "loop-amd-warrants-over-30bn", "loop-amd-warrants-10pct", "loop-nvidia-coreweave-7pct-3bn",
-    "loop-openai-500bn-in-cny", "lim-wealth-cny-conversion", "fw-btc-nasdaq-corr-above-half",
+    "loop-openai-500bn-in-cny", "lim-wealth-cny-conversion",
     "wu-btc-above-miner-cash-cost", "wu-btc-below-miner-allin-cost", "wu-hashrate-above-1zh",
     "cbh-aikesaibo-up-7pct-0108", "cbh-anfu-up-3pct-0108", "cbh-clou-up-3pct-0108", "cbh-taijia-limit-up-0108",
     "cfund-dke-up-20pct-week", "cfund-loongson-up-20pct-week", "cfund-qixiang-up-20pct-week",
@@ -112,6 +112,15 @@ def test_scripted_claims_flip_during_the_live_part(claim_id: str, tape: MemoryTa
     late = judge(claim, make_context(tape, demo.DEMO_END, settings))
     assert early.status is Status.HOLDS, early.explanation
     assert late.status is Status.DIVERGED, late.explanation
+
+
+def test_a_window_older_than_the_demo_history_is_no_data(tape: MemoryTape, narratives: Narratives) -> None:
+    """The share of 2025's BTC-Nasdaq windows: the demo's history starts on 2025-10-01, so it cannot say."""
+    claim = narratives.claim("fw-btc-nasdaq-corr-above-half")
+    ctx = Context(tape, end_of_day(claim.as_of) - timedelta(milliseconds=1), lambda s: 4 * 86400.0, 4,
+                  closed_since=lambda s, t: None)
+    verdict = judge(claim, ctx)
+    assert verdict.status is Status.NO_DATA and "before the history of" in verdict.explanation
 
 
 @pytest.mark.parametrize("claim_id", ANCHORED)

@@ -74,8 +74,9 @@ def test_at_takes_the_last_value_on_or_before_the_day() -> None:
 
 def test_at_looks_back_over_a_weekend_but_not_for_months() -> None:
     s = "equity:NVDA:last"
-    assert run(f"at({s}, 2026-01-25)", obs(s, 10, "2026-01-23T21:00")).value == 10  # Sunday → Friday
-    with pytest.raises(NoData, match="in the week up to 2026-01-25"):
+    value = run(f"at({s}, 2026-01-25)", obs(s, 10, "2026-01-23T21:00"))  # Sunday → Friday's bar
+    assert value.value == 10 and value.text.endswith("on 2026-01-23")  # under its own date
+    with pytest.raises(NoData, match="no data on 2026-01-23"):
         run(f"at({s}, 2026-01-25)", obs(s, 10, "2025-10-01T21:00"))
 
 

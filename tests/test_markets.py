@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -142,6 +142,23 @@ def test_unknown_suffix_and_naive_times_are_refused() -> None:
         markets.is_open("NVDA", datetime(2026, 1, 23, 15, 0))
 
 
-def test_holidays_are_not_modelled() -> None:
-    # Monday 2026-01-19 was Martin Luther King Jr. Day: the model still calls it a trading day.
-    assert markets.is_open("NVDA", utc("2026-01-19T15:00:00"))
+def test_holidays_follow_the_exchange_calendar() -> None:
+    # Monday 2026-01-19 was Martin Luther King Jr. Day: New York was shut, its last close Friday's.
+    assert not markets.is_open("NVDA", utc("2026-01-19T15:00:00"))
+    assert markets.last_close("NVDA", utc("2026-01-19T15:00:00")) == utc("2026-01-16T21:00:00")
+    assert markets.session_on_or_before("equity:NVDA:last", date(2026, 1, 19)) == date(2026, 1, 16)
+
+
+def test_spring_festival_reads_closed_not_stale() -> None:
+    """Shanghai and Shenzhen are shut for the Spring Festival (16-23 Feb 2026): a value from the last session
+    (13 Feb) is a closed market's last close, and the rule reading it is not stale."""
+    from tests.conftest import context, obs
+    from tui.core.rules.evaluate import last
+    now = utc("2026-02-18T04:00:00")  # a Wednesday, noon in Shanghai
+    assert markets.closed_since("equity:688795.SS:last", now) == utc("2026-02-13T07:00:00")
+    assert markets.closed_since("equity:002865.SZ:last", now) == utc("2026-02-13T07:00:00")
+    value = last(context(obs("equity:002865.SZ:last", 85.0, utc("2026-02-13T07:00:00")), now=now),
+                 "equity:002865.SZ:last")
+    assert value.inputs[0].closed and not value.inputs[0].stale
+    assert markets.session_on_or_before("equity:002865.SZ:last", date(2026, 2, 22)) == date(2026, 2, 13)
+    assert not markets.is_session_day("equity:688795.SS:last", date(2026, 2, 19))

@@ -104,7 +104,8 @@ def test_an_incremental_state_equals_a_full_one() -> None:
 
 def test_a_condition_on_past_days_is_answered_once_while_its_closes_stay() -> None:
     settings, narratives = load_settings(), load_narratives()
-    tape = MemoryTape(read_observations(DATA / "snapshot.jsonl"))
+    history = DATA / "article_history.jsonl.gz"  # the snapshot's days are too few for any window to start
+    tape = MemoryTape(read_observations(history))
     kept: dict = {}
     first = judge_all(narratives.claims, make_context(tape, NOW, settings, kept))
     assert kept, "no first_date()/share() condition was answered"
@@ -114,8 +115,8 @@ def test_a_condition_on_past_days_is_answered_once_while_its_closes_stay() -> No
     assert {cond: dict(days) for cond, (_, days) in kept.items()} == answered  # nothing answered twice
     fresh = judge_all(narratives.claims, make_context(tape, NOW, settings))
     assert [(v.status, v.live_value, v.explanation) for v in fresh] == [(v.status, v.live_value, v.explanation) for v in first]
-    other = MemoryTape([*read_observations(DATA / "snapshot.jsonl"),
+    other = MemoryTape([*read_observations(history),
                         *(Observation(o.series, o.value * 2, o.unit, o.ts - timedelta(days=400), o.source)
-                          for o in read_observations(DATA / "snapshot.jsonl"))])
+                          for o in read_observations(history))])
     judge_all(narratives.claims, make_context(other, NOW, settings, kept))
     assert any(days != answered.get(cond) for cond, (_, days) in kept.items())  # new closes: answered again

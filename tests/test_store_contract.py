@@ -191,7 +191,7 @@ def test_a_store_from_a_newer_tapecheck_is_refused(backend: str, location: str) 
 
         with psycopg.connect(location, autocommit=True) as conn:
             conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(TapecheckError, match="schema version 99, this tapecheck reads up to 3"):
+    with pytest.raises(TapecheckError, match=f"schema version 99, this tapecheck reads up to {len(pgsql.MIGRATIONS)}"):
         open_store(location)
 
 

@@ -367,13 +367,15 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     day = option_day(args.at, now) if args.at else None
     if day is not None and args.now:
         raise TapecheckError("--at DATE and --now: give one (--at judges at the close of that day)")
+    from tui.core.rules.columnar import POLARS_WINDOWS
     tape = open_tape(args, settings)
     try:
         if day is None:
-            verdicts = judge_all(narratives.claims, make_context(tape, now, settings))
+            verdicts = judge_all(narratives.claims, make_context(tape, now, settings, windows=POLARS_WINDOWS))
         else:
-            verdicts = judge_on(narratives.claims, tape, day, settings)
-        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None)
+            verdicts = judge_on(narratives.claims, tape, day, settings, POLARS_WINDOWS)
+        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None,
+                          POLARS_WINDOWS)
     finally:
         if isinstance(tape, Store):
             tape.close()
@@ -423,10 +425,13 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
     from tui.core.then import judge_then
     from tui.core.view import make_context
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
+    from tui.core.rules.columnar import POLARS_WINDOWS
     tape = open_tape(args, settings)
     try:
-        verdicts = {v.claim_id: v for v in judge_all(narratives.claims, make_context(tape, now, settings))}
-        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None)
+        verdicts = {v.claim_id: v for v in judge_all(narratives.claims,
+                                                     make_context(tape, now, settings, windows=POLARS_WINDOWS))}
+        then = judge_then(narratives.claims, tape, settings, tape if isinstance(tape, Store) else None,
+                          POLARS_WINDOWS)
     finally:
         if isinstance(tape, Store):
             tape.close()

@@ -4,8 +4,8 @@ that each one's rule can be judged on its own date in a test (tests/test_article
 The values are stated here, near the real market where we know it, and chosen so that the verdict on each
 claim can be worked out by hand. They are test data, not a record of the market:
 
-- Hashrate (mempool, daily at 00:00 UTC) from 2025-08-01 to 2025-12-31: 0.92 ZH/s rising 0.0018 a day, with
-  a spike to 1.01 ZH/s on 2025-09-19; from 2025-10-20 on, 1.02 to 1.08. First day ≥ 1 ZH/s: 2025-09-19, so
+- Hashrate (mempool, daily at 00:00 UTC) from 2025-01-01 to 2025-12-31: 0.80-0.84 ZH/s to July, then from
+  0.92 ZH/s on 2025-08-01 rising 0.0018 a day, with a spike to 1.01 ZH/s on 2025-09-19; from 2025-10-20 on, 1.02 to 1.08. First day ≥ 1 ZH/s: 2025-09-19, so
   "first in December" is WRONG then.
 - American Bitcoin (ABTC): close 5.00 on 2025-12-01, low 2.45 on 2025-12-02 (−51%): the 50% drop held.
 - MARA and BTC: from 2025-08-01 to 2025-12-31 MARA's return from one weekday close to the next is 2.2 ×
@@ -69,8 +69,11 @@ def days(start: str, end: str, weekdays: bool = False) -> list[date]:
 
 def hashrate() -> list[dict[str, object]]:
     rows = []
-    for i, day in enumerate(days("2025-08-01", "2025-12-31")):
-        if day == date(2025, 9, 19):
+    for day in days("2025-01-01", "2025-12-31"):
+        i = (day - date(2025, 8, 1)).days
+        if day < date(2025, 8, 1):
+            value = 0.80e21 + (day.toordinal() % 5) * 0.01e21  # the year's start: well below 1 ZH/s
+        elif day == date(2025, 9, 19):
             value = 1.01e21  # the first day at 1 ZH/s
         elif day < date(2025, 10, 20):
             value = min(0.92e21 + i * 0.0018e21, 0.995e21)

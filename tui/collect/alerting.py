@@ -29,6 +29,7 @@ from tui.core.claims import Narratives
 from tui.core.config import Settings
 from tui.core.model import TapecheckError, Verdict
 from tui.core.printable import printable
+from tui.core.rules.columnar import POLARS_WINDOWS
 from tui.core.rules.evaluate import PastDays
 from tui.core.rules.verdict import judge_all
 from tui.core.status import SUMMARY_EVERY_S, summary_of
@@ -183,7 +184,7 @@ class Alerting:
         if self.judge is None:  # the baselines: what the store's last alerts said
             rules = {c.id: c.rule for c in self.narratives.claims if c.rule is not None}
             self.judge = AlertJudge(self.settings.alerts, rules, self.store.last_alerts())
-        ctx = make_context(self.store, now, self.settings, self.past_days)
+        ctx = make_context(self.store, now, self.settings, self.past_days, POLARS_WINDOWS)
         verdicts = judge_all(self.narratives.claims, ctx)
         self._keep_summary(verdicts, now)
         fired = self.judge.judge(verdicts, ctx)

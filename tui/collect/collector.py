@@ -35,6 +35,7 @@ from tui.collect.sources.wanted import Wanted, wanted
 from tui.core.claims import Narratives, load_narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.model import TapecheckError
+from tui.core.rules.columnar import POLARS_WINDOWS
 from tui.core.store import Store, this_collector
 from tui.core.then import judge_then
 
@@ -79,7 +80,8 @@ class Collector:
         self.recorder = Recorder(store, out, log)
         self.poller: Poller | None = None
         self.then_judging = OneAtATime(
-            lambda: asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store),
+            lambda: asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store,
+                                      POLARS_WINDOWS),
             "judging claims on their own dates")  # a store that cannot be written: the next history fetch retries
         self.alerting = Alerting(settings, narratives, store)
         self._info = this_collector()

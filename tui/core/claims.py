@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +215,21 @@ def build_rule(expr: Any, op: Any, value: Any, unit_text: Any, tolerance: Any, b
     if not isinstance(expr, str):
         said("expr", "rule: expr must be a string")
         return None
-    if op not in ops:
-        said("op", f"rule: op {op!r} is not one of {' '.join(ops)}")
-    if isinstance(value, date) and unit_text == "date":  # first_date() is compared with a day
+    upper: float | None = None
+    if op == "in" and unit_text == "date" and ops is OPS:  # a claimed month or year: a range of days
+        span = claimed_span(value)
+        if span is None:
+            said("value", "rule: op 'in' needs a month or a year as a string, e.g. \"2025-12\" or \"2025\"")
+        else:
+            value, upper = span[0].toordinal(), float(span[1].toordinal())
+        if tolerance != 0:
+            said("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
+    elif op not in ops:
+        said("op", f"rule: op {op!r} is not one of {' '.join(ops)}"
+             + (" (or in, with a month or a year, for a date)" if ops is OPS else ""))
+    if op == "in" and unit_text == "date" and ops is OPS:
+        pass  # checked above
+    elif isinstance(value, date) and unit_text == "date":  # first_date() is compared with a day
         value = value.toordinal()
         if tolerance != 0:
             said("tolerance_pct", "rule: a rule in unit date needs tolerance_pct = 0 (percent of a date)")
@@ -249,7 +261,23 @@ def build_rule(expr: Any, op: Any, value: Any, unit_text: Any, tolerance: Any, b
         said("expr", f"rule: the expression is in {expr_unit} but unit says {unit} (convert with fx(PAIR))")
     if problems:
         return None
-    return Rule(expr, ast, op, float(value), str(unit), float(tolerance), series)
+    return Rule(expr, ast, op, float(value), str(unit), float(tolerance), series, upper)
+
+
+def claimed_span(value: Any) -> tuple[date, date] | None:
+    """The first and last day of a claimed month ("2025-12") or year ("2025"), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", value.strip())
+    if match is None:
+        return None
+    year, month = int(match[1]), int(match[2]) if match[2] else None
+    if not 1970 <= year <= 2100 or (month is not None and not 1 <= month <= 12):
+        return None
+    if month is None:
+        return date(year, 1, 1), date(year, 12, 31)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, 1), following - timedelta(days=1)
 
 
 def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,

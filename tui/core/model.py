@@ -186,7 +186,8 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """`expr op value unit`, within tolerance_pct percent of value."""
+    """`expr op value unit`, within tolerance_pct percent of value; with op `in`, a claimed month or year: a date
+    from `value` to `upper` (both days as ordinals, both included)."""
 
     expr: str
     ast: Node
@@ -195,6 +196,20 @@ class Rule:
     unit: str
     tolerance_pct: float
     series: tuple[str, ...]
+    upper: float | None = None  # op `in`: the range's last day
+
+    @property
+    def bound(self) -> date | None:
+        """The last day by which a claimed date must have come (a date rule with op <=, < or in), else None."""
+        if self.unit != "date":
+            return None
+        if self.op == "in" and self.upper is not None:
+            return date.fromordinal(int(self.upper))
+        if self.op == "<=":
+            return date.fromordinal(int(self.value))
+        if self.op == "<":
+            return date.fromordinal(int(self.value) - 1)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +268,40 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """One value a verdict read: the series, its source, the day it is from (and its time), the value.
+
+    `exact` is False for a value that is not the bar of the very day the rule needed (a live value, a window
+    with missing bars); `assumed` marks a value resting on an assumption (today's share count for a past day):
+    a verdict that read either is never kept as final. `note` says what the reader should know about it."""
+
+    series: str
+    source: str
+    day: date
+    value: float
+    unit: str
+    ts: datetime | None = None
+    note: str | None = None
+    exact: bool = True
+    assumed: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {"series": self.series, "source": self.source, "date": self.day.isoformat(),
+                "ts": None if self.ts is None else self.ts.isoformat().replace("+00:00", "Z"), "value": self.value,
+                "unit": self.unit, "note": self.note, "exact": self.exact, "assumed": self.assumed}
+
+    @classmethod
+    def from_dict(cls, row: dict[str, object]) -> Evidence:
+        ts = row.get("ts")
+        value = row["value"]
+        assert isinstance(value, (int, float))
+        return cls(str(row["series"]), str(row["source"]), date.fromisoformat(str(row["date"])), float(value),
+                   str(row["unit"]), datetime.fromisoformat(ts) if isinstance(ts, str) else None,
+                   None if row.get("note") is None else str(row["note"]), bool(row.get("exact", True)),
+                   bool(row.get("assumed", False)))
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What the tape says of one claim at one moment."""
 
@@ -272,3 +321,12 @@ class Verdict:
     # A past market value was read at today's share count (no share history reaches its day): the explanation
     # says "at today's share count", and such a verdict on a claim's own date is not final.
     todays_shares: bool = False
+    evidence: tuple[Evidence, ...] = ()  # the values it read, each under its own date
+    claim_upper: float | None = None  # op `in`: the claimed range's last day
+
+    @property
+    def final(self) -> bool:
+        """Whether this verdict can be kept for good: judged (holds or diverged) on values that are each the bar
+        of the exact day needed, resting on no assumption."""
+        return self.status in (Status.HOLDS, Status.DIVERGED) and bool(self.evidence) and not self.todays_shares \
+            and all(e.exact and not e.assumed for e in self.evidence)

@@ -51,12 +51,18 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_by_subject ON alerts (kind, subject, id);
 """
 
-MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3)
+SCHEMA_4 = """
+ALTER TABLE then_verdicts ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
+DELETE FROM then_verdicts;
+"""
+
+MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4)
 
 COLUMNS = {
     "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
                "next_attempt", "state", "partial"),
-    "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at"),
+    "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at",
+                      "evidence"),
     "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
     "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
                "delivery", "acked_at"),

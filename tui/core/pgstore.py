@@ -55,8 +55,10 @@ from tui.core.store import (
     alert_values,
     alerts_query,
     check_request,
+    evidence_json,
     from_ms,
     health_partial,
+    parse_evidence,
     parse_summary,
     to_ms,
 )
@@ -496,13 +498,14 @@ class PgStore(Store):
 
     def then_verdicts(self) -> dict[str, Cached]:
         rows = self._run(lambda conn: list(conn.execute(
-            "SELECT claim_id, fingerprint, status, value, deviation_pct, explanation FROM then_verdicts")))
-        return {r[0]: Cached(r[1], Status(r[2]), r[3], r[4], r[5]) for r in rows if r[2] in _STATUSES}
+            "SELECT claim_id, fingerprint, status, value, deviation_pct, explanation, evidence FROM then_verdicts")))
+        return {r[0]: Cached(r[1], Status(r[2]), r[3], r[4], r[5], parse_evidence(r[6])) for r in rows
+                if r[2] in _STATUSES}
 
     def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
         stamp = to_ms(datetime.now(UTC))
         self._upsert("then_verdicts", [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct,
-                                        c.explanation, stamp) for claim_id, c in rows])
+                                        c.explanation, stamp, evidence_json(c.evidence)) for claim_id, c in rows])
 
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         row = self._run(lambda conn: conn.execute(

@@ -10,7 +10,7 @@ from tui.core import tally
 from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
-from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text
+from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text, period_text
 from tui.core.words import WRONG_THEN, now_label, then_label
 
 
@@ -88,6 +88,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "market_closed": verdict.market_closed,
         "series": list(verdict.series),
         "explanation": verdict.explanation,
+        "evidence": [e.as_dict() for e in verdict.evidence],  # what it read, each value under its own date
         "then_date": claim.as_of.isoformat() if claim.rule else None,
         "then_status": None if then is None else str(then.status),
         "then_word": None if then is None else then_label(then, claim.ours),  # "not met (our reading)", "WRONG"
@@ -98,6 +99,8 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         # a past market value read at today's share count (no share history reaches its day): not final
         "todays_shares": verdict.todays_shares,
         "then_todays_shares": None if then is None else then.todays_shares,
+        "then_evidence": [] if then is None else [e.as_dict() for e in then.evidence],
+        "then_final": None if then is None else then.final,  # kept for good: exact bars, no assumption
     }
 
 
@@ -124,6 +127,8 @@ def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives
         for v in rows:
             claim = narratives.claim(v.claim_id)
             claimed, live = _value(v.claim_value, v.unit), live_text(v)
+            if v.op == "in" and v.claim_value is not None and v.claim_upper is not None:
+                claimed = period_text(v.claim_value, v.claim_upper)
             ours = "  (ours: derived from the article, not its claim)" if claim.derived else \
                 "  (our reading)" if claim.ours else ""
             ours += "  (draft: a rule not yet confirmed, not counted)" if claim.draft else ""

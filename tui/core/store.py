@@ -30,7 +30,7 @@ from typing import Any
 
 from tui.core.alerts import Alert
 from tui.core.migrations import pending, statements
-from tui.core.model import Observation, Status, TapecheckError
+from tui.core.model import Evidence, Observation, Status, TapecheckError
 from tui.core.storefile import check_health, check_identity, describe_open_error
 from tui.core.tape import AT_LOOKBACK, end_of_day
 from tui.core.then import Cached
@@ -127,7 +127,14 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_by_subject ON alerts (kind, subject, id);
 """
 
-MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3)
+# Version 4: a then-verdict keeps the observations it read (JSON: tui.core.model.Evidence); the answers kept
+# before were read with gaps filled by the bar before, so they are judged again.
+_SCHEMA_4 = """
+ALTER TABLE then_verdicts ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
+DELETE FROM then_verdicts;
+"""
+
+MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3, _SCHEMA_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -163,6 +170,19 @@ _DAY_CLOSES = _SOURCES + """, closes(source, ts) AS (
 SELECT closes.ts / :day, o.value FROM closes JOIN observations o
     ON o.series_id = :id AND o.source = closes.source AND o.ts = closes.ts
 """
+
+
+def evidence_json(evidence: tuple[Evidence, ...]) -> str:
+    return json.dumps([e.as_dict() for e in evidence], ensure_ascii=False)
+
+
+def parse_evidence(text: str | None) -> tuple[Evidence, ...]:
+    """A kept then-verdict's evidence; none when it is missing or not readable (the verdict is still shown)."""
+    try:
+        rows = json.loads(text or "[]")
+        return tuple(Evidence.from_dict(row) for row in rows)
+    except (ValueError, TypeError, KeyError, AssertionError):
+        return ()
 
 
 def parse_summary(text: str | None) -> dict[str, Any] | None:
@@ -688,15 +708,16 @@ class Store:
     def then_verdicts(self) -> dict[str, Cached]:
         with self._lock:
             rows = list(self._db.execute(
-                "SELECT claim_id, fingerprint, status, value, deviation_pct, explanation FROM then_verdicts"))
-        return {r[0]: Cached(r[1], Status(r[2]), r[3], r[4], r[5]) for r in rows if r[2] in _STATUSES}
+                "SELECT claim_id, fingerprint, status, value, deviation_pct, explanation, evidence FROM then_verdicts"))
+        return {r[0]: Cached(r[1], Status(r[2]), r[3], r[4], r[5], parse_evidence(r[6])) for r in rows
+                if r[2] in _STATUSES}
 
     def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
         stamp = to_ms(datetime.now(UTC))
         with self._writing() as db:
-            db.executemany("INSERT OR REPLACE INTO then_verdicts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp)
-                            for claim_id, c in rows])
+            db.executemany("INSERT OR REPLACE INTO then_verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp,
+                             evidence_json(c.evidence)) for claim_id, c in rows])
 
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         """The days a history job has fetched completely, or None when it never has."""

@@ -1,10 +1,11 @@
 """Then and now: each claim judged on its own date from daily history, as well as at the current moment.
 
 "Then" answers *was it true when the article said it?*: the rule is evaluated at the end of the claim's
-`as_of` day, where `last()` reads that day's close (or, for a `:high` series, the day's high) and a value
-counts as current if it is at most `history_days` old (weekends, holidays). A definite answer (holds or
-diverged) is final for that claim and rule, so the store keeps it and it is never computed again unless the
-rule changes or the history is refetched. "No data" and "stale" are not kept: history may still arrive.
+`as_of` day, where `last()` reads that day's bar (or, for a `:high` series, the day's high): on a day the
+market had no session, the last session's bar, under its own date; on a session day with no bar, no data.
+A definite answer (holds or diverged) is final only when every value it read is a bar of the exact day it
+needed and none rests on an assumption (Verdict.final); then the store keeps it, with its evidence, and it is
+never computed again unless the rule changes or the history is refetched. Anything else is judged again.
 """
 
 from __future__ import annotations
@@ -12,39 +13,37 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from tui.core import format as fmt
 from tui.core.config import Settings
-from tui.core.model import Claim, Status, Verdict
+from tui.core.model import Claim, Evidence, Status, Verdict
 from tui.core.rules.evaluate import Context
 from tui.core.rules.verdict import judge
+from tui.core.rules.windows import Windows
 from tui.core.tape import Tape, end_of_day
 from tui.core.words import then_label as then_label  # re-exported: its words live with the others
 
 FINAL = (Status.HOLDS, Status.DIVERGED)
+# How verdicts are read (docs/claims.md, "How a verdict is read"); a kept answer read otherwise is judged again.
+SEMANTICS = "bars-2"
 
 
-def day_context(tape: Tape, day: date, settings: Settings) -> Context:
-    """Evaluation as of the close of `day`: daily values, no market hours, `history_days` of slack."""
+def day_context(tape: Tape, day: date, settings: Settings, windows: Windows | None = None) -> Context:
+    """Evaluation as of the close of `day`: that day's bars, no market hours, `history_days` of slack."""
     slack = settings.staleness.history_days * 86_400.0
     return Context(tape, end_of_day(day) - timedelta(milliseconds=1), lambda _series: slack,
-                   settings.staleness.history_days, closed_since=lambda _series, _now: None, past=True)
+                   settings.staleness.history_days, closed_since=lambda _series, _now: None, on_day=day,
+                   windows=windows)
 
-
-def final(verdict: Verdict) -> bool:
-    """Whether a verdict on a claim's own date is kept as final: a definite answer that assumed nothing (a past
-    market value at today's share count is judged again once the share history arrives)."""
-    return verdict.status in FINAL and not verdict.todays_shares
 
 
 def fingerprint(claim: Claim) -> str:
-    """What a cached answer depends on: the date and the rule as written."""
+    """What a cached answer depends on: the date, the rule as written, and how verdicts are read."""
     rule = claim.rule
-    text = f"{claim.as_of}|{rule.expr}|{rule.op}|{rule.value!r}|{rule.unit}|{rule.tolerance_pct!r}" if rule else ""
-    if ":market_cap" in text:  # answers kept before a past market value read the share count of its day
-        text += "|shares of the day"
+    text = f"{SEMANTICS}|{claim.as_of}|{rule.expr}|{rule.op}|{rule.value!r}|{rule.upper!r}|{rule.unit}|" \
+           f"{rule.tolerance_pct!r}" if rule else ""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -57,12 +56,13 @@ class Cached:
     value: float | None
     deviation_pct: float | None
     explanation: str
+    evidence: tuple[Evidence, ...] = ()
 
     def verdict(self, claim: Claim) -> Verdict:
         rule = claim.rule
         assert rule is not None
         return Verdict(claim.id, claim.theme, self.status, rule.value, self.value, rule.unit, self.deviation_pct,
-                       rule.series, self.explanation, op=rule.op)
+                       rule.series, self.explanation, op=rule.op, evidence=self.evidence, claim_upper=rule.upper)
 
 
 class ThenCache(Protocol):
@@ -74,8 +74,13 @@ class ThenCache(Protocol):
 
 
 def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
-               cache: ThenCache | None = None) -> dict[str, Verdict]:
-    """The verdict on each checked claim at its own date, from the cache where it is known."""
+               cache: ThenCache | None = None, windows: Windows | None = None,
+               today: date | None = None) -> dict[str, Verdict]:
+    """The verdict on each checked claim at its own date, from the cache where it is known; only a final one
+    (Verdict.final) of a day that is over (before `today`, UTC, by default the clock's) is kept: a day's bar
+    is complete only once the day is. `windows`: how share(), corr() and beta() work
+    (see tui.core.rules.windows)."""
+    today = today or datetime.now(UTC).date()
     known = cache.then_verdicts() if cache is not None else {}
     found: dict[str, Verdict] = {}
     new: list[tuple[str, Cached]] = []
@@ -87,19 +92,20 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
         if hit is not None and hit.fingerprint == mark:
             found[claim.id] = hit.verdict(claim)
             continue
-        verdict = judge(claim, day_context(tape, claim.as_of, settings))
+        verdict = judge(claim, day_context(tape, claim.as_of, settings, windows))
         found[claim.id] = verdict
-        if final(verdict):
+        if verdict.final and claim.as_of < today:
             new.append((claim.id, Cached(mark, verdict.status, verdict.live_value, verdict.deviation_pct,
-                                         verdict.explanation)))
+                                         verdict.explanation, verdict.evidence)))
     if cache is not None and new:
         cache.save_then_verdicts(new)
     return found
 
 
-def judge_on(claims: Iterable[Claim], tape: Tape, day: date, settings: Settings) -> list[Verdict]:
+def judge_on(claims: Iterable[Claim], tape: Tape, day: date, settings: Settings,
+             windows: Windows | None = None) -> list[Verdict]:
     """Every claim as of the close of a past day (`check --at`)."""
-    ctx = day_context(tape, day, settings)
+    ctx = day_context(tape, day, settings, windows)
     return [judge(claim, ctx) for claim in claims]
 
 

@@ -18,7 +18,8 @@ from tui.core.config import Settings
 from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
 from tui.core.names import CompanyName
 from tui.core.rules.evaluate import Context, NoData, PastDays, last
-from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text
+from tui.core.rules.verdict import STATUS_ORDER, judge, judge_all, live_text, period_text
+from tui.core.rules.windows import Windows
 from tui.core.tally import Diverged, counts_as_error
 from tui.core.tape import CachedTape, Tape
 
@@ -73,6 +74,8 @@ class ClaimRow:
         v = self.verdict
         if v.claim_value is None:
             return "—"
+        if v.op == "in" and v.claim_upper is not None:
+            return f"in {period_text(v.claim_value, v.claim_upper)}"
         return f"{v.op or ''} {fmt.quantity(v.claim_value, v.unit or 'ratio')}".strip()
 
     @property
@@ -196,9 +199,11 @@ def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
     return views, verdicts
 
 
-def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None) -> Context:
+def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None,
+                 windows: Windows | None = None) -> Context:
     """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
     long as it is used: one evaluation asks both about each series several times. `past_days`, kept by the
-    caller from one context to the next, keeps conditions' answers on past days (first_date(), share())."""
+    caller from one context to the next, keeps conditions' answers on past days (first_date(), share()).
+    `windows`: how share(), corr() and beta() work (plain Python unless given: the viewer never loads polars)."""
     return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
-                   closed_since=functools.cache(markets.closed_since), past_days=past_days)
+                   closed_since=functools.cache(markets.closed_since), past_days=past_days, windows=windows)

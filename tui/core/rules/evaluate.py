@@ -11,16 +11,17 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 from statistics import median
 
 from tui.core import format as fmt
 from tui.core import markets
-from tui.core.model import Observation, SeriesId, TapecheckError
+from tui.core.model import Evidence, Observation, SeriesId, TapecheckError
 from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node, Num, PairLit, SeriesRef
 from tui.core.rules.typecheck import fx_route, fx_unit
 from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
-from tui.core.tape import AT_LOOKBACK, Tape, end_of_day
+from tui.core.rules.windows import PURE_WINDOWS, Windows
+from tui.core.rules.windows import pearson as pearson  # re-exported: the draft measures use it
+from tui.core.tape import Tape, end_of_day
 
 
 class NoData(TapecheckError):
@@ -33,16 +34,25 @@ class DisputedData(NoData):
 
 def only_disputed(ctx: Context, series: str, after: datetime | None, day: date | None = None) -> None:
     """Raise DisputedData when the tape holds disputed values of `series` and no usable one: at ctx.now, newer
-    than `after` (the freshness limit, or any age when None); on a past `day`, within a week of it."""
+    than `after` (the freshness limit, or any age when None); on a past `day`, of that day."""
     disputed = getattr(ctx.tape, "disputed_latest", None)  # a tape that keeps none: nothing to say
     if disputed is None:
         return
     found = [o for o in disputed(series, ctx.now) if (after is None or o.ts >= after)
-             and (day is None or end_of_day(day) - AT_LOOKBACK <= o.ts < end_of_day(day))]
+             and (day is None or o.ts.date() == day)]
     if found:
         values = ", ".join(f"{_show(o.value, Unit.of(o.unit), series)} ({o.source})"
                            for o in sorted(found, key=lambda o: o.value))
         raise DisputedData(f"only values of {series} that disagree with each other: {values}; none is used")
+
+
+class NotYet(NoData):
+    """first_date(): the condition held on none of the days the data holds, which run to `data_to`."""
+
+    def __init__(self, message: str, data_to: date | None, evidence: tuple[Evidence, ...] = ()) -> None:
+        super().__init__(message)
+        self.data_to = data_to
+        self.evidence = evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,7 @@ class Input:
     stale: bool
     closed: bool = False  # the market is shut and this is its last close: not stale
     todays_shares: bool = False  # a past market value read at today's share count: no share history reaches it
+    evidence: tuple[Evidence, ...] = ()  # the observations behind the value, each under its own date
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +92,16 @@ class Context:
     # Kept across evaluations by whoever judges again and again (a dashboard): a condition's answer on each
     # past day, which depends only on the daily closes up to that day (see _condition_days).
     past_days: PastDays | None = None
-    past: bool = False  # evaluated at a past day's close (then, first_date, share): see market_value
+    # Judging as of a past day's close (a claim's own date, each day of a window): last() is that day's bar.
+    on_day: date | None = None
+    # How share(), corr() and beta() get their windows: pure Python here; `check` and the collector pass
+    # tui.core.rules.columnar's polars version (the viewer never imports polars).
+    windows: Windows | None = None
+
+    @property
+    def past(self) -> bool:
+        """Whether evaluation is at a past day's close (then, each day of a window): see market_value."""
+        return self.on_day is not None
 
 
 # condition -> (a fingerprint of its series' past daily closes, {day: (left, right) or None for no data})
@@ -118,7 +138,42 @@ def fresh_after(ctx: Context, series: str) -> datetime:
     return (closed or ctx.now) - timedelta(seconds=ctx.max_age_s(series))
 
 
+def _evidence(observations: list[Observation], day: date | None = None, note: str | None = None,
+              exact: bool = True) -> tuple[Evidence, ...]:
+    return tuple(Evidence(o.series, o.source, day or o.ts.date(), o.value, o.unit, o.ts, note, exact)
+                 for o in sorted(observations, key=lambda o: o.source))
+
+
+def bar(ctx: Context, series: str, day: date) -> Value:
+    """`series`' value on `day`: that day's bar (each source's last value of the UTC day, their median). On a
+    day its market had no session (a weekend, a holiday by the exchange's calendar) the last session's bar,
+    labelled with its own date; on a session day with no bar, NoData: "no data on D", never the bar before."""
+    if day > ctx.now.date():
+        raise NoData(f"{day} is after the evaluation time {ctx.now:%Y-%m-%d %H:%M} UTC")
+    try:
+        session = markets.session_on_or_before(series, day)
+    except TapecheckError:
+        session = day
+    if end_of_day(session) > ctx.now:  # today: only what is known by now (a replay must not see ahead)
+        observations = [o for o in ctx.tape.latest(series, ctx.now) if o.ts.date() == session]
+    else:
+        observations = [o for o in ctx.tape.at(series, session) if o.ts.date() == session]
+    shut = f" (its market's last session on or before {day})" if session != day else ""
+    if not observations:
+        only_disputed(ctx, series, None, session)
+        raise NoData(f"no data on {session} for {series}{shut}")
+    value = _median(observations)
+    unit = Unit.of(SeriesId.parse(series).unit)
+    note = f"last session before {day}" if session != day else None
+    partial = end_of_day(session) > ctx.now and ctx.on_day is None  # today's bar, still being made
+    text = f"{_show(value, unit, series)} on {session}"
+    evidence = _evidence(observations, session, "today so far" if partial else note, exact=not partial)
+    return Value(value, unit, text, (Input(series, value, None, False, evidence=evidence),))
+
+
 def last(ctx: Context, series: str) -> Value:
+    if ctx.on_day is not None:
+        return bar(ctx, series, ctx.on_day)
     observations = ctx.tape.latest(series, ctx.now)
     if not observations:
         only_disputed(ctx, series, None)
@@ -131,24 +186,13 @@ def last(ctx: Context, series: str) -> Value:
     value = _median(used)
     age = max((ctx.now - o.ts).total_seconds() for o in used)
     unit = Unit.of(SeriesId.parse(series).unit)
-    inputs = (Input(series, value, age, stale=not fresh, closed=bool(fresh) and closed is not None),)
+    inputs = (Input(series, value, age, stale=not fresh, closed=bool(fresh) and closed is not None,
+                    evidence=_evidence(used, note="live" if fresh else "latest, stale", exact=False)),)
     return Value(value, unit, _show(value, unit, series), inputs)
 
 
 def at(ctx: Context, series: str, day: date) -> Value:
-    if day > ctx.now.date():
-        raise NoData(f"{day} is after the evaluation time {ctx.now:%Y-%m-%d %H:%M} UTC")
-    if end_of_day(day) > ctx.now:  # today: only what is known by now (a replay must not see ahead)
-        start = end_of_day(day) - AT_LOOKBACK
-        observations = [o for o in ctx.tape.latest(series, ctx.now) if o.ts >= start]
-    else:
-        observations = ctx.tape.at(series, day)
-    if not observations:
-        only_disputed(ctx, series, None, day)
-        raise NoData(f"no value of {series} in the week up to {day}")
-    value = _median(observations)
-    unit = Unit.of(SeriesId.parse(series).unit)
-    return Value(value, unit, f"{_show(value, unit, series)} on {day}", (Input(series, value, None, False),))
+    return bar(ctx, series, day)
 
 
 def change(ctx: Context, series: str, since: date, until: date | None) -> Value:
@@ -189,9 +233,15 @@ def market_value(ctx: Context, series: str, day: date, read: Value) -> Value:
             value = close.value * count
             text = f"{_show(value, read.unit, series)} on {day} ({_show(close.value, read.unit, close_series)} × " \
                    f"{fmt.number(count)} shares of {max(o.ts for o in counts):%Y-%m-%d})"
-            return Value(value, read.unit, text, tuple(replace(i, value=value) for i in read.inputs))
+            counted = tuple(Evidence(o.series, o.source, o.ts.date(), o.value, o.unit, o.ts,
+                                     f"the share count in force on {day}") for o in counts)
+            evidence = tuple(e for i in close.inputs for e in i.evidence) + counted
+            return Value(value, read.unit, text,
+                         tuple(replace(i, value=value, evidence=evidence) for i in read.inputs))
     return Value(read.value, read.unit, f"{read.text} at today's share count",
-                 tuple(replace(i, todays_shares=True) for i in read.inputs))
+                 tuple(replace(i, todays_shares=True, evidence=tuple(
+                     replace(e, assumed=True, note="at today's share count") for e in i.evidence))
+                       for i in read.inputs))
 
 
 def assumed(*values: Value) -> tuple[Input, ...]:
@@ -207,56 +257,113 @@ def pct(a: Value, b: Value) -> Value:
     return Value(result, PERCENT, f"{fmt.quantity(result, '%')} ({a.text} vs {b.text})", a.inputs + b.inputs)
 
 
-def _daily_returns(ctx: Context, a: str, b: str, days: int, func: str
-                   ) -> tuple[list[date], list[float], list[float], tuple[Input, ...]]:
-    """The last `days` daily returns of a and b on the dates both have, and the closes they end on."""
-    closes_a = dict(ctx.tape.daily(a, ctx.now))
-    closes_b = dict(ctx.tape.daily(b, ctx.now))
-    common = sorted(set(closes_a) & set(closes_b))
+def _common(ctx: Context, series: tuple[str, ...]) -> tuple[list[date], list[list[float]], int]:
+    """The common trading days of `series` (every one has a bar) with their closes, and how many of them are
+    up to ctx.now (the lists may run on: a window's history is read once and cut by index, never copied)."""
+    tape = ctx.tape
+    if isinstance(tape, _HistoryTape):
+        days, columns = tape.common(series)
+        return days, columns, bisect.bisect_right(days, ctx.now.date())
+    days, columns = _windows(ctx).common([tape.daily(s, ctx.now) for s in series])
+    return days, columns, len(days)
+
+
+def _windows(ctx: Context) -> Windows:
+    return ctx.windows or PURE_WINDOWS
+
+
+def _last_common_session(series: tuple[str, ...], day: date) -> date:
+    """The last day on or before `day` on which every series' market had a session."""
+    for back in range(22):
+        earlier = day - timedelta(days=back)
+        if all(_is_session(s, earlier) for s in series):
+            return earlier
+    return day - timedelta(days=21)
+
+
+def _is_session(series: str, day: date) -> bool:
+    try:
+        return markets.is_session_day(series, day)
+    except TapecheckError:
+        return day.weekday() < 5
+
+
+def _partial(ctx: Context, day: date) -> bool:
+    """Whether `day`'s bar may still change: it is today's, judged live (as of a past day's close, the day is
+    taken as over; tui.core.then keeps nothing of a day that is not)."""
+    return ctx.on_day is None and day >= ctx.now.date()
+
+
+def _gaps(series: str, have: set[date], start: date, end: date, today: date) -> list[date]:
+    """The session days of `series`' market from start to end (today aside: its bar may be still to come) on
+    which it has no bar."""
+    missing, day = [], start
+    while day <= end:
+        if day not in have and day != today and _is_session(series, day):
+            missing.append(day)
+        day += timedelta(days=1)
+    return missing
+
+
+def _window_evidence(ctx: Context, series: tuple[str, ...], first: date, final: date, exact: bool,
+                     note: str | None = None) -> tuple[Evidence, ...]:
+    """The bars a window starts and ends on (or the one day it found), for each series: read again from the
+    tape, with their sources. `note` goes with the last day's."""
+    found: list[Evidence] = []
+    real = Context(ctx.tape.tape if isinstance(ctx.tape, _HistoryTape) else ctx.tape, ctx.now, ctx.max_age_s,
+                   ctx.history_max_age_days, closed_since=ctx.closed_since)
+    ends = ((first, note),) if first == final else ((first, "window start"),
+                                                    (final, "window end" + (f"; {note}" if note else "")))
+    for day, said in ends:
+        for s in series:
+            try:
+                value = bar(real, s, day)
+            except NoData:
+                continue
+            found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
+    return tuple(found)
+
+
+def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
+    """corr() or beta() over the last `days` daily returns on the common trading days of a and b."""
+    common, (closes_a, closes_b), cut = _common(ctx, (a, b))
     needed = days + 1
-    if len(common) < needed:
-        raise NoData(f"{func}() needs {needed} days that both {a} and {b} have, found {len(common)}")
-    window = common[-needed:]
-    returns_a = [closes_a[d1] / closes_a[d0] - 1 for d0, d1 in pairwise(window)]
-    returns_b = [closes_b[d1] / closes_b[d0] - 1 for d0, d1 in pairwise(window)]
-    stale = (ctx.now.date() - window[-1]).days > ctx.history_max_age_days
-    age = (ctx.now - end_of_day(window[-1])).total_seconds()
-    inputs = (Input(a, closes_a[window[-1]], age, stale), Input(b, closes_b[window[-1]], age, stale))
-    return window, returns_a, returns_b, inputs
+    if cut < needed:
+        raise NoData(f"{func}() needs {needed} common trading days of {a} and {b}, found {cut}")
+    first, final = common[cut - needed], common[cut - 1]
+    if ctx.on_day is not None:  # as of a past day: the window ends on that day's bars
+        required = _last_common_session((a, b), ctx.on_day)
+        if final < required:
+            raise NoData(f"{func}(): no data on {required} for both {a} and {b} (common days end {final})")
+    tape = ctx.tape
+    if isinstance(tape, _HistoryTape):
+        value = tape.rolling(a, b, days, func)[cut - 1]
+    else:
+        value = _windows(ctx).rolling(closes_a[cut - needed:cut], closes_b[cut - needed:cut], days, func)[-1]
+    if value is None:
+        raise NoData(f"{func}(): one of {a}, {b} did not move over the window" if func == "corr"
+                     else f"{func}(): {b} did not move over the window")
+    stale = (ctx.now.date() - final).days > ctx.history_max_age_days
+    age = (ctx.now - end_of_day(final)).total_seconds()
+    evidence: tuple[Evidence, ...] = ()
+    if not isinstance(tape, _HistoryTape):  # a window's own reads; inside share() it reports its own
+        today = ctx.now.date()
+        have = set(common)
+        gaps = sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
+        note = f"{gaps} session days without a bar" if gaps else None
+        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note)
+    inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
+    text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {first} to {final})"
+    return Value(value, RATIO, text, inputs)
 
 
 def corr(ctx: Context, a: str, b: str, days: int) -> Value:
-    window, returns_a, returns_b, inputs = _daily_returns(ctx, a, b, days, "corr")
-    value = pearson(returns_a, returns_b)
-    if value is None:
-        raise NoData(f"corr(): one of {a}, {b} did not move over the window")
-    text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
-    return Value(value, RATIO, text, inputs)
+    return _rolling(ctx, a, b, days, "corr")
 
 
 def beta(ctx: Context, a: str, b: str, days: int) -> Value:
     """The slope of a's daily returns on b's: how many percent a moves for each percent b moves."""
-    window, returns_a, returns_b, inputs = _daily_returns(ctx, a, b, days, "beta")
-    n = len(returns_b)
-    mean_a, mean_b = sum(returns_a) / n, sum(returns_b) / n
-    var_b = sum((y - mean_b) ** 2 for y in returns_b)
-    if var_b <= 0:
-        raise NoData(f"beta(): {b} did not move over the window")
-    value = sum((x - mean_a) * (y - mean_b) for x, y in zip(returns_a, returns_b, strict=True)) / var_b
-    text = f"{fmt.number(value)} ({days} daily returns, {window[0]} to {window[-1]})"
-    return Value(value, RATIO, text, inputs)
-
-
-def pearson(xs: list[float], ys: list[float]) -> float | None:
-    """The Pearson correlation of two equal-length lists, or None when either has no variance."""
-    n = len(xs)
-    mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-    var_x = sum((x - mean_x) ** 2 for x in xs)
-    var_y = sum((y - mean_y) ** 2 for y in ys)
-    if var_x <= 0 or var_y <= 0:
-        return None
-    return max(-1.0, min(1.0, cov / math.sqrt(var_x * var_y)))
+    return _rolling(ctx, a, b, days, "beta")
 
 
 def fx(ctx: Context, pair: str) -> Value:
@@ -272,31 +379,39 @@ def fx(ctx: Context, pair: str) -> Value:
 class _HistoryTape:
     """The tape as first_date() and share() see it on each past day: daily closes are read once, up to the
     evaluation time, and cut at the day asked for, so that years of days cost one read per series. A day's
-    latest value is its daily close (the median over sources of each one's last value that day)."""
+    bar is its daily close (the median over sources of each one's last value that day). Common trading days
+    and rolling windows are worked out once per window (by ctx.windows) and looked up day by day."""
 
-    def __init__(self, tape: Tape, now: datetime) -> None:
+    def __init__(self, tape: Tape, now: datetime, windows: Windows) -> None:
         self.tape = tape
         self.now = now
+        self.windows = windows
         self._daily: dict[str, list[tuple[date, float]]] = {}
         self._units: dict[str, str] = {}
+        self._common: dict[tuple[str, ...], tuple[list[date], list[list[float]]]] = {}
+        self._rolling: dict[tuple[str, str, int, str], list[float | None]] = {}
 
-    def latest(self, series: str, now: datetime) -> list[Observation]:
-        rows = self.daily(series, now)
-        if not rows:
-            return []
-        day, value = rows[-1]
-        stamp = min(end_of_day(day) - timedelta(milliseconds=1), now)
+    def _close(self, series: str, row: tuple[date, float], now: datetime) -> list[Observation]:
+        stamp = min(end_of_day(row[0]) - timedelta(milliseconds=1), now)
         unit = self._units.setdefault(series, SeriesId.parse(series).unit)
-        return [Observation(series, value, unit, stamp, "daily close")]
+        return [Observation(series, row[1], unit, stamp, "daily close")]
 
-    def at(self, series: str, day: date) -> list[Observation]:
-        return self.tape.at(series, day)
-
-    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+    def _rows_to(self, series: str, day: date) -> list[tuple[date, float]]:
         if series not in self._daily:
             self._daily[series] = self.tape.daily(series, self.now)
         rows = self._daily[series]
-        return rows[:bisect.bisect_right(rows, now.date(), key=lambda r: r[0])]
+        return rows[:bisect.bisect_right(rows, day, key=lambda r: r[0])]
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        rows = self._rows_to(series, now.date())
+        return self._close(series, rows[-1], now) if rows else []
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        rows = self._rows_to(series, day)
+        return self._close(series, rows[-1], end_of_day(day)) if rows and rows[-1][0] == day else []
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        return self._rows_to(series, now.date())
 
     def series_ids(self) -> set[str]:
         return self.tape.series_ids()
@@ -304,6 +419,18 @@ class _HistoryTape:
     def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
         disputed = getattr(self.tape, "disputed_latest", None)
         return [] if disputed is None else list(disputed(series, now))
+
+    def common(self, series: tuple[str, ...]) -> tuple[list[date], list[list[float]]]:
+        if series not in self._common:
+            self._common[series] = self.windows.common([self.daily(s, self.now) for s in series])
+        return self._common[series]
+
+    def rolling(self, a: str, b: str, days: int, kind: str) -> list[float | None]:
+        key = (a, b, days, kind)
+        if key not in self._rolling:
+            _, (xs, ys) = self.common((a, b))
+            self._rolling[key] = self.windows.rolling(xs, ys, days, kind)
+        return self._rolling[key]
 
 
 MAX_CONDITION_DAYS = 3660
@@ -325,32 +452,65 @@ def _series_in(node: Node) -> list[str]:
     return []
 
 
-def _condition_days(ctx: Context, cond: Compare, since: date, until: date | None
-                    ) -> Iterator[tuple[date, Value, Value]]:
-    """Each day from `since` (to `until`, or to now) on which some series of the condition has a daily value,
-    with both sides evaluated at that day's close; days the tape cannot answer are left out."""
-    tape = _HistoryTape(ctx.tape, ctx.now)
-    end = min(until or ctx.now.date(), ctx.now.date())
-    days = sorted({d for series in dict.fromkeys(_series_in(cond)) for d, _ in tape.daily(series, ctx.now)
-                   if since <= d <= end})[-MAX_CONDITION_DAYS:]
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The days a condition is judged on: the common trading days of its series from `since` to `end`."""
+
+    series: tuple[str, ...]
+    days: list[date]
+    end: date
+    gaps: int  # session days in the window on which some series has no bar
+    data_to: date | None  # the last day every series has a bar (up to the evaluation time)
+
+
+def _window(ctx: Context, tape: _HistoryTape, cond: Compare, since: date, until: date | None) -> _Window:
+    """The window of a condition, or NoData when it starts before some series' history does."""
+    series = tuple(dict.fromkeys(_series_in(cond)))
+    today = ctx.now.date()
+    end = min(until or today, today)
+    for s in series:
+        rows = tape.daily(s, ctx.now)
+        if not rows:
+            raise NoData(f"no history of {s}")
+        start = since
+        while not _is_session(s, start) and start < rows[0][0]:
+            start += timedelta(days=1)
+        if rows[0][0] > start:
+            raise NoData(f"the window starts on {since}, before the history of {s} does ({rows[0][0]})")
+    common, _ = tape.common(series)
+    lo, hi = bisect.bisect_left(common, since), bisect.bisect_right(common, end)
+    cut = bisect.bisect_right(common, today)
+    days = common[lo:hi][-MAX_CONDITION_DAYS:]
+    gaps = _window_gaps(tape, series, since, end, today) if days else 0
+    return _Window(series, days, end, gaps, common[cut - 1] if cut else None)
+
+
+def _window_gaps(tape: _HistoryTape, series: tuple[str, ...], start: date, end: date, today: date) -> int:
+    """Session days from start to end on which one of the series has no bar."""
+    return sum(len(_gaps(s, {d for d, _ in tape.daily(s, tape.now)}, start, end, today)) for s in series)
+
+
+def _condition_days(ctx: Context, cond: Compare, window: _Window, tape: _HistoryTape
+                    ) -> Iterator[tuple[date, Value, Value] | date]:
+    """Each day of the window with both sides evaluated at that day's close; a day the tape cannot answer
+    (a function's own window too short) is yielded alone."""
     slack = ctx.history_max_age_days * 86_400.0
     today = ctx.now.date()
     known = _past_days(ctx, tape, cond, today)
-    for day in days:
+    for day in window.days:
         if day in known:
             answer = known[day]
         else:
             moment = min(end_of_day(day) - timedelta(milliseconds=1), ctx.now)
             sub = Context(tape, moment, lambda _series: slack, ctx.history_max_age_days,
-                          closed_since=lambda _series, _now: None, past=True)
+                          closed_since=lambda _series, _now: None, on_day=day, windows=ctx.windows)
             try:
                 answer = evaluate(cond.left, sub), evaluate(cond.right, sub)
             except NoData:
                 answer = None
             if day < today:
                 known[day] = answer
-        if answer is not None:
-            yield day, *answer
+        yield day if answer is None else (day, *answer)
 
 
 def _past_days(ctx: Context, tape: _HistoryTape, cond: Compare, today: date) -> dict[date, tuple[Value, Value] | None]:
@@ -371,14 +531,36 @@ def compare(left: float, op: str, right: float) -> bool:
     return {">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right}[op]
 
 
+def _history(ctx: Context) -> _HistoryTape:
+    return _HistoryTape(ctx.tape, ctx.now, _windows(ctx))
+
+
 def first_date(ctx: Context, cond: Compare, since: date) -> Value:
-    seen = 0
-    for day, left, right in _condition_days(ctx, cond, since, None):
+    tape = _history(ctx)
+    window = _window(ctx, tape, cond, since, None)
+    seen = skipped = 0
+    for answer in _condition_days(ctx, cond, window, tape):
+        if isinstance(answer, date):
+            skipped += 1
+            continue
+        day, left, right = answer
         seen += 1
         if compare(left.value, cond.op, right.value):
-            text = f"{day} (first day from {since} with {left.text} {cond.op} {_like(right, left)})"
-            return Value(float(day.toordinal()), DATE, text, assumed(left, right))
-    raise NoData(f"first_date(): not yet on any of {seen} days from {since}")
+            text = f"{day} (first of {seen + skipped} common trading days from {since} with {left.text} {cond.op} " \
+                   f"{_like(right, left)})"
+            gaps = _window_gaps(tape, window.series, since, day, ctx.now.date()) if window.gaps else 0
+            exact = not gaps and not skipped and not _partial(ctx, day)
+            note = "the first day the condition held" + (
+                f" ({gaps} session days without a bar before it)" if gaps else "")
+            evidence = _window_evidence(ctx, window.series, day, day, exact, note)
+            found = Input(window.series[0], float(day.toordinal()), None, False, evidence=evidence)
+            return Value(float(day.toordinal()), DATE, text, (found, *assumed(left, right)))
+    held_on = f"on none of {seen} common trading days from {since}"
+    if skipped:
+        held_on += f" ({skipped} more could not be judged)"
+    evidence = _window_evidence(ctx, window.series, window.days[0], window.days[-1], False) if window.days else ()
+    data_to = window.days[-1] if window.days else None
+    raise NotYet(f"first_date(): the condition held {held_on}", data_to, evidence)
 
 
 def _like(bare: Value, other: Value) -> str:
@@ -389,9 +571,15 @@ def _like(bare: Value, other: Value) -> str:
 
 
 def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value:
-    held, days = 0, []
+    tape = _history(ctx)
+    window = _window(ctx, tape, cond, since, until)
+    held, days, skipped = 0, [], 0
     flagged: tuple[Input, ...] = ()
-    for day, left, right in _condition_days(ctx, cond, since, until):
+    for answer in _condition_days(ctx, cond, window, tape):
+        if isinstance(answer, date):
+            skipped += 1
+            continue
+        day, left, right = answer
         days.append(day)
         held += compare(left.value, cond.op, right.value)
         flagged = flagged or assumed(left, right)
@@ -399,9 +587,17 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
         raise NoData(f"share(): no day from {since} to {until or 'now'} could be judged")
     result = held / len(days) * 100
     stale = until is None and (ctx.now.date() - days[-1]).days > ctx.history_max_age_days
-    inputs = (Input(_series_in(cond)[0], result, (ctx.now - end_of_day(days[-1])).total_seconds(), stale),) \
-        if stale else ()
-    text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} days from {days[0]} to {days[-1]})"
+    short = until is not None and days[-1] < _last_common_session(window.series, window.end)
+    exact = not (window.gaps or skipped or stale or short or _partial(ctx, days[-1]))
+    said = [f"{window.gaps} session days without a bar"] if window.gaps else []
+    said += [f"{skipped} days not judged"] if skipped else []
+    said += [f"data to {days[-1]}, before {window.end}"] if short else []
+    evidence = _window_evidence(ctx, window.series, days[0], days[-1], exact, "; ".join(said) or None)
+    age = (ctx.now - end_of_day(days[-1])).total_seconds()
+    inputs = (Input(window.series[0], result, age if stale else None, stale, evidence=evidence),)
+    text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} common trading days from {days[0]} to {days[-1]}"
+    text += (f"; {skipped} more could not be judged" if skipped else "") + \
+        (f"; {window.gaps} session days without a bar left out" if window.gaps else "") + ")"
     return Value(result, PERCENT, text + (" at today's share count" if flagged else ""), inputs + flagged)
 
 

@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 from tui.core import format as fmt
 from tui.core.articles import citation
 from tui.core.engine import DashboardState
-from tui.core.model import Claim, Observation, SeriesId, Status, Verdict
+from tui.core.model import Claim, Evidence, Observation, SeriesId, Status, Verdict
 from tui.core.names import with_names
 from tui.core.printable import printable
 from tui.core.rules.verdict import live_text, off_text
@@ -177,6 +177,7 @@ class ClaimScreen(StateScreen):
             text.append("  shown beside the data; no rule tests it\n")
         else:
             text.append(f"\n{v.explanation}\n")
+            describe_evidence(text, v.evidence)
         move = move_text(self.then, v)
         if move is not None:
             text.append("\nMove since then ", style="dim").append(f"{move}\n")
@@ -198,11 +199,35 @@ class ClaimScreen(StateScreen):
         if then.live_value is not None:
             text.append(f"  value {live_text(then)}  off {off_text(then)}")
         text.append(f"\n{then.explanation}\n")
+        describe_evidence(text, then.evidence, then.final)
         if then.status is Status.DIVERGED and self.claim.ours:
             text.append(f"{NOT_MET.capitalize()} on its date: the rule is our reading, not an error of the article.\n")
         elif then.status is Status.DIVERGED:
             text.append("The article's error: WRONG on its own date, the record does not support its figure.\n",
                         style="bold")
+
+
+EVIDENCE_SHOWN = 8  # values listed under a verdict; the rest are counted (all of them are in check --json)
+
+
+def describe_evidence(text: Text, evidence: tuple[Evidence, ...], final: bool | None = None) -> None:
+    """The values a verdict read, each on its own line under its own date, with its series and source."""
+    if not evidence:
+        return
+    text.append("Read", style="dim")
+    if final is not None:
+        text.append(" (final: every value the bar of its day)" if final else " (judged again as history changes)",
+                    style="dim")
+    text.append("\n")
+    for item in evidence[:EVIDENCE_SHOWN]:
+        value = fmt.quantity(item.value, item.unit, fmt.series_kind([item.series]))
+        text.append(f"  {item.day}  ", style="bold").append(f"{value}  {item.series}  ")
+        text.append(printable(item.source), style="dim")
+        if item.note:
+            text.append(f"  ({printable(item.note)})", style="dim")
+        text.append("\n")
+    if len(evidence) > EVIDENCE_SHOWN:
+        text.append(f"  … and {len(evidence) - EVIDENCE_SHOWN} more (tapecheck check --json lists them)\n", style="dim")
 
 
 class SeriesScreen(StateScreen):
