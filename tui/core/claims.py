@@ -34,12 +34,14 @@ _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
                  "published", "published_inferred", "note", "url", "inferred"}
 _CLAIM_KEYS = {"id", "theme", "as_of", "as_of_inferred", "kind", "summary", "summary_zh", "figure", "note",
-               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft"}
+               "value", "unit", "rule", "quote", "paragraph", "origin", "error", "draft",
+               "reading", "reading_note"}
 # What a user's file must give; the shipped files must also give seed, title_en and summary_zh.
 _USER_ARTICLE_REQUIRED = ("id", "outlet", "title")
 _SHIPPED_ARTICLE_REQUIRED = ("id", "seed", "outlet", "title", "title_en")
 NETWORKS = {"bitcoin"}  # network series: the hashrate source carries Bitcoin's alone
 ORIGINS = ("article", "derived")
+READINGS = ("article", "ours")  # whose threshold, window and period a check claim's rule uses
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
 
 
@@ -288,6 +290,10 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         bad("draft", "draft must be true or false")
     elif entry.get("draft") and entry.get("kind") != "check":
         bad("draft", "draft = true marks a proposed rule: only a check claim is a draft")
+    if entry.get("reading", "article") not in READINGS:
+        bad("reading", f"reading {entry.get('reading')!r} must be \"article\" or \"ours\"")
+    if "reading_note" in entry and not _text(entry["reading_note"]):
+        bad("reading_note", "reading_note must say what we assumed, a non-empty string")
     if "error" in entry and not _text(entry["error"]):
         bad("error", "error must say what the article got wrong, a non-empty string")
     kind = entry.get("kind")
@@ -313,7 +319,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         note=entry.get("note"), value=float(entry["value"]) if "value" in entry else None,
         unit=entry.get("unit"), file=article.file, line=doc.line("claims", index),
         quote=entry.get("quote"), paragraph=paragraph, origin=entry.get("origin", "article"),
-        error=entry.get("error"),
+        error=entry.get("error"), reading=entry.get("reading", "article"), reading_note=entry.get("reading_note"),
     )
 
 

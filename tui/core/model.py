@@ -211,6 +211,8 @@ class Claim:
     error: str | None = None  # the article's own error here, with the evidence, where no rule can show it
     draft: bool = False  # a proposed rule not yet confirmed by the user: shown, never counted as diverged
     user: bool = False  # from the user's own narrative dirs, not shipped
+    reading: str = "article"  # "article": threshold, window and period are the article's; "ours": we chose one
+    reading_note: str | None = None  # what we assumed, when reading is "ours"
 
     @property
     def series(self) -> tuple[str, ...]:
