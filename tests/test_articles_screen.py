@@ -108,8 +108,9 @@ async def test_claim_page_quotes_the_article_and_shows_its_error() -> None:
         text = str(tapecheck.screen.query_one("#claim-text", Static).render())
         assert "Ours: a claim we derived" in text
         await pilot.press("escape")
-        tapecheck.open_claim("bb-nvidia-mining-cards")
+        tapecheck.open_claim("bb-nvidia-doj-sec-accusation")
         await pilot.pause()
         text = str(tapecheck.screen.query_one("#claim-text", Static).render())
         assert "The article's error " in text and "SEC" in text
         assert "(our title)" in text and "(date inferred)" in text
+        assert "The article The seed has no headline: the title is ours." in text  # the article's own notes

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from tui.core.articles import Scorecard, Tally, citation, outlet_totals, scorecards
+from tui.core.articles import Scorecard, Tally, article_notes, citation, ours, outlet_totals, scorecards
 from tui.core.engine import DashboardState
 from tui.core.model import Status
 from tui.core.words import now_label, then_label
@@ -23,8 +23,8 @@ CLAIM_PREFIX = "claim:"
 
 def tally_text(t: Tally) -> str:
     return (f"{t.claims} claims · {t.checkable} checkable ({t.derived} ours) · then {t.held_then} held, "
-            f"{t.wrong_then} wrong, {t.no_data_then} no data · now {t.holds_now} hold, {t.diverged_now} diverged"
-            f" · {t.errors} errors")
+            f"{t.wrong_then} wrong, {t.not_met_then} not met (our reading), {t.no_data_then} no data · now "
+            f"{t.holds_now} hold, {t.diverged_now} diverged · {t.errors} errors")
 
 
 class ArticlesScreen(StateScreen):
@@ -68,11 +68,15 @@ class ArticlesScreen(StateScreen):
         key = f"article:{a.id}"
         table.add_row("", "", "", Text(citation(a), style="bold"), key=key)
         table.add_row("", "", "", Text(f"{a.title_en} · {tally_text(card.tally)}", style="dim"), key=key + ":tally")
+        for index, note in enumerate(article_notes(a)):
+            table.add_row("", "", "", Text(f"note: {note}", style="dim italic", overflow="ellipsis"),
+                          key=f"note:{a.id}:{index}")
         for row in card.rows:
             c = row.claim
             summary = c.summary_zh if self.lang == "zh" else c.summary
-            label = Text(("(ours) " if c.derived else "") + summary, overflow="ellipsis")
-            then = then_label(row.then, c.derived) if c.rule else ""
+            mark = "(ours) " if c.derived else "(our reading) " if c.rule and ours(c) else ""
+            label = Text(mark + summary, overflow="ellipsis")
+            then = then_label(row.then, ours(c)) if c.rule else ""
             now = "—" if c.rule is not None and row.now is None else now_label(row.now.status if row.now else "context")
             style = "bold" if row.now is not None and row.now.status is Status.DIVERGED else ""
             table.add_row(str(c.paragraph or ""), then, Text(now, style=style), label, key=CLAIM_PREFIX + c.id)
