@@ -26,10 +26,12 @@ def tape(closes: Closes) -> MemoryTape:
     rows: list[Observation] = []
     for series, by_day in closes.items():
         kind, symbol, _ = series.split(":")
-        unit = ("USD" if kind == "crypto" else "CNY" if symbol.endswith((".SS", ".SZ")) else "USD")
+        unit = "H/s" if kind == "network" else "CNY" if symbol.endswith((".SS", ".SZ")) else "USD"
+        source = {"crypto": "kraken", "network": "mempool"}.get(kind, "yahoo")
+        hour = {"CNY": 7, "H/s": 0}.get(unit, 21)
         for day, value in by_day.items():
-            ts = datetime.combine(date.fromisoformat(day), time(7 if unit == "CNY" else 21), UTC)
-            rows.append(Observation(series, value, unit, ts, "yahoo" if kind != "crypto" else "kraken"))
+            rows.append(Observation(series, value, unit, datetime.combine(date.fromisoformat(day), time(hour), UTC),
+                                    source))
     return MemoryTape(rows)
 
 
@@ -62,7 +64,34 @@ def h200(gpu_move: float, nvda_move: float) -> Closes:
     return with_days(base, "equity:NVDA:last", {"2026-01-08": 180.0 * (1 + nvda_move / 100)})
 
 
+def hashprice(btc_end: float, hashrate_end: float) -> Closes:
+    """BTC and the hashrate from 25 Jun to 31 Dec 2025: 105,000 USD and 0.85 ZH/s to 1 Jul, then flat to the
+    last day, which takes the given values."""
+    out = flat(["crypto:BTC/USD:last"], "2025-06-25", 190, 105_000.0) | flat(["network:bitcoin:hashrate"],
+                                                                          "2025-06-25", 190, 0.85e21)
+    out = with_days(out, "crypto:BTC/USD:last", {"2025-12-31": btc_end})
+    return with_days(out, "network:bitcoin:hashrate", {"2025-12-31": hashrate_end})
+
+
+def btc_nvda(sign: float) -> Closes:
+    """60 days to 7 Jan 2026: NVDA on weekdays moves with BTC's daily return (sign 1) or against it (sign -1)."""
+    btc, nvda = {}, {}
+    price, stock = 90_000.0, 185.0
+    for i, day in enumerate(days("2025-11-09", 60)):
+        move = 0.02 if i % 3 == 0 else -0.015 if i % 3 == 1 else 0.004 * (i % 5 - 2)
+        price *= 1 + move
+        btc[day] = price
+        stock *= 1 + sign * move * 1.3
+        if date.fromisoformat(day).weekday() < 5:
+            nvda[day] = stock
+    return {"crypto:BTC/USD:last": btc, "equity:NVDA:last": nvda}
+
+
 CASES: dict[str, tuple[Closes, Closes]] = {
+    # hashprice: BTC 87,500 over 1.05 ZH/s is 36 % below 105,000 over 0.85 (holds); 130,000 over 0.90 is up (fails)
+    "wu-mining-margins-squeezed-h2": (hashprice(87_500.0, 1.05e21), hashprice(130_000.0, 0.90e21)),
+    # NVDA's weekday returns follow BTC's (correlation near 1, holds) or mirror them (near -1, fails)
+    "fw-btc-ai-stocks-link-tight": (btc_nvda(1.0), btc_nvda(-1.0)),
     # 6,300 BTC: USD 87.5k makes USD 551M (at least 500M holds); USD 70k makes 441M (fails)
     "wu-uae-citadel-mining-6300-btc": (flat(["crypto:BTC/USD:last"], "2025-12-25", 7, 87_500.0),
                                        flat(["crypto:BTC/USD:last"], "2025-12-25", 7, 70_000.0)),
