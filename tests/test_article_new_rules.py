@@ -88,6 +88,9 @@ def btc_nvda(sign: float) -> Closes:
 
 
 CASES: dict[str, tuple[Closes, Closes]] = {
+    # Cambricon worth CNY 580B at the 12 Dec close (at least 500B holds); 420B (fails)
+    "bb-cambricon-top-a-share": ({"equity:688256.SS:market_cap": {"2025-12-11": 575e9, "2025-12-12": 580e9}},
+                                 {"equity:688256.SS:market_cap": {"2025-12-11": 425e9, "2025-12-12": 420e9}}),
     # hashprice: BTC 87,500 over 1.05 ZH/s is 36 % below 105,000 over 0.85 (holds); 130,000 over 0.90 is up (fails)
     "wu-mining-margins-squeezed-h2": (hashprice(87_500.0, 1.05e21), hashprice(130_000.0, 0.90e21)),
     # NVDA's weekday returns follow BTC's (correlation near 1, holds) or mirror them (near -1, fails)
