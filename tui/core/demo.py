@@ -23,6 +23,7 @@ anchor points, so that it passes exactly through the levels the articles report 
 | 002865.SZ          | 28 on 11-24; 82.86 on 01-22; 99.44 (= high) on 01-23; 104 → 92 | limit-up, then gives back   |
 | 300751.SZ          | 105 on 11-24; 270.28 on 01-22; 324.36 (= high) on 01-23    | tripled, 20% limit-up           |
 | other 01-23 movers | +20% from 01-22 (limit-ups), +23% from 01-16 (week gainers) | the 01-23 claims               |
+| 603398.SS          | 30.0 on 01-22, 28.5 on 01-23 (−5%, its *ST limit)          | the one decliner of 01-23       |
 | 01-08 movers       | day high 4-10% above the 01-07 close                       | the 01-08 intraday highs        |
 | USDCNY             | 7.12 on 11-03, 6.97 on 01-15                               | CNY conversions within 2%       |
 
@@ -164,6 +165,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "603031.SS"): Spec(55, 0.03, _ANFU[0], _ANFU[1]),
     ("equity", "002121.SZ"): Spec(11, 0.03, _CLOU[0], _CLOU[1]),
     ("equity", "002843.SZ"): Spec(18, 0.035, _TAIJIA[0], _TAIJIA[1]),
+    ("equity", "603398.SS"): Spec(32, 0.03, {"2026-01-22": 30.0, "2026-01-23": 28.5, "2026-01-30": 27}),
 }
 
 # BTC and the Nasdaq Composite load on one daily N(0, 1) factor, so that their daily returns correlate.
