@@ -150,3 +150,34 @@ def test_a_date_rule_is_checked(tree: Path, value: str, tolerance: str, message:
     with pytest.raises(NarrativeError) as caught:
         load_narratives(tree)
     assert any(message in p for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_rule_says_whose_reading_it_is(path: Path) -> None:
+    """Each check claim names its reading, article or ours, and says what was assumed; a derived claim is ours."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    for claim in (c for c in raw["claims"] if c["kind"] == "check"):
+        assert claim.get("reading") in ("article", "ours"), f"{claim['id']}: no reading"
+        assert claim.get("reading_note"), f"{claim['id']}: no reading_note"
+        assert claim["origin"] != "derived" or claim["reading"] == "ours", claim["id"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('reading = "mine"', "reading 'mine' must be \"article\" or \"ours\""),
+    ('reading_note = ""', "reading_note must say what we assumed"),
+])
+def test_bad_reading_fields_are_refused_with_the_line(tree: Path, extra: str, message: str) -> None:
+    path = write(tree, {})
+    path.write_text(path.read_text().replace('kind = "check"\n', f'kind = "check"\n{extra}\n'))
+    with pytest.raises(NarrativeError) as caught:
+        load_narratives(tree)
+    assert any(f"a.toml:15: claim ok: {message}" in p for p in caught.value.problems), caught.value.problems
+
+
+def test_reading_is_read_and_defaults_to_the_article(tree: Path) -> None:
+    path = write(tree, {})
+    assert load_narratives(tree).claims[0].reading == "article"
+    path.write_text(path.read_text().replace('kind = "check"\n',
+                                             'kind = "check"\nreading = "ours"\nreading_note = "Our window."\n'))
+    claim = load_narratives(tree).claims[0]
+    assert (claim.reading, claim.reading_note) == ("ours", "Our window.")
