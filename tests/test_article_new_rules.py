@@ -87,7 +87,14 @@ def btc_nvda(sign: float) -> Closes:
     return {"crypto:BTC/USD:last": btc, "equity:NVDA:last": nvda}
 
 
+def chipmakers(nvda: float, avgo: float, tsm: float) -> Closes:
+    return {f"equity:{symbol}:market_cap": {"2025-10-31": value, "2025-11-03": value}
+            for symbol, value in (("NVDA", nvda), ("AVGO", avgo), ("TSM", tsm))}
+
+
 CASES: dict[str, tuple[Closes, Closes]] = {
+    # Nvidia 5.0T against Broadcom 1.7T and TSMC 1.5T (holds); 1.6T against TSMC 1.8T (fails)
+    "loop-nvidia-most-valuable-chipmaker": (chipmakers(5.0e12, 1.7e12, 1.5e12), chipmakers(1.6e12, 1.5e12, 1.8e12)),
     # Cambricon worth CNY 580B at the 12 Dec close (at least 500B holds); 420B (fails)
     "bb-cambricon-top-a-share": ({"equity:688256.SS:market_cap": {"2025-12-11": 575e9, "2025-12-12": 580e9}},
                                  {"equity:688256.SS:market_cap": {"2025-12-11": 425e9, "2025-12-12": 420e9}}),
