@@ -35,7 +35,8 @@ USD 1B; the hashrate 1.03 → 1.02 (55%) → 0.985 (60%) → 0.97 ZH/s, with a s
 Every other series walks on from its last close with its daily volatility spread over a day's ticks.
 
 Share counts (market cap = last × shares): NVDA 24.3B, AAPL 14.8B, GOOGL 12.1B, AMZN 10.7B, MSFT 7.43B,
-TSLA 3.32B, ORCL 2.85B, META 2.52B, AVGO 4.72B, TSM 5.19B (ADR equivalents), AMD 1.62B, CRWV 0.49B; 688795.SS 0.47B, 688256.SS 0.418B, 688802.SS 0.40B.
+TSLA 3.32B, ORCL 2.85B, META 2.52B, AVGO 4.72B, TSM 5.19B (ADR equivalents), AMD 1.62B, CRWV 0.49B;
+688795.SS 0.47B, 688256.SS 0.418B, 688802.SS 0.40B.
 Day highs are the close plus a half-normal draw (lows likewise, below); live highs are the running session
 high, the DOGE low the running UTC-day low. BTC/USDT is BTC/USD within ±0.04%, USDT/USD 1 ± 0.02%.
 Difficulty follows the mean hashrate of each 14-day epoch (× 600 / 2³²) and stays constant in the live part.
