@@ -48,9 +48,9 @@ async def test_main_screen_shows_every_theme_and_the_header() -> None:
         diverged = sum(1 for v in state.verdicts.values() if v.status is Status.DIVERGED)
         wrong = [v.claim_id for v in state.then.values() if v.status is Status.DIVERGED]
         articles_wrong = [c for c in wrong if not tapecheck.narratives.claim(c).derived]
-        assert (diverged, len(wrong), len(articles_wrong)) == (8, 4, 2)  # two are our own "still above" claims
+        assert (diverged, len(wrong), len(articles_wrong)) == (9, 4, 2)  # two are our own "still above" claims
         assert state.wrong_then == 2
-        assert header.flagged == "8 diverged (3 ours) · 2 wrong then"
+        assert header.flagged == "9 diverged (4 ours) · 2 wrong then"
         mining = claims_table(dashboard, "btc_mining")
         first = mining.get_row_at(0)
         assert str(first[1]) == "DIVERGED" and str(first[0]) == "held"  # diverged first; it held on its date
@@ -425,7 +425,7 @@ async def test_a_narrow_header_keeps_the_counts_and_gives_up_the_name_first() ->
         await shown(pilot, tapecheck)
         status = tapecheck.screen.query_one(HeaderStatus)
         shown_text = status.render().plain
-        assert "8 diverged · 2 wrong then" in shown_text  # the counts are never what is cut (their detail is)
+        assert "9 diverged · 2 wrong then" in shown_text  # the counts are never what is cut (their detail is)
         assert "tapecheck" not in shown_text and shown_text.startswith(" SNAP")  # the name went, then the mode shrank
         await pilot.resize_terminal(160, 40)
         await pilot.pause()

@@ -14,8 +14,26 @@ from tests.test_claims_files import write
 from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, NarrativeError, load_narratives
 from tui.core.names import NAMES_FILE
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+# ../shared/seeds beside the checkout (a worktree one level deeper finds it a level up)
+SEEDS = next((p / "shared" / "seeds" for p in Path(__file__).resolve().parents[1:4] if (p / "shared" / "seeds").is_dir()),
+             Path(__file__).resolve().parents[1].parent / "shared" / "seeds")
 SHIPPED = sorted(p for p in NARRATIVES_DIR.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE))
+
+
+GAP = "……"  # a quote of two sentences of one paragraph: each part verbatim, in the article's order
+
+
+def parts_in_order(text: str, whole: str) -> int | None:
+    """Where the first of `text`'s parts (split at GAP) starts in `whole`, each part found after the one before;
+    None when a part is missing or out of order."""
+    start, first = 0, None
+    for part in (p for p in text.split(GAP) if p.strip()):
+        found = whole.find(part, start)
+        if found < 0:
+            return None
+        first = found if first is None else first
+        start = found + len(part)
+    return first
 
 
 def paragraphs(seed: str) -> list[str]:
@@ -40,8 +58,16 @@ def test_every_shipped_quote_is_verbatim_in_its_paragraph() -> None:
         assert claim.quote and claim.paragraph
         pars = paragraphs(article.seed)
         assert claim.paragraph <= len(pars), f"{claim.id}: paragraph {claim.paragraph} is past the end"
-        assert claim.quote in pars[claim.paragraph - 1], \
+        assert parts_in_order(claim.quote, pars[claim.paragraph - 1]) is not None, \
             f"{claim.id}: quote not found verbatim in paragraph {claim.paragraph} of {article.seed}"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed articles (../shared/seeds) are not beside the checkout")
+def test_every_figure_is_inside_its_quote() -> None:
+    """A claim's figure is the article's own words, found in its quote (parts split at GAP, in order)."""
+    missing = [c.id for c in load_narratives().claims
+               if c.figure and c.quote and parts_in_order(c.figure, c.quote) is None]
+    assert not missing, f"figure not found inside the quote: {missing}"
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed articles (../shared/seeds) are not beside the checkout")
@@ -50,7 +76,7 @@ def test_claims_are_in_article_order() -> None:
     for article in narratives.articles.values():
         pars = paragraphs(article.seed)
         claims = [c for c in narratives.claims if c.article == article.id]
-        places = [(c.paragraph or 0, pars[(c.paragraph or 1) - 1].index(c.quote or "")) for c in claims]
+        places = [(c.paragraph or 0, parts_in_order(c.quote or "", pars[(c.paragraph or 1) - 1])) for c in claims]
         assert places == sorted(places), f"{article.id}: claims are not in the order the article makes them"
 
 
@@ -124,3 +150,34 @@ def test_a_date_rule_is_checked(tree: Path, value: str, tolerance: str, message:
     with pytest.raises(NarrativeError) as caught:
         load_narratives(tree)
     assert any(message in p for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_rule_says_whose_reading_it_is(path: Path) -> None:
+    """Each check claim names its reading, article or ours, and says what was assumed; a derived claim is ours."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    for claim in (c for c in raw["claims"] if c["kind"] == "check"):
+        assert claim.get("reading") in ("article", "ours"), f"{claim['id']}: no reading"
+        assert claim.get("reading_note"), f"{claim['id']}: no reading_note"
+        assert claim["origin"] != "derived" or claim["reading"] == "ours", claim["id"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('reading = "mine"', "reading 'mine' must be \"article\""),
+    ('reading_note = ""', "reading_note must say what we assumed"),
+])
+def test_bad_reading_fields_are_refused_with_the_line(tree: Path, extra: str, message: str) -> None:
+    path = write(tree, {})
+    path.write_text(path.read_text().replace('kind = "check"\n', f'kind = "check"\n{extra}\n'))
+    with pytest.raises(NarrativeError) as caught:
+        load_narratives(tree)
+    assert any(f"a.toml:15: claim ok: {message}" in p for p in caught.value.problems), caught.value.problems
+
+
+def test_reading_is_read_and_defaults_to_the_article(tree: Path) -> None:
+    path = write(tree, {})
+    assert load_narratives(tree).claims[0].reading == "article"
+    path.write_text(path.read_text().replace('kind = "check"\n',
+                                             'kind = "check"\nreading = "ours"\nreading_note = "Our window."\n'))
+    claim = load_narratives(tree).claims[0]
+    assert (claim.reading, claim.reading_note) == ("ours", "Our window.")

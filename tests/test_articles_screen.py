@@ -65,9 +65,12 @@ async def test_derived_claims_are_marked_ours_and_not_counted_wrong() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(140, 45)) as pilot:
         await shown(pilot, tapecheck)
-        derived = {c.id for c in tapecheck.narratives.claims if c.derived}
+        claims = {c.id: c for c in tapecheck.narratives.claims}
         assert tapecheck.state is not None
-        wrong = sum(1 for v in tapecheck.state.then.values() if v.status == "diverged" and v.claim_id not in derived)
+        # the articles' sentences wrong then: a claim of our reading (every derived one) is never among them, and
+        # claims quoting one sentence count once
+        wrong = len({claims[v.claim_id].sentence for v in tapecheck.state.then.values()
+                     if v.status == "diverged" and not claims[v.claim_id].ours})
         header = tapecheck.screen.query_one(HeaderStatus)
         assert header.flagged.endswith(f"{wrong} wrong then")
         await pilot.press("a")
@@ -108,8 +111,32 @@ async def test_claim_page_quotes_the_article_and_shows_its_error() -> None:
         text = str(tapecheck.screen.query_one("#claim-text", Static).render())
         assert "Ours: a claim we derived" in text
         await pilot.press("escape")
-        tapecheck.open_claim("bb-nvidia-mining-cards")
+        tapecheck.open_claim("bb-nvidia-doj-sec-accusation")
         await pilot.pause()
         text = str(tapecheck.screen.query_one("#claim-text", Static).render())
         assert "The article's error " in text and "SEC" in text
         assert "(our title)" in text and "(date inferred)" in text
+        assert "The article The seed has no headline: the title is ours." in text  # the article's own notes
+
+
+async def test_articles_screen_shows_notes_and_a_rows_whole_text() -> None:
+    """Each article's notes are rows of its scorecard; the highlighted row's whole text (a long note, a quote,
+    our reading, an error) shows below the table, where a row cuts it."""
+    tapecheck = app()
+    async with tapecheck.run_test(size=(80, 24)) as pilot:
+        await shown(pilot, tapecheck)
+        await pilot.press("a")
+        await pilot.pause()
+        screen = tapecheck.screen
+        assert isinstance(screen, ArticlesScreen)
+        table = screen.query_one(DataTable)
+        keys = row_keys(table)
+        note = next(k for k in keys if k.startswith("note:tmt-space-solar:") and "Taiwan" in screen.full[k])
+        table.move_cursor(row=keys.index(note))
+        await pilot.pause()
+        detail = str(screen.query_one("#articles-detail", Static).render())
+        assert "The article's note:" in detail and "Taiwan" in detail
+        table.move_cursor(row=keys.index("claim:loop-nvidia-coreweave-stake-7pct"))
+        await pilot.pause()
+        detail = str(screen.query_one("#articles-detail", Static).render())
+        assert "(our reading)" in detail and "Our reading: The denominator is ours" in detail

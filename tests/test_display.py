@@ -58,7 +58,7 @@ async def test_no_color_keeps_every_signal_in_words_and_marks(monkeypatch: pytes
         cells = [str(c) for c in series.get_row("crypto:BTC/USD:last")]
         assert cells[:4] == ["BTC/USD", "71,200.00 USD", "30s", "▼ -14.92%"]  # the age beside the value
         header = tapecheck.screen.query_one(HeaderStatus)
-        assert "8 diverged" in header.render().plain  # the count survives 60 columns
+        assert "9 diverged" in header.render().plain  # the count survives 60 columns
 
 
 async def test_at_sixty_columns_the_ages_and_the_claimed_values_show_and_the_claim_text_gives_way() -> None:

@@ -30,9 +30,9 @@ def test_the_line_counts_what_check_counts_and_names_the_collector(tmp_path: Pat
     store = Store(tmp_path / "s.sqlite")
     store.append(read_observations(DATA / "snapshot.jsonl"))
     status = store_status(store, load_narratives, load_settings(), NOW)
-    assert status.counts["diverged"] == 8  # as check --snapshot at the same moment (tests/test_cli.py)
+    assert status.counts["diverged"] == 9  # as check --snapshot at the same moment (tests/test_cli.py)
     assert status.btc == 71_200 and status.collector == "down"
-    assert status.line.startswith("8 diverged (3 ours) · ") and status.line.endswith("BTC 71,200 USD (30s) · collector down")
+    assert status.line.startswith("9 diverged (4 ours) · ") and status.line.endswith("BTC 71,200 USD (30s) · collector down")
     assert store.try_lock_collector()
     assert store_status(store, load_narratives, load_settings(), NOW).collector == "ok"
     store.close()

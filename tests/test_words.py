@@ -25,7 +25,7 @@ ROOT = Path(__file__).parent.parent
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 WRONG_CLAIM = "tmt-junda-20cm-limit-up-0123"  # the article's figure, not supported on its own date
 OURS_NOT_MET = "tmt-junda-still-up-250pct"  # a rule of ours that fails on its date
-CONTEXT = "bb-moore-threads-star-debut"
+CONTEXT = "bb-moore-threads-beat-99pct"
 
 
 def test_the_source_spells_no_verdict_by_hand() -> None:

@@ -426,6 +426,12 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
     from tui.core.view import make_context
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     from tui.core.rules.columnar import POLARS_WINDOWS
+    where = store_location(args.store, settings)
+    if args.snapshot is None and not is_url(where) and not Path(where).exists():
+        # no data yet: what the articles say is known without it; every verdict reads "no data"
+        hint = f"no store at {where} yet: run `tapecheck collect` for data, or pass --snapshot FILE"
+        print_articles(narratives, {}, {}, lang, as_json=args.json, no_data=hint)
+        return EXIT_OK
     tape = open_tape(args, settings)
     try:
         verdicts = {v.claim_id: v for v in judge_all(narratives.claims,

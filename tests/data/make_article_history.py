@@ -26,7 +26,8 @@ claim can be worked out by hand. They are test data, not a record of the market:
   worth about CNY 68B, 36% above the article's 50B: WRONG then.
 - Drinda (002865.SZ) daily highs from 2024-02-01 to 2026-01-22 between 40 and 90 CNY: its 99.44 high was the
   highest in two years, held. Maxwell (300751.SZ) highs from 2023-02-01, below 300 except 336.00 on
-  2023-03-15: not the highest in three years, WRONG then. On 2026-01-23 their highs are the articles' 99.44
+  2023-03-15: not the highest in the full three years, but 近三年 (nearly three years) is read as 30 months, from
+  2023-07-23, so it holds. On 2026-01-23 their highs are the articles' 99.44
   and 324.36.
 
 Run `python tests/data/make_article_history.py` to regenerate; the output is deterministic.

@@ -21,13 +21,14 @@ def citation(article: Article) -> str:
 
 
 def article_error(claim: Claim, then: Verdict | None) -> str | None:
-    """The article's own error on this claim: a then-verdict of WRONG, or an `error` note where no rule can
-    show it. Claims we derived ourselves, and drafts not yet confirmed, are never the article's error; nor is a
-    rule of our reading failing (its `error` note, where it has one, still is)."""
+    """The article's own error on this claim: a then-verdict of WRONG (with the `error` note, when there is one
+    too), or the `error` note where no rule can show it. Claims we derived ourselves, a rule of our reading that
+    fails, and drafts not yet confirmed, are never the article's error by their verdict."""
     if claim.derived or claim.draft:
         return None
     if claim.rule is not None and then is not None and then.status is Status.DIVERGED and not claim.ours:
-        return f"wrong on its own date ({claim.as_of}): {then.explanation}"
+        wrong = f"wrong on its own date ({claim.as_of}): {then.explanation}"
+        return wrong if claim.error is None else f"{wrong}. {claim.error}"
     return claim.error
 
 
@@ -49,7 +50,8 @@ class Tally:
     checkable: int = 0
     derived: int = 0
     held_then: int = 0
-    wrong_then: int = 0
+    wrong_then: int = 0  # the article's: a rule of its own reading that the record does not support
+    not_met_then: int = 0  # a rule of our reading that failed on its date: never the article's error
     no_data_then: int = 0
     holds_now: int = 0
     diverged_now: int = 0
@@ -59,12 +61,12 @@ class Tally:
         return Tally(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.claims, self.checkable, self.derived, self.held_then, self.wrong_then, self.no_data_then,
-                self.holds_now, self.diverged_now, self.errors)
+        return (self.claims, self.checkable, self.derived, self.held_then, self.wrong_then, self.not_met_then,
+                self.no_data_then, self.holds_now, self.diverged_now, self.errors)
 
     def as_dict(self) -> dict[str, int]:
-        names = ("claims", "checkable", "derived", "held_then", "wrong_then", "no_data_then", "holds_now",
-                 "diverged_now", "errors")
+        names = ("claims", "checkable", "derived", "held_then", "wrong_then", "not_met_then", "no_data_then",
+                 "holds_now", "diverged_now", "errors")
         return dict(zip(names, self.as_tuple(), strict=True))
 
 
@@ -72,10 +74,13 @@ def tally(rows: list[ClaimRow]) -> Tally:
     checks = [r for r in rows if r.claim.rule is not None and not r.claim.draft]  # a draft is not counted yet
     then = [r.then.status if r.then else Status.NO_DATA for r in checks if not r.claim.ours]
     wrong = {r.claim.sentence for r in checks if not r.claim.ours and r.then and r.then.status is Status.DIVERGED}
+    not_met = [r for r in checks if not r.claim.derived and r.claim.ours and r.then is not None
+               and r.then.status is Status.DIVERGED]  # our reading not met: not the article's error
     now = [r.now.status if r.now else Status.NO_DATA for r in checks]
     return Tally(
         claims=len(rows), checkable=len(checks), derived=sum(r.claim.derived for r in rows),
         held_then=then.count(Status.HOLDS), wrong_then=len(wrong),  # per sentence
+        not_met_then=len(not_met),
         no_data_then=sum(s not in (Status.HOLDS, Status.DIVERGED) for s in then),
         holds_now=now.count(Status.HOLDS), diverged_now=now.count(Status.DIVERGED),
         errors=sum(r.error is not None for r in rows),
@@ -116,9 +121,11 @@ def scorecard_json(card: Scorecard) -> dict[str, Any]:
         "id": a.id, "outlet": a.outlet, "author": a.author, "title": a.title, "title_en": a.title_en,
         "title_inferred": a.title_inferred, "published": a.published.isoformat(),
         "published_inferred": a.published_inferred, "seed": a.seed, "piece": a.piece, "citation": citation(a),
+        "notes": article_notes(a),
         **card.tally.as_dict(),
         "claims": [{"id": r.claim.id, "kind": str(r.claim.kind), "origin": r.claim.origin,
-                    "paragraph": r.claim.paragraph,
+                    "reading": r.claim.reading if r.claim.rule else None, "paragraph": r.claim.paragraph,
+                    "summary": r.claim.summary, "quote": r.claim.quote,
                     "then": None if r.then is None else str(r.then.status),
                     "now": None if r.now is None else str(r.now.status),
                     "error": r.error} for r in card.rows],
@@ -128,5 +135,18 @@ def scorecard_json(card: Scorecard) -> dict[str, Any]:
 
 def tally_line(t: Tally) -> str:
     return (f"{t.claims} claims, {t.checkable} checkable ({t.derived} ours) · then: {t.held_then} held, "
-            f"{t.wrong_then} wrong, {t.no_data_then} no data · now: {t.holds_now} hold, {t.diverged_now} diverged"
-            f" · {t.errors} errors of the article")
+            f"{t.wrong_then} wrong, {t.not_met_then} not met (our reading), {t.no_data_then} no data · now: "
+            f"{t.holds_now} hold, {t.diverged_now} diverged · {t.errors} errors of the article")
+
+
+def article_notes(article: Article) -> list[str]:
+    """What a reader should know of the article itself: what we inferred or wrote, and its note (a conversion
+    the seed made, where a date comes from)."""
+    notes = []
+    if article.title_inferred:
+        notes.append("The seed has no headline: the title is ours.")
+    if article.published_inferred:
+        notes.append("The date is inferred, not printed in the article.")
+    if article.note:
+        notes.append(article.note)
+    return notes

@@ -23,6 +23,7 @@ anchor points, so that it passes exactly through the levels the articles report 
 | 002865.SZ          | 28 on 11-24; 82.86 on 01-22; 99.44 (= high) on 01-23; 104 → 92 | limit-up, then gives back   |
 | 300751.SZ          | 105 on 11-24; 270.28 on 01-22; 324.36 (= high) on 01-23    | tripled, 20% limit-up           |
 | other 01-23 movers | +20% from 01-22 (limit-ups), +23% from 01-16 (week gainers) | the 01-23 claims               |
+| 603398.SS          | 30.0 on 01-22, 28.5 on 01-23 (−5%, its *ST limit)          | the one decliner of 01-23       |
 | 01-08 movers       | day high 4-10% above the 01-07 close                       | the 01-08 intraday highs        |
 | USDCNY             | 7.12 on 11-03, 6.97 on 01-15                               | CNY conversions within 2%       |
 
@@ -34,7 +35,8 @@ USD 1B; the hashrate 1.03 → 1.02 (55%) → 0.985 (60%) → 0.97 ZH/s, with a s
 Every other series walks on from its last close with its daily volatility spread over a day's ticks.
 
 Share counts (market cap = last × shares): NVDA 24.3B, AAPL 14.8B, GOOGL 12.1B, AMZN 10.7B, MSFT 7.43B,
-TSLA 3.32B, ORCL 2.85B, META 2.52B, AMD 1.62B, CRWV 0.49B; 688795.SS 0.47B, 688256.SS 0.418B, 688802.SS 0.40B.
+TSLA 3.32B, ORCL 2.85B, META 2.52B, AVGO 4.72B, TSM 5.19B (ADR equivalents), AMD 1.62B, CRWV 0.49B;
+688795.SS 0.47B, 688256.SS 0.418B, 688802.SS 0.40B.
 Day highs are the close plus a half-normal draw (lows likewise, below); live highs are the running session
 high, the DOGE low the running UTC-day low. BTC/USDT is BTC/USD within ±0.04%, USDT/USD 1 ± 0.02%.
 Difficulty follows the mean hashrate of each 14-day epoch (× 600 / 2³²) and stays constant in the live part.
@@ -133,6 +135,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "GOOGL"): Spec(244, 0.02, {"2026-01-30": 338}, shares=12.1e9),
     ("equity", "AMZN"): Spec(220, 0.02, {"2026-01-30": 239}, shares=10.7e9),
     ("equity", "META"): Spec(717, 0.02, {"2026-01-30": 716}, shares=2.52e9),
+    ("equity", "AVGO"): Spec(340, 0.025, {"2026-01-30": 330}, shares=4.72e9),
+    ("equity", "TSM"): Spec(290, 0.02, {"2026-01-30": 310}, shares=5.19e9),
     ("equity", "MARA"): Spec(18, 0.05, {"2026-01-30": 11}),
     ("equity", "ABTC"): Spec(5.5, 0.06, {"2026-01-30": 2.0}),
     ("equity", "002487.SZ"): Spec(45, 0.03, {"2026-01-30": 50}),
@@ -164,6 +168,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "603031.SS"): Spec(55, 0.03, _ANFU[0], _ANFU[1]),
     ("equity", "002121.SZ"): Spec(11, 0.03, _CLOU[0], _CLOU[1]),
     ("equity", "002843.SZ"): Spec(18, 0.035, _TAIJIA[0], _TAIJIA[1]),
+    ("equity", "603398.SS"): Spec(32, 0.03, {"2026-01-22": 30.0, "2026-01-23": 28.5, "2026-01-30": 27}),
 }
 
 # BTC and the Nasdaq Composite load on one daily N(0, 1) factor, so that their daily returns correlate.

@@ -7,7 +7,7 @@ from typing import Any
 
 from tui.core import format as fmt
 from tui.core import tally
-from tui.core.articles import citation, outlet_totals, scorecard_json, scorecards, tally_line
+from tui.core.articles import article_notes, citation, outlet_totals, scorecard_json, scorecards, tally_line
 from tui.core.claims import Narratives
 from tui.core.model import Claim, Status, Verdict
 from tui.core.rules.verdict import STATUS_ORDER, live_text, off_text, period_text
@@ -38,9 +38,9 @@ def claim_json(claim: Claim, narratives: Narratives) -> dict[str, Any]:
         "quote": claim.quote,
         "paragraph": claim.paragraph,
         "origin": claim.origin,
-        "reading": claim.reading,  # "ours": the threshold, window or period is ours (reading_note says which)
-        "reading_note": claim.reading_note,
         "error": claim.error,
+        "reading": claim.reading if rule else None,  # whose threshold, window and period: "article" or "ours"
+        "reading_note": claim.reading_note,
         "file": f"{claim.file}:{claim.line}",
         "draft": claim.draft,  # a proposed rule not yet confirmed: never counted as diverged
         "user": claim.user,  # from the user's own narrative files
@@ -155,26 +155,34 @@ def _value(value: float | None, unit: str | None) -> str:
 
 
 def print_articles(narratives: Narratives, now: dict[str, Verdict], then: dict[str, Verdict], lang: str,
-                   as_json: bool) -> None:
-    """Each article's scorecard in article order, then totals per outlet."""
+                   as_json: bool, no_data: str | None = None) -> None:
+    """Each article's scorecard in article order, then totals per outlet. With `no_data` (why there is none, and
+    how to get it) every verdict is "no data" and the rest, claims, quotes and known errors, is shown."""
     cards = scorecards(narratives, now, then)
     totals = outlet_totals(cards)
     if as_json:
         print(json.dumps({"articles": [scorecard_json(c) for c in cards],
-                          "outlets": {o: t.as_dict() for o, t in totals.items()}}, ensure_ascii=False, indent=1))
+                          "outlets": {o: t.as_dict() for o, t in totals.items()}, "no_data": no_data},
+                         ensure_ascii=False, indent=1))
         return
+    if no_data:
+        print(f"{no_data}\nEvery verdict below reads \"no data\"; the claims, quotes and known errors need none.\n")
     for card in cards:
         print(f"== {citation(card.article)} ==")
         print(f"   {card.article.title_en}")
+        for note in article_notes(card.article):
+            print(f"   note: {note}")
         print(f"   {tally_line(card.tally)}")
         for row in card.rows:
             c = row.claim
-            then_word = then_label(row.then, c.ours, short=True) if c.rule else ""
-            now_word = "" if row.now is None else str(row.now.status)
-            ours = " (ours)" if c.derived else ""
+            then_word = ("no data" if row.then is None else then_label(row.then, c.ours, short=True)) if c.rule else ""
+            now_word = ("no data" if c.rule else "") if row.now is None else str(row.now.status)
+            mark = " (ours)" if c.derived else " (our reading)" if c.ours and c.rule else ""
             summary = c.summary_zh if lang == "zh" else c.summary
-            print(f"   ¶{c.paragraph or '?':<3} {c.kind!s:7} {then_word:8} {now_word:9} {c.id}{ours}")
+            print(f"   ¶{c.paragraph or '?':<3} {c.kind!s:7} {then_word:8} {now_word:9} {c.id}{mark}")
             print(f"        {summary}")
+            if c.quote:
+                print(f"        “{c.quote}”")
             if row.error:
                 print(f"        article's error: {row.error}")
         print()

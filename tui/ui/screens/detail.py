@@ -15,9 +15,9 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
-from tui.core.articles import citation
+from tui.core.articles import article_notes, citation
 from tui.core.engine import DashboardState
-from tui.core.model import Claim, Evidence, Observation, SeriesId, Status, Verdict
+from tui.core.model import Article, Claim, Evidence, Observation, SeriesId, Status, Verdict
 from tui.core.names import with_names
 from tui.core.printable import printable
 from tui.core.rules.verdict import live_text, off_text
@@ -191,7 +191,14 @@ class ClaimScreen(StateScreen):
             text.append("\nThe article's error ", style="bold").append(f"{c.error}\n")
         if c.note:
             text.append("\nNote ", style="dim").append(f"{c.note}\n")
+        self.describe_article(text, article)
         return text
+
+    @staticmethod
+    def describe_article(text: Text, article: Article) -> None:
+        """The article's own notes (what we inferred, a conversion the seed made), as the Articles screen shows."""
+        for note in article_notes(article):
+            text.append("\nThe article ", style="dim").append(f"{note}\n")
 
     def describe_then(self, text: Text, then: Verdict) -> None:
         text.append(f"\nThen ({self.claim.as_of}) ", style="dim").append(then_label(then, self.claim.ours),
