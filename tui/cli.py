@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.core.claims import load_narratives
         from tui.core.report import print_claims
 
-        narratives = load_narratives(user_dirs=settings.narrative_dirs)
+        narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
         if args.command == "new-article":
             return run_new_article(args.article_id, settings, narratives)
         if narratives.problems and args.command not in (None, "replay", "collect"):
@@ -318,7 +318,7 @@ def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
 def load_status_narratives(settings: Settings) -> Narratives:
     """The narratives `status` judges, when it must: a broken file of the user's is said, as check says it."""
     from tui.core.claims import load_narratives
-    narratives = load_narratives(user_dirs=settings.narrative_dirs)
+    narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
     for line in narratives.problems:
         say(line)
     return narratives

@@ -504,6 +504,14 @@ class PgStore(Store):
         self._upsert("then_verdicts", [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct,
                                         c.explanation, stamp) for claim_id, c in rows])
 
+    def forget_then_verdicts(self, keep: set[str]) -> int:
+        stored = self._run(lambda conn: [str(r[0]) for r in conn.execute("SELECT claim_id FROM then_verdicts")])
+        gone = [claim_id for claim_id in stored if claim_id not in keep]
+        if gone:
+            self._run(lambda conn: conn.execute("DELETE FROM then_verdicts WHERE claim_id = ANY(%s)", (gone,)),
+                      writing=True)
+        return len(gone)
+
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         row = self._run(lambda conn: conn.execute(
             "SELECT first_day, last_day FROM history_coverage WHERE job = %s", (job,)).fetchone())

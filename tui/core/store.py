@@ -691,6 +691,16 @@ class Store:
                            [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp)
                             for claim_id, c in rows])
 
+    def forget_then_verdicts(self, keep: set[str]) -> int:
+        """Drop the then-verdicts of claims not in `keep` (removed from the files); returns how many."""
+        with self._lock:
+            stored = [str(r[0]) for r in self._db.execute("SELECT claim_id FROM then_verdicts")]
+        gone = [(claim_id,) for claim_id in stored if claim_id not in keep]
+        if gone:
+            with self._writing() as db:
+                db.executemany("DELETE FROM then_verdicts WHERE claim_id = ?", gone)
+        return len(gone)
+
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         """The days a history job has fetched completely, or None when it never has."""
         with self._lock:
