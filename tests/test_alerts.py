@@ -336,7 +336,7 @@ async def test_desktop_notifications_go_through_the_platforms_notifier_when_aske
         assert await Alerting(settings, load_narratives(), store).deliver(alert) == ""  # no command: no outcome
         assert said.exists() is desktop
         store.close()
-    assert json.loads(said.read_text()) == ["--app-name=tapecheck", "tapecheck: Alert rule met",
+    assert json.loads(said.read_text()) == ["--app-name=tapecheck", "--", "tapecheck: Alert rule met",
                                             "BTC under 70k: clear → met: 65,000.00 USD < 70,000 USD"]
 
 
