@@ -57,6 +57,10 @@ class CollectorRunning(TapecheckError):
     """Another collector already writes this store."""
 
 
+class StoreGone(TapecheckError):
+    """The store's file was removed or replaced under a running collector."""
+
+
 def running_collector_message(store: Store) -> str:
     info = store.collector()
     if info is None:
@@ -87,6 +91,7 @@ class Collector:
         self._info = this_collector()
         self.wanted = wanted(narratives)  # what `plan` polls
         self._narratives_seen = narratives_signature(narratives.dirs)
+        self.ghost: str | None = None  # why the store's file is no longer ours, once it is not
         self.reader = NarrativeReader()  # the user's files are read again in a child process
         self.reloading = OneAtATime(self.reload_narratives, "reading the narratives again")
         self.tell_problems(narratives.problems)
@@ -124,6 +129,10 @@ class Collector:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(TICK_S):
                         await stop.wait()
+                ghost = await asyncio.to_thread(self.store.ghost)
+                if ghost is not None:  # removed or replaced: never write on into an unlinked file
+                    self.ghost = ghost
+                    break
                 seen = await self.answer_requests(seen)
                 if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
                     last_look = time.monotonic()
@@ -143,6 +152,8 @@ class Collector:
             await self.poller.stop()  # closes every exchange and HTTP client
             await self.then_judging.finish()
             await self.alerting.stop()
+        if self.ghost is not None:
+            raise StoreGone(f"{self.ghost}: the collector stops (start it again to collect into the file there now)")
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
 
     async def reload_narratives(self) -> None:

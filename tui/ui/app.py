@@ -402,7 +402,8 @@ class TapecheckApp(App[str | None]):
                 and state.collector.info is not None and state.collector.info.paused:
             text += " (paused)"
         if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
-            return text + " · store unreachable"
+            # or the file removed or replaced under us: what is shown is a ghost's, said so
+            return text + (" · store file gone" if self.store.ghost() else " · store unreachable")
         return text
 
     # ---- the collector ----------------------------------------------------------------------------
