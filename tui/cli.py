@@ -684,9 +684,12 @@ def refuse_store_file(out: Path, store: Path | None, what: str) -> None:
     from tui.core.storefile import SIDE_FILES
 
     for suffix in ("", *SIDE_FILES) if store is not None else ():
+        side = f"{store}{suffix}"
+        same = os.path.realpath(out) == os.path.realpath(side)  # a side file that comes and goes
         with suppress(OSError):
-            if os.path.samefile(out, f"{store}{suffix}"):
-                raise TapecheckError(f"{what} {out}: that is the store's own file; give another name")
+            same = same or os.path.samefile(out, side)  # a hard link is the same file under another name
+        if same:
+            raise TapecheckError(f"{what} {out}: that is the store's own file; give another name")
     with suppress(OSError), open(out, "rb") if out.is_file() else open(os.devnull, "rb") as existing:
         if existing.read(16) == b"SQLite format 3\x00":
             raise TapecheckError(f"{what} {out}: that file is an SQLite database (a store?); give another name")
