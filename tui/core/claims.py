@@ -90,8 +90,28 @@ def _number(value: Any) -> bool:
 
 
 def _text(value: Any) -> bool:
-    """A non-empty string with no control character: it is shown on a terminal as it stands."""
-    return isinstance(value, str) and bool(value.strip()) and is_printable(value)
+    """A non-empty string (its characters are checked by `_unprintable`, for every field alike)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _unprintable(doc: TomlFile, problems: _Problems, label: str, path: tuple[str | int, ...], value: Any) -> int:
+    """One problem for each string field under `value` holding a control or invisible format character
+    (a terminal escape, a bidi override): every field of a user's file is shown on someone's terminal, so none
+    may carry them. Returns how many were found."""
+    found = 0
+    todo: list[tuple[tuple[str | int, ...], Any]] = [(path, value)]
+    while todo:
+        where, item = todo.pop()
+        if isinstance(item, str) and not is_printable(item):
+            key = ".".join(str(p) for p in where[len(path):] if not isinstance(p, int)) or str(where[-1])
+            problems.add(doc.where(*where), f"{label}{key} holds control or invisible characters (a terminal "
+                                            "escape, a bidi override): write it as plain text")
+            found += 1
+        elif isinstance(item, dict):
+            todo.extend(((*where, k), v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            todo.extend(((*where, i), v) for i, v in reversed(list(enumerate(item))))
+    return found
 
 
 def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
@@ -117,6 +137,8 @@ def themes_in(doc: TomlFile, problems: _Problems) -> tuple[Theme, ...]:
         where = doc.where("themes", index)
         if not isinstance(entry, dict):
             problems.add(where, "each [[themes]] entry must be a table")
+            continue
+        if _unprintable(doc, problems, "theme: ", ("themes", index), entry):
             continue
         theme_id, watch = entry.get("id"), entry.get("watch", [])
         if not isinstance(theme_id, str) or not _THEME_ID.match(theme_id):
@@ -155,6 +177,7 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
         return None
     where = doc.where("article")
     before = len(problems.lines)
+    _unprintable(doc, problems, "article: ", ("article",), entry)
     for key in sorted(set(entry) - _ARTICLE_KEYS):
         problems.add(doc.where("article", key), f"article: unknown key {key!r}")
     for key in _USER_ARTICLE_REQUIRED if user else _SHIPPED_ARTICLE_REQUIRED:
@@ -274,6 +297,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
 
     for key in sorted(set(entry) - _CLAIM_KEYS):
         bad(key, f"unknown key {key!r}")
+    _unprintable(doc, problems, f"claim {claim_id}: ", ("claims", index), entry)
     if entry.get("theme") not in theme_ids:
         bad("theme", f"theme {entry.get('theme')!r} is not one of {', '.join(sorted(theme_ids))}")
     if not isinstance(entry.get("as_of"), date):
