@@ -121,7 +121,7 @@ def find_dates(text: str) -> list[DateMention]:
             continue
         if year is not None and not 1970 <= year <= 2100:
             continue
-        since = bool(SINCE_BEFORE.search(text[max(0, m.start() - 16):m.start()])  # a bounded look back
+        since = bool(SINCE_BEFORE.search(text, max(0, m.start() - 16), m.start())  # a bounded look back
                      or SINCE_AFTER.match(text, m.end()))
         found.append(DateMention(m.start(), m.end(), year, month, day, _RELATIVE_YEAR.get(g["rel"] or ""), since))
     return found

@@ -149,7 +149,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         if any(a <= number.start < b for a, b in taken) or not abs(number.value) < MAX_FIGURE:
             continue  # inside a date; or 320 digits, which no market figure has (and no float holds exactly)
         match, kind, unit = _unit_after(plain, number)
-        prefix = _PREFIX_AT_END.search(plain[max(0, number.start - 24):number.start])
+        prefix = _PREFIX_AT_END.search(plain, max(0, number.start - 24), number.start)
         letter = _LETTER_SCALE.match(plain, number.end) if prefix else None
         if match is None and prefix:
             kind, unit, end = "amount", PREFIX_CURRENCIES[prefix.group().strip()], number.end
@@ -157,7 +157,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
                 number = Number(number.start, letter.end(), number.value * LETTER_SCALES[letter.group().upper()],
                                 number.chinese)
                 end = letter.end()
-        elif match is None and _PERCENT_WORDS.search(plain[max(0, number.start - 3):number.start]):
+        elif match is None and _PERCENT_WORDS.search(plain, max(0, number.start - 3), number.start):
             kind, unit, end = "percent", "%", number.end  # 百分之二十
         elif match is None or (number.chinese and kind in ("points", "shares", "coins") and number.value < 10):
             continue  # a bare number (29只股票) or 一点, 一股: not a figure
@@ -168,7 +168,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         if kind == "amount" and prefix and unit == "CNY" and PREFIX_CURRENCIES[prefix.group().strip()] != "CNY":
             unit = PREFIX_CURRENCIES[prefix.group().strip()]  # HK$5元 is not a thing; the prefix wins
         begin = prefix.start() if prefix else number.start
-        if _PERCENT_WORDS.search(plain[max(0, number.start - 3):number.start]):
+        if _PERCENT_WORDS.search(plain, max(0, number.start - 3), number.start):
             begin = number.start - 3
         value = number.value
         if kind == "hashrate" and match is not None:
