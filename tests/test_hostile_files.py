@@ -86,7 +86,7 @@ def test_commands_keep_going_with_a_deep_file_in_place(capsys: pytest.CaptureFix
     store = tmp_path / "s.sqlite"
     Store(store).close()
     extra = [] if command == ["claims"] else ["--store", str(store)]
-    code, out, err = run(capsys, *command, *extra)
+    code, _, err = run(capsys, *command, *extra)
     assert "unexpected error" not in err and "Traceback" not in err, (code, err)  # never a crash
     assert code != 2 or command != ["claims"] or "deep.toml" in err
     if command != ["status"]:  # status reads the narratives only when it must judge

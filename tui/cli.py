@@ -12,8 +12,8 @@ import argparse
 import json
 import os
 import sys
-from contextlib import suppress
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path

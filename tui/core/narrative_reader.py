@@ -9,6 +9,7 @@ Narratives or one TapecheckError line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -64,7 +65,7 @@ class NarrativeReader:
         if len(answer) > MAX_ANSWER or code != 0:
             why = "too large an answer" if len(answer) > MAX_ANSWER else f"its reader ended with status {code}"
             raise TapecheckError(f"reading the narrative files failed ({why}); the claims read before are kept")
-        kind, value = pickle.loads(answer)  # noqa: S301 (our own child process, our own classes)
+        kind, value = pickle.loads(answer)
         if kind == "error":
             raise TapecheckError(str(value))
         if not isinstance(value, Narratives):
@@ -84,14 +85,12 @@ def _limit_self() -> None:
 
     for limit, value in ((resource.RLIMIT_CPU, CPU_S), (resource.RLIMIT_AS, MEMORY)):
         try:
-            soft, hard = resource.getrlimit(limit)
+            _, hard = resource.getrlimit(limit)
             resource.setrlimit(limit, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
         except (ValueError, OSError):
             pass
-    try:
+    with contextlib.suppress(OSError):
         os.nice(10)
-    except OSError:
-        pass
 
 
 def main(argv: list[str]) -> int:

@@ -124,7 +124,8 @@ class PgStore(Store):
         return None  # a server's database cannot be unlinked from under us
 
     def copy_mark(self) -> str | None:
-        return self._run(lambda conn: _one(conn.execute("SELECT value FROM meta WHERE key = %s", (COPY_MARK,))))
+        found = self._run(lambda conn: _one(conn.execute("SELECT value FROM meta WHERE key = %s", (COPY_MARK,))))
+        return None if found is None else str(found)
 
     def set_copy_mark(self, text: str | None) -> None:
         def work(conn: psycopg.Connection[Any]) -> None:

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tui.core.dates import parse_time as parse_time  # re-exported: tapes and flags read times alike
 from tui.core.model import Observation, SeriesId, TapecheckError
@@ -74,7 +74,7 @@ def read_observations(path: Path) -> list[Observation]:
     read (never a FIFO), a line at a time within MAX_LINE, at most MAX_OBSERVATIONS of them."""
     raw = os.fdopen(open_regular(path), "rb")
     try:
-        binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
+        binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw)
         with io.TextIOWrapper(binary, encoding="utf-8") as handle:
             return list(_read(handle, str(path)))
     except MemoryError:

@@ -11,9 +11,9 @@ one agrees. The destination must hold no observations yet, so that the compariso
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 
 from tui.core.model import Observation, TapecheckError

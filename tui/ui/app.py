@@ -25,10 +25,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core import format as fmt
 from tui.core.claims import Narratives, narratives_signature
-from tui.core.narrative_reader import NarrativeReader
 from tui.core.config import Settings
 from tui.core.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
+from tui.core.narrative_reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.store import Store

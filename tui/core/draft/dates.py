@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import calendar
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from tui.core.dates import day_in_range
 from tui.core.draft.numbers import WIDE
