@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.model import TapecheckError
+from tui.core.printable import printable
 from tui.core.userfile import read_bounded
 
-# Control characters and the invisible format characters that could disguise text (as tui.core.printable
-# escapes them), here removed: tabs become spaces, line breaks stay.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
 _WORD_AT_END = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
 MAX_SENTENCE = 600  # characters: a longer run without a sentence end is cut (at a space or comma where it can)
 MAX_ARTICLE = 2 * 1024 * 1024  # bytes: a long article is 50 KB
@@ -52,7 +50,7 @@ def read_article(path: Path) -> str:
 def clean(text: str) -> str:
     """`text` with Windows and old Mac line ends made \\n, tabs made spaces and other control characters gone."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _INVISIBLE.sub("", text)
+    return printable(text, keep_newlines=True, replace="")  # the one filter: here what it finds is removed
 
 
 def paragraphs(text: str) -> list[tuple[int, int, str]]:
