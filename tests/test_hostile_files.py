@@ -183,3 +183,15 @@ async def test_a_collector_keeps_writing_through_hostile_files_and_stops_at_once
     assert child is not None and child.poll() is not None
     assert not running.exception()
     assert datetime.now(UTC)  # (the run ended; nothing else to wait for)
+
+
+def test_lint_refuses_arithmetic_on_a_date_and_a_change_running_backwards() -> None:
+    times = check_claim("date-times", "btc_macro", "first_date(last(crypto:BTC/USD:last) > 1, since=2025-01-01) * 1000",
+                        1, "date", "Dated.")
+    backwards = check_claim("backwards", "btc_macro",
+                            "change(crypto:BTC/USD:last, since=2025-02-01, until=2025-01-01)", 1, "%", "Back.")
+    path = write("rules.toml", article("rules", "Desk", "Rules", "2026-01-20") + times + backwards)
+    problems, claims = lint_files([path])
+    assert claims == 0
+    assert any("takes no arithmetic" in line for line in problems)
+    assert any("since=2025-02-01 is after until=2025-01-01" in line for line in problems)
