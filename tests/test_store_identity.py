@@ -254,3 +254,25 @@ def test_observations_survive_the_round_trip_unchanged(tmp_path: Path) -> None:
         got = counts(store)
     assert got["observations"] == 20 and got["disputed"] == 25 and got["health"] == 2
     assert isinstance(Observation, type) and sqlite3.sqlite_version
+
+
+def test_a_store_on_a_read_only_filesystem_is_still_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """status, check, alerts and store check read a store whose filesystem is mounted read-only (needs a
+    tmpfs mount: skipped where the tests may not mount)."""
+    import subprocess
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "none", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        path = mount / "s.sqlite"
+        with closing(Store(path)) as store:
+            fill(store, per_series=10)
+        assert subprocess.run(["mount", "-o", "remount,ro", str(mount)], capture_output=True).returncode == 0
+        for args in (["status"], ["check"], ["alerts"], ["store", "check"]):
+            code = main([*args, "--store", str(path)])
+            err = capsys.readouterr().err
+            assert code in (0, 1, 4) and "cannot open" not in err and "Traceback" not in err, (args, err)
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)

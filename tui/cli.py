@@ -393,7 +393,12 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
         return MemoryTape(read_tape(args.snapshot))
     where = store_location(args.store, settings)
     need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
-    return open_store(where, settings.store.retention_days)
+    try:
+        return open_store(where, settings.store.retention_days)
+    except TapecheckError:
+        if is_url(where) or (os.access(where, os.W_OK) and os.access(Path(where).parent, os.W_OK)):
+            raise
+    return open_store(where, settings.store.retention_days, read_only=True)  # a read-only filesystem: read it
 
 
 def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
