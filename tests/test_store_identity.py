@@ -276,3 +276,14 @@ def test_a_store_on_a_read_only_filesystem_is_still_read(tmp_path: Path, capsys:
             assert code in (0, 1, 4) and "cannot open" not in err and "Traceback" not in err, (args, err)
     finally:
         subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_the_verdicts_of_removed_claims_are_forgotten(location: str) -> None:
+    from tui.core.model import Status
+    from tui.core.then import Cached
+
+    with closing(open_store(location)) as store:
+        store.save_then_verdicts([(f"claim-{i}", Cached("f", Status.HOLDS, 1.0, 0.0, "held")) for i in range(5)])
+        assert store.forget_then_verdicts({"claim-0", "claim-3"}) == 3
+        assert set(store.then_verdicts()) == {"claim-0", "claim-3"}
+        assert store.forget_then_verdicts({"claim-0", "claim-3"}) == 0
