@@ -335,7 +335,8 @@ class Store:
         self._data_version = -1
         self._seen_seq = 0  # the commit_seq the kept answers reflect
         self._held_roles: set[str] = set()
-        self._lock_files: list[int] = []  # the collector's or a viewer's lock, held until close()
+        self._lock_files: list[int] = []  # a viewer's lock, held until close()
+        self._store_fd: int | None = None  # the store file itself, for the collector's lock (see _store_lock)
         self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
         self._seen_version = -1
         self.location = str(path)
@@ -437,6 +438,9 @@ class Store:
             for fd in self._lock_files:
                 os.close(fd)  # releases the lock
             self._lock_files.clear()
+            if self._store_fd is not None:  # after the database: see _store_lock
+                os.close(self._store_fd)
+                self._store_fd = None
             self._held_roles.clear()
 
     def _begin(self) -> None:
@@ -867,12 +871,12 @@ class Store:
                 return False
             self._memory_locks[role] = True
             return True
-        try:  # the collector's lock is on the store's own file (flock, apart from SQLite's fcntl locks): it cannot
-            # be deleted from under a running collector, and a file put in the store's place is not locked
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC) if role == "collector" else \
-                os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if role == "collector":
+            return self._store_lock(exclusive, keep)
+        try:
+            fd = os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:  # a viewer's lock on a read-only filesystem: no viewer is counted, nothing else changes
-            return role != "collector" and not keep
+            return not keep
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except OSError:
@@ -883,6 +887,26 @@ class Store:
             self._held_roles.add(role)
         else:
             os.close(fd)
+        return True
+
+    def _store_lock(self, exclusive: bool, keep: bool) -> bool:
+        """The collector's lock: flock on the store's own file (apart from SQLite's fcntl locks), so that it cannot
+        be deleted from under a running collector and a file put in the store's place is not locked. One
+        descriptor, opened once and closed only after the database: closing another descriptor of the file would
+        drop SQLite's own POSIX locks of this process (a known way to corrupt a database)."""
+        if self._store_fd is None:
+            try:
+                self._store_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return False
+        try:
+            fcntl.flock(self._store_fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        if keep:
+            self._held_roles.add("collector")
+        else:
+            fcntl.flock(self._store_fd, fcntl.LOCK_UN)  # a test only: let go (the descriptor stays open)
         return True
 
     def try_lock_collector(self) -> bool:
