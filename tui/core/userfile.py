@@ -75,4 +75,6 @@ def parse_failure(error: BaseException) -> str:
     if isinstance(error, UnicodeError):
         return "text that is not valid Unicode"
     text = str(error).split("\n", 1)[0][:120]
+    if isinstance(error, ValueError) and text:  # a parser's own words (e.g. "NaN is not a number")
+        return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
