@@ -26,7 +26,7 @@ from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
 
 ARTICLE = "001_6_nickel_king_lim.toml"
-EXPR_LINE = 42
+EXPR_LINE = 58
 ORIGINAL = 'expr = "4.9e9 USD * fx(USDCNY)"'
 
 

@@ -13,13 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from tui.core.config import Settings, load_settings, user_config_path
-from tui.core.location import is_url, open_store
+from tui.core.location import is_url, mask_secrets, open_store
 from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
@@ -38,7 +39,7 @@ EXIT_CRASHED = 1
 
 def say(line: str) -> None:
     """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped."""
-    print(f"tapecheck: {printable(line)}", file=sys.stderr, flush=True)
+    print(f"tapecheck: {printable(mask_secrets(line))}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,14 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--from", dest="source", required=True, metavar="PATH|URL", help="the store to copy")
     copy.add_argument("--to", dest="destination", required=True, metavar="PATH|URL",
                       help="a new or empty store to copy into")
+    copy.add_argument("--resume", action="store_true", help="finish a copy that was interrupted (the store it "
+                      "left is marked incomplete, and refused until then)")
 
     repair = actions.add_parser("repair", help="copy what can be read of a damaged store into a new one at the "
                                                "same path; the damaged file is kept beside it")
-    repair.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+    repair.add_argument("--store", metavar="PATH", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
     verify = actions.add_parser("check", help="check every page of the store (a large store has only its small "
                                               "tables checked when it opens)")
-    verify.add_argument("--store", type=Path, metavar="PATH", help="the observation store (default: user data dir)",
+    verify.add_argument("--store", metavar="PATH", help="the observation store (default: user data dir)",
                         default=argparse.SUPPRESS)
 
     draft = commands.add_parser("draft", help="draft a narrative file from a pasted article (Chinese or English): "
@@ -216,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.core.claims import load_narratives
         from tui.core.report import print_claims
 
-        narratives = load_narratives(user_dirs=settings.narrative_dirs)
+        narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
         if args.command == "new-article":
             return run_new_article(args.article_id, settings, narratives)
         if narratives.problems and args.command not in (None, "replay", "collect"):
@@ -337,7 +340,7 @@ def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
 def load_status_narratives(settings: Settings) -> Narratives:
     """The narratives `status` judges, when it must: a broken file of the user's is said, as check says it."""
     from tui.core.claims import load_narratives
-    narratives = load_narratives(user_dirs=settings.narrative_dirs)
+    narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
     for line in narratives.problems:
         say(line)
     return narratives
@@ -414,7 +417,12 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
         return MemoryTape(read.observations, read.disputed)
     where = store_location(args.store, settings)
     need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
-    return open_store(where, settings.store.retention_days)
+    try:
+        return open_store(where, settings.store.retention_days)
+    except TapecheckError:
+        if is_url(where) or (os.access(where, os.W_OK) and os.access(Path(where).parent, os.W_OK)):
+            raise
+    return open_store(where, settings.store.retention_days, read_only=True)  # a read-only filesystem: read it
 
 
 def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -427,7 +435,8 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     from tui.core.rules.columnar import POLARS_WINDOWS
     where = store_location(args.store, settings)
-    if args.snapshot is None and not is_url(where) and not Path(where).exists():
+    if args.snapshot is None and not is_url(where) and not Path(where).exists() \
+            and file_in_the_way(Path(where)) is None:  # a path no store can be at is an error, said below
         # no data yet: what the articles say is known without it; every verdict reads "no data"
         hint = f"no store at {where} yet: run `tapecheck collect` for data, or pass --snapshot FILE"
         print_articles(narratives, {}, {}, lang, as_json=args.json, no_data=hint)
@@ -456,6 +465,8 @@ def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     if args.out is None:
         sys.stdout.write(text)
     else:
+        location = store_location(None, settings)
+        refuse_store_file(args.out, None if is_url(location) else Path(location), "draft --out")
         save_draft(args.out, text, args.force)
         claims, rules = text.count("\n[[claims]]\n"), text.count("\ndraft = true\n")
         say(f"draft written to {args.out}: {claims} claims, {rules} with a proposed rule to confirm")
@@ -673,7 +684,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
         plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
         def log(line: str) -> None:
-            print(f"tapecheck: {line}", file=sys.stderr, flush=True)
+            print(f"tapecheck: {printable(mask_secrets(line))}", file=sys.stderr, flush=True)
 
         log(f"collecting into {store.location} (pid {os.getpid()}); dashboards: tapecheck --store {store.location}; "
             f"stop with Ctrl+C or SIGTERM")
@@ -732,14 +743,17 @@ def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
     from tui.core.storecopy import copy_store, report
 
     need_store(args.source, "give the store to copy", "--from: ")
+    if not is_url(args.source) and not is_url(args.destination) and Path(args.destination).exists() \
+            and os.path.samefile(args.source, args.destination):
+        raise TapecheckError(f"store copy: --from and --to are the same file ({args.destination})")
     source = open_store(args.source, settings.store.retention_days)
     try:
-        destination = open_store(args.destination, settings.store.retention_days)
+        destination = open_store(args.destination, settings.store.retention_days, copying=True)
         try:
             sums = copy_store(source, destination,
-                              lambda n: print(f"tapecheck: copied {n:,} observations", file=sys.stderr))
+                              lambda n: print(f"tapecheck: copied {n:,} observations", file=sys.stderr), args.resume)
             for line in report(sums, source, destination):
-                print(line)
+                print(mask_secrets(line))
         finally:
             destination.close()
     finally:
@@ -751,14 +765,29 @@ def check_tape_path(out: Path, store: Path, append: bool, force: bool) -> None:
     """Refuse a tape path that would destroy something: the store itself, or an existing file unasked."""
     if append and force:
         raise TapecheckError("record: --append and --force: give one")
-    target = out.resolve()
-    if any(target == Path(f"{store.resolve()}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")):
-        raise TapecheckError(f"record --out {out}: that is the store's own file; give the tape another name")
+    refuse_store_file(out, store, "record --out")
     if out.is_dir():
         raise TapecheckError(f"record --out {out}: is a folder; give a file name")
     if out.exists() and not (append or force) and out.stat().st_size > 0:
         raise TapecheckError(f"record --out {out}: the file exists; add --append to add to it or --force to "
                              "replace it")
+
+
+def refuse_store_file(out: Path, store: Path | None, what: str) -> None:
+    """Refuse to write `out` when it is the store's file or one of its side files, compared as files (a hard
+    or symbolic link to the store is the store), or any SQLite database at all."""
+    from tui.core.storefile import SIDE_FILES
+
+    for suffix in ("", *SIDE_FILES) if store is not None else ():
+        side = f"{store}{suffix}"
+        same = os.path.realpath(out) == os.path.realpath(side)  # a side file that comes and goes
+        with suppress(OSError):
+            same = same or os.path.samefile(out, side)  # a hard link is the same file under another name
+        if same:
+            raise TapecheckError(f"{what} {out}: that is the store's own file; give another name")
+    with suppress(OSError), open(out, "rb") if out.is_file() else open(os.devnull, "rb") as existing:
+        if existing.read(16) == b"SQLite format 3\x00":
+            raise TapecheckError(f"{what} {out}: that file is an SQLite database (a store?); give another name")
 
 
 def open_tape_file(path: Path, append: bool) -> IO[str]:
@@ -780,10 +809,17 @@ def run_store_repair(path: Path) -> int:
         Store(new).close()
 
     salvage = repair(path, make_store)
+    if salvage.sound:
+        say(f"{path}: the store is sound: nothing to repair, nothing moved")
+        return EXIT_OK
     damaged = (f"; {len(salvage.damaged_series)} series had unreadable parts, read around them: "
                f"{', '.join(salvage.damaged_series[:5])}" if salvage.damaged_series else "")
     say(f"copied {salvage.observations:,} observations of {salvage.series} series into a new store at {path}{damaged}")
-    say(f"the damaged file is kept at {salvage.kept_at}; daily history will be fetched and judged again")
+    for table in salvage.tables:
+        found = "?" if table.found is None else f"{table.found:,}"
+        lost = f"; not kept: {table.lost}" if table.lost else ""
+        say(f"{table.table}: kept {table.kept:,} of {found} rows{lost}")
+    say(f"the damaged file is kept at {salvage.kept_at}")
     return EXIT_OK
 
 
@@ -792,13 +828,20 @@ def run_store_check(path: Path) -> int:
     import sqlite3
     from contextlib import closing
 
+    from tui.core.store import COPY_MARK, connect_read_only, incomplete_message
     from tui.core.storefile import check_health, check_identity
 
     need_store(str(path), "give the store's path with --store")
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with closing(connect_read_only(path)) as db:
+            tables = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "observations" not in tables or "meta" not in tables:  # a 0-byte file, an empty database
+                raise TapecheckError(f"{path}: not a tapecheck store (no tables of ours); nothing to check")
             check_identity(db, path)
             check_health(db, path, full=True)
+            mark = db.execute("SELECT value FROM meta WHERE key = ?", (COPY_MARK,)).fetchone()
+            if mark is not None:
+                raise TapecheckError(incomplete_message(str(path), str(mark[0])))
     except sqlite3.DatabaseError as error:
         from tui.core.storefile import describe_open_error
 

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -83,36 +84,118 @@ class OneAtATime:
 
 
 def desktop_argv(title: str, text: str) -> list[str] | None:
-    """The platform's own notifier, when it has one: notify-send (Linux), osascript (macOS)."""
+    """The platform's own notifier, when it has one: notify-send (Linux), osascript (macOS). `--` ends the
+    options: a rule named `-u critical` is text, never an option."""
     if sys.platform == "darwin" and shutil.which("osascript"):
         return ["osascript", "-e", f"display notification {json.dumps(text)} with title {json.dumps(title)}"]
     found = shutil.which("notify-send")
-    return [found, "--app-name=tapecheck", title, text] if found else None
+    return [found, "--app-name=tapecheck", "--", title, text] if found else None
+
+
+# What a command's environment keeps of ours: where programs are, who and where the user is, the language and
+# the time zone, and what a desktop notifier needs to reach the session. Nothing else: no PGPASSWORD, no
+# exchange keys, no tokens.
+CHILD_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "DISPLAY", "WAYLAND_DISPLAY",
+             "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR")
+MARK = "TAPECHECK_COMMAND"  # set in a command's environment: what it starts carries it, and is found by it
+KEEP_BYTES = 64 * 1024  # of a command's stderr, the last this many bytes are kept; the rest is read and dropped
+EXIT_POLL_S = 0.02  # how often a running command is looked at for its exit
+AFTER_EXIT_S = 2.0  # how long stderr is still read after the command exits (what it wrote last)
+
+
+def child_env(mark: str) -> dict[str, str]:
+    """The allow-listed part of our environment, and the command's mark."""
+    kept = {k: v for k, v in os.environ.items() if k in CHILD_ENV or k.startswith("LC_")}
+    return {**kept, MARK: mark}
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes (ours to see) whose environment carries `mark`: a command's children and theirs, even
+    those that left its session with setsid and were re-parented."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                    if needle in environ.read(1 << 20).split(b"\0"):
+                        found.append(int(entry.name))
+            except OSError:  # gone, or not ours
+                continue
+    return found
+
+
+def kill_all(pid: int, mark: str) -> None:
+    """Kill a command's process group and every process carrying its mark (a few passes: one may fork while
+    the others are killed)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for _ in range(5):
+        left = [p for p in _marked(mark) if p != os.getpid()]
+        if not left:
+            return
+        for other in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(other, signal.SIGKILL)
+
+
+async def exited(process: asyncio.subprocess.Process) -> int:
+    """The exit status, as soon as the process exits: asyncio's own wait() (Python 3.11) also waits for its pipes
+    to close, which a child left holding stderr never does."""
+    while process.returncode is None:
+        await asyncio.sleep(EXIT_POLL_S)
+    return process.returncode
 
 
 async def run_command(argv: list[str], stdin: bytes, timeout_s: float) -> str:
-    """Run `argv` (no shell) with `stdin`; "ok", or why not in one line. Killed, with anything it started, at
-    the timeout."""
+    """Run `argv` (no shell, in a session of its own, with an allow-listed environment) with `stdin`; "ok", or
+    why not in one line. Its stderr is read as it comes, the last KEEP_BYTES kept. At the timeout it is killed
+    with everything it started; when it exits, what it left running is killed too (a child still holding its
+    stderr does not make a command that exited 0 a failure)."""
+    mark = secrets.token_hex(8)
     try:
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            stderr=asyncio.subprocess.PIPE, start_new_session=True, env=child_env(mark))
     except OSError as error:
         return f"failed: cannot run {argv[0]}: {error.strerror or error}"
+    tail = bytearray()
+
+    async def drain() -> None:
+        assert process.stderr is not None
+        while chunk := await process.stderr.read(KEEP_BYTES):
+            tail.extend(chunk)
+            del tail[:-KEEP_BYTES]
+
+    async def feed() -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.write(stdin)
+            await process.stdin.drain()
+        process.stdin.close()
+
+    draining = asyncio.create_task(drain())
     try:
-        _, err = await asyncio.wait_for(process.communicate(stdin), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await feed()
+            code = await exited(process)
     except (TimeoutError, asyncio.CancelledError) as stopped:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # its session: a script's own children go too
+        await asyncio.to_thread(kill_all, process.pid, mark)  # its session, and what left it: all of it goes
+        draining.cancel()
         if isinstance(stopped, asyncio.CancelledError):  # the collector stops: no command outlives it
             raise
-        await process.wait()
+        await exited(process)
         return f"failed: still running after {timeout_s:g} s, killed"
-    if process.returncode == 0:
+    await asyncio.to_thread(kill_all, process.pid, mark)  # what it left running, holding its stderr or not
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(draining, AFTER_EXIT_S)
+    if code == 0:
         return "ok"
-    said = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+    said = [line for line in tail.decode("utf-8", "replace").splitlines() if line.strip()]
     why = f": {printable(said[-1].strip())[:200]}" if said else ""
-    return f"failed: exit status {process.returncode}{why}"
+    return f"failed: exit status {code}{why}"
 
 
 class Alerting:

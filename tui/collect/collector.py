@@ -32,9 +32,10 @@ from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import HistoryJob, Planned, build_sources, resume_history
 from tui.collect.sources.wanted import Wanted, wanted
-from tui.core.claims import Narratives, load_narratives, narratives_signature
+from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.model import TapecheckError
+from tui.core.narrative_reader import NarrativeReader
 from tui.core.rules.columnar import POLARS_WINDOWS
 from tui.core.store import Store, this_collector
 from tui.core.then import judge_then
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 TICK_S = 0.5  # how often the collector looks for requests and for attached dashboards
 NARRATIVES_S = 2.0  # how often it looks for changed narrative files of the user's
+PROBLEMS_SHOWN = 20  # problems in those files said in the log (lint says them all)
 
 
 def history_symbols(kind: str, need: Wanted) -> set[str]:
@@ -54,6 +56,10 @@ def history_symbols(kind: str, need: Wanted) -> set[str]:
 
 class CollectorRunning(TapecheckError):
     """Another collector already writes this store."""
+
+
+class StoreGone(TapecheckError):
+    """The store's file was removed or replaced under a running collector."""
 
 
 def running_collector_message(store: Store) -> str:
@@ -87,8 +93,17 @@ class Collector:
         self._info = this_collector()
         self.wanted = wanted(narratives)  # what `plan` polls
         self._narratives_seen = narratives_signature(narratives.dirs)
-        for problem in narratives.problems:
+        self.ghost: str | None = None  # why the store's file is no longer ours, once it is not
+        self.reader = NarrativeReader()  # the user's files are read again in a child process
+        self.reloading = OneAtATime(self.reload_narratives, "reading the narratives again")
+        self.tell_problems(narratives.problems)
+
+    def tell_problems(self, problems: tuple[str, ...]) -> None:
+        """The user's files' problems, the first PROBLEMS_SHOWN of them: `tapecheck lint` lists them all."""
+        for problem in problems[:PROBLEMS_SHOWN]:
             self.log(problem)
+        if len(problems) > PROBLEMS_SHOWN:
+            self.log(f"... and {len(problems) - PROBLEMS_SHOWN:,} more problems: `tapecheck lint FILE` lists them all")
 
     def claim_store(self) -> None:
         """Become the store's collector, or raise CollectorRunning naming the one that is."""
@@ -108,6 +123,7 @@ class Collector:
         self.judge_then_later()  # claims already covered by stored history
         self.alerting.start()
         await self.answer_requests(0, only_acks=True)  # acknowledged while no collector ran
+        await self.forget_removed_claims()
         last_viewer = last_alerts = last_look = time.monotonic()
         logger.info("collecting into %s (pid %d)", self.store.location, self._info.pid)
         try:
@@ -115,10 +131,14 @@ class Collector:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(TICK_S):
                         await stop.wait()
+                ghost = await asyncio.to_thread(self.store.ghost)
+                if ghost is not None:  # removed or replaced: never write on into an unlinked file
+                    self.ghost = ghost
+                    break
                 seen = await self.answer_requests(seen)
                 if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
                     last_look = time.monotonic()
-                    await self.reload_narratives()
+                    self.reloading.request()  # in a task of its own: a long reading never holds this loop
                 if time.monotonic() - last_alerts >= JUDGE_EVERY_S:
                     last_alerts = time.monotonic()
                     self.alerting.judging.request()
@@ -129,9 +149,13 @@ class Collector:
                         self.log(f"no dashboard for {self.linger_s:g} s: stopping")
                         break
         finally:
+            self.reader.stop()  # a reading under way ends now
+            await self.reloading.finish()
             await self.poller.stop()  # closes every exchange and HTTP client
             await self.then_judging.finish()
             await self.alerting.stop()
+        if self.ghost is not None:
+            raise StoreGone(f"{self.ghost}: the collector stops (start it again to collect into the file there now)")
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
 
     async def reload_narratives(self) -> None:
@@ -142,20 +166,31 @@ class Collector:
             return
         self._narratives_seen = seen
         try:
-            narratives = await asyncio.to_thread(load_narratives, user_dirs=dirs)
-        except TapecheckError as error:
+            narratives = await asyncio.to_thread(self.reader.read, dirs, self.narratives.max_claims)
+        except Exception as error:  # whatever a file holds, the collector goes on with the claims it had
             self.log(f"reading the narratives again: {error}")
             return
         self.narratives = narratives
         self.alerting.use(narratives)
+        await self.forget_removed_claims()
         self.log(f"narrative files changed: {len(narratives.claims)} claims, "
                  f"{sum(1 for c in narratives.claims if c.user)} of them from your files")
-        for problem in narratives.problems:
-            self.log(problem)
+        self.tell_problems(narratives.problems)
         now_wanted = wanted(narratives)
         if now_wanted != self.wanted:
             await self.replan(now_wanted)
         self.judge_then_later()
+
+    async def forget_removed_claims(self) -> None:
+        """Drop the stored verdicts of claims no longer in any file: they would be read at every judgement."""
+        keep = {c.id for c in self.narratives.claims}
+        try:
+            gone = await asyncio.to_thread(self.store.forget_then_verdicts, keep)
+        except TapecheckError as error:
+            logger.warning("forgetting the verdicts of removed claims: %s", error)
+            return
+        if gone:
+            logger.info("forgot the verdicts of %d removed claims", gone)
 
     async def replan(self, now_wanted: Wanted) -> None:
         """Poll what `now_wanted` names: the sources are built again and the poller restarted on them. A history

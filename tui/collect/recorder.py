@@ -94,7 +94,7 @@ class StoreWriter:
             self.pending = []
             if self.durable:
                 self.problem = None
-        if self.problem == before:
+        if (self.problem is None) == (before is None):  # said once per change, whatever each failure's words
             return None
         if self.problem is None:
             logger.info("recording again to %s", store.location)

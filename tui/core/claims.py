@@ -10,6 +10,7 @@ files (`[narratives] dirs`) load through the same code with fewer required field
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
 from tui.core.rules.units import Unit
 from tui.core.tomlfile import TomlFile, read_toml
+from tui.core.userfile import parse_failure
 
 NARRATIVES_DIR = Path(__file__).parent / "narratives"
 THEMES_FILE = "themes.toml"
@@ -43,6 +45,7 @@ NETWORKS = {"bitcoin"}  # network series: the hashrate source carries Bitcoin's 
 ORIGINS = ("article", "derived")
 READINGS = ("article", "ours")  # whose reading a rule's threshold, window and period are
 _RULE_KEYS = {"expr", "op", "value", "unit", "tolerance_pct"}
+MAX_CLAIMS = 5000  # the user's claims a desk holds by default ([narratives] max_claims): past it, left out
 
 
 class NarrativeError(TapecheckError):
@@ -63,6 +66,7 @@ class Narratives:
     problems: tuple[str, ...] = ()  # the user's broken files, one line each (file:line: what is wrong)
     dirs: tuple[Path, ...] = ()  # the user's narrative dirs they were read from (for hot reload)
     names: dict[str, CompanyName] = field(default_factory=dict)  # company names by exchange code
+    max_claims: int = MAX_CLAIMS  # the cap they were read under (for hot reload)
 
     def name(self, symbol: str, lang: str) -> str:
         """The company's name for an exchange code, in `lang`; empty when none is known."""
@@ -82,12 +86,34 @@ class _Problems:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < 10**300  # a float holds it (math.isfinite would raise on 400 digits)
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _text(value: Any) -> bool:
-    """A non-empty string with no control character: it is shown on a terminal as it stands."""
-    return isinstance(value, str) and bool(value.strip()) and is_printable(value)
+    """A non-empty string (its characters are checked by `_unprintable`, for every field alike)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _unprintable(doc: TomlFile, problems: _Problems, label: str, path: tuple[str | int, ...], value: Any) -> int:
+    """One problem for each string field under `value` holding a control or invisible format character
+    (a terminal escape, a bidi override): every field of a user's file is shown on someone's terminal, so none
+    may carry them. Returns how many were found."""
+    found = 0
+    todo: list[tuple[tuple[str | int, ...], Any]] = [(path, value)]
+    while todo:
+        where, item = todo.pop()
+        if isinstance(item, str) and not is_printable(item):
+            key = ".".join(str(p) for p in where[len(path):] if not isinstance(p, int)) or str(where[-1])
+            problems.add(doc.where(*where), f"{label}{key} holds control or invisible characters (a terminal "
+                                            "escape, a bidi override): write it as plain text")
+            found += 1
+        elif isinstance(item, dict):
+            todo.extend(((*where, k), v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            todo.extend(((*where, i), v) for i, v in reversed(list(enumerate(item))))
+    return found
 
 
 def load_themes(path: Path, problems: _Problems) -> tuple[Theme, ...]:
@@ -113,6 +139,8 @@ def themes_in(doc: TomlFile, problems: _Problems) -> tuple[Theme, ...]:
         where = doc.where("themes", index)
         if not isinstance(entry, dict):
             problems.add(where, "each [[themes]] entry must be a table")
+            continue
+        if _unprintable(doc, problems, "theme: ", ("themes", index), entry):
             continue
         theme_id, watch = entry.get("id"), entry.get("watch", [])
         if not isinstance(theme_id, str) or not _THEME_ID.match(theme_id):
@@ -151,6 +179,7 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
         return None
     where = doc.where("article")
     before = len(problems.lines)
+    _unprintable(doc, problems, "article: ", ("article",), entry)
     for key in sorted(set(entry) - _ARTICLE_KEYS):
         problems.add(doc.where("article", key), f"article: unknown key {key!r}")
     for key in _USER_ARTICLE_REQUIRED if user else _SHIPPED_ARTICLE_REQUIRED:
@@ -298,6 +327,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
 
     for key in sorted(set(entry) - _CLAIM_KEYS):
         bad(key, f"unknown key {key!r}")
+    _unprintable(doc, problems, f"claim {claim_id}: ", ("claims", index), entry)
     if entry.get("theme") not in theme_ids:
         bad("theme", f"theme {entry.get('theme')!r} is not one of {', '.join(sorted(theme_ids))}")
     if not isinstance(entry.get("as_of"), date):
@@ -377,6 +407,8 @@ class _Loaded:
         self.claims: list[Claim] = []
         self.seen: dict[str, str] = {}  # claim id -> where it is
         self.names: dict[str, CompanyName] = {}  # company names by exchange code (the shipped names.toml)
+        self.room: int | None = None  # how many more of the user's claims may load (None: no cap)
+        self.over = 0  # the user's claims left out past the cap
 
     def add_themes(self, doc: TomlFile, problems: _Problems) -> None:
         for theme in themes_in(doc, problems):
@@ -389,7 +421,18 @@ class _Loaded:
 
 
 def _load_file(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> None:
-    """One article file into `loaded`: what has a problem is left out and said in `problems`."""
+    """One article file into `loaded`: what has a problem is left out and said in `problems`. Whatever the file
+    holds, an exception while it is checked leaves the whole file out, said in one line."""
+    before = len(loaded.claims), dict(loaded.articles), dict(loaded.seen), list(loaded.themes), loaded.room
+    try:
+        _load_checked(path, loaded, problems, user)
+    except Exception as error:  # RecursionError, OverflowError, ...: never past this file
+        loaded.claims[before[0]:] = []
+        loaded.articles, loaded.seen, loaded.themes, loaded.room = before[1], before[2], before[3], before[4]
+        problems.add(str(path), f"left out: {parse_failure(error)}")
+
+
+def _load_checked(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> None:
     try:
         doc = read_toml(path)
     except TapecheckError as error:
@@ -413,6 +456,9 @@ def _load_file(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> 
     loaded.articles[article.id] = article
     theme_ids = {t.id for t in loaded.themes}
     for index, entry in enumerate(entries):
+        if user and loaded.room is not None and loaded.room <= 0:
+            loaded.over += len(entries) - index  # past the cap: not even checked, so the cost stays bounded
+            break
         claim = _load_claim(doc, index, entry, article, theme_ids, problems)
         if claim is None:
             continue
@@ -421,12 +467,15 @@ def _load_file(path: Path, loaded: _Loaded, problems: _Problems, user: bool) -> 
             continue
         loaded.seen[claim.id] = f"{claim.file}:{claim.line}"
         loaded.claims.append(claim)
+        if user and loaded.room is not None:
+            loaded.room -= 1
 
 
 def article_files(directory: Path) -> list[Path]:
     """A narrative dir's article files, in name order (themes.toml and names.toml are not)."""
     try:
-        return sorted(p for p in directory.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE) and p.is_file())
+        # not only regular files: a FIFO or a loop of links among them is named by read_toml, not passed over
+        return sorted(p for p in directory.glob("*.toml") if p.name not in (THEMES_FILE, NAMES_FILE) and not p.is_dir())
     except OSError:
         return []
 
@@ -447,30 +496,33 @@ def _load_shipped(directory: Path) -> _Loaded:
     return loaded
 
 
-def load_narratives(directory: Path = NARRATIVES_DIR, user_dirs: tuple[Path, ...] = ()) -> Narratives:
+def load_narratives(directory: Path = NARRATIVES_DIR, user_dirs: tuple[Path, ...] = (),
+                    max_claims: int = MAX_CLAIMS) -> Narratives:
     """The shipped narratives in `directory` (every problem raises NarrativeError), then the user's own files
-    in `user_dirs` (a missing dir is empty; a broken file is left out and named in `problems`)."""
+    in `user_dirs` (a missing dir is empty; a broken file is left out and named in `problems`), at most
+    `max_claims` of the user's claims (the rest left out, said in one line)."""
     loaded = _load_shipped(directory)
     problems = _Problems()
+    loaded.room = max_claims
     for path in (p for d in user_dirs for p in article_files(d)):
         _load_file(path, loaded, problems, user=True)
+    if loaded.over:
+        problems.lines.append(f"{user_dirs[0]}: {loaded.over:,} of your claims left out: a desk holds at most "
+                              f"{max_claims:,} ([narratives] max_claims in config.toml)")
     return Narratives(tuple(loaded.themes), loaded.articles, tuple(loaded.claims), tuple(problems.lines),
-                      tuple(user_dirs), loaded.names)
+                      tuple(user_dirs), loaded.names, max_claims)
 
 
 def lint_files(paths: list[Path], user_dirs: tuple[Path, ...] = ()) -> tuple[list[str], int]:
     """Check the files in `paths` as user narrative files, against the shipped ones and the user's other files
     (ids unique across all of them); returns the problems in `paths`, one line each, and the claims that load."""
     loaded = _load_shipped(NARRATIVES_DIR)
-    linted = {p.resolve() for p in paths}
-    for path in (p for d in user_dirs for p in article_files(d) if p.resolve() not in linted):
+    linted = {os.path.realpath(p) for p in paths}  # never raises, even on a loop of symbolic links
+    for path in (p for d in user_dirs for p in article_files(d) if os.path.realpath(p) not in linted):
         _load_file(path, loaded, _Problems(), user=True)  # their own problems are not these files'
     problems = _Problems()
     before = len(loaded.claims)
-    for path in dict.fromkeys(paths):
-        if not path.is_file():
-            problems.add(str(path), "no such file")
-            continue
+    for path in dict.fromkeys(paths):  # a FIFO, a folder, a loop: read_toml says which, in one line
         _load_file(path, loaded, problems, user=True)
     return problems.lines, len(loaded.claims) - before
 

@@ -159,6 +159,7 @@ class Settings:
     theme: str = "textual-dark"  # a Textual theme's name, or tapecheck's "tapecheck-colour-blind"
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     narrative_dirs: tuple[Path, ...] = ()  # the user's own article folders, absolute; the first gets new files
+    max_claims: int = 5000  # the user's claims a desk loads at most ([narratives] max_claims)
     draft: DraftSettings = field(default_factory=DraftSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
@@ -216,6 +217,7 @@ HISTORY_INTERVAL_S = seconds(1, 30 * DAY_S)
 BACKOFF_S = seconds(0.01, DAY_S)
 LINGER_S = seconds(1, 7 * DAY_S)
 HYSTERESIS_PCT = (0.0, 50.0)
+MAX_CLAIMS = (1, 50_000)  # the bounds of [narratives] max_claims: validation and judging stay linear below it
 ALERT_OPS = ("<", "<=", ">", ">=")
 _RULE_KEYS = {"name", "expr", "op", "value", "unit"}
 BOOL: Check = (lambda v: isinstance(v, bool), "true or false")
@@ -249,7 +251,10 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "collector": {"linger_s": LINGER_S},
     "narratives": {"dirs": (lambda v: isinstance(v, list) and all(isinstance(d, str) and d.strip() and d.isprintable()
                                                                   for d in v),
-                            "a list of folder paths, e.g. [\"narratives\", \"~/articles\"]")},
+                            "a list of folder paths, e.g. [\"narratives\", \"~/articles\"]"),
+                   "max_claims": (lambda v: isinstance(v, int) and not isinstance(v, bool) and
+                                  MAX_CLAIMS[0] <= v <= MAX_CLAIMS[1],
+                                  f"a whole number of claims from {MAX_CLAIMS[0]} to {MAX_CLAIMS[1]:,}")},
     "draft": {"aliases": (lambda v: isinstance(v, str), "a path to an alias file (a string; empty for the default)")},
     "alerts": {"hysteresis_pct": (lambda v: _number(v) and HYSTERESIS_PCT[0] <= v <= HYSTERESIS_PCT[1],
                                   f"a percentage from {HYSTERESIS_PCT[0]:g} to {HYSTERESIS_PCT[1]:g}"),
@@ -371,6 +376,7 @@ def load_settings(path: Path | None = None) -> Settings:
         warnings=tuple(w for w in map(_exposed, docs) if w),
         collector=CollectorSettings(**data.get("collector", {})),
         narrative_dirs=narrative_dirs(data.get("narratives", {}).get("dirs", [])),
+        max_claims=data.get("narratives", {}).get("max_claims", 5000),
         draft=DraftSettings(**data.get("draft", {})),
         alerts=AlertSettings(**{**alerts, "command": tuple(alerts.get("command", ())), "rules": tuple(rules)}),
     )

@@ -8,6 +8,7 @@ also come from PGPASSFILE or PGPASSWORD, which only libpq reads.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
 
 SCHEMES = ("postgresql://", "postgres://")
 MASK = "***"
+# A password in any URL-shaped text: `scheme://user:PASSWORD@` (or `scheme:/user:PASSWORD@`, as a path argument
+# turns it), and `password=...` in a query or a libpq connection string.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:/{1,2}[^\s:/@]*:)([^\s@/]+)@")
+_PARAM_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)([^\s&'\"]+)")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with the password of every URL in it (and every `password=` value) replaced by ***: the one
+    function every message, log line and report that may quote a store's location goes through."""
+    return _PARAM_PASSWORD.sub(lambda m: m[1] + MASK, _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text))
 
 
 def is_url(location: str | Path) -> bool:
@@ -62,14 +73,20 @@ def url_secrets(url: str) -> tuple[str, ...]:
     return tuple(s for s in found if s)
 
 
-def open_store(location: str | Path, retention_days: int = 400, *, read_only: bool = False) -> Store:
-    """The store at `location`: a PostgreSQL URL or a SQLite file path (`read_only`: a viewer's). A
-    TapecheckError (one line, password masked) when it cannot be opened: wrong credentials, an unreachable
-    host, not a store."""
+def open_store(location: str | Path, retention_days: int = 400, *, read_only: bool = False,
+               copying: bool = False) -> Store:
+    """The store at `location`: a PostgreSQL URL or a SQLite file path (`read_only`: a viewer's; `copying`: the
+    destination of `store copy`, which may be one an interrupted copy left). A TapecheckError (one line, password
+    masked) when it cannot be opened: wrong credentials, an unreachable host, not a store, an incomplete copy."""
     if is_url(str(location)):
         from tui.core.pgstore import PgStore
 
-        return PgStore(str(location), retention_days, read_only=read_only)
+        return PgStore(str(location), retention_days, read_only=read_only, copying=copying)
     from tui.core.store import Store
 
-    return Store(Path(location), retention_days, read_only=read_only)
+    return Store(Path(location), retention_days, read_only=read_only, copying=copying)
+
+
+def shown(location: str | Path) -> str:
+    """A store's location as every message shows it: a URL with its password masked, a path as it is."""
+    return mask_url(str(location)) if is_url(location) else str(location)

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from tui.core.location import mask_secrets
+
 MAX_BYTES = 1_000_000
 BACKUPS = 3
 MASK = "***"
@@ -39,7 +41,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-    return _SECRET_FIELD.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    return _SECRET_FIELD.sub(lambda m: f"{m[1]}{m[2]}{MASK}", mask_secrets(text))
 
 
 class RedactingFilter(logging.Filter):

@@ -66,7 +66,9 @@ COLUMNS = {
     "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
     "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
                "delivery", "acked_at"),
+    "disputed": ("series", "source", "ts", "value", "unit", "reason"),
 }
+KEYS = {"disputed": ("series", "ts", "source")}  # a table's key, where it is more than its first column
 
 # The sources of a series, walked through the primary key one by one (a loose index scan).
 SOURCES = """

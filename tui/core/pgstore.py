@@ -40,14 +40,16 @@ from tui.core.location import mask_url, url_secrets
 from tui.core.logs import redact
 from tui.core.migrations import pending, statements
 from tui.core.model import Observation, Status, TapecheckError
-from tui.core.pgsql import COLUMNS, DAY_CLOSES, INSERT_INCOMING, LAST_PER_SOURCE, MIGRATIONS
+from tui.core.pgsql import COLUMNS, DAY_CLOSES, INSERT_INCOMING, KEYS, LAST_PER_SOURCE, MIGRATIONS
 from tui.core.store import (
     _DAY_MS,
     _FOREVER_MS,
     _STATUSES,
     COPIED_TABLES,
+    COPY_MARK,
     LAST_ALERTS,
     SYNTHETIC_SOURCES,
+    TABLE_ORDER,
     CollectorInfo,
     HealthRecord,
     Store,
@@ -58,6 +60,7 @@ from tui.core.store import (
     evidence_json,
     from_ms,
     health_partial,
+    incomplete_message,
     parse_evidence,
     parse_summary,
     to_ms,
@@ -84,7 +87,7 @@ class PgStore(Store):
     processes on any number of hosts may open it."""
 
     def __init__(self, url: str, retention_days: int = 400, connect_timeout_s: float = 5.0, *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, copying: bool = False) -> None:
         # Nothing of the SQLite store's __init__: this class overrides every public method.
         self.url = url
         self.read_only = read_only  # a viewer's: the server's own rights decide; nothing here writes observations
@@ -114,6 +117,27 @@ class PgStore(Store):
             self._conn = self._open()  # a wrong password or an unreachable host fails here, in one line
             self._migrate_pg(self._conn)
         self._seen_seq = self.commit_seq()
+        mark = self.copy_mark()
+        if mark is not None and not copying:
+            self.close()
+            raise TapecheckError(incomplete_message(self.location, mark))
+
+    def ghost(self) -> str | None:
+        return None  # a server's database cannot be unlinked from under us
+
+    def copy_mark(self) -> str | None:
+        found = self._run(lambda conn: _one(conn.execute("SELECT value FROM meta WHERE key = %s", (COPY_MARK,))))
+        return None if found is None else str(found)
+
+    def set_copy_mark(self, text: str | None) -> None:
+        def work(conn: psycopg.Connection[Any]) -> None:
+            if text is None:
+                conn.execute("DELETE FROM meta WHERE key = %s", (COPY_MARK,))
+            else:
+                conn.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                             (COPY_MARK, text))
+
+        self._run(work, writing=True)
 
     # ---- connections ------------------------------------------------------------------------------------
 
@@ -486,8 +510,9 @@ class PgStore(Store):
         if not rows:
             return
         columns = COLUMNS[table]
-        sql = (f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({columns[0]}) "
-               f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns[1:])}")
+        key = KEYS.get(table, columns[:1])
+        sql = (f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({', '.join(key)}) "
+               f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns if c not in key)}")
 
         def work(conn: psycopg.Connection[Any]) -> None:
             with conn.transaction(), conn.cursor() as cur:
@@ -506,6 +531,14 @@ class PgStore(Store):
         stamp = to_ms(datetime.now(UTC))
         self._upsert("then_verdicts", [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct,
                                         c.explanation, stamp, evidence_json(c.evidence)) for claim_id, c in rows])
+
+    def forget_then_verdicts(self, keep: set[str]) -> int:
+        stored = self._run(lambda conn: [str(r[0]) for r in conn.execute("SELECT claim_id FROM then_verdicts")])
+        gone = [claim_id for claim_id in stored if claim_id not in keep]
+        if gone:
+            self._run(lambda conn: conn.execute("DELETE FROM then_verdicts WHERE claim_id = ANY(%s)", (gone,)),
+                      writing=True)
+        return len(gone)
 
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         row = self._run(lambda conn: conn.execute(
@@ -738,7 +771,9 @@ class PgStore(Store):
     def export_table(self, table: str) -> list[tuple[object, ...]]:
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
-        return self._run(lambda conn: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")])
+        order = TABLE_ORDER.get(table, "1")
+        return self._run(lambda conn: [tuple(r) for r in conn.execute(
+            f"SELECT {', '.join(COLUMNS[table])} FROM {table} ORDER BY {order}")])
 
     def import_table(self, table: str, rows: list[tuple[object, ...]]) -> None:
         if table not in COPIED_TABLES:

@@ -21,11 +21,18 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def printable(text: object, keep_newlines: bool = False) -> str:
-    """`text` as a string with every control and disguising format character shown as an escape."""
+_UNSAFE_RUN = re.compile(_UNSAFE.pattern + "+")
+
+
+def printable(text: object, keep_newlines: bool = False, replace: str | None = None) -> str:
+    """`text` as a string with every control and disguising format character shown as an escape; with
+    `replace`, each run of them replaced by it instead (" " for an upstream's one-line error, "" for an
+    article's text). The one filter of the program: every boundary uses it."""
     value = str(text)
     if keep_newlines:
-        return "\n".join(_UNSAFE.sub(_escape, line) for line in value.split("\n"))
+        return "\n".join(printable(line, replace=replace) for line in value.split("\n"))
+    if replace is not None:
+        return _UNSAFE_RUN.sub(replace, value)
     return _UNSAFE.sub(_escape, value)
 
 

@@ -16,23 +16,27 @@ other sources of its asset is disputed, set aside with its line named, and never
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tui.core.consistency import sift_file
 from tui.core.dates import parse_time as parse_time  # re-exported: tapes and flags read times alike
 from tui.core.model import Observation, SeriesId, TapecheckError
 from tui.core.oserrors import why
+from tui.core.userfile import open_regular, parse_failure
 from tui.core.validate import refusal
 
 _FIELDS = ("series", "value", "unit", "ts", "source")
 DISPUTE_FACTOR = 4.0  # as config's poller.dispute_factor by default: a file read without settings
 MAX_LINE = 10_000
+MAX_OBSERVATIONS = 5_000_000  # a tape holds at most this many lines (a month of polling every source)
 
 
 def _reject_constant(name: str) -> Any:
@@ -49,8 +53,8 @@ def parse_observation(line: str) -> Observation:
         what = error.msg[:1].lower() + error.msg[1:]
         raise TapecheckError(f"not valid JSON ({what}, at column {min(error.pos, len(line.rstrip())) + 1})") \
             from None
-    except (ValueError, RecursionError) as error:
-        raise TapecheckError(f"not valid JSON ({error})") from None
+    except Exception as error:  # RecursionError, a number of 5,000 digits (ValueError), ...
+        raise TapecheckError(f"not valid JSON ({parse_failure(error)})") from None
     if not isinstance(obj, dict):
         raise TapecheckError("each line must be a JSON object")
     missing = [f for f in _FIELDS if f not in obj]
@@ -80,11 +84,16 @@ def read_observations(path: Path) -> list[Observation]:
 
 
 def _read_numbered(path: Path) -> list[tuple[int, Observation]]:
-    """Every observation in a JSON Lines file with its line number, or TapecheckError naming the file and line."""
+    """Every observation in a JSON Lines file with its line number, or TapecheckError naming the file and line.
+    Only a regular file is read (never a FIFO), a line at a time within MAX_LINE, at most MAX_OBSERVATIONS of
+    them."""
+    raw = os.fdopen(open_regular(path), "rb")
     try:
-        with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") \
-                as handle:
+        binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw)
+        with io.TextIOWrapper(binary, encoding="utf-8") as handle:
             return list(_read(handle, str(path)))
+    except MemoryError:
+        raise TapecheckError(f"{path}: too large to hold in memory") from None
     except gzip.BadGzipFile:
         raise TapecheckError(f"{path}: not a gzip file, though its name ends in .gz") from None
     except EOFError:
@@ -93,6 +102,8 @@ def _read_numbered(path: Path) -> list[tuple[int, Observation]]:
         raise TapecheckError(f"{path}: cannot read: {why(path, error)}") from None
     except UnicodeDecodeError:
         raise TapecheckError(f"{path}: not UTF-8 text") from None
+    finally:
+        raw.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +145,13 @@ def read_tape(path: Path, dispute_factor: float = DISPUTE_FACTOR) -> list[Observ
 
 
 def _read(handle: IO[str], name: str) -> Iterator[tuple[int, Observation]]:
-    for number, line in enumerate(handle, start=1):
+    number = 0
+    while line := handle.readline(MAX_LINE + 1):  # never a whole 10 GB line in memory
+        number += 1
+        if len(line) > MAX_LINE:
+            raise TapecheckError(f"{name}:{number}: line longer than {MAX_LINE} characters")
+        if number > MAX_OBSERVATIONS:
+            raise TapecheckError(f"{name}: more than {MAX_OBSERVATIONS:,} lines; split the tape")
         if not line.strip():
             continue
         try:

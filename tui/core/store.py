@@ -40,7 +40,10 @@ _STATUSES = {str(s) for s in Status}
 
 REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector
 ALERT_COLUMNS = "id, at, kind, subject, before_state, after_state, message, value, level, unit, delivery, acked_at"
-COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts")  # copied whole by `tapecheck store copy`
+# copied whole by `tapecheck store copy` (observations and series go their own way)
+COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "disputed")
+TABLE_ORDER = {"disputed": "series, source, ts"}  # the order both backends export a table in (else its key)
+COPY_MARK = "copy_incomplete"  # meta key set while `store copy` fills a store: such a store is refused
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
@@ -303,13 +306,42 @@ def health_partial(text: str | None) -> tuple[str, ...]:
     return tuple(str(item) for item in found) if isinstance(found, list) else ()
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; on a read-only filesystem (where SQLite cannot make the WAL's shared-memory
+    file) the file is opened as immutable, so that `status` and `check` still read it."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError as error:
+        db.close()
+        if os.access(path.parent, os.W_OK) and "readonly" not in str(error) and "unable to open" not in str(error):
+            raise
+    return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=10, check_same_thread=False,
+                           isolation_level=None)
+
+
+def incomplete_message(location: str, mark: str) -> str:
+    return (f"{location}: an interrupted `store copy` left this store incomplete ({mark}); finish it with "
+            f"`tapecheck store copy --from SOURCE --to {location} --resume`, or copy into a new store")
+
+
 class Store:
     """One SQLite database. Safe to share between threads (one lock); several processes may open one file."""
 
-    def __init__(self, path: Path, retention_days: int = 400, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, retention_days: int = 400, *, read_only: bool = False,
+                 copying: bool = False) -> None:
         """Open (and create or migrate, unless `read_only`) the store at `path`. A read-only store is a
         viewer's: it never writes the database; its requests to the collector go over a short connection of
-        their own."""
+        their own. A store an interrupted copy left incomplete is refused, unless `copying` (to resume it)."""
         self.path = path
         self.read_only = read_only
         self.retention = timedelta(days=retention_days)
@@ -322,16 +354,17 @@ class Store:
         self._data_version = -1
         self._seen_seq = 0  # the commit_seq the kept answers reflect
         self._held_roles: set[str] = set()
-        self._lock_files: list[int] = []  # the collector's or a viewer's lock, held until close()
+        self._lock_files: list[int] = []  # a viewer's lock, held until close()
+        self._store_fd: int | None = None  # the store file itself, for the collector's lock (see _store_lock)
         self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
         self._seen_version = -1
         self.location = str(path)
-        self.problem: str | None = None  # a local file is reachable or fails loudly: never set here
+        self._problem: str | None = None  # a local file is reachable or fails loudly (or is a ghost: ghost())
+        self._identity: tuple[int, int] | None = None  # the file's device and inode, as opened
         self.lock_wait_s = LOCK_WAIT_S
         try:
             if read_only:
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False,
-                                           isolation_level=None)
+                self._db = connect_read_only(path)
                 self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 check_identity(self._db, path)
                 check_health(self._db, path)
@@ -348,10 +381,52 @@ class Store:
                 self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
                 self._migrate()
             self._seen_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            mark = self._db.execute("SELECT value FROM meta WHERE key = ?", (COPY_MARK,)).fetchone()
         except (sqlite3.DatabaseError, OSError) as error:
             if hasattr(self, "_db"):
                 self._db.close()
             raise TapecheckError(describe_open_error(path, error)) from None
+        if mark is not None and not copying:
+            self._db.close()
+            raise TapecheckError(incomplete_message(self.location, str(mark[0])))
+        self._identity = file_identity(path)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the store cannot be used now (a server away; the file removed or replaced), or None."""
+        return getattr(self, "_problem", None) or self.ghost()
+
+    @problem.setter
+    def problem(self, value: str | None) -> None:
+        self._problem = value
+
+    def ghost(self) -> str | None:
+        """Why the file at our path is no longer the store we opened (removed, or replaced by another), or None:
+        a collector must not write on into an unlinked inode, nor a dashboard show it as live."""
+        if getattr(self, "_identity", None) is None:
+            return None
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{self.location}: the store file was removed while open"
+        except OSError:
+            return None
+        if (found.st_dev, found.st_ino) != self._identity:
+            return f"{self.location}: the store file was replaced by another file while open"
+        return None
+
+    def copy_mark(self) -> str | None:
+        """What an unfinished `store copy` into this store left (where from, since when), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (COPY_MARK,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_copy_mark(self, text: str | None) -> None:
+        with self._writing() as db:
+            if text is None:
+                db.execute("DELETE FROM meta WHERE key = ?", (COPY_MARK,))
+            else:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (COPY_MARK, text))
 
     def _version(self) -> str | None:
         if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
@@ -382,6 +457,9 @@ class Store:
             for fd in self._lock_files:
                 os.close(fd)  # releases the lock
             self._lock_files.clear()
+            if self._store_fd is not None:  # after the database: see _store_lock
+                os.close(self._store_fd)
+                self._store_fd = None
             self._held_roles.clear()
 
     def _begin(self) -> None:
@@ -442,6 +520,9 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """A write transaction whose failure (a full disk, a read-only file) is a TapecheckError saying so."""
+        ghost = self.ghost()
+        if ghost is not None:
+            raise TapecheckError(f"{ghost}; nothing more is written to it")
         try:
             with self._transaction() as db:
                 yield db
@@ -719,6 +800,16 @@ class Store:
                            [(claim_id, c.fingerprint, str(c.status), c.value, c.deviation_pct, c.explanation, stamp,
                              evidence_json(c.evidence)) for claim_id, c in rows])
 
+    def forget_then_verdicts(self, keep: set[str]) -> int:
+        """Drop the then-verdicts of claims not in `keep` (removed from the files); returns how many."""
+        with self._lock:
+            stored = [str(r[0]) for r in self._db.execute("SELECT claim_id FROM then_verdicts")]
+        gone = [(claim_id,) for claim_id in stored if claim_id not in keep]
+        if gone:
+            with self._writing() as db:
+                db.executemany("DELETE FROM then_verdicts WHERE claim_id = ?", gone)
+        return len(gone)
+
     def history_coverage(self, job: str) -> tuple[date, date] | None:
         """The days a history job has fetched completely, or None when it never has."""
         with self._lock:
@@ -808,7 +899,12 @@ class Store:
                 return False
             self._memory_locks[role] = True
             return True
-        fd = os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        if role == "collector":
+            return self._store_lock(exclusive, keep)
+        try:
+            fd = os.open(f"{self.path}.{role}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:  # a viewer's lock on a read-only filesystem: no viewer is counted, nothing else changes
+            return not keep
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except OSError:
@@ -819,6 +915,26 @@ class Store:
             self._held_roles.add(role)
         else:
             os.close(fd)
+        return True
+
+    def _store_lock(self, exclusive: bool, keep: bool) -> bool:
+        """The collector's lock: flock on the store's own file (apart from SQLite's fcntl locks), so that it cannot
+        be deleted from under a running collector and a file put in the store's place is not locked. One
+        descriptor, opened once and closed only after the database: closing another descriptor of the file would
+        drop SQLite's own POSIX locks of this process (a known way to corrupt a database)."""
+        if self._store_fd is None:
+            try:
+                self._store_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return False
+        try:
+            fcntl.flock(self._store_fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        if keep:
+            self._held_roles.add("collector")
+        else:
+            fcntl.flock(self._store_fd, fcntl.LOCK_UN)  # a test only: let go (the descriptor stays open)
         return True
 
     def try_lock_collector(self) -> bool:
@@ -906,7 +1022,7 @@ class Store:
         if table not in COPIED_TABLES:
             raise TapecheckError(f"not a table to copy: {table}")
         with self._lock:
-            return [tuple(r) for r in self._db.execute(f"SELECT * FROM {table} ORDER BY 1")]
+            return [tuple(r) for r in self._db.execute(f"SELECT * FROM {table} ORDER BY {TABLE_ORDER.get(table, '1')}")]
 
     def import_table(self, table: str, rows: list[tuple[object, ...]]) -> None:
         if table not in COPIED_TABLES:

@@ -1,7 +1,9 @@
 """`tapecheck store copy --from A --to B`: move a store between backends (or hosts), with nothing lost.
 
 Every observation is read in (series, source, time) order and appended in batches; the health records,
-then-verdicts and history coverage are copied row for row. Then both stores are read again, whole, and
+then-verdicts, history coverage, alerts and disputed values are copied row for row. While it runs the
+destination is marked incomplete (refused by every other command); `--resume` finishes a copy that was
+killed half way. Then both stores are read again, whole, and
 their counts and SHA-256 checksums compared, table by table: the copy is said to be whole only when every
 one agrees. The destination must hold no observations yet, so that the comparison means something.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 
 from tui.core.model import Observation, TapecheckError
@@ -62,24 +65,40 @@ def _table_reader(table: str) -> Callable[[Store], Iterable[tuple[object, ...]]]
     return lambda store: store.export_table(table)
 
 
-def copy_store(source: Store, destination: Store, progress: Callable[[int], None] = lambda n: None) -> list[TableSum]:
-    """Copy everything from `source` into the empty `destination`; each table's counts and checksums."""
-    held = destination.count()
-    if held:
-        raise TapecheckError(f"{destination.location}: already holds {held:,} observations; "
-                             f"copy into a new, empty store")
+def copy_store(source: Store, destination: Store, progress: Callable[[int], None] = lambda n: None,
+               resume: bool = False) -> list[TableSum]:
+    """Copy everything from `source` into the empty `destination` (with `resume`, into one an interrupted copy
+    left: what is there already is kept, the rest added); each table's counts and checksums. Until the copy is
+    whole the destination carries a mark that every command refuses (`store check`, `status`, dashboards,
+    collectors), so a copy killed half way never passes for a store."""
+    mark = destination.copy_mark()
+    if resume and mark is None and destination.count():
+        raise TapecheckError(f"{destination.location}: no interrupted copy to resume here (it holds "
+                             f"{destination.count():,} observations and no mark of an unfinished copy)")
+    if not resume:
+        if mark is not None:
+            raise TapecheckError(f"{destination.location}: an interrupted copy left this store incomplete "
+                                 f"({mark}); add --resume to finish it")
+        held = destination.count()
+        if held:
+            raise TapecheckError(f"{destination.location}: already holds {held:,} observations; "
+                                 f"copy into a new, empty store")
+    destination.set_copy_mark(f"copy from {source.location} begun {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
     rows = iter(source.export_observations())
     copied = 0
     while True:
         chunk: list[Observation] = list(islice(rows, BATCH))
         if not chunk:
             break
-        destination.append(chunk)
+        destination.append(chunk)  # a row already there (a resumed copy) is skipped
         copied += len(chunk)
         progress(copied)
     for table in COPIED_TABLES:
         destination.import_table(table, source.export_table(table))
-    return table_sums(source, destination)
+    sums = table_sums(source, destination)
+    if all(s.same for s in sums):
+        destination.set_copy_mark(None)  # whole: a store like any other from now on
+    return sums
 
 
 def report(sums: list[TableSum], source: Store, destination: Store) -> list[str]:
@@ -90,6 +109,7 @@ def report(sums: list[TableSum], source: Store, destination: Store) -> list[str]
         lines.append(f"{s.table:17} {s.rows_from:>12,} → {s.rows_to:>12,} rows  "
                      f"sha256 {s.sum_from[:16]} → {s.sum_to[:16]}  {mark}")
     whole = all(s.same for s in sums)
-    lines.append("copied whole: every count and checksum agrees" if whole
-                 else "the copy DIFFERS from its source: see the tables marked DIFFERENT")
+    lines.append(f"copied whole: every count and checksum agrees ({len(sums)} tables)" if whole
+                 else "the copy DIFFERS from its source: see the tables marked DIFFERENT; it stays marked "
+                      "incomplete (run the copy again with --resume)")
     return lines

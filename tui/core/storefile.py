@@ -94,13 +94,51 @@ def describe_open_error(path: Path, error: BaseException) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class TableKept:
+    """What a repair kept of one table: rows copied, rows the damaged file listed (None: not even its count
+    could be read), and what could not be kept, in words (empty when nothing was lost)."""
+
+    table: str
+    kept: int
+    found: int | None
+    lost: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Salvage:
-    """What a repair kept: observations copied, series with an unreadable part, where the old file went."""
+    """What a repair kept: observations copied, series with an unreadable part, where the old file went, and
+    every other table's rows. `sound`: the store needed no repair, and nothing was moved."""
 
     observations: int
     series: int
     damaged_series: tuple[str, ...]
-    kept_at: Path
+    kept_at: Path | None
+    tables: tuple[TableKept, ...] = ()
+    sound: bool = False
+
+
+# Every table of a store but the observations and series (copied apart) and SQLite's and our bookkeeping (meta).
+REPAIRED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "disputed", "requests", "collector")
+
+
+def collector_holds(path: Path) -> bool:
+    """Whether a collector holds the store at `path` (its lock on the store's own file, or an older
+    collector's lock file beside it)."""
+    import fcntl
+    import os
+
+    for target in (path, Path(f"{path}.collector.lock")):
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+    return False
 
 
 def _rows(old: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -131,18 +169,92 @@ class _Damaged(Exception):
     """Raised after a series was read around an unreadable part."""
 
 
+def _table_rows(old: sqlite3.Connection, table: str, columns: list[str]) -> tuple[list[tuple[object, ...]], str]:
+    """A table's readable rows, and what could not be read. Where a page is damaged, a table with rowids is
+    read a block of rows at a time, and row by row inside a damaged block, so one bad page loses only its rows."""
+    select = f"SELECT {', '.join(columns)} FROM {table}"
+    try:
+        return _rows(old, select), ""
+    except sqlite3.DatabaseError:
+        pass
+    try:
+        low, high = _rows(old, f"SELECT MIN(rowid), MAX(rowid) FROM {table}")[0]
+    except sqlite3.DatabaseError:
+        return [], "unreadable (damaged pages)"
+    if not isinstance(low, int) or not isinstance(high, int):
+        return [], "unreadable (damaged pages)"
+    rows: list[tuple[object, ...]] = []
+    unread = 0
+    for block in range(low, high + 1, 256):
+        try:
+            rows += _rows(old, f"{select} WHERE rowid >= ? AND rowid < ?", (block, block + 256))
+            continue
+        except sqlite3.DatabaseError:
+            pass
+        for rowid in range(block, min(block + 256, high + 1)):
+            try:
+                rows += _rows(old, f"{select} WHERE rowid = ?", (rowid,))
+            except sqlite3.DatabaseError:
+                unread += 1
+    return rows, f"{unread:,} rows on damaged pages" if unread else ""
+
+
+def _copy_table(old: sqlite3.Connection, new: sqlite3.Connection, table: str) -> TableKept:
+    """One table's readable rows into the new store, the columns both have."""
+    new_columns = [str(r[1]) for r in new.execute(f"PRAGMA table_info({table})")]
+    try:
+        old_columns = [str(r[1]) for r in old.execute(f"PRAGMA table_info({table})")]
+    except sqlite3.DatabaseError:
+        return TableKept(table, 0, None, "unreadable (its schema is damaged)")
+    if not old_columns:
+        return TableKept(table, 0, 0)  # an older store had no such table
+    columns = [c for c in old_columns if c in new_columns]
+    try:
+        found: int | None = int(str(_rows(old, f"SELECT COUNT(*) FROM {table}")[0][0]))
+    except sqlite3.DatabaseError:
+        found = None
+    rows, lost = _table_rows(old, table, columns)
+    insert = f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    kept = 0
+    refused = 0
+    for row in rows:  # one by one: a row the new schema refuses loses only itself
+        try:
+            new.execute(insert, row)
+            kept += 1
+        except sqlite3.Error:
+            refused += 1
+    new.commit()
+    if refused:
+        lost = ", ".join(filter(None, [lost, f"{refused:,} rows refused by the new store"]))
+    return TableKept(table, kept, found, lost)
+
+
 def repair(path: Path, make_store: Callable[[Path], None], now: datetime | None = None) -> Salvage:
     """Move the store at `path` aside and copy what can be read into a new store there (`make_store` creates an
-    empty one), with the alert log. Then-verdicts and history coverage are not copied: the history is fetched and
-    judged again."""
+    empty one): every observation, health record, verdict, history coverage, alert, disputed value and request
+    that can still be read; what cannot is said per table. Refused while a collector writes the store (its new
+    data would go into the file moved aside); a sound store is left as it is."""
     if not path.is_file():
         raise TapecheckError(f"{path}: no store there to repair")
+    if collector_holds(path):
+        raise TapecheckError(f"{path}: a collector is writing this store; stop it first (a repair moves the file "
+                             "aside, and what the collector wrote next would be lost)")
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as probe, suppress(sqlite3.DatabaseError):
-        found = probe.execute("PRAGMA application_id").fetchone()[0]
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as probe:
+        try:
+            found = probe.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.DatabaseError:
+            found = 0
         if found not in (0, APPLICATION_ID):
             raise TapecheckError(f"{path}: not a tapecheck store (application id {found}); nothing repaired")
+        try:
+            check_health(probe, path, full=True)
+            sound = path.stat().st_size > 0 and bool(_rows(probe, "SELECT 1 FROM sqlite_master WHERE name = 'meta'"))
+        except (TapecheckError, sqlite3.DatabaseError):
+            sound = False
+    if sound:
+        return Salvage(0, 0, (), None, sound=True)
     for suffix in ("", *SIDE_FILES):
         source = Path(f"{path}{suffix}")
         if source.exists():
@@ -168,12 +280,5 @@ def repair(path: Path, make_store: Callable[[Path], None], now: datetime | None 
             new.commit()
             copied += len(rows)
             series_count += 1
-        with suppress(sqlite3.DatabaseError):  # health is redone on the next poll; losing it loses nothing
-            new.executemany("INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            _rows(old, "SELECT * FROM health"))
-            new.commit()
-        with suppress(sqlite3.DatabaseError):  # the alert log: what can be read of it (an older store has none)
-            new.executemany(f"INSERT OR IGNORE INTO alerts VALUES ({', '.join('?' * 12)})",
-                            _rows(old, "SELECT * FROM alerts"))
-            new.commit()
-    return Salvage(copied, series_count, tuple(damaged), aside)
+        tables = tuple(_copy_table(old, new, table) for table in REPAIRED_TABLES)
+    return Salvage(copied, series_count, tuple(damaged), aside, tables)

@@ -24,10 +24,11 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core import format as fmt
-from tui.core.claims import Narratives, load_narratives, narratives_signature
+from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
+from tui.core.narrative_reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
 from tui.core.store import Store
@@ -120,6 +121,7 @@ class TapecheckApp(App[str | None]):
         self.build_again = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
         self.narratives_seen = narratives_signature(narratives.dirs)  # the user's files as last read
+        self.narrative_reader = NarrativeReader()
         for theme in THEMES:
             self.register_theme(theme)
         if settings.theme in self.available_themes:
@@ -162,6 +164,7 @@ class TapecheckApp(App[str | None]):
                         + ", ".join(sorted(self.available_themes)), title="Config", severity="warning", timeout=20)
 
     def on_unmount(self) -> None:
+        self.narrative_reader.stop()  # a reading of the user's files under way ends with the app
         release_signals()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -253,8 +256,8 @@ class TapecheckApp(App[str | None]):
             return False
         self.narratives_seen = seen
         before = self.engine.narratives
-        try:
-            narratives = load_narratives(user_dirs=dirs)
+        try:  # in a child process: 10,000 claims to check never blind this watch
+            narratives = self.narrative_reader.read(dirs, self.narratives.max_claims)
         except TapecheckError as error:  # the shipped files do not change under a running app; said all the same
             self.post_message(StoreUnreadable(str(error)))
             return False
@@ -406,7 +409,8 @@ class TapecheckApp(App[str | None]):
                 and state.collector.info is not None and state.collector.info.paused:
             text += " (paused)"
         if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
-            return text + " · store unreachable"
+            # or the file removed or replaced under us: what is shown is a ghost's, said so
+            return text + (" · store file gone" if self.store.ghost() else " · store unreachable")
         return text
 
     # ---- the collector ----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from tui.core.model import Observation, TapecheckError
+from tui.core.printable import printable as core_printable
 from tui.core.validate import EARLIEST as EARLIEST  # re-exported: the sources' validation lives in tui.core
 from tui.core.validate import FUTURE_SKEW as FUTURE_SKEW
 from tui.core.validate import MAX_PRICE as MAX_PRICE
@@ -40,13 +40,11 @@ def import_heavy(name: str) -> ModuleType:
         return importlib.import_module(name)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
 def printable(text: str) -> str:
-    """Text from an upstream with its control characters (terminal escapes, newlines) made spaces: an error an
-    exchange words must never retitle or clear the terminal it is shown on."""
-    return _CONTROL.sub(" ", text)
+    """Text from an upstream with its control and invisible characters (terminal escapes, newlines, bidi
+    overrides) made spaces: an error an exchange words must never retitle or clear the terminal it is shown on.
+    (tui.core.printable's one filter, in its one-line form.)"""
+    return core_printable(text, replace=" ")
 
 
 class SourceError(TapecheckError):

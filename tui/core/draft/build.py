@@ -112,13 +112,22 @@ def draft_claims(request: DraftRequest, names: dict[str, Entity], meta: ArticleM
     return Proposer(finder, meta.published).claims(body)
 
 
+MAX_DRAFT_CLAIMS = 1000  # claims a draft proposes at most (a desk loads 5,000 of the user's claims)
+
+
 def draft_file(request: DraftRequest, narratives: Narratives, user_aliases: Path | None = None) -> str:
     """The narrative file drafted from `request`, ready to write."""
     meta = article_meta(request)
     names = narrative_names(narratives, user_aliases)
     claims = draft_claims(request, names, meta)
+    over = len(claims) - MAX_DRAFT_CLAIMS
+    claims = claims[:MAX_DRAFT_CLAIMS]
     themes = themes_for(claims, series_themes(narratives), narratives.themes[0].id)
-    return emit(meta, claims, themes)
+    text = emit(meta, claims, themes)
+    if over > 0:
+        text = (f"# {over:,} more claims were found past the first {MAX_DRAFT_CLAIMS:,} and left out: draft the "
+                "article in parts\n") + text
+    return text
 
 
 def save_draft(out: Path, text: str, force: bool) -> None:

@@ -10,6 +10,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from tui.core.dates import day_in_range
 from tui.core.draft.numbers import WIDE
@@ -120,7 +121,8 @@ def find_dates(text: str) -> list[DateMention]:
             continue
         if year is not None and not 1970 <= year <= 2100:
             continue
-        since = bool(SINCE_BEFORE.search(text[:m.start()]) or SINCE_AFTER.match(text, m.end()))
+        since = bool(SINCE_BEFORE.search(text, max(0, m.start() - 16), m.start())  # a bounded look back
+                     or SINCE_AFTER.match(text, m.end()))
         found.append(DateMention(m.start(), m.end(), year, month, day, _RELATIVE_YEAR.get(g["rel"] or ""), since))
     return found
 
@@ -169,7 +171,12 @@ def _small(text: str) -> int | None:
     return (_CN_SMALL.get(tens, 1) if tens else 1) * 10 + (_CN_SMALL.get(ones, 0) if ones else 0)
 
 
-def find_durations(text: str) -> list[Duration]:
+@lru_cache(maxsize=4)  # asked once for each figure of a sentence: found once per sentence
+def find_durations(text: str) -> tuple[Duration, ...]:
+    return tuple(_durations(text))
+
+
+def _durations(text: str) -> list[Duration]:
     found = []
     for m in _DURATION.finditer(text.translate(WIDE)):
         count = _small(m.group("n"))

@@ -137,16 +137,19 @@ def _unit_after(text: str, number: Number) -> tuple[re.Match[str] | None, str, s
     return None, "", ""
 
 
+MAX_FIGURE = 1e30  # larger numbers are no figure of a market: not proposed
+
+
 def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
     """Every figure in one sentence, left to right; numbers inside a date are not figures."""
     plain = text.translate(WIDE)
     taken = [(d.start, d.end) for d in dates]
     found: list[Figure] = []
     for number in find_numbers(plain):
-        if any(a <= number.start < b for a, b in taken):
-            continue
+        if any(a <= number.start < b for a, b in taken) or not abs(number.value) < MAX_FIGURE:
+            continue  # inside a date; or 320 digits, which no market figure has (and no float holds exactly)
         match, kind, unit = _unit_after(plain, number)
-        prefix = _PREFIX_AT_END.search(plain[:number.start])
+        prefix = _PREFIX_AT_END.search(plain, max(0, number.start - 24), number.start)
         letter = _LETTER_SCALE.match(plain, number.end) if prefix else None
         if match is None and prefix:
             kind, unit, end = "amount", PREFIX_CURRENCIES[prefix.group().strip()], number.end
@@ -154,7 +157,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
                 number = Number(number.start, letter.end(), number.value * LETTER_SCALES[letter.group().upper()],
                                 number.chinese)
                 end = letter.end()
-        elif match is None and _PERCENT_WORDS.search(plain[:number.start]):
+        elif match is None and _PERCENT_WORDS.search(plain, max(0, number.start - 3), number.start):
             kind, unit, end = "percent", "%", number.end  # 百分之二十
         elif match is None or (number.chinese and kind in ("points", "shares", "coins") and number.value < 10):
             continue  # a bare number (29只股票) or 一点, 一股: not a figure
@@ -165,7 +168,7 @@ def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
         if kind == "amount" and prefix and unit == "CNY" and PREFIX_CURRENCIES[prefix.group().strip()] != "CNY":
             unit = PREFIX_CURRENCIES[prefix.group().strip()]  # HK$5元 is not a thing; the prefix wins
         begin = prefix.start() if prefix else number.start
-        if _PERCENT_WORDS.search(plain[:number.start]):
+        if _PERCENT_WORDS.search(plain, max(0, number.start - 3), number.start):
             begin = number.start - 3
         value = number.value
         if kind == "hashrate" and match is not None:

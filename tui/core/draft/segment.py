@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.model import TapecheckError
+from tui.core.printable import printable
+from tui.core.userfile import read_bounded
 
-# Control characters and the invisible format characters that could disguise text (as tui.core.printable
-# escapes them), here removed: tabs become spaces, line breaks stay.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+_WORD_AT_END = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
+MAX_SENTENCE = 600  # characters: a longer run without a sentence end is cut (at a space or comma where it can)
+MAX_ARTICLE = 2 * 1024 * 1024  # bytes: a long article is 50 KB
 _CLOSERS = "”’\"'」』）)】"
 _END = re.compile(rf"[。！？!?]+[{_CLOSERS}]*|\.(?=[{_CLOSERS}]*\s)[{_CLOSERS}]*")
 ABBREVIATIONS = frozenset({
@@ -35,10 +37,7 @@ class Sentence:
 
 def read_article(path: Path) -> str:
     """The article's text (UTF-8, with or without a BOM), control characters removed, or TapecheckError."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise TapecheckError(f"{path}: cannot read: {error.strerror or error}") from None
+    raw = read_bounded(path, MAX_ARTICLE, "article to draft from")  # a regular file (never a FIFO), bounded
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -51,7 +50,7 @@ def read_article(path: Path) -> str:
 def clean(text: str) -> str:
     """`text` with Windows and old Mac line ends made \\n, tabs made spaces and other control characters gone."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _INVISIBLE.sub("", text)
+    return printable(text, keep_newlines=True, replace="")  # the one filter: here what it finds is removed
 
 
 def paragraphs(text: str) -> list[tuple[int, int, str]]:
@@ -67,7 +66,7 @@ def paragraphs(text: str) -> list[tuple[int, int, str]]:
 
 def _abbreviation(line: str, stop: int) -> bool:
     """True when the full stop at `stop` closes an abbreviation or an initial, not a sentence."""
-    word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[:stop])
+    word = _WORD_AT_END.search(line, max(0, stop - 40), stop)  # an abbreviation is short: a bounded look back
     if word is None:
         return False
     token = word.group(1)
@@ -84,11 +83,25 @@ def split_line(line: str) -> list[tuple[int, str]]:
         begin = end.end()
     pieces.append((begin, line[begin:]))
     found = []
-    for offset, piece in pieces:
+    for offset, piece in (cut for whole in pieces for cut in _bounded(*whole)):
         stripped = piece.strip()
         if stripped:
             found.append((offset + piece.index(stripped[0]), stripped))
     return found
+
+
+def _bounded(offset: int, piece: str) -> list[tuple[int, str]]:
+    """A piece of at most MAX_SENTENCE characters as it stands; a longer one cut into such pieces, each at its
+    last space or comma where there is one: what reads a sentence then costs a bounded amount per character."""
+    cuts = []
+    while len(piece) > MAX_SENTENCE:
+        head = piece[:MAX_SENTENCE]
+        at = max(head.rfind(" "), head.rfind(","), head.rfind("，"), head.rfind("、"))
+        at = at + 1 if at > MAX_SENTENCE // 2 else MAX_SENTENCE
+        cuts.append((offset, piece[:at]))
+        offset, piece = offset + at, piece[at:]
+    cuts.append((offset, piece))
+    return cuts
 
 
 def sentences(text: str) -> list[Sentence]:

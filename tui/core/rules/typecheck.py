@@ -109,10 +109,15 @@ class _Checker:
                     raise RuleTypeError(f"write coin amounts as plain numbers (11509 * last(crypto:{unit}/USD:last)),"
                                         f" not {unit}", pos)
                 return Unit.of(unit) if unit else RATIO
-            case Neg(operand=operand):
+            case Neg(operand=operand, pos=pos):
+                if self.unit(operand) == DATE:
+                    raise RuleTypeError("a date (first_date()) cannot be negated", pos)
                 return self.unit(operand)
             case BinOp(op=op, left=left, right=right, pos=pos):
                 lu, ru = self.unit(left), self.unit(right)
+                if DATE in (lu, ru):  # first_date() * 1000 is no quantity: a day is only compared with a day
+                    raise RuleTypeError("a date (first_date()) takes no arithmetic: compare it with a date, "
+                                        "e.g. first_date(...) <= 2026-06-30", pos)
                 if op == "*":
                     return lu * ru
                 if op == "/":
@@ -199,6 +204,9 @@ class _Checker:
         for name, _, required in sig.kwargs:
             if required and name not in given:
                 raise RuleTypeError(f"{node.name}() needs {name}=", node.pos)
+        days = {name: value.value for name, value in node.kwargs if isinstance(value, DateLit)}
+        if "since" in days and "until" in days and days["since"] > days["until"]:
+            raise RuleTypeError(f"{node.name}(): since={days['since']} is after until={days['until']}", node.pos)
         if node.name in ("pct", "min", "max") and units[0] != units[1]:
             raise RuleTypeError(f"{node.name}() needs both arguments in one unit, got {units[0]} and "
                                 f"{units[1]}", node.pos)
