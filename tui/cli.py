@@ -325,7 +325,8 @@ def load_status_narratives(settings: Settings) -> Narratives:
 
 
 def run_status(args: argparse.Namespace, settings: Settings, narratives: Callable[[], Narratives]) -> int:
-    """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
+    """One line from the store (read-only); the exit status is check's: 1 when a claim diverged, 4 when none
+    could be judged."""
     from tui.core.status import store_status
 
     store = open_existing_store(args.store, settings)
@@ -334,7 +335,7 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Callabl
     finally:
         store.close()
     print(json.dumps(status.json(), ensure_ascii=False) if args.json else status.line)
-    return EXIT_DIVERGED if status.counts.get("diverged") else EXIT_OK
+    return status.exit_status
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -373,11 +374,12 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
 
 
 def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset()) -> int:
-    """1 if a claim diverged (a draft, not yet confirmed, aside); 4 if none could be judged (each without data,
-    or stale), so that a cron job whose store has stopped filling does not read success; else 0."""
-    if any(v.status == Status.DIVERGED and v.claim_id not in drafts for v in verdicts):
+    """1 if a claim diverged; 4 if none could be judged (each without data, or stale), so that a cron job whose
+    store has stopped filling does not read success; else 0. A draft, not yet confirmed, counts for neither."""
+    counted = [v for v in verdicts if v.claim_id not in drafts]
+    if any(v.status == Status.DIVERGED for v in counted):
         return EXIT_DIVERGED
-    if not any(v.status == Status.HOLDS for v in verdicts):
+    if not any(v.status == Status.HOLDS for v in counted):
         return EXIT_NOTHING_CHECKED
     return EXIT_OK
 

@@ -130,7 +130,15 @@ class Collector:
             await self.poller.stop()  # closes every exchange and HTTP client
             await self.then_judging.finish()
             await self.alerting.stop()
+            await asyncio.to_thread(self.note_stopped)
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
+
+    def note_stopped(self) -> None:
+        """Keep the moment this collector stopped with its summary: dashboards and `status` say "down since" it."""
+        try:
+            self.store.save_summary({**(self.store.summary() or {}), "stopped_at": datetime.now(UTC).isoformat()})
+        except TapecheckError as error:
+            logger.warning("cannot note the collector's stop in the store: %s", error)
 
     async def reload_narratives(self) -> None:
         """Read the user's narrative files again if any changed; poll what they now want."""

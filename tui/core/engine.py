@@ -21,6 +21,7 @@ from tui.core.config import Settings
 from tui.core.model import Observation, Status, Verdict
 from tui.core.rules.evaluate import PastDays, fresh_after
 from tui.core.rules.verdict import off_text
+from tui.core.status import collector_last_seen
 from tui.core.store import CollectorInfo, HealthRecord, Store
 from tui.core.tape import Tape
 from tui.core.then import Cached, judge_then
@@ -53,7 +54,7 @@ class CollectorStatus:
 
     running: bool
     info: CollectorInfo | None
-    down_since: datetime | None = None  # when this viewer first saw it gone
+    down_since: datetime | None = None  # when it was last seen at work (the store's record), if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,8 @@ class Engine:
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         if self._judge is not None:
-            for alert in self._judge.judge(verdicts, context):
+            drafts = {c.id for c in narratives.claims if c.draft}  # a draft is never alerted on
+            for alert in self._judge.judge([v for v in verdicts if v.claim_id not in drafts], context):
                 self._alerts.insert(0, replace(alert, id=(self._alerts[0].id if self._alerts else 0) + 1))
             del self._alerts[ALERTS_KEPT:]
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
@@ -231,8 +233,8 @@ class Engine:
         running = self.store.collector_running()
         if running:
             self._down_since = None
-        elif self._down_since is None:
-            self._down_since = now
+        elif self._down_since is None:  # when it stopped, as the store keeps it: not when this viewer looked
+            self._down_since = collector_last_seen(self.store)
         return CollectorStatus(running, self.store.collector(), self._down_since)
 
     # ---- drill-downs: what a claim or series page reads beyond the state -------------------------------

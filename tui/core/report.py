@@ -73,6 +73,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "id": verdict.claim_id,
         "theme": verdict.theme,
         "origin": claim.origin,  # "derived": ours; its failure is never the article's error
+        "draft": claim.draft,  # a proposed rule not yet confirmed: never counted
         "status": str(verdict.status),
         "claim_value": verdict.claim_value,
         "live_value": verdict.live_value,
@@ -96,10 +97,14 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
 def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives: Narratives, lang: str,
                    heading: str) -> None:
     counts: dict[str, int] = {}
+    drafts = {c.id for c in narratives.claims if c.draft}  # shown, never counted
     for verdict in verdicts:
-        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+        if verdict.claim_id not in drafts:
+            counts[verdict.status] = counts.get(verdict.status, 0) + 1
     summary = ", ".join(f"{counts[s]} {now_label(s)}" for s in STATUS_ORDER if s in counts)
-    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED and not narratives.claim(v.claim_id).derived)
+    summary += f" ({len(drafts)} drafts aside)" if drafts else ""
+    wrong = sum(1 for v in then.values() if v.status is Status.DIVERGED and v.claim_id not in drafts
+                and not narratives.claim(v.claim_id).derived)
     summary += f"; {wrong} {WRONG_THEN} (articles' figures the record does not support on their own date)" \
         if wrong else ""
     print(f"tapecheck {heading}: {summary}\n")
