@@ -198,7 +198,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         assert dashboard is not None
         header = dashboard.query_one(HeaderStatus)
         assert [(p.name, p.state) for p in header.pills] == [("binance", "failing")]
-        assert header.alarm.startswith("collector down since")  # nothing writes this store
+        assert header.alarm == "collector down"  # nothing writes this store, and none ever did: no "since"
         state = tapecheck.state
         assert state is not None
         row = next(r for r in next(iter(v for v in state.views if v.theme_id == "btc_mining")).series

@@ -287,17 +287,29 @@ def start_log(settings: Settings, command: str) -> None:
         logger.warning("%s", warning)
 
 
-def open_existing_store(option: str | None, settings: Settings) -> Store:
+def collect_command(config: Path | None, location: str) -> str:
+    """The command that starts a collector for this store with this config, as a hint shows it (a password
+    masked): `tapecheck --config my.toml collect --store /data/desk.sqlite`."""
+    import shlex
+
+    from tui.core.location import mask_url
+
+    shown = mask_url(location) if is_url(location) else location
+    config_part = f"--config {shlex.quote(str(config))} " if config else ""
+    return f"tapecheck {config_part}collect --store {shlex.quote(shown)}"
+
+
+def open_existing_store(args: argparse.Namespace, settings: Settings) -> Store:
     """The store to read (read-only), or a TapecheckError saying none is there yet."""
-    location = store_location(option, settings)
-    need_store(location, "start a collector with `tapecheck collect`")
+    location = store_location(args.store, settings)
+    need_store(location, f"start a collector with `{collect_command(args.config, location)}`")
     return open_store(location, settings.store.retention_days, read_only=True)
 
 
 def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
     """The alert log, newest first, a line each (`*`: not acknowledged), or JSON; the store opened read-only."""
     since = option_time(args.since, "--since") if args.since else None
-    store = open_existing_store(args.store, settings)
+    store = open_existing_store(args, settings)
     try:
         alerts = store.alerts(since=since, limit=100_000)
     finally:
@@ -329,7 +341,7 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Callabl
     could be judged."""
     from tui.core.status import store_status
 
-    store = open_existing_store(args.store, settings)
+    store = open_existing_store(args, settings)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
     finally:
@@ -391,7 +403,7 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
     if args.snapshot is not None:
         return MemoryTape(read_tape(args.snapshot))
     where = store_location(args.store, settings)
-    need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
+    need_store(where, f"run `{collect_command(args.config, where)}` first, or pass --snapshot FILE")
     return open_store(where, settings.store.retention_days)
 
 
@@ -526,7 +538,7 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
         open_store(path, settings.store.retention_days).close()
         store = open_store(path, settings.store.retention_days, read_only=True)
     starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
-    return viewer(settings, narratives, store, lang, starter)
+    return viewer(settings, narratives, store, lang, starter, collect_command(args.config, path))
 
 
 def start_collector(config: Path | None, path: str, settings: Settings) -> str:

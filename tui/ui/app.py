@@ -49,6 +49,8 @@ CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (t
 QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
 WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
 TOASTS_AT_ONCE = 4  # a burst of alerts shows this many toasts at most
+RESTART_AFTER_S = 30.0  # a viewer starts a dead collector again at most this often (one that dies at start-up)
+STARTING_S = 20.0  # after starting a collector, the header says "starting" rather than "down" this long
 
 
 class StateBuilt(Message):
@@ -99,7 +101,8 @@ class TapecheckApp(App[str | None]):
     def __init__(self, settings: Settings, narratives: Narratives, *, mode: str, engine: Engine,
                  lang: str | None = None, replay: Replay | None = None,
                  start_collector: Callable[[], str] | None = None, source_note: str = "",
-                 back_to: str | None = None, taken_at: datetime | None = None) -> None:
+                 back_to: str | None = None, taken_at: datetime | None = None,
+                 collect_hint: str = "tapecheck collect") -> None:
         super().__init__()
         self.settings = settings
         self.narratives = narratives
@@ -109,6 +112,8 @@ class TapecheckApp(App[str | None]):
         self.clock = engine.clock
         self.lang = lang or settings.lang
         self.start_collector = start_collector  # LIVE: starts a collector in the background; None: never
+        self.collect_hint = collect_hint  # LIVE: the command that starts this store's collector, with its config
+        self.collector_started_at = float("-inf")  # (monotonic) when this viewer last started one
         self.source_note = source_note  # e.g. the snapshot's file, for the header and for `r`
         self.back_to = back_to  # DEMO asked for from another mode: that mode's name, where D goes back to
         self.taken_at = taken_at  # SNAPSHOT judged on the real clock: the moment of its last observation
@@ -134,6 +139,8 @@ class TapecheckApp(App[str | None]):
         self.push_screen(DashboardScreen())
         self.set_interval(1, self.tick)
         if self.store is not None:
+            if self.start_collector is not None:
+                self.collector_started_at = time.monotonic()
             self.watch_store()
             self.ensure_collector()
         else:
@@ -292,6 +299,7 @@ class TapecheckApp(App[str | None]):
         if first:
             self.on_resize()
         self.tell_if_nothing_answers(state)
+        self.restart_collector_if_down(state)
 
     def toast_alerts(self, state: DashboardState) -> None:
         """The alerts new since the last state, one toast each (a burst: the first few, and how many more), with
@@ -372,9 +380,11 @@ class TapecheckApp(App[str | None]):
                     else health.state
                 pills.append(Pill(health.source, state_word, note))
             collector = state.collector
-            if collector is not None and not collector.running:
-                since = collector.down_since or now
-                alarm = f"collector down since {since.astimezone():%H:%M}"
+            if collector is not None and not collector.running and self.collector_starting():
+                alarm = "collector starting"
+            elif collector is not None and not collector.running:  # since when it stopped, where the store says
+                since = collector.down_since
+                alarm = "collector down" + (f" since {since.astimezone():%H:%M}" if since is not None else "")
         flagged = ""
         if state is not None:
             alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
@@ -404,6 +414,20 @@ class TapecheckApp(App[str | None]):
 
     # ---- the collector ----------------------------------------------------------------------------
 
+    def collector_starting(self) -> bool:
+        """Whether this viewer started a collector a moment ago (the header says "starting", not "down")."""
+        return time.monotonic() - self.collector_started_at < STARTING_S
+
+    def restart_collector_if_down(self, state: DashboardState) -> None:
+        """LIVE: a collector that stopped is started again, as a new dashboard would start it, at most every
+        RESTART_AFTER_S. Two viewers may both try: the collector refuses a second on the same store, so one runs."""
+        collector = state.collector
+        if collector is None or collector.running or self.start_collector is None:
+            return
+        if time.monotonic() - self.collector_started_at >= RESTART_AFTER_S:
+            self.collector_started_at = time.monotonic()
+            self.ensure_collector()
+
     @work(thread=True, exclusive=True, group="collector", exit_on_error=False)
     def ensure_collector(self) -> None:
         """LIVE: when no collector runs for the store, start one in the background (unless told not to)."""
@@ -413,8 +437,8 @@ class TapecheckApp(App[str | None]):
             return
         if self.start_collector is None:
             self.call_from_thread(self.notify, f"No collector runs for {store.path}, and --no-collector was given: "
-                                  "values age into stale. Start one with: tapecheck collect",
-                                  title="No collector", severity="warning", timeout=20)
+                                  f"values age into stale. Start one with: {self.collect_hint}",
+                                  title="No collector", severity="warning", timeout=20, markup=False)
             return
         try:
             said = self.start_collector()
@@ -479,7 +503,7 @@ class TapecheckApp(App[str | None]):
         """A new app on this one's engine, replay and store, as the user left them (a Textual app runs once)."""
         return TapecheckApp(self.settings, self.narratives, mode=self.mode, engine=self.engine, lang=self.lang,
                             replay=self.replay, start_collector=self.start_collector, source_note=self.source_note,
-                            taken_at=self.taken_at)
+                            taken_at=self.taken_at, collect_hint=self.collect_hint)
 
     def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
@@ -509,8 +533,14 @@ class TapecheckApp(App[str | None]):
     def action_refresh_now(self) -> None:
         if self.store is not None:
             if self.state is not None and self.state.collector is not None and not self.state.collector.running:
-                self.notify("No collector runs for this store, so nothing can be polled now. Start one with: "
-                            "tapecheck collect", severity="warning", timeout=8)
+                if self.start_collector is not None:
+                    self.notify("No collector runs for this store: starting one, which polls every source at once",
+                                timeout=8)
+                    self.collector_started_at = time.monotonic()
+                    self.ensure_collector()
+                    return
+                self.notify(f"No collector runs for this store, so nothing can be polled now. Start one with: "
+                            f"{self.collect_hint}", severity="warning", timeout=8, markup=False)
                 return
             self.ask_collector("refresh", "Asked the collector to poll every source now")
             return
@@ -648,8 +678,8 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
 
 
 def live_app(settings: Settings, narratives: Narratives, store: Store, lang: str | None = None,
-             start_collector: Callable[[], str] | None = None) -> TapecheckApp:
+             start_collector: Callable[[], str] | None = None, collect_hint: str = "tapecheck collect") -> TapecheckApp:
     """A viewer of `store` (opened read-only); a collector writes it."""
     engine = Engine(narratives, settings, store, lambda: datetime.now(UTC), store=store)
     return TapecheckApp(settings, narratives, mode="LIVE", engine=engine, lang=lang, start_collector=start_collector,
-                        source_note=str(store.path))
+                        source_note=str(store.path), collect_hint=collect_hint)
