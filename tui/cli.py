@@ -9,6 +9,7 @@ exits 4 when no claim could be checked (every one without data).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -37,8 +38,10 @@ EXIT_CRASHED = 1
 
 
 def say(line: str) -> None:
-    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped."""
-    print(f"tapecheck: {printable(line)}", file=sys.stderr, flush=True)
+    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped. A terminal
+    gone (its tmux pane closed: EIO) is no error: the log file keeps what matters."""
+    with contextlib.suppress(OSError):
+        print(f"tapecheck: {printable(line)}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -597,9 +600,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
             raise CollectorRunning(running_collector_message(store))
         plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
-        def log(line: str) -> None:
-            print(f"tapecheck: {line}", file=sys.stderr, flush=True)
-
+        log = say
         log(f"collecting into {store.location} (pid {os.getpid()}); dashboards: tapecheck --store {store.location}; "
             f"stop with Ctrl+C or SIGTERM")
         asyncio.run(collect(settings, narratives, store, plan, log, linger_s=args.linger,
@@ -639,6 +640,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                 out = open_tape_file(args.out, args.append)
             except OSError as error:
                 raise TapecheckError(f"{args.out}: cannot write: {why(args.out, error)}") from None
+            existed = args.out.exists() and args.out.stat().st_size > 0
             try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
             finally:
@@ -646,6 +648,9 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                     out.close()
                 except OSError as error:  # what the last flush could not write was said and counted already
                     say(f"{args.out}: cannot finish the tape: {why(args.out, error)}")
+                if not existed and tape_is_empty(args.out):  # nothing recorded: no empty tape is left behind
+                    args.out.unlink(missing_ok=True)
+                    say(f"{args.out}: nothing was recorded, so no tape was written")
     finally:
         if store is not None:
             store.close()
@@ -684,6 +689,19 @@ def check_tape_path(out: Path, store: Path, append: bool, force: bool) -> None:
     if out.exists() and not (append or force) and out.stat().st_size > 0:
         raise TapecheckError(f"record --out {out}: the file exists; add --append to add to it or --force to "
                              "replace it")
+
+
+def tape_is_empty(path: Path) -> bool:
+    """Whether the tape holds no line (a .gz file may have its gzip header and nothing else)."""
+    import gzip
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as tape:
+                return not tape.read(1)
+        return path.stat().st_size == 0
+    except (OSError, EOFError):
+        return False
 
 
 def open_tape_file(path: Path, append: bool) -> IO[str]:
