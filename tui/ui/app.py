@@ -367,7 +367,10 @@ class TapecheckApp(App[str | None]):
         # To the minute when the clock is the wall's (a clock ticking seconds would be most of an idle dashboard's
         # output over SSH; the ages show that data flows). A clock on the data's time shows its date and seconds.
         real_clock = self.mode == "LIVE" or self.taken_at is not None  # today's date says nothing: the data's does
-        header.tick(f"{now:%H:%M} UTC" if real_clock else f"{now:%Y-%m-%d %H:%M:%S} UTC")
+        if real_clock:
+            header.tick(f"{now:%H:%M} UTC", f"{now:%H:%M}")
+        else:
+            header.tick(f"{now:%Y-%m-%d %H:%M:%S} UTC", f"{now:%m-%d %H:%M}")
         pills = []
         alarm = ""
         if state is not None:
@@ -385,31 +388,38 @@ class TapecheckApp(App[str | None]):
             elif collector is not None and not collector.running:  # since when it stopped, where the store says
                 since = collector.down_since
                 alarm = "collector down" + (f" since {since.astimezone():%H:%M}" if since is not None else "")
-        flagged = ""
+        flagged = short = ""
         if state is not None:
             alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
             flagged = " · ".join(([f"{state.diverged} diverged"] if state.diverged else [])
                                  + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
                                  + ([alerts] if state.unacked else []))
-        header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
+            short = " · ".join(([f"{state.diverged} div"] if state.diverged else [])
+                               + ([f"{state.wrong_then} wrong"] if state.wrong_then else [])
+                               + ([alerts] if state.unacked else []))
+        header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm,
+                    mode_short=self.mode_text(short=True), flagged_short=short,
+                    alarm_short=alarm.split(" since ")[0])
 
-    def mode_text(self) -> str:
+    def mode_text(self, short: bool = False) -> str:
+        """The header's mode: `REPLAY ×60 45% (paused)`; `short`, for a narrow terminal: `REPLAY 45% ‖`."""
         text = self.mode
-        if self.taken_at is not None:  # the clock is the real one: the header says when the data is from
+        if self.taken_at is not None and not short:  # the clock is the real one: the header says when the data is from
             text += f" {self.taken_at:%Y-%m-%d %H:%M}"
-        if self.mode == "DEMO":
+        if self.mode == "DEMO" and not short:
             text = "DEMO — synthetic data"
-        elif self.replay is not None:
+        elif self.replay is not None and not short and self.mode != "DEMO":
             text = f"REPLAY ×{self.replay.speed:g}" if self.replay.speed else "REPLAY (fast)"
+        paused = " ‖" if short else " (paused)"
         if self.replay is not None:
-            text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
-            text += " (paused)" if self.replay.paused else ""
+            text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished and not short else "")
+            text += paused if self.replay.paused else ""
         state = self.state
         if state is not None and state.collector is not None and state.collector.running \
                 and state.collector.info is not None and state.collector.info.paused:
-            text += " (paused)"
+            text += paused
         if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
-            return text + " · store unreachable"
+            return text + (" · unreachable" if short else " · store unreachable")
         return text
 
     # ---- the collector ----------------------------------------------------------------------------
