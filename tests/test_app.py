@@ -290,16 +290,32 @@ async def test_a_source_whose_values_are_refused_is_yellow_not_green(tmp_path: P
         assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial")]
 
 
-async def test_r_and_p_are_requests_to_the_collector(tmp_path: Path) -> None:
+async def test_r_and_p_are_requests_to_the_collector_asked_first_and_signed(tmp_path: Path) -> None:
+    """r and p act for the whole desk: each asks first (n and Escape send nothing), and the request names who sent
+    it; the pause shows in every dashboard's header with that name and the time."""
+    from dataclasses import replace
+
+    from tui.core.store import requester, this_collector
+    from tui.ui.screens.confirm import ConfirmScreen
+
     store = Store(tmp_path / "s.sqlite")
     assert store.try_lock_collector()  # this test is the collector
     tapecheck = viewer(store.path)
-    async with tapecheck.run_test(size=(120, 40)) as pilot:
+    async with tapecheck.run_test(size=(160, 40)) as pilot:
         await shown(pilot, tapecheck)
         assert tapecheck.screen.query_one(HeaderStatus).alarm == ""  # a collector runs
-        await pilot.press("r", "p")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ConfirmScreen), "the question")
+        await pilot.press("n")  # a stray p: nothing is sent
+        await pilot.press("r", "escape")
+        assert store.take_requests(0) == [] and not isinstance(tapecheck.screen, ConfirmScreen)
+        await pilot.press("r", "y", "p", "y")
         await until(pilot, lambda: len(store.take_requests(0)) == 2, "two requests in the store")
-        assert [kind for _, kind in store.take_requests(0)] == ["refresh", "pause"]
+        who = requester()
+        assert [kind for _, kind in store.take_requests(0)] == [f"refresh:{who}", f"pause:{who}"]
+        store.save_collector(replace(this_collector(), paused=True))  # as the collector does on the request
+        header = tapecheck.screen.query_one(HeaderStatus)
+        await until(pilot, lambda: f"(paused by {who} at " in header.mode, "the pause, signed, in the header")
     store.close()
 
 

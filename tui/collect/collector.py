@@ -202,10 +202,10 @@ class Collector:
                 continue
             if only_acks:
                 continue
-            if kind == "refresh":
+            if name == "refresh":  # `refresh:alice@desk`: who asked, kept with the request
                 poller.poll_now()
-            elif kind in ("pause", "resume"):
-                poller.pause() if kind == "pause" else poller.resume()
+            elif name in ("pause", "resume"):
+                poller.pause() if name == "pause" else poller.resume()
                 self._info = replace(self._info, paused=poller.paused)
                 with contextlib.suppress(TapecheckError):
                     await asyncio.to_thread(self.store.save_collector, self._info)

@@ -55,6 +55,15 @@ class CollectorStatus:
     running: bool
     info: CollectorInfo | None
     down_since: datetime | None = None  # when it was last seen at work (the store's record), if known
+    asked: tuple[str, str, datetime] | None = None  # the last pause or resume for the desk: what, who, when
+
+    @property
+    def paused_by(self) -> str:
+        """`alice@desk at 14:02` when paused on someone's request (local time), else ""."""
+        if self.asked is None or self.asked[0] != "pause" or self.info is None or not self.info.paused:
+            return ""
+        return f"{self.asked[1]} at {self.asked[2].astimezone():%H:%M}" if self.asked[1] else \
+            f"at {self.asked[2].astimezone():%H:%M}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +244,9 @@ class Engine:
             self._down_since = None
         elif self._down_since is None:  # when it stopped, as the store keeps it: not when this viewer looked
             self._down_since = collector_last_seen(self.store)
-        return CollectorStatus(running, self.store.collector(), self._down_since)
+        last = self.store.last_request(("pause", "resume"))
+        asked = None if last is None else (last[0].partition(":")[0], last[0].partition(":")[2], last[1])
+        return CollectorStatus(running, self.store.collector(), self._down_since, asked)
 
     # ---- drill-downs: what a claim or series page reads beyond the state -------------------------------
 

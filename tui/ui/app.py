@@ -417,7 +417,8 @@ class TapecheckApp(App[str | None]):
         state = self.state
         if state is not None and state.collector is not None and state.collector.running \
                 and state.collector.info is not None and state.collector.info.paused:
-            text += paused
+            who = state.collector.paused_by
+            text += f" (paused by {who})" if who and not short else paused
         if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
             return text + (" · unreachable" if short else " · store unreachable")
         return text
@@ -552,7 +553,8 @@ class TapecheckApp(App[str | None]):
                 self.notify(f"No collector runs for this store, so nothing can be polled now. Start one with: "
                             f"{self.collect_hint}", severity="warning", timeout=8, markup=False)
                 return
-            self.ask_collector("refresh", "Asked the collector to poll every source now")
+            self.ask_for_desk("refresh", "Poll every source now, for every dashboard on this store?",
+                              "Asked the collector to poll every source now")
             return
         what = f" ({self.source_note})" if self.source_note else ""
         self.notify(f"{self.mode} mode: nothing is polled; the data is the tape{what}. Judged again now.",
@@ -572,10 +574,24 @@ class TapecheckApp(App[str | None]):
             self.notify("No collector runs for this store: nothing to pause", severity="warning", timeout=5)
             return
         if collector.info is not None and collector.info.paused:
-            self.ask_collector("resume", "Asked the collector to resume polling")
+            self.ask_for_desk("resume", "Resume polling, for every dashboard on this store?",
+                              "Asked the collector to resume polling")
         else:
-            self.ask_collector("pause", "Asked the collector to pause polling (every dashboard on this store "
-                                        "sees it paused)")
+            self.ask_for_desk("pause", "Pause polling for the whole desk? Every dashboard on this store sees it "
+                                       "paused, with your name and the time.",
+                              "Asked the collector to pause polling (every dashboard on this store sees it paused)")
+
+    def ask_for_desk(self, kind: str, question: str, said: str) -> None:
+        """An action for every dashboard on the store: asked first, then sent with who asked (user@host); the
+        store keeps it with its time, and every dashboard shows both."""
+        from tui.core.store import requester
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.ask_collector(f"{kind}:{requester()}", said)
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def action_sources(self) -> None:
         if not isinstance(self.screen, SourcesScreen):
