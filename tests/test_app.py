@@ -151,6 +151,10 @@ async def test_language_toggle_and_help_and_sources() -> None:
         assert ("d", "Diverged only") in tapecheck.screen.keys
         assert ("r", "Refresh") in tapecheck.screen.keys
         assert not any(what.startswith("Scroll") for _, what in tapecheck.screen.keys)  # not a table's own keys
+        described = [what for _, what in tapecheck.screen.keys]
+        assert len(described) == len(set(described))  # each once: ^p and the palette are one line, q and ^q one
+        keys = dict((what, key) for key, what in tapecheck.screen.keys)
+        assert keys["Next panel"].split() == ["tab", "l"] and "q" in keys["Quit"].split()
         await pilot.press("escape", "s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("escape", "p")  # nothing polls in SNAPSHOT mode: says so

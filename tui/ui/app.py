@@ -619,15 +619,20 @@ class TapecheckApp(App[str | None]):
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""
         keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a page")]
-        seen: set[str] = set()
+        by_description: dict[str, list[str]] = {}  # keys that do the same are one line: `tab l  Next panel`
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action.startswith("jump(") or binding.description in seen:
-                continue
+            if not binding.description or binding.action.startswith("jump(") or binding.action == "command_palette":
+                continue  # the palette has its own line below
             if not active.enabled or active.node not in (self.screen, self):
                 continue  # a focused widget's own keys (a table's scrolling) are the first line's
-            seen.add(binding.description)
-            keys.append((self.get_key_display(binding) or key, binding.description))
+            shown = self.get_key_display(binding) or key
+            if binding.description not in by_description:
+                by_description[binding.description] = []
+                keys.append(("", binding.description))
+            if shown not in by_description[binding.description]:
+                by_description[binding.description].append(shown)
+        keys = [(key or " ".join(by_description[description]), description) for key, description in keys]
         if isinstance(self.screen, DashboardScreen):
             keys += [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor")]
         keys += [("ctrl+p", "Command palette: any claim, series or theme")]
