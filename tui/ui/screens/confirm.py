@@ -16,8 +16,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: auto; max-width: 90%; height: auto; border: thick $warning;
+    ConfirmScreen > Vertical { width: 90%; max-width: 72; height: auto; border: thick $warning;
                                background: $surface; padding: 0 1; }
+    ConfirmScreen Static { width: 1fr; height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No"),
                                              Binding("escape", "answer(False)", "No", show=False)]
