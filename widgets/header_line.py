@@ -114,11 +114,14 @@ class HeaderStatus(Widget):
             colours, error = {}, ""
         width = self.size.width or 1_000
         forms = self.shown.forms()
-        title, mode, alarm, flagged = forms[-1]
-        for form in forms:
-            if sum(cell_len(part) + 2 for part in form[1:] if part) + (11 if form[0] else 0) <= width:
-                title, mode, alarm, flagged = form
-                break
+        def needs(form: tuple[bool, str, str, str]) -> int:
+            return sum(cell_len(part) + 2 for part in form[1:] if part) + (11 if form[0] else 0)
+
+        title, mode, alarm, flagged = next((form for form in forms if needs(form) <= width), forms[-1])
+        spare = width - needs((False, mode, "", flagged)) - 3
+        if alarm and needs((title, mode, alarm, flagged)) > width:  # still too long: the alarm is cut, at a word
+            cut = alarm[:max(1, spare - 1)]
+            alarm = f"{cut.rsplit(' ', 1)[0] if ' ' in cut else cut}…"
         text = Text(no_wrap=True, overflow="ellipsis")
         if title:
             text.append(" tapecheck ", style="bold reverse")
