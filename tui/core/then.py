@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from tui.core import format as fmt
@@ -78,6 +78,12 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
         hit = known.get(claim.id)
         if hit is not None and hit.fingerprint == mark:
             found[claim.id] = hit.verdict(claim)
+            continue
+        if end_of_day(claim.as_of) > datetime.now(UTC):  # a claim made today: judged on its date after the close
+            found[claim.id] = Verdict(claim.id, claim.theme, Status.NO_DATA, claim.rule.value, None, claim.rule.unit,
+                                      None, tuple(claim.series),
+                                      f"{claim.as_of} has not closed yet: judged on its date after the close",
+                                      claim.rule.op)
             continue
         verdict = judge(claim, day_context(tape, claim.as_of, settings))
         found[claim.id] = verdict
