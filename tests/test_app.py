@@ -287,11 +287,14 @@ async def test_a_source_whose_values_are_refused_is_yellow_not_green(tmp_path: P
                                    ("refused crypto:DOGE/USD:last: value nan is not finite",)))
     store.save_health(HealthRecord("binance", "crypto", now, None, None, 200, 0, None, "ok",
                                    ("BTC/USD: not listed on binance",)))  # asked of every exchange: not a fault
+    store.save_health(HealthRecord("yahoo", "equities", now, None, None, 200, 0, None, "ok",
+                                   ("NVDAA: Yahoo did not quote it (no quote in its answer)",)))  # a typo unquoted
     tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         header = tapecheck.screen.query_one(HeaderStatus)
-        assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial")]
+        assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial"),
+                                                             ("yahoo", "partial")]
 
 
 async def test_r_and_p_are_requests_to_the_collector_asked_first_and_signed(tmp_path: Path) -> None:

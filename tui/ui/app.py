@@ -379,7 +379,8 @@ class TapecheckApp(App[str | None]):
                     continue  # daily-history jobs and a working alert command are on the sources screen only
                 age = None if health.last_success is None else (now - health.last_success).total_seconds()
                 note = fmt.age(age) if age is not None and age >= 60 else ""  # a fresh source needs no age
-                state_word = "partial" if health.state == "ok" and (health.refused or health.disputed) \
+                missing = any("not listed" not in item for item in health.partial)  # an unquoted symbol, a refusal
+                state_word = "partial" if health.state == "ok" and (health.refused or health.disputed or missing) \
                     else health.state
                 pills.append(Pill(health.source, state_word, note))
             collector = state.collector
