@@ -151,6 +151,10 @@ async def test_language_toggle_and_help_and_sources() -> None:
         assert ("d", "Diverged only") in tapecheck.screen.keys
         assert ("r", "Refresh") in tapecheck.screen.keys
         assert not any(what.startswith("Scroll") for _, what in tapecheck.screen.keys)  # not a table's own keys
+        described = [what for _, what in tapecheck.screen.keys]
+        assert len(described) == len(set(described))  # each once: ^p and the palette are one line, q and ^q one
+        keys = dict((what, key) for key, what in tapecheck.screen.keys)
+        assert keys["Next panel"].split() == ["tab", "l"] and "q" in keys["Quit"].split()
         await pilot.press("escape", "s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await pilot.press("escape", "p")  # nothing polls in SNAPSHOT mode: says so
@@ -198,7 +202,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         assert dashboard is not None
         header = dashboard.query_one(HeaderStatus)
         assert [(p.name, p.state) for p in header.pills] == [("binance", "failing")]
-        assert header.alarm.startswith("collector down since")  # nothing writes this store
+        assert header.alarm == "collector down"  # nothing writes this store, and none ever did: no "since"
         state = tapecheck.state
         assert state is not None
         row = next(r for r in next(iter(v for v in state.views if v.theme_id == "btc_mining")).series
@@ -283,23 +287,42 @@ async def test_a_source_whose_values_are_refused_is_yellow_not_green(tmp_path: P
                                    ("refused crypto:DOGE/USD:last: value nan is not finite",)))
     store.save_health(HealthRecord("binance", "crypto", now, None, None, 200, 0, None, "ok",
                                    ("BTC/USD: not listed on binance",)))  # asked of every exchange: not a fault
+    store.save_health(HealthRecord("yahoo", "equities", now, None, None, 200, 0, None, "ok",
+                                   ("NVDAA: Yahoo did not quote it (no quote in its answer)",)))  # a typo unquoted
     tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         header = tapecheck.screen.query_one(HeaderStatus)
-        assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial")]
+        assert [(p.name, p.state) for p in header.pills] == [("binance", "ok"), ("kraken", "partial"),
+                                                             ("yahoo", "partial")]
 
 
-async def test_r_and_p_are_requests_to_the_collector(tmp_path: Path) -> None:
+async def test_r_and_p_are_requests_to_the_collector_asked_first_and_signed(tmp_path: Path) -> None:
+    """r and p act for the whole desk: each asks first (n and Escape send nothing), and the request names who sent
+    it; the pause shows in every dashboard's header with that name and the time."""
+    from dataclasses import replace
+
+    from tui.core.store import requester, this_collector
+    from tui.ui.screens.confirm import ConfirmScreen
+
     store = Store(tmp_path / "s.sqlite")
     assert store.try_lock_collector()  # this test is the collector
     tapecheck = viewer(store.path)
-    async with tapecheck.run_test(size=(120, 40)) as pilot:
+    async with tapecheck.run_test(size=(160, 40)) as pilot:
         await shown(pilot, tapecheck)
         assert tapecheck.screen.query_one(HeaderStatus).alarm == ""  # a collector runs
-        await pilot.press("r", "p")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ConfirmScreen), "the question")
+        await pilot.press("n")  # a stray p: nothing is sent
+        await pilot.press("r", "escape")
+        assert store.take_requests(0) == [] and not isinstance(tapecheck.screen, ConfirmScreen)
+        await pilot.press("r", "y", "p", "y")
         await until(pilot, lambda: len(store.take_requests(0)) == 2, "two requests in the store")
-        assert [kind for _, kind in store.take_requests(0)] == ["refresh", "pause"]
+        who = requester()
+        assert [kind for _, kind in store.take_requests(0)] == [f"refresh:{who}", f"pause:{who}"]
+        store.save_collector(replace(this_collector(), paused=True))  # as the collector does on the request
+        header = tapecheck.screen.query_one(HeaderStatus)
+        await until(pilot, lambda: f"(paused by {who} at " in header.mode, "the pause, signed, in the header")
     store.close()
 
 
@@ -425,8 +448,9 @@ async def test_a_narrow_header_keeps_the_counts_and_gives_up_the_name_first() ->
         await shown(pilot, tapecheck)
         status = tapecheck.screen.query_one(HeaderStatus)
         shown_text = status.render().plain
-        assert "9 diverged · 2 wrong then" in shown_text  # the counts are never what is cut (their detail is)
-        assert "tapecheck" not in shown_text and shown_text.startswith(" SNAP")  # the name went, then the mode shrank
+        # the counts are never what is cut (their detail in parentheses may be); the name goes first
+        assert "9 diverged" in shown_text and "· 2 wrong then" in shown_text
+        assert "tapecheck" not in shown_text and shown_text.startswith(" SNAPSHOT ")
         await pilot.resize_terminal(160, 40)
         await pilot.pause()
         assert status.render().plain.startswith(" tapecheck  SNAPSHOT ")

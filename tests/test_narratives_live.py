@@ -104,7 +104,9 @@ async def test_the_console_saves_a_rule_as_a_claim_that_appears_on_the_dashboard
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         console = await console_saving(pilot, tapecheck, "last(crypto:BTC/USD:last) * 11509")
-        assert console.query_one("#claim-value", Input).value == "819441000"
+        assert console.query_one("#claim-value", Input).value == "819,441,000"  # grouped, as the screens say it
+        chosen = console.query_one("#claim-theme", Input).value  # a theme that watches BTC/USD, not the first one
+        assert "crypto:BTC/USD:last" in next(t for t in tapecheck.narratives.themes if t.id == chosen).watch
         console.query_one("#claim-id", Input).value = "tesla-stack-over-800m"
         console.query_one("#claim-theme", Input).value = "btc_treasuries"
         console.query_one("#claim-summary", Input).value = "Tesla's 11,509 BTC are worth over USD 800 million."
@@ -136,6 +138,7 @@ async def test_the_console_refuses_an_id_taken_by_a_shipped_claim_and_leaves_no_
         await until(pilot, lambda: any(n.title == "Not saved" for n in tapecheck._notifications), "the refusal")
         note = next(n for n in tapecheck._notifications if n.title == "Not saved")
         assert "is also in 000_baobian_moore_threads.toml" in note.message
+        assert note.message.startswith("console.toml:")  # where: the file's name, then its line
         assert not (Path(load_settings().narrative_dirs[0]) / "console.toml").exists()
 
 
@@ -164,3 +167,33 @@ async def test_a_live_viewer_picks_up_a_new_file_and_judges_it_as_observations_a
         await until(pilot, lambda: tapecheck.state is not None
                     and tapecheck.state.verdicts["desk-btc-above-60k"].status == "diverged", "the new value judged")
     store.close()
+
+
+async def test_the_console_form_keeps_the_focus_and_says_why_it_does_not_save() -> None:
+    """Tab past the last field comes back to the first: what is typed next never reaches the dashboard's keys
+    (d, p, s); Enter with an empty id says so in the form; an earlier "Saved to" line goes when a new form opens."""
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        console = await console_saving(pilot, tapecheck, "last(crypto:BTC/USD:last)")
+        fields = console.fields()
+        assert [f.id for f in fields] == ["expr", "claim-id", "claim-theme", "claim-summary", "claim-op",
+                                          "claim-value"]
+        for _ in range(len(fields) + 2):  # round and round the form
+            await pilot.press("tab")
+            assert console.focused in fields, console.focused
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")
+        assert console.focused in fields
+        console.query_one("#claim-summary", Input).focus()
+        await pilot.press("d", "p", "s")  # typed into the summary, not the dashboard's diverged-only, pause, sources
+        assert tapecheck.screen is console and console.query_one("#claim-summary", Input).value == "dps"
+        assert not any("pause" in n.message.lower() for n in tapecheck._notifications)
+        await pilot.press("enter")  # no id yet
+        problem = str(console.query_one("#save-problem", Static).render())
+        assert problem == "Not saved: give an id: a lower-case slug, e.g. my-btc-above-50k"
+        assert console.query_one("#save-form").display and isinstance(console.focused, Input)
+        console.saved = "/somewhere/console.toml"  # as after an earlier save
+        await pilot.press("escape")
+        await pilot.press("enter")  # the form again, for a new claim: the old line goes
+        await until(pilot, lambda: console.query_one("#save-form").display, "the form again")
+        assert console.saved is None and "Saved to" not in str(console.query_one("#reading", Static).render())

@@ -192,3 +192,50 @@ def test_alerts_screen(snap_compare: Any, tmp_path: Path) -> None:
 
     assert snap_compare(tapecheck, terminal_size=(100, 24), run_before=run_before)
     store.close()
+
+
+HEADER_SIZES = [(60, 15), (80, 24)]
+
+
+@pytest.mark.parametrize("size", HEADER_SIZES, ids=[f"{w}x{h}" for w, h in HEADER_SIZES])
+@COLOURS
+def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path, size: tuple[int, int], no_color: bool) -> None:
+    """The worst a header holds: the collector down since it stopped, diverged and wrong-then counts, alerts not
+    acknowledged. The mode and every count show at 60x15 (short forms) and 80x24, with the panel title and the
+    series rows below."""
+    import time
+
+    from tui.core.alerts import Alert
+    from tui.core.snapshot import read_observations
+    from widgets.header_line import HeaderStatus
+
+    colours(monkeypatch, no_color)
+    monkeypatch.setenv("TZ", "UTC")  # "down since" is said in local time
+    time.tzset()
+    store = Store(tmp_path / "s.sqlite")
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    store.add_alerts([Alert(0, NOW - timedelta(minutes=n), "claim", f"claim-{n}", "holds", "diverged", "off")
+                      for n in range(2)])
+    store.save_summary({"counts": {}, "at": (NOW - timedelta(minutes=20)).isoformat(),
+                        "stopped_at": (NOW - timedelta(minutes=18)).isoformat()})
+    settings, narratives = load_settings(), load_narratives()
+    viewer = Store(store.path, read_only=True)
+    tapecheck = TapecheckApp(settings, narratives, mode="LIVE",
+                             engine=Engine(narratives, settings, viewer, lambda: NOW, store=viewer))
+
+    async def run_before(pilot: Any) -> None:
+        await shown(pilot, tapecheck)
+        await pilot.pause()
+        header = tapecheck.screen.query_one(HeaderStatus)
+        assert header.alarm == "collector down since 05:42" and header.flagged.endswith("2 alerts")
+        await until(pilot, lambda: any("No collector" in n.title for n in tapecheck._notifications), "the hint")
+        tapecheck.clear_notifications()  # it names the test's temporary store
+        await pilot.pause()
+
+    try:
+        assert snap_compare(tapecheck, terminal_size=size, run_before=run_before)
+    finally:
+        store.close()
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -92,4 +93,42 @@ def test_the_collector_keeps_the_summary_status_would_have_judged(tmp_path: Path
     assert (kept["counts"], kept["wrong_then"]) == (judged.counts, judged.wrong_then)
     alerting.judge_now(NOW + timedelta(seconds=5))  # nothing changed, a minute has not passed: not written again
     assert store.summary() == kept
+    store.close()
+
+
+def test_no_data_and_failing_sources_exit_4_as_check_does(tmp_path: Path) -> None:
+    """An empty store, every source failing, the collector dead: never `0 diverged · collector ok`, and exit 4."""
+    from tui.core.store import HealthRecord
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    for source in ("kraken", "yahoo"):
+        store.save_health(HealthRecord(source, "crypto", None, "timed out after 10 s", NOW, None, 3, None, "failing"))
+    store.close()
+    done = run(tmp_path, "status", "--store", str(path))
+    assert done.returncode == 4, done.stdout + done.stderr
+    line = done.stdout.strip()
+    assert line.startswith("no data: no claim checked (") and "0 diverged" not in line
+    assert "kraken, yahoo failing" in line and line.endswith("collector down")
+    check = run(tmp_path, "check", "--store", str(path))
+    assert check.returncode == done.returncode == 4
+    answer = json.loads(run(tmp_path, "status", "--store", str(path), "--json").stdout)
+    assert answer["exit_status"] == 4 and answer["failing"] == ["kraken", "yahoo"]
+
+
+def test_status_counts_unacknowledged_alerts_says_stale_and_when_the_collector_stopped(tmp_path: Path) -> None:
+    from tui.core.alerts import Alert
+
+    store = Store(tmp_path / "s.sqlite")
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    store.add_alerts([Alert(0, NOW, "claim", f"c{n}", "holds", "diverged", "off") for n in range(3)])
+    store.ack_alerts(1)
+    stopped = NOW - timedelta(hours=1)
+    store.save_summary({"counts": {}, "wrong_then": 0, "at": (stopped - timedelta(seconds=40)).isoformat(),
+                        "stopped_at": stopped.isoformat()})
+    later = store_status(store, load_narratives, load_settings(), NOW + timedelta(hours=2))
+    assert later.unacked == 2 and "· 2 alerts ·" in later.line
+    assert later.btc_stale and re.search(r"· BTC 71,\d{3} USD \(\dh, stale\) ·", later.line), later.line
+    assert later.down_since == stopped and later.line.endswith(f"collector down since {stopped.astimezone():%H:%M}")
+    assert later.judged_by == "status"  # a stopped collector's summary is not read as fresh
     store.close()

@@ -9,6 +9,7 @@ exits 4 when no claim could be checked (every one without data).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,8 +39,11 @@ EXIT_CRASHED = 1
 
 
 def say(line: str) -> None:
-    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped."""
-    print(f"tapecheck: {printable(mask_secrets(line))}", file=sys.stderr, flush=True)
+    """One line to stderr, `tapecheck: ` first, with any control character from outside shown escaped and any
+    password in a URL masked. A terminal gone (its tmux pane closed: EIO) is no error: the log file keeps what
+    matters."""
+    with contextlib.suppress(OSError):
+        print(f"tapecheck: {printable(mask_secrets(line))}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,17 +313,29 @@ def start_log(settings: Settings, command: str) -> None:
         logger.warning("%s", warning)
 
 
-def open_existing_store(option: str | None, settings: Settings) -> Store:
+def collect_command(config: Path | None, location: str) -> str:
+    """The command that starts a collector for this store with this config, as a hint shows it (a password
+    masked): `tapecheck --config my.toml collect --store /data/desk.sqlite`."""
+    import shlex
+
+    from tui.core.location import mask_url
+
+    shown = mask_url(location) if is_url(location) else location
+    config_part = f"--config {shlex.quote(str(config))} " if config else ""
+    return f"tapecheck {config_part}collect --store {shlex.quote(shown)}"
+
+
+def open_existing_store(args: argparse.Namespace, settings: Settings) -> Store:
     """The store to read (read-only), or a TapecheckError saying none is there yet."""
-    location = store_location(option, settings)
-    need_store(location, "start a collector with `tapecheck collect`")
+    location = store_location(args.store, settings)
+    need_store(location, f"start a collector with `{collect_command(args.config, location)}`")
     return open_store(location, settings.store.retention_days, read_only=True)
 
 
 def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
     """The alert log, newest first, a line each (`*`: not acknowledged), or JSON; the store opened read-only."""
     since = option_time(args.since, "--since") if args.since else None
-    store = open_existing_store(args.store, settings)
+    store = open_existing_store(args, settings)
     try:
         alerts = store.alerts(since=since, limit=100_000)
     finally:
@@ -347,16 +363,17 @@ def load_status_narratives(settings: Settings) -> Narratives:
 
 
 def run_status(args: argparse.Namespace, settings: Settings, narratives: Callable[[], Narratives]) -> int:
-    """One line from the store (read-only); the exit status is check's: 1 when a claim diverged."""
+    """One line from the store (read-only); the exit status is check's: 1 when a claim diverged, 4 when none
+    could be judged."""
     from tui.core.status import store_status
 
-    store = open_existing_store(args.store, settings)
+    store = open_existing_store(args, settings)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
     finally:
         store.close()
     print(json.dumps(status.json(), ensure_ascii=False) if args.json else status.line)
-    return EXIT_DIVERGED if status.counts.get("diverged") else EXIT_OK
+    return status.exit_status
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
@@ -397,11 +414,12 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
 
 
 def check_status(verdicts: Sequence[Verdict], drafts: frozenset[str] = frozenset()) -> int:
-    """1 if a claim diverged (a draft, not yet confirmed, aside); 4 if none could be judged (each without data,
-    or stale), so that a cron job whose store has stopped filling does not read success; else 0."""
-    if any(v.status == Status.DIVERGED and v.claim_id not in drafts for v in verdicts):
+    """1 if a claim diverged; 4 if none could be judged (each without data, or stale), so that a cron job whose
+    store has stopped filling does not read success; else 0. A draft, not yet confirmed, counts for neither."""
+    counted = [v for v in verdicts if v.claim_id not in drafts]
+    if any(v.status == Status.DIVERGED for v in counted):
         return EXIT_DIVERGED
-    if not any(v.status == Status.HOLDS for v in verdicts):
+    if not any(v.status == Status.HOLDS for v in counted):
         return EXIT_NOTHING_CHECKED
     return EXIT_OK
 
@@ -416,7 +434,7 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
             print(printable(warning), file=sys.stderr)
         return MemoryTape(read.observations, read.disputed)
     where = store_location(args.store, settings)
-    need_store(where, "run `tapecheck collect` first, or pass --snapshot FILE")
+    need_store(where, f"run `{collect_command(args.config, where)}` first, or pass --snapshot FILE")
     try:
         return open_store(where, settings.store.retention_days)
     except TapecheckError:
@@ -564,7 +582,7 @@ def live_app(args: argparse.Namespace, settings: Settings, narratives: Narrative
     path = store_location(args.store, settings)
     store = live_store(path, settings)
     starter = None if args.no_collector else partial(start_collector, args.config, path, settings)
-    return viewer(settings, narratives, store, lang, starter)
+    return viewer(settings, narratives, store, lang, starter, collect_command(args.config, path))
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -683,9 +701,7 @@ def run_collect(args: argparse.Namespace, settings: Settings, narratives: Narrat
             raise CollectorRunning(running_collector_message(store))
         plan = build_sources(settings, wanted(narratives, settings.alerts.rules))
 
-        def log(line: str) -> None:
-            print(f"tapecheck: {printable(mask_secrets(line))}", file=sys.stderr, flush=True)
-
+        log = say
         log(f"collecting into {store.location} (pid {os.getpid()}); dashboards: tapecheck --store {store.location}; "
             f"stop with Ctrl+C or SIGTERM")
         asyncio.run(collect(settings, narratives, store, plan, log, linger_s=args.linger,
@@ -725,6 +741,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                 out = open_tape_file(args.out, args.append)
             except OSError as error:
                 raise TapecheckError(f"{args.out}: cannot write: {why(args.out, error)}") from None
+            existed = args.out.exists() and args.out.stat().st_size > 0
             try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
             finally:
@@ -732,6 +749,9 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                     out.close()
                 except OSError as error:  # what the last flush could not write was said and counted already
                     say(f"{args.out}: cannot finish the tape: {why(args.out, error)}")
+                if not existed and tape_is_empty(args.out):  # nothing recorded: no empty tape is left behind
+                    args.out.unlink(missing_ok=True)
+                    say(f"{args.out}: nothing was recorded, so no tape was written")
     finally:
         if store is not None:
             store.close()
@@ -788,6 +808,17 @@ def refuse_store_file(out: Path, store: Path | None, what: str) -> None:
     with suppress(OSError), open(out, "rb") if out.is_file() else open(os.devnull, "rb") as existing:
         if existing.read(16) == b"SQLite format 3\x00":
             raise TapecheckError(f"{what} {out}: that file is an SQLite database (a store?); give another name")
+def tape_is_empty(path: Path) -> bool:
+    """Whether the tape holds no line (a .gz file may have its gzip header and nothing else)."""
+    import gzip
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as tape:
+                return not tape.read(1)
+        return path.stat().st_size == 0
+    except (OSError, EOFError):
+        return False
 
 
 def open_tape_file(path: Path, append: bool) -> IO[str]:

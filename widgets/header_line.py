@@ -41,6 +41,9 @@ def pill_text(pill: Pill) -> tuple[str, str]:
     return mark, " ".join(part for part in (pill.name, word, pill.note) if part)
 
 
+CLOCK_SHORT_BELOW = 80  # columns under which the clock shows its short form (the time alone)
+
+
 class HeaderClock(Widget):
     """The header's clock, repainted alone."""
 
@@ -58,6 +61,29 @@ class HeaderClock(Widget):
         return Text(f" {self.time} ", no_wrap=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What the header's status says, each field in a long and a short form (the short one for narrow
+    terminals: `DEMO` for `DEMO — synthetic data`, `13 div` for `13 diverged`)."""
+
+    mode: str = ""
+    flagged: str = ""
+    alarm: str = ""
+    mode_short: str = ""
+    flagged_short: str = ""
+    alarm_short: str = ""
+
+    def forms(self) -> list[tuple[bool, str, str, str]]:
+        """(with the app's name, mode, alarm, counts), richest first: the name goes first, then the counts'
+        details in parentheses (`8 diverged (3 ours)` reads `8 diverged`), then the mode, the alarm and the counts
+        take their short forms, in that order."""
+        mode_s, alarm_s = self.mode_short or self.mode, self.alarm_short or self.alarm
+        flagged_s, plain = self.flagged_short or self.flagged, DETAIL.sub("", self.flagged)
+        return [(True, self.mode, self.alarm, self.flagged), (False, self.mode, self.alarm, self.flagged),
+                (False, self.mode, self.alarm, plain), (False, mode_s, self.alarm, plain),
+                (False, mode_s, alarm_s, plain), (False, mode_s, alarm_s, flagged_s)]
+
+
 class HeaderStatus(Widget):
     """Everything in the header but the clock: `tapecheck  LIVE  3 diverged  ● binance  ● yahoo 2m …`."""
 
@@ -65,16 +91,25 @@ class HeaderStatus(Widget):
     HeaderStatus { height: 1; width: 1fr; background: $panel; color: $foreground; }
     """
 
-    mode: reactive[str] = reactive("")
-    alarm: reactive[str] = reactive("")  # e.g. "collector down since 14:02", shown in the error colour
+    shown: reactive[Shown] = reactive(Shown)
     pills: reactive[tuple[Pill, ...]] = reactive(())
-    flagged: reactive[str] = reactive("")
+
+    @property
+    def mode(self) -> str:
+        return self.shown.mode
+
+    @property
+    def alarm(self) -> str:
+        return self.shown.alarm
+
+    @property
+    def flagged(self) -> str:
+        return self.shown.flagged
 
     def render(self) -> Text:
         """Left to right: the name, the mode, the alarm, the counts, the pills. On a narrow terminal the pills
-        are cut first, then the name goes, then the counts' details in parentheses (`8 diverged (3 ours)` reads
-        `8 diverged`) while the mode would lose more than its last letters, the mode is shortened, and then the
-        alarm: the counts always show."""
+        are cut first, then the name goes, then the mode, the alarm and the counts take their short forms: the
+        mode and the counts always show (down to 60 columns, clock included)."""
         theme = self.app.current_theme
         colours = {"ok": theme.success, "slow": theme.warning, "partial": theme.warning, "failing": theme.error,
                    "rate_limited": theme.warning}
@@ -82,28 +117,24 @@ class HeaderStatus(Widget):
         if self.app.no_color:  # the terminal's own colours, reversed, read better than a grey of red
             colours, error = {}, ""
         width = self.size.width or 1_000
-        counts = f" {self.flagged} " if self.flagged else ""
-        alarm = f" {self.alarm} " if self.alarm else ""
-        if DETAIL.search(counts) and width - cell_len(counts) - cell_len(alarm) < min(len(self.mode), 6) + 3:
-            counts = DETAIL.sub("", counts)
-        spare = width - cell_len(counts) - len(" S… ")  # the mode keeps a letter
-        if alarm and cell_len(alarm) + 1 > spare:
-            cut = self.alarm[:max(1, spare - 4)]
-            alarm = f" {cut.rsplit(' ', 1)[0] if ' ' in cut else cut}… "  # at a word's end, where there is one
-        kept = [(alarm, f"bold reverse {error}"), (" " if alarm and counts else "", "")] if alarm else []
-        kept += [(counts, f"bold reverse {error}")] if counts else []
-        room = width - sum(cell_len(part) for part, _ in kept)
-        title, mode = " tapecheck ", f" {self.mode} "
-        if cell_len(title) + cell_len(mode) > room:
-            title = ""
-        if cell_len(mode) > room:
-            mode = f" {self.mode[:max(1, room - 3)]}… "
+        forms = self.shown.forms()
+        def needs(form: tuple[bool, str, str, str]) -> int:
+            return sum(cell_len(part) + 2 for part in form[1:] if part) + (11 if form[0] else 0)
+
+        title, mode, alarm, flagged = next((form for form in forms if needs(form) <= width), forms[-1])
+        spare = width - needs((False, mode, "", flagged)) - 3
+        if alarm and needs((title, mode, alarm, flagged)) > width:  # still too long: the alarm is cut, at a word
+            cut = alarm[:max(1, spare - 1)]
+            alarm = f"{cut.rsplit(' ', 1)[0] if ' ' in cut else cut}…"
         text = Text(no_wrap=True, overflow="ellipsis")
         if title:
-            text.append(title, style="bold reverse")
-        text.append(mode, style="bold")
-        for part, style in kept:
-            text.append(part, style=style)
+            text.append(" tapecheck ", style="bold reverse")
+        text.append(f" {mode} ", style="bold")
+        if alarm:
+            text.append(f" {alarm} ", style=f"bold reverse {error}")
+            text.append(" " if flagged else "")
+        if flagged:
+            text.append(f" {flagged} ", style=f"bold reverse {error}")
         for pill in self.pills:
             mark, words = pill_text(pill)
             colour = colours.get(pill.state) or ("" if self.app.no_color else "grey50")
@@ -121,8 +152,8 @@ class HeaderLine(Horizontal):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._status: tuple[str, str, tuple[Pill, ...], str] = ("", "", (), "")
-        self._clock = ""
+        self._status: tuple[Shown, tuple[Pill, ...]] = (Shown(), ())
+        self._clock = ("", "")
 
     def compose(self) -> ComposeResult:
         yield HeaderStatus()
@@ -131,18 +162,24 @@ class HeaderLine(Horizontal):
     def on_mount(self) -> None:
         self._apply()
 
-    def show(self, *, mode: str, flagged: str, pills: tuple[Pill, ...], alarm: str = "") -> None:
-        """Change what differs; an unchanged field repaints nothing. Before the parts are mounted, it is kept
-        for them."""
-        self._status = (mode, flagged, pills, alarm)
+    def on_resize(self) -> None:
         self._apply()
 
-    def tick(self, clock: str) -> None:
-        self._clock = clock
+    def show(self, *, mode: str, flagged: str, pills: tuple[Pill, ...], alarm: str = "", mode_short: str = "",
+             flagged_short: str = "", alarm_short: str = "") -> None:
+        """Change what differs; an unchanged field repaints nothing. Before the parts are mounted, it is kept
+        for them. The short forms are for narrow terminals (the long ones where they are not given)."""
+        self._status = (Shown(mode, flagged, alarm, mode_short, flagged_short, alarm_short), pills)
+        self._apply()
+
+    def tick(self, clock: str, short: str = "") -> None:
+        """The clock; `short` (e.g. the time without its date) on a terminal under CLOCK_SHORT_BELOW columns."""
+        self._clock = (clock, short or clock)
         self._apply()
 
     def _apply(self) -> None:
         for status in self.query(HeaderStatus):
-            status.mode, status.flagged, status.pills, status.alarm = self._status
+            status.shown, status.pills = self._status
+        narrow = 0 < (self.size.width or self.app.size.width) < CLOCK_SHORT_BELOW
         for clock in self.query(HeaderClock):
-            clock.time = self._clock
+            clock.time = self._clock[1] if narrow else self._clock[0]

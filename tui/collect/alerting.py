@@ -270,7 +270,8 @@ class Alerting:
         ctx = make_context(self.store, now, self.settings, self.past_days, POLARS_WINDOWS)
         verdicts = judge_all(self.narratives.claims, ctx)
         self._keep_summary(verdicts, now)
-        fired = self.judge.judge(verdicts, ctx)
+        drafts = {c.id for c in self.narratives.claims if c.draft}  # a draft is never alerted on
+        fired = self.judge.judge([v for v in verdicts if v.claim_id not in drafts], ctx)
         if not fired:
             return []
         try:

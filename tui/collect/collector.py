@@ -154,9 +154,17 @@ class Collector:
             await self.poller.stop()  # closes every exchange and HTTP client
             await self.then_judging.finish()
             await self.alerting.stop()
+            await asyncio.to_thread(self.note_stopped)
         if self.ghost is not None:
             raise StoreGone(f"{self.ghost}: the collector stops (start it again to collect into the file there now)")
         return sum(1 for h in self.poller.health.values() if h.state in ("failing", "rate_limited"))
+
+    def note_stopped(self) -> None:
+        """Keep the moment this collector stopped with its summary: dashboards and `status` say "down since" it."""
+        try:
+            self.store.save_summary({**(self.store.summary() or {}), "stopped_at": datetime.now(UTC).isoformat()})
+        except TapecheckError as error:
+            logger.warning("cannot note the collector's stop in the store: %s", error)
 
     async def reload_narratives(self) -> None:
         """Read the user's narrative files again if any changed; poll what they now want."""
@@ -231,10 +239,10 @@ class Collector:
                 continue
             if only_acks:
                 continue
-            if kind == "refresh":
+            if name == "refresh":  # `refresh:alice@desk`: who asked, kept with the request
                 poller.poll_now()
-            elif kind in ("pause", "resume"):
-                poller.pause() if kind == "pause" else poller.resume()
+            elif name in ("pause", "resume"):
+                poller.pause() if name == "pause" else poller.resume()
                 self._info = replace(self._info, paused=poller.paused)
                 with contextlib.suppress(TapecheckError):
                     await asyncio.to_thread(self.store.save_collector, self._info)

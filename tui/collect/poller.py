@@ -184,10 +184,13 @@ class Poller:
         with contextlib.suppress(Exception):
             await source.close()
 
-    async def poll_once(self) -> dict[str, FetchResult | None]:
-        """Poll every source once, live ones concurrently and then the rest; None where a source failed."""
+    async def poll_once(self, live_first: bool = False) -> dict[str, FetchResult | None]:
+        """Poll every source once, live ones concurrently and then the rest; None where a source failed.
+        `live_first`: when no live source answered (offline), the rest is not tried."""
         results: dict[str, FetchResult | None] = {}
         for later in (False, True):
+            if later and live_first and results and all(r is None for r in results.values()):
+                break
             batch = [s for s in self.sources if self.schedules[s.name].after_live is later]
             for source, result in zip(batch, await asyncio.gather(*(self._poll(s) for s in batch)), strict=True):
                 results[source.name] = result

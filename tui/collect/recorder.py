@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -56,6 +57,7 @@ class StoreWriter:
         self._pruned_at: datetime | None = None
         self.pending: list[Observation] = []  # not yet stored: written with the next write that succeeds
         self.dropped = 0  # observations given up because more than MAX_PENDING waited
+        self._said = problem  # the recording state last said: writes in flight together say a change once
 
     async def save(self, observations: Sequence[Observation], health: Health | None = None,
                    coverage: tuple[str, date, date] | None = None, disputed: Sequence[Disputed] = ()) -> str | None:
@@ -64,7 +66,6 @@ class StoreWriter:
         store = self.store
         if store is None:
             return None
-        before = self.problem
         now = self.clock()
         prune = self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY
         if prune:
@@ -94,8 +95,9 @@ class StoreWriter:
             self.pending = []
             if self.durable:
                 self.problem = None
-        if (self.problem is None) == (before is None):  # said once per change, whatever each failure's words
+        if (self.problem is None) == (self._said is None):  # said once per change, whatever each failure's words
             return None
+        self._said = self.problem
         if self.problem is None:
             logger.info("recording again to %s", store.location)
             return f"recording again to {store.location}"
@@ -118,7 +120,7 @@ class Recorder:
         self.written = 0  # observations received (and validated), whatever became of them
         self.tape_missed = 0  # observations the tape could not take
         self.tape_error: str | None = None
-        self.answered: set[str] = set()
+        self.said: dict[str, tuple[str, str]] = {}  # source -> the state (and reason) last said on stderr
         self._progress_at = time.monotonic()
 
     async def on_result(self, source: Source, result: FetchResult | None, health: Health) -> None:
@@ -155,11 +157,18 @@ class Recorder:
             self.tape_error = None
 
     def progress(self, name: str, health: Health, count: int) -> None:
-        """A line when a source first answers or fails, and one every PROGRESS_EVERY_S with the totals."""
-        if name not in self.answered:
-            self.answered.add(name)
-            if health.state in ("failing", "rate_limited"):
-                self.log(f"progress: {name} failed, tries again later ({self.written:,} observations so far)")
+        """A line each time a source's state changes: its first answer, each failure with its reason
+        (`kraken: timed out after 10 s`; a new reason is a new line, the same again is not), its return; and one
+        every PROGRESS_EVERY_S with the totals."""
+        failing = health.state in ("failing", "rate_limited")
+        now_said = ("failing", re.sub(r"\d+", "#", health.last_error or "")) if failing else ("ok", "")
+        before = self.said.get(name)
+        if now_said != before:
+            self.said[name] = now_said
+            if failing:
+                self.log(f"{name}: {health.last_error or 'failed'}")
+            elif before is not None:
+                self.log(f"{name}: answering again ({count:,} observations)")
             else:
                 self.log(f"progress: {name} answered with {count:,} observations ({self.written:,} so far)")
         if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
@@ -188,12 +197,12 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     if store is not None:
         await asyncio.to_thread(seed_from_store, poller.consistency, store, datetime.now(UTC))
     try:
-        if once:
-            await poller.poll_once()
+        if once:  # offline, every live source fails at once: the daily history is not tried after them
+            await poller.poll_once(live_first=True)
         else:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal closed
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.add_signal_handler(sig, stop.set)
             poller.start()
@@ -204,9 +213,16 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
     # a source still on its first poll when stopped (a hung request, a history job not yet started) did not
     # answer: it is neither counted as answered nor left out of the exit status
     unfinished = [h for h in poller.health.values() if h.state == "waiting"]
-    for health in failed:
-        log(f"{health.source}: {health.last_error}")
-    for health in unfinished:
+    if once and unfinished and not any(h.state not in ("failing", "rate_limited", "waiting")
+                                       for h in poller.health.values()):
+        log(f"no live source answered (offline?): {len(unfinished)} daily history jobs not tried")
+        unfinished_said = True
+    else:
+        unfinished_said = False
+    for health in failed:  # said as it failed, unless its last reason differs in more than its numbers
+        if recorder.said.get(health.source, ("", ""))[0] != "failing":
+            log(f"{health.source}: {health.last_error}")
+    for health in [] if unfinished_said else unfinished:
         log(f"{health.source}: no answer before the stop")
     answered = len(plan.sources) - len(failed) - len(unfinished)
     log(recorder.summary(answered, len(plan.sources)))

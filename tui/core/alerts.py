@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tui.core import format as fmt
@@ -73,10 +73,19 @@ class Alert:
         return f"{self.subject}: {self.change}: {self.message}"
 
     def json(self) -> dict[str, Any]:
+        """As the hook and `alerts --json` give it: a date claim's value and level are ISO dates, not ordinals."""
+        value, level = (_iso_day(self.value), _iso_day(self.level)) if self.unit == "date" else (self.value, self.level)
         return {"id": self.id, "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "kind": self.kind,
                 "subject": self.subject, "before": self.before, "after": self.after, "message": self.message,
-                "value": self.value, "level": self.level, "unit": self.unit, "delivery": self.delivery,
+                "value": value, "level": level, "unit": self.unit, "delivery": self.delivery,
                 "acked": self.acked}
+
+
+def _iso_day(ordinal: float | None) -> str | float | None:
+    """A calendar day held as its ordinal, as an ISO date (a value out of range is left as it is)."""
+    if ordinal is None or not 1 <= ordinal < 3_652_060:
+        return ordinal
+    return date.fromordinal(int(ordinal)).isoformat()
 
 
 def crossed(held: bool, live: float, op: str, level: float, tolerance_pct: float, hysteresis_pct: float) -> bool:

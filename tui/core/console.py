@@ -108,5 +108,5 @@ def save_claim(directory: Path, claim: str, today: date, user_dirs: tuple[Path, 
             path.unlink(missing_ok=True)
         else:
             path.write_text(before, encoding="utf-8")
-        raise TapecheckError("; ".join(p.removeprefix(f"{path}:") for p in problems))
+        raise TapecheckError("; ".join(p.replace(f"{path}:", f"{path.name}:", 1) for p in problems))  # console.toml:23
     return path

@@ -22,6 +22,7 @@ from tui.core.config import Settings
 from tui.core.model import Claim, Observation, Status, Verdict
 from tui.core.rules.evaluate import PastDays, fresh_after
 from tui.core.rules.verdict import off_text
+from tui.core.status import collector_last_seen
 from tui.core.store import CollectorInfo, HealthRecord, Store
 from tui.core.tape import Tape
 from tui.core.then import Cached, judge_then
@@ -54,7 +55,16 @@ class CollectorStatus:
 
     running: bool
     info: CollectorInfo | None
-    down_since: datetime | None = None  # when this viewer first saw it gone
+    down_since: datetime | None = None  # when it was last seen at work (the store's record), if known
+    asked: tuple[str, str, datetime] | None = None  # the last pause or resume for the desk: what, who, when
+
+    @property
+    def paused_by(self) -> str:
+        """`alice@desk at 14:02` when paused on someone's request (local time), else ""."""
+        if self.asked is None or self.asked[0] != "pause" or self.info is None or not self.info.paused:
+            return ""
+        return f"{self.asked[1]} at {self.asked[2].astimezone():%H:%M}" if self.asked[1] else \
+            f"at {self.asked[2].astimezone():%H:%M}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +173,8 @@ class Engine:
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         if self._judge is not None:
-            for alert in self._judge.judge(verdicts, context):
+            drafts = {c.id for c in narratives.claims if c.draft}  # a draft is never alerted on
+            for alert in self._judge.judge([v for v in verdicts if v.claim_id not in drafts], context):
                 self._alerts.insert(0, replace(alert, id=(self._alerts[0].id if self._alerts else 0) + 1))
             del self._alerts[ALERTS_KEPT:]
         state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
@@ -236,9 +247,11 @@ class Engine:
         running = self.store.collector_running()
         if running:
             self._down_since = None
-        elif self._down_since is None:
-            self._down_since = now
-        return CollectorStatus(running, self.store.collector(), self._down_since)
+        elif self._down_since is None:  # when it stopped, as the store keeps it: not when this viewer looked
+            self._down_since = collector_last_seen(self.store)
+        last = self.store.last_request(("pause", "resume"))
+        asked = None if last is None else (last[0].partition(":")[0], last[0].partition(":")[2], last[1])
+        return CollectorStatus(running, self.store.collector(), self._down_since, asked)
 
     # ---- drill-downs: what a claim or series page reads beyond the state -------------------------------
 

@@ -61,6 +61,7 @@ from tui.core.store import (
     from_ms,
     health_partial,
     incomplete_message,
+    newest_request,
     parse_evidence,
     parse_summary,
     to_ms,
@@ -659,6 +660,11 @@ class PgStore(Store):
             return 0 if row is None else int(row[0])
 
         return self._run(work)
+
+    def last_request(self, names: tuple[str, ...]) -> tuple[str, datetime] | None:
+        rows = self._run(lambda conn: conn.execute(
+            "SELECT kind, at FROM requests ORDER BY id DESC LIMIT 200").fetchall())
+        return newest_request(rows, names)
 
     def take_requests(self, after: int) -> list[tuple[int, str]]:
         return self._run(lambda conn: [(int(i), str(k)) for i, k in conn.execute(

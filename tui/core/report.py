@@ -77,6 +77,7 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
         "theme": verdict.theme,
         "origin": claim.origin,  # "derived": a claim we added to follow the article
         "reading": claim.reading,  # "ours": its failure on its date is never the article's error
+        "draft": claim.draft,  # a proposed rule not yet confirmed: never counted
         "status": str(verdict.status),
         "claim_value": verdict.claim_value,
         "live_value": verdict.live_value,
@@ -107,14 +108,17 @@ def verdict_json(verdict: Verdict, claim: Claim, then: Verdict | None) -> dict[s
 def print_verdicts(verdicts: list[Verdict], then: dict[str, Verdict], narratives: Narratives, lang: str,
                    heading: str) -> None:
     counts: dict[str, int] = {}
+    drafts = {c.id for c in narratives.claims if c.draft}  # shown, never counted
     for verdict in verdicts:
-        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+        if verdict.claim_id not in drafts:
+            counts[verdict.status] = counts.get(verdict.status, 0) + 1
     claims = {c.id: c for c in narratives.claims}
-    of_ours = tally.diverged(verdicts, claims).ours
+    of_ours = tally.diverged(verdicts, claims).ours  # drafts aside
     summary = ", ".join(f"{counts[s]} {now_label(s)}" + (f" ({of_ours} ours)" if s is Status.DIVERGED and of_ours
                                                          else "")
                         for s in STATUS_ORDER if s in counts)
-    wrong = tally.wrong_then(then.values(), claims)
+    summary += f" ({len(drafts)} drafts aside)" if drafts else ""
+    wrong = tally.wrong_then(then.values(), claims)  # drafts and our reading aside
     summary += f"; {wrong} {WRONG_THEN} (articles' sentences the record does not support on their own date)" \
         if wrong else ""
     print(f"tapecheck {heading}: {summary}\n")

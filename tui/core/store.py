@@ -273,6 +273,25 @@ def check_request(kind: str) -> None:
         raise TapecheckError(f"unknown request {kind!r}: one of refresh, pause, resume, ack:ID, ack-upto:ID")
 
 
+def newest_request(rows: Iterable[Any], names: tuple[str, ...]) -> tuple[str, datetime] | None:
+    """The first of `rows` (kind, at; newest first) whose request is one of `names`."""
+    for kind, at in rows:
+        if str(kind).partition(":")[0] in names:
+            return str(kind), from_ms(int(at))
+    return None
+
+
+def requester() -> str:
+    """Who asks, as requests for the whole desk name them: user@host."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"
+    return f"{user}@{socket.gethostname()}"
+
+
 def alert_row(row: Any) -> Alert:
     """An Alert from a row of ALERT_COLUMNS, on either backend."""
     return Alert(int(row[0]), from_ms(int(row[1])), str(row[2]), str(row[3]), str(row[4]), str(row[5]), str(row[6]),
@@ -880,6 +899,12 @@ class Store:
     def last_request_id(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0])
+
+    def last_request(self, names: tuple[str, ...]) -> tuple[str, datetime] | None:
+        """The newest request of one of `names` (e.g. pause, resume) as posted (`pause:alice@desk`), and when."""
+        with self._lock:
+            rows = self._db.execute("SELECT kind, at FROM requests ORDER BY id DESC LIMIT 200").fetchall()
+        return newest_request(rows, names)
 
     def take_requests(self, after: int) -> list[tuple[int, str]]:
         """The requests posted after request `after`, oldest first."""

@@ -92,6 +92,12 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
         if hit is not None and hit.fingerprint == mark:
             found[claim.id] = hit.verdict(claim)
             continue
+        if end_of_day(claim.as_of) > datetime.now(UTC):  # a claim made today: judged on its date after the close
+            found[claim.id] = Verdict(claim.id, claim.theme, Status.NO_DATA, claim.rule.value, None, claim.rule.unit,
+                                      None, tuple(claim.series),
+                                      f"{claim.as_of} has not closed yet: judged on its date after the close",
+                                      claim.rule.op)
+            continue
         verdict = judge(claim, day_context(tape, claim.as_of, settings, windows))
         found[claim.id] = verdict
         if verdict.final and claim.as_of < today:

@@ -50,6 +50,8 @@ CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (t
 QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
 WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
 TOASTS_AT_ONCE = 4  # a burst of alerts shows this many toasts at most
+RESTART_AFTER_S = 30.0  # a viewer starts a dead collector again at most this often (one that dies at start-up)
+STARTING_S = 20.0  # after starting a collector, the header says "starting" rather than "down" this long
 
 
 class StateBuilt(Message):
@@ -101,7 +103,7 @@ class TapecheckApp(App[str | None]):
                  lang: str | None = None, replay: Replay | None = None,
                  start_collector: Callable[[], str] | None = None, source_note: str = "",
                  back_to: str | None = None, taken_at: datetime | None = None,
-                 file_warnings: tuple[str, ...] = ()) -> None:
+                 file_warnings: tuple[str, ...] = (), collect_hint: str = "tapecheck collect") -> None:
         super().__init__()
         self.file_warnings = file_warnings  # a snapshot's or tape's values disputed on reading: told once
         self.settings = settings
@@ -112,6 +114,8 @@ class TapecheckApp(App[str | None]):
         self.clock = engine.clock
         self.lang = lang or settings.lang
         self.start_collector = start_collector  # LIVE: starts a collector in the background; None: never
+        self.collect_hint = collect_hint  # LIVE: the command that starts this store's collector, with its config
+        self.collector_started_at = float("-inf")  # (monotonic) when this viewer last started one
         self.source_note = source_note  # e.g. the snapshot's file, for the header and for `r`
         self.back_to = back_to  # DEMO asked for from another mode: that mode's name, where D goes back to
         self.taken_at = taken_at  # SNAPSHOT judged on the real clock: the moment of its last observation
@@ -138,6 +142,8 @@ class TapecheckApp(App[str | None]):
         self.push_screen(DashboardScreen())
         self.set_interval(1, self.tick)
         if self.store is not None:
+            if self.start_collector is not None:
+                self.collector_started_at = time.monotonic()
             self.watch_store()
             self.ensure_collector()
         else:
@@ -302,6 +308,7 @@ class TapecheckApp(App[str | None]):
         if first:
             self.on_resize()
         self.tell_if_nothing_answers(state)
+        self.restart_collector_if_down(state)
 
     def toast_alerts(self, state: DashboardState) -> None:
         """The alerts new since the last state, one toast each (a burst: the first few, and how many more), with
@@ -369,7 +376,10 @@ class TapecheckApp(App[str | None]):
         # To the minute when the clock is the wall's (a clock ticking seconds would be most of an idle dashboard's
         # output over SSH; the ages show that data flows). A clock on the data's time shows its date and seconds.
         real_clock = self.mode == "LIVE" or self.taken_at is not None  # today's date says nothing: the data's does
-        header.tick(f"{now:%H:%M} UTC" if real_clock else f"{now:%Y-%m-%d %H:%M:%S} UTC")
+        if real_clock:
+            header.tick(f"{now:%H:%M} UTC", f"{now:%H:%M}")
+        else:
+            header.tick(f"{now:%Y-%m-%d %H:%M:%S} UTC", f"{now:%m-%d %H:%M}")
         pills = []
         alarm = ""
         if state is not None:
@@ -378,42 +388,69 @@ class TapecheckApp(App[str | None]):
                     continue  # daily-history jobs and a working alert command are on the sources screen only
                 age = None if health.last_success is None else (now - health.last_success).total_seconds()
                 note = fmt.age(age) if age is not None and age >= 60 else ""  # a fresh source needs no age
-                state_word = "partial" if health.state == "ok" and (health.refused or health.disputed) \
+                missing = any("not listed" not in item for item in health.partial)  # an unquoted symbol, a refusal
+                state_word = "partial" if health.state == "ok" and (health.refused or health.disputed or missing) \
                     else health.state
                 pills.append(Pill(health.source, state_word, note))
             collector = state.collector
-            if collector is not None and not collector.running:
-                since = collector.down_since or now
-                alarm = f"collector down since {since.astimezone():%H:%M}"
-        flagged = ""
+            if collector is not None and not collector.running and self.collector_starting():
+                alarm = "collector starting"
+            elif collector is not None and not collector.running:  # since when it stopped, where the store says
+                since = collector.down_since
+                alarm = "collector down" + (f" since {since.astimezone():%H:%M}" if since is not None else "")
+        flagged = short = ""
         if state is not None:
             alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
             flagged = " · ".join(([str(state.diverged_now)] if state.diverged else [])
                                  + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
                                  + ([alerts] if state.unacked else []))
-        header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm)
+            short = " · ".join(([f"{state.diverged} div"] if state.diverged else [])
+                               + ([f"{state.wrong_then} wrong"] if state.wrong_then else [])
+                               + ([alerts] if state.unacked else []))
+        header.show(mode=self.mode_text(), flagged=flagged, pills=tuple(pills), alarm=alarm,
+                    mode_short=self.mode_text(short=True), flagged_short=short,
+                    alarm_short=alarm.split(" since ")[0])
 
-    def mode_text(self) -> str:
+    def mode_text(self, short: bool = False) -> str:
+        """The header's mode: `REPLAY ×60 45% (paused)`; `short`, for a narrow terminal: `REPLAY 45% ‖`."""
         text = self.mode
-        if self.taken_at is not None:  # the clock is the real one: the header says when the data is from
+        if self.taken_at is not None and not short:  # the clock is the real one: the header says when the data is from
             text += f" {self.taken_at:%Y-%m-%d %H:%M}"
-        if self.mode == "DEMO":
+        if self.mode == "DEMO" and not short:
             text = "DEMO — synthetic data"
-        elif self.replay is not None:
+        elif self.replay is not None and not short and self.mode != "DEMO":
             text = f"REPLAY ×{self.replay.speed:g}" if self.replay.speed else "REPLAY (fast)"
+        paused = " ‖" if short else " (paused)"
         if self.replay is not None:
-            text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished else "")
-            text += " (paused)" if self.replay.paused else ""
+            text += f" {self.replay.progress:.0%}" + (" (end)" if self.replay.finished and not short else "")
+            text += paused if self.replay.paused else ""
         state = self.state
         if state is not None and state.collector is not None and state.collector.running \
                 and state.collector.info is not None and state.collector.info.paused:
-            text += " (paused)"
+            who = state.collector.paused_by
+            text += f" (paused by {who})" if who and not short else paused
         if self.mode == "LIVE" and self.store is not None and self.store.problem:  # a PostgreSQL server away
             # or the file removed or replaced under us: what is shown is a ghost's, said so
-            return text + (" · store file gone" if self.store.ghost() else " · store unreachable")
+            if self.store.ghost():
+                return text + (" · file gone" if short else " · store file gone")
+            return text + (" · unreachable" if short else " · store unreachable")
         return text
 
     # ---- the collector ----------------------------------------------------------------------------
+
+    def collector_starting(self) -> bool:
+        """Whether this viewer started a collector a moment ago (the header says "starting", not "down")."""
+        return time.monotonic() - self.collector_started_at < STARTING_S
+
+    def restart_collector_if_down(self, state: DashboardState) -> None:
+        """LIVE: a collector that stopped is started again, as a new dashboard would start it, at most every
+        RESTART_AFTER_S. Two viewers may both try: the collector refuses a second on the same store, so one runs."""
+        collector = state.collector
+        if collector is None or collector.running or self.start_collector is None:
+            return
+        if time.monotonic() - self.collector_started_at >= RESTART_AFTER_S:
+            self.collector_started_at = time.monotonic()
+            self.ensure_collector()
 
     @work(thread=True, exclusive=True, group="collector", exit_on_error=False)
     def ensure_collector(self) -> None:
@@ -424,8 +461,8 @@ class TapecheckApp(App[str | None]):
             return
         if self.start_collector is None:
             self.call_from_thread(self.notify, f"No collector runs for {store.path}, and --no-collector was given: "
-                                  "values age into stale. Start one with: tapecheck collect",
-                                  title="No collector", severity="warning", timeout=20)
+                                  f"values age into stale. Start one with: {self.collect_hint}",
+                                  title="No collector", severity="warning", timeout=20, markup=False)
             return
         try:
             said = self.start_collector()
@@ -490,7 +527,7 @@ class TapecheckApp(App[str | None]):
         """A new app on this one's engine, replay and store, as the user left them (a Textual app runs once)."""
         return TapecheckApp(self.settings, self.narratives, mode=self.mode, engine=self.engine, lang=self.lang,
                             replay=self.replay, start_collector=self.start_collector, source_note=self.source_note,
-                            taken_at=self.taken_at)
+                            taken_at=self.taken_at, collect_hint=self.collect_hint)
 
     def tell_if_nothing_answers(self, state: DashboardState) -> None:
         """Once: when every live source has failed and nothing is stored, say so rather than show empty panels."""
@@ -520,10 +557,17 @@ class TapecheckApp(App[str | None]):
     def action_refresh_now(self) -> None:
         if self.store is not None:
             if self.state is not None and self.state.collector is not None and not self.state.collector.running:
-                self.notify("No collector runs for this store, so nothing can be polled now. Start one with: "
-                            "tapecheck collect", severity="warning", timeout=8)
+                if self.start_collector is not None:
+                    self.notify("No collector runs for this store: starting one, which polls every source at once",
+                                timeout=8)
+                    self.collector_started_at = time.monotonic()
+                    self.ensure_collector()
+                    return
+                self.notify(f"No collector runs for this store, so nothing can be polled now. Start one with: "
+                            f"{self.collect_hint}", severity="warning", timeout=8, markup=False)
                 return
-            self.ask_collector("refresh", "Asked the collector to poll every source now")
+            self.ask_for_desk("refresh", "Poll every source now, for every dashboard on this store?",
+                              "Asked the collector to poll every source now")
             return
         what = f" ({self.source_note})" if self.source_note else ""
         self.notify(f"{self.mode} mode: nothing is polled; the data is the tape{what}. Judged again now.",
@@ -543,10 +587,24 @@ class TapecheckApp(App[str | None]):
             self.notify("No collector runs for this store: nothing to pause", severity="warning", timeout=5)
             return
         if collector.info is not None and collector.info.paused:
-            self.ask_collector("resume", "Asked the collector to resume polling")
+            self.ask_for_desk("resume", "Resume polling, for every dashboard on this store?",
+                              "Asked the collector to resume polling")
         else:
-            self.ask_collector("pause", "Asked the collector to pause polling (every dashboard on this store "
-                                        "sees it paused)")
+            self.ask_for_desk("pause", "Pause polling for the whole desk? Every dashboard on this store sees it "
+                                       "paused, with your name and the time.",
+                              "Asked the collector to pause polling (every dashboard on this store sees it paused)")
+
+    def ask_for_desk(self, kind: str, question: str, said: str) -> None:
+        """An action for every dashboard on the store: asked first, then sent with who asked (user@host); the
+        store keeps it with its time, and every dashboard shows both."""
+        from tui.core.store import requester
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.ask_collector(f"{kind}:{requester()}", said)
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def action_sources(self) -> None:
         if not isinstance(self.screen, SourcesScreen):
@@ -574,15 +632,20 @@ class TapecheckApp(App[str | None]):
     def action_help(self) -> None:
         """Help from the bindings in force on the screen in front, then the keys that are not bindings."""
         keys: list[tuple[str, str]] = [("↑ ↓ j k", "Move within a table, or scroll a page")]
-        seen: set[str] = set()
+        by_description: dict[str, list[str]] = {}  # keys that do the same are one line: `tab l  Next panel`
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action.startswith("jump(") or binding.description in seen:
-                continue
+            if not binding.description or binding.action.startswith("jump(") or binding.action == "command_palette":
+                continue  # the palette has its own line below
             if not active.enabled or active.node not in (self.screen, self):
                 continue  # a focused widget's own keys (a table's scrolling) are the first line's
-            seen.add(binding.description)
-            keys.append((self.get_key_display(binding) or key, binding.description))
+            shown = self.get_key_display(binding) or key
+            if binding.description not in by_description:
+                by_description[binding.description] = []
+                keys.append(("", binding.description))
+            if shown not in by_description[binding.description]:
+                by_description[binding.description].append(shown)
+        keys = [(key or " ".join(by_description[description]), description) for key, description in keys]
         if isinstance(self.screen, DashboardScreen):
             keys += [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor")]
         keys += [("ctrl+p", "Command palette: any claim, series or theme")]
@@ -660,8 +723,8 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
 
 
 def live_app(settings: Settings, narratives: Narratives, store: Store, lang: str | None = None,
-             start_collector: Callable[[], str] | None = None) -> TapecheckApp:
+             start_collector: Callable[[], str] | None = None, collect_hint: str = "tapecheck collect") -> TapecheckApp:
     """A viewer of `store` (opened read-only); a collector writes it."""
     engine = Engine(narratives, settings, store, lambda: datetime.now(UTC), store=store)
     return TapecheckApp(settings, narratives, mode="LIVE", engine=engine, lang=lang, start_collector=start_collector,
-                        source_note=str(store.path))
+                        source_note=str(store.path), collect_hint=collect_hint)

@@ -19,7 +19,7 @@ from tui.core.model import TapecheckError
 
 _OUTLET = re.compile(r"^\s*(?:来源|來源|出处|出處|Source|From|本文来自|本文來自)\s*(?:微信公众号|微信公眾號)?\s*[:：]?"
                      r"\s*(?P<name>[^,，|｜]{1,40}?)\s*(?:$|[,，|｜])", re.IGNORECASE)
-_BYLINE = re.compile(r"^\s*(?:作者|文|By|撰文|编辑|編輯)\s*[|｜:：/ ]", re.IGNORECASE)
+_BYLINE = re.compile(r"^\s*(?:作者|文|By|撰文|编辑|編輯|来源|來源|Source)\s*[|｜:：/ ]", re.IGNORECASE)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BREADCRUMB = re.compile(r">|当前位置|當前位置|首页|首頁")
 

@@ -25,6 +25,9 @@ PRONOUN = re.compile(r"该股|該股|该公司|該公司|前者|公司股价|公
                      r"\b(?:the stock|its shares|the company's shares|its stock)\b", re.IGNORECASE)
 INTRADAY = re.compile(r"盘中|盤中|一度|\bintraday\b", re.IGNORECASE)
 DOUBLED = re.compile(r"翻了?$")
+# "the price six times its IPO price": against a price no series holds, so no rule (never a one-day change)
+AGAINST_ISSUE_PRICE = re.compile(r"[发發](?:\([^)]{1,8}\))?行[价價]|IPO price|issue price|listing price",
+                                 re.IGNORECASE)  # a pasted page may gloss a character: 發(fā)行價
 YEAR_TO_DATE = re.compile(r"今年以来|今年以來|开年以来|開年以來|年初以来|年初以來|年初至今|年内|年內"
                           r"|\b(?:this year|year to date|so far this year)\b",
                           re.IGNORECASE)
@@ -254,6 +257,8 @@ class Proposer:
             value = figure.value or math.copysign(_limit(entity.symbol, mention.name), figure.value)  # 跌停: -0.0
             return ProposedRule(f"change({entity.price_series}, since={since}, until={until})", op, value, "%",
                                 tolerance)
+        if figure.kind == "multiple" and AGAINST_ISSUE_PRICE.search(text[max(0, figure.start - 24):figure.start]):
+            return None
         if figure.kind == "multiple" and (DOUBLED.search(text[:figure.start]) or DOUBLING.fullmatch(figure.text)):
             value = (figure.value - 1) * 100  # 翻了3倍: read as three times the price, +200%
             return ProposedRule(f"change({entity.price_series}, since={since}, until={until})",

@@ -80,6 +80,9 @@ class AlertsScreen(StateScreen):
         waiting = f"{state.unacked} not acknowledged" if state.unacked else "all acknowledged"
         title = (f"Alerts: {len(state.alerts)} newest first, {waiting} · enter acknowledges one, A all"
                  if state.alerts else "Alerts: none yet. Verdict flips and your [[alerts.rules]] show here.")
+        if self.tapecheck.store is None:  # a replay, a snapshot or the demo: judged here, delivered nowhere
+            title += (f"\n{self.tapecheck.mode} mode: the alert command and desktop notifications do not run here; "
+                      "only a collector runs them")
         self.query_one("#alerts-title", Static).update(Text(title, style="bold"))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
+from tui.core.claims import Narratives
 from tui.core.console import Reading, claim_toml, read_expression, save_claim
 from tui.core.engine import DashboardState
 from tui.core.model import OPS, TapecheckError
@@ -34,7 +35,11 @@ FORM = ("claim-id", "claim-theme", "claim-summary", "claim-op", "claim-value")
 class ConsoleScreen(StateScreen):
     """A rule expression read live against the dashboard's data, and saved as a claim on Enter."""
 
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [Binding("escape", "back", "Back"),
+                # Tab moves among the console's fields and never leaves them: past the last it comes back to the
+                # first, so a key typed next is never one of the dashboard's (d, p, s)
+                Binding("tab", "next_field(1)", "Next field", show=False, priority=True),
+                Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,6 +57,7 @@ class ConsoleScreen(StateScreen):
             with Vertical(id="save-form"):
                 yield Static("Save as a claim in your narratives (console.toml); Enter in any field saves, "
                              "Escape cancels.", id="save-help")
+                yield Static(id="save-problem")
                 for name, label, placeholder, value in (
                         ("claim-id", "id", "a lower-case slug, unique: my-btc-above-50k", ""),
                         ("claim-theme", "theme", "a theme id", ""),
@@ -65,12 +71,24 @@ class ConsoleScreen(StateScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#console").can_focus = False  # focus stays on the fields: keys never reach the dashboard
         self.query_one("#save-form").display = False
         themes = [t.id for t in self.tapecheck.narratives.themes]
         self.query_one("#claim-theme", Input).placeholder = f"theme id: {', '.join(themes)}"
         self.query_one("#claim-theme", Input).value = themes[0] if themes else ""
         self.query_one("#expr", Input).focus()
         self.show_reading(None)
+
+    def fields(self) -> list[Input]:
+        """The inputs Tab moves among: the expression, and the save form's fields while it is open."""
+        names = ("expr", *FORM) if self.query_one("#save-form").display else ("expr",)
+        return [self.query_one(f"#{name}", Input) for name in names]
+
+    def action_next_field(self, step: int) -> None:
+        fields = self.fields()
+        focused = self.focused
+        at = fields.index(focused) if isinstance(focused, Input) and focused in fields else -step
+        fields[(at + step) % len(fields)].focus()
 
     def show_state(self, state: DashboardState) -> None:
         """The data moved: read the expression again."""
@@ -135,8 +153,15 @@ class ConsoleScreen(StateScreen):
             return
         form = self.query_one("#save-form")
         form.display = True
+        self.say_problem("")
+        if self.saved:  # the last save's line goes: this is a new claim
+            self.saved = None
+            self.show_reading(reading)
         if reading.value is not None and not self.query_one("#claim-value", Input).value:
-            self.query_one("#claim-value", Input).value = f"{float(f'{reading.value:.6g}'):f}".rstrip("0").rstrip(".")
+            self.query_one("#claim-value", Input).value = value_text(reading.value)
+        theme = theme_for(self.tapecheck.narratives, reading.series)
+        if theme:
+            self.query_one("#claim-theme", Input).value = theme
         self.query_one("#claim-id", Input).focus()
         form.scroll_visible()
 
@@ -149,6 +174,8 @@ class ConsoleScreen(StateScreen):
             problem = "the expression is not a valid rule"
         elif not dirs:
             problem = "[narratives] dirs is empty in your config: no folder to save into"
+        elif not fields["claim-id"]:
+            problem = "give an id: a lower-case slug, e.g. my-btc-above-50k"
         elif not _SLUG.match(fields["claim-id"]):
             problem = "the id must be a lower-case slug, e.g. my-btc-above-50k"
         elif not fields["claim-summary"]:
@@ -159,6 +186,7 @@ class ConsoleScreen(StateScreen):
             problem = problem or "the value must be a number"
             value = 0.0
         if problem is not None or reading is None:
+            self.say_problem(problem or "")
             self.notify(problem or "", title="Not saved", severity="error", timeout=6)
             return
         try:
@@ -166,9 +194,15 @@ class ConsoleScreen(StateScreen):
                                fields["claim-op"], value, 0.0 if fields["claim-op"] != "~" else 5.0,
                                self.tapecheck.clock().date())
         except TapecheckError as error:
-            self.notify(str(error), title="Not saved", severity="error", timeout=6)
+            self.say_problem(str(error))
+            self.notify(str(error), title="Not saved", severity="error", timeout=6, markup=False)
             return
         self.write(table, self.tapecheck.clock())
+
+    def say_problem(self, problem: str) -> None:
+        """Why the form did not save, in the form itself (the focus stays in it)."""
+        self.query_one("#save-problem", Static).update(Text(f"Not saved: {printable(problem)}" if problem else "",
+                                                            style=_colour("bold $error", self)))
 
     @work(thread=True, exclusive=True, group="console-save", exit_on_error=False)
     def write(self, table: str, now: datetime) -> None:
@@ -176,6 +210,7 @@ class ConsoleScreen(StateScreen):
         try:
             path = save_claim(dirs[0], table, now.date(), dirs)
         except TapecheckError as error:
+            self.app.call_from_thread(self.say_problem, str(error))
             self.app.call_from_thread(self.notify, printable(str(error)), title="Not saved", severity="error",
                                       timeout=10, markup=False)
             return
@@ -198,3 +233,25 @@ class ConsoleScreen(StateScreen):
             return
         self.app.pop_screen()
 
+
+
+def value_text(value: float) -> str:
+    """A reading's value as the form offers it: grouped, to six significant figures (`851,666,000`, `0.0494`),
+    which the form reads back (commas aside)."""
+    rounded = float(f"{value:.6g}")
+    if abs(rounded) >= 1000:
+        return f"{rounded:,.0f}" if rounded == int(rounded) else f"{rounded:,.2f}"
+    return f"{rounded:f}".rstrip("0").rstrip(".")
+
+
+def theme_for(narratives: Narratives, series: tuple[str, ...] | list[str]) -> str | None:
+    """The theme a rule on `series` belongs to: the first that watches one of them, else the theme of the first
+    claim that reads one; None when no theme has to do with them."""
+    wanted = set(series)
+    for theme in narratives.themes:
+        if wanted & set(theme.watch):
+            return theme.id
+    for claim in narratives.claims:
+        if wanted & set(claim.series):
+            return claim.theme
+    return None
