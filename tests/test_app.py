@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from textual.command import CommandList
 from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
@@ -232,7 +233,13 @@ async def test_command_palette_opens_a_claim() -> None:
         await pilot.press("ctrl+p")
         await shown(pilot, tapecheck)
         await pilot.press(*"tesla-btc-11509")
-        await pilot.pause(0.5)
+
+        def top_hit() -> bool:  # the palette's search has put the claim first and highlighted it
+            found = tapecheck.screen.query(CommandList)
+            return bool(found) and found.first().highlighted == 0 and \
+                "11509" in str(found.first().get_option_at_index(0).prompt)
+
+        await until(pilot, top_hit, "the claim as the palette's first hit")
         await pilot.press("enter")
         await shown(pilot, tapecheck)
         assert isinstance(tapecheck.screen, ClaimScreen)

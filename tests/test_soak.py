@@ -165,6 +165,7 @@ def test_a_short_soak_leaks_nothing(fakes: tuple[FakeExchange, FakeYahoo, FakeMe
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)
 def test_a_day_of_polling_keeps_memory_flat(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], tmp_path: Path) -> None:
     store = Store(tmp_path / "soak.sqlite", retention_days=1)
     figures = asyncio.run(soak(fakes, store, share=1.0))

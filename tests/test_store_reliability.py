@@ -122,6 +122,7 @@ def test_a_few_random_kills_lose_nothing_committed(backend: str, tmp_path: Path,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)
 def test_two_hundred_random_kills_lose_nothing_committed(tmp_path: Path) -> None:
     kill_many(lambda first: tmp_path / f"kill{first}.sqlite", kills=200, seed=2)
 
