@@ -119,8 +119,9 @@ class PgServer:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         kwargs = {} if self.ids is None else {"user": self.ids[0], "group": self.ids[1]}
-        return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=120,
-                              **kwargs)  # type: ignore[call-overload]
+        done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+            list(args), capture_output=True, text=True, check=check, timeout=120, **kwargs)
+        return done
 
     def init(self) -> None:
         os.chmod(self.root, 0o755)

@@ -83,6 +83,7 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         assert isinstance(screen, ClaimScreen)
         assert tapecheck.state is not None
         then = tapecheck.state.then["wu-btc-above-miner-cash-cost"]
+        assert then.live_value is not None
         text = screen.describe().plain
         assert f"Then (2025-12-31) held  value {then.live_value:,.2f} USD" in text  # a crypto price, to the cent
         assert "Now DIVERGED  value 71,200.00 USD  off -4.6%" in text
@@ -211,7 +212,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await until(pilot, lambda: tapecheck.screen.health, "the health records")  # type: ignore[attr-defined]
-        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"  # type: ignore[attr-defined]
+        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"
 
 
 async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def week(*closes: float | None) -> dict[str, float | None]:
     return dict(zip(WEEK, closes, strict=True))
 
 
-HISTORY = {
+HISTORY: dict[str, dict[str, float | None] | None] = {
     # Monday 2026-01-19 was a US holiday: Yahoo has no bar, the union index gives NVDA a NaN row there.
     "NVDA": {"2025-07-01": 153.30, **{d: c for d, c in week(186.23, None, 178.07, 183.32, 184.84, 187.67).items()
                                       if c is not None}},
@@ -350,14 +350,14 @@ def test_bars_from_a_yfinance_shaped_frame() -> None:
     assert set(bars) == {"NVDA", "688795.SS"}  # AMD all NaN, TSLA not in the frame
     assert [b.day for b in bars["NVDA"]] == [date(2025, 7, 1), date(2026, 1, 16), date(2026, 1, 20),
                                              date(2026, 1, 21), date(2026, 1, 22), date(2026, 1, 23)]
-    assert bars["NVDA"][-1] == Bar(date(2026, 1, 23), 187.67, pytest.approx(187.67 * 1.02),
-                                   pytest.approx(187.67 * 0.97))
+    assert bars["NVDA"][-1] == Bar(date(2026, 1, 23), 187.67, pytest.approx(187.67 * 1.02),  # type: ignore[arg-type]
+                                   pytest.approx(187.67 * 0.97))  # type: ignore[arg-type]
     assert len(bars["688795.SS"]) == 6
     assert bars_from_frame(None, ["NVDA"]) == {}
     assert bars_from_frame(pd.DataFrame(), ["NVDA"]) == {}
     single = ticker_frame({"2026-01-23": 187.67})  # multi_level_index=False, one ticker
-    assert bars_from_frame(single, ["NVDA"]) == {"NVDA": [Bar(date(2026, 1, 23), 187.67, pytest.approx(191.4234),
-                                                              pytest.approx(182.0399))]}
+    assert bars_from_frame(single, ["NVDA"]) == {"NVDA": [Bar(date(2026, 1, 23), 187.67, pytest.approx(191.4234),  # type: ignore[arg-type]
+                                                              pytest.approx(182.0399))]}  # type: ignore[arg-type]
     with pytest.raises(SourceError, match="no 'Close' column"):
         bars_from_frame(frame.drop(columns=[("NVDA", "Close")]), ["NVDA"])
 

@@ -67,7 +67,12 @@ def test_an_outage_says_store_unreachable_and_writes_what_waited(pg_server: PgSe
         assert store.problem is not None and store.problem.startswith("store unreachable")
         attempts: list[int] = []
         opener = store._open  # type: ignore[attr-defined]
-        store._open = lambda: attempts.append(1) or opener()  # type: ignore[attr-defined]
+
+        def counted() -> object:
+            attempts.append(1)
+            return opener()
+
+        store._open = counted  # type: ignore[attr-defined]
         with pytest.raises(TapecheckError, match="store unreachable"):  # fails fast while it backs off
             store.append(batch(10, 20))  # type: ignore[arg-type]
         assert attempts == [], "a call during the backoff tried to connect instead of failing at once"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -53,7 +54,7 @@ class ScriptedSource:
         self.closed = True
 
 
-def make(sources: list[ScriptedSource], interval: float = 0.05, timeout: float = 1.0,
+def make(sources: Sequence[ScriptedSource], interval: float = 0.05, timeout: float = 1.0,
          results: list[tuple[str, Health]] | None = None) -> Poller:
     def on_result(source: Source, result: FetchResult | None, health: Health) -> None:
         if results is not None:

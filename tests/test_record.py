@@ -131,7 +131,7 @@ async def test_slow_fakes_poll_in_about_the_time_of_the_slowest() -> None:
                     everyone_asked.wait()
                 answer(request)
 
-            server._handle = held  # type: ignore[method-assign]
+            server._handle = held  # type: ignore[method-assign,assignment]
         sources = []
         for i, server in enumerate(servers):
             source = HashrateSource(HashrateSettings(server.url, server.url, 300, 60))

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,10 +91,10 @@ async def soak(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], store: Store,
     prunes = 0
     prune = store.prune
 
-    def counting_prune(now: datetime) -> int:
+    def counting_prune(now: datetime, *args: Any, **kwargs: Any) -> int:
         nonlocal prunes
         prunes += 1
-        return prune(now)
+        return prune(now, *args, **kwargs)
 
     store.prune = counting_prune  # type: ignore[method-assign]
     polls = dict.fromkeys(intervals, 0)

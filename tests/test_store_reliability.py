@@ -23,7 +23,7 @@ from tests.conftest import obs
 from tui.collect.recorder import StoreWriter
 from tui.core.location import is_url
 from tui.core.location import open_store as open_location
-from tui.core.model import TapecheckError
+from tui.core.model import Observation, TapecheckError
 from tui.core.store import Store
 
 ROOT = Path(__file__).parent.parent
@@ -138,7 +138,7 @@ def fill_up(store: Store) -> None:
     store._db.execute(f"PRAGMA max_page_count = {pages}")
 
 
-def batch(n: int, start: datetime) -> list[object]:
+def batch(n: int, start: datetime) -> list[Observation]:
     return [obs("crypto:BTC/USD:last", 70_000.0 + i, start + timedelta(seconds=i), "binance") for i in range(n)]
 
 

@@ -60,7 +60,7 @@ async def test_table_page_and_articles_say_the_same() -> None:
         await shown(pilot, tapecheck)
         dashboard = tapecheck.screen
         assert isinstance(dashboard, DashboardScreen)
-        table = next(t for t in dashboard.query("DataTable.claims") if WRONG_CLAIM in [str(k.value) for k in t.rows])
+        table = next(t for t in dashboard.query("DataTable.claims") if WRONG_CLAIM in [str(k.value) for k in t.rows])  # type: ignore[attr-defined]
         row = table.get_row(WRONG_CLAIM)  # type: ignore[attr-defined]
         assert (str(row[0]), str(row[1])) == ("WRONG", "DIVERGED")
         tapecheck.open_claim(WRONG_CLAIM)
