@@ -653,12 +653,19 @@ def test_yfinance_http_faults_are_readable(yahoo: FakeYahoo, endpoint: str, kind
     assert type(caught.value) is SourceError
 
 
-@pytest.mark.parametrize(("retry_after", "expected"), [(None, None), ("30", 30.0)])
+@pytest.mark.parametrize(("retry_after", "expected"), [(None, None), ("30", 30.0), ("an hour on", 3600.0)])
 def test_yfinance_rate_limit(yahoo: FakeYahoo, retry_after: str | None, expected: float | None) -> None:
+    from email.utils import format_datetime
+
+    if retry_after == "an hour on":  # an HTTP date (it was ignored): an hour on, less what the test took (< 300 s)
+        retry_after = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     yahoo.set_scenario("*", "status", status=429, retry_after=retry_after)
     with pytest.raises(RateLimited, match=r"HTTP 429 Too Many Requests") as caught:
         fetch(live_source(yahoo))
-    assert caught.value.retry_after == expected
+    if expected == 3600.0:
+        assert caught.value.retry_after is not None and 3000 < caught.value.retry_after <= 3600
+    else:
+        assert caught.value.retry_after == expected
     assert yahoo.hits("/v8/") == 0  # no fallback hammering a rate-limited Yahoo
 
 

@@ -30,8 +30,8 @@ from tui.collect.sources.hashrate import (
     HashrateSource,
     describe_http_error,
     hash_unit_scale,
-    parse_retry_after,
 )
+from tui.collect.sources.retry import parse_retry_after
 from tui.core.config import HashrateSettings
 
 TIMEOUT = 0.3  # seconds; the fake's delays and stalls last 2 s, so every timeout is ours
