@@ -6,9 +6,7 @@ Used headless; the dashboard runs the same Poller with its own callback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +18,7 @@ from tui.collect.sources.base import Disputed, FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
 from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
+from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
 from tui.core.store import HealthRecord, Store
 
@@ -192,10 +191,7 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
             await poller.poll_once()
         else:
             stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, stop.set)
+            on_signals(STOP_SIGNALS, lambda _sig: stop.set())  # a closed terminal (SIGHUP) too: what waits is kept
             poller.start()
             await stop.wait()
     finally:
