@@ -1,6 +1,7 @@
 """`tapecheck record`: poll the sources, store what passes validation, optionally write it as JSON Lines.
 
-Used headless; the dashboard runs the same Poller with its own callback.
+Headless. The collector (`tapecheck collect`) drives the same Poller with the same Recorder callback; the
+dashboard polls nothing, it reads what they store.
 """
 
 from __future__ import annotations
