@@ -142,8 +142,8 @@ class PgServer:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"),
                   "-o", options, "start")
 
-    def stop(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop",
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", mode, "stop",
                   check=False)
 
     def restart(self) -> None:
@@ -166,7 +166,7 @@ class PgServer:
         return self.url(name)
 
     def close(self) -> None:
-        self.stop()
+        self.stop("immediate")  # its data dir is deleted next: no checkpoint to wait for
         shutil.rmtree(self.root, ignore_errors=True)
 
 
