@@ -6,12 +6,16 @@ PATH, or Debian's /usr/lib/postgresql/*/bin). PostgreSQL refuses to run as root,
 here: then initdb and pg_ctl run as a dedicated unprivileged system user, `tapecheck-pg`, made once with
 useradd, and when that user cannot reach the binaries (a checkout under /root) they are copied to /tmp.
 
+Under pytest-xdist every worker starts a server of its own (its own port and data dir); making the user and
+copying the binaries happen under one file lock, so that two workers never race at them.
+
 Authentication: trust for the superuser `postgres`; the role `alice` (password ALICE_PASSWORD) must give it,
 over TCP, so that wrong credentials can be tested.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import importlib.util
 import os
@@ -20,6 +24,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -45,6 +51,17 @@ def find_bindir() -> tuple[Path | None, str]:
                   "(python3 -m uv sync), no pg_ctl on PATH and no /usr/lib/postgresql/*/bin")
 
 
+@contextmanager
+def _machine_lock() -> Iterator[None]:
+    """Held while the system user is made and the binaries copied: one test process at a time (xdist workers)."""
+    with open(Path(tempfile.gettempdir()) / "tapecheck-pg.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _ids() -> tuple[int, int] | None:
     """The uid and gid to run the server as: None as an ordinary user, the dedicated user as root."""
     if os.geteuid() != 0:
@@ -52,9 +69,13 @@ def _ids() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(OS_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group",
-                        OS_USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(OS_USER)
+        with _machine_lock():
+            try:
+                entry = pwd.getpwnam(OS_USER)  # another worker made it while this one waited
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                                "--user-group", OS_USER], check=True, capture_output=True)
+                entry = pwd.getpwnam(OS_USER)
     return entry.pw_uid, entry.pw_gid
 
 
@@ -66,9 +87,14 @@ def _reachable(bindir: Path, ids: tuple[int, int] | None) -> Path:
     if probe.returncode == 0:
         return bindir
     copy = Path(tempfile.gettempdir()) / f"tapecheck-pginstall-{os.stat(bindir / 'postgres').st_ino}"
-    if not (copy / "bin" / "postgres").exists():
-        shutil.copytree(bindir.parent, copy, symlinks=True, dirs_exist_ok=True)
-        os.chmod(copy, 0o755)
+    with _machine_lock():
+        if not (copy / "bin" / "postgres").exists():
+            # copied beside it and renamed into place: a copy cut short is never taken for a whole one
+            partial = Path(tempfile.mkdtemp(prefix="tapecheck-pginstall-partial-"))
+            shutil.copytree(bindir.parent, partial, symlinks=True, dirs_exist_ok=True)
+            os.chmod(partial, 0o755)
+            shutil.rmtree(copy, ignore_errors=True)
+            os.rename(partial, copy)
     return copy / "bin"
 
 
@@ -93,8 +119,9 @@ class PgServer:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         kwargs = {} if self.ids is None else {"user": self.ids[0], "group": self.ids[1]}
-        return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=120,
-                              **kwargs)  # type: ignore[call-overload]
+        done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+            list(args), capture_output=True, text=True, check=check, timeout=120, **kwargs)
+        return done
 
     def init(self) -> None:
         os.chmod(self.root, 0o755)
@@ -115,8 +142,8 @@ class PgServer:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"),
                   "-o", options, "start")
 
-    def stop(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop",
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", mode, "stop",
                   check=False)
 
     def restart(self) -> None:
@@ -139,7 +166,7 @@ class PgServer:
         return self.url(name)
 
     def close(self) -> None:
-        self.stop()
+        self.stop("immediate")  # its data dir is deleted next: no checkpoint to wait for
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -148,11 +175,17 @@ def start_server() -> tuple[PgServer | None, str]:
     bindir, reason = find_bindir()
     if bindir is None:
         return None, reason
-    try:
-        ids = _ids()
-        server = PgServer(_reachable(bindir, ids), ids)
-        server.init()
-    except (OSError, subprocess.SubprocessError) as error:
-        detail = getattr(error, "stderr", "") or ""
-        return None, f"the PostgreSQL server in {bindir} did not start: {error} {detail}".strip()
-    return server, ""
+    failure = ""
+    for _attempt in range(3):  # a free port can be taken by another process before the server binds it
+        server = None
+        try:
+            ids = _ids()
+            server = PgServer(_reachable(bindir, ids), ids)
+            server.init()
+            return server, ""
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or ""
+            failure = f"the PostgreSQL server in {bindir} did not start: {error} {detail}".strip()
+            if server is not None:
+                server.close()
+    return None, failure

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from textual.command import CommandList
 from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
@@ -82,6 +83,7 @@ async def test_claim_screen_shows_then_now_and_the_move_between() -> None:
         assert isinstance(screen, ClaimScreen)
         assert tapecheck.state is not None
         then = tapecheck.state.then["wu-btc-above-miner-cash-cost"]
+        assert then.live_value is not None
         text = screen.describe().plain
         assert f"Then (2025-12-31) held  value {then.live_value:,.2f} USD" in text  # a crypto price, to the cent
         assert "Now DIVERGED  value 71,200.00 USD  off -4.6%" in text
@@ -214,7 +216,7 @@ async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: 
         await pilot.press("s")
         assert isinstance(tapecheck.screen, SourcesScreen)
         await until(pilot, lambda: tapecheck.screen.health, "the health records")  # type: ignore[attr-defined]
-        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"  # type: ignore[attr-defined]
+        assert tapecheck.screen.health[0].last_error == "HTTP 503 from binance"
 
 
 async def test_keys_are_remappable_from_config(tmp_path: Path) -> None:
@@ -236,7 +238,13 @@ async def test_command_palette_opens_a_claim() -> None:
         await pilot.press("ctrl+p")
         await shown(pilot, tapecheck)
         await pilot.press(*"tesla-btc-11509")
-        await pilot.pause(0.5)
+
+        def top_hit() -> bool:  # the palette's search has put the claim first and highlighted it
+            found = tapecheck.screen.query(CommandList)
+            return bool(found) and found.first().highlighted == 0 and \
+                "11509" in str(found.first().get_option_at_index(0).prompt)
+
+        await until(pilot, top_hit, "the claim as the palette's first hit")
         await pilot.press("enter")
         await shown(pilot, tapecheck)
         assert isinstance(tapecheck.screen, ClaimScreen)

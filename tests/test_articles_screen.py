@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from tests.conftest import DATA
@@ -25,7 +26,7 @@ def app() -> TapecheckApp:
 
 
 def row_keys(table: DataTable) -> list[str]:  # type: ignore[type-arg]
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(table.row_count)]
 
 
 async def test_articles_screen_lists_scorecards_and_opens_a_claim() -> None:

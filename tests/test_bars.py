@@ -17,7 +17,7 @@ from tui.cli import main
 from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.location import open_store
-from tui.core.model import Claim, ClaimKind, Observation, Rule, Status
+from tui.core.model import Claim, ClaimKind, Observation, Rule, Status, Verdict
 from tui.core.rules.ast import parse
 from tui.core.rules.typecheck import typecheck
 from tui.core.tape import MemoryTape
@@ -54,7 +54,7 @@ def daily(series: str, start: date, values: list[float], hour: int = 23, skip: s
     return rows
 
 
-def then(c: Claim, *observations: Observation) -> object:
+def then(c: Claim, *observations: Observation) -> Verdict:
     return judge_then([c], MemoryTape(observations), SETTINGS)[c.id]
 
 
@@ -66,23 +66,23 @@ def test_a_gap_on_a_session_day_is_no_data_never_the_bar_before() -> None:
     """No bar for Maxwell on Friday 23 Jan 2026 (a session day): not '+0.0 % (270.28 → 270.28)'."""
     verdict = then(claim(LIMIT_UP, ">=", 20, "%", date(2026, 1, 23), 1),
                    close(MAXWELL, 270.28, date(2026, 1, 22)))
-    assert verdict.status is Status.NO_DATA  # type: ignore[attr-defined]
-    assert "no data on 2026-01-23" in verdict.explanation  # type: ignore[attr-defined]
+    assert verdict.status is Status.NO_DATA
+    assert "no data on 2026-01-23" in verdict.explanation
 
 
 def test_a_holiday_reads_the_last_sessions_bar_under_its_own_date() -> None:
     """1 Jan 2026 is a holiday in Shenzhen (XSHG's calendar): the value on it is 31 Dec's bar, so labelled."""
     c = claim(f"at({MAXWELL}, 2026-01-01)", ">", 100, "CNY", date(2026, 1, 1))
     verdict = then(c, close(MAXWELL, 250.0, date(2025, 12, 31)))
-    assert verdict.status is Status.HOLDS  # type: ignore[attr-defined]
-    assert "250.00 CNY on 2025-12-31" in verdict.explanation  # type: ignore[attr-defined]
-    assert [(e.day, e.value, e.note) for e in verdict.evidence] == [  # type: ignore[attr-defined]
+    assert verdict.status is Status.HOLDS
+    assert "250.00 CNY on 2025-12-31" in verdict.explanation
+    assert [(e.day, e.value, e.note) for e in verdict.evidence] == [
         (date(2025, 12, 31), 250.0, "last session before 2026-01-01")]
-    assert verdict.final  # type: ignore[attr-defined]
+    assert verdict.final
     # A weekday that was a session (2 Jan 2026 was not: it is a holiday too) — 5 Jan is: no bar, no data.
     gap = then(claim(f"at({MAXWELL}, 2026-01-05)", ">", 100, "CNY", date(2026, 1, 5)),
                close(MAXWELL, 250.0, date(2025, 12, 31)))
-    assert gap.status is Status.NO_DATA and "no data on 2026-01-05" in gap.explanation  # type: ignore[attr-defined]
+    assert gap.status is Status.NO_DATA and "no data on 2026-01-05" in gap.explanation
 
 
 def test_a_window_older_than_the_history_is_no_data() -> None:
@@ -92,8 +92,8 @@ def test_a_window_older_than_the_history_is_no_data() -> None:
               date(2026, 1, 23))
     rows = daily(high, date(2026, 1, 15), [300, 301, 302, 303, 304, 305], hour=7, weekdays=True)
     verdict = then(c, *rows)
-    assert verdict.status is Status.NO_DATA  # type: ignore[attr-defined]
-    assert "before the history of equity:300751.SZ:high does (2026-01-15)" in verdict.explanation  # type: ignore
+    assert verdict.status is Status.NO_DATA
+    assert "before the history of equity:300751.SZ:high does (2026-01-15)" in verdict.explanation
 
 
 def test_the_snapshot_tapes_first_day_is_not_the_first_day_at_1_zh() -> None:
@@ -111,15 +111,15 @@ def test_first_date_never_within_the_data_is_wrong_once_the_data_passes_the_boun
     july = (float(date(2025, 7, 1).toordinal()), float(date(2025, 7, 31).toordinal()))
     rows = daily(HASH, date(2025, 6, 1), [0.9e21] * 92)  # 1 June to 31 August, never 1 ZH/s
     verdict = then(claim(FIRST_4T, "in", july[0], "date", date(2025, 8, 31), upper=july[1]), *rows)
-    assert verdict.status is Status.DIVERGED  # type: ignore[attr-defined]
-    assert verdict.explanation.startswith("not by 2025-07-31; data to 2025-08-31")  # type: ignore[attr-defined]
-    assert verdict.evidence and verdict.evidence[-1].day == date(2025, 8, 31)  # type: ignore[attr-defined]
+    assert verdict.status is Status.DIVERGED
+    assert verdict.explanation.startswith("not by 2025-07-31; data to 2025-08-31")
+    assert verdict.evidence and verdict.evidence[-1].day == date(2025, 8, 31)
     # The same with op <=, the form loop-nvidia-cap-over-4t uses.
     verdict = then(claim(FIRST_4T, "<=", july[1], "date", date(2025, 8, 31)), *rows)
-    assert verdict.status is Status.DIVERGED  # type: ignore[attr-defined]
+    assert verdict.status is Status.DIVERGED
     # Data that ends before the bound: it may still come, no data.
     early = then(claim(FIRST_4T, "in", july[0], "date", date(2025, 7, 20), upper=july[1]), *rows[:50])
-    assert early.status is Status.NO_DATA and "before 2025-07-31" in early.explanation  # type: ignore[attr-defined]
+    assert early.status is Status.NO_DATA and "before 2025-07-31" in early.explanation
 
 
 def test_a_claimed_month_is_bounded_on_both_sides() -> None:
@@ -149,9 +149,9 @@ def test_share_counts_common_trading_days_not_calendar_days() -> None:
     both = claim(f"share(last({NDX}) / last({NDX}) * last({BTC}) > 110 USD, since=2025-06-02, until=2025-06-27)",
                  ">=", 50, "%", date(2025, 6, 27))
     verdict = then(both, *btc, *ndx)
-    assert "of 20 common trading days from 2025-06-02 to 2025-06-27" in verdict.explanation  # type: ignore
+    assert "of 20 common trading days from 2025-06-02 to 2025-06-27" in verdict.explanation
     alone = then(c, *btc)
-    assert "of 26 common trading days" in alone.explanation  # type: ignore[attr-defined]
+    assert "of 26 common trading days" in alone.explanation
 
 
 def test_windows_in_python_and_polars_agree() -> None:
@@ -166,7 +166,8 @@ def test_windows_in_python_and_polars_agree() -> None:
     days, columns = PURE_WINDOWS.common([a, b])
     assert (days, columns) == POLARS_WINDOWS.common([a, b]) and len(days) < len(a)
     for kind in ("corr", "beta"):
-        mine, theirs = PURE_WINDOWS.rolling(*columns, 30, kind), POLARS_WINDOWS.rolling(*columns, 30, kind)
+        xs, ys = columns
+        mine, theirs = PURE_WINDOWS.rolling(xs, ys, 30, kind), POLARS_WINDOWS.rolling(xs, ys, 30, kind)
         assert [x is None for x in mine] == [y is None for y in theirs]
         assert all(abs(x - y) < 1e-9 for x, y in zip(mine, theirs, strict=True) if x is not None and y is not None)
 
@@ -195,8 +196,8 @@ def test_an_assumption_makes_a_verdict_not_final() -> None:
     from dataclasses import replace
     verdict = then(claim(LIMIT_UP, ">=", 20, "%", date(2026, 1, 23), 1),
                    close(MAXWELL, 270.28, date(2026, 1, 22)), close(MAXWELL, 324.34, date(2026, 1, 23)))
-    assert verdict.final  # type: ignore[attr-defined]
-    assumed = replace(verdict, evidence=(replace(verdict.evidence[0], assumed=True),))  # type: ignore
+    assert verdict.final
+    assumed = replace(verdict, evidence=(replace(verdict.evidence[0], assumed=True),))
     assert not assumed.final
 
 

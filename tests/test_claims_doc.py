@@ -18,7 +18,8 @@ TOTAL = re.compile(r"^\| \*\*total\*\* \| \*\*(\d+)\*\* \| \*\*(\d+)\*\* \| \*\*
 
 
 def documented() -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-    rows, total = {}, ()
+    rows: dict[str, tuple[int, ...]] = {}
+    total: tuple[int, ...] = ()
     for line in DOC.read_text(encoding="utf-8").splitlines():
         if match := ROW.match(line):
             rows[match[1]] = tuple(int(n) for n in match.groups()[1:])

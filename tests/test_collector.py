@@ -345,7 +345,7 @@ async def test_a_failing_then_save_does_not_stop_the_collector(tmp_path: Path) -
     def full(rows: object) -> None:
         raise TapecheckError("database or disk is full")
 
-    store.save_then_verdicts = full  # type: ignore[assignment,method-assign]
+    store.save_then_verdicts = full  # type: ignore[method-assign]
     source = TickingSource()
     stop = asyncio.Event()
     job = Collector(load_settings(), load_narratives(), store, planned(source), lambda line: None)  # type: ignore[arg-type]

@@ -188,7 +188,8 @@ async def test_the_theme_comes_from_the_config_and_an_unknown_one_is_said(tmp_pa
     async with tapecheck.run_test(size=(80, 24)) as pilot:
         await shown(pilot, tapecheck)
         assert tapecheck.theme == "tapecheck-colour-blind"
-        assert tapecheck.current_theme.error != tapecheck.get_theme("textual-dark").error  # orange, not red
+        dark = tapecheck.get_theme("textual-dark")
+        assert dark is not None and tapecheck.current_theme.error != dark.error  # orange, not red
     path.write_text('[display]\ntheme = "no-such-theme"\n')
     tapecheck = snapshot_app(load_settings(path), load_narratives(), DATA / "snapshot.jsonl", NOW)
     async with tapecheck.run_test(size=(80, 24)) as pilot:

@@ -18,8 +18,8 @@ from tui.core.draft.segment import clean, sentences
 from tui.core.model import TapecheckError
 
 
-def to_chinese(number: int) -> str:
-    """1005 → 一千零五, 15 → 十五: how an article writes a number under ten thousand in Chinese numerals."""
+def below_wan(number: int, leading: bool) -> str:
+    """1005 → 一千零五, 15 → 十五 (一十五 when not `leading`): a number under ten thousand in Chinese numerals."""
     digits, out, zero = "零一二三四五六七八九", "", False
     for unit, char in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
         digit = number // unit % 10
@@ -28,7 +28,23 @@ def to_chinese(number: int) -> str:
             continue
         if zero:
             out, zero = out + "零", False
-        out += ("" if digit == 1 and unit == 10 and not out else digits[digit]) + char
+        out += ("" if digit == 1 and unit == 10 and not out and leading else digits[digit]) + char
+    return out
+
+
+def to_chinese(number: int) -> str:
+    """How an article writes a number in Chinese numerals, section by section: 35000 → 三万五千,
+    1.2e12 → 一万二千亿, 100001000 → 一亿零一千 (零 where a section is skipped or starts below its thousands)."""
+    out, gap = "", False
+    yi, rest = divmod(number, 10**8)
+    for part, mark in ((yi, "亿"), (rest // 10**4, "万"), (rest % 10**4, "")):
+        if not part:
+            gap = bool(out)
+            continue
+        if out and (gap or part < 1000):
+            out += "零"
+        gap = False
+        out += (to_chinese(part) if part >= 10**4 else below_wan(part, not out)) + mark
     return out
 
 
@@ -88,10 +104,22 @@ def test_chinese_numerals_read_back(number: int) -> None:
     assert found.value == number * 1e8 and found.chinese
 
 
+@given(st.integers(min_value=1, max_value=10**16 - 1))
+def test_chinese_numerals_read_back_across_wan_and_yi(number: int) -> None:
+    """The full range up to 10^16, section by section across 万 and 亿, as one number each."""
+    written = to_chinese(number)
+    assert chinese_integer(written) == number, written
+    (found,) = find_numbers(f"约{written}美元")
+    assert found.value == float(number) and found.chinese, written
+
+
 def test_chinese_numerals_in_use() -> None:
     assert [n.value for n in find_numbers("三千亿美元 两万枚 一百二十亿元 十五倍 一千零五点")] == \
         [3e11, 2e4, 1.2e10, 15, 1005]
     assert find_numbers("数十亿美元") == []  # 数十亿: "some billions", not a figure
+    assert [n.value for n in find_numbers("三万五千人 一万二千亿元 三亿五千万 一千五百 一千五 万科 亿纬锂能")] == \
+        [35000, 1.2e12, 3.5e8, 1500, 1500]  # one number across 万 and 亿; 一千五 as spoken; no number in a name
+    assert chinese_integer("三万五万") is None and chinese_integer("亿") is None
     assert chinese_integer("三五") is None and chinese_integer("十百") is None and chinese_integer("二〇二五") is None
 
 

@@ -113,7 +113,7 @@ def week(*closes: float | None) -> dict[str, float | None]:
     return dict(zip(WEEK, closes, strict=True))
 
 
-HISTORY = {
+HISTORY: dict[str, dict[str, float | None] | None] = {
     # Monday 2026-01-19 was a US holiday: Yahoo has no bar, the union index gives NVDA a NaN row there.
     "NVDA": {"2025-07-01": 153.30, **{d: c for d, c in week(186.23, None, 178.07, 183.32, 184.84, 187.67).items()
                                       if c is not None}},
@@ -356,14 +356,14 @@ def test_bars_from_a_yfinance_shaped_frame() -> None:
     assert set(bars) == {"NVDA", "688795.SS"}  # AMD all NaN, TSLA not in the frame
     assert [b.day for b in bars["NVDA"]] == [date(2025, 7, 1), date(2026, 1, 16), date(2026, 1, 20),
                                              date(2026, 1, 21), date(2026, 1, 22), date(2026, 1, 23)]
-    assert bars["NVDA"][-1] == Bar(date(2026, 1, 23), 187.67, pytest.approx(187.67 * 1.02),
-                                   pytest.approx(187.67 * 0.97))
+    assert bars["NVDA"][-1] == Bar(date(2026, 1, 23), 187.67, pytest.approx(187.67 * 1.02),  # type: ignore[arg-type]
+                                   pytest.approx(187.67 * 0.97))  # type: ignore[arg-type]
     assert len(bars["688795.SS"]) == 6
     assert bars_from_frame(None, ["NVDA"]) == {}
     assert bars_from_frame(pd.DataFrame(), ["NVDA"]) == {}
     single = ticker_frame({"2026-01-23": 187.67})  # multi_level_index=False, one ticker
-    assert bars_from_frame(single, ["NVDA"]) == {"NVDA": [Bar(date(2026, 1, 23), 187.67, pytest.approx(191.4234),
-                                                              pytest.approx(182.0399))]}
+    assert bars_from_frame(single, ["NVDA"]) == {"NVDA": [Bar(date(2026, 1, 23), 187.67, pytest.approx(191.4234),  # type: ignore[arg-type]
+                                                              pytest.approx(182.0399))]}  # type: ignore[arg-type]
     with pytest.raises(SourceError, match="no 'Close' column"):
         bars_from_frame(frame.drop(columns=[("NVDA", "Close")]), ["NVDA"])
 
@@ -659,12 +659,19 @@ def test_yfinance_http_faults_are_readable(yahoo: FakeYahoo, endpoint: str, kind
     assert type(caught.value) is SourceError
 
 
-@pytest.mark.parametrize(("retry_after", "expected"), [(None, None), ("30", 30.0)])
+@pytest.mark.parametrize(("retry_after", "expected"), [(None, None), ("30", 30.0), ("an hour on", 3600.0)])
 def test_yfinance_rate_limit(yahoo: FakeYahoo, retry_after: str | None, expected: float | None) -> None:
+    from email.utils import format_datetime
+
+    if retry_after == "an hour on":  # an HTTP date (it was ignored): an hour on, less what the test took (< 300 s)
+        retry_after = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     yahoo.set_scenario("*", "status", status=429, retry_after=retry_after)
     with pytest.raises(RateLimited, match=r"HTTP 429 Too Many Requests") as caught:
         fetch(live_source(yahoo))
-    assert caught.value.retry_after == expected
+    if expected == 3600.0:
+        assert caught.value.retry_after is not None and 3000 < caught.value.retry_after <= 3600
+    else:
+        assert caught.value.retry_after == expected
     assert yahoo.hits("/v8/") == 0  # no fallback hammering a rate-limited Yahoo
 
 

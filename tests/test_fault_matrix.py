@@ -214,7 +214,7 @@ class Injector:
 
     def _crypto(self, fault: str) -> None:
         fake, market = self.exchange, "BTCUSDT"
-        values = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"},
+        values: dict[str, dict[str, Any]] = {"missing_fields": {"remove": ("symbol", "lastPrice")}, "nan": {"last": "NaN"},
                   "negative": {"last": "-5"},
                   # ccxt derives a missing or zero last price from open + change; without them the zero stays
                   "zero": {"last": "0", "remove": ("openPrice", "priceChange", "prevClosePrice")},
@@ -351,7 +351,7 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
     try:
         # 1. every source answers; the target's series has a last good value
         for kind, source in sources.items():
-            await cell.until(lambda s=source, k=kind: any(delivered(p, TARGET[k]) for p in cell.of(s.name)),
+            await cell.until(lambda s=source, k=kind: any(delivered(p, TARGET[k]) for p in cell.of(s.name)),  # type: ignore[misc]
                              f"{kind} to answer")
         good = max(cell.store.latest(series, datetime.now(UTC)), key=lambda o: o.ts)
 
@@ -361,14 +361,14 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
             injected = time.monotonic()
             injector.inject(fault)
             poller.poll_now()
-            await cell.until(lambda i=injected: sum(hit(p, effect, series) for p in cell.of(target.name, i)) >= 2,
+            await cell.until(lambda i=injected: sum(hit(p, effect, series) for p in cell.of(target.name, i)) >= 2,  # type: ignore[misc]
                              f"{source_kind} to meet the fault twice")
             faulty = [p for p in cell.of(target.name, injected) if hit(p, effect, series)]
 
             # 3. the others keep answering; the last good value stays, goes stale, and health says why
             for kind, source in sources.items():
                 if source is not target:
-                    await cell.until(lambda s=source, k=kind, i=injected: any(delivered(p, TARGET[k])
+                    await cell.until(lambda s=source, k=kind, i=injected: any(delivered(p, TARGET[k])  # type: ignore[misc]
                                                                               for p in cell.of(s.name, i)),
                                      f"{kind} to keep answering while {source_kind} has {fault}")
             reason = FAULTS[fault].reason[source_kind]
@@ -403,8 +403,8 @@ async def run_cell(source_kind: str, fault: str, fakes: tuple[FakeExchange, Fake
             injector.heal()
             assert next_attempt is not None
             assert next_attempt <= datetime.now(UTC) + timedelta(seconds=BACKOFF.backoff_max_s + INTERVAL)
-            await cell.until(lambda h=healed: bool(cell.of(target.name, h)), f"{source_kind} to poll after the heal")
-            await cell.until(lambda h=healed: any(delivered(p, series) for p in cell.of(target.name, h)),
+            await cell.until(lambda h=healed: bool(cell.of(target.name, h)), f"{source_kind} to poll after the heal")  # type: ignore[misc]
+            await cell.until(lambda h=healed: any(delivered(p, series) for p in cell.of(target.name, h)),  # type: ignore[misc]
                              f"{source_kind} to recover")
             after = cell.of(target.name, healed)
             assert delivered(after[0], series), f"the first poll after the heal failed: {after[0].health}"

@@ -114,7 +114,7 @@ def test_pct_of_intraday_high_over_previous_close() -> None:
     assert value.value == pytest.approx(10.0)
 
 
-def _daily(series: str, closes: list[float], start: date) -> list[object]:
+def _daily(series: str, closes: list[float] | list[int], start: date) -> list[object]:
     return [obs(series, c, datetime.combine(start + timedelta(days=i), datetime.min.time(), UTC)
                 + timedelta(hours=21)) for i, c in enumerate(closes)]
 

@@ -30,11 +30,12 @@ from tui.collect.sources.hashrate import (
     HashrateSource,
     describe_http_error,
     hash_unit_scale,
-    parse_retry_after,
 )
+from tui.collect.sources.retry import parse_retry_after
 from tui.core.config import HashrateSettings
 
-TIMEOUT = 0.3  # seconds; the fake's delays and stalls last 2 s, so every timeout is ours
+TIMEOUT = 30.0  # seconds: a local fake answers well within it however loaded the machine, unless told not to
+SHORT = 0.3  # for the tests of time-outs: the fake's delays and stalls last 2 s or more, so every timeout is ours
 WEEK = fixture("hashrate_1w.json")
 YEAR = fixture("hashrate_1y.json")
 CHART_WEEK = fixture("charts_hash-rate_1week.json")
@@ -307,7 +308,7 @@ def test_both_failing_raises_one_error_naming_both(fake: FakeMempool) -> None:
     fake.set_scenario(HASHRATE_1W, "status", status=503)
     fake.set_scenario(CHART_HASHRATE, "delay", delay_s=2)
     fake.set_scenario(CHART_DIFFICULTY, "stall", delay_s=2)
-    error = fetch_error(settings(fake.url))
+    error = fetch_error(settings(fake.url, timeout=SHORT))
     assert str(error) == "mempool.space: HTTP 503; blockchain.com: timed out after 0.3 s"
 
 
@@ -371,10 +372,10 @@ def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
 @pytest.mark.parametrize("kind", ["delay", "stall"])
 def test_a_slow_primary_times_out_and_the_fallback_answers(fake: FakeMempool, kind: str) -> None:
     fake.set_scenario(HASHRATE_1W, kind, delay_s=600)  # answered only when the fake stops: a timeout or a hang
-    result, _ = fetch_ok(settings(fake.url))
+    result, _ = fetch_ok(settings(fake.url, timeout=SHORT))
     assert {o.source for o in result.observations} == {"blockchain.com"}
     fallback_down(fake)
-    assert str(fetch_error(settings(fake.url))).startswith("mempool.space: timed out after 0.3 s;")
+    assert str(fetch_error(settings(fake.url, timeout=SHORT))).startswith("mempool.space: timed out after 0.3 s;")
 
 
 def test_a_dropped_connection(fake: FakeMempool) -> None:
@@ -418,7 +419,7 @@ def test_dns_and_tls_failures_read_well() -> None:
 @pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("delay", "stall")])
 def test_no_raw_exception_escapes_whatever_both_answer(fake: FakeMempool, kind: str) -> None:
     fake.set_scenario("*", kind, status=500 if kind == "status" else 200, unit="Hash Rate QH/s")
-    results, _ = run(settings(fake.url), "fetch", "history")
+    results, _ = run(settings(fake.url, timeout=SHORT), "fetch", "history")
     for result in results:
         assert isinstance(result, FetchResult | SourceError)
         if isinstance(result, FetchResult):

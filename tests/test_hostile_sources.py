@@ -203,32 +203,27 @@ def test_a_trickling_body_meets_each_clients_deadline(exchange: FakeExchange, me
 
 def test_record_stopped_while_yahoo_hangs_stops_at_once_and_does_not_count_it(
         exchange: FakeExchange, yahoo: FakeYahoo, tmp_path: Path) -> None:
-    """SIGINT while Yahoo holds its answer for a minute: record ends without waiting for it, and says that Yahoo
-    did not answer instead of "2 of 2 sources"."""
+    """SIGINT while Yahoo holds its answer for an hour (and may take that long): record ends without waiting for
+    it, and says that Yahoo did not answer instead of "2 of 2 sources". Had it waited, the test's time-out (300 s)
+    would end it: no stopwatch is needed."""
     exchange.reset()
     yahoo.reset()
-    yahoo.set_scenario("*", "delay", delay_s=60)
-    sources: list[Any] = [crypto(exchange, 2.0), equities(yahoo, 60.0)]
-    plan = Planned(sources, {"binance": Schedule(1, 6), "yahoo": Schedule(60, 61)})
+    yahoo.set_scenario("*", "delay", delay_s=3600)
+    sources: list[Any] = [crypto(exchange, 2.0), equities(yahoo, 3600.0)]
+    plan = Planned(sources, {"binance": Schedule(1, 6), "yahoo": Schedule(3600, 3601)})
     store = Store(tmp_path / "store.sqlite")
     said: list[str] = []
-    stopped = 0.0
 
     async def go() -> int:
-        nonlocal stopped
         task = asyncio.create_task(record(plan, PollerSettings(1, 2), store, None, False, said.append))
         async with asyncio.timeout(LIMIT):
             while not await asyncio.to_thread(store.count):  # binance has answered and been stored
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # Yahoo's request is under way
-        stopped = time.monotonic()
         os.kill(os.getpid(), signal.SIGINT)
         return await task
 
     failed = asyncio.run(go())
-    took = time.monotonic() - stopped
-    print(f"\nrecord stopped with Yahoo hung: ended {took:.2f} s after SIGINT: {said}")
-    assert took < 20, "record waited for the hung Yahoo request"
     assert failed == 1
     assert "yahoo: no answer before the stop" in said
     assert said[-1].endswith("from 1 of 2 sources")

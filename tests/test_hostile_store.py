@@ -153,16 +153,22 @@ def test_repair_refuses_a_foreign_file(tmp_path: Path, capsys: pytest.CaptureFix
 # ---- another process holds the write lock ---------------------------------------------------------------
 
 
-def test_a_write_waits_for_a_lock_held_longer_than_sqlites_busy_timeout(tmp_path: Path) -> None:
-    """Another process keeps the write lock for 12 s (past the 10 s that used to drop the batch)."""
+def test_a_write_waits_for_a_lock_held_longer_than_sqlites_busy_timeout(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process keeps the write lock well past SQLite's own busy timeout (which used to drop the batch):
+    the timeout is made 50 ms here, so that a hold of half a second is ten of them, not seconds of sleep."""
+    from tui.core import store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 50)
     store = Store(tmp_path / "s.sqlite")
+    assert store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 50
     holder = sqlite3.connect(store.path, check_same_thread=False, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     held = threading.Event()
 
     def release() -> None:
         held.wait()
-        time.sleep(12)
+        time.sleep(0.5)
         holder.execute("COMMIT")
 
     thread = threading.Thread(target=release)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -33,7 +34,7 @@ def claim_rows(tapecheck: TapecheckApp, theme: str) -> list[str]:
     return [str(key.value) for key in found.first().rows] if found else []  # type: ignore[attr-defined]
 
 
-async def console_saving(pilot: Pilot[object], tapecheck: TapecheckApp, expr: str) -> ConsoleScreen:
+async def console_saving(pilot: Pilot[Any], tapecheck: TapecheckApp, expr: str) -> ConsoleScreen:
     """The console, opened with `:`, `expr` typed and Enter pressed: its save form is open."""
     await pilot.press("colon")
     await until(pilot, lambda: isinstance(tapecheck.screen, ConsoleScreen), "the console")

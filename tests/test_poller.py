@@ -1,17 +1,25 @@
-"""The poller's scheduling: concurrency, no overlapping polls, backoff with jitter, Retry-After, recovery."""
+"""The poller's scheduling: concurrency, no overlapping polls, backoff with jitter, Retry-After, recovery.
+
+On loop time (looptime): sleeps, timeouts and the poller's clock are the event loop's, which jumps ahead when
+every task waits. The gaps asserted below are exact, and a loaded machine cannot stretch them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.conftest import obs
 from tui.collect.poller import Health, Poller, Schedule, backoff_delay
 from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
 from tui.core.config import PollerSettings
+
+pytestmark = pytest.mark.looptime
 
 FAST = PollerSettings(backoff_base_s=0.05, backoff_max_s=0.4)
 
@@ -30,7 +38,7 @@ class ScriptedSource:
     closed: bool = False
 
     async def fetch(self) -> FetchResult:
-        self.calls.append(time.monotonic())
+        self.calls.append(asyncio.get_running_loop().time())
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -46,14 +54,14 @@ class ScriptedSource:
         self.closed = True
 
 
-def make(sources: list[ScriptedSource], interval: float = 0.05, timeout: float = 1.0,
+def make(sources: Sequence[ScriptedSource], interval: float = 0.05, timeout: float = 1.0,
          results: list[tuple[str, Health]] | None = None) -> Poller:
     def on_result(source: Source, result: FetchResult | None, health: Health) -> None:
         if results is not None:
             results.append((source.name, health))
 
     schedules = {s.name: Schedule(interval, timeout) for s in sources}
-    return Poller(sources, schedules, FAST, on_result, rng=random.Random(1))
+    return Poller(sources, schedules, FAST, on_result, rng=random.Random(1), clock=asyncio.get_running_loop().time)
 
 
 async def test_slow_sources_poll_concurrently() -> None:
@@ -251,7 +259,7 @@ async def test_sources_with_one_interval_poll_together() -> None:
 async def test_an_answer_with_nothing_usable_is_a_failure_that_backs_off() -> None:
     class AllRefused(ScriptedSource):
         async def fetch(self) -> FetchResult:
-            self.calls.append(time.monotonic())
+            self.calls.append(asyncio.get_running_loop().time())
             return FetchResult((), rejected=("crypto:BTC/USD:last: value nan is not finite",))
 
     source = AllRefused("coinbase")

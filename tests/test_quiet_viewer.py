@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -46,7 +47,7 @@ class CountingTable(KeyTable):
     def refresh(self, *regions: Region, **options: object) -> CountingTable:
         if not regions and not self._whole_refresh_held:
             self.whole += 1
-        super().refresh(*regions, **options)  # type: ignore[arg-type]
+        super().refresh(*regions, **options)
         return self
 
 
@@ -106,7 +107,7 @@ def test_a_condition_on_past_days_is_answered_once_while_its_closes_stay() -> No
     settings, narratives = load_settings(), load_narratives()
     history = DATA / "article_history.jsonl.gz"  # the snapshot's days are too few for any window to start
     tape = MemoryTape(read_observations(history))
-    kept: dict = {}
+    kept: dict[Any, Any] = {}
     first = judge_all(narratives.claims, make_context(tape, NOW, settings, kept))
     assert kept, "no first_date()/share() condition was answered"
     answered = {cond: dict(days) for cond, (_, days) in kept.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ T0 = datetime(2026, 1, 26, 5, 0, tzinfo=UTC)
 HASHRATE = "network:bitcoin:hashrate"
 
 
-def tape_rows() -> list:
+def tape_rows() -> list[Any]:
     """The hashrate at 1.05 ZH/s, dipping to 0.95 at 05:30 and back to 1.2 at 06:30; a day's history before."""
     return [obs(HASHRATE, 1.05e21, T0), obs(HASHRATE, 0.95e21, T0 + timedelta(minutes=30)),
             obs(HASHRATE, 1.2e21, T0 + timedelta(minutes=90)), obs(HASHRATE, 1.0e21, T0 - timedelta(days=1))]

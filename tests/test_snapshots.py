@@ -131,7 +131,7 @@ def test_hashrate_series_sizes(snap_compare: Any, monkeypatch: pytest.MonkeyPatc
         await pilot.press("2", "shift+tab", "enter")
         await until(pilot, lambda: isinstance(tapecheck.screen, SeriesScreen) and tapecheck.screen.drawn,
                     "the hashrate's page")
-        assert tapecheck.screen.series == "network:bitcoin:hashrate"
+        assert isinstance(tapecheck.screen, SeriesScreen) and tapecheck.screen.series == "network:bitcoin:hashrate"
         await pilot.pause()
 
     assert snap_compare(tapecheck, terminal_size=size, run_before=run_before)

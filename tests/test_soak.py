@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,10 +91,10 @@ async def soak(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], store: Store,
     prunes = 0
     prune = store.prune
 
-    def counting_prune(now: datetime) -> int:
+    def counting_prune(now: datetime, *args: Any, **kwargs: Any) -> int:
         nonlocal prunes
         prunes += 1
-        return prune(now)
+        return prune(now, *args, **kwargs)
 
     store.prune = counting_prune  # type: ignore[method-assign]
     polls = dict.fromkeys(intervals, 0)
@@ -165,6 +166,7 @@ def test_a_short_soak_leaks_nothing(fakes: tuple[FakeExchange, FakeYahoo, FakeMe
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)
 def test_a_day_of_polling_keeps_memory_flat(fakes: tuple[FakeExchange, FakeYahoo, FakeMempool], tmp_path: Path) -> None:
     store = Store(tmp_path / "soak.sqlite", retention_days=1)
     figures = asyncio.run(soak(fakes, store, share=1.0))

@@ -30,7 +30,7 @@ from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.location import open_store
 from tui.core.model import Observation, TapecheckError
-from tui.core.store import HealthRecord, Store
+from tui.core.store import COPIED_TABLES, HealthRecord, Store
 from tui.core.storecopy import copy_store
 
 START = datetime(2026, 1, 20, tzinfo=UTC)
@@ -53,7 +53,7 @@ def fill(store: Store, per_series: int = 300) -> None:
 
 def counts(store: Store) -> dict[str, int]:
     return {"observations": store.count(), "disputed": store.disputed_count(), "health": len(store.health()),
-            "alerts": len(store.alerts()), **{t: len(store.export_table(t)) for t in storecopy.COPIED_TABLES}}
+            "alerts": len(store.alerts()), **{t: len(store.export_table(t)) for t in COPIED_TABLES}}
 
 
 # ---- repair ------------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ async def test_an_api_error_reaches_the_sources_screen_escaped(tmp_path: Path) -
         screen = await sources_page(pilot, tapecheck)
         screen.redraw()
         shown_cells = [str(cell) for cell in screen.query_one("#sources").get_row_at(0)]  # type: ignore[attr-defined]
-        detail = str(screen.query_one("#source-detail").render())  # type: ignore[attr-defined]
+        detail = str(screen.query_one("#source-detail").render())
         for text in (*shown_cells, detail):
             assert "\x1b" not in text and "\x07" not in text
         assert any("HTTP 503 \\x1b]0;owned" in text for text in shown_cells)

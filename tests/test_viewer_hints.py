@@ -48,7 +48,12 @@ async def test_an_open_viewer_starts_a_dead_collector_again(tmp_path: Path) -> N
     args = build_parser().parse_args(["--store", str(path)])
     app = live_app(args, load_settings(), load_narratives(), "en")
     started: list[str] = []
-    app.start_collector = lambda: started.append("started") or "started one"  # the real one runs a process
+
+    def start() -> str:  # the real one runs a process
+        started.append("started")
+        return "started one"
+
+    app.start_collector = start
     async with app.run_test(size=(120, 30)) as pilot:
         await shown(pilot, app)
         await until(pilot, lambda: started == ["started"], "the collector started on opening")

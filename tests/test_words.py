@@ -60,7 +60,7 @@ async def test_table_page_and_articles_say_the_same() -> None:
         await shown(pilot, tapecheck)
         dashboard = tapecheck.screen
         assert isinstance(dashboard, DashboardScreen)
-        table = next(t for t in dashboard.query("DataTable.claims") if WRONG_CLAIM in [str(k.value) for k in t.rows])
+        table = next(t for t in dashboard.query("DataTable.claims") if WRONG_CLAIM in [str(k.value) for k in t.rows])  # type: ignore[attr-defined]
         row = table.get_row(WRONG_CLAIM)  # type: ignore[attr-defined]
         assert (str(row[0]), str(row[1])) == ("WRONG", "DIVERGED")
         tapecheck.open_claim(WRONG_CLAIM)
@@ -94,3 +94,13 @@ async def test_a_context_claims_note_is_printed_once() -> None:
         page = tapecheck.screen.describe().plain  # type: ignore[attr-defined]
         assert page.count(note) == 1 and "Now context" in page
         assert tapecheck.state is not None and tapecheck.state.verdicts[CONTEXT].status is Status.CONTEXT
+
+
+def test_one_slug_rule_for_every_id() -> None:
+    """Article and claim ids, in claim files, `draft --id`, `new` and the console: one rule (tui.core.model)."""
+    from tui.core.model import is_slug, slug
+
+    assert is_slug("bb-tesla-btc-11509") and is_slug("a1")
+    for bad in ("Wire Chips", "a--b", "-a", "a-", "a-b\n", "", "é", None, 5):
+        assert not is_slug(bad), bad  # "a-b\n" passed the old ^...$ patterns: $ matches before a final newline
+    assert slug("NVDA market cap") == "nvda-market-cap" and slug("市值") == ""

@@ -1,5 +1,6 @@
-"""The command line: `tapecheck [claims|check|articles|record|replay] ...`. Argument parsing only; the work
-is elsewhere.
+"""The command line: `tapecheck` opens the dashboard (a viewer of the store, which starts a collector when none
+runs); `tapecheck COMMAND ...` runs one of the commands `tapecheck --help` lists (collect, status, check, record,
+store, draft, ...). Argument parsing only; the work is elsewhere.
 
 Exit status: 0 when no claim diverged, 1 when at least one did (or on an unexpected error, whose traceback
 goes to the log only), 2 on bad input (one clear line each); `record` exits 3 when a source failed; `check`

@@ -160,6 +160,7 @@ class FakeYahoo(LocalServer):
         if path == "/v1/test/getcrumb":
             self._send(handler, Reply(200, CRUMB.encode(), "text/plain;charset=utf-8"))
             return
+        payload: dict[str, Any] | None
         if path == QUOTE_PATH:
             endpoint, payload = "quote", self._quote_payload(query.get("symbols", ""))
         elif path.startswith(CHART_PREFIX):
@@ -232,9 +233,9 @@ class FakeYahoo(LocalServer):
             headers = (("Retry-After", scenario.retry_after),) if scenario.retry_after is not None else ()
             if scenario.status == 429:
                 return Reply(429, b"Edge: Too Many Requests", "text/plain;charset=utf-8", headers)
-            body = {"finance": {"result": None, "error": {"code": "Internal Server Error",
-                                                          "description": f"HTTP {scenario.status}"}}}
-            return Reply(scenario.status, json.dumps(body).encode(), headers=headers)
+            error = {"finance": {"result": None, "error": {"code": "Internal Server Error",
+                                                           "description": f"HTTP {scenario.status}"}}}
+            return Reply(scenario.status, json.dumps(error).encode(), headers=headers)
         if kind == "html":
             return Reply(scenario.status, HTML_PAGE.encode(), "text/html;charset=utf-8")
         if payload is None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -36,6 +35,7 @@ from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
 from tui.core.model import TapecheckError
 from tui.core.narrative_reader import NarrativeReader
+from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.rules.columnar import POLARS_WINDOWS
 from tui.core.store import Store, this_collector
 from tui.core.then import judge_then
@@ -262,11 +262,8 @@ class Collector:
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM set `stop`: the collector then finishes what it writes and closes its clients."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    """SIGINT, SIGTERM and SIGHUP set `stop`: the collector then finishes what it writes and closes its clients."""
+    on_signals(STOP_SIGNALS, lambda _sig: stop.set())
 
 
 async def collect(settings: Settings, narratives: Narratives, store: Store, plan: Planned,

@@ -1,15 +1,16 @@
 """Scheduling the sources: one loop per source, each polling again only after its previous poll ended.
 
 A source that answered polls again at the next multiple of its interval on the poller's clock, at least half
-an interval on, so sources with one interval poll together, however long their first polls took, and the app
-redraws once for them rather than once each.
+an interval on, so sources with one interval poll together, however long their first polls took, and the
+store is written once for them rather than once each.
 
 Polls of different sources run concurrently, so a slow source never delays another, and a source never
 overlaps itself. A failure backs off exponentially with jitter (honouring Retry-After and rate limits) and
 the loop recovers by itself. Every poll updates the source's health record. Every answer is held against the
 other sources of its assets (tui.collect.consistency) before anyone hears of it: values that disagree move to
-its `disputed`. No Textual here: the app and the `record` command both drive a Poller and receive its results
-through a callback.
+its `disputed`. No Textual here: the collector (`tapecheck collect`, which the dashboard starts when none runs)
+and the `record` command drive a Poller and receive its results through a callback; the dashboard itself
+never polls, it reads the store.
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
 """`tapecheck record`: poll the sources, store what passes validation, optionally write it as JSON Lines.
 
-Used headless; the dashboard runs the same Poller with its own callback.
+Headless. The collector (`tapecheck collect`) drives the same Poller with the same Recorder callback; the
+dashboard polls nothing, it reads what they store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ from tui.collect.sources.base import Disputed, FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
 from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
+from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
 from tui.core.store import HealthRecord, Store
 
@@ -201,10 +201,7 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
             await poller.poll_once(live_first=True)
         else:
             stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal closed
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, stop.set)
+            on_signals(STOP_SIGNALS, lambda _sig: stop.set())  # a closed terminal (SIGHUP) too: what waits is kept
             poller.start()
             await stop.wait()
     finally:

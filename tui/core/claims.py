@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.dates import RANGE, day_in_range
-from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme
+from tui.core.model import OPS, Article, Claim, ClaimKind, Rule, SeriesId, TapecheckError, Theme, is_slug
 from tui.core.names import NAMES_FILE, CompanyName, load_names
 from tui.core.printable import is_printable
 from tui.core.rules.ast import parse
@@ -31,7 +31,6 @@ from tui.core.userfile import parse_failure
 NARRATIVES_DIR = Path(__file__).parent / "narratives"
 THEMES_FILE = "themes.toml"
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _THEME_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _ARTICLE_KEYS = {"id", "seed", "piece", "outlet", "author", "title", "title_en", "title_inferred",
                  "published", "published_inferred", "note", "url", "inferred"}
@@ -195,7 +194,7 @@ def _load_article(doc: TomlFile, problems: _Problems, user: bool = False) -> Art
     piece = entry.get("piece", 1)
     if not isinstance(piece, int) or isinstance(piece, bool) or piece < 1:
         problems.add(doc.where("article", "piece"), "article: piece must be a whole number from 1")
-    if isinstance(entry.get("id"), str) and not _SLUG.match(entry["id"]):
+    if isinstance(entry.get("id"), str) and not is_slug(entry["id"]):
         problems.add(doc.where("article", "id"), f"article id {entry['id']!r} must be a lower-case slug")
     inferred = entry.get("inferred", [])
     if not isinstance(inferred, list) or not all(isinstance(k, str) and k in _ARTICLE_KEYS for k in inferred):
@@ -317,7 +316,7 @@ def _load_claim(doc: TomlFile, index: int, entry: Any, article: Article,
         problems.add(where, "each [[claims]] entry must be a table")
         return None
     claim_id = entry.get("id")
-    if not isinstance(claim_id, str) or not _SLUG.match(claim_id):
+    if not is_slug(claim_id):
         problems.add(doc.where("claims", index, "id"), f"claim id {claim_id!r} must be a lower-case slug")
         return None
     before = len(problems.lines)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from tui.core.rules.ast import Node
@@ -42,6 +42,18 @@ LISTING_CURRENCY = {
 NETWORK_UNITS = {"hashrate": "H/s", "difficulty": "ratio"}
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9^=._/-]{1,40}$")
+# The one rule for the ids of articles and claims: lower-case letters and digits, in words joined by hyphens.
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def is_slug(text: object) -> TypeGuard[str]:
+    """Whether `text` is an id of that form (the whole of it: "a-b\\n" is not)."""
+    return isinstance(text, str) and _SLUG.fullmatch(text) is not None
+
+
+def slug(text: str) -> str:
+    """`text` made such an id: "NVDA market cap" -> "nvda-market-cap" ("" when it has no letter or digit)."""
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))
 _CURRENCY = re.compile(r"^[A-Z]{3,5}$")
 
 

@@ -1,10 +1,14 @@
-"""Process-wide settings for a long-running tapecheck."""
+"""Process-wide settings for a long-running tapecheck, and the one way it takes signals."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import ctypes.util
+import signal
 import sys
+from collections.abc import Callable, Iterable
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
@@ -23,3 +27,24 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):  # musl and other C libraries have no mallopt
         pass
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def on_signals(signals: Iterable[signal.Signals], act: Callable[[signal.Signals], object]) -> None:
+    """The one signal installer: `act(sig)` runs on the running event loop when one of `signals` arrives.
+    Where a loop cannot take signals (not the main thread, another platform) nothing is installed."""
+    loop = asyncio.get_running_loop()
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, act, sig)
+
+
+def release_signals(signals: Iterable[signal.Signals]) -> None:
+    """Give `signals` back to their defaults (the running loop's handlers removed); nothing without a loop."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
-from tui.core.model import TapecheckError
-
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+from tui.core.model import TapecheckError, is_slug
 
 TEMPLATE = '''\
 # Your own article: tapecheck holds its figures against the market tape.
@@ -62,7 +59,7 @@ summary = "A statement of the article that no market series can check."
 def new_article(directory: Path, article_id: str | None, today: date, taken: frozenset[str] = frozenset()) -> Path:
     """Write a new article file into `directory` and return its path; an existing file is never replaced, and
     an id in `taken` (the articles loaded already) is never given."""
-    if article_id is not None and not _SLUG.match(article_id):
+    if article_id is not None and not is_slug(article_id):
         raise TapecheckError(f"--id {article_id!r}: an article id is a lower-case slug, e.g. my-article")
     if article_id in taken:
         raise TapecheckError(f"--id {article_id}: an article with that id exists already; give another")

@@ -4,13 +4,14 @@ leaves the alternate screen and turns mouse tracking off; a crash leaves its tra
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import signal
 import threading
 from collections.abc import Callable
+
+from tui.core.process import on_signals
+from tui.core.process import release_signals as release
 
 logger = logging.getLogger(__name__)
 
@@ -20,19 +21,12 @@ GRACE_S = 5.0  # an app too stuck to exit in this long is ended anyway, so a sig
 
 def exit_on_signals(exit_app: Callable[[int], None]) -> None:
     """On SIGTERM or SIGHUP call `exit_app(128 + signal)` on the running loop; hard-exit if that stalls."""
-    loop = asyncio.get_running_loop()
-    for sig in EXIT_SIGNALS:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, _stop, exit_app, sig)
+    on_signals(EXIT_SIGNALS, lambda sig: _stop(exit_app, sig))
 
 
 def release_signals() -> None:
     """Give SIGTERM and SIGHUP back to their defaults, once the app is done with the loop."""
-    with contextlib.suppress(RuntimeError):
-        loop = asyncio.get_running_loop()
-        for sig in EXIT_SIGNALS:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+    release(EXIT_SIGNALS)
 
 
 def _stop(exit_app: Callable[[int], None], sig: signal.Signals) -> None:

@@ -120,13 +120,3 @@ def check_market_cap(series: str, market_cap: float, price: float, shares: float
     return None
 
 
-def validated(observations: list[Observation], now: datetime) -> tuple[list[Observation], list[str]]:
-    """Split observations into those that pass `check_value` and reasons for the rest."""
-    good, bad = [], []
-    for obs in observations:
-        reason = check_value(obs.series, obs.value, obs.ts, now)
-        if reason:
-            bad.append(reason)
-        else:
-            good.append(obs)
-    return good, bad

@@ -18,12 +18,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value, epoch_to_utc, import_heavy
 from tui.collect.sources.limits import capped_response_class
+from tui.collect.sources.retry import parse_retry_after
 from tui.core.config import CryptoSettings
 from tui.core.model import Observation, SeriesId
 
@@ -61,22 +61,8 @@ def rebase_api_urls(api: Any, base: str) -> Any:
 
 def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
-    if not headers:
-        return None
-    value = next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    value = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == "retry-after"), None)
+    return parse_retry_after(value)
 
 
 def _short(text: str) -> str:

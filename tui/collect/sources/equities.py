@@ -55,6 +55,7 @@ from tui.collect.sources.base import (
     printable,
 )
 from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, CappedWriter
+from tui.collect.sources.retry import parse_retry_after
 from tui.collect.sources.wanted import series_for_yahoo
 from tui.core import markets
 from tui.core.config import EquitiesSettings
@@ -328,16 +329,6 @@ def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None 
     return SourceError(reason)
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # an HTTP date: rare from Yahoo, and the poller's backoff covers it
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
 class _YfErrorLog(logging.Handler):
     """Collects the errors yfinance logs from the current thread (yf.download logs per-symbol failures)."""
 
@@ -438,7 +429,7 @@ def _make_session(base_url: str | None, timeout_s: float, max_body: int = MAX_BO
                 raise
             response.content = writer.body()
             if response.status_code == 429:
-                self.retry_after = _retry_after(response.headers.get("Retry-After"))
+                self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return response
 
     return YahooSession(impersonate="chrome")

@@ -17,16 +17,16 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from tui import __version__
 from tui.collect.sources.base import Disputed, FetchResult, RateLimited, SourceError, check_value, epoch_to_utc
 from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, read_capped
+from tui.collect.sources.retry import parse_retry_after
 from tui.core.config import HashrateSettings
 from tui.core.model import Observation, SeriesId
 from tui.core.validate import DIFFICULTY as DIFFICULTY  # re-exported beside the source
@@ -301,24 +301,6 @@ def hash_unit_scale(unit: Any) -> float:
     if match is None:
         raise SourceError(f"unexpected response: unknown hashrate unit {unit!r}")
     return _PREFIX[match.group(1)]
-
-
-def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date; None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - now()).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def describe_http_error(exc: Exception, url: str) -> str:

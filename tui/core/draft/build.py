@@ -11,16 +11,15 @@ from pathlib import Path
 
 from tui.core.claims import Narratives
 from tui.core.draft.dates import find_dates
-from tui.core.draft.emit import ArticleMeta, emit, slug, themes_for
+from tui.core.draft.emit import ArticleMeta, emit, themes_for
 from tui.core.draft.entities import Entity, EntityFinder, declared, known_names
 from tui.core.draft.propose import DraftClaim, Proposer
 from tui.core.draft.segment import clean, paragraphs, sentences
-from tui.core.model import TapecheckError
+from tui.core.model import TapecheckError, is_slug, slug
 
 _OUTLET = re.compile(r"^\s*(?:来源|來源|出处|出處|Source|From|本文来自|本文來自)\s*(?:微信公众号|微信公眾號)?\s*[:：]?"
                      r"\s*(?P<name>[^,，|｜]{1,40}?)\s*(?:$|[,，|｜])", re.IGNORECASE)
 _BYLINE = re.compile(r"^\s*(?:作者|文|By|撰文|编辑|編輯|来源|來源|Source)\s*[|｜:：/ ]", re.IGNORECASE)
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BREADCRUMB = re.compile(r">|当前位置|當前位置|首页|首頁")
 
 
@@ -72,7 +71,7 @@ def _given(value: str | None, flag: str) -> str | None:
 
 def article_meta(request: DraftRequest) -> ArticleMeta:
     text = request.text
-    if request.article_id is not None and not _SLUG.fullmatch(request.article_id):
+    if request.article_id is not None and not is_slug(request.article_id):
         raise TapecheckError(f"--id {request.article_id!r} must be a lower-case slug such as wire-chips")
     given_title, given_outlet = _given(request.title, "--title"), _given(request.outlet, "--outlet")
     inferred = [key for key, value in (("id", request.article_id), ("outlet", given_outlet),

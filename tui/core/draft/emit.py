@@ -13,6 +13,7 @@ from datetime import date
 
 from tui.core.draft.propose import DraftClaim, literal
 from tui.core.format import quantity
+from tui.core.model import slug
 
 OP_WORDS = {">=": ("at least", "不低于"), ">": ("above", "高于"), "<": ("below", "低于"), "<=": ("at most", "不高于"),
             "~": ("about", "约")}
@@ -49,10 +50,6 @@ class ArticleMeta:
 def toml_string(text: str) -> str:
     """A TOML basic string: JSON's escapes are all valid TOML."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def slug(text: str) -> str:
-    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def claim_id(article_id: str, number: int, claim: DraftClaim) -> str:

@@ -8,7 +8,6 @@ first narrative folder, and hot reload brings it onto the dashboard.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from rich.text import Text
@@ -22,13 +21,12 @@ from textual.worker import get_current_worker
 from tui.core.claims import Narratives
 from tui.core.console import Reading, claim_toml, read_expression, save_claim
 from tui.core.engine import DashboardState
-from tui.core.model import OPS, TapecheckError
+from tui.core.model import OPS, TapecheckError, is_slug
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.dashboard import _colour
 from widgets.header_line import HeaderLine
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FORM = ("claim-id", "claim-theme", "claim-summary", "claim-op", "claim-value")
 
 
@@ -176,7 +174,7 @@ class ConsoleScreen(StateScreen):
             problem = "[narratives] dirs is empty in your config: no folder to save into"
         elif not fields["claim-id"]:
             problem = "give an id: a lower-case slug, e.g. my-btc-above-50k"
-        elif not _SLUG.match(fields["claim-id"]):
+        elif not is_slug(fields["claim-id"]):
             problem = "the id must be a lower-case slug, e.g. my-btc-above-50k"
         elif not fields["claim-summary"]:
             problem = "give a summary: what the claim says"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -423,7 +423,9 @@ class SourcesScreen(StateScreen):
 
 
 def _clip(text: str, width: int) -> str:
-    return text if cell_len(text) <= width else text[: width - 1] + "…"
+    """`text` in at most `width` terminal cells, cut with "…": counted in cells, not characters (a Chinese
+    character takes two; a wide one that would straddle the cut becomes a space)."""
+    return text if cell_len(text) <= width else set_cell_size(text, max(0, width - 1)) + "…"
 
 
 class HelpScreen(StateScreen):
