@@ -84,10 +84,12 @@ def test_rule_dates_outside_the_range_are_refused_at_load(narratives: Path, expr
 
 @pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-05", "2025-12-31T10:00:00Z"])
 def test_claim_as_of_outside_the_range_is_refused_at_load(narratives: Path, as_of: str) -> None:
+    lines = (narratives / ARTICLE).read_text().splitlines()
+    as_of_line = lines.index("as_of = 2025-12-31") + 1  # the error names the line of the key at fault
     edit(narratives, "as_of = 2025-12-31", f"as_of = {as_of}")
     with pytest.raises(TapecheckError) as caught:
         load_narratives(narratives)
-    assert f"{ARTICLE}:15: claim" in str(caught.value) and "1970–2100" in str(caught.value)
+    assert f"{ARTICLE}:{as_of_line}: claim" in str(caught.value) and "1970–2100" in str(caught.value)
 
 
 def test_a_claim_summary_with_control_characters_is_refused_at_load(narratives: Path) -> None:
@@ -96,7 +98,7 @@ def test_a_claim_summary_with_control_characters_is_refused_at_load(narratives: 
     (narratives / ARTICLE).write_text(text[:start] + "\\u001b]0;owned\\u0007" + text[start:])
     with pytest.raises(TapecheckError) as caught:
         load_narratives(narratives)
-    assert f"{ARTICLE}:" in str(caught.value) and "no control characters" in str(caught.value)
+    assert f"{ARTICLE}:" in str(caught.value) and "control or invisible characters" in str(caught.value)
 
 
 def test_a_bad_json_line_names_its_column_not_a_second_line(capsys: pytest.CaptureFixture[str],

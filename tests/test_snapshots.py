@@ -231,6 +231,10 @@ def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatc
         assert header.alarm == "collector down since 05:42" and header.flagged.endswith("2 alerts")
         await until(pilot, lambda: any("No collector" in n.title for n in tapecheck._notifications), "the hint")
         tapecheck.clear_notifications()  # it names the test's temporary store
+        # the first panel from its title down, however far the first focus scrolled the page while it loaded
+        from textual.containers import ScrollableContainer
+        for scroller in tapecheck.screen.query(ScrollableContainer):
+            scroller.scroll_home(animate=False, immediate=True)
         await pilot.pause()
 
     try:

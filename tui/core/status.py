@@ -56,7 +56,6 @@ class StoreStatus:
 
     @property
     def line(self) -> str:
-        stale = self.counts.get(str(Status.STALE), 0)
         if self.checked:
             ours = f" ({self.diverged_ours} ours)" if self.diverged_ours else ""
             parts = [f"{self.counts.get(str(Status.DIVERGED), 0)} {now_label(Status.DIVERGED).lower()}{ours}"]
@@ -64,9 +63,8 @@ class StoreStatus:
                 if self.counts.get(str(status), 0):
                     parts.append(f"{self.counts[str(status)]} {now_label(status)}")
         else:  # nothing could be judged: never a reassuring "0 diverged"
-            no_data = self.counts.get(str(Status.NO_DATA), 0)
-            why = ", ".join(([f"{no_data} {now_label(Status.NO_DATA)}"] if no_data else [])
-                            + ([f"{stale} {now_label(Status.STALE)}"] if stale else []))
+            held_back = (Status.NO_DATA, Status.DISPUTED, Status.STALE)
+            why = ", ".join(f"{self.counts[str(s)]} {now_label(s)}" for s in held_back if self.counts.get(str(s), 0))
             parts = [f"no data: no claim checked ({why})" if why else "no data: no claim checked"]
         if self.wrong_then:
             parts.append(f"{self.wrong_then} {WRONG_THEN}")

@@ -32,6 +32,7 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from tui.core.model import TapecheckError
+from tui.core.process import on_signals
 from tui.serve.token import TokenGuard
 
 if TYPE_CHECKING:
@@ -282,9 +283,7 @@ async def run_server(server: DashboardServer, announce: Callable[[int], None]) -
         port = int(runner.addresses[0][1])
         server.guard.cookie_name = f"tapecheck-{port}"
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(number, stop.set)
+        on_signals((signal.SIGINT, signal.SIGTERM), lambda _sig: stop.set())
         announce(port)
         await stop.wait()
         await server.end_all()
