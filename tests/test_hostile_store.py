@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -252,6 +254,7 @@ def test_a_tape_that_cannot_be_written_never_stops_the_store(tmp_path: Path,
     done = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--store", str(store), "--out", "/dev/full",
                      "--force")
     assert "Traceback" not in done.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # a device given as the tape is written to, never removed
     assert "cannot write the tape: No space left on device; the store goes on" in done.stderr
     assert done.returncode == 3
     assert Store(store).count() > 10

@@ -738,11 +738,11 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
         if args.out is None:
             failed = asyncio.run(record(plan, settings.poller, store, None, args.once, log, refetch))
         else:
+            made = not args.out.exists()  # only a tape this run made is removed when nothing went into it
             try:
                 out = open_tape_file(args.out, args.append)
             except OSError as error:
                 raise TapecheckError(f"{args.out}: cannot write: {why(args.out, error)}") from None
-            existed = args.out.exists() and args.out.stat().st_size > 0
             try:  # a write that fails later is said, and recording goes on
                 failed = asyncio.run(record(plan, settings.poller, store, out, args.once, log, refetch))
             finally:
@@ -750,7 +750,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
                     out.close()
                 except OSError as error:  # what the last flush could not write was said and counted already
                     say(f"{args.out}: cannot finish the tape: {why(args.out, error)}")
-                if not existed and tape_is_empty(args.out):  # nothing recorded: no empty tape is left behind
+                if made and args.out.is_file() and tape_is_empty(args.out):  # nothing recorded: no empty tape
                     args.out.unlink(missing_ok=True)
                     say(f"{args.out}: nothing was recorded, so no tape was written")
     finally:
