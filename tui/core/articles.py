@@ -5,7 +5,7 @@ article's own errors, with totals per outlet. Pure functions over claims and ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tui.core.claims import Narratives
@@ -56,18 +56,16 @@ class Tally:
     holds_now: int = 0
     diverged_now: int = 0
     errors: int = 0
+    ours: int = 0  # checkable claims of our reading (a threshold, window or period we chose; every derived one)
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.claims, self.checkable, self.derived, self.held_then, self.wrong_then, self.not_met_then,
-                self.no_data_then, self.holds_now, self.diverged_now, self.errors)
+        return tuple(getattr(self, f.name) for f in fields(self))
 
     def as_dict(self) -> dict[str, int]:
-        names = ("claims", "checkable", "derived", "held_then", "wrong_then", "not_met_then", "no_data_then",
-                 "holds_now", "diverged_now", "errors")
-        return dict(zip(names, self.as_tuple(), strict=True))
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def tally(rows: list[ClaimRow]) -> Tally:
@@ -79,6 +77,7 @@ def tally(rows: list[ClaimRow]) -> Tally:
     now = [r.now.status if r.now else Status.NO_DATA for r in checks]
     return Tally(
         claims=len(rows), checkable=len(checks), derived=sum(r.claim.derived for r in rows),
+        ours=sum(r.claim.ours for r in checks),
         held_then=then.count(Status.HOLDS), wrong_then=len(wrong),  # per sentence
         not_met_then=len(not_met),
         no_data_then=sum(s not in (Status.HOLDS, Status.DIVERGED) for s in then),
@@ -134,7 +133,7 @@ def scorecard_json(card: Scorecard) -> dict[str, Any]:
 
 
 def tally_line(t: Tally) -> str:
-    return (f"{t.claims} claims, {t.checkable} checkable ({t.derived} ours) · then: {t.held_then} held, "
+    return (f"{t.claims} claims, {t.checkable} checkable ({t.ours} our reading) · then: {t.held_then} held, "
             f"{t.wrong_then} wrong, {t.not_met_then} not met (our reading), {t.no_data_then} no data · now: "
             f"{t.holds_now} hold, {t.diverged_now} diverged · {t.errors} errors of the article")
 

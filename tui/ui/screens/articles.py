@@ -22,7 +22,7 @@ CLAIM_PREFIX = "claim:"
 
 
 def tally_text(t: Tally) -> str:
-    return (f"{t.claims} claims · {t.checkable} checkable ({t.derived} ours) · then {t.held_then} held, "
+    return (f"{t.claims} claims · {t.checkable} checkable ({t.ours} our reading) · then {t.held_then} held, "
             f"{t.wrong_then} wrong, {t.not_met_then} not met (our reading), {t.no_data_then} no data · now "
             f"{t.holds_now} hold, {t.diverged_now} diverged · {t.errors} errors")
 
