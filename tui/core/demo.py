@@ -3,8 +3,8 @@
 Run `python -m tui.core.demo` to regenerate `tui/core/data/demo.jsonl.gz`; the output is byte-for-byte deterministic.
 Nothing here is market data: every number below is an assumption, stated so that the verdicts can be traced.
 
-The tape has two parts. The **daily history** runs from 2025-10-01 to the day before DEMO_START: one bar per
-trading day, stamped at the session close (crypto 23:59:59 UTC every day, network 00:00 UTC every day,
+The tape has two parts. The **daily history** runs from HISTORY_START (2025-09-26) to the day before DEMO_START:
+one bar per trading day, stamped at the session close (crypto 23:59:59 UTC every day, network 00:00 UTC every day,
 Yahoo series at their market's close on weekdays). The **live part** covers the three days from DEMO_START:
 crypto every 2 minutes (the crypto staleness limit is 120 s), the network every 10 minutes, and Yahoo series
 every 10 minutes while their market is open.
@@ -40,7 +40,7 @@ TSLA 3.32B, ORCL 2.85B, META 2.52B, AVGO 4.72B, TSM 5.19B (ADR equivalents), AMD
 Day highs are the close plus a half-normal draw (lows likewise, below); live highs are the running session
 high, the DOGE low the running UTC-day low. BTC/USDT is BTC/USD within ±0.04%, USDT/USD 1 ± 0.02%.
 Difficulty follows the mean hashrate of each 14-day epoch (× 600 / 2³²) and stays constant in the live part.
-Claims dated before 2025-10-01 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31, Nvidia's
+Claims dated before 2025-09-26 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31, Nvidia's
 July 4T, the 2025 share of BTC-Nasdaq windows) have no demo data on their date; copper, silver, ABTC and
 Dajin Heavy (002487.SZ) only walk from stated starting levels. Demo data never enters the store.
 """
@@ -66,7 +66,11 @@ DEMO_START = datetime(2026, 2, 2, tzinfo=UTC)  # a Monday
 DEMO_END = DEMO_START + timedelta(days=3)
 DEMO_SOURCE = "demo"
 DEMO_TAPE = Path(__file__).parent / "data" / "demo.jsonl.gz"
-HISTORY_START = date(2025, 10, 1)
+# The history holds, before DEMO_START, the common trading days of the longest rolling window a claim reads
+# (MARA's beta() over 90 daily returns: 91 weekday closes, the last on Friday 01-30), so that every window is
+# whole from the demo's first minute; it starts after the last pre-history date a claim names (09-22).
+# tests/test_demo.py holds every claim to it: only a claim that names a date before it may find no data.
+HISTORY_START = date(2025, 9, 26)
 
 CRYPTO_STEP = timedelta(minutes=2)
 TICK_STEP = timedelta(minutes=10)
