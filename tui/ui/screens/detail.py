@@ -32,6 +32,13 @@ from widgets.table import KeyTable
 class Page(VerticalScroll):
     """A drill-down's scrolling page: j and k scroll it, as the arrows do."""
 
+    DEFAULT_CSS = """
+    Page .chart-note {
+        display: none;  /* shown in place of a chart with no data */
+        padding: 0 2 1 2;
+    }
+    """
+
     BINDINGS = [Binding("j", "scroll_down", "Down", show=False), Binding("k", "scroll_up", "Up", show=False)]
 
 
@@ -41,30 +48,44 @@ RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
                mark: datetime | None = None, window: tuple[datetime, datetime] | None = None) -> None:
-    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled
-    and named in the title ('… · 1W · y in ZH/s'), the claimed level as a line, the claim's date as a mark."""
+    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled,
+    named in the title ('… · 1W · y in ZH/s') and labelled as the app writes numbers (95,000, not 94637.5), the
+    claimed level as a line, the claim's date as a mark. With no history the plot is hidden (see `chart_note`)."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
-    plt.title(title)
+    plot.display = bool(history)
     if not history:
-        plt.text("no history in the store for this range", 0, 0)
-        plot.refresh()
         return
     plt.date_form("Y-m-d H:M")
     xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
     scale, label = fmt.axis([o.value for o in history] + ([] if level is None else [level]), history[-1].unit)
     plt.title(f"{title} · y in {label}")
     plt.ylabel(label)
-    plt.plot(xs, [o.value / scale for o in history], marker="braille")
+    ys = [o.value / scale for o in history]
+    plt.plot(xs, ys, marker="braille")
     if window is not None:
         start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in window)
         plt.xlim(start, end)  # type: ignore[arg-type]  # plotext takes dates
     if level is not None:
         plt.hline(level / scale, "red")
+    shown = [*ys, *([] if level is None else [level / scale])]
+    low, high = min(shown), max(shown)
+    if low == high:  # one level: a band of a percent around it, labelled as a band
+        pad = abs(low) / 100 or 1.0
+        low, high = low - pad, high + pad
+        plt.ylim(low, high)
+    places = fmt.ticks(low, high, count=max(2, min(5, plot.size.height // 4)))
+    plt.yticks([place for place, _ in places], [text for _, text in places])
     if mark is not None and history[0].ts <= mark <= history[-1].ts:
         plt.vline(mark.strftime("%Y-%m-%d %H:%M"), "blue")  # type: ignore[arg-type]  # plotext takes dates
     plot.refresh()
+
+
+def show_note(note: Static, history: list[Observation], series: str, span: str = "") -> None:
+    """The plain line shown in place of a chart with nothing to draw (an empty box says nothing), else none."""
+    note.update(f"no data for {series}{span}")
+    note.display = not history
 
 
 class ClaimScreen(StateScreen):
@@ -80,7 +101,7 @@ class ClaimScreen(StateScreen):
         self.then: Verdict | None = None
         self.flips: list[str] = []
         self.shown_at: datetime | None = None  # the moment of the state shown
-        self.charted: float | None = None  # the live value the chart was last drawn for
+        self.charted: tuple[float | None] | None = None  # the live value the chart was last read for, once read
         self.drawn = False  # the chart has been drawn once (it is read in a thread)
 
     def compose(self) -> ComposeResult:
@@ -88,6 +109,7 @@ class ClaimScreen(StateScreen):
         with Page():
             yield Static(id="claim-text")
             if self.claim.rule:
+                yield Static(id="claim-chart-note", classes="chart-note")
                 yield PlotextPlot(id="claim-chart")
         yield Footer()
 
@@ -99,8 +121,8 @@ class ClaimScreen(StateScreen):
         self.flips = [flip.line for flip in state.flips.get(self.claim.id, ())]
         for text in self.query("#claim-text").results(Static):
             text.update(self.describe())
-        if self.claim.rule and verdict.live_value != self.charted:
-            self.charted = verdict.live_value
+        if self.claim.rule and (verdict.live_value,) != self.charted:  # read once even with no live value
+            self.charted = (verdict.live_value,)
             self.read_chart()
 
     def tick(self, now: datetime) -> None:
@@ -125,6 +147,7 @@ class ClaimScreen(StateScreen):
         # The claimed level is drawn when the rule compares the series itself, in its own unit.
         direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
         draw_chart(plot, history, series, rule.value if direct else None, mark)
+        show_note(self.query_one("#claim-chart-note", Static), history, series)
         self.drawn = True
 
     def describe(self, now: datetime | None = None) -> Text:
@@ -256,6 +279,7 @@ class SeriesScreen(StateScreen):
         yield HeaderLine()
         with Page():
             yield Static(id="series-text")
+            yield Static(id="series-chart-note", classes="chart-note")
             yield PlotextPlot(id="series-chart")
         yield Footer()
 
@@ -285,6 +309,7 @@ class SeriesScreen(StateScreen):
         name = self.company()
         draw_chart(self.query_one("#series-chart", PlotextPlot), history,
                    f"{self.series}{' · ' + name if name else ''} · {label}", window=window)
+        show_note(self.query_one("#series-chart-note", Static), history, self.series, f" in this range ({label})")
         self.drawn = True
 
     def describe(self, now: datetime) -> Text:
