@@ -380,7 +380,7 @@ def write(path: Path, observations: Iterable[Observation]) -> None:
 def main() -> None:
     observations = generate()
     write(DEMO_TAPE, observations)
-    print(f"wrote {len(observations)} observations to {DEMO_TAPE} ({DEMO_TAPE.stat().st_size:,} bytes)")
+    print(f"wrote {len(observations):,} observations to {DEMO_TAPE} ({DEMO_TAPE.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

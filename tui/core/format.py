@@ -150,6 +150,11 @@ def _places(low: float, high: float, step: float) -> int:
     return math.floor(high / step + 1e-9) - math.ceil(low / step - 1e-9) + 1
 
 
+def count(n: int) -> str:
+    """A count as every number in the app is written, with thousands separators: 34,975 observations."""
+    return f"{n:,}"
+
+
 def signed_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
