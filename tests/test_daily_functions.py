@@ -163,5 +163,5 @@ def test_counts_of_days_have_thousands_separators() -> None:
     rows = daily(BTC, "2022-09-01", [100.0 + i % 7 for i in range(1_200)])
     value = run(f"share(last({BTC}) > 1 USD, since=2022-09-01, until=2025-12-13)", *rows)
     assert "(1,200 of 1,200 common trading days from 2022-09-01 to 2025-12-13)" in value.text
-    with pytest.raises(NoData, match="needs 1,201 common trading days of .*, found 1,200"):
+    with pytest.raises(NoData, match=r"needs 1,201 common trading days of .*, found 1,200"):
         run(f"beta({BTC}, {BTC}, days=1200)", *rows)

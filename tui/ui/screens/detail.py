@@ -167,13 +167,16 @@ class ClaimScreen(StateScreen):
         if c.draft:
             text.append("Draft: a proposed rule not yet confirmed; shown, but never counted as diverged. To confirm "
                         "it, remove `draft = true` from its file.\n", style="italic")
+        chinese = c.summary_zh if c.summary_zh.strip() != c.summary.strip() else ""  # a user's claim may give one
         if c.quote:
             where = f" (paragraph {c.paragraph})" if c.paragraph else ""
             text.append(f"The article{where} ", style="dim").append(f"{c.quote}\n")
             text.append("In English ", style="dim").append(f"{c.summary}\n")
-            text.append("摘要 ", style="dim").append(f"{c.summary_zh}\n\n")
+            if chinese:
+                text.append("摘要 ", style="dim").append(f"{chinese}\n")
+            text.append("\n")
         else:
-            text.append(f"{c.summary}\n{c.summary_zh}\n\n")
+            text.append(f"{c.summary}\n" + (f"{chinese}\n" if chinese else "") + "\n")
         inferred = " (date inferred)" if c.as_of_inferred else ""
         text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
         text.append("Source ", style="dim").append(f"{citation(article)} ({article.title_en})\n")
