@@ -21,7 +21,7 @@ from tui.core.model import Article, Claim, Evidence, Observation, SeriesId, Stat
 from tui.core.names import with_names
 from tui.core.printable import printable
 from tui.core.rules.verdict import live_text, off_text
-from tui.core.store import DISPUTED, HealthRecord
+from tui.core.store import DISPUTED, REFUSED, HealthRecord
 from tui.core.then import move_text
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
@@ -400,10 +400,13 @@ class SourcesScreen(StateScreen):
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
             latency = "—" if h.latency_ms is None else f"{h.latency_ms:,.0f} ms"
-            mark, _ = pill_text(Pill(h.source, h.state))
-            state = Text(f"{mark} {h.state}", style="bold" if h.state == "failing" else "")
-            rows.append([h.source, state, Text(latency, justify="right"), Text(str(h.failures), justify="right"),
-                         ago(h.last_success), nxt])
+            # it answered, but not for everything asked: that is said, never a plain "ok"
+            lacking = shortfall(h) if h.state in ("ok", "slow") else ""
+            mark, _ = pill_text(Pill(h.source, "partial" if lacking else h.state))
+            word = (lacking if h.state == "ok" else f"{h.state}, {lacking}") if lacking else h.state
+            state = Text(f"{mark} {word}", style="bold" if h.state == "failing" else "")
+            rows.append([printable(h.source), state, Text(latency, justify="right"),
+                         Text(fmt.count(h.failures), justify="right"), ago(h.last_success), nxt])
         errors = ["" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "") for h in self.health]
         room = self.error_room([[str(c) for c in row] for row in rows])
         table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
@@ -432,7 +435,8 @@ class SourcesScreen(StateScreen):
             return
         h = health[table.cursor_row]
         text = Text()
-        text.append(f"{h.source}: ", style="bold").append(h.state)
+        lacking = shortfall(h) if h.state in ("ok", "slow") else ""
+        text.append(f"{printable(h.source)}: ", style="bold").append(h.state + (f", {lacking}" if lacking else ""))
         if h.last_error:
             seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
@@ -440,14 +444,40 @@ class SourcesScreen(StateScreen):
         for missing in h.partial:
             if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
                 text.append(f"\ndisputed, not used: {self.named(missing.removeprefix(DISPUTED))}")
-            else:
-                text.append(f"\nmissing from the last answer: {self.named(missing)}")
+            elif missing.startswith(REFUSED):
+                text.append(f"\nrefused as bad data: {self.named(missing.removeprefix(REFUSED))}")
+        for reason, symbols in missing_by_reason(h).items():  # 40 unquoted symbols: one line, not forty
+            text.append(f"\nmissing from the last answer ({len(symbols)}), {self.named(reason)}: ", style="bold")
+            text.append(", ".join(self.named(symbol) for symbol in symbols))
         detail.update(text)
 
 
     def named(self, text: str) -> str:
         """Text from a source, made printable, with a company's name after each exchange code it holds."""
         return with_names(printable(text), self.tapecheck.narratives.names, self.tapecheck.lang)
+
+
+def missing_by_reason(health: HealthRecord) -> dict[str, list[str]]:
+    """The items missing from a source's last answer ("symbol: reason"), grouped by reason; a symbol not yet
+    listed (a company before its listing day) is not missing."""
+    found: dict[str, list[str]] = {}
+    for item in health.partial:
+        if item.startswith((DISPUTED, REFUSED)) or "not listed" in item:
+            continue
+        symbol, _, reason = item.partition(": ")
+        found.setdefault(reason or "no reason given", []).append(symbol)
+    return found
+
+
+def shortfall(health: HealthRecord) -> str:
+    """What a source left out of its last answer, counted: '40 unquoted', '3 missing, 1 refused'; '' if nothing."""
+    missing = missing_by_reason(health)
+    unquoted = sum(len(symbols) for reason, symbols in missing.items() if "not quote" in reason)
+    other = sum(len(symbols) for symbols in missing.values()) - unquoted
+    refused = sum(1 for item in health.partial if item.startswith(REFUSED))
+    disputed = sum(1 for item in health.partial if item.startswith(DISPUTED))
+    counts = ((unquoted, "unquoted"), (other, "missing"), (refused, "refused"), (disputed, "disputed"))
+    return ", ".join(f"{fmt.count(n)} {word}" for n, word in counts if n)
 
 
 def _clip(text: str, width: int) -> str:
