@@ -242,6 +242,7 @@ def test_a_correlation_between_two_named_assets_is_a_corr_rule_of_our_reading(tm
     ]
     first, second = (c for c in narratives.claims if c.rule)
     assert first.figure == "0.5" and first.as_of == date(2025, 12, 31) and first.ours and first.draft
-    assert "30 daily returns" in first.reading_note and "more than half" in first.reading_note
+    assert first.reading_note is not None and "30 daily returns" in first.reading_note
+    assert "more than half" in first.reading_note
     assert "correlation of 比特幣 (BTC/USD) and 納斯達克 (^IXIC) at least 0.5" in first.summary
     assert second.as_of == date(2026, 1, 5) and second.rule is not None and second.rule.tolerance_pct == 10
