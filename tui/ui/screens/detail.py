@@ -447,6 +447,9 @@ class SourcesScreen(StateScreen):
             elif missing.startswith(REFUSED):
                 text.append(f"\nrefused as bad data: {self.named(missing.removeprefix(REFUSED))}")
         for reason, symbols in missing_by_reason(h).items():  # 40 unquoted symbols: one line, not forty
+            if len(symbols) == 1:
+                text.append(f"\nmissing from the last answer: {self.named(f'{symbols[0]}: {reason}')}")
+                continue
             text.append(f"\nmissing from the last answer ({len(symbols)}), {self.named(reason)}: ", style="bold")
             text.append(", ".join(self.named(symbol) for symbol in symbols))
         detail.update(text)
