@@ -26,6 +26,7 @@ from typing import IO
 
 from tui.collect.alerting import JUDGE_EVERY_S, Alerting, OneAtATime
 from tui.collect.consistency import seed_from_store
+from tui.collect.executor import use_daemon_threads
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
@@ -269,7 +270,9 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 async def collect(settings: Settings, narratives: Narratives, store: Store, plan: Planned,
                   log: Callable[[str], None], *, linger_s: float | None = None, refetch_history: bool = False,
                   stop: asyncio.Event | None = None) -> int:
-    """Run a collector until a signal (or `stop`); returns how many sources were failing at the end."""
+    """Run a collector until a signal (or `stop`); returns how many sources were failing at the end.
+    Its worker threads are daemons: a call stuck in one is not waited for past a grace (tui.collect.executor)."""
+    use_daemon_threads()
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     collector = Collector(settings, narratives, store, plan, log, linger_s=linger_s,
