@@ -47,6 +47,7 @@ from tui.collect.sources.base import (
     FetchResult,
     RateLimited,
     SourceError,
+    Unreachable,
     check_market_cap,
     check_value,
     epoch_to_utc,
@@ -442,7 +443,7 @@ def _make_session(base_url: str | None, timeout_s: float, max_body: int = MAX_BO
                 if writer.error is not None:  # our callback ended the transfer: say why, not "curl: (23)"
                     raise writer.error from None
                 if job is not None and unreachable(reason := str(yahoo_error(exc, timeout_s))):
-                    job.failed(SourceError(reason))
+                    job.failed(Unreachable(reason))
                 raise
             response.content = writer.body()
             if response.status_code == 429:

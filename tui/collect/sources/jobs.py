@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tui.collect.sources.base import SourceError
+from tui.collect.sources.base import SourceError, Unreachable
 
 T = TypeVar("T")
 
@@ -44,12 +44,12 @@ class Job:
             raise self.failure
         left = self.deadline - time.monotonic()
         if left <= 0:
-            self.failure = SourceError(f"timed out after {self.timeout_s:g} s")
+            self.failure = Unreachable(f"timed out after {self.timeout_s:g} s")
             raise self.failure
         self.requests += 1
         return min(bounded_timeout(asked, ceiling), left)
 
-    def failed(self, reason: SourceError) -> None:
+    def failed(self, reason: Unreachable) -> None:
         """The upstream could not be reached: the job's later requests fail at once, with this reason."""
         if self.failure is None:
             self.failure = reason
