@@ -317,7 +317,7 @@ def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None 
     if "YFRateLimitError" in names:
         return RateLimited("rate limited by Yahoo (HTTP 429 Too Many Requests)", retry_after=retry_after)
     if names & {"Timeout", "TimeoutError", "ReadTimeout", "ConnectTimeout"}:
-        return SourceError(f"timed out after {timeout_s:g} s")
+        return Unreachable(f"timed out after {timeout_s:g} s")
     if "HTTPError" in names:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status is not None:
@@ -327,7 +327,7 @@ def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None 
     reason = describe_failure(f"{type(exc).__name__}: {exc}", timeout_s)
     if reason.startswith("Yahoo request failed"):
         reason = f"Yahoo request failed: {type(exc).__name__}: {str(exc).strip()[:80]}"
-    return SourceError(reason)
+    return Unreachable(reason) if unreachable(reason) else SourceError(reason)
 
 
 class _YfErrorLog(logging.Handler):
@@ -636,6 +636,7 @@ class EquitiesSource:
         self._shares: dict[str, float] = {}  # latest share counts, for history market values
         self._currency: dict[str, str] = {}  # latest currency Yahoo named per symbol
         self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._unreachable: Unreachable | None = None  # why the last quote poll could not reach Yahoo
         self.last_history_failures: dict[str, str] = {}
         self.last_history_rejected: tuple[str, ...] = ()
 
@@ -665,7 +666,7 @@ class EquitiesSource:
             async with asyncio.timeout(timeout):  # not wait_for, which can lose a cancel on Python 3.11
                 return await asyncio.shield(task)
         except TimeoutError:
-            raise SourceError(f"timed out after {timeout:g} s") from None
+            raise Unreachable(f"timed out after {timeout:g} s") from None
         except SourceError:
             raise
         except Exception as exc:
@@ -688,7 +689,12 @@ class EquitiesSource:
             if failures:
                 raise SourceError(f"no symbol Yahoo can be asked for ({len(failures)} unusable)")
             return FetchResult()
-        quotes = await self._in_thread("quotes", self.downloader.quotes, symbols)
+        try:
+            quotes = await self._in_thread("quotes", self.downloader.quotes, symbols)
+        except Unreachable as error:
+            self._unreachable = error
+            raise
+        self._unreachable = None
         received = self._clock()
         observations: list[Observation] = []
         rejected: list[str] = []
@@ -774,7 +780,8 @@ class EquitiesSource:
         or without one, it is close × the CURRENT count: the live market value over the live price, not
         `sharesOutstanding`, which counts one class only, so that a day's value and the live one agree (the
         rules then say "at today's share count"). Current counts come from the last quotes; when a symbol has
-        none yet, this call also makes one quote request for them. The bar of a
+        none yet, this call also makes one quote request for them. While the last quote poll could not reach
+        Yahoo, this fails at once with its reason. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
         """
@@ -783,6 +790,8 @@ class EquitiesSource:
         self.last_history_rejected = ()
         if not symbols:
             return []
+        if self._unreachable is not None:  # offline: its many requests (and threads) would all fail the same way
+            raise Unreachable(f"{self._unreachable}, as the last quote poll found")
         now = self._clock()
         need_quotes = [s for s in symbols if self._plans[s].kind == "equity" and s not in self._shares]
         bars, quotes, counts = await self._in_thread("history", self._history_job, symbols, start, need_quotes)
