@@ -535,8 +535,10 @@ class YFinanceDownloader:
             reasons = {failures.get(s.upper(), failures.get(s, "")) for s in symbols} - {""}
             if any(r.startswith("rate limited") for r in reasons):
                 raise self._rate_limited()
-            raise SourceError(min(reasons, key=_severity) if reasons else
-                              f"no daily bars from Yahoo for any of {len(symbols)} symbols")
+            if not reasons:
+                raise SourceError(f"no daily bars from Yahoo for any of {len(symbols)} symbols")
+            reason = min(reasons, key=_severity)
+            raise Unreachable(reason) if unreachable(reason) else SourceError(reason)
         return bars
 
     def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
