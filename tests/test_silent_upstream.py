@@ -9,7 +9,9 @@ returns. Waits are on conditions, bounded only generously (the suite runs on loa
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +21,9 @@ from tests.fakes.yahoo import FakeYahoo
 from tui.collect import executor
 from tui.collect.collector import Collector, collect
 from tui.collect.poller import Schedule
-from tui.collect.sources.base import FetchResult, Source
+from tui.collect.sources.base import FetchResult, Source, Unreachable
 from tui.collect.sources.equities import EquitiesSource
+from tui.collect.sources.jobs import Job, bounded_timeout
 from tui.collect.sources.registry import Planned
 from tui.core.claims import load_narratives
 from tui.core.config import EquitiesSettings, load_settings
@@ -47,6 +50,20 @@ async def until(check: Callable[[], object], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"waited in vain for {what}")
+
+
+def test_every_request_has_a_finite_time_out_within_its_job() -> None:
+    # curl_cffi reads None and 0 as "wait forever": every request gets the source's time-out at most
+    for asked in (None, 0, -1, math.inf, math.nan, True, "30"):
+        assert bounded_timeout(asked, 30) == 30, asked
+    assert bounded_timeout(10, 30) == 10 and bounded_timeout(90, 30) == 30 and bounded_timeout((5, 60), 30) == 30
+    job = Job(2, time.monotonic() + 2)
+    assert 0 < job.request_timeout(None, 30) <= 2  # what is left of the job, not yfinance's 30 s
+    job.failed(Unreachable("connection refused (127.0.0.1:9)"))
+    with pytest.raises(Unreachable, match=r"^connection refused \(127.0.0.1:9\)$"):
+        job.request_timeout(10, 30)  # the job's later requests fail at once
+    with pytest.raises(Unreachable, match=r"^timed out after 1 s$"):
+        Job(1, time.monotonic() - 0.5).request_timeout(10, 30)  # none starts after the deadline
 
 
 def plan(source: Source, timeout_s: float) -> Planned:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tui.collect.sources.base import SourceError, Unreachable
+from tui.collect.sources.base import Unreachable
 
 T = TypeVar("T")
 
@@ -34,19 +34,16 @@ class Job:
 
     timeout_s: float
     deadline: float
-    failure: SourceError | None = None
-    requests: int = 0  # requests started within the job
+    failure: Unreachable | None = None
 
     def request_timeout(self, asked: Any, ceiling: float) -> float:
         """The time-out of the job's next request: what was asked (none, or none finite: `ceiling`), within
         the ceiling and what is left of the job. SourceError when the job failed or its time is up."""
-        if self.failure is not None:
-            raise self.failure
         left = self.deadline - time.monotonic()
-        if left <= 0:
+        if self.failure is None and left <= 0:
             self.failure = Unreachable(f"timed out after {self.timeout_s:g} s")
-            raise self.failure
-        self.requests += 1
+        if self.failure is not None:
+            raise Unreachable(str(self.failure))
         return min(bounded_timeout(asked, ceiling), left)
 
     def failed(self, reason: Unreachable) -> None:
