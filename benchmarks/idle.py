@@ -8,8 +8,8 @@ each program wrote to its terminal; and, at the end, the viewer's and the minima
 
 The offline collector: every source points at a closed port on 127.0.0.1 (connection refused at once, as an
 unreachable network is to a machine without one), into an empty store, at the shipped intervals and backoff.
-After 60 s (15 s with --quick) of failing and backing off, a window of as long measures its CPU beside the
-minimal app's, as "a collector with nothing to do" should cost.
+Once every source has failed once, and 60 s more (15 s with --quick) of backing off, a window of as long
+measures its CPU beside the minimal app's: it should cost what a collector with nothing to do costs.
 """
 
 from __future__ import annotations
