@@ -170,6 +170,9 @@ CASES: dict[str, tuple[Closes, Closes]] = {
     "jd-resource-peers-rerated-2025": (
         two_closes("2024-12-31", "2025-12-31", {"601600.SS": (6.5, 11.0), "603993.SS": (5.2, 16.0)}),
         two_closes("2024-12-31", "2025-12-31", {"601600.SS": (6.5, 11.0), "603993.SS": (5.2, 6.0)})),
+    # Huayou 60.00 -> 70.00 over the month to 15 Jan 2026 (+16.7 %, holds); 60.00 -> 63.00 (+5 %, fails)
+    "jd-huayou-recently-strong": (two_closes("2025-12-15", "2026-01-15", {"603799.SS": (60.0, 70.0)}),
+                                  two_closes("2025-12-15", "2026-01-15", {"603799.SS": (60.0, 63.0)})),
     # Nvidia added 4T since ChatGPT, the other six 1.5T each (holds); Nvidia 1T against Microsoft's 2T (fails)
     "ft-nvidia-biggest-winner": (seven({"NVDA": 4e12}), seven({"NVDA": 1e12, "MSFT": 2e12})),
     # Maxwell 80 -> 324 (+305 %) against the others' +200 % (holds); Maxwell +200 % against Drinda's +254 % (fails)
