@@ -1,6 +1,6 @@
-"""The check claims of issue 21 (figures of the articles that were context before), each judged on its own date
-over two small constructed tapes: one on which the article's figure holds, one on which it fails. The values
-are stated here and are test data, not a record of the market."""
+"""The check claims of issue 21 (figures and relations of the articles that were context, or no claim, before), each
+judged on its own date over two small constructed tapes: one on which the claim holds, one on which it fails. The
+values are stated here and are test data, not a record of the market."""
 
 from __future__ import annotations
 
