@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from tui.collect.sources.wanted import wanted
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.judge.then import judge_then
 from tui.core.model import Observation, Status
+from tui.core.narratives.claims import load_narratives
 from tui.core.tape import MemoryTape
-from tui.core.then import judge_then
 
 NARRATIVES = load_narratives()
 SETTINGS = load_settings()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.draft_files import ARTICLES, load_drafts
-from tui.core.claims import load_narratives
-from tui.core.draft.build import DraftRequest, draft_file
-from tui.core.draft.measure import SEEDS, main, measure
-from tui.core.draft.segment import read_article
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.draft.build import DraftRequest, draft_file
+from tui.core.narratives.draft.measure import SEEDS, main, measure
+from tui.core.narratives.draft.segment import read_article
 
 HAND_WRITTEN = """
 [article]

@@ -165,7 +165,7 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential value in the config, for the log to mask."""
-        from tui.core.location import url_secrets
+        from tui.core.urls import url_secrets
 
         return (*(v for creds in self.crypto.credentials.values() for v in creds.values()),
                 *url_secrets(self.store.url))
@@ -394,7 +394,7 @@ def _alert_rules(doc: TomlFile, problems: list[str]) -> list[AlertRule]:
     entries = doc.data.get("alerts", {}).get("rules", []) if isinstance(doc.data.get("alerts"), dict) else []
     if not entries:
         return []
-    from tui.core.claims import build_rule  # the rule language, loaded only for a config that has rules
+    from tui.core.narratives.claims import build_rule  # the rule language, loaded only for a config that has rules
     rules: list[AlertRule] = []
     names: set[str] = set()
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
