@@ -14,8 +14,22 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tui.core import format as fmt
-from tui.core.configspec import BOOL, Spec, Table, build, defaults, json_schema, number, one_of, problems, seconds, \
-    setting, strings, text, whole
+from tui.core.configspec import (
+    BOOL,
+    Spec,
+    Table,
+    build,
+    defaults,
+    json_schema,
+    number,
+    one_of,
+    problems,
+    seconds,
+    setting,
+    strings,
+    text,
+    whole,
+)
 from tui.core.model import Rule, SeriesId, TapecheckError
 from tui.core.tomlfile import TomlFile, read_toml
 
@@ -259,7 +273,8 @@ class AlertSettings:
     hysteresis_pct: float = setting(0.5, number(*HYSTERESIS_PCT, f"a percentage from {HYSTERESIS_PCT[0]:g} to "
                                                                  f"{HYSTERESIS_PCT[1]:g}"),
                                     "a level counts as crossed once cleared by this percent of it")
-    cooldown_s: float = setting(300, seconds(0, 7 * DAY_S), "after an alert, a claim's or rule's next one waits this long")
+    cooldown_s: float = setting(300, seconds(0, 7 * DAY_S),
+                                "after an alert, a claim's or rule's next one waits this long")
     on_stale: bool = setting(False, BOOL, "also alert when a claim turns stale")
     on_no_data: bool = setting(False, BOOL, "also alert when a claim has no data")
     command: tuple[str, ...] = setting(

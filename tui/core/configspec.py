@@ -42,7 +42,7 @@ class Table:
     names: tuple[str, ...] = ()
 
 
-def setting(default: Any, spec: Spec | Table, doc: str, example: Any = None, repr: bool = True) -> Any:  # noqa: A002
+def setting(default: Any, spec: Spec | Table, doc: str, example: Any = None, repr: bool = True) -> Any:
     """A config key's field: its default, what it must be, what it is for, and an example of a value."""
     meta = {SPEC: spec, DOC: doc, **({EXAMPLE: example} if example is not None else {})}
     if isinstance(default, dict | list):
@@ -147,40 +147,42 @@ def _table(table: Table, path: str) -> Node:
 def problems(doc: TomlFile, root: type, hints: dict[str, str] | None = None) -> list[str]:
     """Every problem of `doc` against the declaration `root`; `hints` adds words to `[table] must be a table`."""
     top = tree(root)
-    return _check(doc, top, top, doc.data, hints or {})
+    return _check(doc, top, top, doc.data, "", hints or {})
 
 
-def _check(doc: TomlFile, top: Node, node: Node, table: dict[str, Any], hints: dict[str, str]) -> list[str]:
+def _check(doc: TomlFile, top: Node, node: Node, table: dict[str, Any], prefix: str, hints: dict[str, str]
+           ) -> list[str]:
+    """The problems of `table`, at `prefix` in the file, against `node` of the declaration."""
     found = []
     for key, value in table.items():
-        path = _join(node.path, key)
+        path = _join(prefix, key)
         where = doc.where(*path.split("."))
         sub = node.tables.get(key) or (node.other if isinstance(node.other, Node) else None)
         if sub is not None:
             if isinstance(value, dict):
-                found += _check(doc, top, sub, value, hints)
+                found += _check(doc, top, sub, value, path, hints)
             else:
                 found.append(f"{where}: [{path}] must be a table{hints.get(path, '')}")
             continue
         spec = node.values.get(key) or (node.other if isinstance(node.other, Spec) else None)
         if spec is None:
-            found.append(f"{where}: {_unknown(top, node, key, value)}")
+            found.append(f"{where}: {_unknown(top, node, prefix, key, value)}")
         elif not spec.test(value):
             found.append(f"{where}: {path} = {'(hidden)' if spec.secret else repr(value)} must be {spec.must}")
     return found
 
 
-def _unknown(top: Node, node: Node, key: str, value: object) -> str:
+def _unknown(top: Node, node: Node, prefix: str, key: str, value: object) -> str:
     """`unknown section [bogus] (did you mean [display]?)`, `unknown key poller.foo (did you mean ...?)`."""
-    path = _join(node.path, key)
+    path = _join(prefix, key)
     if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
         near = difflib.get_close_matches(path, top.sections(), n=1)
         return f"unknown section [{path}]" + (f" (did you mean [{near[0]}]?)" if near else "")
-    if not node.path:
+    if not prefix:
         owner = next((n.path for n in top.walk() if key in n.values), None)
         return f"unknown key {key} outside any section" + (f" (it belongs under [{owner}])" if owner else "")
     near = difflib.get_close_matches(key, list(node.values), n=1)
-    return f"unknown key {path}" + (f" (did you mean {node.path}.{near[0]}?)" if near else "")
+    return f"unknown key {path}" + (f" (did you mean {prefix}.{near[0]}?)" if near else "")
 
 
 # The defaults, and the settings built from checked data.
