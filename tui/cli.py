@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.config import Settings, config_schema, load_settings, user_config_path
 from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                        default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+    commands.add_parser("config-schema", help="print config.toml's keys, types, bounds and docs as JSON Schema, for "
+                                              "editors (taplo, Even Better TOML)")
 
     lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
                                             "ids unique across every file (shipped ones too)")
@@ -198,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         refuse_flags_out_of_mode(args)
+        if args.command == "config-schema":  # before the config is read: a broken one is when the schema helps
+            print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+            return EXIT_OK
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
