@@ -267,3 +267,11 @@ def test_any_value_in_any_declared_table_loads_or_names_its_line(tmp_path: Path,
         for line in str(error).splitlines():
             assert re.match(rf"{re.escape(str(path))}(:\d+)?: ", line), line
             assert "Traceback" not in line
+
+
+def test_staleness_declares_a_maximum_age_for_every_series_kind() -> None:
+    """The kinds are declared once, in the model; [staleness] has a key for each (max_age_s reads it by name)."""
+    from tui.core.config import Staleness
+    from tui.core.model import SERIES_KINDS
+
+    assert {f.name for f in dataclasses.fields(Staleness)} - {"history_days"} == set(SERIES_KINDS)

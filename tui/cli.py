@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from tui.core.config import Settings, config_schema, load_settings, user_config_path
+from tui.core.config import LANGS, Settings, config_schema, load_settings, user_config_path
 from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="a config file (default: $TAPECHECK_CONFIG, "
                                                     "the user config dir, then the shipped defaults)")
-    parser.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries")
+    parser.add_argument("--lang", choices=LANGS, help="language of titles and summaries")
     parser.add_argument("--snapshot", type=Path, metavar="FILE",
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                        default=argparse.SUPPRESS)
     serve.add_argument("--config", type=Path, help="a config file", default=argparse.SUPPRESS)
-    serve.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries",
+    serve.add_argument("--lang", choices=LANGS, help="language of titles and summaries",
                        default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")

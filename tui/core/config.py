@@ -35,7 +35,6 @@ from tui.core.tomlfile import TomlFile, read_toml
 
 ENV_VAR = "TAPECHECK_CONFIG"
 LANGS = ("en", "zh")
-SERIES_KINDS = ("crypto", "equity", "index", "fx", "commodity", "network")
 
 
 def shipped_config_path() -> Path:
