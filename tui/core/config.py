@@ -2,6 +2,10 @@
 
 Discovery order: --config PATH, $TAPECHECK_CONFIG, the user config dir, the shipped defaults. A user file
 only overrides: keys it leaves out keep the shipped values. Every problem names the file, the key and the line.
+
+Every key is declared once, as a field of the dataclasses below (`setting(default, spec, doc)`, see configspec):
+its default, its type and bounds, the words of its error and its documentation. The checks, the defaults and the
+JSON Schema of `tapecheck config-schema` are all derived from those fields.
 """
 
 from __future__ import annotations

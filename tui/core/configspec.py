@@ -247,7 +247,8 @@ def _object(cls: type) -> dict[str, Any]:
         if EXAMPLE in f.metadata:
             entry["examples"] = [_plain(f.metadata[EXAMPLE])]
         properties[f.name] = entry
-    described = {"description": " ".join(cls.__doc__.split())} if cls.__doc__ else {}
+    doc = cls.__doc__ or ""  # a dataclass without a docstring is given its signature: not worth showing
+    described = {"description": " ".join(doc.split())} if doc and not doc.startswith(f"{cls.__name__}(") else {}
     return {"type": "object", **described, "properties": properties, "additionalProperties": False}
 
 
