@@ -112,6 +112,13 @@ class Node:
         return sorted(n.path for n in self.walk() if (n.values or isinstance(n.other, Spec)) and "*" not in n.path)
 
 
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of dataclass `cls`, evaluated once (they are strings under `from __future__ import
+    annotations`, and evaluating them costs more than the rest of loading a config)."""
+    return typing.get_type_hints(cls)
+
+
 def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
@@ -120,7 +127,7 @@ def _join(prefix: str, key: str) -> str:
 def tree(cls: type, path: str = "") -> Node:
     """The declaration of dataclass `cls`, as the table at `path`."""
     node = Node(path, {}, {})
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for f in dataclasses.fields(cls):
         spec = f.metadata.get(SPEC)
         if dataclasses.is_dataclass(hints[f.name]):
@@ -199,14 +206,15 @@ def _plain(value: Any) -> Any:
 
 def defaults(cls: type) -> dict[str, Any]:
     """The declared defaults of dataclass `cls`, as the nested tables a TOML file would hold."""
-    return {f.name: _plain(getattr(cls(), f.name)) if not dataclasses.is_dataclass(typing.get_type_hints(cls)[f.name])
-            else defaults(typing.get_type_hints(cls)[f.name]) for f in dataclasses.fields(cls)}
+    hints, made = _hints(cls), cls()
+    return {f.name: defaults(hints[f.name]) if dataclasses.is_dataclass(hints[f.name])
+            else _plain(getattr(made, f.name)) for f in dataclasses.fields(cls)}
 
 
 def build(cls: type, table: dict[str, Any], **given: Any) -> Any:
     """An instance of dataclass `cls` from checked data: sub-tables built alike, lists made tuples where the
     field is one; `given` sets fields outright."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in given or f.name not in table:
@@ -231,7 +239,7 @@ def json_schema(root: type, title: str) -> dict[str, Any]:
 
 
 def _object(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     properties: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         spec = f.metadata.get(SPEC)
