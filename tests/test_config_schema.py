@@ -250,7 +250,7 @@ def toml_value(value: Any) -> str:
     return json.dumps(value)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(TABLES), st.sampled_from(NAMES), VALUES), max_size=6))
 def test_any_value_in_any_declared_table_loads_or_names_its_line(tmp_path: Path,
                                                                   entries: list[tuple[str, str, Any]]) -> None:
