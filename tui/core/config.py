@@ -100,8 +100,10 @@ def _argv(value: Any) -> bool:
 
 
 # an [[alerts.rules]] table's keys, as JSON Schema; all but name are needed
+RULE_NAME_MAX = 200
 RULE_KEYS: dict[str, dict[str, Any]] = {
-    "name": {"type": "string", "maxLength": 200, "description": "what alerts call it (default: the rule itself)"},
+    "name": {"type": "string", "maxLength": RULE_NAME_MAX,
+             "description": "what alerts call it (default: the rule itself)"},
     "expr": {"type": "string", "description": "an expression of the rule language",
              "examples": ["last(crypto:BTC/USD:last)"]},
     "op": {"type": "string", "enum": list(ALERT_OPS)},
@@ -437,8 +439,9 @@ def _alert_rules(doc: TomlFile, problems: list[str]) -> list[AlertRule]:
         if rule is None:
             continue
         name = entry.get("name", f"{rule.expr} {rule.op} {fmt.quantity(rule.value, rule.unit)}")
-        if not isinstance(name, str) or not name.strip() or not name.isprintable() or len(name) > 200:
-            bad("name", "name must be a short line of text (up to 200 characters, no control characters)")
+        if not isinstance(name, str) or not name.strip() or not name.isprintable() or len(name) > RULE_NAME_MAX:
+            bad("name", f"name must be a short line of text (up to {RULE_NAME_MAX} characters, no control "
+                        "characters)")
         elif name in names:
             bad("name", f"another rule is named {name!r}: each alert rule needs its own name")
         else:
