@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from tui.core.config import Settings, load_settings, user_config_path
+from tui.core.config import LANGS, Settings, config_schema, load_settings, user_config_path
 from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="a config file (default: $TAPECHECK_CONFIG, "
                                                     "the user config dir, then the shipped defaults)")
-    parser.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries")
+    parser.add_argument("--lang", choices=LANGS, help="language of titles and summaries")
     parser.add_argument("--snapshot", type=Path, metavar="FILE",
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
@@ -178,10 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                        default=argparse.SUPPRESS)
     serve.add_argument("--config", type=Path, help="a config file", default=argparse.SUPPRESS)
-    serve.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries",
+    serve.add_argument("--lang", choices=LANGS, help="language of titles and summaries",
                        default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+    commands.add_parser("config-schema", help="print config.toml's keys, types, bounds and docs as JSON Schema, for "
+                                              "editors (taplo, Even Better TOML)")
 
     lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
                                             "ids unique across every file (shipped ones too)")
@@ -198,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         refuse_flags_out_of_mode(args)
+        if args.command == "config-schema":  # before the config is read: a broken one is when the schema helps
+            print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+            return EXIT_OK
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
