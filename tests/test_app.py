@@ -11,11 +11,11 @@ from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
 from tests.pilot import shown, until
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.engine import Engine
+from tui.core.judge.engine import Engine
 from tui.core.model import Status
-from tui.core.store import HealthRecord, Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import TapecheckApp, live_app, snapshot_app
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
@@ -310,7 +310,7 @@ async def test_r_and_p_are_requests_to_the_collector_asked_first_and_signed(tmp_
     it; the pause shows in every dashboard's header with that name and the time."""
     from dataclasses import replace
 
-    from tui.core.store import requester, this_collector
+    from tui.core.store.sqlite import requester, this_collector
     from tui.ui.screens.confirm import ConfirmScreen
 
     store = Store(tmp_path / "s.sqlite")

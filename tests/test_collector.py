@@ -23,9 +23,9 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.pilot import shown, until
 from tests.test_terminal import Terminal, stop_collectors
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app
 
 ROOT = Path(__file__).parent.parent
@@ -210,9 +210,9 @@ def test_the_dashboard_never_imports_a_network_library(tmp_path: Path) -> None:
     """The viewer's process, up to its first state on screen: ccxt, yfinance and httpx never load."""
     script = f"""
 import asyncio, sys
-from tui.core.claims import load_narratives
+from tui.core.narratives.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app
 from tests.pilot import shown
 

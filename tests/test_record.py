@@ -15,7 +15,7 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).parent.parent
 

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
-from tui.core.location import open_store
 from tui.core.model import TapecheckError
-from tui.core.store import HealthRecord, Store
+from tui.core.store.location import open_store
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.core.tape import MemoryTape
 
 BTC = "crypto:BTC/USD:last"
@@ -161,7 +161,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from tui.core.model import Observation
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 store = Store(__import__("pathlib").Path(sys.argv[1]))
 start = datetime(2026, 1, 1, tzinfo=UTC)
 batch = 0

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, obs
-from tui.core import pgsql
-from tui.core import store as sqlite_store
-from tui.core.location import open_store
 from tui.core.model import TapecheckError
-from tui.core.pgstore import PgStore
-from tui.core.store import CollectorInfo, Store
+from tui.core.store import pgsql
+from tui.core.store import sqlite as sqlite_store
+from tui.core.store.location import open_store
+from tui.core.store.postgres import PgStore
+from tui.core.store.sqlite import CollectorInfo, Store
 
 BTC = "crypto:BTC/USD:last"
 IXIC = "index:^IXIC:last"
@@ -195,7 +195,7 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from tui.core.location import open_store; "
+    code = ("import sys; from tui.core.store.location import open_store; "
             f"s = open_store({str(tmp_path / 'x.sqlite')!r}); s.append([]); "
             "print('psycopg' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -209,7 +209,7 @@ def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> No
     import subprocess
     import sys
 
-    code = "import sys; from tui.core.location import open_store; open_store(sys.argv[1]).close()"
+    code = "import sys; from tui.core.store.location import open_store; open_store(sys.argv[1]).close()"
     openers = [subprocess.Popen([sys.executable, "-c", code, location], stderr=subprocess.PIPE, text=True)
                for _ in range(4)]
     errors = [opener.communicate(timeout=120)[1] for opener in openers]
@@ -220,7 +220,7 @@ def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> No
 
 
 def test_alerts_are_kept_listed_newest_first_delivered_and_acknowledged(location: str, store: Store) -> None:
-    from tui.core.alerts import Alert
+    from tui.core.model import Alert
 
     def alert(subject: str, after: str, minutes: int) -> Alert:
         return Alert(0, NOW + timedelta(minutes=minutes), "rule", subject, "clear", after, "70,000 USD < 74,600 USD",

@@ -24,14 +24,13 @@ from tui.cli import main
 from tui.collect.collector import Collector, StoreGone
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
-from tui.core import storecopy
-from tui.core.alerts import Alert
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.location import open_store
-from tui.core.model import Observation, TapecheckError
-from tui.core.store import COPIED_TABLES, HealthRecord, Store
-from tui.core.storecopy import copy_store
+from tui.core.model import Alert, Observation, TapecheckError
+from tui.core.narratives.claims import load_narratives
+from tui.core.store import copy as storecopy
+from tui.core.store.copy import copy_store
+from tui.core.store.location import open_store
+from tui.core.store.sqlite import COPIED_TABLES, HealthRecord, Store
 
 START = datetime(2026, 1, 20, tzinfo=UTC)
 SERIES = ("crypto:BTC/USD:last", "equity:NVDA:last")
@@ -279,8 +278,7 @@ def test_a_store_on_a_read_only_filesystem_is_still_read(tmp_path: Path, capsys:
 
 
 def test_the_verdicts_of_removed_claims_are_forgotten(location: str) -> None:
-    from tui.core.model import Status
-    from tui.core.then import Cached
+    from tui.core.model import Cached, Status
 
     with closing(open_store(location)) as store:
         store.save_then_verdicts([(f"claim-{i}", Cached("f", Status.HOLDS, 1.0, 0.0, "held")) for i in range(5)])

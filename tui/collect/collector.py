@@ -32,14 +32,14 @@ from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import HistoryJob, Planned, build_sources, resume_history
 from tui.collect.sources.wanted import Wanted, wanted
-from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
+from tui.core.judge.then import judge_then
 from tui.core.model import TapecheckError
-from tui.core.narrative_reader import NarrativeReader
+from tui.core.narratives.claims import Narratives, narratives_signature
+from tui.core.narratives.reader import NarrativeReader
+from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.process import STOP_SIGNALS, on_signals
-from tui.core.rules.columnar import POLARS_WINDOWS
-from tui.core.store import Store, this_collector
-from tui.core.then import judge_then
+from tui.core.store.sqlite import Store, this_collector
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from tui.collect.consistency import ConsistencyCheck
 from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
 from tui.core.config import PollerSettings
-from tui.core.store import DISPUTED, REFUSED  # how refused and disputed values are listed in a health record
+from tui.core.store.sqlite import DISPUTED, REFUSED  # how refused and disputed values are listed in a health record
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
 from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
-from tui.core.store import HealthRecord, Store
+from tui.core.store.sqlite import HealthRecord, Store
 
 logger = logging.getLogger(__name__)
 

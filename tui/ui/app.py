@@ -24,14 +24,14 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core import format as fmt
-from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
-from tui.core.engine import DashboardState, Engine
+from tui.core.judge.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
-from tui.core.narrative_reader import NarrativeReader
+from tui.core.narratives.claims import Narratives, narratives_signature
+from tui.core.narratives.reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 from tui.core.tape import MemoryTape
 from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
@@ -491,13 +491,11 @@ class TapecheckApp(App[str | None]):
         observation."""
         replay = self.replay
         assert replay is not None
-        last = time.monotonic()
+        replay.catch_up(time.monotonic())
         while not replay.finished:
             await asyncio.sleep(REPLAY_TICK_S if replay.speed else 0.01)
-            now = time.monotonic()
-            if replay.advance(now - last):
+            if replay.catch_up(time.monotonic()):
                 self.build_state()
-            last = now
         self.tick()
         self.notify("End of the tape. Press q to quit, or look around.", title=self.mode, timeout=10)
 
@@ -597,7 +595,7 @@ class TapecheckApp(App[str | None]):
     def ask_for_desk(self, kind: str, question: str, said: str) -> None:
         """An action for every dashboard on the store: asked first, then sent with who asked (user@host); the
         store keeps it with its time, and every dashboard shows both."""
-        from tui.core.store import requester
+        from tui.core.store.sqlite import requester
         from tui.ui.screens.confirm import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
@@ -712,7 +710,7 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
              minutes: float = 3.0, back_to: str | None = None) -> TapecheckApp:
     """The shipped synthetic tape, its live part played in about `minutes`. No store is opened. `back_to`: the
     mode it was asked for from, where D goes back to."""
-    from tui.core.demo import DEMO_END, DEMO_START, DEMO_TAPE
+    from tui.core.demotape import DEMO_END, DEMO_START, DEMO_TAPE
     from tui.core.snapshot import read_observations
 
     speed = (DEMO_END - DEMO_START).total_seconds() / (minutes * 60)

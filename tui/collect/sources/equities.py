@@ -52,7 +52,6 @@ from tui.collect.sources.base import (
     check_value,
     epoch_to_utc,
     import_heavy,
-    printable,
 )
 from tui.collect.sources.jobs import bounded_timeout, current_job, in_daemon_thread
 from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, CappedWriter
@@ -61,6 +60,7 @@ from tui.collect.sources.wanted import series_for_yahoo
 from tui.core import markets
 from tui.core.config import EquitiesSettings
 from tui.core.model import SERIES_KINDS, Observation, SeriesId, TapecheckError
+from tui.core.printable import printable
 
 T = TypeVar("T")
 
@@ -306,7 +306,7 @@ def describe_failure(text: str, timeout_s: float) -> str:
     if "JSONDecodeError" in text or "Expecting value" in text or "Unterminated string" in text:
         return "unexpected response from Yahoo: not JSON"
     first = text.strip().splitlines()[0] if text.strip() else "no detail"
-    return printable(f"Yahoo request failed: {first[:100]}")
+    return printable(f"Yahoo request failed: {first[:100]}", replace=" ")
 
 
 def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None = None) -> SourceError:

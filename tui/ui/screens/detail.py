@@ -15,14 +15,14 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
-from tui.core.articles import article_notes, citation
-from tui.core.engine import DashboardState
+from tui.core.judge.engine import DashboardState
+from tui.core.judge.then import move_text
 from tui.core.model import Article, Claim, Evidence, Observation, SeriesId, Status, Verdict
-from tui.core.names import with_names
+from tui.core.narratives.articles import article_notes, citation
+from tui.core.narratives.names import with_names
+from tui.core.narratives.rules.verdict import live_text, off_text
 from tui.core.printable import printable
-from tui.core.rules.verdict import live_text, off_text
-from tui.core.store import DISPUTED, HealthRecord
-from tui.core.then import move_text
+from tui.core.store.sqlite import DISPUTED, HealthRecord
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine, Pill, pill_text
