@@ -25,9 +25,9 @@ from tui.collect.sources.base import FetchResult, Source, Unreachable
 from tui.collect.sources.equities import EquitiesSource
 from tui.collect.sources.jobs import Job, bounded_timeout
 from tui.collect.sources.registry import Planned
-from tui.core.claims import load_narratives
 from tui.core.config import EquitiesSettings, load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 PATIENT_S = 90  # a bound on waits, not a speed
 
