@@ -203,7 +203,7 @@ class PollerSettings:
     """[poller]: retries after a failure, and when a value is disputed."""
 
     backoff_base_s: float = setting(5, BACKOFF_S, "first retry after a failure; doubles on each further failure")
-    backoff_max_s: float = setting(900, BACKOFF_S, "never wait longer than this between attempts "
+    backoff_max_s: float = setting(300, BACKOFF_S, "never wait longer than this between attempts "
                                                    "(at least backoff_base_s)")
     # a value this many times above or below the other sources of its asset (or its own recent past) is disputed
     dispute_factor: float = setting(4.0, number(*DISPUTE_FACTOR, f"a number from {DISPUTE_FACTOR[0]:g} to "

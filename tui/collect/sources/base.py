@@ -54,6 +54,12 @@ class RateLimited(SourceError):
     """The upstream asked us to slow down (HTTP 429, ccxt RateLimitExceeded)."""
 
 
+class Unreachable(SourceError):
+    """The upstream could not be reached at all: a refused connection, a host that does not resolve, no answer
+    in time. What else the same poll would ask of it fails the same way, so it is not asked (offline, a poll of
+    many requests costs one failure)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Disputed:
     """A value that passed validation but disagrees with what else is known of its asset (the other sources, its
