@@ -31,7 +31,7 @@ from tui.core.narratives.claims import Narratives, narratives_signature
 from tui.core.narratives.reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
-from tui.core.store.sqlite import Store
+from tui.core.store.protocol import Store
 from tui.core.tape import MemoryTape
 from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
