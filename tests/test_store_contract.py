@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, obs
-from tui.core.model import TapecheckError
+from tui.core.model import Alert, Cached, Health, Status, TapecheckError
 from tui.core.store import pgsql
 from tui.core.store import sqlite as sqlite_store
 from tui.core.store.location import open_store
@@ -35,7 +35,8 @@ def test_both_backends_answer_the_one_store_protocol(store: Store) -> None:
     """Every question the protocol names is answered by each backend (the protocol's own bodies never run)."""
     wanted = {name for name in dir(Store) if not name.startswith("_")} - set(dir(object))
     assert wanted - set(dir(store)) == set()
-    assert all(getattr(type(store), name, None) is not getattr(Store, name) for name in wanted if callable(getattr(Store, name)))
+    methods = [name for name in wanted if callable(getattr(Store, name))]
+    assert all(getattr(type(store), name) is not getattr(Store, name) for name in methods)
     assert isinstance(store, Store) and isinstance(store, SqliteStore | PgStore)
 
 
@@ -262,3 +263,37 @@ def test_the_status_summary_is_kept_replaced_and_read_by_another_connection(loca
     reader = open_store(location, read_only=True)
     assert reader.summary() == {"counts": {"diverged": 3}, "wrong_then": 1, "at": "2026-01-26T06:01:00+00:00"}
     reader.close()
+
+
+def test_change_marks_move_only_with_their_tables(location: str, store: Store) -> None:
+    """A viewer polls changes() and reads the alert log, health or then-verdicts again only when a mark moved;
+    another connection (a viewer's) sees the collector's marks."""
+    viewer = open_store(location)
+    start = viewer.changes()
+    store.append([obs(BTC, 1.0, NOW, "a")])
+    moved = viewer.changes()
+    assert moved.observations > start.observations
+    assert (moved.alerts, moved.health, moved.verdicts) == (start.alerts, start.health, start.verdicts)
+    store.save_health(Health("kraken", "crypto", NOW, None, None, 12.0, 0, None, "ok"))
+    after_health = viewer.changes()
+    assert after_health.health > moved.health and after_health.alerts == moved.alerts
+    [alert] = store.add_alerts([Alert(0, NOW, "claim", "c1", "holds", "diverged", "went", None, None, "USD")])
+    after_alert = viewer.changes()
+    assert after_alert.alerts > after_health.alerts and after_alert.health == after_health.health
+    store.ack_alerts(alert.id)
+    assert viewer.changes().alerts > after_alert.alerts
+    store.save_then_verdicts([("c1", Cached("f", Status.HOLDS, 1.0, 0.0, "ok"))])
+    assert viewer.changes().verdicts > after_alert.verdicts
+    unchanged = viewer.changes()
+    store.save_summary({"judged": 1})  # the summary is no table a viewer redraws from
+    assert viewer.changes() == unchanged
+    viewer.close()
+
+
+def test_a_prune_moves_no_change_mark_a_viewer_redraws_from(location: str, store: Store) -> None:
+    old = NOW - timedelta(days=500)
+    store.append([obs(BTC, float(i), old + timedelta(minutes=i), "a") for i in range(5)])
+    before = store.changes()
+    assert store.prune(NOW) == 4  # the day keeps its last
+    assert store.changes() == before
+    assert store.daily(BTC, NOW) == [(old.date(), 4.0)]

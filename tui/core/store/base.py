@@ -352,7 +352,8 @@ class SqlStore:
     # ---- a collector and its viewers ------------------------------------------------------------------------
 
     def commit_seq(self) -> int:
-        """A number that grows with every committed append (and prune), whoever made it."""
+        """A number that grows with every committed append that added rows, whoever made it (not with a prune:
+        thinning old rows to each day's last changes no answer a viewer shows)."""
         return int(self._read("SELECT value FROM meta WHERE key = 'commit_seq'")[0][0])
 
     def changed_series(self, since: int) -> tuple[int, set[str]]:

@@ -292,18 +292,12 @@ class PgStore(SqlStore):
                 self._series_ids[name] = int(series_id)
         return self._series_ids
 
-    def _bump(self, conn: psycopg.Connection[Any]) -> int:
-        """The next commit number, in the caller's transaction; the commit wakes every viewer."""
-        row = conn.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'commit_seq' "
-                           "RETURNING value::bigint").fetchone()
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(row[0] if row else 0)))
-        return int(row[0]) if row else 0
-
     def _notify(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
     def prune(self, now: datetime, batch: int = 0) -> int:  # one statement: PostgreSQL's MVCC blocks no reader
-        """Thin observations older than the retention period to the last of each (series, source, day)."""
+        """Thin observations older than the retention period to the last of each (series, source, day); as on
+        SQLite, this moves no change mark but `alerts` when old alerts went."""
         cutoff = to_ms(now - self.retention)
 
         def work(conn: psycopg.Connection[Any]) -> int:
@@ -316,8 +310,6 @@ class PgStore(SqlStore):
                 conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,))
                 if conn.execute("DELETE FROM alerts WHERE at < %s", (cutoff,)).rowcount:
                     bump(PgTx(conn), "alerts")
-                if removed:
-                    self._bump(conn)
                 return int(removed)
 
         return self._run(work, writing=True)
