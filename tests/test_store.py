@@ -137,8 +137,14 @@ def test_daily_closes_see_what_another_process_wrote(store: Store) -> None:
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 10.0)]
     other = open_store(store.location)
     other.append([obs(BTC, 40.0, day + timedelta(hours=2), "a")])
-    other.close()
+    store.changed_series(0)  # what a viewer asks when woken: the next question looks at once
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 40.0)]
+    other.append([obs(BTC, 50.0, day + timedelta(hours=3), "a")])  # asked without a look: seen all the same
+    deadline = time.monotonic() + 30  # a guard, not a measure: on PostgreSQL a look is at most NOTICE_S away
+    while store.daily(BTC, NOW) != [(date(2026, 1, 20), 50.0)] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 50.0)]
+    other.close()
 
 
 def test_health_round_trip(store: Store) -> None:

@@ -297,3 +297,24 @@ def test_a_prune_moves_no_change_mark_a_viewer_redraws_from(location: str, store
     assert store.prune(NOW) == 4  # the day keeps its last
     assert store.changes() == before
     assert store.daily(BTC, NOW) == [(old.date(), 4.0)]
+
+
+def test_kept_answers_follow_another_processes_commits(location: str, store: Store) -> None:
+    """The day answers, the disputed values and a series not yet held are kept, and dropped when another
+    connection's commit changes them (seen at the viewer's look after a wake-up)."""
+    day = (NOW - timedelta(days=3)).date()
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    store.append([obs(BTC, 1.0, noon, "a")])
+    assert [o.value for o in store.at(BTC, day)] == [1.0]
+    assert store.latest(IXIC, NOW) == [] and store.disputed_latest(BTC, NOW) == []
+    other = open_store(location)
+    other.append([obs(BTC, 2.0, noon + timedelta(hours=1), "a"), obs(IXIC, 3.0, NOW, "a")])
+    other.add_disputed([(obs(BTC, 9.0, NOW, "b"), "far from the others")])
+    other.close()
+    store.changed_series(0)
+    assert [o.value for o in store.at(BTC, day)] == [2.0]
+    assert [o.value for o in store.latest(IXIC, NOW)] == [3.0]
+    assert [o.value for o in store.disputed_latest(BTC, NOW)] == [9.0]
+    assert store.disputed_latest(BTC, NOW - timedelta(seconds=1)) == []  # as of before it
+    store.add_disputed([(obs(BTC, 8.0, NOW + timedelta(seconds=1), "b"), "again")])  # its own write, too
+    assert [o.value for o in store.disputed_latest(BTC, NOW + timedelta(seconds=1))] == [8.0]

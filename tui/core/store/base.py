@@ -8,6 +8,7 @@ Shared SQL is written with `?` marks; a backend's transaction (`Tx`) runs it in 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -28,9 +29,16 @@ COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "dispu
 TABLE_ORDER = {"disputed": "series, source, ts"}  # the order both backends export a table in (else its key)
 COPY_MARK = "copy_incomplete"  # meta key set while `store copy` fills a store: such a store is refused
 # The counters `changes()` reads, each bumped in the transaction that changes its table(s).
-MARKS = {"alerts": "alerts_seq", "health": "health_seq", "verdicts": "verdicts_seq"}
+MARKS = {"alerts": "alerts_seq", "health": "health_seq", "verdicts": "verdicts_seq", "disputed": "disputed_seq"}
 BUMP = ("INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET "
         "value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)")
+# What a store looks at to know whether its kept answers still hold: the commit number, the series appended to
+# since the one it knows, and the disputed values' mark.
+NOTICE = ("SELECT m.key, m.value, s.name FROM meta m LEFT JOIN series s ON m.key = 'commit_seq' AND s.changed_seq > ? "
+          "WHERE m.key IN ('commit_seq', 'disputed_seq')")
+# A backend with no free change counter (PostgreSQL: a round trip) looks at most this often; commit_seq(),
+# changed_series() and changes() (which a viewer asks after a wake-up) make the next question look at once.
+NOTICE_S = 0.05
 LAST_ALERTS = ("SELECT kind, subject, after_state, at FROM alerts WHERE id IN "
                "(SELECT MAX(id) FROM alerts GROUP BY kind, subject)")
 
@@ -45,6 +53,7 @@ class Changes:
     alerts: int = 0
     health: int = 0
     verdicts: int = 0
+    disputed: int = 0
 
 
 def incomplete_message(location: str, mark: str) -> str:
@@ -83,6 +92,9 @@ class SqlStore:
         self._cache = TapeCache()
         self._kept_seq = -1  # the commit number the kept answers reflect; -1: none yet
         self._kept_version = -1  # and the backend's own change counter, where it has one
+        self._kept_disputed = -1  # and the disputed values' mark
+        self._noticed_at = -NOTICE_S  # time.monotonic() of the last look at the commit number
+        self._missing: set[str] = set()  # series asked for that the store did not hold, as of _kept_seq
 
     # ---- what a backend supplies --------------------------------------------------------------------------
 
@@ -125,8 +137,14 @@ class SqlStore:
     def _lookup(self, name: str) -> int | None:
         found = self._series_ids.get(name)
         if found is None:
+            with self._cache_lock():
+                self._notice_other_writers()  # a commit that brought new series forgets the missing ones
+                if name in self._missing:
+                    return None
             rows = self._read("SELECT id FROM series WHERE name = ?", (name,))
             if not rows:
+                with self._cache_lock():
+                    self._missing.add(name)
                 return None
             found = self._series_ids[name] = int(rows[0][0])
         return found
@@ -145,21 +163,41 @@ class SqlStore:
         only those (the lock is held): its other writes (health, then-verdicts, thinning old rows to each day's
         last) change no kept answer. A store whose commit number went back was replaced: all of them go."""
         version = self._data_version()
-        if version is not None and version == self._kept_version:
+        if version is not None:
+            if version == self._kept_version:
+                return
+        elif time.monotonic() - self._noticed_at < NOTICE_S:
             return
-        seq, names = self.changed_series(max(0, self._kept_seq))
+        marks: dict[str, int] = {}
+        names: set[str] = set()
+        for key, value, name in self._read(NOTICE, (max(0, self._kept_seq),)):
+            marks[str(key)] = int(value)
+            if name is not None:
+                names.add(str(name))
+        seq, disputed = marks.get("commit_seq", 0), marks.get("disputed_seq", 0)
         if self._kept_seq < 0 or seq < self._kept_seq:
             self._cache.clear()
         elif seq > self._kept_seq:
             self._cache.forget(names)
-        self._kept_seq = seq
+        if seq != self._kept_seq:
+            self._missing.clear()
+        if disputed != self._kept_disputed:
+            self._cache.disputed.clear()
+        self._kept_seq, self._kept_disputed = seq, disputed
         self._kept_version = -1 if version is None else version
+        self._noticed_at = time.monotonic()
 
-    def _latest_rows(self, series: str, series_id: int, now: datetime) -> list[Row]:
-        """Each source's last row at or before `now`: its newest row (kept) unless that is after `now`."""
+    def _look_again(self) -> None:
+        """Make the next question look for other writers' commits at once."""
+        self._noticed_at = -NOTICE_S
+
+    def _latest_rows(self, series: str, series_id: int, now: datetime, noticed: bool = False) -> list[Row]:
+        """Each source's last row at or before `now`: its newest row (kept) unless that is after `now`. With
+        `noticed`, the caller has just looked for other writers' commits (the lock held)."""
         now_ms = to_ms(now)
         with self._cache_lock():
-            self._notice_other_writers()
+            if not noticed:
+                self._notice_other_writers()
             newest = self._cache.newest_rows(series, lambda: self._last_per_source(series_id, FOREVER_MS, 0))
         if all(ts <= now_ms for _, ts, _ in newest):
             return newest
@@ -185,7 +223,10 @@ class SqlStore:
             if series_id is None:
                 return []
             end = end_of_day(day)
-            rows = self._last_per_source(series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK))
+            with self._cache_lock():
+                self._notice_other_writers()
+                rows = self._cache.day_rows(series, day, lambda: self._last_per_source(
+                    series_id, to_ms(end) - 1, to_ms(end - AT_LOOKBACK)))
             return r.observations(series, self._unit(series), rows)
         except TapecheckError as error:
             self._offline(error)
@@ -202,10 +243,10 @@ class SqlStore:
                 return []
             today = now.astimezone(UTC).date()
             end = to_ms(end_of_day(today - timedelta(days=1)))
-            with self._cache_lock():
+            with self._cache_lock():  # one look for other writers' commits serves both answers
                 self._notice_other_writers()
                 closes = self._cache.past_closes(series, today, lambda: self._day_close_rows(series_id, end))
-            latest = [row for row in self._latest_rows(series, series_id, now) if row[1] >= end]
+                latest = [row for row in self._latest_rows(series, series_id, now, True) if row[1] >= end]
         except TapecheckError as error:
             self._offline(error)
             kept = self._cache.closes.get(series)
@@ -280,8 +321,14 @@ class SqlStore:
         batch = r.disputed_values(rows)
         if not batch:
             return 0
-        return self._write(lambda tx: tx.many("INSERT INTO disputed VALUES (?, ?, ?, ?, ?, ?) "
-                                              "ON CONFLICT DO NOTHING", batch))
+
+        def work(tx: Tx) -> int:
+            added = tx.many("INSERT INTO disputed VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", batch)
+            bump(tx, "disputed")
+            self._cache.disputed.clear()
+            return added
+
+        return self._write(work)
 
     def disputed(self, limit: int = 100) -> list[tuple[Observation, str]]:
         """The newest disputed values, newest first, each with why."""
@@ -295,10 +342,20 @@ class SqlStore:
     def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
         """Each source's latest disputed value of `series` at or before `now` (a rule says a claim is disputed
         when these are all it has that is fresh; they are never read as values)."""
-        try:
-            rows = self._read("SELECT series, source, ts, value, unit, '' FROM disputed d WHERE series = ? AND ts = "
+        def read(until: int) -> list[tuple[Any, ...]]:
+            return self._read("SELECT series, source, ts, value, unit, '' FROM disputed d WHERE series = ? AND ts = "
                               "(SELECT MAX(ts) FROM disputed e WHERE e.series = d.series AND e.source = d.source "
-                              "AND e.ts <= ?) ORDER BY source", (series, to_ms(now)))
+                              "AND e.ts <= ?) ORDER BY source", (series, until))
+
+        now_ms = to_ms(now)
+        try:
+            with self._cache_lock():  # each source's newest, kept until the disputed values' mark moves
+                self._notice_other_writers()
+                rows = self._cache.disputed.get(series)
+                if rows is None:
+                    rows = self._cache.disputed[series] = read(FOREVER_MS)
+            if any(int(row[2]) > now_ms for row in rows):
+                rows = read(now_ms)
         except TapecheckError as error:  # the server is away: no word on disputes, as on values
             self._offline(error)
             return []
@@ -354,18 +411,21 @@ class SqlStore:
     def commit_seq(self) -> int:
         """A number that grows with every committed append that added rows, whoever made it (not with a prune:
         thinning old rows to each day's last changes no answer a viewer shows)."""
+        self._look_again()
         return int(self._read("SELECT value FROM meta WHERE key = 'commit_seq'")[0][0])
 
     def changed_series(self, since: int) -> tuple[int, set[str]]:
         """The current commit number and the series appended to after commit `since` (one statement: one
         snapshot for both answers)."""
+        self._look_again()
         rows = self._read("SELECT m.value, s.name FROM meta m LEFT JOIN series s ON s.changed_seq > ? "
                           "WHERE m.key = 'commit_seq'", (since,))
         return int(rows[0][0]), {str(row[1]) for row in rows if row[1] is not None}
 
     def changes(self) -> Changes:
         """The marks of what was committed (see Changes): one small read, for a viewer to poll."""
-        found = dict(self._read("SELECT key, value FROM meta WHERE key IN ('commit_seq', ?, ?, ?)",
+        self._look_again()
+        found = dict(self._read(f"SELECT key, value FROM meta WHERE key IN ('commit_seq'{', ?' * len(MARKS)})",
                                 tuple(MARKS.values())))
         return Changes(int(found.get("commit_seq", 0)), *(int(found.get(key, 0)) for key in MARKS.values()))
 
@@ -474,8 +534,9 @@ class SqlStore:
 
         def work(tx: Tx) -> None:
             tx.many(r.upsert(table), rows)
-            if table in ("alerts", "health"):
+            if table in ("alerts", "health", "disputed"):
                 bump(tx, table)
+                self._cache.disputed.clear()
             elif table == "then_verdicts":
                 bump(tx, "verdicts")
 

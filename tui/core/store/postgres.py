@@ -307,7 +307,9 @@ class PgStore(SqlStore):
                            SELECT 1 FROM observations n WHERE n.series_id = o.series_id AND n.source = o.source
                            AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)""",
                     {"cutoff": cutoff, "day": DAY_MS}).rowcount
-                conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,))
+                if conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,)).rowcount:
+                    bump(PgTx(conn), "disputed")
+                    self._cache.disputed.clear()
                 if conn.execute("DELETE FROM alerts WHERE at < %s", (cutoff,)).rowcount:
                     bump(PgTx(conn), "alerts")
                 return int(removed)

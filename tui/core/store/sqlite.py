@@ -477,7 +477,9 @@ class SqliteStore(SqlStore):
                 time.sleep(0)  # let the other threads at the store between batches
 
         def work(tx: Tx) -> None:
-            tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,))
+            if tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,)):
+                bump(tx, "disputed")
+                self._cache.disputed.clear()
             if tx.run("DELETE FROM alerts WHERE at < ?", (cutoff,)):
                 bump(tx, "alerts")
 
