@@ -284,6 +284,17 @@ def test_change_marks_move_only_with_their_tables(location: str, store: Store) -
     assert viewer.changes().alerts > after_alert.alerts
     store.save_then_verdicts([("c1", Cached("f", Status.HOLDS, 1.0, 0.0, "ok"))])
     assert viewer.changes().verdicts > after_alert.verdicts
+    before_requests = viewer.changes()
+    viewer.post_request("refresh")
+    store.save_collector(CollectorInfo(1, "desk", NOW, True))
+    after_requests = store.changes()
+    assert after_requests.requests > before_requests.requests
+    assert after_requests.collector > before_requests.collector
+    assert after_requests.observations == before_requests.observations
+    read_only = open_store(location, read_only=True)  # a viewer's own connection only reads
+    read_only.post_request("resume")
+    assert read_only.changes().requests > after_requests.requests
+    read_only.close()
     unchanged = viewer.changes()
     store.save_summary({"judged": 1})  # the summary is no table a viewer redraws from
     assert viewer.changes() == unchanged

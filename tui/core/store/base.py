@@ -29,7 +29,8 @@ COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "dispu
 TABLE_ORDER = {"disputed": "series, source, ts"}  # the order both backends export a table in (else its key)
 COPY_MARK = "copy_incomplete"  # meta key set while `store copy` fills a store: such a store is refused
 # The counters `changes()` reads, each bumped in the transaction that changes its table(s).
-MARKS = {"alerts": "alerts_seq", "health": "health_seq", "verdicts": "verdicts_seq", "disputed": "disputed_seq"}
+MARKS = {"alerts": "alerts_seq", "health": "health_seq", "verdicts": "verdicts_seq", "disputed": "disputed_seq",
+         "collector": "collector_seq", "requests": "requests_seq"}
 BUMP = ("INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET "
         "value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)")
 # What a store looks at to know whether its kept answers still hold: the commit number, the series appended to
@@ -39,6 +40,7 @@ NOTICE = ("SELECT m.key, m.value, s.name FROM meta m LEFT JOIN series s ON m.key
 # A backend with no free change counter (PostgreSQL: a round trip) looks at most this often; commit_seq(),
 # changed_series() and changes() (which a viewer asks after a wake-up) make the next question look at once.
 NOTICE_S = 0.05
+POST_REQUEST = "INSERT INTO requests (kind, at) VALUES (?, ?)"
 LAST_ALERTS = ("SELECT kind, subject, after_state, at FROM alerts WHERE id IN "
                "(SELECT MAX(id) FROM alerts GROUP BY kind, subject)")
 
@@ -46,14 +48,18 @@ LAST_ALERTS = ("SELECT kind, subject, after_state, at FROM alerts WHERE id IN "
 @dataclass(frozen=True, slots=True)
 class Changes:
     """Cheap marks of what was committed, for a viewer to poll: each number grows when its table changes, so a
-    viewer reads the alert log, health or then-verdicts again only when its mark moved. `observations` is the
-    commit number (`commit_seq`); which series it touched, `changed_series` says."""
+    viewer reads the alert log, health, the collector's status or then-verdicts again only when its mark moved
+    (a prune moves none of them but `alerts` and `disputed`, when old ones went). `observations` is the commit
+    number (`commit_seq`); which series it touched, `changed_series` says. A store replaced under a viewer may
+    show lower numbers: compare for inequality."""
 
     observations: int = 0
     alerts: int = 0
     health: int = 0
     verdicts: int = 0
     disputed: int = 0
+    collector: int = 0  # the collector described itself again (started, paused, resumed)
+    requests: int = 0  # a viewer posted a request (refresh, pause, resume, ack)
 
 
 def incomplete_message(location: str, mark: str) -> str:
@@ -434,7 +440,12 @@ class SqlStore:
         `ack-upto:ID` for every alert up to ID)."""
         r.check_request(kind)
         values = (kind, to_ms(datetime.now(UTC)))
-        self._write(lambda tx: tx.run("INSERT INTO requests (kind, at) VALUES (?, ?)", values))
+
+        def work(tx: Tx) -> None:
+            tx.run(POST_REQUEST, values)
+            bump(tx, "requests")
+
+        self._write(work)
 
     def last_request_id(self) -> int:
         return int(self._read("SELECT COALESCE(MAX(id), 0) FROM requests")[0][0])
@@ -450,9 +461,13 @@ class SqlStore:
 
     def save_collector(self, info: r.CollectorInfo) -> None:
         values = (info.pid, info.host, to_ms(info.started_at), info.paused)
-        self._write(lambda tx: tx.run("INSERT INTO collector VALUES (1, ?, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET "
-                                      "pid = excluded.pid, host = excluded.host, started_at = excluded.started_at, "
-                                      "paused = excluded.paused", values))
+
+        def work(tx: Tx) -> None:
+            tx.run("INSERT INTO collector VALUES (1, ?, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET pid = excluded.pid, "
+                   "host = excluded.host, started_at = excluded.started_at, paused = excluded.paused", values)
+            bump(tx, "collector")
+
+        self._write(work)
 
     def collector(self) -> r.CollectorInfo | None:
         rows = self._read("SELECT pid, host, started_at, paused FROM collector")

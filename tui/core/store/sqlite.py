@@ -28,7 +28,7 @@ from tui.core.model import REFUSED as REFUSED
 from tui.core.model import Health, Observation, TapecheckError
 from tui.core.store.base import COPIED_TABLES as COPIED_TABLES
 from tui.core.store.base import COPY_MARK as COPY_MARK
-from tui.core.store.base import SqlStore, Tx, bump
+from tui.core.store.base import POST_REQUEST, SqlStore, Tx, bump
 from tui.core.store.base import incomplete_message as incomplete_message
 from tui.core.store.file import check_health, check_identity, describe_open_error
 from tui.core.store.migrations import pending, statements
@@ -510,7 +510,10 @@ class SqliteStore(SqlStore):
         try:  # a viewer's own connection only reads: a short one writes the request
             db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             try:
-                db.execute("INSERT INTO requests (kind, at) VALUES (?, ?)", (kind, to_ms(datetime.now(UTC))))
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(POST_REQUEST, (kind, to_ms(datetime.now(UTC))))
+                bump(SqliteTx(db), "requests")
+                db.execute("COMMIT")
             finally:
                 db.close()
         except sqlite3.Error as error:
