@@ -329,3 +329,13 @@ def test_kept_answers_follow_another_processes_commits(location: str, store: Sto
     assert store.disputed_latest(BTC, NOW - timedelta(seconds=1)) == []  # as of before it
     store.add_disputed([(obs(BTC, 8.0, NOW + timedelta(seconds=1), "b"), "again")])  # its own write, too
     assert [o.value for o in store.disputed_latest(BTC, NOW + timedelta(seconds=1))] == [8.0]
+
+
+def test_a_prune_in_small_batches_thins_every_day_to_its_last(store: Store) -> None:
+    old = datetime(2024, 3, 1, 10, tzinfo=UTC)
+    rows = [obs(BTC, float(i), old + timedelta(days=d, minutes=i), source)
+            for d in range(3) for i in range(7) for source in ("a", "b")]
+    store.append(rows)
+    assert store.prune(NOW, batch=4) == len(rows) - 6  # many batches of 4, each its own transaction
+    assert store.count() == 6
+    assert store.daily(BTC, NOW) == [((old + timedelta(days=d)).date(), 6.0) for d in range(3)]

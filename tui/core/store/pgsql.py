@@ -112,3 +112,16 @@ told AS (SELECT pg_notify(%(channel)s, seq::text) FROM bumped)
 SELECT (SELECT COUNT(*) FROM added), (SELECT seq FROM bumped),
        (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM told)
 """
+
+
+# Up to %(n)s rows of series %(id)s older than %(cutoff)s, from %(start)s on in time order, that are not the last
+# of their (source, UTC day) before the cutoff: deleted, their times returned (the next batch starts at the last).
+PRUNE = """
+DELETE FROM observations WHERE (series_id, source, ts) IN (
+    SELECT o.series_id, o.source, o.ts FROM observations o
+    WHERE o.series_id = %(id)s AND o.ts >= %(start)s AND o.ts < %(cutoff)s AND EXISTS (
+        SELECT 1 FROM observations n WHERE n.series_id = o.series_id AND n.source = o.source
+        AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)
+    ORDER BY o.ts LIMIT %(n)s)
+RETURNING ts
+"""

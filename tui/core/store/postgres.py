@@ -37,8 +37,8 @@ from tui.core.logs import redact
 from tui.core.model import Observation, TapecheckError
 from tui.core.store.base import SqlStore, Tx, bump, incomplete_message
 from tui.core.store.migrations import pending, statements
-from tui.core.store.pgsql import DAY_CLOSES, INSERT_INCOMING, LAST_PER_SOURCE, MIGRATIONS
-from tui.core.store.rows import DAY_MS, Row, to_ms
+from tui.core.store.pgsql import DAY_CLOSES, INSERT_INCOMING, LAST_PER_SOURCE, MIGRATIONS, PRUNE
+from tui.core.store.rows import DAY_MS, FOREVER_MS, Row, to_ms
 from tui.core.urls import mask_url, url_secrets
 from tui.core.validate import SYNTHETIC_SOURCES
 
@@ -53,6 +53,7 @@ RECHECK_S = 2.0           # a viewer reads commit_seq at least this often, notif
 RECONNECT_FIRST_S = 0.25  # the wait before a second attempt to reconnect; doubles up to RECONNECT_MAX_S
 RECONNECT_MAX_S = 5.0
 PENDING_MAX = 2_000_000   # observations kept in memory while the server is away
+PRUNE_BATCH = 2000        # rows deleted per transaction when thinning
 _LOCKS = 0x74617065       # "tape": the first key of tapecheck's advisory locks
 _COLLECTOR, _VIEWER, _MIGRATING = 1, 2, 3
 
@@ -295,28 +296,34 @@ class PgStore(SqlStore):
     def _notify(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
-    def prune(self, now: datetime, batch: int = 0) -> int:  # one statement: PostgreSQL's MVCC blocks no reader
-        """Thin observations older than the retention period to the last of each (series, source, day); as on
-        SQLite, this moves no change mark but `alerts` when old alerts went."""
+    def prune(self, now: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Thin observations older than the retention period to the last of each (series, source, day), in
+        transactions of at most `batch` rows per series, as on SQLite: the connection (shared by the collector's
+        threads) is never held for long. Moves no change mark but `alerts` and `disputed` when old ones went."""
         cutoff = to_ms(now - self.retention)
+        ids = [int(row[0]) for row in self._read("SELECT id FROM series ORDER BY id")]
+        removed = 0
+        for series_id in ids:
+            start = -FOREVER_MS
+            while True:
+                params = {"id": series_id, "start": start, "cutoff": cutoff, "day": DAY_MS, "n": batch}
+                gone = self._run(lambda conn, p=params: [int(r[0]) for r in conn.execute(PRUNE, p)],  # type: ignore[misc]
+                                 writing=True)
+                removed += len(gone)
+                if len(gone) < batch:
+                    break
+                start = max(gone)
+                time.sleep(0)  # let the other threads at the connection between batches
 
-        def work(conn: psycopg.Connection[Any]) -> int:
-            with conn.transaction():
-                removed = conn.execute(
-                    """DELETE FROM observations o WHERE o.ts < %(cutoff)s AND EXISTS (
-                           SELECT 1 FROM observations n WHERE n.series_id = o.series_id AND n.source = o.source
-                           AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)""",
-                    {"cutoff": cutoff, "day": DAY_MS}).rowcount
-                if conn.execute("DELETE FROM disputed WHERE ts < %s", (cutoff,)).rowcount:
-                    bump(PgTx(conn), "disputed")
-                    self._cache.disputed.clear()
-                if conn.execute("DELETE FROM alerts WHERE at < %s", (cutoff,)).rowcount:
-                    bump(PgTx(conn), "alerts")
-                return int(removed)
+        def work(tx: Tx) -> None:
+            if tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,)):
+                bump(tx, "disputed")
+                self._cache.disputed.clear()
+            if tx.run("DELETE FROM alerts WHERE at < ?", (cutoff,)):
+                bump(tx, "alerts")
 
-        return self._run(work, writing=True)
-
-    # ---- the Tape questions -----------------------------------------------------------------------------
+        self._write(work)
+        return removed
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         return self._run(lambda conn: list(conn.execute(_pg(sql).encode(), params)))
