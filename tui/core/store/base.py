@@ -40,6 +40,7 @@ NOTICE = ("SELECT m.key, m.value, s.name FROM meta m LEFT JOIN series s ON m.key
 # A backend with no free change counter (PostgreSQL: a round trip) looks at most this often; commit_seq(),
 # changed_series() and changes() (which a viewer asks after a wake-up) make the next question look at once.
 NOTICE_S = 0.05
+PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
 POST_REQUEST = "INSERT INTO requests (kind, at) VALUES (?, ?)"
 LAST_ALERTS = ("SELECT kind, subject, after_state, at FROM alerts WHERE id IN "
                "(SELECT MAX(id) FROM alerts GROUP BY kind, subject)")
@@ -127,6 +128,11 @@ class SqlStore:
         raise NotImplementedError
 
     def _history_rows(self, series_id: int, start: int, end: int, points: int | None) -> list[Row]:
+        raise NotImplementedError
+
+    def _prune_batch(self, series_id: int, start: int, cutoff: int, batch: int) -> list[int]:
+        """Delete, in one transaction, up to `batch` rows of the series older than `cutoff` (from `start` on, in
+        time order) that are not the last of their (source, UTC day); returns their times."""
         raise NotImplementedError
 
     def _after_import(self, table: str) -> None:
@@ -277,6 +283,36 @@ class SqlStore:
 
     def count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM observations")[0][0])
+
+    def prune(self, now: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Thin observations older than the retention period to the last of each (series, source, UTC day).
+
+        In small transactions of at most `batch` rows, so that no writer or reader waits on the store for long
+        (a year of polls is millions of rows); returns how many rows went. Thinning changes no answer a viewer
+        shows (each day keeps its close), so it moves no change mark but `alerts` and `disputed` when old ones
+        went (they go at the cutoff).
+        """
+        cutoff = to_ms(now - self.retention)
+        removed = 0
+        for (series_id,) in self._read("SELECT id FROM series ORDER BY id"):
+            start = -FOREVER_MS
+            while True:
+                gone = self._prune_batch(int(series_id), start, cutoff, batch)
+                removed += len(gone)
+                if len(gone) < batch:
+                    break
+                start = max(gone)
+                time.sleep(0)  # let the other threads at the store between batches
+
+        def work(tx: Tx) -> None:
+            if tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,)):
+                bump(tx, "disputed")
+                self._cache.disputed.clear()
+            if tx.run("DELETE FROM alerts WHERE at < ?", (cutoff,)):
+                bump(tx, "alerts")
+
+        self._write(work)
+        return removed
 
     def series_ids(self) -> set[str]:
         return {str(row[0]) for row in self._read("SELECT name FROM series")}

@@ -58,18 +58,6 @@ DELETE FROM then_verdicts;
 
 MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4)
 
-COLUMNS = {
-    "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
-               "next_attempt", "state", "partial"),
-    "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at",
-                      "evidence"),
-    "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
-    "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
-               "delivery", "acked_at"),
-    "disputed": ("series", "source", "ts", "value", "unit", "reason"),
-}
-KEYS = {"disputed": ("series", "ts", "source")}  # a table's key, where it is more than its first column
-
 # The sources of a series, walked through the primary key one by one (a loose index scan).
 SOURCES = """
 WITH RECURSIVE sources(name) AS (

@@ -29,16 +29,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, suppress
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.core.logs import redact
 from tui.core.model import Observation, TapecheckError
-from tui.core.store.base import SqlStore, Tx, bump, incomplete_message
+from tui.core.store.base import SqlStore, Tx, incomplete_message
 from tui.core.store.migrations import pending, statements
 from tui.core.store.pgsql import DAY_CLOSES, INSERT_INCOMING, LAST_PER_SOURCE, MIGRATIONS, PRUNE
-from tui.core.store.rows import DAY_MS, FOREVER_MS, Row, to_ms
+from tui.core.store.rows import DAY_MS, Row, to_ms
 from tui.core.urls import mask_url, url_secrets
 from tui.core.validate import SYNTHETIC_SOURCES
 
@@ -53,7 +52,6 @@ RECHECK_S = 2.0           # a viewer reads commit_seq at least this often, notif
 RECONNECT_FIRST_S = 0.25  # the wait before a second attempt to reconnect; doubles up to RECONNECT_MAX_S
 RECONNECT_MAX_S = 5.0
 PENDING_MAX = 2_000_000   # observations kept in memory while the server is away
-PRUNE_BATCH = 2000        # rows deleted per transaction when thinning
 _LOCKS = 0x74617065       # "tape": the first key of tapecheck's advisory locks
 _COLLECTOR, _VIEWER, _MIGRATING = 1, 2, 3
 
@@ -296,34 +294,9 @@ class PgStore(SqlStore):
     def _notify(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
-    def prune(self, now: datetime, batch: int = PRUNE_BATCH) -> int:
-        """Thin observations older than the retention period to the last of each (series, source, day), in
-        transactions of at most `batch` rows per series, as on SQLite: the connection (shared by the collector's
-        threads) is never held for long. Moves no change mark but `alerts` and `disputed` when old ones went."""
-        cutoff = to_ms(now - self.retention)
-        ids = [int(row[0]) for row in self._read("SELECT id FROM series ORDER BY id")]
-        removed = 0
-        for series_id in ids:
-            start = -FOREVER_MS
-            while True:
-                params = {"id": series_id, "start": start, "cutoff": cutoff, "day": DAY_MS, "n": batch}
-                gone = self._run(lambda conn, p=params: [int(r[0]) for r in conn.execute(PRUNE, p)],  # type: ignore[misc]
-                                 writing=True)
-                removed += len(gone)
-                if len(gone) < batch:
-                    break
-                start = max(gone)
-                time.sleep(0)  # let the other threads at the connection between batches
-
-        def work(tx: Tx) -> None:
-            if tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,)):
-                bump(tx, "disputed")
-                self._cache.disputed.clear()
-            if tx.run("DELETE FROM alerts WHERE at < ?", (cutoff,)):
-                bump(tx, "alerts")
-
-        self._write(work)
-        return removed
+    def _prune_batch(self, series_id: int, start: int, cutoff: int, batch: int) -> list[int]:
+        params = {"id": series_id, "start": start, "cutoff": cutoff, "day": DAY_MS, "n": batch}
+        return self._run(lambda conn: [int(row[0]) for row in conn.execute(PRUNE, params)], writing=True)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         return self._run(lambda conn: list(conn.execute(_pg(sql).encode(), params)))

@@ -46,7 +46,6 @@ HealthRecord = Health  # the name older callers use: one record, tui.core.model.
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
 BUSY_TIMEOUT_MS = 1000
-PRUNE_BATCH = 2000  # rows deleted per transaction when thinning: a few milliseconds each
 
 _SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -453,38 +452,12 @@ class SqliteStore(SqlStore):
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'commit_seq'")
         return int(db.execute("SELECT value FROM meta WHERE key = 'commit_seq'").fetchone()[0])
 
-    def prune(self, now: datetime, batch: int = PRUNE_BATCH) -> int:
-        """Thin observations older than the retention period to the last of each (series, source, UTC day).
-
-        In small transactions of at most `batch` rows, so that no writer or reader waits on the store for long
-        (a year of polls is millions of rows); returns how many rows went. Thinning changes no answer a viewer
-        shows (each day keeps its close), so it moves no change mark but `alerts` when old alerts went.
-        """
-        cutoff = to_ms(now - self.retention)
-        ids = [int(row[0]) for row in self._read("SELECT id FROM series ORDER BY id")]
-        removed = 0
-        for series_id in ids:
-            start = 0
-            while True:
-                with self._writing() as db:
-                    doomed = db.execute(_PRUNE_CANDIDATES, {"id": series_id, "start": start, "cutoff": cutoff,
-                                                            "day": DAY_MS, "n": batch}).fetchall()
-                    db.executemany("DELETE FROM observations WHERE series_id = ? AND ts = ? AND source = ?", doomed)
-                removed += len(doomed)
-                if len(doomed) < batch:
-                    break
-                start = doomed[-1][1]
-                time.sleep(0)  # let the other threads at the store between batches
-
-        def work(tx: Tx) -> None:
-            if tx.run("DELETE FROM disputed WHERE ts < ?", (cutoff,)):
-                bump(tx, "disputed")
-                self._cache.disputed.clear()
-            if tx.run("DELETE FROM alerts WHERE at < ?", (cutoff,)):
-                bump(tx, "alerts")
-
-        self._write(work)
-        return removed
+    def _prune_batch(self, series_id: int, start: int, cutoff: int, batch: int) -> list[int]:
+        with self._writing() as db:
+            doomed = db.execute(_PRUNE_CANDIDATES, {"id": series_id, "start": start, "cutoff": cutoff,
+                                                    "day": DAY_MS, "n": batch}).fetchall()
+            db.executemany("DELETE FROM observations WHERE series_id = ? AND ts = ? AND source = ?", doomed)
+        return [int(row[1]) for row in doomed]
 
     # ---- a collector and its viewers ----------------------------------------------------------------------
 
