@@ -25,7 +25,7 @@ from tui.core.model import Observation
 from tui.core.narratives.claims import load_narratives
 from tui.core.narratives.rules.verdict import judge_all
 from tui.core.store.location import open_store
-from tui.core.store.sqlite import Store
+from tui.core.store.protocol import Store
 
 PROBE = "crypto:BTC/USD:last"
 

@@ -15,6 +15,7 @@ from tui.core.config import load_settings
 from tui.core.judge.engine import Engine
 from tui.core.model import Status
 from tui.core.narratives.claims import load_narratives
+from tui.core.store.base import SqlStore
 from tui.core.store.sqlite import HealthRecord, Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import TapecheckApp, live_app, snapshot_app
@@ -353,8 +354,9 @@ async def test_a_viewer_shows_each_commit_and_rereads_only_what_changed(tmp_path
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         read_only = tapecheck.store
-        assert read_only is not None and {"crypto:BTC/USD:last", "crypto:DOGE/USD:last"} <= set(read_only._newest)
-        kept = read_only._newest["crypto:DOGE/USD:last"]
+        assert isinstance(read_only, SqlStore)
+        assert {"crypto:BTC/USD:last", "crypto:DOGE/USD:last"} <= set(read_only._cache.newest)
+        kept = read_only._cache.newest["crypto:DOGE/USD:last"]
         store.append([obs("crypto:BTC/USD:last", 72_000, datetime.now(UTC), "coinbase")])
 
         def btc() -> float | None:
@@ -363,7 +365,7 @@ async def test_a_viewer_shows_each_commit_and_rereads_only_what_changed(tmp_path
             return rows[0].value if rows else None
 
         await until(pilot, lambda: btc() == 72_000, "the committed value on screen")
-        assert read_only._newest["crypto:DOGE/USD:last"] is kept  # not read again: it did not change
+        assert read_only._cache.newest["crypto:DOGE/USD:last"] is kept  # not read again: it did not change
 
 
 async def test_a_claim_page_follows_the_store_and_its_age_ticks(tmp_path: Path) -> None:

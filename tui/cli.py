@@ -32,7 +32,7 @@ from tui.modes import refuse_flags_out_of_mode
 if TYPE_CHECKING:  # the rest is imported where it is used: `status` loads only what reads the store
     from tui.core.model import Verdict
     from tui.core.narratives.claims import Narratives
-    from tui.core.store.sqlite import Store
+    from tui.core.store.protocol import Store
     from tui.core.tape import Tape
     from tui.ui.app import TapecheckApp
 
@@ -388,7 +388,7 @@ def run_check(args: argparse.Namespace, settings: Settings, narratives: Narrativ
     from tui.core.judge.then import judge_on, judge_then
     from tui.core.judge.view import make_context
     from tui.core.narratives.rules.verdict import judge_all
-    from tui.core.store.sqlite import Store
+    from tui.core.store.protocol import Store
     from tui.core.tape import end_of_day
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     day = option_day(args.at, now) if args.at else None
@@ -456,7 +456,7 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
     from tui.core.judge.then import judge_then
     from tui.core.judge.view import make_context
     from tui.core.narratives.rules.verdict import judge_all
-    from tui.core.store.sqlite import Store
+    from tui.core.store.protocol import Store
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     from tui.core.narratives.rules.columnar import POLARS_WINDOWS
     where = store_location(args.store, settings)

@@ -36,7 +36,8 @@ from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.narratives.rules.evaluate import PastDays
 from tui.core.narratives.rules.verdict import judge_all
 from tui.core.printable import printable
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
 

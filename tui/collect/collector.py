@@ -39,7 +39,8 @@ from tui.core.narratives.claims import Narratives, narratives_signature
 from tui.core.narratives.reader import NarrativeReader
 from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.process import STOP_SIGNALS, on_signals
-from tui.core.store.sqlite import Store, this_collector
+from tui.core.store.protocol import Store
+from tui.core.store.rows import this_collector
 
 logger = logging.getLogger(__name__)
 

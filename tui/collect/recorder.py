@@ -23,7 +23,8 @@ from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
 from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
 

@@ -419,3 +419,41 @@ class Cached:
         assert rule is not None
         return Verdict(claim.id, claim.theme, self.status, rule.value, self.value, rule.unit, self.deviation_pct,
                        rule.series, self.explanation, op=rule.op, evidence=self.evidence, claim_upper=rule.upper)
+
+
+REFUSED = "refused "  # how a refused value is listed in a health record's `partial`
+DISPUTED = "disputed "  # and a disputed one (kept apart in the store's `disputed` table)
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A source's health: when it last worked, what went wrong, when it tries again. The poller keeps one per
+    source and the store keeps the first ten fields; the last three are the collector's own, never stored."""
+
+    source: str
+    kind: str
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    latency_ms: float | None = None
+    failures: int = 0
+    next_attempt: datetime | None = None
+    state: str = "waiting"  # waiting, ok, slow, failing, rate_limited, paused
+    partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"; refused values
+    last_count: int = 0  # observations accepted by the last successful poll
+    retry_after_s: float | None = None  # what the upstream asked for with its last failure
+    disputed_total: int = 0  # values disputed since start (tui.collect.consistency)
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.latency_ms is None else self.latency_ms / 1000
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last answer held values refused as bad data (NaN, negative, absurd, from the future)."""
+        return any(item.startswith(REFUSED) for item in self.partial)
+
+    @property
+    def disputed(self) -> bool:
+        """Whether the last answer held values disputed against the other sources (stored apart, not used)."""
+        return any(item.startswith(DISPUTED) for item in self.partial)

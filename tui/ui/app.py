@@ -31,7 +31,8 @@ from tui.core.narratives.claims import Narratives, narratives_signature
 from tui.core.narratives.reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
-from tui.core.store.sqlite import Store
+from tui.core.store.base import Changes
+from tui.core.store.protocol import Store
 from tui.core.tape import MemoryTape
 from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
@@ -217,6 +218,7 @@ class TapecheckApp(App[str | None]):
                 continue
             self.post_message(StateBuilt(state))
             running = state.collector is not None and state.collector.running
+            marks: Changes | None = None  # the store's change marks when the status was last read
             quiet_until = time.monotonic() + QUIET_REBUILD_S
             appended = None
             while not worker.is_cancelled and time.monotonic() < quiet_until:
@@ -230,7 +232,10 @@ class TapecheckApp(App[str | None]):
                         break
                     if self.reload_narratives():
                         break  # the user's files changed: judge the new claims (use() makes it a full build)
-                    if changed:  # a health record, a request, a prune: only the header and sources change
+                    # a health record, an alert, a request, the collector: only the header and sources change;
+                    # a commit that moved none of their marks (a prune batch) changes nothing shown
+                    if changed and (now := store.changes()) != marks:
+                        marks = now
                         self.post_message(StateBuilt(self.engine.refresh_status()))
                 except Exception:
                     appended = seq = None

@@ -17,7 +17,7 @@ from tui.collect.sources.base import FetchResult, Source, SourceError, Unreachab
 from tui.collect.sources.wanted import Wanted
 from tui.core.config import Settings
 from tui.core.model import Observation
-from tui.core.store.sqlite import Store
+from tui.core.store.protocol import Store
 
 if TYPE_CHECKING:
     from tui.collect.sources.crypto import CryptoSource

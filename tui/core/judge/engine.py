@@ -25,7 +25,8 @@ from tui.core.model import Alert, Cached, Claim, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
 from tui.core.narratives.rules.verdict import off_text
-from tui.core.store.sqlite import CollectorInfo, HealthRecord, Store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import CollectorInfo, HealthRecord
 from tui.core.tape import Tape
 
 FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not

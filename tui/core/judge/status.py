@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tui.core.config import Settings
     from tui.core.model import Cached
     from tui.core.narratives.claims import Narratives
-    from tui.core.store.sqlite import Store
+    from tui.core.store.protocol import Store
 
 BTC = "crypto:BTC/USD:last"
 SUMMARY_EVERY_S = 60.0  # a collector writes its summary again this often, or at once when it changed

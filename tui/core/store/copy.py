@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from tui.core.model import Observation, TapecheckError
-from tui.core.store.sqlite import COPIED_TABLES, Store, to_ms
+from tui.core.store.base import COPIED_TABLES
+from tui.core.store.protocol import Store
+from tui.core.store.rows import to_ms
 
 BATCH = 50_000
 

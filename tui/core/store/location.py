@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tui.core.urls import is_url
 
 if TYPE_CHECKING:
-    from tui.core.store.sqlite import Store
+    from tui.core.store.protocol import Store
 
 
 def open_store(location: str | Path, retention_days: int = 400, *, read_only: bool = False,
@@ -24,7 +24,7 @@ def open_store(location: str | Path, retention_days: int = 400, *, read_only: bo
         from tui.core.store.postgres import PgStore
 
         return PgStore(str(location), retention_days, read_only=read_only, copying=copying)
-    from tui.core.store.sqlite import Store
+    from tui.core.store.sqlite import SqliteStore
 
-    return Store(Path(location), retention_days, read_only=read_only, copying=copying)
+    return SqliteStore(Path(location), retention_days, read_only=read_only, copying=copying)
 

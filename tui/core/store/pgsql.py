@@ -58,18 +58,6 @@ DELETE FROM then_verdicts;
 
 MIGRATIONS = (SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4)
 
-COLUMNS = {
-    "health": ("source", "kind", "last_success", "last_error", "last_error_at", "latency_ms", "failures",
-               "next_attempt", "state", "partial"),
-    "then_verdicts": ("claim_id", "fingerprint", "status", "value", "deviation_pct", "explanation", "judged_at",
-                      "evidence"),
-    "history_coverage": ("job", "first_day", "last_day", "fetched_at"),
-    "alerts": ("id", "at", "kind", "subject", "before_state", "after_state", "message", "value", "level", "unit",
-               "delivery", "acked_at"),
-    "disputed": ("series", "source", "ts", "value", "unit", "reason"),
-}
-KEYS = {"disputed": ("series", "ts", "source")}  # a table's key, where it is more than its first column
-
 # The sources of a series, walked through the primary key one by one (a loose index scan).
 SOURCES = """
 WITH RECURSIVE sources(name) AS (
@@ -111,4 +99,17 @@ marked AS (UPDATE series SET changed_seq = (SELECT seq FROM bumped)
 told AS (SELECT pg_notify(%(channel)s, seq::text) FROM bumped)
 SELECT (SELECT COUNT(*) FROM added), (SELECT seq FROM bumped),
        (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM told)
+"""
+
+
+# Up to %(n)s rows of series %(id)s older than %(cutoff)s, from %(start)s on in time order, that are not the last
+# of their (source, UTC day) before the cutoff: deleted, their times returned (the next batch starts at the last).
+PRUNE = """
+DELETE FROM observations WHERE (series_id, source, ts) IN (
+    SELECT o.series_id, o.source, o.ts FROM observations o
+    WHERE o.series_id = %(id)s AND o.ts >= %(start)s AND o.ts < %(cutoff)s AND EXISTS (
+        SELECT 1 FROM observations n WHERE n.series_id = o.series_id AND n.source = o.source
+        AND n.ts > o.ts AND n.ts < %(cutoff)s AND n.ts / %(day)s = o.ts / %(day)s)
+    ORDER BY o.ts LIMIT %(n)s)
+RETURNING ts
 """
