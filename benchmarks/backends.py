@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from benchmarks.figures import Figure, median, percentile
 from benchmarks.tape import BATCH, FULL, QUICK, fill, workdir
 from tests.pgserver import PgServer, start_server
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings, shipped_config_path
-from tui.core.location import open_store
+from tui.core.judge.view import make_context
 from tui.core.model import Observation
-from tui.core.rules.verdict import judge_all
-from tui.core.store import Store
-from tui.core.view import make_context
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.verdict import judge_all
+from tui.core.store.location import open_store
+from tui.core.store.protocol import Store
 
 PROBE = "crypto:BTC/USD:last"
 

@@ -37,10 +37,10 @@ def drive(config: Path, store_path: Path, polls: int, out: Path, max_s: float) -
     from tui.collect.sources.base import FetchResult, Source
     from tui.collect.sources.registry import HistoryJob, build_sources
     from tui.collect.sources.wanted import wanted
-    from tui.core.claims import load_narratives
     from tui.core.config import load_settings
+    from tui.core.narratives.claims import load_narratives
     from tui.core.process import limit_malloc_arenas
-    from tui.core.store import Store
+    from tui.core.store.sqlite import Store
 
     limit_malloc_arenas()  # as run_collect does
     settings = load_settings(config)

@@ -22,7 +22,7 @@ from benchmarks.tape import store_copy
 from benchmarks.terminal import Terminal
 from tui.core import format as fmt
 from tui.core.model import Observation
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 SERIES, UNIT, SOURCE = "equity:ORCL:last", "USD", "yahoo"
 SPACING_S = 1.5

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from benchmarks.figures import Figure
 from benchmarks.tape import BATCH, FULL, QUICK, fill, observations, workdir
-from tui.core.store import Store, to_ms
+from tui.core.store.sqlite import Store, to_ms
 
 
 def bare_rate(count: int, end: datetime) -> float:

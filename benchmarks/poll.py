@@ -23,8 +23,8 @@ from benchmarks.figures import Figure
 from tui.collect.poller import Poller
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.narratives.claims import load_narratives
 
 DELAY_S = 0.3
 

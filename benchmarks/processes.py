@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.fakes import EXCHANGES
 from benchmarks.terminal import ROOT, child_env, cpu_seconds, rss_mb
 from tui.core.model import TapecheckError
-from tui.core.store import HealthRecord, Store
+from tui.core.store.sqlite import HealthRecord, Store
 
 # The first panel's first series row: on screen once a viewer's dashboard is composed.
 PANELS_SHOWN = "NVDA mkt cap"

@@ -27,14 +27,14 @@ from benchmarks.processes import PANELS_SHOWN, viewer_argv
 from benchmarks.tape import BATCH, benchmark_store, tape_series, workdir
 from benchmarks.terminal import ROOT, Terminal, child_env
 from tui.core.model import Observation, SeriesId
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 OLD_DAYS = 600  # the old rows start this long ago: well past the 400 days kept
 PRUNE = """
 import json, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 store = Store(Path(sys.argv[1]), 400)
 started = time.monotonic()
 removed = store.prune(datetime.now(UTC))

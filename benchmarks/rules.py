@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from benchmarks.figures import Figure, median
 from benchmarks.tape import ROOT, benchmark_store_with_end
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings, shipped_config_path
-from tui.core.rules.verdict import judge_all
+from tui.core.judge.view import build_views, make_context
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.verdict import judge_all
 from tui.core.snapshot import parse_time, read_observations
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 from tui.core.tape import MemoryTape
-from tui.core.view import build_views, make_context
 
 SNAPSHOT_NOW = "2026-01-26T06:00:00Z"
 

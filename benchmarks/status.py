@@ -76,9 +76,9 @@ def collector_summary(path: Path) -> Iterator[None]:
     """The store as a running collector leaves it: its lock held (here, by this process) and the summary of
     what it judged last kept, just now (tui.collect.alerting judges and keeps it)."""
     from tui.collect.alerting import Alerting
-    from tui.core.claims import load_narratives
     from tui.core.config import load_settings
-    from tui.core.store import Store
+    from tui.core.narratives.claims import load_narratives
+    from tui.core.store.sqlite import Store
 
     store = Store(path)
     try:

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.fakes import EXCHANGES
-from tui.core.claims import load_narratives
 from tui.core.model import Observation, SeriesId
+from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import read_observations
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL, QUICK = 1_000_000, 100_000

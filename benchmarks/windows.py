@@ -19,11 +19,11 @@ from types import ModuleType
 from benchmarks.figures import Figure, median
 from benchmarks.tape import ROOT
 from tui.core.model import Observation
-from tui.core.rules.ast import parse
-from tui.core.rules.columnar import POLARS_WINDOWS
-from tui.core.rules.evaluate import Context, evaluate
-from tui.core.rules.typecheck import typecheck
-from tui.core.rules.windows import PURE_WINDOWS
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.columnar import POLARS_WINDOWS
+from tui.core.narratives.rules.evaluate import Context, evaluate
+from tui.core.narratives.rules.typecheck import typecheck
+from tui.core.narratives.rules.windows import PURE_WINDOWS
 from tui.core.tape import MemoryTape
 
 BASE_COMMIT = "59f0436"  # the last commit before issue 20's windows
@@ -51,9 +51,9 @@ def history(years: int) -> MemoryTape:
 
 
 def old_evaluator() -> ModuleType | None:
-    """tui/core/rules/evaluate.py as it was at BASE_COMMIT, or None when git cannot show it."""
+    """tui/core/narratives/rules/evaluate.py as it was at BASE_COMMIT, or None when git cannot show it."""
     try:
-        source = subprocess.run(["git", "show", f"{BASE_COMMIT}:tui/core/rules/evaluate.py"], cwd=ROOT,
+        source = subprocess.run(["git", "show", f"{BASE_COMMIT}:tui/core/narratives/rules/evaluate.py"], cwd=ROOT,
                                 capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -61,7 +61,7 @@ def old_evaluator() -> ModuleType | None:
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    exec(compile(source, f"{BASE_COMMIT}:tui/core/rules/evaluate.py", "exec"), module.__dict__)
+    exec(compile(source, f"{BASE_COMMIT}:tui/core/narratives/rules/evaluate.py", "exec"), module.__dict__)
     return module
 
 

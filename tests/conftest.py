@@ -15,7 +15,7 @@ from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import PgServer, start_server
 from tui.core.config import Staleness
 from tui.core.model import Observation, SeriesId
-from tui.core.rules.evaluate import Context
+from tui.core.narratives.rules.evaluate import Context
 from tui.core.tape import MemoryTape
 
 DATA = Path(__file__).parent / "data"

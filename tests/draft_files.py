@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, Narratives, load_narratives
+from tui.core.narratives.claims import NARRATIVES_DIR, THEMES_FILE, Narratives, load_narratives
 
 ARTICLES = Path(__file__).parent / "data" / "draft"
 

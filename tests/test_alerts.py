@@ -18,10 +18,10 @@ import pytest
 from tests.conftest import obs
 from tests.test_collector import PATIENT_S, TickingSource, planned, until_true
 from tui.collect.alerting import Alerting
-from tui.core.claims import load_narratives
 from tui.core.config import Settings, load_settings
 from tui.core.model import TapecheckError
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).parent.parent
 BTC = "crypto:BTC/USD:last"
@@ -358,7 +358,7 @@ async def test_desktop_notifications_go_through_the_platforms_notifier_when_aske
 ])
 def test_crossed_needs_the_value_to_clear_the_boundary(held: bool, live: float, op: str, tolerance: float,
                                                        expected: bool) -> None:
-    from tui.core.alerts import crossed
+    from tui.core.judge.alerts import crossed
 
     level = 110.0 if op == "<=" else 100.0
     assert crossed(held, live, op, level, tolerance, 0.5) is expected

@@ -10,10 +10,10 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from tests.pilot import shown, until
-from tui.core.alerts import Alert
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.model import Alert
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 from tui.ui.app import TapecheckApp, live_app
 from tui.ui.screens.alerts import AlertsScreen
 from widgets.header_line import HeaderStatus

@@ -11,11 +11,12 @@ from textual.widgets import DataTable
 
 from tests.conftest import DATA, obs
 from tests.pilot import shown, until
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.engine import Engine
+from tui.core.judge.engine import Engine
 from tui.core.model import Status
-from tui.core.store import HealthRecord, Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.base import SqlStore
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import TapecheckApp, live_app, snapshot_app
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
@@ -310,7 +311,7 @@ async def test_r_and_p_are_requests_to_the_collector_asked_first_and_signed(tmp_
     it; the pause shows in every dashboard's header with that name and the time."""
     from dataclasses import replace
 
-    from tui.core.store import requester, this_collector
+    from tui.core.store.sqlite import requester, this_collector
     from tui.ui.screens.confirm import ConfirmScreen
 
     store = Store(tmp_path / "s.sqlite")
@@ -353,8 +354,9 @@ async def test_a_viewer_shows_each_commit_and_rereads_only_what_changed(tmp_path
     async with tapecheck.run_test(size=(120, 40)) as pilot:
         await shown(pilot, tapecheck)
         read_only = tapecheck.store
-        assert read_only is not None and {"crypto:BTC/USD:last", "crypto:DOGE/USD:last"} <= set(read_only._newest)
-        kept = read_only._newest["crypto:DOGE/USD:last"]
+        assert isinstance(read_only, SqlStore)
+        assert {"crypto:BTC/USD:last", "crypto:DOGE/USD:last"} <= set(read_only._cache.newest)
+        kept = read_only._cache.newest["crypto:DOGE/USD:last"]
         store.append([obs("crypto:BTC/USD:last", 72_000, datetime.now(UTC), "coinbase")])
 
         def btc() -> float | None:
@@ -363,7 +365,7 @@ async def test_a_viewer_shows_each_commit_and_rereads_only_what_changed(tmp_path
             return rows[0].value if rows else None
 
         await until(pilot, lambda: btc() == 72_000, "the committed value on screen")
-        assert read_only._newest["crypto:DOGE/USD:last"] is kept  # not read again: it did not change
+        assert read_only._cache.newest["crypto:DOGE/USD:last"] is kept  # not read again: it did not change
 
 
 async def test_a_claim_page_follows_the_store_and_its_age_ticks(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.articles import article_error, citation, outlet_totals, scorecards
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.judge.then import judge_then
 from tui.core.model import Status
+from tui.core.narratives.articles import article_error, citation, outlet_totals, scorecards
+from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
-from tui.core.then import judge_then
 
 HISTORY = DATA / "article_history.jsonl.gz"
 NARRATIVES = load_narratives()

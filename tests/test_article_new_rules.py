@@ -1,6 +1,6 @@
-"""The check claims of issue 21 (figures of the articles that were context before), each judged on its own date
-over two small constructed tapes: one on which the article's figure holds, one on which it fails. The values
-are stated here and are test data, not a record of the market."""
+"""The check claims of issue 21 (figures and relations of the articles that were context, or no claim, before), each
+judged on its own date over two small constructed tapes: one on which the claim holds, one on which it fails. The
+values are stated here and are test data, not a record of the market."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from tui.collect.sources.wanted import wanted
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.judge.then import judge_then
 from tui.core.model import Observation, Status
+from tui.core.narratives.claims import load_narratives
 from tui.core.tape import MemoryTape
-from tui.core.then import judge_then
 
 NARRATIVES = load_narratives()
 SETTINGS = load_settings()
@@ -26,7 +26,8 @@ def tape(closes: Closes) -> MemoryTape:
     rows: list[Observation] = []
     for series, by_day in closes.items():
         kind, symbol, _ = series.split(":")
-        unit = "H/s" if kind == "network" else "CNY" if symbol.endswith((".SS", ".SZ")) else "USD"
+        unit = ("H/s" if kind == "network" else "pts" if kind == "index" else "CNY" if symbol.endswith((".SS", ".SZ"))
+                else "USD")
         source = {"crypto": "kraken", "network": "mempool"}.get(kind, "yahoo")
         hour = {"CNY": 7, "H/s": 0}.get(unit, 21)
         for day, value in by_day.items():
@@ -92,6 +93,36 @@ def chipmakers(nvda: float, avgo: float, tsm: float) -> Closes:
             for symbol, value in (("NVDA", nvda), ("AVGO", avgo), ("TSM", tsm))}
 
 
+def btc_gpu_and_stocks(nvda_sign: float, nasdaq_sign: float) -> Closes:
+    """60 days to 7 Jan 2026: NVDA and the Nasdaq each move with BTC's daily return (sign 1) or against it (-1)."""
+    closes = btc_nvda(nvda_sign)
+    nasdaq, level = {}, 23_000.0
+    btc = closes["crypto:BTC/USD:last"]
+    previous = None
+    for day, price in btc.items():
+        if previous is not None:
+            level *= 1 + nasdaq_sign * (price / previous - 1) * 0.8
+        previous = price
+        if date.fromisoformat(day).weekday() < 5:
+            nasdaq[day] = level
+    return closes | {"index:^IXIC:last": nasdaq}
+
+
+SEVEN = ("NVDA", "AAPL", "MSFT", "GOOGL", "AMZN", "META", "TSLA")
+
+
+def seven(gains: dict[str, float]) -> Closes:
+    """Market values on ChatGPT's release day (1T each) and on 13 Nov 2025 (1T plus the symbol's gain)."""
+    return {f"equity:{s}:market_cap": {"2022-11-30": 1e12, "2025-11-13": 1e12 + gains.get(s, 1.5e12)} for s in SEVEN}
+
+
+def two_closes(first: str, last: str, values: dict[str, tuple[float, float]]) -> Closes:
+    return {f"equity:{symbol}:last": {first: a, last: b} for symbol, (a, b) in values.items()}
+
+
+SOLAR_PEERS = ("002865.SZ", "688516.SS", "300118.SZ", "300051.SZ")
+
+
 CASES: dict[str, tuple[Closes, Closes]] = {
     # Nvidia 5.0T against Broadcom 1.7T and TSMC 1.5T (holds); 1.6T against TSMC 1.8T (fails)
     "loop-nvidia-most-valuable-chipmaker": (chipmakers(5.0e12, 1.7e12, 1.5e12), chipmakers(1.6e12, 1.5e12, 1.8e12)),
@@ -119,6 +150,36 @@ CASES: dict[str, tuple[Closes, Closes]] = {
     "bb-moore-threads-star-debut": (
         {"equity:688795.SS:last": {"2025-12-05": 600.5, "2025-12-08": 700.0, "2025-12-12": 815.0}},
         {"equity:688795.SS:last": {"2025-12-05": 600.5, "2025-12-08": 700.0, "2025-12-12": 560.0}}),
+    # the Nasdaq +5.5 % against bitcoin -22.4 % over 12 Sep to 12 Dec (holds); -4.5 % against +1.7 % (fails)
+    "bb-ai-outran-crypto": (
+        {"index:^IXIC:last": {"2025-09-12": 22_000.0, "2025-12-12": 23_200.0},
+         "crypto:BTC/USD:last": {"2025-09-12": 116_000.0, "2025-12-12": 90_000.0}},
+        {"index:^IXIC:last": {"2025-09-12": 22_000.0, "2025-12-12": 21_000.0},
+         "crypto:BTC/USD:last": {"2025-09-12": 116_000.0, "2025-12-12": 118_000.0}}),
+    # bitcoin 100,000 -> 90,000 over the year to 12 Dec 2025 (under +20 %, holds); 60,000 -> 90,000 (+50 %, fails)
+    "bb-btc-growth-no-longer-rapid": (
+        {"crypto:BTC/USD:last": {"2024-12-12": 100_000.0, "2025-12-12": 90_000.0}},
+        {"crypto:BTC/USD:last": {"2024-12-12": 60_000.0, "2025-12-12": 90_000.0}}),
+    # NVDA follows bitcoin while the Nasdaq mirrors it (holds); the other way round (fails)
+    "fw-btc-gpu-link-above-stocks": (btc_gpu_and_stocks(1.0, -1.0), btc_gpu_and_stocks(-1.0, 1.0)),
+    # Lead Intelligent's 8 Jan high 52.00 against the 7 Jan close 50.00 (+4 %, holds); 51.00 (+2 %, fails)
+    "cbh-lead-intelligent-among-top-gainers-0108": (
+        {"equity:300450.SZ:last": {"2026-01-07": 50.0}, "equity:300450.SZ:high": {"2026-01-08": 52.0}},
+        {"equity:300450.SZ:last": {"2026-01-07": 50.0}, "equity:300450.SZ:high": {"2026-01-08": 51.0}}),
+    # Chalco +69 % and CMOC +208 % in 2025 (both over 30 %, holds); CMOC +15 % (fails)
+    "jd-resource-peers-rerated-2025": (
+        two_closes("2024-12-31", "2025-12-31", {"601600.SS": (6.5, 11.0), "603993.SS": (5.2, 16.0)}),
+        two_closes("2024-12-31", "2025-12-31", {"601600.SS": (6.5, 11.0), "603993.SS": (5.2, 6.0)})),
+    # Huayou 60.00 -> 70.00 over the month to 15 Jan 2026 (+16.7 %, holds); 60.00 -> 63.00 (+5 %, fails)
+    "jd-huayou-recently-strong": (two_closes("2025-12-15", "2026-01-15", {"603799.SS": (60.0, 70.0)}),
+                                  two_closes("2025-12-15", "2026-01-15", {"603799.SS": (60.0, 63.0)})),
+    # Nvidia added 4T since ChatGPT, the other six 1.5T each (holds); Nvidia 1T against Microsoft's 2T (fails)
+    "ft-nvidia-biggest-winner": (seven({"NVDA": 4e12}), seven({"NVDA": 1e12, "MSFT": 2e12})),
+    # Maxwell 80 -> 324 (+305 %) against the others' +200 % (holds); Maxwell +200 % against Drinda's +254 % (fails)
+    "tmt-maiwei-led-the-rally": (
+        two_closes("2025-11-28", "2026-01-23", {"300751.SZ": (80.0, 324.0)} | dict.fromkeys(SOLAR_PEERS, (100.0, 300.0))),
+        two_closes("2025-11-28", "2026-01-23", {"300751.SZ": (100.0, 300.0), "002865.SZ": (28.0, 99.0)}
+                   | dict.fromkeys(SOLAR_PEERS[1:], (100.0, 300.0)))),
 }
 
 
@@ -135,7 +196,9 @@ def test_every_rule_of_issue_21_is_covered_here() -> None:
 
 
 def test_a_new_symbol_a_claim_reads_is_polled() -> None:
-    assert "603398.SS" in wanted(NARRATIVES).yahoo_symbols  # *ST Mubang: read by a claim, polled by the collector
+    polled = wanted(NARRATIVES).yahoo_symbols
+    assert "603398.SS" in polled  # *ST Mubang: read by a claim, polled by the collector
+    assert {"300450.SZ", "601600.SS", "603993.SS"} <= set(polled)  # Lead Intelligent, Chalco, CMOC
 
 
 def test_the_h200_basket_is_a_move_relative_to_nvidia() -> None:

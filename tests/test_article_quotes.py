@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_claims_files import write
-from tui.core.claims import NARRATIVES_DIR, THEMES_FILE, NarrativeError, load_narratives
-from tui.core.names import NAMES_FILE
+from tui.core.narratives.claims import NARRATIVES_DIR, THEMES_FILE, NarrativeError, load_narratives
+from tui.core.narratives.names import NAMES_FILE
 
 # ../shared/seeds beside the checkout (a worktree one level deeper finds it a level up)
 SEEDS = next((p / "shared" / "seeds" for p in Path(__file__).resolve().parents[1:4] if (p / "shared" / "seeds").is_dir()),

@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Static
 
 from tests.conftest import DATA
 from tests.pilot import shown
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.articles import ArticlesScreen
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel

@@ -14,14 +14,14 @@ import pytest
 
 from tests.conftest import DATA, obs
 from tui.cli import main
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.location import open_store
+from tui.core.judge.then import judge_then
 from tui.core.model import Claim, ClaimKind, Observation, Rule, Status, Verdict
-from tui.core.rules.ast import parse
-from tui.core.rules.typecheck import typecheck
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.typecheck import typecheck
+from tui.core.store.location import open_store
 from tui.core.tape import MemoryTape
-from tui.core.then import judge_then
 
 ROOT = Path(__file__).parents[1]
 SETTINGS = load_settings()
@@ -157,8 +157,8 @@ def test_share_counts_common_trading_days_not_calendar_days() -> None:
 def test_windows_in_python_and_polars_agree() -> None:
     import random
 
-    from tui.core.rules.columnar import POLARS_WINDOWS
-    from tui.core.rules.windows import PURE_WINDOWS
+    from tui.core.narratives.rules.columnar import POLARS_WINDOWS
+    from tui.core.narratives.rules.windows import PURE_WINDOWS
     rng = random.Random(7)
     start = date(2024, 1, 1)
     a = [(start + timedelta(days=i), 100 + rng.random() * 10) for i in range(500)]
@@ -216,10 +216,10 @@ def test_check_json_has_evidence_on_every_verdict(capsys: pytest.CaptureFixture[
 def test_the_viewer_never_loads_polars_or_pandas() -> None:
     script = """
 import sys
-import tui.ui.app, tui.ui.screens.detail, tui.core.engine, tui.core.then, tui.core.view
-from tui.core.claims import load_narratives
+import tui.ui.app, tui.ui.screens.detail, tui.core.judge.engine, tui.core.judge.then, tui.core.judge.view
+from tui.core.narratives.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.engine import Engine
+from tui.core.judge.engine import Engine
 from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
 from datetime import datetime, UTC
@@ -236,7 +236,7 @@ def test_then_verdicts_kept_before_evidence_are_judged_again(tmp_path: Path) -> 
     """A store of version 3 kept answers read with gaps filled by the bar before: version 4 drops them."""
     import sqlite3
 
-    from tui.core import store as sqlite_store
+    from tui.core.store import sqlite as sqlite_store
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
     for script in sqlite_store.MIGRATIONS[:3]:

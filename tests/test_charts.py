@@ -11,8 +11,8 @@ from textual_plotext import PlotextPlot
 
 from tests.conftest import DATA
 from tests.pilot import shown, until
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.detail import ClaimScreen, SeriesScreen
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.claims import NARRATIVES_DIR, NarrativeError, load_narratives
 from tui.core.model import ClaimKind, SeriesId
+from tui.core.narratives.claims import NARRATIVES_DIR, NarrativeError, load_narratives
 
 THEME_IDS = ["ai_capital_loop", "btc_mining", "btc_treasuries", "btc_macro", "china_ai_chips", "space_solar",
              "metals_materials", "tycoons_and_coins", "energy_power"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.core.claims import load_narratives
+from tui.core.narratives.claims import load_narratives
 
 NOW = "2026-01-26T06:00:00Z"
 

@@ -23,9 +23,9 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.pilot import shown, until
 from tests.test_terminal import Terminal, stop_collectors
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app
 
 ROOT = Path(__file__).parent.parent
@@ -75,6 +75,12 @@ def running(store: Path) -> bool:
         return store.exists() and Store(store, read_only=True).collector_running()
     except Exception:
         return False
+
+
+def drew_since(screen: Screen, size: int) -> bool:
+    """Whether the viewer has written to its terminal since it had written `size` bytes."""
+    screen.text()
+    return len(screen.terminal.output) > size
 
 
 def wait(condition: Callable[[], object], what: str) -> None:
@@ -163,9 +169,9 @@ def test_one_collector_three_viewers_a_kill_and_a_recovery(tmp_path: Path,
 
         # With no collector, three open dashboards send nothing upstream: they only read the store.
         before = (len(exchange.requests), len(yahoo.requests), len(mempool.requests))
-        for screen in screens:
-            screen.text()
-        time.sleep(2)
+        drawn = [len(screen.terminal.output) for screen in screens]
+        for screen, size in zip(screens, drawn, strict=True):  # each viewer draws again (its clock): it is alive
+            wait(lambda s=screen, n=size: drew_since(s, n), "the viewer to draw again")  # type: ignore[misc]
         assert (len(exchange.requests), len(yahoo.requests), len(mempool.requests)) == before
 
         # A new dashboard finds no collector and starts one; the others see it come back.
@@ -210,9 +216,9 @@ def test_the_dashboard_never_imports_a_network_library(tmp_path: Path) -> None:
     """The viewer's process, up to its first state on screen: ccxt, yfinance and httpx never load."""
     script = f"""
 import asyncio, sys
-from tui.core.claims import load_narratives
+from tui.core.narratives.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app
 from tests.pilot import shown
 
@@ -325,13 +331,13 @@ async def test_a_collector_a_dashboard_started_stops_once_no_dashboard_is_left(t
     source = TickingSource()
     lines: list[str] = []
     job = Collector(load_settings(), load_narratives(), store, planned(source, 1), lines.append,  # type: ignore[arg-type]
-                    linger_s=0.5)
+                    linger_s=0.2)
     running = asyncio.create_task(job.run(asyncio.Event()))
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(0.6)  # three times the linger
     assert not running.done()  # a dashboard is attached: it stays
     viewer.close()  # the last dashboard leaves
     await asyncio.wait_for(running, PATIENT_S)
-    assert any("no dashboard for 0.5 s: stopping" in line for line in lines)
+    assert any("no dashboard for 0.2 s: stopping" in line for line in lines)
 
 
 async def test_a_failing_then_save_does_not_stop_the_collector(tmp_path: Path) -> None:

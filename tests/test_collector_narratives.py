@@ -16,9 +16,9 @@ from tests.test_user_narratives import article, check_claim, write
 from tui.collect.collector import Collector
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 PATIENCE = 6000  # pauses of 0.05 s: a bound, not a speed
 

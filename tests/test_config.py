@@ -68,6 +68,19 @@ def test_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ('[sources.hashrate]\nbase_url = "http://h/\\u001b[2J"\n', "c.toml:2: sources.hashrate.base_url = 'http://h/\\x1b[2J' must"),
         ("[display]\nlang = 'en'\n[bogus.x]\na = 1\n", "c.toml:3: unknown section [bogus]"),
         ("[[bogus]]\na = 1\n", "c.toml:1: unknown section [bogus]"),
+        # tables where a value stands, and a table of tables' own keys named by the file's path
+        ("sources = 5\n", "c.toml:1: [sources] must be a table"),
+        ("[sources.crypto]\ncredentials = 5\n", "c.toml:2: [sources.crypto.credentials] must be a table"),
+        ("[sources.crypto.credentials]\nkraken = 'k'\n", "c.toml:2: [sources.crypto.credentials.kraken] must be a table"),
+        ("[sources.crypto.credentials.kraken]\nkey = 'k'\n", "c.toml:2: unknown key sources.crypto.credentials.kraken.key"),
+        ("[sources]\nfoo = 1\n", "c.toml:2: unknown key sources.foo"),
+        ("apiKey = 'k'\n", "c.toml:1: unknown key apiKey outside any section (it belongs under [sources.crypto.credentials.*])"),
+        ("[keys]\nqiut = 'q'\n", "c.toml:2: unknown key keys.qiut (did you mean keys.quit?)"),
+        ("[keys]\nquit = ' '\n", "c.toml:2: keys.quit = ' ' must be one or more keys"),
+        ("[narratives]\nmax_claims = 0\n", "c.toml:2: narratives.max_claims = 0 must be a whole number of claims from 1 to 50,000"),
+        ("[alerts]\nhysteresis_pct = 51\n", "c.toml:2: alerts.hysteresis_pct = 51 must be a percentage from 0 to 50"),
+        ("[collector]\nlinger_s = 0\n", "c.toml:2: collector.linger_s = 0 must be a number of seconds from 1 to 604,800"),
+        ("[display.foo]\nx = 1\n", "c.toml:1: unknown section [display.foo]"),
     ],
 )
 def test_bad_config_names_file_key_and_line(tmp_path: Path, text: str, message: str) -> None:

@@ -21,9 +21,9 @@ from tui.collect.sources.base import FetchResult, RateLimited, SourceError
 from tui.collect.sources.crypto import CryptoSource, rebase_api_urls, rebase_url
 from tui.core.config import CryptoSettings
 from tui.core.model import Observation
-from tui.core.rules.ast import parse
-from tui.core.rules.evaluate import evaluate
-from tui.core.rules.typecheck import typecheck
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.evaluate import evaluate
+from tui.core.narratives.rules.typecheck import typecheck
 
 TIMEOUT = 30.0  # seconds: a local fake answers well within it however loaded the machine, unless told not to
 SHORT = 0.3  # for the tests of time-outs: the fake's delays and stalls last longer, so every timeout is ours

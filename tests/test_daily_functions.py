@@ -8,11 +8,11 @@ import pytest
 
 from tests.conftest import NOW, context, obs
 from tui.core.model import Claim, ClaimKind, Rule, Status
-from tui.core.rules.ast import RuleSyntaxError, parse
-from tui.core.rules.evaluate import NoData, NotYet, Value, evaluate
-from tui.core.rules.typecheck import RuleTypeError, typecheck
-from tui.core.rules.units import DATE, PERCENT, RATIO, Unit
-from tui.core.rules.verdict import judge
+from tui.core.narratives.rules.ast import RuleSyntaxError, parse
+from tui.core.narratives.rules.evaluate import NoData, NotYet, Value, evaluate
+from tui.core.narratives.rules.typecheck import RuleTypeError, typecheck
+from tui.core.narratives.rules.units import DATE, PERCENT, RATIO, Unit
+from tui.core.narratives.rules.verdict import judge
 
 HASH = "network:bitcoin:hashrate"
 BTC = "crypto:BTC/USD:last"

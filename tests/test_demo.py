@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tui.core import demo
-from tui.core.claims import Narratives, load_narratives
+from tests.data import make_demo as demo
 from tui.core.config import load_settings
+from tui.core.demotape import DEMO_END, DEMO_SOURCE, DEMO_START, DEMO_TAPE
+from tui.core.judge.view import make_context
 from tui.core.model import Observation, SeriesId, Status
-from tui.core.rules.evaluate import Context
-from tui.core.rules.verdict import judge
+from tui.core.narratives.claims import Narratives, load_narratives
+from tui.core.narratives.rules.evaluate import Context
+from tui.core.narratives.rules.verdict import judge
 from tui.core.snapshot import format_observation, parse_observation
 from tui.core.tape import MemoryTape, end_of_day
-from tui.core.view import make_context
 
 FLIPS = ("bb-tesla-btc-11509-over-1bn", "wu-hashrate-above-1zh", "tmt-junda-holds-above-9944")
 
@@ -65,10 +66,10 @@ def test_generate_is_deterministic_per_seed(observations: list[Observation]) -> 
 
 
 def test_shipped_tape_is_up_to_date(observations: list[Observation]) -> None:
-    with gzip.open(demo.DEMO_TAPE, "rt", encoding="utf-8") as handle:
+    with gzip.open(DEMO_TAPE, "rt", encoding="utf-8") as handle:
         shipped = handle.read()
-    assert shipped == lines(observations), "run `python -m tui.core.demo` to regenerate tui/core/data/demo.jsonl.gz"
-    assert demo.DEMO_TAPE.stat().st_size < 400_000
+    assert shipped == lines(observations), "run `python tests/data/make_demo.py` to regenerate tui/core/data/demo.jsonl.gz"
+    assert DEMO_TAPE.stat().st_size < 400_000
 
 
 def test_write_is_byte_deterministic(tmp_path: Path, observations: list[Observation]) -> None:
@@ -82,18 +83,18 @@ def test_write_is_byte_deterministic(tmp_path: Path, observations: list[Observat
 def test_every_line_parses_and_is_demo_data(observations: list[Observation]) -> None:
     parsed = [parse_observation(line) for line in lines(observations).splitlines()]
     assert parsed == observations
-    assert {o.source for o in parsed} == {demo.DEMO_SOURCE}
+    assert {o.source for o in parsed} == {DEMO_SOURCE}
     assert all(o.unit == SeriesId.parse(o.series).unit for o in parsed)
     assert [(o.ts, o.series) for o in parsed] == sorted((o.ts, o.series) for o in parsed)
 
 
 def test_every_series_is_in_history_and_live(observations: list[Observation], narratives: Narratives) -> None:
     wanted = {s for c in narratives.claims for s in c.series} | {s for t in narratives.themes for s in t.watch}
-    history = {o.series for o in observations if o.ts < demo.DEMO_START}
-    live = {o.series for o in observations if demo.DEMO_START <= o.ts <= demo.DEMO_END}
+    history = {o.series for o in observations if o.ts < DEMO_START}
+    live = {o.series for o in observations if DEMO_START <= o.ts <= DEMO_END}
     assert wanted <= history
     assert wanted <= live
-    assert max(o.ts for o in observations) <= demo.DEMO_END
+    assert max(o.ts for o in observations) <= DEMO_END
 
 
 def test_highs_and_lows_bracket_the_last_price(observations: list[Observation]) -> None:
@@ -109,8 +110,8 @@ def test_highs_and_lows_bracket_the_last_price(observations: list[Observation]) 
 def test_scripted_claims_flip_during_the_live_part(claim_id: str, tape: MemoryTape, narratives: Narratives) -> None:
     settings = load_settings(None)
     claim = narratives.claim(claim_id)
-    early = judge(claim, make_context(tape, demo.DEMO_START + timedelta(hours=1), settings))
-    late = judge(claim, make_context(tape, demo.DEMO_END, settings))
+    early = judge(claim, make_context(tape, DEMO_START + timedelta(hours=1), settings))
+    late = judge(claim, make_context(tape, DEMO_END, settings))
     assert early.status is Status.HOLDS, early.explanation
     assert late.status is Status.DIVERGED, late.explanation
 
@@ -127,7 +128,7 @@ def test_a_window_older_than_the_demo_history_is_no_data(tape: MemoryTape, narra
 @pytest.mark.parametrize("claim_id", ANCHORED)
 def test_anchored_claims_hold_on_their_own_date(claim_id: str, tape: MemoryTape, narratives: Narratives) -> None:
     claim = narratives.claim(claim_id)
-    assert demo.HISTORY_START <= claim.as_of < demo.DEMO_START.date()
+    assert demo.HISTORY_START <= claim.as_of < DEMO_START.date()
     ctx = Context(tape, end_of_day(claim.as_of) - timedelta(milliseconds=1), lambda s: 4 * 86400.0, 4,
                   closed_since=lambda s, t: None)
     verdict = judge(claim, ctx)
@@ -137,7 +138,7 @@ def test_anchored_claims_hold_on_their_own_date(claim_id: str, tape: MemoryTape,
 DATE_IN_RULE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-@pytest.mark.parametrize("moment", [demo.DEMO_START + timedelta(hours=1), demo.DEMO_END], ids=["first-hour", "end"])
+@pytest.mark.parametrize("moment", [DEMO_START + timedelta(hours=1), DEMO_END], ids=["first-hour", "end"])
 def test_every_claim_has_the_days_it_reads(moment: datetime, tape: MemoryTape, narratives: Narratives) -> None:
     """The history is long enough for every window of every claim (MARA's beta over 90 daily returns was one
     day short): the only claims with no data are those whose rule names a day before the demo's history."""

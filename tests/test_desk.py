@@ -16,7 +16,7 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import PgServer
 from tests.test_terminal import ROOT, Terminal, resize
-from tui.core.location import open_store
+from tui.core.store.location import open_store
 
 
 def desk_config(tmp_path: Path, fakes: tuple[FakeExchange, FakeYahoo, FakeMempool]) -> Path:

@@ -17,9 +17,9 @@ from tests.test_cli import NOW as CHECK_NOW
 from tests.test_cli import run
 from tests.test_snapshots import LONG_ERROR, NOW, app, sources_app
 from tui.core import format as fmt
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.model import TapecheckError
+from tui.core.narratives.claims import load_narratives
 from tui.core.tape import MemoryTape
 from tui.ui.app import snapshot_app
 from tui.ui.screens.articles import ArticlesScreen

@@ -17,9 +17,9 @@ from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult
 from tui.collect.sources.crypto import CryptoSource
 from tui.core.config import CryptoSettings, PollerSettings, load_settings
+from tui.core.judge.view import make_context, series_row
 from tui.core.model import Observation, TapecheckError
-from tui.core.store import Store
-from tui.core.view import make_context, series_row
+from tui.core.store.sqlite import Store
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 USD, USDT = "crypto:BTC/USD:last", "crypto:BTC/USDT:last"

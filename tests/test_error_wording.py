@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.claims import load_narratives
 from tui.core.model import TapecheckError
+from tui.core.narratives.claims import load_narratives
 
 GOOD = DATA / "snapshot.jsonl"
 

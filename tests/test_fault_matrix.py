@@ -51,9 +51,9 @@ from tui.core.config import (
     PollerSettings,
     load_settings,
 )
+from tui.core.judge.view import make_context, series_row
 from tui.core.model import SeriesId
-from tui.core.store import Store
-from tui.core.view import make_context, series_row
+from tui.core.store.sqlite import Store
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning",
                                         "error::pytest.PytestUnraisableExceptionWarning")

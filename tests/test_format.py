@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import ago, context, obs
 from tests.test_verdicts import claim
 from tui.core import format as fmt
-from tui.core.rules.verdict import judge, live_text, off_text
+from tui.core.narratives.rules.verdict import judge, live_text, off_text
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from itertools import pairwise
 import pytest
 
 from tests.conftest import NOW, ago, context, obs
-from tui.core.rules.ast import parse
-from tui.core.rules.evaluate import NoData, Value, evaluate
-from tui.core.rules.typecheck import fx_route, typecheck
-from tui.core.rules.units import Unit
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.evaluate import NoData, Value, evaluate
+from tui.core.narratives.rules.typecheck import fx_route, typecheck
+from tui.core.narratives.rules.units import Unit
 
 
 def run(text: str, *observations: object, now: datetime = NOW) -> Value:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from tests.test_alerts import WRITER, command_config
 from tui.collect.alerting import Alerting
-from tui.core.alerts import Alert
-from tui.core.claims import load_narratives
-from tui.core.store import Store
+from tui.core.model import Alert
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 
 async def test_the_hook_receives_iso_dates_for_a_date_claim(tmp_path: Path) -> None:

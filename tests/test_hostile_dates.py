@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.claims import NARRATIVES_DIR, load_narratives
 from tui.core.model import TapecheckError
+from tui.core.narratives.claims import NARRATIVES_DIR, load_narratives
 
 ARTICLE = "001_6_nickel_king_lim.toml"
 GOOD = str(DATA / "snapshot.jsonl")

@@ -22,9 +22,9 @@ from tests.test_user_narratives import VALID, article, check_claim, run, user_di
 from tui.collect.collector import Collector
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
-from tui.core.claims import lint_files, load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import lint_files, load_narratives
+from tui.core.store.sqlite import Store
 from tui.core.tomlfile import MAX_BYTES
 
 PATIENCE = 6000  # pauses of 0.05 s: a bound, not a speed

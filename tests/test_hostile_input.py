@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import context, obs
-from tui.core.claims import NARRATIVES_DIR, load_narratives
 from tui.core.config import load_settings
 from tui.core.model import TapecheckError
-from tui.core.rules.ast import parse
-from tui.core.rules.evaluate import NoData, evaluate
+from tui.core.narratives.claims import NARRATIVES_DIR, load_narratives
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.evaluate import NoData, evaluate
 from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
 

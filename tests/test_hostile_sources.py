@@ -31,7 +31,7 @@ from tui.collect.sources.hashrate import HashrateSource
 from tui.collect.sources.limits import MAX_BODY_BYTES
 from tui.collect.sources.registry import Planned
 from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings, PollerSettings
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 TIMEOUT = 1.0  # each client's own timeout in the trickle test; a trickle outlasts it
 # ... and in the size tests: long enough that the cap, not the clock, ends a fast endless body, however loaded

@@ -23,11 +23,10 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tests.test_record import config, tapecheck
 from tui.cli import main
-from tui.core.alerts import Alert
-from tui.core.model import TapecheckError
+from tui.core.model import Alert, TapecheckError
 from tui.core.snapshot import read_observations
-from tui.core.store import Store
-from tui.core.storefile import APPLICATION_ID
+from tui.core.store.file import APPLICATION_ID
+from tui.core.store.sqlite import Store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SERIES = ("crypto:BTC/USD:last", "crypto:ETH/USD:last", "equity:NVDA:last", "network:bitcoin:hashrate")
@@ -159,7 +158,7 @@ def test_a_write_waits_for_a_lock_held_longer_than_sqlites_busy_timeout(tmp_path
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Another process keeps the write lock well past SQLite's own busy timeout (which used to drop the batch):
     the timeout is made 50 ms here, so that a hold of half a second is ten of them, not seconds of sleep."""
-    from tui.core import store as store_module
+    from tui.core.store import sqlite as store_module
 
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 50)
     store = Store(tmp_path / "s.sqlite")
@@ -268,7 +267,7 @@ def test_store_check_reads_every_page_of_a_store_too_big_to_check_at_open(
     assert main(["store", "check", "--store", str(path)]) == 0
     assert "the store is sound" in capsys.readouterr().err
     damage(path)
-    monkeypatch.setattr("tui.core.storefile.FULL_CHECK_BYTES", 0)  # as if the store were gigabytes
+    monkeypatch.setattr("tui.core.store.file.FULL_CHECK_BYTES", 0)  # as if the store were gigabytes
     Store(path).close()  # its small tables are sound, so it opens quickly
     err = one_line_error(capsys, ["store", "check", "--store", str(path)])
     assert "the store is damaged" in err and "store repair" in err

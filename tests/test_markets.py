@@ -153,7 +153,7 @@ def test_spring_festival_reads_closed_not_stale() -> None:
     """Shanghai and Shenzhen are shut for the Spring Festival (16-23 Feb 2026): a value from the last session
     (13 Feb) is a closed market's last close, and the rule reading it is not stale."""
     from tests.conftest import context, obs
-    from tui.core.rules.evaluate import last
+    from tui.core.narratives.rules.evaluate import last
     now = utc("2026-02-18T04:00:00")  # a Wednesday, noon in Shanghai
     assert markets.closed_since("equity:688795.SS:last", now) == utc("2026-02-13T07:00:00")
     assert markets.closed_since("equity:002865.SZ:last", now) == utc("2026-02-13T07:00:00")

@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import DATA
 from tests.pilot import shown, until
 from tests.test_terminal import Terminal
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 from tui.ui.app import BACK, DEMO, TapecheckApp, demo_app, replay_app, snapshot_app
 from widgets.header_line import HeaderClock, HeaderStatus
 

@@ -11,11 +11,11 @@ from textual.widgets import DataTable, Static
 
 from tests.conftest import DATA
 from tests.pilot import shown, until
-from tui.core.claims import NarrativeError, load_narratives
 from tui.core.config import load_settings
 from tui.core.model import SeriesId
-from tui.core.names import NAMES_FILE, load_names, with_names
-from tui.core.store import HealthRecord, Store
+from tui.core.narratives.claims import NarrativeError, load_narratives
+from tui.core.narratives.names import NAMES_FILE, load_names, with_names
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import live_app, snapshot_app
 from tui.ui.screens.detail import SeriesScreen, SourcesScreen
 

@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 from tests.conftest import DATA
 from tests.pilot import shown, until
 from tests.test_user_narratives import BROKEN, VALID, line_of, write
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.console import ConsoleScreen
 from tui.ui.screens.dashboard import DashboardScreen
@@ -155,7 +155,7 @@ async def test_a_live_viewer_picks_up_a_new_file_and_judges_it_as_observations_a
     from datetime import timedelta
 
     from tests.conftest import obs
-    from tui.core.store import Store
+    from tui.core.store.sqlite import Store
     from tui.ui.app import live_app
 
     store = Store(tmp_path / "s.sqlite")

@@ -11,9 +11,9 @@ from tests.conftest import obs
 from tui.collect.poller import Schedule
 from tui.collect.sources.base import FetchResult
 from tui.collect.sources.registry import Planned
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 
 class BusySource:

@@ -13,12 +13,12 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.model import Observation, Status, TapecheckError
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.evaluate import Context, DisputedData, last
+from tui.core.narratives.rules.verdict import judge
 from tui.core.replay import Replay
-from tui.core.rules.evaluate import Context, DisputedData, last
-from tui.core.rules.verdict import judge
 from tui.core.snapshot import load_tape
 from tui.core.tape import MemoryTape
 from tui.core.words import now_label
@@ -127,9 +127,9 @@ def test_the_shipped_snapshot_has_nothing_to_dispute() -> None:
 def test_live_a_claim_whose_fresh_values_are_all_disputed_reads_disputed_in_status(tmp_path: Path) -> None:
     """The store keeps disputed values apart; when they are all a series has that is fresh, the claims that read
     it are disputed (not stale on an old price), in the viewer's verdicts and in `status`."""
-    from tui.core.status import store_status
-    from tui.core.store import Store
-    from tui.core.view import make_context
+    from tui.core.judge.status import store_status
+    from tui.core.judge.view import make_context
+    from tui.core.store.sqlite import Store
 
     store = Store(tmp_path / "s.sqlite")
     old = NOW - timedelta(hours=3)

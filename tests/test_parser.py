@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.core.model import TapecheckError
-from tui.core.rules.ast import BinOp, Call, DateLit, Neg, Num, PairLit, RuleSyntaxError, SeriesRef, parse
-from tui.core.rules.typecheck import RuleTypeError, typecheck
-from tui.core.rules.units import PERCENT, RATIO, Unit
+from tui.core.narratives.rules.ast import BinOp, Call, DateLit, Neg, Num, PairLit, RuleSyntaxError, SeriesRef, parse
+from tui.core.narratives.rules.typecheck import RuleTypeError, typecheck
+from tui.core.narratives.rules.units import PERCENT, RATIO, Unit
 
 
 def test_parses_arithmetic_with_precedence() -> None:

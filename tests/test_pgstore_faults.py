@@ -12,11 +12,12 @@ import pytest
 
 from tests.conftest import NOW, obs
 from tests.pgserver import ALICE_PASSWORD, PgServer, free_port
-from tui.core import pgstore
-from tui.core.location import mask_url, open_store
 from tui.core.logs import RedactingFilter
 from tui.core.model import TapecheckError
-from tui.core.pgstore import RECONNECT_MAX_S
+from tui.core.store import postgres as pgstore
+from tui.core.store.location import open_store
+from tui.core.store.postgres import RECONNECT_MAX_S
+from tui.core.urls import mask_url
 
 BTC = "crypto:BTC/USD:last"
 
@@ -167,8 +168,8 @@ def test_the_log_never_holds_the_password(pg_server: PgServer, tmp_path: Path) -
 
 async def test_the_dashboard_says_store_unreachable_and_keeps_its_values(pg_server: PgServer) -> None:
     from tests.pilot import shown, until
-    from tui.core.claims import load_narratives
     from tui.core.config import load_settings
+    from tui.core.narratives.claims import load_narratives
     from tui.ui.app import live_app
     from widgets.header_line import HeaderStatus
 

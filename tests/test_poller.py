@@ -285,3 +285,30 @@ async def test_a_failing_result_handler_does_not_end_polling() -> None:
     alive = all(not task.done() for task in poller._tasks)
     await poller.stop()
     assert alive and len(source.calls) >= 3
+
+
+async def test_an_unreachable_source_rests_up_to_the_ceiling_and_tries_at_once_on_refresh() -> None:
+    """Offline, a source backs off 5 s, 10 s, 20 s... up to the ceiling (jitter: each wait in [½, 1] of its
+    step), so that a day of it is a few hundred polls, not a poll a second; a refresh tries it at once."""
+    offline = ScriptedSource("kraken", script=[SourceError("cannot resolve api.kraken.com")] * 1000)
+    seen: list[tuple[str, Health]] = []
+    settings = PollerSettings(backoff_base_s=5, backoff_max_s=300)
+    poller = Poller([offline], {"kraken": Schedule(10, 10)}, settings,
+                    lambda _s, _r, health: seen.append(("kraken", health)), rng=random.Random(5),
+                    clock=asyncio.get_running_loop().time)
+    poller.start()
+    await asyncio.sleep(3600)  # an hour of loop time
+    gaps = [b - a for a, b in zip(offline.calls, offline.calls[1:], strict=False)]
+    for n, gap in enumerate(gaps, start=1):
+        step = min(300, 5 * 2 ** (n - 1))
+        assert step / 2 <= gap <= step, (n, gap)
+    assert max(gaps) > 150 and len(offline.calls) < 25  # resting at the ceiling: about one poll in 225 s
+    assert [h.failures for _, h in seen] == list(range(1, len(offline.calls) + 1))
+    assert all(h.state == "failing" and h.last_error == "cannot resolve api.kraken.com" for _, h in seen)
+    asked = asyncio.get_running_loop().time()
+    polls = len(offline.calls)
+    poller.poll_now()  # `r` on a dashboard: a refresh request the collector passes on
+    await asyncio.sleep(0.001)
+    await poller.stop()
+    assert len(offline.calls) == polls + 1 and offline.calls[-1] == asked  # at once, not at the next attempt
+    assert seen[-1][1].failures == polls + 1  # still failing, and said so

@@ -11,14 +11,14 @@ from pathlib import Path
 from tests.conftest import REAL_HOME
 from tui.core.config import user_config_path
 from tui.core.logs import default_log_path
-from tui.core.store import default_store_path
+from tui.core.store.sqlite import default_store_path
 
 ROOT = Path(__file__).parent.parent
 PATHS = """
 import json
 from tui.core.config import user_config_path
 from tui.core.logs import default_log_path
-from tui.core.store import default_store_path
+from tui.core.store.sqlite import default_store_path
 from platformdirs import user_cache_dir
 print(json.dumps([str(p) for p in (user_config_path(), default_log_path(), default_store_path(),
                                    user_cache_dir("tapecheck"))]))

@@ -15,14 +15,14 @@ from textual.geometry import Region
 
 from tests.conftest import NOW
 from tui.core import format as fmt
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.engine import Engine
+from tui.core.judge.engine import Engine
+from tui.core.judge.view import make_context
 from tui.core.model import Observation
-from tui.core.rules.verdict import judge_all
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.verdict import judge_all
 from tui.core.snapshot import read_observations
 from tui.core.tape import MemoryTape
-from tui.core.view import make_context
 from widgets.table import KeyTable
 
 DATA = Path(__file__).parent / "data"

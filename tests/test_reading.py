@@ -11,13 +11,13 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.claims import lint_files, load_narratives
 from tui.core.config import load_settings, user_config_path
-from tui.core.model import Status
+from tui.core.judge.status import summary_of
+from tui.core.judge.then import fingerprint, judge_then
+from tui.core.model import Cached, Status
+from tui.core.narratives.claims import lint_files, load_narratives
 from tui.core.snapshot import read_observations
-from tui.core.status import summary_of
 from tui.core.tape import MemoryTape
-from tui.core.then import Cached, fingerprint, judge_then
 from tui.core.words import NOT_MET, then_label
 
 NOW = "2026-01-26T06:00:00Z"

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import DATA
-from tui.core.alerts import Alert
-from tui.core.model import Observation
+from tui.core.model import Alert, Observation
 from tui.core.snapshot import read_observations
-from tui.core.store import HealthRecord, Store
+from tui.core.store.sqlite import HealthRecord, Store
 
 ROOT = Path(__file__).parent.parent
 SNAPSHOT_NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)

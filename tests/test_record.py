@@ -15,7 +15,7 @@ import pytest
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).parent.parent
 
@@ -171,3 +171,98 @@ def test_history_is_fetched_once_and_then_only_the_last_days(tmp_path: Path,
     again = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--store", str(store), "--refetch-history")
     assert again.returncode == 0, again.stderr
     assert min(chart_starts(yahoo)) < time.time() - 399 * 86400
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on: connecting to it is refused at once, as offline."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def config_at(tmp_path: Path, urls: dict[str, str]) -> Path:
+    """Every source at its own URL of `urls` (binance, kraken, yahoo, mempool, blockchain)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[sources.crypto]
+exchanges = ["binance", "kraken"]
+[sources.crypto.urls]
+binance = "{urls['binance']}"
+kraken = "{urls['kraken']}"
+[sources.equities]
+base_url = "{urls['yahoo']}"
+[sources.hashrate]
+base_url = "{urls['mempool']}"
+fallback_url = "{urls['blockchain']}"
+""")
+    return path
+
+
+SOURCES = ("binance", "kraken", "yahoo", "mempool", "blockchain")
+
+
+def test_record_once_offline_says_each_sources_reason_and_writes_no_tape(tmp_path: Path) -> None:
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}"
+    cfg = config_at(tmp_path, dict.fromkeys(SOURCES, url))
+    out = tmp_path / "now.jsonl"
+    done = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--no-store", "--out", str(out))
+    refused = f"connection refused (127.0.0.1:{port})"
+    lines = done.stderr.splitlines()
+    for name in ("binance", "kraken", "yahoo"):
+        assert f"tapecheck: {name}: {refused}" in lines, done.stderr
+    assert f"tapecheck: mempool: mempool.space: {refused}; blockchain.com: {refused}" in lines, done.stderr
+    assert "tapecheck: no live source answered (offline?): 4 daily history jobs not tried" in lines
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+class Slammer:
+    """A port that takes each connection and resets it at once, unanswered, counting them: how many times a
+    source tried. (The client reads a reset as refused, or as closed, depending on when it comes.)"""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.connections = 0
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import socket
+        import struct
+
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_record_once_tries_an_unreachable_yahoo_once(tmp_path: Path) -> None:
+    """Offline, a Yahoo poll of many requests (yfinance: a cookie, a crumb, then the quote) costs one attempt."""
+    slammers = {name: Slammer() for name in SOURCES}
+    try:
+        cfg = config_at(tmp_path, {name: s.url for name, s in slammers.items()})
+        done = tapecheck(tmp_path, "--config", str(cfg), "record", "--once", "--no-store", "--out",
+                         str(tmp_path / "now.jsonl"))
+    finally:
+        for slammer in slammers.values():
+            slammer.close()
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert "tapecheck: no live source answered (offline?): 4 daily history jobs not tried" in done.stderr
+    tries = {name: s.connections for name, s in slammers.items()}
+    assert all(tries.values()), tries  # every source tried (an exchange may load its markets in two requests)
+    assert tries["yahoo"] == 1, tries  # not the cookie, then the crumb, then the quote, each failing on its own

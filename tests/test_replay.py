@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,15 @@ import pytest
 
 from tests.conftest import obs
 from tests.pilot import shown, until
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.demo import DEMO_START, DEMO_TAPE
-from tui.core.model import Status, TapecheckError
+from tui.core.demotape import DEMO_START, DEMO_TAPE
+from tui.core.judge.view import make_context
+from tui.core.model import Observation, Status, TapecheckError
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.evaluate import at as value_at
 from tui.core.replay import Replay
-from tui.core.rules.evaluate import at as value_at
 from tui.core.snapshot import format_observation, read_observations
-from tui.core.store import Store
-from tui.core.view import make_context
+from tui.core.store.sqlite import Store
 from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, live_app, replay_app
 from widgets.header_line import HeaderClock, HeaderStatus
 
@@ -117,8 +118,8 @@ async def test_replay_drives_the_dashboard_with_pause_step_and_flip_notices(tmp_
 
 
 async def test_replay_at_speed_follows_the_tape_in_real_time(tmp_path: Path) -> None:
-    """The clock moves by the real time that passed × the speed (within a tick), and verdicts follow."""
-    import time
+    """The clock moves by the real time that passed × the speed, counted from the moment of resuming (never the
+    time it stood paused), and the verdicts follow the clock."""
 
     speed = 600.0  # ten virtual minutes per real second
     app = replay_app(load_settings(), load_narratives(), write_tape(tmp_path / "tape.jsonl"), speed=speed)
@@ -127,18 +128,36 @@ async def test_replay_at_speed_follows_the_tape_in_real_time(tmp_path: Path) -> 
     replay.paused = True
     async with app.run_test(size=(120, 40)) as pilot:
         await shown(pilot, app)
+        assert replay.now == T0  # paused from the start: no time counted while it stood
         started = time.monotonic()
         replay.paused = False
-        await pilot.pause(4.0)  # 40 virtual minutes: past the dip at 05:30, before the recovery at 06:30
+        await until(pilot, lambda: replay.now >= T0 + timedelta(minutes=30), "the clock past the dip at 05:30")
         replay.paused = True
         wall = time.monotonic() - started
         moved = (replay.now - T0).total_seconds()
-        assert (wall - 1.0) * speed <= moved <= (wall + REPLAY_TICK_S) * speed  # a tick counts from the one before
-        dip = replay.now >= T0 + timedelta(minutes=30)
+        assert 30 * 60 <= moved <= wall * speed  # never more than the real time since resuming
+        stood = replay.now
+        await pilot.pause(REPLAY_TICK_S * 3)
+        assert replay.now == stood  # a paused clock stands
         app.build_state()
         await until(pilot, lambda: app.state is not None and app.state.now == replay.now, "a state at the clock")
+        dip = replay.now < T0 + timedelta(minutes=90)  # the recovery at 06:30
         assert verdict(app, "wu-hashrate-above-1zh") is (Status.DIVERGED if dip else Status.HOLDS)
-        assert dip  # four real seconds are 40 virtual minutes, even on a slow machine (see the bound above)
+
+
+def test_a_resumed_replay_counts_from_the_resume_not_the_pause() -> None:
+    """Real time that passes while a replay is paused never moves its clock, however late the next tick comes."""
+    replay = Replay([Observation("crypto:BTC/USD:last", 1.0, "USD", T0 + timedelta(minutes=m), "kraken")
+                     for m in range(0, 120, 5)], speed=60.0)
+    replay.catch_up(1000.0)  # marks the moment
+    assert replay.catch_up(1010.0)  # ten real seconds: ten virtual minutes
+    assert replay.now == T0 + timedelta(minutes=10)
+    replay.paused = True
+    assert not replay.catch_up(5000.0) and replay.now == T0 + timedelta(minutes=10)
+    replay.paused = False  # resumed now (monotonic): the next tick counts from here, not from 1010 or 5000
+    resumed = time.monotonic()
+    replay.catch_up(resumed + 1.0)
+    assert T0 + timedelta(minutes=11) <= replay.now < T0 + timedelta(minutes=11, seconds=6)
 
 
 async def test_the_demo_says_it_is_synthetic_and_flips(tmp_path: Path) -> None:
@@ -168,7 +187,7 @@ def test_demo_data_never_enters_the_store(tmp_path: Path) -> None:
 
 
 async def test_live_with_nothing_answering_offers_the_demo(tmp_path: Path) -> None:
-    from tui.core.store import HealthRecord
+    from tui.core.store.sqlite import HealthRecord
 
     store = Store(tmp_path / "s.sqlite")
     store.save_health(HealthRecord("binance", "crypto", None, "connection refused", datetime.now(UTC), None, 2,

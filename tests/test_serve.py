@@ -31,7 +31,7 @@ from tests.fakes.mempool import FakeMempool
 from tests.fakes.yahoo import FakeYahoo
 from tui.core.model import TapecheckError
 from tui.core.snapshot import read_observations
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 from tui.serve.server import ServeOptions
 from tui.serve.token import read_token
 

@@ -18,14 +18,14 @@ import pytest
 from tests.fakes.yahoo import SHARES_PREFIX, FakeYahoo
 from tests.test_equities import HISTORY, RecordedDownloader, download_like_yfinance, live_source, source, utc
 from tui.collect.sources.equities import ShareCount
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.model import Observation, Status
-from tui.core.rules.ast import parse
-from tui.core.rules.evaluate import evaluate
+from tui.core.judge.then import day_context, judge_then
+from tui.core.model import Cached, Observation, Status
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.evaluate import evaluate
 from tui.core.snapshot import parse_observation
 from tui.core.tape import MemoryTape
-from tui.core.then import Cached, day_context, judge_then
 
 SETTINGS = load_settings()
 NVDA_4T = next(c for c in load_narratives().claims if c.id == "loop-nvidia-cap-over-4t")

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import DATA
 from tests.pilot import shown, sources_page, until
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.engine import Engine
-from tui.core.store import HealthRecord, Store
+from tui.core.judge.engine import Engine
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.detail import ClaimScreen, SeriesScreen
 
@@ -163,7 +163,7 @@ def test_dashboard_themes(snap_compare: Any, theme: str) -> None:
 def test_alerts_screen(snap_compare: Any, tmp_path: Path) -> None:
     """Newest first, one failed delivery, one acknowledged; the selected alert in full below (NO_COLOR: the
     words say new, failed, and the serious changes are in capitals)."""
-    from tui.core.alerts import Alert
+    from tui.core.model import Alert
     from tui.ui.screens.alerts import AlertsScreen
 
     store = Store(tmp_path / "s.sqlite")
@@ -206,7 +206,7 @@ def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatc
     series rows below."""
     import time
 
-    from tui.core.alerts import Alert
+    from tui.core.model import Alert
     from tui.core.snapshot import read_observations
     from widgets.header_line import HeaderStatus
 

@@ -35,7 +35,7 @@ from tui.collect.sources.crypto import CryptoSource
 from tui.collect.sources.equities import EquitiesSource
 from tui.collect.sources.hashrate import HashrateSource
 from tui.core.config import CryptoSettings, EquitiesSettings, HashrateSettings, PollerSettings, load_settings
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 SPEED = 1000  # the fast clock: one real millisecond is one second of the day
 DAY_S = 86_400

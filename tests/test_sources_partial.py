@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tests.pilot import shown, until
 from tests.test_snapshots import NOW, sources_app
-from tui.core.store import HealthRecord
+from tui.core.store.sqlite import HealthRecord
 from tui.ui.screens.detail import SourcesScreen
 from widgets.table import KeyTable
 

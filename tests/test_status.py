@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import DATA, obs
-from tui.core.claims import Narratives, load_narratives
 from tui.core.config import load_settings
+from tui.core.judge.status import SUMMARY_FRESH_S, store_status
+from tui.core.narratives.claims import Narratives, load_narratives
 from tui.core.snapshot import read_observations
-from tui.core.status import SUMMARY_FRESH_S, store_status
-from tui.core.store import Store
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).parent.parent
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -98,7 +98,7 @@ def test_the_collector_keeps_the_summary_status_would_have_judged(tmp_path: Path
 
 def test_no_data_and_failing_sources_exit_4_as_check_does(tmp_path: Path) -> None:
     """An empty store, every source failing, the collector dead: never `0 diverged · collector ok`, and exit 4."""
-    from tui.core.store import HealthRecord
+    from tui.core.store.sqlite import HealthRecord
 
     path = tmp_path / "s.sqlite"
     store = Store(path)
@@ -117,7 +117,7 @@ def test_no_data_and_failing_sources_exit_4_as_check_does(tmp_path: Path) -> Non
 
 
 def test_status_counts_unacknowledged_alerts_says_stale_and_when_the_collector_stopped(tmp_path: Path) -> None:
-    from tui.core.alerts import Alert
+    from tui.core.model import Alert
 
     store = Store(tmp_path / "s.sqlite")
     store.append(read_observations(DATA / "snapshot.jsonl"))

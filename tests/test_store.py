@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
-from tui.core.location import open_store
 from tui.core.model import TapecheckError
-from tui.core.store import HealthRecord, Store
+from tui.core.store.location import open_store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import HealthRecord, SqliteStore
 from tui.core.tape import MemoryTape
 
 BTC = "crypto:BTC/USD:last"
@@ -41,7 +42,7 @@ def test_append_and_ignore_duplicates(store: Store) -> None:
 
 
 def test_wal_mode(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite")
+    store = SqliteStore(tmp_path / "s.sqlite")
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -95,7 +96,7 @@ def test_history_for_a_chart_keeps_each_sources_last_value_per_span(store: Store
 def test_store_answers_like_memory_tape(tmp_path_factory: pytest.TempPathFactory, backend: str,
                                         request: pytest.FixtureRequest, rows: list[object], days_back: int) -> None:
     if backend == "sqlite":
-        store = Store(tmp_path_factory.mktemp("p") / "s.sqlite")
+        store: Store = SqliteStore(tmp_path_factory.mktemp("p") / "s.sqlite")
     else:
         store = open_store(request.getfixturevalue("pg_server").new_database())
     store.append(rows)  # type: ignore[arg-type]
@@ -136,8 +137,14 @@ def test_daily_closes_see_what_another_process_wrote(store: Store) -> None:
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 10.0)]
     other = open_store(store.location)
     other.append([obs(BTC, 40.0, day + timedelta(hours=2), "a")])
-    other.close()
+    store.changed_series(0)  # what a viewer asks when woken: the next question looks at once
     assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 40.0)]
+    other.append([obs(BTC, 50.0, day + timedelta(hours=3), "a")])  # asked without a look: seen all the same
+    deadline = time.monotonic() + 30  # a guard, not a measure: on PostgreSQL a look is at most NOTICE_S away
+    while store.daily(BTC, NOW) != [(date(2026, 1, 20), 50.0)] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.daily(BTC, NOW) == [(date(2026, 1, 20), 50.0)]
+    other.close()
 
 
 def test_health_round_trip(store: Store) -> None:
@@ -154,15 +161,15 @@ def test_not_a_store(tmp_path: Path) -> None:
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(TapecheckError, match="not a tapecheck store \\(not an SQLite database\\)"):
-        Store(bad)
+        SqliteStore(bad)
 
 
 WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from tui.core.model import Observation
-from tui.core.store import Store
-store = Store(__import__("pathlib").Path(sys.argv[1]))
+from tui.core.store.sqlite import SqliteStore
+store = SqliteStore(__import__("pathlib").Path(sys.argv[1]))
 start = datetime(2026, 1, 1, tzinfo=UTC)
 batch = 0
 while True:
@@ -190,5 +197,5 @@ def test_killed_writer_loses_no_committed_batch(tmp_path: Path, delay: float) ->
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] >= committed * 500
-    store = Store(path)
+    store = SqliteStore(path)
     assert store.count() % 500 == 0  # whole batches only

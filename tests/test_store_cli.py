@@ -18,10 +18,10 @@ from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import ALICE_PASSWORD, PgServer, free_port
 from tests.test_record import config, tapecheck
 from tui.cli import main
-from tui.core.alerts import Alert
-from tui.core.location import open_store
+from tui.core.model import Alert
 from tui.core.snapshot import read_observations
-from tui.core.store import HealthRecord, Store, this_collector
+from tui.core.store.location import open_store
+from tui.core.store.sqlite import HealthRecord, Store, this_collector
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_store_copy_moves_a_store_there_and_back_with_nothing_lost(tmp_path: Pat
 
 
 def test_a_copy_that_differs_is_said(tmp_path: Path, pg_server: PgServer) -> None:
-    from tui.core.storecopy import report, table_sums
+    from tui.core.store.copy import report, table_sums
 
     source = filled_sqlite(tmp_path / "a.sqlite")
     other = open_store(pg_server.new_database())

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, obs
-from tui.core import pgsql
-from tui.core import store as sqlite_store
-from tui.core.location import open_store
-from tui.core.model import TapecheckError
-from tui.core.pgstore import PgStore
-from tui.core.store import CollectorInfo, Store
+from tui.core.model import Alert, Cached, Health, Status, TapecheckError
+from tui.core.store import pgsql
+from tui.core.store import sqlite as sqlite_store
+from tui.core.store.location import open_store
+from tui.core.store.postgres import PgStore
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import CollectorInfo, SqliteStore
 
 BTC = "crypto:BTC/USD:last"
 IXIC = "index:^IXIC:last"
@@ -30,10 +31,13 @@ def store(location: str) -> Iterator[Store]:
     store.close()
 
 
-def test_the_postgresql_store_answers_every_public_question_itself() -> None:
-    """PgStore is a Store to its callers: none of the SQLite implementation may be left to run on it."""
-    public = {name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")}
-    assert public - set(vars(PgStore)) == set()
+def test_both_backends_answer_the_one_store_protocol(store: Store) -> None:
+    """Every question the protocol names is answered by each backend (the protocol's own bodies never run)."""
+    wanted = {name for name in dir(Store) if not name.startswith("_")} - set(dir(object))
+    assert wanted - set(dir(store)) == set()
+    methods = [name for name in wanted if callable(getattr(Store, name))]
+    assert all(getattr(type(store), name) is not getattr(Store, name) for name in methods)
+    assert isinstance(store, Store) and isinstance(store, SqliteStore | PgStore)
 
 
 def test_commit_seq_grows_with_each_append_and_names_the_series(store: Store) -> None:
@@ -195,7 +199,7 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from tui.core.location import open_store; "
+    code = ("import sys; from tui.core.store.location import open_store; "
             f"s = open_store({str(tmp_path / 'x.sqlite')!r}); s.append([]); "
             "print('psycopg' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -209,7 +213,7 @@ def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> No
     import subprocess
     import sys
 
-    code = "import sys; from tui.core.location import open_store; open_store(sys.argv[1]).close()"
+    code = "import sys; from tui.core.store.location import open_store; open_store(sys.argv[1]).close()"
     openers = [subprocess.Popen([sys.executable, "-c", code, location], stderr=subprocess.PIPE, text=True)
                for _ in range(4)]
     errors = [opener.communicate(timeout=120)[1] for opener in openers]
@@ -220,7 +224,7 @@ def test_processes_opening_a_new_store_at_once_make_it_once(location: str) -> No
 
 
 def test_alerts_are_kept_listed_newest_first_delivered_and_acknowledged(location: str, store: Store) -> None:
-    from tui.core.alerts import Alert
+    from tui.core.model import Alert
 
     def alert(subject: str, after: str, minutes: int) -> Alert:
         return Alert(0, NOW + timedelta(minutes=minutes), "rule", subject, "clear", after, "70,000 USD < 74,600 USD",
@@ -259,3 +263,79 @@ def test_the_status_summary_is_kept_replaced_and_read_by_another_connection(loca
     reader = open_store(location, read_only=True)
     assert reader.summary() == {"counts": {"diverged": 3}, "wrong_then": 1, "at": "2026-01-26T06:01:00+00:00"}
     reader.close()
+
+
+def test_change_marks_move_only_with_their_tables(location: str, store: Store) -> None:
+    """A viewer polls changes() and reads the alert log, health or then-verdicts again only when a mark moved;
+    another connection (a viewer's) sees the collector's marks."""
+    viewer = open_store(location)
+    start = viewer.changes()
+    store.append([obs(BTC, 1.0, NOW, "a")])
+    moved = viewer.changes()
+    assert moved.observations > start.observations
+    assert (moved.alerts, moved.health, moved.verdicts) == (start.alerts, start.health, start.verdicts)
+    store.save_health(Health("kraken", "crypto", NOW, None, None, 12.0, 0, None, "ok"))
+    after_health = viewer.changes()
+    assert after_health.health > moved.health and after_health.alerts == moved.alerts
+    [alert] = store.add_alerts([Alert(0, NOW, "claim", "c1", "holds", "diverged", "went", None, None, "USD")])
+    after_alert = viewer.changes()
+    assert after_alert.alerts > after_health.alerts and after_alert.health == after_health.health
+    store.ack_alerts(alert.id)
+    assert viewer.changes().alerts > after_alert.alerts
+    store.save_then_verdicts([("c1", Cached("f", Status.HOLDS, 1.0, 0.0, "ok"))])
+    assert viewer.changes().verdicts > after_alert.verdicts
+    before_requests = viewer.changes()
+    viewer.post_request("refresh")
+    store.save_collector(CollectorInfo(1, "desk", NOW, True))
+    after_requests = store.changes()
+    assert after_requests.requests > before_requests.requests
+    assert after_requests.collector > before_requests.collector
+    assert after_requests.observations == before_requests.observations
+    read_only = open_store(location, read_only=True)  # a viewer's own connection only reads
+    read_only.post_request("resume")
+    assert read_only.changes().requests > after_requests.requests
+    read_only.close()
+    unchanged = viewer.changes()
+    store.save_summary({"judged": 1})  # the summary is no table a viewer redraws from
+    assert viewer.changes() == unchanged
+    viewer.close()
+
+
+def test_a_prune_moves_no_change_mark_a_viewer_redraws_from(location: str, store: Store) -> None:
+    old = NOW - timedelta(days=500)
+    store.append([obs(BTC, float(i), old + timedelta(minutes=i), "a") for i in range(5)])
+    before = store.changes()
+    assert store.prune(NOW) == 4  # the day keeps its last
+    assert store.changes() == before
+    assert store.daily(BTC, NOW) == [(old.date(), 4.0)]
+
+
+def test_kept_answers_follow_another_processes_commits(location: str, store: Store) -> None:
+    """The day answers, the disputed values and a series not yet held are kept, and dropped when another
+    connection's commit changes them (seen at the viewer's look after a wake-up)."""
+    day = (NOW - timedelta(days=3)).date()
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    store.append([obs(BTC, 1.0, noon, "a")])
+    assert [o.value for o in store.at(BTC, day)] == [1.0]
+    assert store.latest(IXIC, NOW) == [] and store.disputed_latest(BTC, NOW) == []
+    other = open_store(location)
+    other.append([obs(BTC, 2.0, noon + timedelta(hours=1), "a"), obs(IXIC, 3.0, NOW, "a")])
+    other.add_disputed([(obs(BTC, 9.0, NOW, "b"), "far from the others")])
+    other.close()
+    store.changed_series(0)
+    assert [o.value for o in store.at(BTC, day)] == [2.0]
+    assert [o.value for o in store.latest(IXIC, NOW)] == [3.0]
+    assert [o.value for o in store.disputed_latest(BTC, NOW)] == [9.0]
+    assert store.disputed_latest(BTC, NOW - timedelta(seconds=1)) == []  # as of before it
+    store.add_disputed([(obs(BTC, 8.0, NOW + timedelta(seconds=1), "b"), "again")])  # its own write, too
+    assert [o.value for o in store.disputed_latest(BTC, NOW + timedelta(seconds=1))] == [8.0]
+
+
+def test_a_prune_in_small_batches_thins_every_day_to_its_last(store: Store) -> None:
+    old = datetime(2024, 3, 1, 10, tzinfo=UTC)
+    rows = [obs(BTC, float(i), old + timedelta(days=d, minutes=i), source)
+            for d in range(3) for i in range(7) for source in ("a", "b")]
+    store.append(rows)
+    assert store.prune(NOW, batch=4) == len(rows) - 6  # many batches of 4, each its own transaction
+    assert store.count() == 6
+    assert store.daily(BTC, NOW) == [((old + timedelta(days=d)).date(), 6.0) for d in range(3)]

@@ -24,14 +24,14 @@ from tui.cli import main
 from tui.collect.collector import Collector, StoreGone
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
-from tui.core import storecopy
-from tui.core.alerts import Alert
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.location import open_store
-from tui.core.model import Observation, TapecheckError
-from tui.core.store import COPIED_TABLES, HealthRecord, Store
-from tui.core.storecopy import copy_store
+from tui.core.model import Alert, Observation, TapecheckError
+from tui.core.narratives.claims import load_narratives
+from tui.core.store import copy as storecopy
+from tui.core.store.copy import copy_store
+from tui.core.store.location import open_store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import COPIED_TABLES, HealthRecord, SqliteStore
 
 START = datetime(2026, 1, 20, tzinfo=UTC)
 SERIES = ("crypto:BTC/USD:last", "equity:NVDA:last")
@@ -62,7 +62,7 @@ def counts(store: Store) -> dict[str, int]:
 def test_repair_refuses_while_a_collector_holds_the_store_and_says_when_it_is_sound(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "s.sqlite"
-    collector = Store(path)
+    collector = SqliteStore(path)
     fill(collector)
     assert collector.try_lock_collector()
     err = one_line_error(capsys, ["store", "repair", "--store", str(path)])
@@ -76,11 +76,11 @@ def test_repair_refuses_while_a_collector_holds_the_store_and_says_when_it_is_so
 
 def test_the_lock_is_on_the_store_itself_deleting_files_beside_it_frees_nothing(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    first = Store(path)
+    first = SqliteStore(path)
     assert first.try_lock_collector()
     for side in tmp_path.glob("s.sqlite.*lock"):
         side.unlink()
-    second = Store(path)
+    second = SqliteStore(path)
     assert not second.try_lock_collector() and second.collector_running()
     first.close()
     assert second.try_lock_collector()
@@ -89,7 +89,7 @@ def test_the_lock_is_on_the_store_itself_deleting_files_beside_it_frees_nothing(
 
 def test_repair_keeps_every_readable_row_of_every_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "s.sqlite"
-    with closing(Store(path)) as store:
+    with closing(SqliteStore(path)) as store:
         fill(store, per_series=4000)
         before = counts(store)
     damage(path)
@@ -97,7 +97,7 @@ def test_repair_keeps_every_readable_row_of_every_table(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     for table in ("health", "then_verdicts", "history_coverage", "alerts", "disputed"):
         assert sum(line.startswith(f"tapecheck: {table}: kept") for line in err.splitlines()) == 1, err
-    with closing(Store(path)) as repaired:
+    with closing(SqliteStore(path)) as repaired:
         after = counts(repaired)
     assert after["health"] == before["health"] == 2  # all 10 columns of health: nothing swallowed
     assert after["disputed"] == before["disputed"] == 25 and after["alerts"] == 1
@@ -111,15 +111,15 @@ def test_repair_keeps_every_readable_row_of_every_table(tmp_path: Path, capsys: 
 @pytest.mark.parametrize("how", ["removed", "replaced"])
 def test_a_store_removed_or_replaced_is_noticed_and_never_written_as_a_ghost(tmp_path: Path, how: str) -> None:
     path = tmp_path / "s.sqlite"
-    store = Store(path)
+    store = SqliteStore(path)
     assert store.try_lock_collector()
     store.append([obs(SERIES[0], 1.0, START, "kraken")])
-    viewer = Store(path, read_only=True)
+    viewer = SqliteStore(path, read_only=True)
     if how == "removed":
         path.unlink()
     else:
         other = tmp_path / "other.sqlite"
-        Store(other).close()
+        SqliteStore(other).close()
         other.replace(path)
     for seen in (store, viewer):
         assert seen.ghost() is not None and how in str(seen.ghost())
@@ -127,7 +127,7 @@ def test_a_store_removed_or_replaced_is_noticed_and_never_written_as_a_ghost(tmp
     with pytest.raises(TapecheckError, match=f"{how} (by another file )?while open; nothing more is written"):
         store.append([obs(SERIES[0], 2.0, START + timedelta(minutes=1), "kraken")])
     if how == "replaced":  # the file there now is another store: free for a collector of its own
-        fresh = Store(path)
+        fresh = SqliteStore(path)
         assert not fresh.collector_running() and fresh.try_lock_collector()
         fresh.close()
     store.close()
@@ -141,7 +141,7 @@ async def test_a_running_collector_stops_when_its_store_file_is_removed(
     settings = load_settings(config(tmp_path, fakes))
     narratives = load_narratives()
     path = tmp_path / "s.sqlite"
-    store = Store(path)
+    store = SqliteStore(path)
     lines: list[str] = []
     collector = Collector(settings, narratives, store, build_sources(settings, wanted(narratives)), lines.append)
     running = asyncio.create_task(collector.run(asyncio.Event()))
@@ -165,7 +165,7 @@ async def test_a_running_collector_stops_when_its_store_file_is_removed(
 def test_record_and_draft_out_refuse_the_store_through_a_hard_link(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "s.sqlite"
-    with closing(Store(path)) as store:
+    with closing(SqliteStore(path)) as store:
         fill(store)
     before = path.read_bytes()
     link = tmp_path / "tape.jsonl"
@@ -201,7 +201,7 @@ def test_urls_are_masked_in_every_store_message(capsys: pytest.CaptureFixture[st
 
 
 def test_copy_carries_every_table_disputed_included(tmp_path: Path, location: str) -> None:
-    source = Store(tmp_path / "from.sqlite")
+    source = SqliteStore(tmp_path / "from.sqlite")
     fill(source)
     destination = open_store(location, copying=True)
     sums = copy_store(source, destination)
@@ -217,7 +217,7 @@ def test_copy_carries_every_table_disputed_included(tmp_path: Path, location: st
 def test_a_copy_killed_half_way_is_refused_everywhere_until_resumed(
         tmp_path: Path, location: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     source_path = tmp_path / "from.sqlite"
-    source = Store(source_path)
+    source = SqliteStore(source_path)
     fill(source)
     monkeypatch.setattr(storecopy, "BATCH", 100)
 
@@ -249,7 +249,7 @@ def test_a_copy_killed_half_way_is_refused_everywhere_until_resumed(
 
 def test_observations_survive_the_round_trip_unchanged(tmp_path: Path) -> None:
     """(A check of the helpers above: the filled store holds what they say.)"""
-    with closing(Store(tmp_path / "s.sqlite")) as store:
+    with closing(SqliteStore(tmp_path / "s.sqlite")) as store:
         fill(store, per_series=10)
         got = counts(store)
     assert got["observations"] == 20 and got["disputed"] == 25 and got["health"] == 2
@@ -267,7 +267,7 @@ def test_a_store_on_a_read_only_filesystem_is_still_read(tmp_path: Path, capsys:
         pytest.skip("cannot mount a tmpfs here")
     try:
         path = mount / "s.sqlite"
-        with closing(Store(path)) as store:
+        with closing(SqliteStore(path)) as store:
             fill(store, per_series=10)
         assert subprocess.run(["mount", "-o", "remount,ro", str(mount)], capture_output=True).returncode == 0
         for args in (["status"], ["check"], ["alerts"], ["store", "check"]):
@@ -279,8 +279,7 @@ def test_a_store_on_a_read_only_filesystem_is_still_read(tmp_path: Path, capsys:
 
 
 def test_the_verdicts_of_removed_claims_are_forgotten(location: str) -> None:
-    from tui.core.model import Status
-    from tui.core.then import Cached
+    from tui.core.model import Cached, Status
 
     with closing(open_store(location)) as store:
         store.save_then_verdicts([(f"claim-{i}", Cached("f", Status.HOLDS, 1.0, 0.0, "held")) for i in range(5)])

@@ -21,10 +21,10 @@ import pytest
 
 from tests.conftest import obs
 from tui.collect.recorder import StoreWriter
-from tui.core.location import is_url
-from tui.core.location import open_store as open_location
 from tui.core.model import Observation, TapecheckError
-from tui.core.store import Store
+from tui.core.store.location import open_store as open_location
+from tui.core.store.sqlite import Store
+from tui.core.urls import is_url
 
 ROOT = Path(__file__).parent.parent
 BATCH = 200
@@ -35,8 +35,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tui.core.model import Observation
-from tui.core.location import open_store
-from tui.core.store import HealthRecord
+from tui.core.store.location import open_store
+from tui.core.store.sqlite import HealthRecord
 store = open_store(sys.argv[1])
 run = int(sys.argv[2])
 start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)

@@ -16,10 +16,10 @@ from tests.conftest import DATA, obs
 from tests.pilot import shown, sources_page, until
 from tests.test_terminal import ROOT, Terminal
 from tui.cli import main
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.narratives.claims import load_narratives
 from tui.core.printable import is_printable, printable
-from tui.core.store import HealthRecord, Store
+from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import live_app, snapshot_app
 from tui.ui.screens.detail import SeriesScreen
 
@@ -125,7 +125,7 @@ sys.path.insert(0, {str(ROOT)!r})
 from datetime import UTC, datetime
 from pathlib import Path
 from tui.cli import say
-from tui.core.claims import load_narratives
+from tui.core.narratives.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.logs import setup_logging
 from tui.ui.app import TapecheckApp, snapshot_app

@@ -13,15 +13,15 @@ import pytest
 from tests.conftest import DATA, NOW, obs
 from tui.collect.sources.base import FetchResult, SourceError
 from tui.collect.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.location import open_store
+from tui.core.judge.then import judge_on, judge_then, move_text
+from tui.core.judge.view import make_context
 from tui.core.model import Claim, Status
-from tui.core.rules.verdict import judge
+from tui.core.narratives.claims import load_narratives
+from tui.core.narratives.rules.verdict import judge
 from tui.core.snapshot import read_observations
+from tui.core.store.location import open_store
 from tui.core.tape import MemoryTape
-from tui.core.then import judge_on, judge_then, move_text
-from tui.core.view import make_context
 
 SETTINGS = load_settings()
 CLAIMS = {c.id: c for c in load_narratives().claims}

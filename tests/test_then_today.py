@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import obs
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
+from tui.core.judge.then import judge_then
 from tui.core.model import Status
-from tui.core.store import Store
-from tui.core.then import judge_then
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 
 TESLA = "bb-tesla-btc-11509-over-1bn"
 

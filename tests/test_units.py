@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.core.model import SeriesId, TapecheckError
-from tui.core.rules.units import PERCENT, RATIO, Unit
+from tui.core.narratives.rules.units import PERCENT, RATIO, Unit
 
 
 def test_conversion_cancels() -> None:

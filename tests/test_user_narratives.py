@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import DATA
 from tui.cli import main
-from tui.core.claims import lint_files, load_narratives
 from tui.core.config import load_settings, user_config_path
+from tui.core.narratives.claims import lint_files, load_narratives
 
 NOW = "2026-01-26T06:00:00Z"
 

@@ -8,9 +8,9 @@ import pytest
 
 from tests.conftest import ago, context, obs
 from tui.core.model import Claim, ClaimKind, Rule, Status
-from tui.core.rules.ast import parse
-from tui.core.rules.typecheck import typecheck
-from tui.core.rules.verdict import deviation_pct, holds, judge
+from tui.core.narratives.rules.ast import parse
+from tui.core.narratives.rules.typecheck import typecheck
+from tui.core.narratives.rules.verdict import deviation_pct, holds, judge
 
 
 @pytest.mark.parametrize(

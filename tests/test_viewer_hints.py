@@ -10,9 +10,9 @@ from pathlib import Path
 
 from tests.pilot import shown, until
 from tui.cli import build_parser, live_app
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
-from tui.core.store import Store
+from tui.core.narratives.claims import load_narratives
+from tui.core.store.sqlite import Store
 from tui.ui.app import StateBuilt
 from widgets.header_line import HeaderStatus
 

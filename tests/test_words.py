@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import DATA
 from tests.pilot import shown
 from tui.cli import main
-from tui.core.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.model import Status
+from tui.core.narratives.claims import load_narratives
 from tui.core.words import NOT_MET, NOW_WORDS, THEN_WORDS, WRONG_THEN
 from tui.ui.app import snapshot_app
 from tui.ui.screens.articles import ArticlesScreen

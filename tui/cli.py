@@ -21,17 +21,18 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from tui.core.config import Settings, load_settings, user_config_path
-from tui.core.location import is_url, mask_secrets, open_store
+from tui.core.config import LANGS, Settings, config_schema, load_settings, user_config_path
 from tui.core.model import Status, TapecheckError
 from tui.core.oserrors import file_in_the_way, why
 from tui.core.printable import printable
+from tui.core.store.location import open_store
+from tui.core.urls import is_url, mask_secrets
 from tui.modes import refuse_flags_out_of_mode
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `status` loads only what reads the store
-    from tui.core.claims import Narratives
     from tui.core.model import Verdict
-    from tui.core.store import Store
+    from tui.core.narratives.claims import Narratives
+    from tui.core.store.protocol import Store
     from tui.core.tape import Tape
     from tui.ui.app import TapecheckApp
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="a config file (default: $TAPECHECK_CONFIG, "
                                                     "the user config dir, then the shipped defaults)")
-    parser.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries")
+    parser.add_argument("--lang", choices=LANGS, help="language of titles and summaries")
     parser.add_argument("--snapshot", type=Path, metavar="FILE",
                         help="show the dashboard over a JSON Lines file, with no polling")
     parser.add_argument("--now", metavar="ISO", help="with --snapshot: the dashboard's clock")
@@ -177,10 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", metavar="PATH|URL", help="the observation store (default: user data dir)",
                        default=argparse.SUPPRESS)
     serve.add_argument("--config", type=Path, help="a config file", default=argparse.SUPPRESS)
-    serve.add_argument("--lang", choices=("en", "zh"), help="language of titles and summaries",
+    serve.add_argument("--lang", choices=LANGS, help="language of titles and summaries",
                        default=argparse.SUPPRESS)
 
     commands.add_parser("config-path", help="print where tapecheck looks for your config file")
+    commands.add_parser("config-schema", help="print config.toml's keys, types, bounds and docs as JSON Schema, for "
+                                              "editors (taplo, Even Better TOML)")
 
     lint = commands.add_parser("lint", help="check your own narrative files: rules, units, series, themes, "
                                             "ids unique across every file (shipped ones too)")
@@ -197,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         refuse_flags_out_of_mode(args)
+        if args.command == "config-schema":  # before the config is read: a broken one is when the schema helps
+            print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+            return EXIT_OK
         settings = load_settings(args.config)
         lang = args.lang or settings.lang
         for warning in settings.warnings:
@@ -221,8 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args, settings)
         if args.command == "status":  # reads the collector's summary: the narratives only when it must judge
             return run_status(args, settings, partial(load_status_narratives, settings))
-        from tui.core.claims import load_narratives
-        from tui.core.report import print_claims
+        from tui.core.judge.report import print_claims
+        from tui.core.narratives.claims import load_narratives
 
         narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
         if args.command == "new-article":
@@ -263,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_lint(files: list[Path], settings: Settings) -> int:
     """`lint FILE…`: one line per problem, `FILE:LINE: message`; exit 2 on any, else 0 and a summary."""
-    from tui.core.claims import lint_files
+    from tui.core.narratives.claims import lint_files
 
     problems, claims = lint_files(files, settings.narrative_dirs)
     for line in problems:
@@ -275,7 +281,7 @@ def run_lint(files: list[Path], settings: Settings) -> int:
 
 
 def run_new_article(article_id: str | None, settings: Settings, narratives: Narratives) -> int:
-    from tui.core.scaffold import new_article
+    from tui.core.narratives.scaffold import new_article
 
     if not settings.narrative_dirs:
         raise TapecheckError("new-article: [narratives] dirs is empty in your config: no folder to write into")
@@ -319,7 +325,7 @@ def collect_command(config: Path | None, location: str) -> str:
     masked): `tapecheck --config my.toml collect --store /data/desk.sqlite`."""
     import shlex
 
-    from tui.core.location import mask_url
+    from tui.core.urls import mask_url
 
     shown = mask_url(location) if is_url(location) else location
     config_part = f"--config {shlex.quote(str(config))} " if config else ""
@@ -356,7 +362,7 @@ def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_status_narratives(settings: Settings) -> Narratives:
     """The narratives `status` judges, when it must: a broken file of the user's is said, as check says it."""
-    from tui.core.claims import load_narratives
+    from tui.core.narratives.claims import load_narratives
     narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
     for line in narratives.problems:
         say(line)
@@ -366,7 +372,7 @@ def load_status_narratives(settings: Settings) -> Narratives:
 def run_status(args: argparse.Namespace, settings: Settings, narratives: Callable[[], Narratives]) -> int:
     """One line from the store (read-only); the exit status is check's: 1 when a claim diverged, 4 when none
     could be judged."""
-    from tui.core.status import store_status
+    from tui.core.judge.status import store_status
 
     store = open_existing_store(args, settings)
     try:
@@ -378,17 +384,17 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Callabl
 
 
 def run_check(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
-    from tui.core.report import print_verdicts, verdict_json
-    from tui.core.rules.verdict import judge_all
-    from tui.core.store import Store
+    from tui.core.judge.report import print_verdicts, verdict_json
+    from tui.core.judge.then import judge_on, judge_then
+    from tui.core.judge.view import make_context
+    from tui.core.narratives.rules.verdict import judge_all
+    from tui.core.store.protocol import Store
     from tui.core.tape import end_of_day
-    from tui.core.then import judge_on, judge_then
-    from tui.core.view import make_context
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
     day = option_day(args.at, now) if args.at else None
     if day is not None and args.now:
         raise TapecheckError("--at DATE and --now: give one (--at judges at the close of that day)")
-    from tui.core.rules.columnar import POLARS_WINDOWS
+    from tui.core.narratives.rules.columnar import POLARS_WINDOWS
     tape = open_tape(args, settings)
     try:
         if day is None:
@@ -446,13 +452,13 @@ def open_tape(args: argparse.Namespace, settings: Settings) -> Tape:
 
 def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     """Each article's scorecard. Exits 0: a scorecard reports, it does not fail on a diverged claim."""
-    from tui.core.report import print_articles
-    from tui.core.rules.verdict import judge_all
-    from tui.core.store import Store
-    from tui.core.then import judge_then
-    from tui.core.view import make_context
+    from tui.core.judge.report import print_articles
+    from tui.core.judge.then import judge_then
+    from tui.core.judge.view import make_context
+    from tui.core.narratives.rules.verdict import judge_all
+    from tui.core.store.protocol import Store
     now = option_time(args.now, "--now") if args.now else datetime.now(UTC)
-    from tui.core.rules.columnar import POLARS_WINDOWS
+    from tui.core.narratives.rules.columnar import POLARS_WINDOWS
     where = store_location(args.store, settings)
     if args.snapshot is None and not is_url(where) and not Path(where).exists() \
             and file_in_the_way(Path(where)) is None:  # a path no store can be at is an error, said below
@@ -475,8 +481,8 @@ def run_articles(args: argparse.Namespace, settings: Settings, narratives: Narra
 
 def run_draft(args: argparse.Namespace, settings: Settings, narratives: Narratives) -> int:
     from tui.core.dates import parse_day
-    from tui.core.draft.build import DraftRequest, draft_file, save_draft
-    from tui.core.draft.segment import read_article
+    from tui.core.narratives.draft.build import DraftRequest, draft_file, save_draft
+    from tui.core.narratives.draft.segment import read_article
 
     request = DraftRequest(read_article(args.article), args.article.name, args.article_id, args.outlet, args.title,
                            parse_day(args.published) if args.published else None)
@@ -530,7 +536,7 @@ def need_store(where: str, hint: str, prefix: str = "") -> None:
 
 def store_location(option: str | None, settings: Settings) -> str:
     """--store, else [store] url, else [store] path, else the user data dir: a file path or a PostgreSQL URL."""
-    from tui.core.store import default_store_path
+    from tui.core.store.sqlite import default_store_path
     if option:
         return option if is_url(option) else str(Path(option).expanduser())
     if settings.store.url:
@@ -591,8 +597,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     import ipaddress
     import socket
 
-    from tui.core.location import without_password
     from tui.core.logs import setup_logging
+    from tui.core.urls import without_password
     from tui.serve.server import CollectorKeeper, ServeOptions, serve
     from tui.serve.token import make_token, read_token
 
@@ -651,8 +657,8 @@ def start_collector(config: Path | None, path: str, settings: Settings) -> str:
     logging to the log file; it stops once no dashboard has been attached for `[collector] linger_s`."""
     import subprocess
 
-    from tui.core.location import mask_url, without_password
     from tui.core.logs import default_log_path
+    from tui.core.urls import mask_url, without_password
 
     env = dict(os.environ)
     shown = path
@@ -761,7 +767,7 @@ def run_record(args: argparse.Namespace, settings: Settings, narratives: Narrati
 
 def run_store_copy(args: argparse.Namespace, settings: Settings) -> int:
     """`store copy`: exit 0 when every count and checksum agrees, 2 when the copy differs or cannot be made."""
-    from tui.core.storecopy import copy_store, report
+    from tui.core.store.copy import copy_store, report
 
     need_store(args.source, "give the store to copy", "--from: ")
     if not is_url(args.source) and not is_url(args.destination) and Path(args.destination).exists() \
@@ -797,7 +803,7 @@ def check_tape_path(out: Path, store: Path, append: bool, force: bool) -> None:
 def refuse_store_file(out: Path, store: Path | None, what: str) -> None:
     """Refuse to write `out` when it is the store's file or one of its side files, compared as files (a hard
     or symbolic link to the store is the store), or any SQLite database at all."""
-    from tui.core.storefile import SIDE_FILES
+    from tui.core.store.file import SIDE_FILES
 
     for suffix in ("", *SIDE_FILES) if store is not None else ():
         side = f"{store}{suffix}"
@@ -834,8 +840,8 @@ def open_tape_file(path: Path, append: bool) -> IO[str]:
 
 
 def run_store_repair(path: Path) -> int:
-    from tui.core.store import Store
-    from tui.core.storefile import repair
+    from tui.core.store.file import repair
+    from tui.core.store.sqlite import Store
 
     def make_store(new: Path) -> None:
         Store(new).close()
@@ -860,8 +866,8 @@ def run_store_check(path: Path) -> int:
     import sqlite3
     from contextlib import closing
 
-    from tui.core.store import COPY_MARK, connect_read_only, incomplete_message
-    from tui.core.storefile import check_health, check_identity
+    from tui.core.store.file import check_health, check_identity
+    from tui.core.store.sqlite import COPY_MARK, connect_read_only, incomplete_message
 
     need_store(str(path), "give the store's path with --store")
     try:
@@ -875,7 +881,7 @@ def run_store_check(path: Path) -> int:
             if mark is not None:
                 raise TapecheckError(incomplete_message(str(path), str(mark[0])))
     except sqlite3.DatabaseError as error:
-        from tui.core.storefile import describe_open_error
+        from tui.core.store.file import describe_open_error
 
         raise TapecheckError(describe_open_error(path, error)) from None
     say(f"{path}: the store is sound")

@@ -28,8 +28,9 @@ APPLIES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "--refetch-history": ("refetch_history", ("collect", "record"),
                           "collect and record: the collector fetches the history"),
     "--no-collector": ("no_collector", ("live",), "the live dashboard"),
-    "--config": ("config", ("all but", "config-path"),  # every command reads the config, a new one too
-                 "every command but config-path, which prints where your own config file goes"),
+    "--config": ("config", ("all but", "config-path", "config-schema"),  # every command reads the config, a new one too
+                 "every command but config-path and config-schema, which print where your own config file goes "
+                 "and what it may hold"),
 }
 
 MODE_NAMES = {"live": "the live dashboard", "snapshot": "a snapshot's dashboard (--snapshot FILE)",

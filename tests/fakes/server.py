@@ -59,7 +59,7 @@ class _QuietServer(ThreadingHTTPServer):
     server would print a traceback to stderr, which the tests hold to "nothing printed"."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             super().handle_error(request, client_address)
 
 
@@ -71,6 +71,9 @@ class LocalServer:
     nodelay = False  # send headers and body without a delayed-ACK stall (keep-alive clients)
     json_type = "application/json"  # the content type of a Reply that names none
     reasons: ClassVar[dict[int, str]] = {}  # status phrases, where the upstream's differ from the stdlib's
+    # A connection that sends nothing for this long is closed: a client that left a kept-alive connection
+    # half-open (gone without a word) never holds a handler thread forever, reading a request that never comes.
+    idle_timeout_s = 30.0
 
     def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, stall_s: float | None = None) -> None:
         """Write a reply; with `stall_s`, only half the body, then wait that long (or until stop())."""
@@ -127,6 +130,7 @@ class LocalServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = fake.protocol_version
             disable_nagle_algorithm = fake.nodelay
+            timeout = fake.idle_timeout_s
 
             def do_GET(self) -> None:
                 # The client may have given up (a timeout test): then there is nothing to answer.

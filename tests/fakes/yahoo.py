@@ -27,6 +27,8 @@ Every request is logged in `requests` as (path, query). Faults are set per endpo
   "Edge: Too Many Requests" text); "html" (an HTML error page, with `status`, 200 by default);
   "truncated" (JSON cut in half); "wrong_shape" (valid JSON of another API: {"finance": ...});
 - timing: "delay" (answer after `delay_s`), "stall" (headers and half the body, then silence for `delay_s`);
+  "silent" (the request is read, and never answered until `reset()` or `stop()`; set on "*", every path is
+  silent, the cookie and the crumb too: an upstream that takes connections and says nothing);
 - size: "endless" (a body that never ends, fast), "trickle" (one that never ends, slowly), "bomb" (gzip inflating to 1 GiB).
 
 Value faults are per symbol: `quote_overrides[symbol] = {field: value}` replaces fields of that symbol's
@@ -51,7 +53,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tests.fakes.server import HOSTILE, LocalServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "yahoo"
-KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall", *HOSTILE)
+KINDS = ("ok", "status", "html", "truncated", "wrong_shape", "delay", "stall", "silent", *HOSTILE)
 ENDPOINTS = ("quote", "chart", "shares", "*")
 CRUMB = "fAkeCrUmB.9"
 DELETE = object()
@@ -108,6 +110,7 @@ class FakeYahoo(LocalServer):
         self._quote = load_quote_fixture()
         self._scenarios: dict[str, Scenario] = {}
         self._lock = threading.Lock()
+        self._release = threading.Event()  # set by reset(): silent handlers give up waiting
         super().__init__()
 
     def _handle_post(self, request: BaseHTTPRequestHandler) -> None:  # the consent form: nothing to accept
@@ -118,6 +121,8 @@ class FakeYahoo(LocalServer):
     def reset(self) -> None:
         """Every endpoint ok with the fixture values, no overrides, an empty request log."""
         with self._lock:
+            self._release.set()
+            self._release = threading.Event()
             self._scenarios.clear()
             self.requests.clear()
             self.quote_overrides.clear()
@@ -153,6 +158,9 @@ class FakeYahoo(LocalServer):
         query = dict(parse_qsl(parts.query))
         with self._lock:
             self.requests.append((path, query))
+        if self._scenario("*").kind == "silent":
+            self._be_silent(handler)
+            return
         if path == "/":
             self._send(handler, Reply(200, b"<html><body>ok</body></html>", "text/html",
                                       (("Set-Cookie", "A3=d=AQABBFAKE&S=AQAAAFAKE; Path=/; HttpOnly"),)))
@@ -184,8 +192,19 @@ class FakeYahoo(LocalServer):
             return
         if scenario.kind == "delay" and self._stopping.wait(scenario.delay_s):
             return
+        if scenario.kind == "silent":
+            self._be_silent(handler)
+            return
         reply = self._reply(payload, scenario)
         self._send(handler, reply, stall_s=scenario.delay_s if scenario.kind == "stall" else None)
+
+    def _be_silent(self, handler: BaseHTTPRequestHandler) -> None:
+        """Say nothing until reset() or stop(); then close the connection unanswered."""
+        handler.close_connection = True
+        with self._lock:
+            release = self._release
+        while not (release.wait(0.05) or self._stopping.is_set()):
+            pass
 
     def _quote_payload(self, symbols: str) -> dict[str, Any]:
         wanted = [s for s in symbols.split(",") if s]

@@ -25,18 +25,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from tui.core.alerts import Alert, AlertJudge
-from tui.core.claims import Narratives
 from tui.core.config import Settings
-from tui.core.model import TapecheckError, Verdict
+from tui.core.judge.alerts import AlertJudge
+from tui.core.judge.status import SUMMARY_EVERY_S, summary_of
+from tui.core.judge.then import fingerprint
+from tui.core.judge.view import make_context
+from tui.core.model import Alert, TapecheckError, Verdict
+from tui.core.narratives.claims import Narratives
+from tui.core.narratives.rules.columnar import POLARS_WINDOWS
+from tui.core.narratives.rules.evaluate import PastDays
+from tui.core.narratives.rules.verdict import judge_all
 from tui.core.printable import printable
-from tui.core.rules.columnar import POLARS_WINDOWS
-from tui.core.rules.evaluate import PastDays
-from tui.core.rules.verdict import judge_all
-from tui.core.status import SUMMARY_EVERY_S, summary_of
-from tui.core.store import HealthRecord, Store
-from tui.core.then import fingerprint
-from tui.core.view import make_context
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
 

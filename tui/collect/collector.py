@@ -26,19 +26,21 @@ from typing import IO
 
 from tui.collect.alerting import JUDGE_EVERY_S, Alerting, OneAtATime
 from tui.collect.consistency import seed_from_store
+from tui.collect.executor import use_daemon_threads
 from tui.collect.poller import Health, Poller
 from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import HistoryJob, Planned, build_sources, resume_history
 from tui.collect.sources.wanted import Wanted, wanted
-from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
+from tui.core.judge.then import judge_then
 from tui.core.model import TapecheckError
-from tui.core.narrative_reader import NarrativeReader
+from tui.core.narratives.claims import Narratives, narratives_signature
+from tui.core.narratives.reader import NarrativeReader
+from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.process import STOP_SIGNALS, on_signals
-from tui.core.rules.columnar import POLARS_WINDOWS
-from tui.core.store import Store, this_collector
-from tui.core.then import judge_then
+from tui.core.store.protocol import Store
+from tui.core.store.rows import this_collector
 
 logger = logging.getLogger(__name__)
 
@@ -131,11 +133,12 @@ class Collector:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(TICK_S):
                         await stop.wait()
-                ghost = await asyncio.to_thread(self.store.ghost)
+                ghost, requests, attached = await asyncio.to_thread(self.look_at_store, seen)
                 if ghost is not None:  # removed or replaced: never write on into an unlinked file
                     self.ghost = ghost
                     break
-                seen = await self.answer_requests(seen)
+                if requests is not None:
+                    seen = await self.carry_out(requests, seen)
                 if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
                     last_look = time.monotonic()
                     self.reloading.request()  # in a task of its own: a long reading never holds this loop
@@ -143,7 +146,7 @@ class Collector:
                     last_alerts = time.monotonic()
                     self.alerting.judging.request()
                 if self.linger_s is not None:
-                    if await asyncio.to_thread(self.store.viewers_attached):
+                    if attached:
                         last_viewer = time.monotonic()
                     elif time.monotonic() - last_viewer >= self.linger_s:
                         self.log(f"no dashboard for {self.linger_s:g} s: stopping")
@@ -220,16 +223,34 @@ class Collector:
                              consistency=poller.consistency)
         self.poller.start()
 
+    def look_at_store(self, seen: int) -> tuple[str | None, list[tuple[int, str]] | None, bool]:
+        """What a tick reads of the store, in one trip to a worker thread (an idle collector's whole cost): why
+        its file is no longer ours (None while it is), the requests since `seen` (None when they cannot be read
+        now), and whether a dashboard is attached (only asked with `linger_s`)."""
+        ghost = self.store.ghost()
+        if ghost is not None:
+            return ghost, None, False
+        try:
+            requests: list[tuple[int, str]] | None = self.store.take_requests(seen)
+        except Exception as error:  # a store that cannot be read now: ask again on the next tick
+            logger.warning("reading requests: %s", error)
+            requests = None
+        return None, requests, self.linger_s is not None and self.store.viewers_attached()
+
     async def answer_requests(self, seen: int, only_acks: bool = False) -> int:
         """Carry out what the dashboards asked for since request `seen` (`only_acks`: only acknowledgements,
         which keep while no collector runs); returns the last id handled."""
-        poller = self.poller
-        assert poller is not None
         try:
             requests = await asyncio.to_thread(self.store.take_requests, seen)
         except Exception as error:  # a store that cannot be read now: ask again on the next tick
             logger.warning("reading requests: %s", error)
             return seen
+        return await self.carry_out(requests, seen, only_acks)
+
+    async def carry_out(self, requests: list[tuple[int, str]], seen: int, only_acks: bool = False) -> int:
+        """Carry out `requests` (id, kind), taken after request `seen`; returns the last id handled."""
+        poller = self.poller
+        assert poller is not None
         for request_id, kind in requests:
             seen = request_id
             name, _, arg = kind.partition(":")
@@ -269,7 +290,9 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 async def collect(settings: Settings, narratives: Narratives, store: Store, plan: Planned,
                   log: Callable[[str], None], *, linger_s: float | None = None, refetch_history: bool = False,
                   stop: asyncio.Event | None = None) -> int:
-    """Run a collector until a signal (or `stop`); returns how many sources were failing at the end."""
+    """Run a collector until a signal (or `stop`); returns how many sources were failing at the end.
+    Its worker threads are daemons: a call stuck in one is not waited for past a grace (tui.collect.executor)."""
+    use_daemon_threads()
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     collector = Collector(settings, narratives, store, plan, log, linger_s=linger_s,

@@ -12,7 +12,7 @@ from tui.collect.sources.base import Disputed, FetchResult
 from tui.core import consistency
 from tui.core.consistency import DOLLARS as DOLLARS  # re-exported: the collector's names for the check
 from tui.core.consistency import asset_key as asset_key
-from tui.core.store import Store
+from tui.core.store.protocol import Store
 
 
 class ConsistencyCheck(consistency.ConsistencyCheck):

@@ -28,41 +28,13 @@ from datetime import UTC, datetime, timedelta
 from tui.collect.consistency import ConsistencyCheck
 from tui.collect.sources.base import FetchResult, RateLimited, Source, SourceError
 from tui.core.config import PollerSettings
-from tui.core.store import DISPUTED, REFUSED  # how refused and disputed values are listed in a health record
+from tui.core.model import DISPUTED, REFUSED
+from tui.core.model import Health as Health  # one health record, the store's too (re-exported)
 
 log = logging.getLogger(__name__)
 
 # A poll that succeeded but took longer than this share of its timeout marks the source "slow".
 SLOW_SHARE = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """A source's health, as the sources screen shows it."""
-
-    source: str
-    kind: str
-    state: str = "waiting"  # waiting, ok, slow, failing, rate_limited, paused
-    last_success: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    latency_s: float | None = None
-    failures: int = 0
-    next_attempt: datetime | None = None
-    last_count: int = 0  # observations accepted by the last successful poll
-    partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"
-    retry_after_s: float | None = None  # what the upstream asked for with its last failure
-    disputed_total: int = 0  # values disputed since start (tui.collect.consistency)
-
-    @property
-    def refused(self) -> bool:
-        """Whether the last answer held values that failed validation (NaN, negative, absurd, from the future)."""
-        return any(item.startswith(REFUSED) for item in self.partial)
-
-    @property
-    def disputed(self) -> bool:
-        """Whether the last answer held values that disagreed with the other sources (stored apart, not used)."""
-        return any(item.startswith(DISPUTED) for item in self.partial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +223,13 @@ class Poller:
         if result is not None and result.observations:
             slow = latency > schedule.timeout_s * SLOW_SHARE
             health = replace(health, state="slow" if slow else "ok", last_success=datetime.now(UTC),
-                             latency_s=latency, failures=0, last_count=len(result.observations),
+                             latency_ms=latency * 1000, failures=0, last_count=len(result.observations),
                              partial=missing_and_rejected(result))
         elif result is not None and not (result.failures or result.rejected):  # nothing, or only disputed values
-            health = replace(health, state="ok", last_success=datetime.now(UTC), latency_s=latency, failures=0,
+            health = replace(health, state="ok", last_success=datetime.now(UTC), latency_ms=latency * 1000, failures=0,
                              last_count=0, partial=missing_and_rejected(result))
         else:
-            health = replace(health, latency_s=latency)
+            health = replace(health, latency_ms=latency * 1000)
         health = replace(health, disputed_total=self.consistency.counts.get(source.name, 0))
         # The next attempt is decided here, so that on_result already sees it in the health record.
         delay = self._until_next_turn(schedule.interval_s) if not health.failures else backoff_delay(

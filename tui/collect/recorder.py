@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
 from tui.collect.consistency import seed_from_store
+from tui.collect.executor import use_daemon_threads
 from tui.collect.poller import Health, Poller
 from tui.collect.sources.base import Disputed, FetchResult, Source
 from tui.collect.sources.registry import Planned, coverage_of, resume_history
@@ -22,7 +23,8 @@ from tui.core.config import PollerSettings
 from tui.core.model import Observation, TapecheckError
 from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
-from tui.core.store import HealthRecord, Store
+from tui.core.store.protocol import Store
+from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +190,10 @@ async def record(plan: Planned, poller_settings: PollerSettings, store: Store | 
                  once: bool, log: Callable[[str], None], refetch: bool = False) -> int:
     """Poll once (or until interrupted); returns how many sources failed on their last poll or never answered.
 
-    Daily history already in the store is not fetched again, unless `refetch`.
+    Daily history already in the store is not fetched again, unless `refetch`. Worker threads are daemons: a call
+    stuck in one is not waited for past a grace (tui.collect.executor).
     """
+    use_daemon_threads()
     recorder = Recorder(store, out, log)
     if store is not None:
         resume_history(plan, store, refetch)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from tui.core.location import mask_secrets
+from tui.core.urls import mask_secrets
 
 MAX_BYTES = 1_000_000
 BACKUPS = 3

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
-    from tui.core.rules.ast import Node
+    from tui.core.narratives.rules.ast import Node
 
 
 class TapecheckError(Exception):
@@ -342,3 +342,118 @@ class Verdict:
         of the exact day needed, resting on no assumption."""
         return self.status in (Status.HOLDS, Status.DIVERGED) and bool(self.evidence) and not self.todays_shares \
             and all(e.exact and not e.assumed for e in self.evidence)
+
+
+MET, CLEAR = "met", "clear"
+CLAIM, RULE = "claim", "rule"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert as kept in the store: which claim or rule, from what state to what, why, and how it went out."""
+
+    id: int  # the store's row id; 0 before it is stored
+    at: datetime
+    kind: str  # "claim" or "rule"
+    subject: str  # the claim's id or the rule's name
+    before: str  # holds, diverged, stale, no_data; a rule: met, clear
+    after: str
+    message: str  # one line: the numbers and the rule
+    value: float | None = None
+    level: float | None = None
+    unit: str = ""
+    delivery: str = ""  # the command's outcome: "" (none or not yet), "ok", "failed: why"
+    acked: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    @property
+    def change(self) -> str:
+        return f"{self.before} → {self.after}"
+
+    @property
+    def serious(self) -> bool:
+        """A claim that diverged or went dark, a rule met: worth a warning rather than a note."""
+        return self.after in (str(Status.DIVERGED), str(Status.STALE), str(Status.NO_DATA), str(Status.DISPUTED),
+                              MET)
+
+    @property
+    def title(self) -> str:
+        return "Verdict changed" if self.kind == CLAIM else "Alert rule " + ("met" if self.after == MET else "cleared")
+
+    @property
+    def line(self) -> str:
+        return f"{self.subject}: {self.change}: {self.message}"
+
+    def json(self) -> dict[str, Any]:
+        """As the hook and `alerts --json` give it: a date claim's value and level are ISO dates, not ordinals."""
+        value, level = (_iso_day(self.value), _iso_day(self.level)) if self.unit == "date" else (self.value, self.level)
+        return {"id": self.id, "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "kind": self.kind,
+                "subject": self.subject, "before": self.before, "after": self.after, "message": self.message,
+                "value": value, "level": level, "unit": self.unit, "delivery": self.delivery,
+                "acked": self.acked}
+
+
+def _iso_day(ordinal: float | None) -> str | float | None:
+    """A calendar day held as its ordinal, as an ISO date (a value out of range is left as it is)."""
+    if ordinal is None or not 1 <= ordinal < 3_652_060:
+        return ordinal
+    return date.fromordinal(int(ordinal)).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A then-verdict as the store keeps it."""
+
+    fingerprint: str
+    status: Status
+    value: float | None
+    deviation_pct: float | None
+    explanation: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def verdict(self, claim: Claim) -> Verdict:
+        rule = claim.rule
+        assert rule is not None
+        return Verdict(claim.id, claim.theme, self.status, rule.value, self.value, rule.unit, self.deviation_pct,
+                       rule.series, self.explanation, op=rule.op, evidence=self.evidence, claim_upper=rule.upper)
+
+
+REFUSED = "refused "  # how a refused value is listed in a health record's `partial`
+DISPUTED = "disputed "  # and a disputed one (kept apart in the store's `disputed` table)
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A source's health: when it last worked, what went wrong, when it tries again. The poller keeps one per
+    source and the store keeps the first ten fields; the last three are the collector's own, never stored."""
+
+    source: str
+    kind: str
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    latency_ms: float | None = None
+    failures: int = 0
+    next_attempt: datetime | None = None
+    state: str = "waiting"  # waiting, ok, slow, failing, rate_limited, paused
+    partial: tuple[str, ...] = ()  # items missing from the last answer, "symbol: reason"; refused values
+    last_count: int = 0  # observations accepted by the last successful poll
+    retry_after_s: float | None = None  # what the upstream asked for with its last failure
+    disputed_total: int = 0  # values disputed since start (tui.collect.consistency)
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.latency_ms is None else self.latency_ms / 1000
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last answer held values refused as bad data (NaN, negative, absurd, from the future)."""
+        return any(item.startswith(REFUSED) for item in self.partial)
+
+    @property
+    def disputed(self) -> bool:
+        """Whether the last answer held values disputed against the other sources (stored apart, not used)."""
+        return any(item.startswith(DISPUTED) for item in self.partial)

@@ -9,6 +9,7 @@ holds up to the virtual clock, because every question a rule asks is bounded by 
 from __future__ import annotations
 
 import bisect
+import time
 from datetime import datetime, timedelta
 
 from tui.core.model import Observation, TapecheckError
@@ -35,7 +36,18 @@ class Replay:
             raise TapecheckError(f"the tape has nothing at or after {self.start:%Y-%m-%d %H:%M:%S} UTC")
         self.end = self.times[-1]
         self.now = self.start
-        self.paused = False
+        self._paused = False
+        self._caught_up_at: float | None = None  # the real (monotonic) time the clock last caught up with
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        """Pausing stops the clock; resuming counts real time from the moment of resuming, never the pause."""
+        self._paused = value
+        self._caught_up_at = None if value else time.monotonic()
 
     def clock(self) -> datetime:
         return self.now
@@ -64,6 +76,14 @@ class Replay:
         passed = self._seen(target) > self._seen(self.now)
         self.now = target
         return passed
+
+    def catch_up(self, real_now: float) -> bool:
+        """Move the clock on by the real time (monotonic seconds) since it last caught up or was resumed: the
+        first call only marks the moment. True if it passed any observation."""
+        last, self._caught_up_at = self._caught_up_at, real_now
+        if self.speed == 0:
+            return self.advance(0)
+        return False if last is None else self.advance(max(0.0, real_now - last))
 
     def step(self) -> bool:
         """Jump to the tape's next timestamp. False at the end of the tape."""

@@ -6,7 +6,7 @@ from sources that disagree with each other: none of them is used), `context`.
 Then (the rule at the close of the claim's own date): `held`, `WRONG` (the record does not support the
 article's figure), `not met (our reading)` (a rule whose threshold, window or period is ours, or a claim we
 derived: not the article's error), `stale`, `no data`, `disputed`.
-Counted (tui/core/tally.py): `N diverged (M ours)` (now), `N wrong then` (the articles' sentences in error).
+Counted (tui/core/judge/tally.py): `N diverged (M ours)` (now), `N wrong then` (the articles' sentences in error).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from tui.core.process import on_signals
 from tui.serve.token import TokenGuard
 
 if TYPE_CHECKING:
-    from tui.core.store import Store
+    from tui.core.store.protocol import Store
 
 log = logging.getLogger("tui.serve")
 

@@ -24,14 +24,15 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core import format as fmt
-from tui.core.claims import Narratives, narratives_signature
 from tui.core.config import Settings
-from tui.core.engine import DashboardState, Engine
+from tui.core.judge.engine import DashboardState, Engine
 from tui.core.model import Observation, TapecheckError
-from tui.core.narrative_reader import NarrativeReader
+from tui.core.narratives.claims import Narratives, narratives_signature
+from tui.core.narratives.reader import NarrativeReader
 from tui.core.printable import printable
 from tui.core.replay import Replay
-from tui.core.store import Store
+from tui.core.store.base import Changes
+from tui.core.store.protocol import Store
 from tui.core.tape import MemoryTape
 from tui.core.words import WRONG_THEN
 from tui.ui.screens.base import StateScreen
@@ -219,6 +220,7 @@ class TapecheckApp(App[str | None]):
                 continue
             self.post_message(StateBuilt(state))
             running = state.collector is not None and state.collector.running
+            marks: Changes | None = None  # the store's change marks when the status was last read
             quiet_until = time.monotonic() + QUIET_REBUILD_S
             appended = None
             while not worker.is_cancelled and time.monotonic() < quiet_until:
@@ -232,7 +234,10 @@ class TapecheckApp(App[str | None]):
                         break
                     if self.reload_narratives():
                         break  # the user's files changed: judge the new claims (use() makes it a full build)
-                    if changed:  # a health record, a request, a prune: only the header and sources change
+                    # a health record, an alert, a request, the collector: only the header and sources change;
+                    # a commit that moved none of their marks (a prune batch) changes nothing shown
+                    if changed and (now := store.changes()) != marks:
+                        marks = now
                         self.post_message(StateBuilt(self.engine.refresh_status()))
                 except Exception:
                     appended = seq = None
@@ -493,13 +498,11 @@ class TapecheckApp(App[str | None]):
         observation."""
         replay = self.replay
         assert replay is not None
-        last = time.monotonic()
+        replay.catch_up(time.monotonic())
         while not replay.finished:
             await asyncio.sleep(REPLAY_TICK_S if replay.speed else 0.01)
-            now = time.monotonic()
-            if replay.advance(now - last):
+            if replay.catch_up(time.monotonic()):
                 self.build_state()
-            last = now
         self.tick()
         self.notify("End of the tape. Press q to quit, or look around.", title=self.mode, timeout=10)
 
@@ -599,7 +602,7 @@ class TapecheckApp(App[str | None]):
     def ask_for_desk(self, kind: str, question: str, said: str) -> None:
         """An action for every dashboard on the store: asked first, then sent with who asked (user@host); the
         store keeps it with its time, and every dashboard shows both."""
-        from tui.core.store import requester
+        from tui.core.store.sqlite import requester
         from tui.ui.screens.confirm import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
@@ -714,7 +717,7 @@ def demo_app(settings: Settings, narratives: Narratives, lang: str | None = None
              minutes: float = 3.0, back_to: str | None = None) -> TapecheckApp:
     """The shipped synthetic tape, its live part played in about `minutes`. No store is opened. `back_to`: the
     mode it was asked for from, where D goes back to."""
-    from tui.core.demo import DEMO_END, DEMO_START, DEMO_TAPE
+    from tui.core.demotape import DEMO_END, DEMO_START, DEMO_TAPE
     from tui.core.snapshot import read_observations
 
     speed = (DEMO_END - DEMO_START).total_seconds() / (minutes * 60)

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from tui.core.model import Observation, TapecheckError
-from tui.core.printable import printable as core_printable
+from tui.core.printable import printable
 from tui.core.validate import EARLIEST as EARLIEST  # re-exported: the sources' validation lives in tui.core
 from tui.core.validate import FUTURE_SKEW as FUTURE_SKEW
 from tui.core.validate import MAX_PRICE as MAX_PRICE
@@ -40,24 +40,24 @@ def import_heavy(name: str) -> ModuleType:
         return importlib.import_module(name)
 
 
-def printable(text: str) -> str:
-    """Text from an upstream with its control and invisible characters (terminal escapes, newlines, bidi
-    overrides) made spaces: an error an exchange words must never retitle or clear the terminal it is shown on.
-    (tui.core.printable's one filter, in its one-line form.)"""
-    return core_printable(text, replace=" ")
-
-
 class SourceError(TapecheckError):
     """A poll failed as a whole. `retry_after` (seconds) is set when the upstream said when to come back.
-    The message is made printable: it may quote what an upstream said."""
+    The message is made printable, on one line (its control and invisible characters made spaces): it may quote
+    what an upstream said, which must never retitle or clear the terminal it is shown on."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(printable(message))
+        super().__init__(printable(message, replace=" "))
         self.retry_after = retry_after
 
 
 class RateLimited(SourceError):
     """The upstream asked us to slow down (HTTP 429, ccxt RateLimitExceeded)."""
+
+
+class Unreachable(SourceError):
+    """The upstream could not be reached at all: a refused connection, a host that does not resolve, no answer
+    in time. What else the same poll would ask of it fails the same way, so it is not asked (offline, a poll of
+    many requests costs one failure)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.collect.sources.base import FetchResult, RateLimited, SourceError, check_value, epoch_to_utc, import_heavy
+from tui.collect.sources.base import (
+    FetchResult,
+    RateLimited,
+    SourceError,
+    Unreachable,
+    check_value,
+    epoch_to_utc,
+    import_heavy,
+)
 from tui.collect.sources.limits import capped_response_class
 from tui.collect.sources.retry import parse_retry_after
 from tui.core.config import CryptoSettings
@@ -40,6 +48,12 @@ _OHLCV_PAGE = {"binance": 1000, "kraken": 720, "coinbase": 300, "okx": 100}
 _MAX_HISTORY_PAGES = 40
 _MAX_REASON = 120
 # What ccxt's number parsing raises on a price such as "NaN" or "abc" (int(), float(), Decimal())
+# What `_network_reason` says when the exchange could not be reached at all (Unreachable).
+_UNREACHABLE = ("connection refused", "cannot resolve", "cannot connect")
+# ccxt's rate limiter looks whether a waiting request may go every `delay` seconds: 1 ms by default, a thousand
+# wake-ups a second for as long as one waits (binance's markets cost 20 requests' spacing, a second; kraken spaces
+# requests by a second). Checking at this step instead costs a waiting request at most this much more.
+THROTTLE_STEP_S = 0.05
 _NOT_A_NUMBER = re.compile(r"invalid literal|could not convert|InvalidOperation|ConversionSyntax")
 
 
@@ -112,6 +126,9 @@ class CryptoSource:
             config["rateLimit"] = self._rate_limit_ms
         config.update(self._settings.credentials.get(self.name, {}))  # public prices need none; a user may add them
         exchange = exchange_class(config)
+        throttler: Any = getattr(exchange, "throttler", None)
+        if isinstance(getattr(throttler, "config", None), dict):
+            throttler.config["delay"] = THROTTLE_STEP_S
         base = self._settings.urls.get(self.name)
         if base:
             exchange.urls = {**exchange.urls, "api": rebase_api_urls(exchange.urls["api"], base)}
@@ -359,9 +376,14 @@ class CryptoSource:
             return RateLimited(f"rate limited by {self.name}" + (f" (HTTP {status})" if status else ""),
                                retry_after=retry_after)
         if isinstance(exc, ccxt.RequestTimeout):
-            return SourceError(http or f"timed out after {self._settings.timeout_s:g} s", retry_after)
+            if http:
+                return SourceError(http, retry_after)
+            return Unreachable(f"timed out after {self._settings.timeout_s:g} s")
         if isinstance(exc, ccxt.NetworkError):
-            return SourceError(http or self._network_reason(exc), retry_after)
+            if http:
+                return SourceError(http, retry_after)
+            reason = self._network_reason(exc)
+            return Unreachable(reason) if reason.startswith(_UNREACHABLE) else SourceError(reason)
         if isinstance(exc, ccxt.BadResponse):
             return SourceError(f"unexpected response from {self.name}", retry_after)
         if isinstance(exc, ccxt.ExchangeError):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 import math
 import re
@@ -48,18 +47,20 @@ from tui.collect.sources.base import (
     FetchResult,
     RateLimited,
     SourceError,
+    Unreachable,
     check_market_cap,
     check_value,
     epoch_to_utc,
     import_heavy,
-    printable,
 )
+from tui.collect.sources.jobs import bounded_timeout, current_job, in_daemon_thread
 from tui.collect.sources.limits import MAX_BODY_BYTES, BodyBudget, CappedWriter
 from tui.collect.sources.retry import parse_retry_after
 from tui.collect.sources.wanted import series_for_yahoo
 from tui.core import markets
 from tui.core.config import EquitiesSettings
 from tui.core.model import SERIES_KINDS, Observation, SeriesId, TapecheckError
+from tui.core.printable import printable
 
 T = TypeVar("T")
 
@@ -305,7 +306,7 @@ def describe_failure(text: str, timeout_s: float) -> str:
     if "JSONDecodeError" in text or "Expecting value" in text or "Unterminated string" in text:
         return "unexpected response from Yahoo: not JSON"
     first = text.strip().splitlines()[0] if text.strip() else "no detail"
-    return printable(f"Yahoo request failed: {first[:100]}")
+    return printable(f"Yahoo request failed: {first[:100]}", replace=" ")
 
 
 def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None = None) -> SourceError:
@@ -316,7 +317,7 @@ def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None 
     if "YFRateLimitError" in names:
         return RateLimited("rate limited by Yahoo (HTTP 429 Too Many Requests)", retry_after=retry_after)
     if names & {"Timeout", "TimeoutError", "ReadTimeout", "ConnectTimeout"}:
-        return SourceError(f"timed out after {timeout_s:g} s")
+        return Unreachable(f"timed out after {timeout_s:g} s")
     if "HTTPError" in names:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status is not None:
@@ -326,7 +327,7 @@ def yahoo_error(exc: BaseException, timeout_s: float, retry_after: float | None 
     reason = describe_failure(f"{type(exc).__name__}: {exc}", timeout_s)
     if reason.startswith("Yahoo request failed"):
         reason = f"Yahoo request failed: {type(exc).__name__}: {str(exc).strip()[:80]}"
-    return SourceError(reason)
+    return Unreachable(reason) if unreachable(reason) else SourceError(reason)
 
 
 class _YfErrorLog(logging.Handler):
@@ -356,6 +357,7 @@ def _yf_errors() -> Iterator[list[str]]:
 _DOWNLOAD_ERROR = re.compile(r"^\[(?P<symbols>[^\]]*)\]: (?P<error>.+)$", re.DOTALL)
 
 
+_UNREACHABLE = ("timed out", "connection refused", "cannot", "Yahoo closed the connection")
 _SEVERITY = ("rate limited", "timed out", "answer from Yahoo larger", "connection refused", "cannot", "Yahoo closed",
              "HTTP", "Yahoo Finance is down", "unexpected response", "Yahoo request failed", "no data")
 
@@ -407,32 +409,48 @@ def _rewrite(url: str, base_url: str | None) -> str:
     return base_url.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def unreachable(reason: str) -> bool:
+    """Whether a failure's reason says Yahoo could not be reached at all (rather than answered badly)."""
+    return reason.startswith(_UNREACHABLE)
+
+
 def _make_session(base_url: str | None, timeout_s: float, max_body: int = MAX_BODY_BYTES) -> Any:
     """A curl_cffi session impersonating Chrome (as yfinance's own), which remembers Retry-After of a 429,
     given base_url sends Yahoo's hosts there, and reads every body within `max_body` (counted after curl has
-    inflated it, in its small steps) and `timeout_s` from the first byte."""
+    inflated it, in its small steps) and `timeout_s` from the first byte.
+
+    Every request has a finite time-out of at most `timeout_s`, whatever yfinance passes (curl waits forever
+    without one, on a kept-alive connection whose other end went silent too), and within what is left of the
+    job it belongs to (tui.collect.sources.jobs): after one failure to reach Yahoo, the job's later requests fail
+    at once with that reason."""
     from curl_cffi import requests as curl_requests
 
     class YahooSession(curl_requests.Session):  # type: ignore[type-arg]
         retry_after: float | None = None
 
         def request(self, method: Any, url: str, *args: Any, **kwargs: Any) -> Any:
+            job = current_job()
+            asked = kwargs.get("timeout")
+            kwargs["timeout"] = bounded_timeout(asked, timeout_s) if job is None else job.request_timeout(
+                asked, timeout_s)
             if kwargs.get("stream") or kwargs.get("content_callback") is not None:
                 return super().request(method, _rewrite(url, base_url), *args, **kwargs)
             writer = CappedWriter(BodyBudget("Yahoo", max_body, timeout_s))
             kwargs["content_callback"] = writer
             try:
                 response = super().request(method, _rewrite(url, base_url), *args, **kwargs)
-            except Exception:
+            except Exception as exc:
                 if writer.error is not None:  # our callback ended the transfer: say why, not "curl: (23)"
                     raise writer.error from None
+                if job is not None and unreachable(reason := str(yahoo_error(exc, timeout_s))):
+                    job.failed(Unreachable(reason))
                 raise
             response.content = writer.body()
             if response.status_code == 429:
                 self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return response
 
-    return YahooSession(impersonate="chrome")
+    return YahooSession(impersonate="chrome", timeout=timeout_s)
 
 
 class YFinanceDownloader:
@@ -517,8 +535,10 @@ class YFinanceDownloader:
             reasons = {failures.get(s.upper(), failures.get(s, "")) for s in symbols} - {""}
             if any(r.startswith("rate limited") for r in reasons):
                 raise self._rate_limited()
-            raise SourceError(min(reasons, key=_severity) if reasons else
-                              f"no daily bars from Yahoo for any of {len(symbols)} symbols")
+            if not reasons:
+                raise SourceError(f"no daily bars from Yahoo for any of {len(symbols)} symbols")
+            reason = min(reasons, key=_severity)
+            raise Unreachable(reason) if unreachable(reason) else SourceError(reason)
         return bars
 
     def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
@@ -581,35 +601,6 @@ class _Plan:
     currency: str | None  # what Yahoo must quote the symbol in; None: nothing to check
 
 
-def _in_daemon_thread(name: str, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-    """`func(*args)` in a daemon thread of its own, as a future of the running loop.
-
-    Not asyncio.to_thread: the loop's executor is joined when `asyncio.run` ends, so a Yahoo request hung
-    until its own timeout would hold a stopped `tapecheck record` for that long. A daemon thread is left to
-    finish, or to die with the process; what it returns after the loop is gone is dropped.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(outcome: Callable[[], None]) -> None:
-        if not future.done():
-            outcome()
-
-    def run() -> None:
-        try:
-            result = func(*args)
-        except BaseException as exc:  # handed to the awaiting coroutine, which maps it to a SourceError
-            error = exc
-            call = lambda: settle(lambda: future.set_exception(error))  # noqa: E731
-        else:
-            call = lambda: settle(lambda: future.set_result(result))  # noqa: E731
-        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for this any more
-            loop.call_soon_threadsafe(call)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
-
-
 class EquitiesSource:
     """Equities, indices, FX and futures from Yahoo. `fetch()` polls quotes, `history()` daily bars.
 
@@ -647,6 +638,7 @@ class EquitiesSource:
         self._shares: dict[str, float] = {}  # latest share counts, for history market values
         self._currency: dict[str, str] = {}  # latest currency Yahoo named per symbol
         self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._unreachable: Unreachable | None = None  # why the last quote poll could not reach Yahoo
         self.last_history_failures: dict[str, str] = {}
         self.last_history_rejected: tuple[str, ...] = ()
 
@@ -661,21 +653,22 @@ class EquitiesSource:
     async def _in_thread(self, job: str, func: Callable[..., T], *args: Any) -> T:
         """Run a blocking call in a worker thread, within settings.timeout_s.
 
-        A thread cannot be killed: after a time-out it runs on until yfinance's own time-out ends it, and
-        until then a new call of the same job is refused instead of stacking another thread on it.
+        A thread cannot be killed: it runs as a job of that time-out (tui.collect.sources.jobs), so that its
+        requests end with it; until the thread has ended a new call of the same job is refused instead of
+        stacking another thread on it. Nothing waits for the thread when the collector stops.
         """
         timeout = self.settings.timeout_s
         running = self._pending.get(job)
         if running is not None and not running.done():
             raise SourceError(f"the previous Yahoo request is still running (timed out after {timeout:g} s)")
-        task = _in_daemon_thread(f"yahoo {job}", func, *args)
+        task = in_daemon_thread(f"yahoo {job}", timeout, func, *args)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
         self._pending[job] = task
         try:
             async with asyncio.timeout(timeout):  # not wait_for, which can lose a cancel on Python 3.11
                 return await asyncio.shield(task)
         except TimeoutError:
-            raise SourceError(f"timed out after {timeout:g} s") from None
+            raise Unreachable(f"timed out after {timeout:g} s") from None
         except SourceError:
             raise
         except Exception as exc:
@@ -698,7 +691,12 @@ class EquitiesSource:
             if failures:
                 raise SourceError(f"no symbol Yahoo can be asked for ({len(failures)} unusable)")
             return FetchResult()
-        quotes = await self._in_thread("quotes", self.downloader.quotes, symbols)
+        try:
+            quotes = await self._in_thread("quotes", self.downloader.quotes, symbols)
+        except Unreachable as error:
+            self._unreachable = error
+            raise
+        self._unreachable = None
         received = self._clock()
         observations: list[Observation] = []
         rejected: list[str] = []
@@ -784,7 +782,8 @@ class EquitiesSource:
         or without one, it is close × the CURRENT count: the live market value over the live price, not
         `sharesOutstanding`, which counts one class only, so that a day's value and the live one agree (the
         rules then say "at today's share count"). Current counts come from the last quotes; when a symbol has
-        none yet, this call also makes one quote request for them. The bar of a
+        none yet, this call also makes one quote request for them. While the last quote poll could not reach
+        Yahoo, this fails at once with its reason. The bar of a
         session still running is skipped (its close is not known yet). What failed per symbol is left in
         `last_history_failures`, refused values in `last_history_rejected`.
         """
@@ -793,6 +792,8 @@ class EquitiesSource:
         self.last_history_rejected = ()
         if not symbols:
             return []
+        if self._unreachable is not None:  # offline: its many requests (and threads) would all fail the same way
+            raise Unreachable(f"{self._unreachable}, as the last quote poll found")
         now = self._clock()
         need_quotes = [s for s in symbols if self._plans[s].kind == "equity" and s not in self._shares]
         bars, quotes, counts = await self._in_thread("history", self._history_job, symbols, start, need_quotes)

@@ -13,11 +13,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from tui.collect.poller import Schedule
-from tui.collect.sources.base import FetchResult, Source, SourceError
+from tui.collect.sources.base import FetchResult, Source, SourceError, Unreachable
 from tui.collect.sources.wanted import Wanted
 from tui.core.config import Settings
 from tui.core.model import Observation
-from tui.core.store import Store
+from tui.core.store.protocol import Store
 
 if TYPE_CHECKING:
     from tui.collect.sources.crypto import CryptoSource
@@ -85,13 +85,21 @@ def history_start(wanted: Wanted, today: date) -> date:
 
 
 async def crypto_history(source: CryptoSource, symbols: tuple[str, ...], start: date) -> FetchResult:
-    """Daily OHLCV of every wanted coin on one exchange; a coin that fails is reported, the rest kept."""
+    """Daily OHLCV of every wanted coin on one exchange; a coin that fails is reported, the rest kept. Once the
+    exchange cannot be reached, the coins not yet asked for fail with that reason, unasked."""
     since = datetime.combine(start, datetime.min.time(), UTC)
     observations: list[Observation] = []
     failures: dict[str, str] = {}
+    unreachable: Unreachable | None = None
     for symbol in symbols:
+        if unreachable is not None:
+            failures[symbol] = str(unreachable)
+            continue
         try:
             observations += await source.history(symbol, since)
+        except Unreachable as error:
+            failures[symbol] = str(error)
+            unreachable = error
         except SourceError as error:
             failures[symbol] = str(error)
     if failures and not observations:

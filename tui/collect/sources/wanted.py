@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from tui.core.claims import Narratives
 from tui.core.config import AlertRule
 from tui.core.model import SeriesId
-from tui.core.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node
+from tui.core.narratives.claims import Narratives
+from tui.core.narratives.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from tui.core.alerts import Alert
-from tui.core.engine import DashboardState
+from tui.core.judge.engine import DashboardState
+from tui.core.model import Alert
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine

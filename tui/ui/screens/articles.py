@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from tui.core.articles import Scorecard, Tally, article_notes, citation, outlet_totals, scorecards
-from tui.core.engine import DashboardState
+from tui.core.judge.engine import DashboardState
 from tui.core.model import Status
+from tui.core.narratives.articles import Scorecard, Tally, article_notes, citation, outlet_totals, scorecards
 from tui.core.words import now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
-from tui.core.engine import DashboardState
+from tui.core.judge.engine import DashboardState
 from widgets.header_line import HeaderLine
 
 if TYPE_CHECKING:

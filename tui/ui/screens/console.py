@@ -1,7 +1,7 @@
 """The rule console (`:`): type a rule expression, watch its value, unit and series live; save it as a claim.
 
 Every keystroke, and every new state of the dashboard (the data moved), reads the expression again in a thread
-(tui.core.console); a parse or type error shows inline with a caret under its column. Enter on a valid rule
+(tui.core.judge.console); a parse or type error shows inline with a caret under its column. Enter on a valid rule
 opens a small form (id, theme, summary, op, value); Enter there appends the claim to `console.toml` in the user's
 first narrative folder, and hot reload brings it onto the dashboard.
 """
@@ -18,10 +18,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from tui.core.claims import Narratives
-from tui.core.console import Reading, claim_toml, read_expression, save_claim
-from tui.core.engine import DashboardState
+from tui.core.judge.console import Reading, claim_toml, read_expression, save_claim
+from tui.core.judge.engine import DashboardState
 from tui.core.model import OPS, TapecheckError, is_slug
+from tui.core.narratives.claims import Narratives
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.dashboard import _colour

@@ -13,10 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from tui.core import format as fmt
-from tui.core.engine import DashboardState
+from tui.core.judge.engine import DashboardState
+from tui.core.judge.view import ClaimRow, SeriesRow, ThemeView
 from tui.core.model import Status
-from tui.core.rules.verdict import off_text
-from tui.core.view import ClaimRow, SeriesRow, ThemeView
+from tui.core.narratives.rules.verdict import off_text
 from tui.core.words import WRONG_THEN, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine

@@ -15,14 +15,13 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
-from tui.core.articles import article_notes, citation
-from tui.core.engine import DashboardState
-from tui.core.model import Article, Claim, Evidence, Observation, SeriesId, Status, Verdict
-from tui.core.names import with_names
+from tui.core.judge.engine import DashboardState
+from tui.core.judge.then import move_text
+from tui.core.model import DISPUTED, REFUSED, Article, Claim, Evidence, Health, Observation, SeriesId, Status, Verdict
+from tui.core.narratives.articles import article_notes, citation
+from tui.core.narratives.names import with_names
+from tui.core.narratives.rules.verdict import live_text, off_text
 from tui.core.printable import printable
-from tui.core.rules.verdict import live_text, off_text
-from tui.core.store import DISPUTED, REFUSED, HealthRecord
-from tui.core.then import move_text
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine, Pill, pill_text
@@ -361,7 +360,7 @@ class SourcesScreen(StateScreen):
     def __init__(self, note: str = "") -> None:
         super().__init__()
         self.note = note
-        self.health: list[HealthRecord] = []
+        self.health: list[Health] = []
         self.placed = False  # the cursor has been put on the first source in trouble
 
     def compose(self) -> ComposeResult:
@@ -460,7 +459,7 @@ class SourcesScreen(StateScreen):
         return with_names(printable(text), self.tapecheck.narratives.names, self.tapecheck.lang)
 
 
-def missing_by_reason(health: HealthRecord) -> dict[str, list[str]]:
+def missing_by_reason(health: Health) -> dict[str, list[str]]:
     """The items missing from a source's last answer ("symbol: reason"), grouped by reason; a symbol not yet
     listed (a company before its listing day) is not missing."""
     found: dict[str, list[str]] = {}
@@ -472,7 +471,7 @@ def missing_by_reason(health: HealthRecord) -> dict[str, list[str]]:
     return found
 
 
-def shortfall(health: HealthRecord) -> str:
+def shortfall(health: Health) -> str:
     """What a source left out of its last answer, counted: '40 unquoted', '3 missing, 1 refused'; '' if nothing."""
     missing = missing_by_reason(health)
     unquoted = sum(len(symbols) for reason, symbols in missing.items() if "not quote" in reason)
