@@ -26,6 +26,7 @@ anchor points, so that it passes exactly through the levels the articles report 
 | other 01-23 movers | +20% from 01-22 (limit-ups), +23% from 01-16 (week gainers) | the 01-23 claims               |
 | 603398.SS          | 30.0 on 01-22, 28.5 on 01-23 (−5%, its *ST limit)          | the one decliner of 01-23       |
 | 01-08 movers       | day high 4-10% above the 01-07 close                       | the 01-08 intraday highs        |
+| 603799.SS          | 55 on 12-15, 63 on 01-15 (+14.5%)                          | Huayou "strong lately"          |
 | USDCNY             | 7.12 on 11-03, 6.97 on 01-15                               | CNY conversions within 2%       |
 
 In the live part three claims are scripted to flip from holds to diverged, each by a quick move through its
@@ -111,6 +112,7 @@ def _high_on_0108(close_0107: float, up: float) -> tuple[dict[str, float], dict[
 
 _AIKE, _ANFU, _CLOU, _TAIJIA = (_high_on_0108(40.0, 0.08), _high_on_0108(60.0, 0.04),
                                 _high_on_0108(12.0, 0.05), _high_on_0108(20.0, 0.10))
+_LEAD = _high_on_0108(50.0, 0.06)
 
 SPECS: dict[tuple[str, str], Spec] = {
     ("crypto", "BTC/USD"): Spec(114_000, 0.010, {"2025-10-31": 109_500, "2025-12-31": 87_500, "2026-02-01": 90_500},
@@ -145,7 +147,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "BABA"): Spec(178, 0.025, {"2026-01-30": 165}),
     ("equity", "BIDU"): Spec(132, 0.025, {"2026-01-30": 140}),
     ("equity", "NCKL.JK"): Spec(1_100, 0.03, {"2026-01-30": 1_300}, digits=4),
-    ("equity", "603799.SS"): Spec(55, 0.03, {"2026-01-30": 60}),
+    ("equity", "603799.SS"): Spec(55, 0.03, {"2025-12-15": 55, "2026-01-15": 63, "2026-01-30": 60}),
+    ("equity", "601600.SS"): Spec(8.5, 0.025, {"2026-01-30": 11}),
+    ("equity", "603993.SS"): Spec(14, 0.03, {"2026-01-30": 19}),
     ("equity", "688256.SS"): Spec(1_400, 0.04, {"2026-01-30": 1_250}, shares=0.418e9),
     ("equity", "688795.SS"): Spec(600.5, 0.06, {"2025-12-12": 825, "2026-01-30": 580}, shares=0.47e9,
                                   listed="2025-12-05"),
@@ -170,6 +174,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "603031.SS"): Spec(55, 0.03, _ANFU[0], _ANFU[1]),
     ("equity", "002121.SZ"): Spec(11, 0.03, _CLOU[0], _CLOU[1]),
     ("equity", "002843.SZ"): Spec(18, 0.035, _TAIJIA[0], _TAIJIA[1]),
+    ("equity", "300450.SZ"): Spec(45, 0.035, _LEAD[0], _LEAD[1]),
     ("equity", "603398.SS"): Spec(32, 0.03, {"2026-01-22": 30.0, "2026-01-23": 28.5, "2026-01-30": 27}),
 }
 
