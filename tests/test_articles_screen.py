@@ -141,3 +141,21 @@ async def test_articles_screen_shows_notes_and_a_rows_whole_text() -> None:
         await pilot.pause()
         detail = str(screen.query_one("#articles-detail", Static).render())
         assert "(our reading)" in detail and "Our reading: The denominator is ours" in detail
+
+
+async def test_home_and_end_go_to_the_first_and_last_row() -> None:
+    """End on the Articles table goes to its last row; it once scrolled far right, past the claims' words."""
+    tapecheck = app()
+    async with tapecheck.run_test(size=(80, 24)) as pilot:
+        await shown(pilot, tapecheck)
+        await pilot.press("a")
+        await pilot.pause()
+        table = tapecheck.screen.query_one(DataTable)
+        assert table.max_scroll_x > 0  # the outlet totals are wider than the terminal
+        await pilot.press("end")
+        await pilot.pause()
+        assert (table.cursor_row, table.scroll_x) == (table.row_count - 1, 0)
+        assert table.scroll_y == table.max_scroll_y
+        await pilot.press("home")
+        await pilot.pause()
+        assert (table.cursor_row, table.scroll_x, table.scroll_y) == (0, 0, 0)

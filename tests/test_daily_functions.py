@@ -156,3 +156,12 @@ def test_a_date_rule_is_judged_and_explained_in_days() -> None:
     assert verdict.deviation_pct is None
     assert "2025-09-21" in verdict.explanation and "2025-12-01 claimed" in verdict.explanation
     assert "-71 days" in verdict.explanation
+
+
+def test_counts_of_days_have_thousands_separators() -> None:
+    """A count is written as every number in the app: 1,200 common trading days, never 1200."""
+    rows = daily(BTC, "2022-09-01", [100.0 + i % 7 for i in range(1_200)])
+    value = run(f"share(last({BTC}) > 1 USD, since=2022-09-01, until=2025-12-13)", *rows)
+    assert "(1,200 of 1,200 common trading days from 2022-09-01 to 2025-12-13)" in value.text
+    with pytest.raises(NoData, match=r"needs 1,201 common trading days of .*, found 1,200"):
+        run(f"beta({BTC}, {BTC}, days=1200)", *rows)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gzip
-from datetime import timedelta
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,22 @@ def test_anchored_claims_hold_on_their_own_date(claim_id: str, tape: MemoryTape,
                   closed_since=lambda s, t: None)
     verdict = judge(claim, ctx)
     assert verdict.status is Status.HOLDS, verdict.explanation
+
+
+DATE_IN_RULE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@pytest.mark.parametrize("moment", [DEMO_START + timedelta(hours=1), DEMO_END], ids=["first-hour", "end"])
+def test_every_claim_has_the_days_it_reads(moment: datetime, tape: MemoryTape, narratives: Narratives) -> None:
+    """The history is long enough for every window of every claim (MARA's beta over 90 daily returns was one
+    day short): the only claims with no data are those whose rule names a day before the demo's history."""
+    ctx = make_context(tape, moment, load_settings(None))
+    short = []
+    for claim in narratives.claims:
+        if claim.rule is None:
+            continue
+        verdict = judge(claim, ctx)
+        named = [date.fromisoformat(d) for d in DATE_IN_RULE.findall(claim.rule.expr)]
+        if verdict.status is Status.NO_DATA and not any(d < demo.HISTORY_START for d in named):
+            short.append(f"{claim.id}: {verdict.explanation}")
+    assert not short, "\n".join(short)

@@ -225,3 +225,24 @@ def test_doubling_is_a_move_of_100_percent_over_the_stretch_named(tmp_path: Path
         ("change(equity:688256.SS:last, since=2024-12-31, until=2025-12-31)", ">=", 100, "%"),
         ("change(equity:AMD:last, since=2025-06-30, until=2025-12-31)", ">=", 100, "%"),
     ]
+
+
+def test_a_correlation_between_two_named_assets_is_a_corr_rule_of_our_reading(tmp_path: Path) -> None:
+    """Seed 003's sentence (a coefficient held over most of a year) and a coefficient on a day."""
+    article = tmp_path / "corr.txt"
+    article.write_text("Headline\n根據 Newhedge 的數據,比特幣與納斯達克指數的相關性在 2025 年的大部分時間裡都保持在 0.5 以上。\n"
+                       "On 5 January 2026 the correlation between Bitcoin and the Nasdaq was about 0.6.\n"
+                       "The correlation of Bitcoin with risk was high.\n", encoding="utf-8")
+    request = DraftRequest(read_article(article), article.name, published=date(2026, 1, 7))
+    narratives = load_drafts(tmp_path, draft_file(request, load_narratives()))
+    assert rules(narratives) == [
+        ("share(corr(crypto:BTC/USD:last, index:^IXIC:last, days=30) >= 0.5, since=2025-01-01, until=2025-12-31)",
+         ">", 50, "%"),
+        ("corr(crypto:BTC/USD:last, index:^IXIC:last, days=30)", "~", 0.6, "ratio"),
+    ]
+    first, second = (c for c in narratives.claims if c.rule)
+    assert first.figure == "0.5" and first.as_of == date(2025, 12, 31) and first.ours and first.draft
+    assert first.reading_note is not None and "30 daily returns" in first.reading_note
+    assert "more than half" in first.reading_note
+    assert "correlation of 比特幣 (BTC/USD) and 納斯達克 (^IXIC) at least 0.5" in first.summary
+    assert second.as_of == date(2026, 1, 5) and second.rule is not None and second.rule.tolerance_pct == 10

@@ -78,6 +78,24 @@ def test_a_chart_axis_is_scaled_and_names_its_unit(values: list[float], unit: st
     assert fmt.axis(values, unit) == (scale, label)
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "labels"),
+    [
+        (94_637.5, 96_120.2, ["94,800", "95,000", "95,200", "95,400", "95,600", "95,800", "96,000"]),
+        (83_500, 114_000, ["85,000", "90,000", "95,000", "100,000", "105,000", "110,000"]),
+        (1.029, 1.133, ["1.04", "1.06", "1.08", "1.10", "1.12"]),
+        (0.0494, 0.07, ["0.050", "0.055", "0.060", "0.065", "0.070"]),
+        (-3.2, 4.1, ["-2", "0", "2", "4"]),
+        (5.0, 5.0, ["5"]),
+    ],
+)
+def test_chart_ticks_are_round_and_written_as_the_app_writes_numbers(low: float, high: float,
+                                                                     labels: list[str]) -> None:
+    places = fmt.ticks(low, high)
+    assert [text for _, text in places] == labels
+    assert all(low <= place <= high for place, _ in places)
+
+
 def test_off_on_a_percentage_claim_is_in_percentage_points() -> None:
     rise = claim("change(equity:002865.SZ:last, since=2026-01-22, until=2026-01-23)", ">=", 20, "%")
     verdict = judge(rise, context(obs("equity:002865.SZ:last", 100, "2026-01-22T07:00:00"),

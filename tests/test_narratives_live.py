@@ -18,6 +18,7 @@ from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.console import ConsoleScreen
 from tui.ui.screens.dashboard import DashboardScreen
+from tui.ui.screens.detail import ClaimScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -125,6 +126,11 @@ async def test_the_console_saves_a_rule_as_a_claim_that_appears_on_the_dashboard
         claim = tapecheck.narratives.claim("tesla-stack-over-800m")
         assert claim.user and claim.derived and claim.rule is not None  # ours: typed in the console
         assert claim.rule.expr == "last(crypto:BTC/USD:last) * 11509"
+        tapecheck.open_claim("tesla-stack-over-800m")
+        await until(pilot, lambda: isinstance(tapecheck.screen, ClaimScreen) and tapecheck.screen.verdict, "its page")
+        assert isinstance(tapecheck.screen, ClaimScreen)
+        page = tapecheck.screen.describe().plain
+        assert page.count("Tesla's 11,509 BTC are worth over USD 800 million.") == 1  # no Chinese one: said once
 
 
 async def test_the_console_refuses_an_id_taken_by_a_shipped_claim_and_leaves_no_file() -> None:

@@ -1,4 +1,5 @@
-"""A DataTable that every tapecheck table shares: j and k move the cursor as the arrows do, and it is refilled in
+"""A DataTable that every tapecheck table shares: j and k move the cursor as the arrows do, Home and End go to the
+first and last row (a row table's columns are not what a reader moves through), and it is refilled in
 place, touching only the cells that changed, each repainted alone when it fits its column, so that a table
 refreshed each second keeps its cursor and sends little to the terminal (over SSH every byte crosses the link)."""
 
@@ -15,13 +16,30 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 
 class KeyTable(DataTable[Text | str]):
-    """A row table: j/k move the cursor; `show_rows` refills it by row key, `show_cell` changes one cell."""
+    """A row table: j/k move the cursor, Home/End to the first/last row; `show_rows` refills it by row key,
+    `show_cell` changes one cell."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
     _whole_refresh_held = False
+
+    def action_scroll_home(self) -> None:
+        """Home: the first row, in a row table (DataTable's own scrolls to the first column)."""
+        if self.cursor_type == "row":
+            self.action_scroll_top()
+            self.scroll_x = 0
+        else:
+            super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        """End: the last row, in a row table (DataTable's own scrolls to the last column, far right)."""
+        if self.cursor_type == "row":
+            self.action_scroll_bottom()
+            self.scroll_x = 0
+        else:
+            super().action_scroll_end()
 
     def refresh(self, *regions: Region, **options: Any) -> Self:
         if self._whole_refresh_held and not regions:

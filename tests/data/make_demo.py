@@ -4,8 +4,8 @@ Run `python tests/data/make_demo.py` to regenerate `tui/core/data/demo.jsonl.gz`
 deterministic. The runtime knows only the constants in tui/core/demotape.py.
 Nothing here is market data: every number below is an assumption, stated so that the verdicts can be traced.
 
-The tape has two parts. The **daily history** runs from 2025-10-01 to the day before DEMO_START: one bar per
-trading day, stamped at the session close (crypto 23:59:59 UTC every day, network 00:00 UTC every day,
+The tape has two parts. The **daily history** runs from HISTORY_START (2025-09-26) to the day before DEMO_START:
+one bar per trading day, stamped at the session close (crypto 23:59:59 UTC every day, network 00:00 UTC every day,
 Yahoo series at their market's close on weekdays). The **live part** covers the three days from DEMO_START:
 crypto every 2 minutes (the crypto staleness limit is 120 s), the network every 10 minutes, and Yahoo series
 every 10 minutes while their market is open.
@@ -26,6 +26,7 @@ anchor points, so that it passes exactly through the levels the articles report 
 | other 01-23 movers | +20% from 01-22 (limit-ups), +23% from 01-16 (week gainers) | the 01-23 claims               |
 | 603398.SS          | 30.0 on 01-22, 28.5 on 01-23 (−5%, its *ST limit)          | the one decliner of 01-23       |
 | 01-08 movers       | day high 4-10% above the 01-07 close                       | the 01-08 intraday highs        |
+| 603799.SS          | 55 on 12-15, 63 on 01-15 (+14.5%)                          | Huayou "strong lately"          |
 | USDCNY             | 7.12 on 11-03, 6.97 on 01-15                               | CNY conversions within 2%       |
 
 In the live part three claims are scripted to flip from holds to diverged, each by a quick move through its
@@ -41,7 +42,7 @@ TSLA 3.32B, ORCL 2.85B, META 2.52B, AVGO 4.72B, TSM 5.19B (ADR equivalents), AMD
 Day highs are the close plus a half-normal draw (lows likewise, below); live highs are the running session
 high, the DOGE low the running UTC-day low. BTC/USDT is BTC/USD within ±0.04%, USDT/USD 1 ± 0.02%.
 Difficulty follows the mean hashrate of each 14-day epoch (× 600 / 2³²) and stays constant in the live part.
-Claims dated before 2025-10-01 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31, Nvidia's
+Claims dated before 2025-09-26 (ORCL's 09-10 jump, the mag-7 since 2022, changes since 2024-12-31, Nvidia's
 July 4T, the 2025 share of BTC-Nasdaq windows) have no demo data on their date; copper, silver, ABTC and
 Dajin Heavy (002487.SZ) only walk from stated starting levels. Demo data never enters the store.
 """
@@ -64,7 +65,11 @@ from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import format_observation
 
 DEMO_SEED = 20260202
-HISTORY_START = date(2025, 10, 1)
+# The history holds, before DEMO_START, the common trading days of the longest rolling window a claim reads
+# (MARA's beta() over 90 daily returns: 91 weekday closes, the last on Friday 01-30), so that every window is
+# whole from the demo's first minute; it starts after the last pre-history date a claim names (09-22).
+# tests/test_demo.py holds every claim to it: only a claim that names a date before it may find no data.
+HISTORY_START = date(2025, 9, 26)
 
 CRYPTO_STEP = timedelta(minutes=2)
 TICK_STEP = timedelta(minutes=10)
@@ -107,6 +112,7 @@ def _high_on_0108(close_0107: float, up: float) -> tuple[dict[str, float], dict[
 
 _AIKE, _ANFU, _CLOU, _TAIJIA = (_high_on_0108(40.0, 0.08), _high_on_0108(60.0, 0.04),
                                 _high_on_0108(12.0, 0.05), _high_on_0108(20.0, 0.10))
+_LEAD = _high_on_0108(50.0, 0.06)
 
 SPECS: dict[tuple[str, str], Spec] = {
     ("crypto", "BTC/USD"): Spec(114_000, 0.010, {"2025-10-31": 109_500, "2025-12-31": 87_500, "2026-02-01": 90_500},
@@ -141,7 +147,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "BABA"): Spec(178, 0.025, {"2026-01-30": 165}),
     ("equity", "BIDU"): Spec(132, 0.025, {"2026-01-30": 140}),
     ("equity", "NCKL.JK"): Spec(1_100, 0.03, {"2026-01-30": 1_300}, digits=4),
-    ("equity", "603799.SS"): Spec(55, 0.03, {"2026-01-30": 60}),
+    ("equity", "603799.SS"): Spec(55, 0.03, {"2025-12-15": 55, "2026-01-15": 63, "2026-01-30": 60}),
+    ("equity", "601600.SS"): Spec(8.5, 0.025, {"2026-01-30": 11}),
+    ("equity", "603993.SS"): Spec(14, 0.03, {"2026-01-30": 19}),
     ("equity", "688256.SS"): Spec(1_400, 0.04, {"2026-01-30": 1_250}, shares=0.418e9),
     ("equity", "688795.SS"): Spec(600.5, 0.06, {"2025-12-12": 825, "2026-01-30": 580}, shares=0.47e9,
                                   listed="2025-12-05"),
@@ -166,6 +174,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("equity", "603031.SS"): Spec(55, 0.03, _ANFU[0], _ANFU[1]),
     ("equity", "002121.SZ"): Spec(11, 0.03, _CLOU[0], _CLOU[1]),
     ("equity", "002843.SZ"): Spec(18, 0.035, _TAIJIA[0], _TAIJIA[1]),
+    ("equity", "300450.SZ"): Spec(45, 0.035, _LEAD[0], _LEAD[1]),
     ("equity", "603398.SS"): Spec(32, 0.03, {"2026-01-22": 30.0, "2026-01-23": 28.5, "2026-01-30": 27}),
 }
 
@@ -374,7 +383,7 @@ def write(path: Path, observations: Iterable[Observation]) -> None:
 def main() -> None:
     observations = generate()
     write(DEMO_TAPE, observations)
-    print(f"wrote {len(observations)} observations to {DEMO_TAPE} ({DEMO_TAPE.stat().st_size:,} bytes)")
+    print(f"wrote {len(observations):,} observations to {DEMO_TAPE} ({DEMO_TAPE.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

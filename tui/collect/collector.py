@@ -300,5 +300,5 @@ async def collect(settings: Settings, narratives: Narratives, store: Store, plan
     started = datetime.now(UTC)
     failed = await collector.run(stop)
     ran = timedelta(seconds=round((datetime.now(UTC) - started).total_seconds()))
-    log(f"stopped after {ran}: {collector.recorder.written} observations written")
+    log(f"stopped after {ran}: {collector.recorder.written:,} observations written")
     return failed

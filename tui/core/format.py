@@ -124,6 +124,37 @@ def axis(values: Iterable[float], unit: str) -> tuple[float, str]:
     return 1.0, unit
 
 
+def ticks(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:
+    """Round places for a chart's y axis from `low` to `high`, at least `count` - 1 of them, each with its label
+    written as the app writes numbers: thousands separators, and as many decimals as the step between them
+    needs (94,600 · 94,800 · 95,000; 1.02 · 1.04; 0.25 · 0.50), never a raw 94637.5."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return []
+    low, high = min(low, high), max(low, high)
+    if high == low:  # a flat line: its one level
+        return [(low, number(low))]
+    magnitude = 10.0 ** math.floor(math.log10((high - low) / max(1, count - 1)))
+    steps = [m * magnitude * scale for scale in (0.1, 1, 10) for m in (1, 2, 5)]
+    enough = [step for step in steps if _places(low, high, step) >= max(1, count - 1)]
+    step = max(enough) if enough else min(steps)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))  # a step of 1, 2 or 5 times a power of ten
+    found = []
+    for n in range(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1):
+        place = n * step if n else 0.0  # never a "-0"
+        found.append((place, f"{place:,.{decimals}f}"))
+    return found
+
+
+def _places(low: float, high: float, step: float) -> int:
+    """How many multiples of `step` lie from `low` to `high`."""
+    return math.floor(high / step + 1e-9) - math.ceil(low / step - 1e-9) + 1
+
+
+def count(n: int) -> str:
+    """A count as every number in the app is written, with thousands separators: 34,975 observations."""
+    return f"{n:,}"
+
+
 def signed_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 

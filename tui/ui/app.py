@@ -42,6 +42,7 @@ from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, Sources
 from tui.ui.terminal import exit_on_signals, log_crash, release_signals
 from tui.ui.themes import THEMES
 from widgets.header_line import Pill
+from widgets.scrollbar import plain_scrollbars
 
 WIDE = 160  # columns from which the panels sit in two columns
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
@@ -127,6 +128,7 @@ class TapecheckApp(App[str | None]):
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
         self.narratives_seen = narratives_signature(narratives.dirs)  # the user's files as last read
         self.narrative_reader = NarrativeReader()
+        plain_scrollbars(self.no_color)  # without colour, Textual's scrollbars leave stray glyphs
         for theme in THEMES:
             self.register_theme(theme)
         if settings.theme in self.available_themes:

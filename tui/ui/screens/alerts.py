@@ -22,6 +22,7 @@ from tui.core.model import Alert
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
+from widgets.table import KeyTable
 
 
 def alert_row(alert: Alert, now: datetime) -> tuple[str | Text, ...]:
@@ -58,7 +59,7 @@ class AlertsScreen(StateScreen):
     def compose(self) -> ComposeResult:
         yield HeaderLine()
         yield Static("", id="alerts-title")
-        table: DataTable[str | Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=False)
+        table = KeyTable(id="alerts", cursor_type="row", zebra_stripes=False)
         table.add_columns("time UTC", "ack", "claim or rule", "change", "command", "why")
         yield table
         yield Static("", id="alert-detail")

@@ -17,12 +17,11 @@ from textual_plotext import PlotextPlot
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
 from tui.core.judge.then import move_text
-from tui.core.model import Article, Claim, Evidence, Observation, SeriesId, Status, Verdict
+from tui.core.model import DISPUTED, REFUSED, Article, Claim, Evidence, Health, Observation, SeriesId, Status, Verdict
 from tui.core.narratives.articles import article_notes, citation
 from tui.core.narratives.names import with_names
 from tui.core.narratives.rules.verdict import live_text, off_text
 from tui.core.printable import printable
-from tui.core.store.sqlite import DISPUTED, HealthRecord
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine, Pill, pill_text
@@ -31,6 +30,13 @@ from widgets.table import KeyTable
 
 class Page(VerticalScroll):
     """A drill-down's scrolling page: j and k scroll it, as the arrows do."""
+
+    DEFAULT_CSS = """
+    Page .chart-note {
+        display: none;  /* shown in place of a chart with no data */
+        padding: 0 2 1 2;
+    }
+    """
 
     BINDINGS = [Binding("j", "scroll_down", "Down", show=False), Binding("k", "scroll_up", "Up", show=False)]
 
@@ -41,30 +47,44 @@ RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,
                mark: datetime | None = None, window: tuple[datetime, datetime] | None = None) -> None:
-    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled
-    and named in the title ('… · 1W · y in ZH/s'), the claimed level as a line, the claim's date as a mark."""
+    """The history on a time axis (the whole `window` when given, however few the points), its y axis scaled,
+    named in the title ('… · 1W · y in ZH/s') and labelled as the app writes numbers (95,000, not 94637.5), the
+    claimed level as a line, the claim's date as a mark. With no history the plot is hidden (see `chart_note`)."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
-    plt.title(title)
+    plot.display = bool(history)
     if not history:
-        plt.text("no history in the store for this range", 0, 0)
-        plot.refresh()
         return
     plt.date_form("Y-m-d H:M")
     xs = [o.ts.strftime("%Y-%m-%d %H:%M") for o in history]
     scale, label = fmt.axis([o.value for o in history] + ([] if level is None else [level]), history[-1].unit)
     plt.title(f"{title} · y in {label}")
     plt.ylabel(label)
-    plt.plot(xs, [o.value / scale for o in history], marker="braille")
+    ys = [o.value / scale for o in history]
+    plt.plot(xs, ys, marker="braille")
     if window is not None:
         start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in window)
         plt.xlim(start, end)  # type: ignore[arg-type]  # plotext takes dates
     if level is not None:
         plt.hline(level / scale, "red")
+    shown = [*ys, *([] if level is None else [level / scale])]
+    low, high = min(shown), max(shown)
+    if low == high:  # one level: a band of a percent around it, labelled as a band
+        pad = abs(low) / 100 or 1.0
+        low, high = low - pad, high + pad
+        plt.ylim(low, high)
+    places = fmt.ticks(low, high, count=max(2, min(5, plot.size.height // 4)))
+    plt.yticks([place for place, _ in places], [text for _, text in places])
     if mark is not None and history[0].ts <= mark <= history[-1].ts:
         plt.vline(mark.strftime("%Y-%m-%d %H:%M"), "blue")  # type: ignore[arg-type]  # plotext takes dates
     plot.refresh()
+
+
+def show_note(note: Static, history: list[Observation], series: str, span: str = "") -> None:
+    """The plain line shown in place of a chart with nothing to draw (an empty box says nothing), else none."""
+    note.update(f"no data for {series}{span}")
+    note.display = not history
 
 
 class ClaimScreen(StateScreen):
@@ -80,7 +100,7 @@ class ClaimScreen(StateScreen):
         self.then: Verdict | None = None
         self.flips: list[str] = []
         self.shown_at: datetime | None = None  # the moment of the state shown
-        self.charted: float | None = None  # the live value the chart was last drawn for
+        self.charted: tuple[float | None] | None = None  # the live value the chart was last read for, once read
         self.drawn = False  # the chart has been drawn once (it is read in a thread)
 
     def compose(self) -> ComposeResult:
@@ -88,6 +108,7 @@ class ClaimScreen(StateScreen):
         with Page():
             yield Static(id="claim-text")
             if self.claim.rule:
+                yield Static(id="claim-chart-note", classes="chart-note")
                 yield PlotextPlot(id="claim-chart")
         yield Footer()
 
@@ -99,8 +120,8 @@ class ClaimScreen(StateScreen):
         self.flips = [flip.line for flip in state.flips.get(self.claim.id, ())]
         for text in self.query("#claim-text").results(Static):
             text.update(self.describe())
-        if self.claim.rule and verdict.live_value != self.charted:
-            self.charted = verdict.live_value
+        if self.claim.rule and (verdict.live_value,) != self.charted:  # read once even with no live value
+            self.charted = (verdict.live_value,)
             self.read_chart()
 
     def tick(self, now: datetime) -> None:
@@ -125,6 +146,7 @@ class ClaimScreen(StateScreen):
         # The claimed level is drawn when the rule compares the series itself, in its own unit.
         direct = rule.expr.replace(" ", "") == f"last({series})" and SeriesId.parse(series).unit == rule.unit
         draw_chart(plot, history, series, rule.value if direct else None, mark)
+        show_note(self.query_one("#claim-chart-note", Static), history, series)
         self.drawn = True
 
     def describe(self, now: datetime | None = None) -> Text:
@@ -144,13 +166,16 @@ class ClaimScreen(StateScreen):
         if c.draft:
             text.append("Draft: a proposed rule not yet confirmed; shown, but never counted as diverged. To confirm "
                         "it, remove `draft = true` from its file.\n", style="italic")
+        chinese = c.summary_zh if c.summary_zh.strip() != c.summary.strip() else ""  # a user's claim may give one
         if c.quote:
             where = f" (paragraph {c.paragraph})" if c.paragraph else ""
             text.append(f"The article{where} ", style="dim").append(f"{c.quote}\n")
             text.append("In English ", style="dim").append(f"{c.summary}\n")
-            text.append("摘要 ", style="dim").append(f"{c.summary_zh}\n\n")
+            if chinese:
+                text.append("摘要 ", style="dim").append(f"{chinese}\n")
+            text.append("\n")
         else:
-            text.append(f"{c.summary}\n{c.summary_zh}\n\n")
+            text.append(f"{c.summary}\n" + (f"{chinese}\n" if chinese else "") + "\n")
         inferred = " (date inferred)" if c.as_of_inferred else ""
         text.append("As of ", style="dim").append(f"{c.as_of}{inferred}\n")
         text.append("Source ", style="dim").append(f"{citation(article)} ({article.title_en})\n")
@@ -256,6 +281,7 @@ class SeriesScreen(StateScreen):
         yield HeaderLine()
         with Page():
             yield Static(id="series-text")
+            yield Static(id="series-chart-note", classes="chart-note")
             yield PlotextPlot(id="series-chart")
         yield Footer()
 
@@ -285,6 +311,7 @@ class SeriesScreen(StateScreen):
         name = self.company()
         draw_chart(self.query_one("#series-chart", PlotextPlot), history,
                    f"{self.series}{' · ' + name if name else ''} · {label}", window=window)
+        show_note(self.query_one("#series-chart-note", Static), history, self.series, f" in this range ({label})")
         self.drawn = True
 
     def describe(self, now: datetime) -> Text:
@@ -333,7 +360,7 @@ class SourcesScreen(StateScreen):
     def __init__(self, note: str = "") -> None:
         super().__init__()
         self.note = note
-        self.health: list[HealthRecord] = []
+        self.health: list[Health] = []
         self.placed = False  # the cursor has been put on the first source in trouble
 
     def compose(self) -> ComposeResult:
@@ -372,10 +399,13 @@ class SourcesScreen(StateScreen):
         for h in self.health:
             nxt = "—" if h.next_attempt is None else f"in {fmt.age((h.next_attempt - now).total_seconds())}"
             latency = "—" if h.latency_ms is None else f"{h.latency_ms:,.0f} ms"
-            mark, _ = pill_text(Pill(h.source, h.state))
-            state = Text(f"{mark} {h.state}", style="bold" if h.state == "failing" else "")
-            rows.append([h.source, state, Text(latency, justify="right"), Text(str(h.failures), justify="right"),
-                         ago(h.last_success), nxt])
+            # it answered, but not for everything asked: that is said, never a plain "ok"
+            lacking = shortfall(h) if h.state in ("ok", "slow") else ""
+            mark, _ = pill_text(Pill(h.source, "partial" if lacking else h.state))
+            word = (lacking if h.state == "ok" else f"{h.state}, {lacking}") if lacking else h.state
+            state = Text(f"{mark} {word}", style="bold" if h.state == "failing" else "")
+            rows.append([printable(h.source), state, Text(latency, justify="right"),
+                         Text(fmt.count(h.failures), justify="right"), ago(h.last_success), nxt])
         errors = ["" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "") for h in self.health]
         room = self.error_room([[str(c) for c in row] for row in rows])
         table.show_rows([(h.source, [*row, _clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
@@ -404,7 +434,8 @@ class SourcesScreen(StateScreen):
             return
         h = health[table.cursor_row]
         text = Text()
-        text.append(f"{h.source}: ", style="bold").append(h.state)
+        lacking = shortfall(h) if h.state in ("ok", "slow") else ""
+        text.append(f"{printable(h.source)}: ", style="bold").append(h.state + (f", {lacking}" if lacking else ""))
         if h.last_error:
             seconds = None if h.last_error_at is None else (self.tapecheck.clock() - h.last_error_at).total_seconds()
             when = "" if seconds is None else f" ({fmt.age(seconds)} ago)"
@@ -412,14 +443,43 @@ class SourcesScreen(StateScreen):
         for missing in h.partial:
             if missing.startswith(DISPUTED):  # kept apart, not missing: say so, and why
                 text.append(f"\ndisputed, not used: {self.named(missing.removeprefix(DISPUTED))}")
-            else:
-                text.append(f"\nmissing from the last answer: {self.named(missing)}")
+            elif missing.startswith(REFUSED):
+                text.append(f"\nrefused as bad data: {self.named(missing.removeprefix(REFUSED))}")
+        for reason, symbols in missing_by_reason(h).items():  # 40 unquoted symbols: one line, not forty
+            if len(symbols) == 1:
+                text.append(f"\nmissing from the last answer: {self.named(f'{symbols[0]}: {reason}')}")
+                continue
+            text.append(f"\nmissing from the last answer ({len(symbols)}), {self.named(reason)}: ", style="bold")
+            text.append(", ".join(self.named(symbol) for symbol in symbols))
         detail.update(text)
 
 
     def named(self, text: str) -> str:
         """Text from a source, made printable, with a company's name after each exchange code it holds."""
         return with_names(printable(text), self.tapecheck.narratives.names, self.tapecheck.lang)
+
+
+def missing_by_reason(health: Health) -> dict[str, list[str]]:
+    """The items missing from a source's last answer ("symbol: reason"), grouped by reason; a symbol not yet
+    listed (a company before its listing day) is not missing."""
+    found: dict[str, list[str]] = {}
+    for item in health.partial:
+        if item.startswith((DISPUTED, REFUSED)) or "not listed" in item:
+            continue
+        symbol, _, reason = item.partition(": ")
+        found.setdefault(reason or "no reason given", []).append(symbol)
+    return found
+
+
+def shortfall(health: Health) -> str:
+    """What a source left out of its last answer, counted: '40 unquoted', '3 missing, 1 refused'; '' if nothing."""
+    missing = missing_by_reason(health)
+    unquoted = sum(len(symbols) for reason, symbols in missing.items() if "not quote" in reason)
+    other = sum(len(symbols) for symbols in missing.values()) - unquoted
+    refused = sum(1 for item in health.partial if item.startswith(REFUSED))
+    disputed = sum(1 for item in health.partial if item.startswith(DISPUTED))
+    counts = ((unquoted, "unquoted"), (other, "missing"), (refused, "refused"), (disputed, "disputed"))
+    return ", ".join(f"{fmt.count(n)} {word}" for n, word in counts if n)
 
 
 def _clip(text: str, width: int) -> str:

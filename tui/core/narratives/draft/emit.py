@@ -13,11 +13,12 @@ from datetime import date
 
 from tui.core.format import quantity
 from tui.core.model import slug
-from tui.core.narratives.draft.propose import DraftClaim, literal
+from tui.core.narratives.draft.propose import DraftClaim, coefficient_op, literal
 
 OP_WORDS = {">=": ("at least", "不低于"), ">": ("above", "高于"), "<": ("below", "低于"), "<=": ("at most", "不高于"),
             "~": ("about", "约")}
-_METRICS = ((re.compile(r"^\(?at\(.*:market_cap.* - at\("), "market value change", "市值变化"),
+_METRICS = ((re.compile(r"corr\("), "correlation", "相关性"),
+            (re.compile(r"^\(?at\(.*:market_cap.* - at\("), "market value change", "市值变化"),
             (re.compile(r":market_cap"), "market value", "市值"),
             (re.compile(r"^change\("), "move", "涨跌幅"),
             (re.compile(r"^pct\(at\(.*:high"), "intraday move", "盘中涨幅"),
@@ -76,6 +77,15 @@ def summaries(claim: DraftClaim) -> tuple[str, str]:
         return (f"Draft context (ours): {name + ' ' if name else ''}{shown}, as the article writes "
                 f"{figure}; no series lines up with it.",
                 f"草稿(背景,自动生成):{name}{figure},无可对照的行情序列。")
+    if claim.other is not None and claim.entity is not None:  # a correlation between two assets
+        other = claim.other
+        pair = f"{name} and {other.name} ({other.entity.symbol})"
+        words = OP_WORDS[coefficient_op(claim.figure)]
+        held = " on more than half of the days" if claim.rule.expr.startswith("share(") else ""
+        return (f"Draft (ours): the correlation of {pair} {words[0]} {claim.figure.text}{held}, as the article "
+                f"writes {figure}.",
+                f"草稿(自动生成):{name}与{other.name}的相关性{'在多数交易日' if held else ''}{words[1]}"
+                f"{claim.figure.text}(原文:{figure})。")
     en, zh = _metric(claim)
     words = OP_WORDS[claim.rule.op]
     shown = quantity(claim.rule.value, claim.rule.unit)
@@ -135,9 +145,12 @@ def emit(meta: ArticleMeta, claims: list[DraftClaim], themes: list[str]) -> str:
                 lines += [f"value = {literal(claim.figure.value)}", f"unit = {toml_string(claim.figure.unit)}"]
             continue
         rule = claim.rule
-        lines += ['reading = "article"  # or "ours" where the threshold, window or period is our choice; '
-                  'then say which in reading_note = "..."',
-                  "[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
+        if rule.reading_note:
+            lines += ['reading = "ours"', f"reading_note = {toml_string(rule.reading_note)}"]
+        else:
+            lines.append('reading = "article"  # or "ours" where the threshold, window or period is our choice; '
+                         'then say which in reading_note = "..."')
+        lines += ["[claims.rule]", f"expr = {toml_string(rule.expr)}", f"op = {toml_string(rule.op)}",
                   f"value = {literal(rule.value)}", f"unit = {toml_string(rule.unit)}",
                   f"tolerance_pct = {literal(rule.tolerance_pct)}"]
     return "\n".join(lines) + "\n"

@@ -140,6 +140,28 @@ def _unit_after(text: str, number: Number) -> tuple[re.Match[str] | None, str, s
 MAX_FIGURE = 1e30  # larger numbers are no figure of a market: not proposed
 
 
+CORRELATION = re.compile(r"相关性|相關性|相关系数|相關係數|\bcorrelat(?:ion|ed)\b", re.IGNORECASE)
+
+
+def find_coefficient(text: str, dates: list[DateMention]) -> Figure | None:
+    """A correlation coefficient: the first bare number from -1 to 1 after a word for correlation (相关性保持在0.5
+    以上, a correlation above 0.5), with its direction; None when the sentence gives none."""
+    plain = text.translate(WIDE)
+    said = CORRELATION.search(plain)
+    if said is None:
+        return None
+    taken = [(d.start, d.end) for d in dates]
+    for number in find_numbers(plain):
+        if number.start < said.end() or any(a <= number.start < b for a, b in taken) or not -1 <= number.value <= 1:
+            continue
+        if _UNIT.match(plain, number.end) or number.chinese:
+            continue  # 0.5% or 0.5倍: not a coefficient; nor 一 in 一直
+        _, _, op, approx = _direction(clause_before(plain, number.start), plain[number.end:number.end + 8])
+        return Figure(number.start, number.end, text[number.start:number.end], number.value, "ratio", "correlation",
+                      op=op, approx=approx)
+    return None
+
+
 def find_figures(text: str, dates: list[DateMention]) -> list[Figure]:
     """Every figure in one sentence, left to right; numbers inside a date are not figures."""
     plain = text.translate(WIDE)

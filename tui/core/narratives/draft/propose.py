@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from tui.core.model import LISTING_CURRENCY
 from tui.core.narratives.draft.dates import DateMention, Duration, find_dates, find_durations, previous_weekday
 from tui.core.narratives.draft.entities import EntityFinder, Mention
-from tui.core.narratives.draft.figures import DOUBLING, Figure, find_figures
+from tui.core.narratives.draft.figures import DOUBLING, Figure, find_coefficient, find_figures
 from tui.core.narratives.draft.segment import Sentence
 from tui.core.narratives.rules.typecheck import FIAT, STABLECOINS
 
@@ -46,6 +46,11 @@ AFTER = 4  # characters: how far after a figure a name may stand and still be wh
 MAX_PRICE = 1e7  # an amount next to a coin above this is a holding or a deal, not a price
 
 
+MOST_OF = re.compile(r"大部分|大多数|大多數|多数时间|多數時間|\bmost of\b", re.IGNORECASE)
+CORR_DAYS = 30  # the window of daily returns a drafted correlation is read over: ours, no article gives one
+CORR_NOTE = (f"The window ({CORR_DAYS} daily returns) is ours: the article gives none. ")
+
+
 @dataclass(frozen=True, slots=True)
 class ProposedRule:
     expr: str
@@ -53,6 +58,7 @@ class ProposedRule:
     value: float
     unit: str
     tolerance_pct: float
+    reading_note: str = ""  # when the rule's window or threshold is ours, what we chose (reading = "ours")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class DraftClaim:
     rule: ProposedRule | None = None
     note: str = ""
     partner: Figure | None = None  # the second figure of a pair: 49亿美元 (约合人民币345亿元), 11509枚 (价值10亿美元)
+    other: Mention | None = None  # the second asset of a correlation
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,8 @@ class Proposer:
         figures = find_figures(text, dates)
         done: set[int] = set()
         drafted = []
+        if correlated := self.correlation(sentence, dates, mentions, carried):
+            drafted.append(correlated)
         for index, figure in enumerate(figures):
             if index in done:
                 continue
@@ -168,6 +177,30 @@ class Proposer:
             drafted += [DraftClaim(text, sentence.paragraph, figure, window.as_of, window.inferred, m, r,
                                    note=_note(window, r)) for m, r in ruled]
         return drafted
+
+    def correlation(self, sentence: Sentence, dates: list[DateMention], mentions: list[Mention],
+                    carried: DateMention | None) -> DraftClaim | None:
+        """A correlation coefficient between two named assets: corr() of their daily returns against it, over a
+        window of ours; held over a period ("most of 2025") as the share of days it held, more than half."""
+        text = sentence.text
+        figure = find_coefficient(text, dates)
+        named = list(dict.fromkeys(m.entity for m in mentions if m.start < (figure.start if figure else 0)))
+        if figure is None or len(named) < 2:
+            return None
+        a, b = named[-2], named[-1]
+        window = self.window(text, figure, dates, carried)
+        op = coefficient_op(figure)
+        corr = f"corr({a.price_series}, {b.price_series}, days={CORR_DAYS})"
+        if MOST_OF.search(text) and window.since < window.as_of:
+            since = window.since + timedelta(days=1)  # the period's own days, not the close before it
+            rule = ProposedRule(f"share({corr} {op} {literal(figure.value)}, since={since}, "
+                                f"until={window.as_of})", ">", 50.0, "%", 0.0,
+                                CORR_NOTE + "'Most of the time' is read as more than half of the trading days.")
+        else:
+            rule = ProposedRule(corr, op, figure.value, "ratio", _tolerance(figure, op), CORR_NOTE.strip())
+        first, second = (next(m for m in mentions if m.entity == e) for e in (a, b))
+        return DraftClaim(text, sentence.paragraph, figure, window.as_of, window.inferred, first, rule,
+                          note=window.note, other=second)
 
     def window(self, text: str, figure: Figure, dates: list[DateMention], carried: DateMention | None) -> Window:
         before = [d for d in dates if d.end <= figure.start and not d.since]
@@ -294,6 +327,12 @@ class Proposer:
             converted = convert(f"last({entity.price_series})", quote, figure.unit)
             return ProposedRule(converted, op, figure.value, figure.unit, tolerance) if converted else None
         return None
+
+
+def coefficient_op(figure: Figure) -> str:
+    """How a correlation is held against its coefficient: as the words say ("about 0.6": within 10%); "stays at
+    0.5", with no word of direction, read as at least."""
+    return figure.op if figure.op != "~" or figure.approx else ">="
 
 
 def _stretch(text: str, figure: Figure) -> Duration | None:

@@ -329,7 +329,7 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
     common, (closes_a, closes_b), cut = _common(ctx, (a, b))
     needed = days + 1
     if cut < needed:
-        raise NoData(f"{func}() needs {needed} common trading days of {a} and {b}, found {cut}")
+        raise NoData(f"{func}() needs {fmt.count(needed)} common trading days of {a} and {b}, found {fmt.count(cut)}")
     first, final = common[cut - needed], common[cut - 1]
     if ctx.on_day is not None:  # as of a past day: the window ends on that day's bars
         required = _last_common_session((a, b), ctx.on_day)
@@ -353,7 +353,8 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
         note = f"{gaps} session days without a bar" if gaps else None
         evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note)
     inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
-    text = f"{fmt.number(value)} ({days} daily returns over {needed} common trading days, {first} to {final})"
+    text = (f"{fmt.number(value)} ({fmt.count(days)} daily returns over {fmt.count(needed)} common trading days, "
+            f"{first} to {final})")
     return Value(value, RATIO, text, inputs)
 
 
@@ -546,8 +547,8 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
         day, left, right = answer
         seen += 1
         if compare(left.value, cond.op, right.value):
-            text = f"{day} (first of {seen + skipped} common trading days from {since} with {left.text} {cond.op} " \
-                   f"{_like(right, left)})"
+            text = f"{day} (first of {fmt.count(seen + skipped)} common trading days from {since} with {left.text} " \
+                   f"{cond.op} {_like(right, left)})"
             gaps = _window_gaps(tape, window.series, since, day, ctx.now.date()) if window.gaps else 0
             exact = not gaps and not skipped and not _partial(ctx, day)
             note = "the first day the condition held" + (
@@ -555,7 +556,7 @@ def first_date(ctx: Context, cond: Compare, since: date) -> Value:
             evidence = _window_evidence(ctx, window.series, day, day, exact, note)
             found = Input(window.series[0], float(day.toordinal()), None, False, evidence=evidence)
             return Value(float(day.toordinal()), DATE, text, (found, *assumed(left, right)))
-    held_on = f"on none of {seen} common trading days from {since}"
+    held_on = f"on none of {fmt.count(seen)} common trading days from {since}"
     if skipped:
         held_on += f" ({skipped} more could not be judged)"
     evidence = _window_evidence(ctx, window.series, window.days[0], window.days[-1], False) if window.days else ()
@@ -595,7 +596,8 @@ def share(ctx: Context, cond: Compare, since: date, until: date | None) -> Value
     evidence = _window_evidence(ctx, window.series, days[0], days[-1], exact, "; ".join(said) or None)
     age = (ctx.now - end_of_day(days[-1])).total_seconds()
     inputs = (Input(window.series[0], result, age if stale else None, stale, evidence=evidence),)
-    text = f"{fmt.quantity(result, '%')} ({held} of {len(days)} common trading days from {days[0]} to {days[-1]}"
+    text = f"{fmt.quantity(result, '%')} ({fmt.count(held)} of {fmt.count(len(days))} common trading days "\
+        f"from {days[0]} to {days[-1]}"
     text += (f"; {skipped} more could not be judged" if skipped else "") + \
         (f"; {window.gaps} session days without a bar left out" if window.gaps else "") + ")"
     return Value(result, PERCENT, text + (" at today's share count" if flagged else ""), inputs + flagged)
