@@ -166,7 +166,7 @@ class DashboardScreen(StateScreen):
         first = not self.first_shown
         self.redraw()
         if first and self.first_shown:
-            self.call_after_refresh(self.focus_first_table)
+            self.focus_first_table()
             self.call_after_refresh(self.post_message, PanelsShown())
 
     def action_toggle_diverged(self) -> None:
