@@ -255,6 +255,26 @@ async def test_command_palette_opens_a_claim() -> None:
         assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
 
 
+async def test_command_palette_jumps_to_a_theme_from_a_claim_page() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        tapecheck.open_claim("bb-tesla-btc-11509-over-1bn")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Theme 8")
+
+        def top_hit() -> bool:
+            found = tapecheck.screen.query(CommandList)
+            return bool(found) and found.first().highlighted == 0 and \
+                "Theme 8" in str(found.first().get_option_at_index(0).prompt)
+
+        await until(pilot, top_hit, "the theme as the palette's first hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(tapecheck.screen, DashboardScreen), "back on the dashboard")
+        await until(pilot, lambda: getattr(tapecheck.focused, "id", None) == "claims-tycoons_and_coins",
+                    "the eighth panel's claims focused")
+
+
 async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(40, 10)) as pilot:

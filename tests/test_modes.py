@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from tests.conftest import DATA
 from tests.pilot import shown, until
@@ -76,6 +77,14 @@ async def test_d_goes_to_the_demo_and_back() -> None:
         notice = next(n for n in first._notifications if n.title == "DEMO")
         assert "Press D to go back to the snapshot" in notice.message
         assert first.engine is not snapshot.engine and first.lang == "zh"
+        dashboard = first.dashboard
+        assert dashboard is not None
+        await until(pilot, lambda: dashboard.first_shown and dashboard.shown is first.state, "the demo's panels")
+        state = first.state
+        assert state is not None
+        demo_btc = next(r for v in state.views for r in v.series if r.series == "crypto:BTC/USD:last")
+        cells = [str(c) for c in dashboard.query_one("#series-btc_mining", DataTable).get_row("crypto:BTC/USD:last")]
+        assert demo_btc.value_text in cells and "71,200.00 USD" not in cells  # the demo's value, not the snapshot's
         await until(pilot, lambda: header(first).startswith("DEMO — synthetic data"), "the demo in the header")
         await pilot.press("D")
         await until(pilot, lambda: first.feed is snapshot and first.state is not None, "the snapshot again")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import ClassVar
 
@@ -151,13 +152,7 @@ class TapecheckApp(App[None]):
 
     def on_narratives_reloaded(self, message: NarrativesReloaded) -> None:
         self.narratives = message.narratives
-        before = {c.id for c in message.before.claims if c.user}
-        now = {c.id for c in message.narratives.claims if c.user}
-        added, removed = len(now - before), len(before - now)
-        changes = ", ".join(([f"{added} new"] if added else []) + ([f"{removed} gone"] if removed else []))
-        self.notify(f"Your narrative files changed: {len(now)} claims from them{f' ({changes})' if changes else ''}.",
-                    title="Narratives reloaded", timeout=5)
-        notices.narrative_problems(self, message.narratives.problems)
+        notices.narratives_reloaded(self, message.before, message.narratives)
 
     def on_store_unreadable(self, message: StoreUnreadable) -> None:
         self.notify(message.problem, title="Cannot read the store", severity="error", timeout=10)
@@ -197,8 +192,11 @@ class TapecheckApp(App[None]):
     def switch(self, feed: Feed) -> None:
         """Show `feed` from now on: the other stops, and a page opened on its data closes."""
         self.feed.stop()
-        self.back_to_dashboard()
+        dashboard = self.back_to_dashboard()
+        if dashboard is not None:
+            dashboard.forget()
         self.feed, self.state = feed, None
+        self.narratives = self.narrative_watch.current  # as the feed's engine judges them
         feed.start(self, self.narrative_watch)
         self.tick()
 
@@ -297,19 +295,13 @@ class TapecheckApp(App[None]):
         self.show(SourcesScreen)
 
     def action_articles(self) -> None:
-        from tui.ui.screens.articles import ArticlesScreen
-
-        self.show(ArticlesScreen)
+        self.show(import_module("tui.ui.screens.articles").ArticlesScreen)  # loaded when first asked for
 
     def action_console(self) -> None:
-        from tui.ui.screens.console import ConsoleScreen
-
-        self.show(ConsoleScreen)
+        self.show(import_module("tui.ui.screens.console").ConsoleScreen)
 
     def action_alerts(self) -> None:
-        from tui.ui.screens.alerts import AlertsScreen
-
-        self.show(AlertsScreen)
+        self.show(import_module("tui.ui.screens.alerts").AlertsScreen)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(keys_in_force(self)))

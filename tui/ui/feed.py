@@ -112,6 +112,7 @@ class Feed:
             # a timer looks for changed narrative files (LIVE: the store-watch thread does)
             self.timers.append(app.set_interval(WATCH_S, self.watch_narratives))
         if self.replay is not None:
+            self.replay.paused = self.replay.paused  # the clock counts from now: time on another feed is not the tape's
             self.run(self.play(), "play", "replay")
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ from textual.app import App
 
 from tui.core.config import Settings
 from tui.core.judge.engine import DashboardState
+from tui.core.narratives.claims import Narratives
 from tui.core.printable import printable
 from tui.ui.feed import Feed
 
@@ -38,6 +39,17 @@ def narrative_problems(app: App[Any], problems: tuple[str, ...]) -> None:
         more = f"\n… and {len(problems) - 6} more (tapecheck lint FILE shows each)" if len(problems) > 6 else ""
         app.notify(f"{shown}{more}\nThe rest is loaded.", title="A narrative file of yours has problems",
                    severity="error", timeout=30, markup=False)  # "[claims.rule]" is no markup
+
+
+def narratives_reloaded(app: App[Any], before: Narratives, narratives: Narratives) -> None:
+    """The user's narrative files were read again: how many claims they hold now, what changed, what is broken."""
+    was = {c.id for c in before.claims if c.user}
+    now = {c.id for c in narratives.claims if c.user}
+    added, removed = len(now - was), len(was - now)
+    changes = ", ".join(([f"{added} new"] if added else []) + ([f"{removed} gone"] if removed else []))
+    app.notify(f"Your narrative files changed: {len(now)} claims from them{f' ({changes})' if changes else ''}.",
+               title="Narratives reloaded", timeout=5)
+    narrative_problems(app, narratives.problems)
 
 
 def new_alerts(app: App[Any], state: DashboardState, bell: bool) -> None:

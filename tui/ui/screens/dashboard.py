@@ -151,6 +151,19 @@ class DashboardScreen(StateScreen):
         else:
             self.fill(state.views)
 
+    def forget(self) -> None:
+        """The data comes from elsewhere now (D): the panels go until the first state from there fills new ones, so
+        no value stays on screen under another feed's clock."""
+        self.shown, self.first_shown, self.mounting = None, False, True
+        self.run_worker(self.remove_panels(), group="panels", exit_on_error=False)
+
+    async def remove_panels(self) -> None:
+        try:
+            await self.query(ThemePanel).remove()
+        finally:
+            self.mounting = False
+        self.redraw()  # the new feed's first state, if it came meanwhile
+
     async def mount_panels(self, container: VerticalScroll, panels: dict[str, ThemePanel],
                            views: tuple[ThemeView, ...]) -> None:
         """Mount the panels of themes new to the screen and remove those gone, then fill them all, from the newest
