@@ -46,6 +46,7 @@ from tui.ui.screens.series import SeriesScreen
 from tui.ui.screens.sources import SourcesScreen
 from tui.ui.terminal import exit_on_signals, log_crash, release_signals
 from tui.ui.themes import THEMES
+from tui.ui.viewer import Viewer
 
 
 class TapecheckApp(App[None]):
@@ -350,3 +351,6 @@ def live_app(settings: Settings, narratives: Narratives, store: Store, lang: str
     """A viewer of `store` (opened read-only); a collector writes it."""
     return TapecheckApp(settings, narratives, live_feed(settings, narratives, store, start_collector, collect_hint),
                         lang=lang)
+
+
+_SCREENS_SEE: type[Viewer] = TapecheckApp  # the app is what its screens take it for (tui.ui.viewer): mypy checks it

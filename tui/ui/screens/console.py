@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -64,7 +64,7 @@ class ConsoleScreen(StateScreen):
                         ("claim-value", "value", "the claimed value, in the expression's unit", "")):
                     with Horizontal(classes="field"):
                         yield Static(label, classes="label")
-                        yield Input(value=value, placeholder=placeholder, id=name, compact=True)
+                        yield Input(value=value, placeholder=placeholder, id=name, classes="form-field", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -93,11 +93,11 @@ class ConsoleScreen(StateScreen):
         if self.is_mounted and self.query("#expr"):
             self.read(self.query_one("#expr", Input).value)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "expr":
-            self.saved = None
-            self.query_one("#save-form").display = False
-            self.read(event.value)
+    @on(Input.Changed, "#expr")
+    def expression_changed(self, event: Input.Changed) -> None:
+        self.saved = None
+        self.query_one("#save-form").display = False
+        self.read(event.value)
 
     @work(thread=True, exclusive=True, group="console", exit_on_error=False)
     def read(self, expr: str) -> None:
@@ -135,11 +135,13 @@ class ConsoleScreen(StateScreen):
                         style=themed("$success", self))
         self.query_one("#reading", Static).update(text)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "expr":
-            self.offer_save()
-        else:
-            self.save()
+    @on(Input.Submitted, "#expr")
+    def expression_submitted(self) -> None:
+        self.offer_save()
+
+    @on(Input.Submitted, ".form-field")
+    def form_submitted(self) -> None:
+        self.save()
 
     def offer_save(self) -> None:
         reading = self.reading
