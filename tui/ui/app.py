@@ -9,6 +9,7 @@ messages (tui.ui.messages). The dashboard process never imports ccxt, yfinance o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from importlib import import_module
@@ -184,11 +185,15 @@ class TapecheckApp(App[None]):
             self.notify("This is the demo already (synthetic data): tapecheck --demo has nowhere to go back to",
                         timeout=5)
         else:
-            self.away = self.feed
-            self.switch(demo_feed(self.settings, self.narrative_watch.current))
-            where = {"LIVE": "the live dashboard"}.get(self.away.mode, f"the {self.away.mode.lower()}")
-            self.notify(f"The demo: synthetic data, nothing stored. Press D to go back to {where}.",
-                        title="DEMO", timeout=15)
+            self.run_worker(self.open_demo(), name="demo", group="demo", exclusive=True, exit_on_error=False)
+
+    async def open_demo(self) -> None:
+        demo = await asyncio.to_thread(demo_feed, self.settings, self.narrative_watch.current)  # reads its tape
+        self.away = self.feed
+        self.switch(demo)
+        where = {"LIVE": "the live dashboard"}.get(self.away.mode, f"the {self.away.mode.lower()}")
+        self.notify(f"The demo: synthetic data, nothing stored. Press D to go back to {where}.", title="DEMO",
+                    timeout=15)
 
     def switch(self, feed: Feed) -> None:
         """Show `feed` from now on: the other stops, and a page opened on its data closes."""
@@ -199,6 +204,7 @@ class TapecheckApp(App[None]):
         self.feed, self.state = feed, None
         self.narratives = self.narrative_watch.current  # as the feed's engine judges them
         feed.start(self, self.narrative_watch)
+        self.refresh_bindings()  # Step is in the footer for a replay's feed alone
         self.tick()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
