@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tui.ui.app import TapecheckApp
-from tui.ui.screens.detail import SourcesScreen
+from tui.ui.screens.sources import SourcesScreen
 
 PATIENCE = 6000  # pauses of 0.05 s: five minutes on a very loaded machine, milliseconds on an idle one
 

@@ -19,8 +19,12 @@ from tui.core.store.base import SqlStore
 from tui.core.store.sqlite import HealthRecord, Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import TapecheckApp, live_app, snapshot_app
+from tui.ui.feed import Feed
+from tui.ui.screens.claim import ClaimScreen
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
-from tui.ui.screens.detail import ClaimScreen, HelpScreen, SeriesScreen, SourcesScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.series import SeriesScreen
+from tui.ui.screens.sources import SourcesScreen
 from widgets.header_line import HeaderClock, HeaderStatus
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -252,6 +256,26 @@ async def test_command_palette_opens_a_claim() -> None:
         assert tapecheck.screen.claim.id == "bb-tesla-btc-11509-over-1bn"
 
 
+async def test_command_palette_jumps_to_a_theme_from_a_claim_page() -> None:
+    tapecheck = app()
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        tapecheck.open_claim("bb-tesla-btc-11509-over-1bn")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Theme 8")
+
+        def top_hit() -> bool:
+            found = tapecheck.screen.query(CommandList)
+            return bool(found) and found.first().highlighted == 0 and \
+                "Theme 8" in str(found.first().get_option_at_index(0).prompt)
+
+        await until(pilot, top_hit, "the theme as the palette's first hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(tapecheck.screen, DashboardScreen), "back on the dashboard")
+        await until(pilot, lambda: getattr(tapecheck.focused, "id", None) == "claims-tycoons_and_coins",
+                    "the eighth panel's claims focused")
+
+
 async def test_a_tiny_terminal_gets_a_message_not_a_crash() -> None:
     tapecheck = app()
     async with tapecheck.run_test(size=(40, 10)) as pilot:
@@ -275,7 +299,7 @@ async def test_columns_widen_when_values_arrive() -> None:
 
     settings, narratives = load_settings(), load_narratives()
     engine = Engine(narratives, settings, MemoryTape([]), lambda: NOW)
-    tapecheck = TapecheckApp(settings, narratives, mode="SNAPSHOT", engine=engine)
+    tapecheck = TapecheckApp(settings, narratives, Feed("SNAPSHOT", engine))
     async with tapecheck.run_test(size=(160, 50)) as pilot:
         await shown(pilot, tapecheck)
         dashboard = tapecheck.dashboard
@@ -425,7 +449,7 @@ async def test_a_failing_worker_and_a_failing_store_are_said_and_the_dashboard_r
         held = tapecheck.store
         assert held is not None
         held.post_request = lambda kind: (_ for _ in ()).throw(RuntimeError("no room"))  # type: ignore[method-assign]
-        tapecheck.ask_collector("refresh", "asked")  # a worker that raises: said, and nothing ends
+        tapecheck.feed.ask_collector("refresh", "asked")  # a worker that raises: said, and nothing ends
         await until(pilot, lambda: any("no room" in n.message for n in tapecheck._notifications), "the failure")
         assert tapecheck.is_running
         await pilot.press("s")
@@ -440,7 +464,7 @@ async def test_j_and_k_scroll_a_claim_page() -> None:
         await until(pilot, lambda: isinstance(tapecheck.screen, ClaimScreen) and tapecheck.screen.verdict,
                     "the claim page")
         await pilot.pause()
-        from tui.ui.screens.detail import Page
+        from tui.ui.screens.page import Page
 
         page = tapecheck.screen.query_one(Page)
         assert page.scroll_y == 0 and page.max_scroll_y > 0

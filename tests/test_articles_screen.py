@@ -14,8 +14,8 @@ from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.screens.articles import ArticlesScreen
+from tui.ui.screens.claim import ClaimScreen
 from tui.ui.screens.dashboard import DashboardScreen, ThemePanel
-from tui.ui.screens.detail import ClaimScreen
 from widgets.header_line import HeaderStatus
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)

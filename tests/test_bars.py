@@ -216,7 +216,7 @@ def test_check_json_has_evidence_on_every_verdict(capsys: pytest.CaptureFixture[
 def test_the_viewer_never_loads_polars_or_pandas() -> None:
     script = """
 import sys
-import tui.ui.app, tui.ui.screens.detail, tui.core.judge.engine, tui.core.judge.then, tui.core.judge.view
+import tui.ui.app, tui.ui.screens.claim, tui.ui.screens.series, tui.core.judge.engine, tui.core.judge.then, tui.core.judge.view
 from tui.core.narratives.claims import load_narratives
 from tui.core.config import load_settings
 from tui.core.judge.engine import Engine

@@ -14,7 +14,8 @@ from tests.pilot import shown, until
 from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
-from tui.ui.screens.detail import ClaimScreen, SeriesScreen
+from tui.ui.screens.claim import ClaimScreen
+from tui.ui.screens.series import SeriesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 RAW = re.compile(r"\d{4,}\.\d")  # a number of four figures or more without its thousands separator: 94637.5

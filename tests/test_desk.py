@@ -74,7 +74,9 @@ def test_one_collector_two_dashboards_and_a_server_restart(tmp_path: Path, pg_se
             for viewer in viewers:
                 viewer.wait_for(b"store unreachable", 180)  # the header says so; the app runs on
             before = len(viewers[0].output)
-            time.sleep(1)
+            log = tmp_path / "state" / "tapecheck" / "log" / "tapecheck.log"  # the collector's (XDG_STATE_HOME)
+            wait_until(lambda: log.exists() and "unreachable" in log.read_text(), 180,
+                       "the collector never met the stopped server")  # it tried to write, failed and said so
             assert collector.poll() is None, "the collector stopped with the server"
         finally:
             pg_server.start()

@@ -24,7 +24,7 @@ from tui.core.tape import MemoryTape
 from tui.ui.app import snapshot_app
 from tui.ui.screens.articles import ArticlesScreen
 from tui.ui.screens.dashboard import PanelTable
-from tui.ui.screens.detail import SourcesScreen
+from tui.ui.screens.sources import SourcesScreen
 from widgets.header_line import PILL_MARKS, HeaderLine, HeaderStatus, Pill, pill_text
 from widgets.table import KeyTable
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from tests.conftest import DATA
 from tests.pilot import shown, until
@@ -16,7 +17,7 @@ from tests.test_terminal import Terminal
 from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
 from tui.core.store.sqlite import Store
-from tui.ui.app import BACK, DEMO, TapecheckApp, demo_app, replay_app, snapshot_app
+from tui.ui.app import TapecheckApp, demo_app, replay_app, snapshot_app
 from widgets.header_line import HeaderClock, HeaderStatus
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ async def test_refresh_says_why_nothing_is_fetched(mode: str) -> None:
         await until(pilot, lambda: any("nothing is polled" in n.message for n in tapecheck._notifications),
                     "the refresh notice")
         notice = next(n for n in tapecheck._notifications if "nothing is polled" in n.message)
-        assert notice.message.startswith(f"{mode} mode") and tapecheck.source_note in notice.message
+        assert notice.message.startswith(f"{mode} mode") and tapecheck.feed.source_note in notice.message
 
 
 @pytest.mark.parametrize(("mode", "shows"), [
@@ -67,21 +68,28 @@ async def test_a_snapshot_on_the_real_clock_says_when_its_data_is_from() -> None
 
 
 async def test_d_goes_to_the_demo_and_back() -> None:
-    settings, narratives = load_settings(), load_narratives()
-    first = snapshot_app(settings, narratives, SNAPSHOT, NOW)
+    first = snapshot_app(load_settings(), load_narratives(), SNAPSHOT, NOW)
     async with first.run_test(size=(120, 40)) as pilot:
         await shown(pilot, first)
-        await pilot.press("L", "D")  # in Chinese, then to the demo
-    assert first.return_value == DEMO
-    demo = demo_app(settings, narratives, first.lang, back_to=first.mode)
-    async with demo.run_test(size=(120, 40)) as pilot:
-        notice = next(n for n in demo._notifications if n.title == "DEMO")  # said on mount, before any state
+        snapshot = first.feed
+        await pilot.press("L", "D")  # in Chinese, then to the demo: another engine in this same app
+        await until(pilot, lambda: first.feed.mode == "DEMO" and first.state is not None, "the demo's first state")
+        notice = next(n for n in first._notifications if n.title == "DEMO")
         assert "Press D to go back to the snapshot" in notice.message
-        await shown(pilot, demo)
+        assert first.engine is not snapshot.engine and first.lang == "zh"
+        dashboard = first.dashboard
+        assert dashboard is not None
+        await until(pilot, lambda: dashboard.first_shown and dashboard.shown is first.state, "the demo's panels")
+        state = first.state
+        assert state is not None
+        demo_btc = next(r for v in state.views for r in v.series if r.series == "crypto:BTC/USD:last")
+        cells = [str(c) for c in dashboard.query_one("#series-btc_mining", DataTable).get_row("crypto:BTC/USD:last")]
+        assert demo_btc.value_text in cells and "71,200.00 USD" not in cells  # the demo's value, not the snapshot's
+        await until(pilot, lambda: header(first).startswith("DEMO — synthetic data"), "the demo in the header")
         await pilot.press("D")
-    assert demo.return_value == BACK
-    again = first.again()
-    assert again.engine is first.engine and again.lang == "zh" and again.mode == "SNAPSHOT"
+        await until(pilot, lambda: first.feed is snapshot and first.state is not None, "the snapshot again")
+        await until(pilot, lambda: header(first) == "SNAPSHOT | 2026-01-26 06:00:00 UTC", "the snapshot's header")
+        assert first.is_running and first.lang == "zh" and first.state is not None and first.state.now == NOW
 
 
 async def test_d_in_a_demo_asked_for_on_the_command_line_stays_and_says_so() -> None:
@@ -97,11 +105,16 @@ async def test_a_replay_comes_back_where_it_was() -> None:
     first = replay_app(load_settings(), load_narratives(), SNAPSHOT, 1)
     async with first.run_test(size=(120, 40)) as pilot:
         await shown(pilot, first)
-        await pilot.press("full_stop", "full_stop", "D")  # two steps on, paused, then away
-    assert first.return_value == DEMO and first.replay is not None
-    where = first.replay.clock()
-    again = first.again()
-    assert again.replay is first.replay and again.clock() == where and first.replay.paused
+        await pilot.press("full_stop", "full_stop")  # two steps on, paused
+        replay = first.replay
+        assert replay is not None and replay.paused
+        where = replay.clock()
+        await pilot.press("D")
+        await until(pilot, lambda: first.feed.mode == "DEMO", "the demo")
+        assert first.replay is not replay
+        await pilot.press("D")
+        await until(pilot, lambda: first.replay is replay and first.state is not None, "the replay again")
+        assert replay.clock() == where and replay.paused and first.state is not None and first.state.now == where
 
 
 @pytest.mark.parametrize("mode", ["snapshot", "live"])

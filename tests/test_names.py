@@ -17,7 +17,8 @@ from tui.core.narratives.claims import NarrativeError, load_narratives
 from tui.core.narratives.names import NAMES_FILE, load_names, with_names
 from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import live_app, snapshot_app
-from tui.ui.screens.detail import SeriesScreen, SourcesScreen
+from tui.ui.screens.series import SeriesScreen
+from tui.ui.screens.sources import SourcesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 SHIPPED = Path(load_narratives.__defaults__[0])  # type: ignore[index]

@@ -16,9 +16,9 @@ from tests.test_user_narratives import BROKEN, VALID, line_of, write
 from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
 from tui.ui.app import TapecheckApp, snapshot_app
+from tui.ui.screens.claim import ClaimScreen
 from tui.ui.screens.console import ConsoleScreen
 from tui.ui.screens.dashboard import DashboardScreen
-from tui.ui.screens.detail import ClaimScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 

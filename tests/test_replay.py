@@ -21,7 +21,8 @@ from tui.core.narratives.rules.evaluate import at as value_at
 from tui.core.replay import Replay
 from tui.core.snapshot import format_observation, read_observations
 from tui.core.store.sqlite import Store
-from tui.ui.app import DEMO, REPLAY_TICK_S, TapecheckApp, demo_app, live_app, replay_app
+from tui.ui.app import TapecheckApp, demo_app, live_app, replay_app
+from tui.ui.feed import REPLAY_TICK_S
 from widgets.header_line import HeaderClock, HeaderStatus
 
 
@@ -197,9 +198,10 @@ async def test_live_with_nothing_answering_offers_the_demo(tmp_path: Path) -> No
         await until(pilot, lambda: app.told_nothing_answers, "the notice")
         notice = next(n for n in app._notifications if n.title == "Nothing to show yet")
         assert "D to watch the demo" in notice.message and "tapecheck --demo" in notice.message
-        await pilot.press("D")
-        await pilot.pause()
-    assert app.return_value == DEMO
+        live = app.feed
+        await pilot.press("D")  # the demo, in this same app: its own feed, no store
+        await until(pilot, lambda: app.feed.mode == "DEMO" and app.state is not None, "the demo's first state")
+        assert app.is_running and app.store is None and not live.running
     store.close()
 
 

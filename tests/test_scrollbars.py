@@ -11,7 +11,9 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from tests.pilot import shown, until
 from tests.test_snapshots import app
 from tui.ui.app import TapecheckApp
-from tui.ui.screens.detail import ClaimScreen, SeriesScreen, SourcesScreen
+from tui.ui.screens.claim import ClaimScreen
+from tui.ui.screens.series import SeriesScreen
+from tui.ui.screens.sources import SourcesScreen
 from widgets.scrollbar import THUMB, PlainScrollBarRender, thumb_span
 
 

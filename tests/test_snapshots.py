@@ -19,7 +19,9 @@ from tui.core.judge.engine import Engine
 from tui.core.narratives.claims import load_narratives
 from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import TapecheckApp, snapshot_app
-from tui.ui.screens.detail import ClaimScreen, SeriesScreen
+from tui.ui.feed import Feed
+from tui.ui.screens.claim import ClaimScreen
+from tui.ui.screens.series import SeriesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 
@@ -69,7 +71,7 @@ def sources_app(path: Path) -> tuple[TapecheckApp, Store]:
     settings, narratives = load_settings(), load_narratives()
     viewer = Store(store.path, read_only=True)
     engine = Engine(narratives, settings, viewer, lambda: NOW, store=viewer)
-    return TapecheckApp(settings, narratives, mode="LIVE", engine=engine), store
+    return TapecheckApp(settings, narratives, Feed("LIVE", engine)), store
 
 
 LONG_ERROR = ("mempool.space: HTTP 503 Service Unavailable (upstream timed out); blockchain.com: timed out after 15 s "
@@ -179,8 +181,8 @@ def test_alerts_screen(snap_compare: Any, tmp_path: Path) -> None:
     assert store.try_lock_collector()
     settings, narratives = load_settings(), load_narratives()
     viewer = Store(store.path, read_only=True)
-    tapecheck = TapecheckApp(settings, narratives, mode="LIVE",
-                             engine=Engine(narratives, settings, viewer, lambda: NOW, store=viewer))
+    tapecheck = TapecheckApp(settings, narratives,
+                             Feed("LIVE", Engine(narratives, settings, viewer, lambda: NOW, store=viewer)))
 
     async def run_before(pilot: Any) -> None:
         await shown(pilot, tapecheck)
@@ -221,8 +223,8 @@ def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatc
                         "stopped_at": (NOW - timedelta(minutes=18)).isoformat()})
     settings, narratives = load_settings(), load_narratives()
     viewer = Store(store.path, read_only=True)
-    tapecheck = TapecheckApp(settings, narratives, mode="LIVE",
-                             engine=Engine(narratives, settings, viewer, lambda: NOW, store=viewer))
+    tapecheck = TapecheckApp(settings, narratives,
+                             Feed("LIVE", Engine(narratives, settings, viewer, lambda: NOW, store=viewer)))
 
     async def run_before(pilot: Any) -> None:
         await shown(pilot, tapecheck)

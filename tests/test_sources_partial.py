@@ -11,7 +11,7 @@ from textual.widgets import Static
 from tests.pilot import shown, until
 from tests.test_snapshots import NOW, sources_app
 from tui.core.store.sqlite import HealthRecord
-from tui.ui.screens.detail import SourcesScreen
+from tui.ui.screens.sources import SourcesScreen
 from widgets.table import KeyTable
 
 NOT_QUOTED = "Yahoo did not quote it (no quote in its answer: an unknown or delisted symbol?)"

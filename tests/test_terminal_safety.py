@@ -21,7 +21,7 @@ from tui.core.narratives.claims import load_narratives
 from tui.core.printable import is_printable, printable
 from tui.core.store.sqlite import HealthRecord, Store
 from tui.ui.app import live_app, snapshot_app
-from tui.ui.screens.detail import SeriesScreen
+from tui.ui.screens.series import SeriesScreen
 
 NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
 TITLE = "\x1b]0;owned\x07"  # sets the terminal's title

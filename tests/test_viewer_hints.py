@@ -13,7 +13,7 @@ from tui.cli import build_parser, live_app
 from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
 from tui.core.store.sqlite import Store
-from tui.ui.app import StateBuilt
+from tui.ui.messages import StateBuilt
 from widgets.header_line import HeaderStatus
 
 ROOT = Path(__file__).parent.parent
@@ -53,14 +53,14 @@ async def test_an_open_viewer_starts_a_dead_collector_again(tmp_path: Path) -> N
         started.append("started")
         return "started one"
 
-    app.start_collector = start
+    app.feed.start_collector = start
     async with app.run_test(size=(120, 30)) as pilot:
         await shown(pilot, app)
         await until(pilot, lambda: started == ["started"], "the collector started on opening")
         assert app.screen.query_one(HeaderStatus).alarm == "collector starting"  # not a false "down"
         await pilot.press("r")  # the collector is still down: r starts one again rather than asking nobody
         await until(pilot, lambda: len(started) == 2, "the collector started on r")
-        app.collector_started_at = float("-inf")  # as if RESTART_AFTER_S had passed since
+        app.feed.collector_started_at = float("-inf")  # as if RESTART_AFTER_S had passed since
         assert app.state is not None
         app.post_message(StateBuilt(app.state))  # the next state, the collector still down
         await until(pilot, lambda: len(started) == 3, "the collector started again by itself")

@@ -546,7 +546,7 @@ def store_location(option: str | None, settings: Settings) -> str:
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narratives, lang: str) -> int:
     from tui.core.process import limit_malloc_arenas
-    from tui.ui.app import BACK, DEMO, demo_app, replay_app, snapshot_app
+    from tui.ui.app import demo_app, replay_app, snapshot_app
 
     limit_malloc_arenas()
 
@@ -561,18 +561,12 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
         app = live_app(args, settings, narratives, lang)
-    first = app
+    store = app.store  # D switches to the demo and back within the app: this store stays open meanwhile
     try:
-        while True:  # D switches to the demo and, from there, back to this same app's data
-            chosen = app.run()
-            if app.return_code or chosen not in (DEMO, BACK):
-                break
-            lang = app.lang
-            app = demo_app(settings, narratives, lang, back_to=first.mode) if chosen == DEMO else first.again()
-            app.lang = lang
+        app.run()
     finally:
-        if first.store is not None:
-            first.store.close()
+        if store is not None:
+            store.close()
     status = app.return_code or EXIT_OK  # 1 after a crash (logged), 128 + N after signal N
     if app.crashed:
         from tui.core.logs import default_log_path

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from tui.core.judge.engine import DashboardState
 from tui.core.model import Alert
 from tui.core.printable import printable
+from tui.ui.messages import AlertAcknowledged
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
@@ -81,8 +82,9 @@ class AlertsScreen(StateScreen):
         waiting = f"{state.unacked} not acknowledged" if state.unacked else "all acknowledged"
         title = (f"Alerts: {len(state.alerts)} newest first, {waiting} · enter acknowledges one, A all"
                  if state.alerts else "Alerts: none yet. Verdict flips and your [[alerts.rules]] show here.")
-        if self.tapecheck.store is None:  # a replay, a snapshot or the demo: judged here, delivered nowhere
-            title += (f"\n{self.tapecheck.mode} mode: the alert command and desktop notifications do not run here; "
+        feed = self.viewer.feed
+        if feed.store is None:  # a replay, a snapshot or the demo: judged here, delivered nowhere
+            title += (f"\n{feed.mode} mode: the alert command and desktop notifications do not run here; "
                       "only a collector runs them")
         self.query_one("#alerts-title", Static).update(Text(title, style="bold"))
 
@@ -102,11 +104,11 @@ class AlertsScreen(StateScreen):
     def action_acknowledge(self) -> None:
         table = self.query_one("#alerts", DataTable)
         if self.alerts and 0 <= table.cursor_row < len(self.alerts):
-            self.tapecheck.acknowledge(self.alerts[table.cursor_row].id)
+            self.post_message(AlertAcknowledged(self.alerts[table.cursor_row].id))
 
     def action_acknowledge_all(self) -> None:
         if self.alerts:
-            self.tapecheck.acknowledge(self.alerts[0].id, through=True)
+            self.post_message(AlertAcknowledged(self.alerts[0].id, through=True))
 
     def action_cursor_down(self) -> None:
         self.query_one("#alerts", DataTable).action_cursor_down()

@@ -3,8 +3,6 @@ article's own errors, and totals per outlet. Enter on a claim opens its claim pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +12,7 @@ from tui.core.judge.engine import DashboardState
 from tui.core.model import Status
 from tui.core.narratives.articles import Scorecard, Tally, article_notes, citation, outlet_totals, scorecards
 from tui.core.words import now_label, then_label
+from tui.ui.messages import ClaimChosen
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
@@ -41,12 +40,10 @@ class ArticlesScreen(StateScreen):
     }
     """
 
-    def __init__(self, lang: str, open_claim: Callable[[str], None]) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.cards: list[Scorecard] = []
         self.full: dict[str, str] = {}  # each row's whole text by its key, shown below the table when highlighted
-        self.lang = lang
-        self.open_claim = open_claim
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -57,7 +54,7 @@ class ArticlesScreen(StateScreen):
         yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
-        cards = scorecards(self.tapecheck.narratives, dict(state.verdicts), dict(state.then))
+        cards = scorecards(self.viewer.narratives, dict(state.verdicts), dict(state.then))
         if cards == self.cards or not self.query(DataTable):
             return
         self.cards = cards
@@ -86,7 +83,7 @@ class ArticlesScreen(StateScreen):
             self.full[f"note:{a.id}:{index}"] = f"The article's note: {note}"
         for row in card.rows:
             c = row.claim
-            summary = c.summary_zh if self.lang == "zh" else c.summary
+            summary = c.summary_zh if self.viewer.lang == "zh" else c.summary
             mark = "(ours) " if c.derived else "(our reading) " if c.rule and c.ours else ""
             label = Text(mark + summary, overflow="ellipsis")
             then = then_label(row.then, c.ours, short=True) if c.rule else ""
@@ -116,4 +113,4 @@ class ArticlesScreen(StateScreen):
         key = str(event.row_key.value)
         for prefix in (CLAIM_PREFIX, "error:"):
             if key.startswith(prefix):
-                self.open_claim(key.removeprefix(prefix))
+                self.post_message(ClaimChosen(key.removeprefix(prefix)))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from textual.screen import Screen
 
 from tui.core.judge.engine import DashboardState
+from tui.ui.header import show_header
+from tui.ui.viewer import Viewer, viewer_of
 from widgets.header_line import HeaderLine
-
-if TYPE_CHECKING:
-    from tui.ui.app import TapecheckApp
 
 
 class StateScreen(Screen[None]):
@@ -21,16 +20,20 @@ class StateScreen(Screen[None]):
     the newest numbers) and `tick` once a second on the screen in front, for what moves with the clock alone.
     """
 
-    @property
-    def tapecheck(self) -> TapecheckApp:
-        from tui.ui.app import TapecheckApp
+    HELP_KEYS: ClassVar[list[tuple[str, str]]] = []  # keys of the screen's own that are not bindings, for help
 
-        assert isinstance(self.app, TapecheckApp)
-        return self.app
+    @property
+    def viewer(self) -> Viewer:
+        return viewer_of(self.app)
 
     def header(self) -> HeaderLine | None:
         found = self.query(HeaderLine)
         return found.first() if found else None
+
+    def refresh_header(self) -> None:
+        header = self.header()
+        if header is not None:
+            show_header(header, self.viewer)
 
     def show_state(self, state: DashboardState) -> None:
         """Render what changed in `state`."""
@@ -39,7 +42,7 @@ class StateScreen(Screen[None]):
         """Once a second while in front: ages and clocks."""
 
     def on_mount(self) -> None:
-        state = self.tapecheck.state
+        state = self.viewer.state
         if state is not None:
             self.show_state(state)
-        self.tapecheck.refresh_header(self)
+        self.refresh_header()

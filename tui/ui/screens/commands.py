@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.ui.app import TapecheckApp
+from tui.ui.messages import ClaimChosen, SeriesChosen, ThemeChosen
+from tui.ui.viewer import viewer_of
 
 
 class TapecheckCommands(Provider):
     """Searches theme titles, claim ids and summaries, and series ids."""
 
     async def search(self, query: str) -> Hits:
-        app = cast("TapecheckApp", self.app)
+        viewer, post = viewer_of(self.app), self.app.post_message
         matcher = self.matcher(query)
-        narratives = app.narratives
+        narratives = viewer.narratives
         for number, theme in enumerate(narratives.themes, start=1):
-            title = theme.title_zh if app.lang == "zh" else theme.title
+            title = theme.title_zh if viewer.lang == "zh" else theme.title
             text = f"Theme {number}: {title}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.jump_to_theme, number), help="jump to panel")
+                yield Hit(score, matcher.highlight(text), partial(post, ThemeChosen(number)), help="jump to panel")
         for claim in narratives.claims:
-            text = f"Claim {claim.id}: {claim.summary_zh if app.lang == 'zh' else claim.summary}"
+            text = f"Claim {claim.id}: {claim.summary_zh if viewer.lang == 'zh' else claim.summary}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.open_claim, claim.id), help=str(claim.kind))
+                yield Hit(score, matcher.highlight(text), partial(post, ClaimChosen(claim.id)), help=str(claim.kind))
         read = {s for c in narratives.claims for s in c.series}
         series = sorted(read | {s for t in narratives.themes for s in t.watch})
         for name in series:
             text = f"Series {name}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.open_series, name), help="open the series")
+                yield Hit(score, matcher.highlight(text), partial(post, SeriesChosen(name)), help="open the series")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -24,7 +24,7 @@ from tui.core.model import OPS, TapecheckError, is_slug
 from tui.core.narratives.claims import Narratives
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.dashboard import _colour
+from tui.ui.screens.style import themed
 from widgets.header_line import HeaderLine
 
 FORM = ("claim-id", "claim-theme", "claim-summary", "claim-op", "claim-value")
@@ -64,14 +64,14 @@ class ConsoleScreen(StateScreen):
                         ("claim-value", "value", "the claimed value, in the expression's unit", "")):
                     with Horizontal(classes="field"):
                         yield Static(label, classes="label")
-                        yield Input(value=value, placeholder=placeholder, id=name, compact=True)
+                        yield Input(value=value, placeholder=placeholder, id=name, classes="form-field", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#console").can_focus = False  # focus stays on the fields: keys never reach the dashboard
         self.query_one("#save-form").display = False
-        themes = [t.id for t in self.tapecheck.narratives.themes]
+        themes = [t.id for t in self.viewer.narratives.themes]
         self.query_one("#claim-theme", Input).placeholder = f"theme id: {', '.join(themes)}"
         self.query_one("#claim-theme", Input).value = themes[0] if themes else ""
         self.query_one("#expr", Input).focus()
@@ -93,16 +93,16 @@ class ConsoleScreen(StateScreen):
         if self.is_mounted and self.query("#expr"):
             self.read(self.query_one("#expr", Input).value)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "expr":
-            self.saved = None
-            self.query_one("#save-form").display = False
-            self.read(event.value)
+    @on(Input.Changed, "#expr")
+    def expression_changed(self, event: Input.Changed) -> None:
+        self.saved = None
+        self.query_one("#save-form").display = False
+        self.read(event.value)
 
     @work(thread=True, exclusive=True, group="console", exit_on_error=False)
     def read(self, expr: str) -> None:
-        app = self.tapecheck
-        reading = read_expression(expr, app.engine.tape, app.clock(), app.settings)
+        viewer = self.viewer
+        reading = read_expression(expr, viewer.feed.engine.tape, viewer.feed.clock(), viewer.settings)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_reading, reading)
 
@@ -114,32 +114,34 @@ class ConsoleScreen(StateScreen):
         if reading is None:
             text.append("…", style="dim")
         elif reading.column is not None:
-            error = _colour("bold $error", self)
+            error = themed("bold $error", self)
             text.append(" " * (reading.column + 2) + "^\n", style=error)  # under the column: past the border, padding
             text.append(printable(reading.error or ""), style=error)
         else:
             text.append("value ", style="dim").append(reading.shown, style="bold")
-            text.append("  stale" if reading.stale else "", style=_colour("italic $warning", self))
+            text.append("  stale" if reading.stale else "", style=themed("italic $warning", self))
             text.append("\nunit  ", style="dim").append(reading.unit or "—")
             text.append("\nreads ", style="dim").append(", ".join(reading.series) or "no series")
             if reading.working:
                 text.append("\n      ", style="dim").append(printable(reading.working))
             if reading.error:
-                text.append(f"\n{printable(reading.error)}", style=_colour("$warning", self))
+                text.append(f"\n{printable(reading.error)}", style=themed("$warning", self))
             text.append("\nEnter: save it as a claim", style="dim")
         if self.save_when_read and reading is not None:
             self.save_when_read = False
             self.call_after_refresh(self.offer_save)
         if self.saved:
             text.append(f"\nSaved to {printable(self.saved)}: the dashboard shows it within a few seconds.",
-                        style=_colour("$success", self))
+                        style=themed("$success", self))
         self.query_one("#reading", Static).update(text)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "expr":
-            self.offer_save()
-        else:
-            self.save()
+    @on(Input.Submitted, "#expr")
+    def expression_submitted(self) -> None:
+        self.offer_save()
+
+    @on(Input.Submitted, ".form-field")
+    def form_submitted(self) -> None:
+        self.save()
 
     def offer_save(self) -> None:
         reading = self.reading
@@ -157,7 +159,7 @@ class ConsoleScreen(StateScreen):
             self.show_reading(reading)
         if reading.value is not None and not self.query_one("#claim-value", Input).value:
             self.query_one("#claim-value", Input).value = value_text(reading.value)
-        theme = theme_for(self.tapecheck.narratives, reading.series)
+        theme = theme_for(self.viewer.narratives, reading.series)
         if theme:
             self.query_one("#claim-theme", Input).value = theme
         self.query_one("#claim-id", Input).focus()
@@ -166,7 +168,7 @@ class ConsoleScreen(StateScreen):
     def save(self) -> None:
         reading = self.reading
         fields = {name: self.query_one(f"#{name}", Input).value.strip() for name in FORM}
-        dirs = self.tapecheck.narratives.dirs
+        dirs = self.viewer.narratives.dirs
         problem = None
         if reading is None or not reading.valid:
             problem = "the expression is not a valid rule"
@@ -190,21 +192,21 @@ class ConsoleScreen(StateScreen):
         try:
             table = claim_toml(fields["claim-id"], fields["claim-theme"], fields["claim-summary"], reading,
                                fields["claim-op"], value, 0.0 if fields["claim-op"] != "~" else 5.0,
-                               self.tapecheck.clock().date())
+                               self.viewer.feed.clock().date())
         except TapecheckError as error:
             self.say_problem(str(error))
             self.notify(str(error), title="Not saved", severity="error", timeout=6, markup=False)
             return
-        self.write(table, self.tapecheck.clock())
+        self.write(table, self.viewer.feed.clock())
 
     def say_problem(self, problem: str) -> None:
         """Why the form did not save, in the form itself (the focus stays in it)."""
         self.query_one("#save-problem", Static).update(Text(f"Not saved: {printable(problem)}" if problem else "",
-                                                            style=_colour("bold $error", self)))
+                                                            style=themed("bold $error", self)))
 
     @work(thread=True, exclusive=True, group="console-save", exit_on_error=False)
     def write(self, table: str, now: datetime) -> None:
-        dirs = self.tapecheck.narratives.dirs
+        dirs = self.viewer.narratives.dirs
         try:
             path = save_claim(dirs[0], table, now.date(), dirs)
         except TapecheckError as error:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
+from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -18,7 +19,9 @@ from tui.core.judge.view import ClaimRow, SeriesRow, ThemeView
 from tui.core.model import Status
 from tui.core.narratives.rules.verdict import off_text
 from tui.core.words import WRONG_THEN, now_label, then_label
+from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
+from tui.ui.screens.style import themed
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
@@ -30,13 +33,9 @@ SPARK = "▁▂▃▄▅▆▇█"
 # trend and the claim's words, never how old a price is.
 SERIES_COLUMNS = ("series", "last", "age", "chg", "trend")
 AGE_COLUMN = SERIES_COLUMNS.index("age")
-FILL_RETRIES = 200  # a panel not composed after this many 50 ms waits is filled by the next state instead
+WIDE = 160  # columns from which the panels sit in two columns
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
 NARROW = 72  # below this many columns the panels give up their side borders and padding to the numbers
-
-
-class PanelsShown(Message):
-    """The panels were mounted and filled for the first time: the first frame is on its way to the screen."""
 
 
 def sparkline(values: tuple[float, ...], width: int = 12) -> str:
@@ -84,6 +83,7 @@ class DashboardScreen(StateScreen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+    HELP_KEYS = [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,6 +91,7 @@ class DashboardScreen(StateScreen):
         self.text_filter = ""
         self.shown: DashboardState | None = None
         self.first_shown = False
+        self.mounting = False  # panels are being mounted: they are filled once they are
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -103,21 +104,26 @@ class DashboardScreen(StateScreen):
                      id="too-small")
         yield Footer()
 
-    def fit(self, width: int, height: int, wide: int) -> None:
+    def fit(self, size: Size) -> None:
         """Lay the panels out for the terminal: two columns when wide, a message when too small to draw."""
+        width, height = size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         panels, message = self.query_one("#panels"), self.query_one("#too-small")
-        panels.set_class(width >= wide, "wide")
+        panels.set_class(width >= WIDE, "wide")
         panels.set_class(width < NARROW, "narrow")
         if panels.display is small:  # only touch display on a change: it forces a full relayout
             panels.display = not small
             message.display = small
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.fit(self.app.size)
+
     def show_state(self, state: DashboardState) -> None:
         same = self.shown is not None and self.shown.views is state.views and self.first_shown
         self.shown = state
         if not same:  # a state with the same panels (health, the collector) changes the header alone
-            self.show_views(list(state.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
+            self.redraw()
 
     def tick(self, now: datetime) -> None:
         """The ages move with the clock: refill the series tables' cells (only changed cells repaint)."""
@@ -133,59 +139,74 @@ class DashboardScreen(StateScreen):
                         table.show_cell(row.series, age, _age_cell(row, self, later))
 
     def redraw(self) -> None:
-        """Render the last state again: the filter, the switch or the language changed."""
-        if self.shown is not None:
-            self.show_views(list(self.shown.views), self.tapecheck.lang, self.diverged_only, self.text_filter)
+        """Render the last state again (or a new one; or the filter, the switch or the language changed)."""
+        state = self.shown
+        container = next(iter(self.query("#panels").results(VerticalScroll)), None)
+        if state is None or container is None or self.mounting:  # closing; or the mount under way fills when done
+            return
+        panels = {p.view.theme_id: p for p in container.query(ThemePanel)}
+        if list(panels) != [v.theme_id for v in state.views]:  # the first state, or the user's themes changed
+            self.mounting = True
+            self.run_worker(self.mount_panels(container, panels, state.views), group="panels", exit_on_error=False)
+        else:
+            self.fill(state.views)
+
+    def forget(self) -> None:
+        """The data comes from elsewhere now (D): the panels go until the first state from there fills new ones, so
+        no value stays on screen under another feed's clock."""
+        self.shown, self.first_shown, self.mounting = None, False, True
+        self.run_worker(self.remove_panels(), group="panels", exit_on_error=False)
+
+    async def remove_panels(self) -> None:
+        try:
+            await self.query(ThemePanel).remove()
+        finally:
+            self.mounting = False
+        self.redraw()  # the new feed's first state, if it came meanwhile
+
+    async def mount_panels(self, container: VerticalScroll, panels: dict[str, ThemePanel],
+                           views: tuple[ThemeView, ...]) -> None:
+        """Mount the panels of themes new to the screen and remove those gone, then fill them all, from the newest
+        state by then (a user's themes come after the shipped ones)."""
+        try:
+            for theme_id, panel in panels.items():
+                if all(v.theme_id != theme_id for v in views):
+                    await panel.remove()
+            await container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1)
+                                      if v.theme_id not in panels)
+        finally:
+            self.mounting = False
+        first = not self.first_shown
+        self.redraw()
+        if first and self.first_shown:
+            self.focus_first_table()
+            self.call_after_refresh(self.post_message, PanelsShown())
 
     def action_toggle_diverged(self) -> None:
         self.diverged_only = not self.diverged_only
         self.notify("showing diverged claims only" if self.diverged_only else "showing every claim", timeout=2)
         self.redraw()
 
-    def show_views(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str) -> None:
-        """Fill (or refill) the panels, keeping each table's cursor where it was."""
-        container = next(iter(self.query("#panels").results(VerticalScroll)), None)
-        if container is None:  # the app is closing (a replay's state arrived as its widgets went): nothing to fill
-            return
+    def fill(self, views: tuple[ThemeView, ...]) -> None:
+        """Fill (or refill) the mounted panels, keeping each table's cursor where it was."""
+        lang, diverged_only, needle = self.viewer.lang, self.diverged_only, self.text_filter.casefold()
         with self.app.batch_update():
-            panels = {p.view.theme_id: p for p in container.query(ThemePanel)}
-            if list(panels) != [v.theme_id for v in views]:  # the first state, or the user's themes changed
-                first = not panels
-                for theme_id, panel in panels.items():
-                    if all(v.theme_id != theme_id for v in views):
-                        panel.remove()
-                container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1)
-                                    if v.theme_id not in panels)  # a user's themes come after the shipped ones
-                self.call_after_refresh(self._fill, views, lang, diverged_only, text_filter)
-                if first:
-                    self.call_after_refresh(self.focus_first_table)
-                    self.call_after_refresh(self.post_message, PanelsShown())
-            else:
-                self._fill(views, lang, diverged_only, text_filter)
-
-    def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str,
-              retries: int = 0) -> None:
-        needle = text_filter.casefold()
-        for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
-            panel.index = index  # a panel before it may have gone with the user's file
-            if not panel.query(".claims") or not panel.query(".series"):  # not yet composed: fill once it is
-                if retries < FILL_RETRIES:  # a timer, not the next idle moment: that would spin the loop
-                    self.set_timer(0.05, lambda: self._fill(views, lang, diverged_only, text_filter, retries + 1))
-                return
-            panel.view = view
-            flagged = f" · {view.diverged}" if view.diverged.total else ""
-            flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
-            title = f"{panel.index} {view.title_in(lang)}{flagged}"
-            if panel.border_title != title:  # setting it repaints the panel, even to the same text
-                panel.border_title = title
-            panel.set_class(view.diverged.total > 0, "has-diverged")
-            series_table = panel.query_one(".series", PanelTable)
-            series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
-            rows = [r for r in view.claims
-                    if (not diverged_only or r.verdict.status is Status.DIVERGED)
-                    and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
-            claims_table = panel.query_one(".claims", PanelTable)
-            claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+            for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
+                panel.index = index  # a panel before it may have gone with the user's file
+                panel.view = view
+                flagged = f" · {view.diverged}" if view.diverged.total else ""
+                flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
+                title = f"{panel.index} {view.title_in(lang)}{flagged}"
+                if panel.border_title != title:  # setting it repaints the panel, even to the same text
+                    panel.border_title = title
+                panel.set_class(view.diverged.total > 0, "has-diverged")
+                series_table = panel.query_one(".series", PanelTable)
+                series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
+                rows = [r for r in view.claims
+                        if (not diverged_only or r.verdict.status is Status.DIVERGED)
+                        and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
+                claims_table = panel.query_one(".claims", PanelTable)
+                claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
         self.first_shown = True
 
     def action_jump(self, number: int) -> None:
@@ -229,13 +250,21 @@ class DashboardScreen(StateScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.set_filter(event.value)
 
+    @on(DataTable.RowSelected, ".claims")
+    def claim_selected(self, event: DataTable.RowSelected) -> None:
+        self.post_message(ClaimChosen(str(event.row_key.value)))
+
+    @on(DataTable.RowSelected, ".series")
+    def series_selected(self, event: DataTable.RowSelected) -> None:
+        self.post_message(SeriesChosen(str(event.row_key.value)))
+
 
 def _series_cells(row: SeriesRow, screen: Screen[None], lang: str, later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells, its label in `lang`; `later_s` seconds after the state was built (the age moves
     on)."""
     style = "dim" if row.state in ("stale", "no data") else ""
     change = Text(fmt.change(row.change_pct), justify="right",
-                  style=_colour("$success" if (row.change_pct or 0) > 0 else "$error" if (row.change_pct or 0) < 0
+                  style=themed("$success" if (row.change_pct or 0) > 0 else "$error" if (row.change_pct or 0) < 0
                                 else "", screen))
     return [Text(row.label_in(lang), style=style), Text(row.value_text, style=style, justify="right"),
             _age_cell(row, screen, later_s), change, sparkline(row.spark)]
@@ -248,7 +277,7 @@ def _age_cell(row: SeriesRow, screen: Screen[None], later_s: float) -> Text:
         age = f"stale {age}"
     elif row.state == "closed":
         age = f"closed {age}"
-    style = _colour("italic $warning", screen) if row.state == "stale" else "dim" if row.state == "no data" else ""
+    style = themed("italic $warning", screen) if row.state == "stale" else "dim" if row.state == "no data" else ""
     return Text(age, style=style)
 
 
@@ -256,24 +285,11 @@ THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent"
                Status.NO_DATA: "dim", Status.DISPUTED: "$warning"}
 
 
-def _colour(style: str, screen: Screen[None]) -> str:
-    """A cell style with the theme's colours; with NO_COLOR, none at all (a grey of the colour would be grey on
-    grey: bold and reverse on the terminal's own colours read better)."""
-    theme = screen.app.current_theme
-    colours = {"$error": theme.error or "red", "$success": theme.success or "green",
-               "$warning": theme.warning or "yellow", "$accent": theme.accent or "magenta"}
-    if screen.app.no_color:
-        colours = dict.fromkeys(colours, "")
-    for token, colour in colours.items():
-        style = style.replace(token, colour)
-    return style
-
-
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
     label, style = BADGES[row.verdict.status]
-    style = _colour(style, screen)
+    style = themed(style, screen)
     then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
-    then = Text(then_label(row.then, row.claim.ours, short=True), style=_colour(then_style, screen)) \
+    then = Text(then_label(row.then, row.claim.ours, short=True), style=themed(then_style, screen)) \
         if row.then is not None else Text("")
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
