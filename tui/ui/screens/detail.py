@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -12,7 +13,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
-from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -27,6 +27,9 @@ from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine, Pill, pill_text
 from widgets.table import KeyTable
+
+if TYPE_CHECKING:  # textual_plotext (and plotext) load when a chart is first opened, not with the app
+    from textual_plotext import PlotextPlot
 
 
 class Page(VerticalScroll):
@@ -88,6 +91,8 @@ class ClaimScreen(StateScreen):
         with Page():
             yield Static(id="claim-text")
             if self.claim.rule:
+                from textual_plotext import PlotextPlot
+
                 yield PlotextPlot(id="claim-chart")
         yield Footer()
 
@@ -119,6 +124,8 @@ class ClaimScreen(StateScreen):
         rule = self.claim.rule
         if rule is None or not self.is_mounted:
             return
+        from textual_plotext import PlotextPlot
+
         plot = self.query_one("#claim-chart", PlotextPlot)
         mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
         series = rule.series[0]
@@ -256,6 +263,8 @@ class SeriesScreen(StateScreen):
         yield HeaderLine()
         with Page():
             yield Static(id="series-text")
+            from textual_plotext import PlotextPlot
+
             yield PlotextPlot(id="series-chart")
         yield Footer()
 
@@ -283,6 +292,8 @@ class SeriesScreen(StateScreen):
         self.query_one("#series-text", Static).update(self.describe(self.tapecheck.clock()))
         label = RANGES[self.range][0]
         name = self.company()
+        from textual_plotext import PlotextPlot
+
         draw_chart(self.query_one("#series-chart", PlotextPlot), history,
                    f"{self.series}{' · ' + name if name else ''} · {label}", window=window)
         self.drawn = True
