@@ -193,48 +193,16 @@ class TapecheckApp(App[str | None]):
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def watch_store(self) -> None:
-        """LIVE: build a state now, then again after each commit of the collector, when the collector comes or
-        goes, and every QUIET_REBUILD_S for the ages and staleness. Runs in a thread: every read of the store
-        (a network round trip on PostgreSQL) stays off the event loop."""
+        """LIVE: build a state now, then again after each burst of the collector's commits, when the collector
+        comes or goes, and every QUIET_REBUILD_S for the ages and staleness (tui.core.judge.watch). Runs in a
+        thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop."""
+        from tui.core.judge.watch import StoreWatch
+
         worker = get_current_worker()
-        store = self.store
-        assert store is not None
-        try:
-            store.attach_viewer()  # a collector that a dashboard started lingers while one is attached
-        except Exception as error:
-            self.post_message(StoreUnreadable(str(error)))
-        appended: set[str] | None = None  # the series appended to since the last state; None: judge all
-        seq = None
-        while not worker.is_cancelled:
-            try:
-                if seq is None:
-                    seq = store.commit_seq()
-                state = self.engine.build(appended)
-            except Exception as error:  # a store gone bad: say so, keep the last state, try again
-                self.post_message(StoreUnreadable(str(error)))
-                appended = seq = None
-                time.sleep(WATCH_S * 2)
-                continue
-            self.post_message(StateBuilt(state))
-            running = state.collector is not None and state.collector.running
-            quiet_until = time.monotonic() + QUIET_REBUILD_S
-            appended = None
-            while not worker.is_cancelled and time.monotonic() < quiet_until:
-                try:
-                    changed = store.wait_for_change(WATCH_S)
-                    if store.collector_running() != running:
-                        seq = None
-                        break  # the collector came or went: judge everything again
-                    if changed and store.commit_seq() != seq:  # new observations: judge what reads them
-                        seq, appended = store.changed_series(seq)
-                        break
-                    if self.reload_narratives():
-                        break  # the user's files changed: judge the new claims (use() makes it a full build)
-                    if changed:  # a health record, a request, a prune: only the header and sources change
-                        self.post_message(StateBuilt(self.engine.refresh_status()))
-                except Exception:
-                    appended = seq = None
-                    break
+        assert self.store is not None
+        StoreWatch(self.engine, self.store, lambda state: self.post_message(StateBuilt(state)),
+                   lambda problem: self.post_message(StoreUnreadable(problem)),
+                   self.reload_narratives).run(lambda: worker.is_cancelled)
 
     @work(group="build", exit_on_error=False)
     async def build_state(self) -> None:
