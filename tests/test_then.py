@@ -216,7 +216,7 @@ async def test_a_viewer_shows_then_from_the_store_but_leaves_keeping_it_to_the_c
     kept = store.then_verdicts()
     app = live_app(SETTINGS, load_narratives(), open_store(location, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.state is not None, "the first state")
+        await until(pilot, lambda: app.state is not None and not app.state.pending, "the first state")
         state = app.state
         assert state is not None
         assert state.then["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED

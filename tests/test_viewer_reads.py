@@ -72,7 +72,7 @@ def watch_burst(tmp_path: Path, commits: int, burst_s: float, states_wanted: int
     problems: list[str] = []
     watch = StoreWatch(engine, viewer, states.append, problems.append, gather_s=0.05, burst_s=burst_s,
                        quiet_s=3600, watch_s=0.05)
-    watch.run(lambda: len(states) >= states_wanted or bool(problems))
+    watch.run(lambda: watch.states >= states_wanted or bool(problems))
     assert not problems
     return watch, states
 
@@ -83,7 +83,8 @@ def btc_value(state: DashboardState) -> float | None:
 
 def test_a_burst_of_commits_builds_one_state(tmp_path: Path) -> None:
     watch, states = watch_burst(tmp_path, commits=5, burst_s=3600, states_wanted=2)
-    assert len(states) == watch.states == 2  # the first state, then one for the whole burst
+    assert watch.states == 2  # the first state, then one for the whole burst
+    assert len(states) == 3 and states[0].pending  # (and before them, the first frame's, judging nothing)
     assert watch.commits_gathered == 4
     assert any(o.source == "kraken" and o.value == 90_000.0 for o in watch.engine.latest(BTC)[0])
 

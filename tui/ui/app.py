@@ -212,6 +212,8 @@ class TapecheckApp(App[str | None]):
             return
         self.building = True
         try:
+            if self.state is None:  # the first frame: the panels before anything is judged
+                self.post_message(StateBuilt(await asyncio.to_thread(self.engine.pending)))
             while True:
                 self.build_again = False
                 state = await asyncio.to_thread(self.engine.build)
@@ -275,8 +277,9 @@ class TapecheckApp(App[str | None]):
             self.tick()  # the header and the clock with it
         if first:
             self.on_resize()
-        self.tell_if_nothing_answers(state)
-        self.restart_collector_if_down(state)
+        if not state.pending:  # the first frame's state judged nothing yet
+            self.tell_if_nothing_answers(state)
+            self.restart_collector_if_down(state)
 
     def toast_alerts(self, state: DashboardState) -> None:
         """The alerts new since the last state, one toast each (a burst: the first few, and how many more), with

@@ -21,7 +21,7 @@ from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.closes import KeptCloses
 from tui.core.judge.status import collector_last_seen
 from tui.core.judge.then import judge_then, read_then
-from tui.core.judge.view import Earlier, ThemeView, build_views, make_context
+from tui.core.judge.view import Earlier, ThemeView, build_views, make_context, pending_views
 from tui.core.model import Alert, Claim, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
@@ -86,6 +86,7 @@ class DashboardState:
     alerts: tuple[Alert, ...] = ()  # the newest alerts, newest first (LIVE: the collector's, from the store)
     new_alerts: tuple[Alert, ...] = ()  # the alerts since the previous state, oldest first
     unacked: int = 0  # alerts nobody has acknowledged
+    pending: bool = False  # the first frame's: stored values, no claim judged yet (Engine.pending)
 
     @property
     def diverged(self) -> int:
@@ -184,6 +185,20 @@ class Engine:
                                frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts(quiet))
         self.state = state
         return state
+
+    def pending(self) -> DashboardState:
+        """What the first frame shows, before anything is judged: the panels with each series' stored value,
+        each claim JUDGING, the then-verdicts the collector keeps (LIVE; a tape's are judged with the first
+        state), the sources' health and the collector's status. The verdicts come with the first build."""
+        started = time.perf_counter()
+        now = self.clock()
+        narratives = self.narratives
+        then = read_then(narratives.claims, self.store) if self.store is not None else {}
+        views = pending_views(narratives, self.tape, now, self.settings, then)
+        verdicts = {row.claim.id: row.verdict for view in views for row in view.claims}
+        return DashboardState(now, tuple(views), verdicts, then, self._health(), {}, (), self._collector(now),
+                              time.perf_counter() - started, {c.id: c for c in narratives.claims},
+                              frozenset(c.id for c in narratives.claims if c.draft), pending=True)
 
     def _store_alerts(self, quiet: bool) -> tuple[list[Alert], int]:
         """The store's newest alerts and how many are not acknowledged, read only as far as they changed: the

@@ -38,9 +38,10 @@ class WatchedStore(Protocol):
 
 
 class StoreWatch:
-    """Builds a state now, then one after each burst of commits, when the collector comes or goes, when the
-    user's narrative files change, and every QUIET_REBUILD_S. `built` and `problem` are called from the thread
-    that runs it; `narratives_changed` reads the user's files again and says whether they changed."""
+    """Posts the first frame's state (Engine.pending), then builds a state, and one after each burst of
+    commits, when the collector comes or goes, when the user's narrative files change, and every
+    QUIET_REBUILD_S. `built` and `problem` are called from the thread that runs it; `narratives_changed` reads
+    the user's files again and says whether they changed."""
 
     def __init__(self, engine: Engine, store: WatchedStore, built: Callable[[DashboardState], object],
                  problem: Callable[[str], object], narratives_changed: Callable[[], bool] = lambda: False,
@@ -69,6 +70,10 @@ class StoreWatch:
         store = self.store
         try:
             store.attach_viewer()  # a collector that a dashboard started lingers while one is attached
+        except Exception as error:
+            self.problem(str(error))
+        try:  # the first frame: the panels with the stored values, before anything is judged
+            self.built(self.engine.pending())
         except Exception as error:
             self.problem(str(error))
         appended: set[str] | None = None  # the series appended to since the last state; None: judge all

@@ -17,7 +17,7 @@ from tui.core.judge.engine import DashboardState
 from tui.core.judge.view import ClaimRow, SeriesRow, ThemeView
 from tui.core.model import Status
 from tui.core.narratives.rules.verdict import off_text
-from tui.core.words import WRONG_THEN, now_label, then_label
+from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
@@ -270,11 +270,11 @@ def _colour(style: str, screen: Screen[None]) -> str:
 
 
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
-    label, style = BADGES[row.verdict.status]
+    label, style = (JUDGING, "dim italic") if row.pending else BADGES[row.verdict.status]
     style = _colour(style, screen)
     then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
     then = Text(then_label(row.then, row.claim.ours, short=True), style=_colour(then_style, screen)) \
-        if row.then is not None else Text("")
+        if row.then is not None else Text(JUDGING if row.pending else "", style="dim italic")
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
             Text(off, style=style.replace("reverse ", "") if row.verdict.status is Status.DIVERGED else ""),
