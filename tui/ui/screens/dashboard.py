@@ -91,6 +91,7 @@ class DashboardScreen(StateScreen):
         self.text_filter = ""
         self.shown: DashboardState | None = None
         self.first_shown = False
+        self.judging_shown = False  # the tables show the first frame's state ("judging…"), not a judged one
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -165,6 +166,12 @@ class DashboardScreen(StateScreen):
 
     def _fill(self, views: list[ThemeView], lang: str, diverged_only: bool, text_filter: str,
               retries: int = 0) -> None:
+        """Fill the panels' tables from the state shown now (a later one may have come while they were mounted:
+        `views` may be older)."""
+        if self.shown is not None:
+            views = list(self.shown.views)
+        pending = self.shown is not None and self.shown.pending
+        fresh = self.judging_shown and not pending  # "judging…" gives way: the columns fit the verdicts anew
         needle = text_filter.casefold()
         for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
             panel.index = index  # a panel before it may have gone with the user's file
@@ -180,13 +187,14 @@ class DashboardScreen(StateScreen):
                 panel.border_title = title
             panel.set_class(view.diverged.total > 0, "has-diverged")
             series_table = panel.query_one(".series", PanelTable)
-            series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
+            series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series], fresh)
             rows = [r for r in view.claims
                     if (not diverged_only or r.verdict.status is Status.DIVERGED)
                     and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
             claims_table = panel.query_one(".claims", PanelTable)
-            claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+            claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows], fresh)
         self.first_shown = True
+        self.judging_shown = pending
 
     def action_jump(self, number: int) -> None:
         panels = list(self.query(ThemePanel))
@@ -274,7 +282,7 @@ def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | 
     style = _colour(style, screen)
     then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
     then = Text(then_label(row.then, row.claim.ours, short=True), style=_colour(then_style, screen)) \
-        if row.then is not None else Text(JUDGING if row.pending else "", style="dim italic")
+        if row.then is not None else Text("…" if row.pending else "", style="dim italic")  # no wider than "no data"
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
             Text(off, style=style.replace("reverse ", "") if row.verdict.status is Status.DIVERGED else ""),
