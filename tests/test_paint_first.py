@@ -88,3 +88,13 @@ async def test_the_first_frame_says_judging_until_the_first_state(tmp_path: Path
         assert engine.judged >= 1
         assert any(now_word in cells(app, "claims") for now_word in ("holds", "DIVERGED"))
     viewer.close()
+
+
+def test_charts_are_imported_when_a_chart_is_first_opened() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tui.ui.app, tui.ui.screens.detail; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotext', 'textual_plotext')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
