@@ -24,7 +24,8 @@ async def shown(pilot: Any, app: TapecheckApp) -> None:
     """Until the app has a state and the dashboard's panels are filled from it."""
     def filled() -> bool:
         dashboard = app.dashboard
-        return app.state is not None and dashboard is not None and dashboard.first_shown
+        return app.state is not None and not app.state.pending and dashboard is not None and dashboard.first_shown \
+            and not dashboard.judging_shown
     await until(pilot, filled, "the first state on screen")
     await pilot.pause()
 

@@ -82,7 +82,7 @@ async def test_the_sources_page_names_the_companies_in_errors(tmp_path: Path) ->
                                    None, "failing", ("688795.SS: delisted?",)))
     tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(160, 40)) as pilot:
-        await until(pilot, lambda: tapecheck.state is not None, "a state")
+        await until(pilot, lambda: tapecheck.state is not None and not tapecheck.state.pending, "a state")
         await pilot.press("s")
         await until(pilot, lambda: isinstance(tapecheck.screen, SourcesScreen), "the sources page")
         detail = tapecheck.screen.query_one("#source-detail", Static)

@@ -141,7 +141,7 @@ async def test_replay_at_speed_follows_the_tape_in_real_time(tmp_path: Path) -> 
         await pilot.pause(REPLAY_TICK_S * 3)
         assert replay.now == stood  # a paused clock stands
         app.build_state()
-        await until(pilot, lambda: app.state is not None and app.state.now == replay.now, "a state at the clock")
+        await until(pilot, lambda: app.state is not None and not app.state.pending and app.state.now == replay.now, "a state at the clock")
         dip = replay.now < T0 + timedelta(minutes=90)  # the recovery at 06:30
         assert verdict(app, "wu-hashrate-above-1zh") is (Status.DIVERGED if dip else Status.HOLDS)
 
@@ -171,7 +171,7 @@ async def test_the_demo_says_it_is_synthetic_and_flips(tmp_path: Path) -> None:
         assert app.state.then["tmt-junda-20cm-limit-up-0123"].status is Status.HOLDS  # its own date, from the tape
         replay = app.replay
         await until(pilot, lambda: replay.finished, "the end of the demo")  # 3 s of real time, more when loaded
-        await until(pilot, lambda: app.state is not None and app.state.now == replay.now, "the last state")
+        await until(pilot, lambda: app.state is not None and not app.state.pending and app.state.now == replay.now, "the last state")
         flipped = {n.message.split(":")[0] for n in app._notifications if "→ diverged" in n.message}
         assert {"bb-tesla-btc-11509-over-1bn", "wu-hashrate-above-1zh", "tmt-junda-holds-above-9944"} <= flipped
 

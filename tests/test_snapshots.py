@@ -208,6 +208,7 @@ def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatc
     series rows below."""
     import time
 
+    from tui.core.judge.then import judge_then
     from tui.core.model import Alert
     from tui.core.snapshot import read_observations
     from widgets.header_line import HeaderStatus
@@ -222,6 +223,7 @@ def test_header_with_alerts_and_the_collector_down(snap_compare: Any, monkeypatc
     store.save_summary({"counts": {}, "at": (NOW - timedelta(minutes=20)).isoformat(),
                         "stopped_at": (NOW - timedelta(minutes=18)).isoformat()})
     settings, narratives = load_settings(), load_narratives()
+    judge_then(narratives.claims, store, settings, store)  # the collector keeps the verdicts on the claims' dates
     viewer = Store(store.path, read_only=True)
     tapecheck = TapecheckApp(settings, narratives,
                              Feed("LIVE", Engine(narratives, settings, viewer, lambda: NOW, store=viewer)))

@@ -14,7 +14,7 @@ from tests.conftest import DATA, NOW, obs
 from tui.collect.sources.base import FetchResult, SourceError
 from tui.collect.sources.registry import HISTORY_OVERLAP, HistoryJob, Planned, coverage_of, resume_history
 from tui.core.config import load_settings
-from tui.core.judge.then import judge_on, judge_then, move_text
+from tui.core.judge.then import PROVISIONAL, judge_on, judge_then, move_text, read_then
 from tui.core.judge.view import make_context
 from tui.core.model import Claim, Status
 from tui.core.narratives.claims import load_narratives
@@ -89,7 +89,12 @@ def test_then_verdicts_are_cached_and_reused(location: str) -> None:
     claims = [CLAIMS["tmt-junda-20cm-limit-up-0123"], CLAIMS["wu-btc-above-miner-cash-cost"],
               CLAIMS["loop-oracle-one-day-36pct"]]
     first = judge_then(claims, store, SETTINGS, store)
-    assert set(store.then_verdicts()) == {"tmt-junda-20cm-limit-up-0123", "wu-btc-above-miner-cash-cost"}  # final only
+    kept = store.then_verdicts()
+    final = {claim_id for claim_id, c in kept.items() if not c.fingerprint.endswith(PROVISIONAL)}
+    assert final == {"tmt-junda-20cm-limit-up-0123", "wu-btc-above-miner-cash-cost"}
+    # A provisional answer is kept for the viewers too (read_then), and judged again by the collector.
+    assert kept["loop-oracle-one-day-36pct"].fingerprint.endswith(PROVISIONAL)
+    assert set(read_then(claims, store)) == {c.id for c in claims}
     # Judged against an empty tape, the cached answers come back unchanged: nothing is evaluated again.
     again = judge_then(claims, MemoryTape([]), SETTINGS, store)
     for claim in claims[:2]:
@@ -182,22 +187,43 @@ def test_an_earlier_claim_widens_the_fetch() -> None:
     assert fetch.asked == [date(2021, 5, 1)]
 
 
-async def test_a_viewer_judges_then_from_the_store_but_leaves_keeping_it_to_the_collector(location: str) -> None:
+def test_a_viewer_reads_then_from_the_store_and_judges_none_itself(location: str) -> None:
+    from tui.core.judge.engine import Engine
+
+    store = open_store(location)
+    store.append(read_observations(DATA / "snapshot.jsonl"))
+    narratives = load_narratives()
+    viewer = open_store(location, read_only=True)
+    engine = Engine(narratives, SETTINGS, viewer, lambda: datetime.now(UTC), store=viewer)
+    assert "tmt-junda-20cm-limit-up-0123" not in engine.build().then  # no collector has judged it yet
+    judged = judge_then(narratives.claims, store, SETTINGS, store)  # the collector
+    engine = Engine(narratives, SETTINGS, viewer, lambda: datetime.now(UTC), store=viewer)
+    then = engine.build().then
+    assert set(then) == set(judged)
+    assert {k: (v.status, v.live_value) for k, v in then.items()} == \
+        {k: (v.status, v.live_value) for k, v in judged.items()}
+    viewer.close()
+    store.close()
+
+
+async def test_a_viewer_shows_then_from_the_store_but_leaves_keeping_it_to_the_collector(location: str) -> None:
     from tests.pilot import until
     from tui.ui.app import live_app
 
     store = open_store(location)
     store.append(read_observations(DATA / "snapshot.jsonl"))
+    judge_then(load_narratives().claims, store, SETTINGS, store)  # the collector
+    kept = store.then_verdicts()
     app = live_app(SETTINGS, load_narratives(), open_store(location, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.state is not None, "the first state")
+        await until(pilot, lambda: app.state is not None and not app.state.pending, "the first state")
         state = app.state
         assert state is not None
         assert state.then["tmt-junda-20cm-limit-up-0123"].status is Status.DIVERGED
         assert state.then["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
         row = next(r for v in state.views for r in v.claims if r.claim.id == "tmt-junda-20cm-limit-up-0123")
         assert row.wrong_then
-    assert store.then_verdicts() == {}  # a viewer never writes the store
+    assert store.then_verdicts() == kept  # a viewer never writes the store
     judge_then(load_narratives().claims, store, SETTINGS, store)  # what the collector does after each history fetch
     assert store.then_verdicts()["wu-btc-above-miner-cash-cost"].status is Status.HOLDS
     store.close()

@@ -228,9 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":  # reads the collector's summary: the narratives only when it must judge
             return run_status(args, settings, partial(load_status_narratives, settings))
         from tui.core.judge.report import print_claims
-        from tui.core.narratives.claims import load_narratives
+        from tui.core.narratives.cache import cached_narratives
 
-        narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
+        narratives = cached_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
         if args.command == "new-article":
             return run_new_article(args.article_id, settings, narratives)
         if narratives.problems and args.command not in (None, "replay", "collect"):
@@ -362,8 +362,8 @@ def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_status_narratives(settings: Settings) -> Narratives:
     """The narratives `status` judges, when it must: a broken file of the user's is said, as check says it."""
-    from tui.core.narratives.claims import load_narratives
-    narratives = load_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
+    from tui.core.narratives.cache import cached_narratives
+    narratives = cached_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
     for line in narratives.problems:
         say(line)
     return narratives

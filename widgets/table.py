@@ -46,17 +46,22 @@ class KeyTable(DataTable[Text | str]):
             return self
         return super().refresh(*regions, **options)
 
-    def show_rows(self, rows: list[tuple[str, list[Text | str]]]) -> None:
+    def show_rows(self, rows: list[tuple[str, list[Text | str]]], fresh: bool = False) -> None:
         """Show `rows` (key, cells). When the same keys are shown, only the cells that changed are touched;
-        otherwise the table is filled again and the cursor stays on the same row number."""
+        otherwise the table is filled again and the cursor stays on the same row number. `fresh`: the columns
+        are as wide as these rows need, whatever was shown before (a column otherwise only grows)."""
         keys = [key for key, _ in rows]
-        if [str(k.value) for k in self.rows] == keys:
+        if not fresh and [str(k.value) for k in self.rows] == keys:
             for key, cells in rows:
                 for column, cell in zip(self.columns, cells, strict=False):
                     self.show_cell(key, column, cell)
             return
         cursor = self.cursor_row
         self.clear()
+        if fresh:
+            for sized in self.columns.values():
+                if sized.auto_width:
+                    sized.content_width = sized.label.cell_len
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if rows:

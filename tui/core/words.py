@@ -17,6 +17,7 @@ NOW_WORDS = {Status.HOLDS: "holds", Status.DIVERGED: "DIVERGED", Status.STALE: "
              Status.CONTEXT: "context", Status.DISPUTED: "disputed"}
 THEN_WORDS = {Status.HOLDS: "held", Status.DIVERGED: "WRONG", Status.STALE: "stale", Status.NO_DATA: "no data",
               Status.DISPUTED: "disputed"}
+JUDGING = "judging…"  # a verdict not known yet: the first frame shows the panels before any claim is judged
 NOT_MET = "not met (our reading)"  # then, for a rule of our reading: not the article's error
 NOT_MET_SHORT = "not met"  # the same in a table's narrow then column, beside a claim labelled "(our reading)"
 WRONG_THEN = "wrong then"  # the count of articles' figures WRONG on their own date

@@ -149,6 +149,8 @@ class TapecheckApp(App[None]):
                 if isinstance(screen, StateScreen) and screen.is_mounted:
                     screen.show_state(state)
             self.tick()  # the header and the clock with it
+        if state.pending:  # the first frame's state judged nothing yet
+            return
         if not self.told_nothing_answers and notices.nothing_answers(state):
             self.told_nothing_answers = True
             self.notify(notices.NOTHING_ANSWERS, title="Nothing to show yet", severity="warning", timeout=60)

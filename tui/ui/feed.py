@@ -22,19 +22,17 @@ from textual.worker import Worker, get_current_worker
 
 from tui.core.config import Settings
 from tui.core.judge.engine import DashboardState, Engine
+from tui.core.judge.watch import QUIET_REBUILD_S, WATCH_S
 from tui.core.model import Observation, TapecheckError
 from tui.core.narratives.claims import Narratives, narratives_signature
 from tui.core.narratives.reader import NarrativeReader
 from tui.core.replay import Replay
-from tui.core.store.base import Changes
 from tui.core.store.protocol import Store
 from tui.core.tape import MemoryTape
 from tui.ui.messages import NarrativesReloaded, StateBuilt, StoreUnreadable
 
 REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pause between steps is 0.01 s)
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
-QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
-WATCH_S = 1.0  # a viewer looks for a commit, for its collector and for changed narrative files, this often
 RESTART_AFTER_S = 30.0  # a viewer starts a dead collector again at most this often (one that dies at start-up)
 STARTING_S = 20.0  # after starting a collector, the header says "starting" rather than "down" this long
 
@@ -87,6 +85,7 @@ class Feed:
         self.file_warnings = file_warnings  # a snapshot's or tape's values disputed on reading: told once
         self.building = False  # a replay's or snapshot's build is under way
         self.build_again = False
+        self.built = False  # the first frame's state (nothing judged yet) has been posted
         self.running = False
         self.workers: list[Worker[Any]] = []
         self.timers: list[Timer] = []
@@ -148,52 +147,16 @@ class Feed:
     # ---- states -----------------------------------------------------------------------------------
 
     def watch_store(self) -> None:
-        """LIVE: build a state now, then again after each commit of the collector, when the collector comes or
-        goes, and every QUIET_REBUILD_S for the ages and staleness. Runs in a thread: every read of the store
-        (a network round trip on PostgreSQL) stays off the event loop."""
+        """LIVE: the first frame's state, then a state after each burst of the collector's commits, when the
+        collector comes or goes, and every QUIET_REBUILD_S for the ages and staleness (tui.core.judge.watch).
+        Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop."""
+        from tui.core.judge.watch import StoreWatch
+
         worker = get_current_worker()
-        store = self.store
-        assert store is not None
-        try:
-            store.attach_viewer()  # a collector that a dashboard started lingers while one is attached
-        except Exception as error:
-            self.post(StoreUnreadable(str(error)))
-        appended: set[str] | None = None  # the series appended to since the last state; None: judge all
-        seq = None
-        while not worker.is_cancelled:
-            try:
-                if seq is None:
-                    seq = store.commit_seq()
-                state = self.engine.build(appended)
-            except Exception as error:  # a store gone bad: say so, keep the last state, try again
-                self.post(StoreUnreadable(str(error)))
-                appended = seq = None
-                time.sleep(WATCH_S * 2)
-                continue
-            self.post(StateBuilt(state, self))
-            running = state.collector is not None and state.collector.running
-            marks: Changes | None = None  # the store's change marks when the status was last read
-            quiet_until = time.monotonic() + QUIET_REBUILD_S
-            appended = None
-            while not worker.is_cancelled and time.monotonic() < quiet_until:
-                try:
-                    changed = store.wait_for_change(WATCH_S)
-                    if store.collector_running() != running:
-                        seq = None
-                        break  # the collector came or went: judge everything again
-                    if changed and store.commit_seq() != seq:  # new observations: judge what reads them
-                        seq, appended = store.changed_series(seq)
-                        break
-                    if self.reload_narratives():
-                        break  # the user's files changed: judge the new claims (use() makes it a full build)
-                    # a health record, an alert, a request, the collector: only the header and sources change;
-                    # a commit that moved none of their marks (a prune batch) changes nothing shown
-                    if changed and (now := store.changes()) != marks:
-                        marks = now
-                        self.post(StateBuilt(self.engine.refresh_status(), self))
-                except Exception:
-                    appended = seq = None
-                    break
+        assert self.store is not None
+        StoreWatch(self.engine, self.store, lambda state: self.post(StateBuilt(state, self)),
+                   lambda problem: self.post(StoreUnreadable(problem)),
+                   self.reload_narratives).run(lambda: worker.is_cancelled)
 
     def build_state(self) -> None:
         """SNAPSHOT, REPLAY, DEMO: build a state from the in-memory tape, in a thread, one build at a time."""
@@ -206,6 +169,9 @@ class Feed:
             return
         self.building = True
         try:
+            if not self.built:  # the first frame: the panels before anything is judged
+                self.post(StateBuilt(await asyncio.to_thread(self.engine.pending), self))
+                self.built = True
             while True:
                 self.build_again = False
                 state = await asyncio.to_thread(self.engine.build)

@@ -18,10 +18,11 @@ from datetime import datetime
 from tui.core.config import Settings
 from tui.core.judge import tally
 from tui.core.judge.alerts import AlertJudge
+from tui.core.judge.closes import KeptCloses
 from tui.core.judge.status import collector_last_seen
-from tui.core.judge.then import judge_then
-from tui.core.judge.view import Earlier, ThemeView, build_views, make_context
-from tui.core.model import Alert, Cached, Claim, Observation, Status, Verdict
+from tui.core.judge.then import judge_then, read_then
+from tui.core.judge.view import Earlier, ThemeView, build_views, make_context, pending_views
+from tui.core.model import Alert, Claim, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
 from tui.core.narratives.rules.verdict import off_text
@@ -30,7 +31,7 @@ from tui.core.store.sqlite import CollectorInfo, HealthRecord
 from tui.core.tape import Tape
 
 FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not
-THEN_EVERY_S = 30.0  # a viewer judges claims on their own dates again at most this often (history is daily)
+THEN_EVERY_S = 30.0  # a viewer reads the collector's verdicts on the claims' own dates again at most this often
 JUDGED = (Status.HOLDS, Status.DIVERGED)
 ALERTS_KEPT = 200  # the alerts a state holds: the Alerts screen's list
 
@@ -86,6 +87,7 @@ class DashboardState:
     alerts: tuple[Alert, ...] = ()  # the newest alerts, newest first (LIVE: the collector's, from the store)
     new_alerts: tuple[Alert, ...] = ()  # the alerts since the previous state, oldest first
     unacked: int = 0  # alerts nobody has acknowledged
+    pending: bool = False  # the first frame's: stored values, no claim judged yet (Engine.pending)
 
     @property
     def diverged(self) -> int:
@@ -101,19 +103,6 @@ class DashboardState:
         """The articles' sentences the record does not support on their own dates (claims of our reading and
         drafts aside; claims quoting one sentence count once)."""
         return tally.wrong_then((v for v in self.then.values() if v.claim_id not in self.drafts), self.claims)
-
-
-class ReadOnlyThen:
-    """A store's kept then-verdicts, read but never written: a viewer leaves that to the collector."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def then_verdicts(self) -> dict[str, Cached]:
-        return self.store.then_verdicts()
-
-    def save_then_verdicts(self, rows: list[tuple[str, Cached]]) -> None:
-        """Nothing: the collector keeps final answers."""
 
 
 class Engine:
@@ -137,6 +126,9 @@ class Engine:
         self._alerts: list[Alert] = []  # a tape's, newest first
         self._alert_seen: int | None = None  # the newest alert id already in a state
         self._acked: set[int] = set()  # acknowledged here, before the store says so
+        self._alerts_read: tuple[list[Alert], int] | None = None  # LIVE: the store's newest alerts and unacked count
+        self._health_read: tuple[HealthRecord, ...] = ()
+        self.closes = KeptCloses(store) if store is not None else None  # LIVE: past days' closes, kept
         self.use(narratives)
 
     def use(self, narratives: Narratives) -> None:
@@ -150,16 +142,26 @@ class Engine:
                                      {c.id: c.rule for c in narratives.claims if c.rule is not None})
 
     def judge_then(self, narratives: Narratives) -> dict[str, Verdict]:
-        cache = ReadOnlyThen(self.store) if self.store is not None else None
-        return judge_then(narratives.claims, self.tape, self.settings, cache)
+        """Each claim on its own date: LIVE, as the collector judged and keeps it in the store (a viewer judges
+        none itself); a tape's, judged here."""
+        if self.store is not None:
+            return read_then(narratives.claims, self.store)
+        return judge_then(narratives.claims, self.tape, self.settings)
 
-    def build(self, changed: set[str] | None = None) -> DashboardState:
+    def build(self, changed: set[str] | None = None, quiet: bool = False) -> DashboardState:
         """The state now: judge every claim, fill every panel, note the flips since the last state. With
         `changed` (the series appended to since the last state), judge and read again only what reads them,
-        unless the last full judgement is FULL_EVERY_S old: staleness and market hours move with the clock."""
+        unless the last full judgement is FULL_EVERY_S old: staleness and market hours move with the clock.
+        `quiet`: nothing was committed to the store since the last state, so its alerts and health are not read
+        again."""
         started = time.perf_counter()
         now = self.clock()
         narratives = self.narratives  # one set of claims for the whole build, though `use` may come meanwhile
+        if self.closes is not None:
+            if changed is None and not quiet:
+                self.closes.forget()
+            elif changed:
+                self.closes.appended(changed)
         earlier = None
         if changed is not None and self.state is not None and time.monotonic() - self._full_at < FULL_EVERY_S:
             earlier = Earlier(self.state.verdicts, self.state.views, self.state.now, changed)
@@ -169,7 +171,7 @@ class Engine:
         if not self._then or (self.store is not None and time.monotonic() - self._then_at >= THEN_EVERY_S):
             self._then = self.judge_then(narratives)
             self._then_at = time.monotonic()
-        context = make_context(self.tape, now, self.settings, self._past_days)
+        context = make_context(self.closes or self.tape, now, self.settings, self._past_days)
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
@@ -178,19 +180,53 @@ class Engine:
             for alert in self._judge.judge([v for v in verdicts if v.claim_id not in drafts], context):
                 self._alerts.insert(0, replace(alert, id=(self._alerts[0].id if self._alerts else 0) + 1))
             del self._alerts[ALERTS_KEPT:]
-        state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(), dict(self._flips),
+        state = DashboardState(now, tuple(views), by_id, dict(self._then), self._health(quiet), dict(self._flips),
                                new_flips, self._collector(now), time.perf_counter() - started,
                                {c.id: c for c in narratives.claims},
-                               frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts())
+                               frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts(quiet))
         self.state = state
         return state
 
-    def _read_alerts(self) -> tuple[tuple[Alert, ...], tuple[Alert, ...], int]:
+    def pending(self) -> DashboardState:
+        """What the first frame shows, before anything is judged: the panels with each series' stored value,
+        each claim JUDGING, the then-verdicts the collector keeps (LIVE; a tape's are judged with the first
+        state), the sources' health and the collector's status. The verdicts come with the first build."""
+        started = time.perf_counter()
+        now = self.clock()
+        narratives = self.narratives
+        then = read_then(narratives.claims, self.store) if self.store is not None else {}
+        views = pending_views(narratives, self.tape, now, self.settings, then)
+        verdicts = {row.claim.id: row.verdict for view in views for row in view.claims}
+        return DashboardState(now, tuple(views), verdicts, then, self._health(), {}, (), self._collector(now),
+                              time.perf_counter() - started, {c.id: c for c in narratives.claims},
+                              frozenset(c.id for c in narratives.claims if c.draft), pending=True)
+
+    def _store_alerts(self, quiet: bool) -> tuple[list[Alert], int]:
+        """The store's newest alerts and how many are not acknowledged, read only as far as they changed: the
+        alerts after the newest already read, and the whole list only when the count says some were acknowledged
+        (or removed) meanwhile. `quiet`: nothing was committed since the last read."""
+        assert self.store is not None
+        kept = self._alerts_read
+        if kept is not None and quiet:
+            return kept
+        unacked = self.store.unacked_alerts()
+        if kept is None:
+            found = self.store.alerts(limit=ALERTS_KEPT)
+        else:
+            newer = self.store.alerts(after=kept[0][0].id, limit=ALERTS_KEPT) if kept[0] else \
+                self.store.alerts(limit=ALERTS_KEPT)
+            if unacked == kept[1] + sum(1 for a in newer if not a.acked):
+                found = (newer + kept[0])[:ALERTS_KEPT]
+            else:  # acknowledged (or pruned) meanwhile: which ones, only the whole list says
+                found = self.store.alerts(limit=ALERTS_KEPT)
+        self._alerts_read = (found, unacked)
+        return self._alerts_read
+
+    def _read_alerts(self, quiet: bool = False) -> tuple[tuple[Alert, ...], tuple[Alert, ...], int]:
         """The newest alerts (acknowledged ones marked), those new since the last state, and the count of those
         not acknowledged."""
         if self.store is not None:
-            found = self.store.alerts(limit=ALERTS_KEPT)
-            unacked = self.store.unacked_alerts()
+            found, unacked = self._store_alerts(quiet)
         else:
             found, unacked = self._alerts, sum(1 for a in self._alerts if not a.acked)
         alerts = tuple(replace(a, acked=True) if a.id in self._acked and not a.acked else a for a in found)
@@ -239,8 +275,11 @@ class Engine:
                 self._flips[claim_id] = (*self._flips.get(claim_id, ()), flip)
         return tuple(flips)
 
-    def _health(self) -> tuple[HealthRecord, ...]:
-        return tuple(self.store.health()) if self.store is not None else ()
+    def _health(self, quiet: bool = False) -> tuple[HealthRecord, ...]:
+        """The sources' health; `quiet`: nothing was committed since it was last read, so it is the same."""
+        if self.store is not None and not (quiet and self.state is not None):
+            self._health_read = tuple(self.store.health())
+        return self._health_read
 
     def _collector(self, now: datetime) -> CollectorStatus | None:
         if self.store is None:

@@ -27,6 +27,9 @@ from tui.core.words import then_label as then_label  # re-exported: its words li
 FINAL = (Status.HOLDS, Status.DIVERGED)
 # How verdicts are read (docs/claims.md, "How a verdict is read"); a kept answer read otherwise is judged again.
 SEMANTICS = "bars-2"
+# A then-verdict kept for the viewers that is not final (no data yet, or resting on an assumption): its
+# fingerprint ends with this, so the collector judges it again and a viewer still reads it (read_then).
+PROVISIONAL = "~"
 
 
 def day_context(tape: Tape, day: date, settings: Settings, windows: Windows | None = None) -> Context:
@@ -57,9 +60,10 @@ class ThenCache(Protocol):
 def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
                cache: ThenCache | None = None, windows: Windows | None = None,
                today: date | None = None) -> dict[str, Verdict]:
-    """The verdict on each checked claim at its own date, from the cache where it is known; only a final one
-    (Verdict.final) of a day that is over (before `today`, UTC, by default the clock's) is kept: a day's bar
-    is complete only once the day is. `windows`: how share(), corr() and beta() work
+    """The verdict on each checked claim at its own date, from the cache where it is known final. The answer on a
+    day that is over (before `today`, UTC, by default the clock's: a day's bar is complete only once the day is)
+    is kept: a final one (Verdict.final) for good, any other marked PROVISIONAL, for the viewers to read, and
+    judged again here next time. `windows`: how share(), corr() and beta() work
     (see tui.core.narratives.rules.windows)."""
     today = today or datetime.now(UTC).date()
     known = cache.then_verdicts() if cache is not None else {}
@@ -74,18 +78,43 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
             found[claim.id] = hit.verdict(claim)
             continue
         if end_of_day(claim.as_of) > datetime.now(UTC):  # a claim made today: judged on its date after the close
-            found[claim.id] = Verdict(claim.id, claim.theme, Status.NO_DATA, claim.rule.value, None, claim.rule.unit,
-                                      None, tuple(claim.series),
-                                      f"{claim.as_of} has not closed yet: judged on its date after the close",
-                                      claim.rule.op)
+            found[claim.id] = not_closed(claim)
             continue
         verdict = judge(claim, day_context(tape, claim.as_of, settings, windows))
         found[claim.id] = verdict
-        if verdict.final and claim.as_of < today:
-            new.append((claim.id, Cached(mark, verdict.status, verdict.live_value, verdict.deviation_pct,
-                                         verdict.explanation, verdict.evidence)))
+        if claim.as_of >= today:
+            continue
+        kept = Cached(mark if verdict.final else mark + PROVISIONAL, verdict.status, verdict.live_value,
+                      verdict.deviation_pct, verdict.explanation, verdict.evidence)
+        if kept != hit:  # a provisional answer is kept too, for the viewers, and written again only when it moves
+            new.append((claim.id, kept))
     if cache is not None and new:
         cache.save_then_verdicts(new)
+    return found
+
+
+def not_closed(claim: Claim) -> Verdict:
+    """A claim made today: its day has no close yet."""
+    rule = claim.rule
+    assert rule is not None
+    return Verdict(claim.id, claim.theme, Status.NO_DATA, rule.value, None, rule.unit, None, tuple(claim.series),
+                   f"{claim.as_of} has not closed yet: judged on its date after the close", rule.op)
+
+
+def read_then(claims: Iterable[Claim], cache: ThenCache) -> dict[str, Verdict]:
+    """The then-verdicts a collector judged and keeps (final or provisional), judging none: what a viewer
+    shows. A claim the collector has not judged yet (or judged under another rule) has none."""
+    known = cache.then_verdicts()
+    found: dict[str, Verdict] = {}
+    for claim in claims:
+        if claim.rule is None:
+            continue
+        if end_of_day(claim.as_of) > datetime.now(UTC):
+            found[claim.id] = not_closed(claim)
+            continue
+        hit = known.get(claim.id)
+        if hit is not None and hit.fingerprint in (mark := fingerprint(claim), mark + PROVISIONAL):
+            found[claim.id] = hit.verdict(claim)
     return found
 
 

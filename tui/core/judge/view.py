@@ -9,20 +9,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from tui.core import format as fmt
 from tui.core import markets
 from tui.core.config import Settings
 from tui.core.judge import tally
 from tui.core.judge.tally import Diverged, counts_as_error
-from tui.core.model import Claim, SeriesId, Status, TapecheckError, Verdict
+from tui.core.model import Claim, ClaimKind, Observation, SeriesId, Status, TapecheckError, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.names import CompanyName
 from tui.core.narratives.rules.evaluate import Context, NoData, PastDays, last
 from tui.core.narratives.rules.verdict import STATUS_ORDER, judge, judge_all, live_text, period_text
 from tui.core.narratives.rules.windows import Windows
 from tui.core.tape import CachedTape, Tape
+from tui.core.words import JUDGING
 
 SPARK_POINTS = 40
 
@@ -56,6 +57,7 @@ class ClaimRow:
     claim: Claim
     verdict: Verdict  # now
     then: Verdict | None = None  # on the claim's own date, from daily history
+    pending: bool = False  # not judged yet (the first frame's): the verdict says no more than JUDGING
 
     @property
     def wrong_then(self) -> bool:
@@ -208,3 +210,50 @@ def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastD
     `windows`: how share(), corr() and beta() work (plain Python unless given: the viewer never loads polars)."""
     return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
                    closed_since=functools.cache(markets.closed_since), past_days=past_days, windows=windows)
+
+
+class _NoHistory:
+    """A tape without daily closes: the first frame's values, read before a year of closes is."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+
+    def latest(self, series: str, now: datetime) -> list[Observation]:
+        return self.tape.latest(series, now)
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        return self.tape.at(series, day)
+
+    def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
+        return []
+
+    def series_ids(self) -> set[str]:
+        return self.tape.series_ids()
+
+    def disputed_latest(self, series: str, now: datetime) -> list[Observation]:
+        disputed = getattr(self.tape, "disputed_latest", None)
+        return [] if disputed is None else list(disputed(series, now))
+
+
+def pending_verdict(claim: Claim, ctx: Context) -> Verdict:
+    """A claim not judged yet: what it claims, and JUDGING (a context claim, never judged, reads nothing)."""
+    rule = claim.rule
+    if claim.kind is ClaimKind.CONTEXT or rule is None:
+        return judge(claim, ctx)
+    return Verdict(claim.id, claim.theme, Status.NO_DATA, rule.value, None, rule.unit, None, rule.series, JUDGING,
+                   op=rule.op, claim_upper=rule.upper)
+
+
+def pending_views(narratives: Narratives, tape: Tape, now: datetime, settings: Settings,
+                  then: Mapping[str, Verdict]) -> list[ThemeView]:
+    """The panels before any claim is judged: each series' stored value and age (no trend yet), each claim's
+    row saying JUDGING, and `then` where already known (read from the store, never judged here)."""
+    ctx = make_context(_NoHistory(tape), now, settings)
+    views = []
+    for theme in narratives.themes:
+        claims = [c for c in narratives.claims if c.theme == theme.id]
+        wanted = list(dict.fromkeys([*theme.watch, *(s for c in claims for s in c.series)]))
+        rows = tuple(ClaimRow(c, pending_verdict(c, ctx), then.get(c.id), pending=c.rule is not None) for c in claims)
+        series = tuple(series_row(s, ctx, narratives.names.get(SeriesId.parse(s).symbol)) for s in wanted)
+        views.append(ThemeView(theme.id, theme.title, series, rows, theme.title_zh))
+    return views

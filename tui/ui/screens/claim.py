@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
-from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -23,7 +22,7 @@ from tui.core.narratives.rules.verdict import live_text, off_text
 from tui.core.printable import printable
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.page import Page, draw_chart, show_note
+from tui.ui.screens.page import Page, chart_of, draw_chart, new_chart, show_note
 from widgets.header_line import HeaderLine
 
 
@@ -49,7 +48,7 @@ class ClaimScreen(StateScreen):
             yield Static(id="claim-text")
             if self.claim.rule:
                 yield Static(id="claim-chart-note", classes="chart-note")
-                yield PlotextPlot(id="claim-chart")
+                yield new_chart("claim-chart")
         yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
@@ -80,7 +79,7 @@ class ClaimScreen(StateScreen):
         rule = self.claim.rule
         if rule is None or not self.is_mounted:
             return
-        plot = self.query_one("#claim-chart", PlotextPlot)
+        plot = chart_of(self, "claim-chart")
         mark = datetime.combine(self.claim.as_of, datetime.min.time()).astimezone()
         series = rule.series[0]
         # The claimed level is drawn when the rule compares the series itself, in its own unit.

@@ -18,7 +18,7 @@ from tui.core.judge.engine import DashboardState
 from tui.core.judge.view import ClaimRow, SeriesRow, ThemeView
 from tui.core.model import Status
 from tui.core.narratives.rules.verdict import off_text
-from tui.core.words import WRONG_THEN, now_label, then_label
+from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed
@@ -92,6 +92,7 @@ class DashboardScreen(StateScreen):
         self.shown: DashboardState | None = None
         self.first_shown = False
         self.mounting = False  # panels are being mounted: they are filled once they are
+        self.judging_shown = False  # the tables show the first frame's state ("judging…"), not a judged one
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -190,6 +191,8 @@ class DashboardScreen(StateScreen):
     def fill(self, views: tuple[ThemeView, ...]) -> None:
         """Fill (or refill) the mounted panels, keeping each table's cursor where it was."""
         lang, diverged_only, needle = self.viewer.lang, self.diverged_only, self.text_filter.casefold()
+        pending = self.shown is not None and self.shown.pending
+        fresh = self.judging_shown and not pending  # "judging…" gives way: the columns fit the verdicts anew
         with self.app.batch_update():
             for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
                 panel.index = index  # a panel before it may have gone with the user's file
@@ -201,13 +204,14 @@ class DashboardScreen(StateScreen):
                     panel.border_title = title
                 panel.set_class(view.diverged.total > 0, "has-diverged")
                 series_table = panel.query_one(".series", PanelTable)
-                series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series])
+                series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series], fresh)
                 rows = [r for r in view.claims
                         if (not diverged_only or r.verdict.status is Status.DIVERGED)
                         and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
                 claims_table = panel.query_one(".claims", PanelTable)
-                claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows])
+                claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows], fresh)
         self.first_shown = True
+        self.judging_shown = pending
 
     def action_jump(self, number: int) -> None:
         panels = list(self.query(ThemePanel))
@@ -286,11 +290,11 @@ THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent"
 
 
 def _claim_cells(row: ClaimRow, lang: str, screen: Screen[None]) -> list[Text | str]:
-    label, style = BADGES[row.verdict.status]
+    label, style = (JUDGING, "dim italic") if row.pending else BADGES[row.verdict.status]
     style = themed(style, screen)
     then_style = "dim" if row.claim.ours else THEN_STYLES.get(row.then.status, "") if row.then else ""
     then = Text(then_label(row.then, row.claim.ours, short=True), style=themed(then_style, screen)) \
-        if row.then is not None else Text("")
+        if row.then is not None else Text("…" if row.pending else "", style="dim italic")  # no wider than "no data"
     off = off_text(row.verdict)
     return [then, Text(label, style=style),
             Text(off, style=style.replace("reverse ", "") if row.verdict.status is Status.DIVERGED else ""),

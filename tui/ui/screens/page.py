@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
 from tui.core.model import Observation
+
+if TYPE_CHECKING:  # textual_plotext (and plotext) load when a chart is first made, not with the app
+    from textual_plotext import PlotextPlot
 
 
 class Page(VerticalScroll):
@@ -24,6 +28,18 @@ class Page(VerticalScroll):
     """
 
     BINDINGS = [Binding("j", "scroll_down", "Down", show=False), Binding("k", "scroll_up", "Up", show=False)]
+
+
+def new_chart(chart_id: str) -> PlotextPlot:
+    """A chart widget: the first one made imports the chart library."""
+    from textual_plotext import PlotextPlot
+
+    return PlotextPlot(id=chart_id)
+
+
+def chart_of(screen: Widget, chart_id: str) -> PlotextPlot:
+    """The screen's chart widget `chart_id` (made by new_chart)."""
+    return cast("PlotextPlot", screen.query_one(f"#{chart_id}"))
 
 
 def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level: float | None = None,

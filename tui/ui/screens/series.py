@@ -11,14 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
-from textual_plotext import PlotextPlot
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
 from tui.core.model import Claim, Observation, SeriesId
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.page import Page, draw_chart, show_note
+from tui.ui.screens.page import Page, chart_of, draw_chart, new_chart, show_note
 from widgets.header_line import HeaderLine
 
 RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),
@@ -45,7 +44,7 @@ class SeriesScreen(StateScreen):
         with Page():
             yield Static(id="series-text")
             yield Static(id="series-chart-note", classes="chart-note")
-            yield PlotextPlot(id="series-chart")
+            yield new_chart("series-chart")
         yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
@@ -72,7 +71,7 @@ class SeriesScreen(StateScreen):
         self.query_one("#series-text", Static).update(self.describe(self.viewer.feed.clock()))
         label = RANGES[self.range][0]
         name = self.company()
-        draw_chart(self.query_one("#series-chart", PlotextPlot), history,
+        draw_chart(chart_of(self, "series-chart"), history,
                    f"{self.series}{' · ' + name if name else ''} · {label}", window=window)
         show_note(self.query_one("#series-chart-note", Static), history, self.series, f" in this range ({label})")
         self.drawn = True
