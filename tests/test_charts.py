@@ -78,3 +78,23 @@ async def test_a_series_range_with_no_data_says_so_and_a_range_with_data_draws()
         await until(pilot, lambda: btc.drawn, "the chart")
         assert not btc.query_one("#series-chart-note", Static).display
         assert btc.query_one("#series-chart", PlotextPlot).display
+
+
+def x_labels(plot: PlotextPlot) -> str:
+    """The x axis's labels as drawn: the row under the axis."""
+    rows = re.sub(r"\x1b\[[0-9;]*m", "", plot.plt.build()).splitlines()
+    return rows[next(i for i, row in enumerate(rows) if "└" in row) + 1]
+
+
+async def test_a_chart_of_one_moment_spans_the_days_around_it_not_a_century() -> None:
+    """plotext stretches the axis of a single point over a century (1963 to 2057): one moment is drawn in the
+    day either side of it."""
+    tapecheck = snapshot_app(load_settings(), load_narratives(), DATA / "snapshot.jsonl", NOW)
+    async with tapecheck.run_test(size=(120, 50)) as pilot:
+        await shown(pilot, tapecheck)
+        tapecheck.open_claim("loop-openai-500bn-in-cny")  # the snapshot holds one USDCNY quote
+        screen = tapecheck.screen
+        assert isinstance(screen, ClaimScreen)
+        await until(pilot, lambda: screen.drawn, "the chart")
+        years = set(re.findall(r"\b(\d{4})-\d{2}-\d{2}", x_labels(screen.query_one("#claim-chart", PlotextPlot))))
+        assert years and years <= {"2026"}, years

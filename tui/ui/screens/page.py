@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
@@ -60,6 +60,8 @@ def draw_chart(plot: PlotextPlot, history: list[Observation], title: str, level:
     plt.ylabel(label)
     ys = [o.value / scale for o in history]
     plt.plot(xs, ys, marker="braille")
+    if window is None and history[0].ts == history[-1].ts:  # one moment: a day either side, not plotext's century
+        window = (history[0].ts - timedelta(days=1), history[0].ts + timedelta(days=1))
     if window is not None:
         start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in window)
         plt.xlim(start, end)  # type: ignore[arg-type]  # plotext takes dates
