@@ -15,8 +15,8 @@ from pathlib import Path
 
 from benchmarks.fakes import EXCHANGES
 from benchmarks.terminal import ROOT, child_env, cpu_seconds, rss_mb
-from tui.core.model import TapecheckError
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.model import Health, TapecheckError
+from tui.core.store.sqlite import Store
 
 # The first panel's first series row: on screen once a viewer's dashboard is composed.
 PANELS_SHOWN = "NVDA mkt cap"
@@ -93,7 +93,7 @@ class CollectorProcess:
                                    f"{self.tail()}")
             time.sleep(0.5)
 
-    def health(self) -> list[HealthRecord]:
+    def health(self) -> list[Health]:
         """The sources' health as the collector last saved it ([] while it is still making the store)."""
         try:
             store = Store(self.store, read_only=True)

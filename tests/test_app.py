@@ -13,10 +13,10 @@ from tests.conftest import DATA, obs
 from tests.pilot import shown, until
 from tui.core.config import load_settings
 from tui.core.judge.engine import Engine
-from tui.core.model import Status
+from tui.core.model import Health, Status
 from tui.core.narratives.claims import load_narratives
 from tui.core.store.base import SqlStore
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import TapecheckApp, live_app, snapshot_app
 from tui.ui.feed import Feed
@@ -192,9 +192,9 @@ def viewer(path: Path) -> TapecheckApp:
     return live_app(load_settings(), load_narratives(), Store(path, read_only=True))
 
 
-def failing(source: str, error: str) -> HealthRecord:
+def failing(source: str, error: str) -> Health:
     now = datetime.now(UTC)
-    return HealthRecord(source, "crypto", None, error, now, None, 3, now + timedelta(seconds=30), "failing")
+    return Health(source, "crypto", None, error, now, None, 3, now + timedelta(seconds=30), "failing")
 
 
 async def test_a_failing_source_is_shown_failing_and_last_values_stay(tmp_path: Path) -> None:
@@ -316,11 +316,11 @@ async def test_columns_widen_when_values_arrive() -> None:
 async def test_a_source_whose_values_are_refused_is_yellow_not_green(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     now = datetime.now(UTC)
-    store.save_health(HealthRecord("kraken", "crypto", now, None, None, 200, 0, None, "ok",
+    store.save_health(Health("kraken", "crypto", now, None, None, 200, 0, None, "ok",
                                    ("refused crypto:DOGE/USD:last: value nan is not finite",)))
-    store.save_health(HealthRecord("binance", "crypto", now, None, None, 200, 0, None, "ok",
+    store.save_health(Health("binance", "crypto", now, None, None, 200, 0, None, "ok",
                                    ("BTC/USD: not listed on binance",)))  # asked of every exchange: not a fault
-    store.save_health(HealthRecord("yahoo", "equities", now, None, None, 200, 0, None, "ok",
+    store.save_health(Health("yahoo", "equities", now, None, None, 200, 0, None, "ok",
                                    ("NVDAA: Yahoo did not quote it (no quote in its answer)",)))  # a typo unquoted
     tapecheck = viewer(store.path)
     async with tapecheck.run_test(size=(120, 40)) as pilot:

@@ -12,10 +12,10 @@ from textual.widgets import DataTable, Static
 from tests.conftest import DATA
 from tests.pilot import shown, until
 from tui.core.config import load_settings
-from tui.core.model import SeriesId
+from tui.core.model import Health, SeriesId
 from tui.core.narratives.claims import NarrativeError, load_narratives
 from tui.core.narratives.names import NAMES_FILE, load_names, with_names
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app, snapshot_app
 from tui.ui.screens.series import SeriesScreen
 from tui.ui.screens.sources import SourcesScreen
@@ -78,7 +78,7 @@ async def test_the_dashboard_and_the_series_page_show_the_name_in_the_language_c
 
 async def test_the_sources_page_names_the_companies_in_errors(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
-    store.save_health(HealthRecord("yahoo", "equities", NOW, "688802.SS: no price in the answer", NOW, 120.0, 1,
+    store.save_health(Health("yahoo", "equities", NOW, "688802.SS: no price in the answer", NOW, 120.0, 1,
                                    None, "failing", ("688795.SS: delisted?",)))
     tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(160, 40)) as pilot:

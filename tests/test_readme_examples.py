@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import DATA
-from tui.core.model import Alert, Observation
+from tui.core.model import Alert, Health, Observation
 from tui.core.snapshot import read_observations
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 
 ROOT = Path(__file__).parent.parent
 SNAPSHOT_NOW = datetime(2026, 1, 26, 6, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ def test_the_status_examples_are_what_status_prints(tmp_path: Path) -> None:
     assert desk.try_lock_collector()  # a collector runs on it
     empty = Store(tmp_path / "empty.sqlite")
     for source in ("kraken", "yahoo"):
-        empty.save_health(HealthRecord(source, "crypto", None, "timed out after 10 s", now, None, 3, None, "failing"))
+        empty.save_health(Health(source, "crypto", None, "timed out after 10 s", now, None, 3, None, "failing"))
     empty.close()
     for args, shown in examples("status"):
         done = tapecheck(tmp_path, args)

@@ -188,10 +188,10 @@ def test_demo_data_never_enters_the_store(tmp_path: Path) -> None:
 
 
 async def test_live_with_nothing_answering_offers_the_demo(tmp_path: Path) -> None:
-    from tui.core.store.sqlite import HealthRecord
+    from tui.core.model import Health
 
     store = Store(tmp_path / "s.sqlite")
-    store.save_health(HealthRecord("binance", "crypto", None, "connection refused", datetime.now(UTC), None, 2,
+    store.save_health(Health("binance", "crypto", None, "connection refused", datetime.now(UTC), None, 2,
                                    None, "failing"))
     app = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -16,8 +16,9 @@ from tests.conftest import DATA
 from tests.pilot import shown, sources_page, until
 from tui.core.config import load_settings
 from tui.core.judge.engine import Engine
+from tui.core.model import Health
 from tui.core.narratives.claims import load_narratives
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 from tui.ui.app import TapecheckApp, snapshot_app
 from tui.ui.feed import Feed
 from tui.ui.screens.claim import ClaimScreen
@@ -61,11 +62,11 @@ def test_claim_screen(snap_compare: Any) -> None:
 def sources_app(path: Path) -> tuple[TapecheckApp, Store]:
     """A live dashboard over a store whose three sources are ok, failing (with a long error) and rate-limited."""
     store = Store(path)
-    store.save_health(HealthRecord("binance", "crypto", NOW - timedelta(seconds=4), None, None, 210, 0,
+    store.save_health(Health("binance", "crypto", NOW - timedelta(seconds=4), None, None, 210, 0,
                                    NOW + timedelta(seconds=6), "ok"))
-    store.save_health(HealthRecord("mempool", "hashrate", NOW - timedelta(minutes=12), LONG_ERROR,
+    store.save_health(Health("mempool", "hashrate", NOW - timedelta(minutes=12), LONG_ERROR,
                                    NOW - timedelta(seconds=30), 15_200, 3, NOW + timedelta(seconds=40), "failing"))
-    store.save_health(HealthRecord("yahoo", "equities", NOW - timedelta(minutes=3), "rate limited by Yahoo (HTTP 429)",
+    store.save_health(Health("yahoo", "equities", NOW - timedelta(minutes=3), "rate limited by Yahoo (HTTP 429)",
                                    NOW - timedelta(seconds=50), 1_400, 1, NOW + timedelta(seconds=70), "rate_limited"))
     assert store.try_lock_collector()  # a collector runs: the header has no alarm
     settings, narratives = load_settings(), load_narratives()

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tests.pilot import shown, until
 from tests.test_snapshots import NOW, sources_app
-from tui.core.store.sqlite import HealthRecord
+from tui.core.model import Health
 from tui.ui.screens.sources import SourcesScreen
 from widgets.table import KeyTable
 
@@ -20,7 +20,7 @@ NOT_QUOTED = "Yahoo did not quote it (no quote in its answer: an unknown or deli
 async def test_a_source_that_left_symbols_unquoted_says_how_many_and_which(tmp_path: Path) -> None:
     tapecheck, store = sources_app(tmp_path / "s.sqlite")
     unquoted = [f"SYM{n}" for n in range(39)] + ["NVDAA\x1b[31m"]  # a typo, with a terminal escape in it
-    store.save_health(HealthRecord("yahoo", "equities", NOW - timedelta(seconds=20), None, None, 900, 0,
+    store.save_health(Health("yahoo", "equities", NOW - timedelta(seconds=20), None, None, 900, 0,
                                    NOW + timedelta(seconds=40), "ok",
                                    (*(f"{s}: {NOT_QUOTED}" for s in unquoted), "refused AMD: price 0")))
     async with tapecheck.run_test(size=(120, 30)) as pilot:

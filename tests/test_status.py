@@ -98,12 +98,12 @@ def test_the_collector_keeps_the_summary_status_would_have_judged(tmp_path: Path
 
 def test_no_data_and_failing_sources_exit_4_as_check_does(tmp_path: Path) -> None:
     """An empty store, every source failing, the collector dead: never `0 diverged · collector ok`, and exit 4."""
-    from tui.core.store.sqlite import HealthRecord
+    from tui.core.model import Health
 
     path = tmp_path / "s.sqlite"
     store = Store(path)
     for source in ("kraken", "yahoo"):
-        store.save_health(HealthRecord(source, "crypto", None, "timed out after 10 s", NOW, None, 3, None, "failing"))
+        store.save_health(Health(source, "crypto", None, "timed out after 10 s", NOW, None, 3, None, "failing"))
     store.close()
     done = run(tmp_path, "status", "--store", str(path))
     assert done.returncode == 4, done.stdout + done.stderr

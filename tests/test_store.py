@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, obs
-from tui.core.model import TapecheckError
+from tui.core.model import Health, TapecheckError
 from tui.core.store.location import open_store
 from tui.core.store.protocol import Store
-from tui.core.store.sqlite import HealthRecord, SqliteStore
+from tui.core.store.sqlite import SqliteStore
 from tui.core.tape import MemoryTape
 
 BTC = "crypto:BTC/USD:last"
@@ -148,11 +148,11 @@ def test_daily_closes_see_what_another_process_wrote(store: Store) -> None:
 
 
 def test_health_round_trip(store: Store) -> None:
-    record = HealthRecord("binance", "crypto", NOW, "HTTP 503 from binance", NOW, 120.5, 3,
+    record = Health("binance", "crypto", NOW, "HTTP 503 from binance", NOW, 120.5, 3,
                           NOW + timedelta(seconds=40))
     store.save_health(record)
     assert store.health() == [record]
-    changed = HealthRecord("binance", "crypto", NOW, None, None, 80.0, 0, None)
+    changed = Health("binance", "crypto", NOW, None, None, 80.0, 0, None)
     store.save_health(changed)
     assert store.health() == [changed]
 

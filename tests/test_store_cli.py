@@ -18,10 +18,10 @@ from tests.fakes.yahoo import FakeYahoo
 from tests.pgserver import ALICE_PASSWORD, PgServer, free_port
 from tests.test_record import config, tapecheck
 from tui.cli import main
-from tui.core.model import Alert
+from tui.core.model import Alert, Health
 from tui.core.snapshot import read_observations
 from tui.core.store.location import open_store
-from tui.core.store.sqlite import HealthRecord, Store, this_collector
+from tui.core.store.sqlite import Store, this_collector
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_record_then_check_on_postgresql(tmp_path: Path, pg_server: PgServer,
 def filled_sqlite(path: Path) -> Store:
     store = Store(path)
     store.append(read_observations(DATA / "snapshot.jsonl"))
-    store.save_health(HealthRecord("kraken", "crypto", None, "timed out after 10 s", None, 12.5, 2, None))
+    store.save_health(Health("kraken", "crypto", None, "timed out after 10 s", None, 12.5, 2, None))
     store.save_history_coverage("yahoo history", *sorted({o.ts.date() for o in read_observations(
         DATA / "snapshot.jsonl")})[::1][:1] * 2)
     [first, _] = store.add_alerts([

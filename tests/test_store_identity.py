@@ -25,13 +25,13 @@ from tui.collect.collector import Collector, StoreGone
 from tui.collect.sources.registry import build_sources
 from tui.collect.sources.wanted import wanted
 from tui.core.config import load_settings
-from tui.core.model import Alert, Observation, TapecheckError
+from tui.core.model import Alert, Health, Observation, TapecheckError
 from tui.core.narratives.claims import load_narratives
 from tui.core.store import copy as storecopy
 from tui.core.store.copy import copy_store
 from tui.core.store.location import open_store
 from tui.core.store.protocol import Store
-from tui.core.store.sqlite import COPIED_TABLES, HealthRecord, SqliteStore
+from tui.core.store.sqlite import COPIED_TABLES, SqliteStore
 
 START = datetime(2026, 1, 20, tzinfo=UTC)
 SERIES = ("crypto:BTC/USD:last", "equity:NVDA:last")
@@ -42,9 +42,9 @@ def fill(store: Store, per_series: int = 300) -> None:
     """Observations, and a row in every other table: health, verdicts, coverage, alerts, disputed values."""
     for series in SERIES:
         store.append([obs(series, 100.0 + i, START + timedelta(minutes=i), "kraken") for i in range(per_series)])
-    store.save_health(HealthRecord("kraken", "crypto", START, "timed out", START, 12.5, 2, START, "failing",
+    store.save_health(Health("kraken", "crypto", START, "timed out", START, 12.5, 2, START, "failing",
                                    ("BTC/USD: refused",)))
-    store.save_health(HealthRecord("yahoo", "equities", START, None, None, 80.0, 0, None, "ok"))
+    store.save_health(Health("yahoo", "equities", START, None, None, 80.0, 0, None, "ok"))
     store.save_history_coverage("yahoo history", START.date(), START.date() + timedelta(days=3))
     store.add_alerts([Alert(0, START, "rule", "btc low", "clear", "met", "99 USD < 100 USD", 99.0, 100.0, "USD")])
     store.add_disputed([(obs(SERIES[0], 9e6 + i, START + timedelta(minutes=i), "bitstamp"), "100x the others")

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tui.core.model import Observation
 from tui.core.store.location import open_store
-from tui.core.store.sqlite import HealthRecord
+from tui.core.model import Health
 store = open_store(sys.argv[1])
 run = int(sys.argv[2])
 start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run)
@@ -45,7 +45,7 @@ while True:
     rows = [Observation("crypto:BTC/USD:last", 70000.0 + i, "USD",
                         start + timedelta(milliseconds=batch * 1000 + i), f"w{run}") for i in range(BATCH_SIZE)]
     store.append(rows)
-    store.save_health(HealthRecord(f"w{run}", "crypto", start, None, None, 1.0, 0, None))
+    store.save_health(Health(f"w{run}", "crypto", start, None, None, 1.0, 0, None))
     print(batch, flush=True)
     batch += 1
 """.replace("BATCH_SIZE", str(BATCH))

@@ -17,9 +17,10 @@ from tests.pilot import shown, sources_page, until
 from tests.test_terminal import ROOT, Terminal
 from tui.cli import main
 from tui.core.config import load_settings
+from tui.core.model import Health
 from tui.core.narratives.claims import load_narratives
 from tui.core.printable import is_printable, printable
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 from tui.ui.app import live_app, snapshot_app
 from tui.ui.screens.series import SeriesScreen
 
@@ -71,7 +72,7 @@ async def test_an_api_error_reaches_the_sources_screen_escaped(tmp_path: Path) -
     store = Store(tmp_path / "s.sqlite")
     now = datetime.now(UTC)
     store.append([obs("crypto:BTC/USD:last", 71_000, now - timedelta(seconds=600), "binance")])
-    store.save_health(HealthRecord("binance", "crypto", None, f"HTTP 503 {TITLE}{CLEAR}", now, None, 1,
+    store.save_health(Health("binance", "crypto", None, f"HTTP 503 {TITLE}{CLEAR}", now, None, 1,
                                    now + timedelta(seconds=10), "failing"))  # as the collector stores it
     tapecheck = live_app(load_settings(), load_narratives(), Store(store.path, read_only=True))
     async with tapecheck.run_test(size=(120, 40)) as pilot:

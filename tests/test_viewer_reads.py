@@ -11,10 +11,10 @@ from tests.conftest import DATA, NOW, obs
 from tui.core.config import load_settings
 from tui.core.judge.engine import DashboardState, Engine
 from tui.core.judge.watch import StoreWatch
-from tui.core.model import Alert
+from tui.core.model import Alert, Health
 from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import read_observations
-from tui.core.store.sqlite import HealthRecord, Store
+from tui.core.store.sqlite import Store
 
 SETTINGS = load_settings()
 BTC, IXIC = "crypto:BTC/USD:last", "index:^IXIC:last"
@@ -36,7 +36,7 @@ class CountingStore(Store):
         self.asked["alerts" if after == 0 else "alerts after"] += 1
         return super().alerts(after, since, limit)
 
-    def health(self) -> list[HealthRecord]:
+    def health(self) -> list[Health]:
         self.asked["health"] += 1
         return super().health()
 

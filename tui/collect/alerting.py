@@ -30,14 +30,13 @@ from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.status import SUMMARY_EVERY_S, summary_of
 from tui.core.judge.then import fingerprint
 from tui.core.judge.view import make_context
-from tui.core.model import Alert, TapecheckError, Verdict
+from tui.core.model import Alert, Health, TapecheckError, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.narratives.rules.evaluate import PastDays
 from tui.core.narratives.rules.verdict import judge_all
 from tui.core.printable import printable
 from tui.core.store.protocol import Store
-from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ class Alerting:
         self._summary_at = float("-inf")
         self.judging = OneAtATime(self._judge, "judging alerts", JUDGE_GAP_S)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(QUEUE_MAX)
-        self.health = HealthRecord(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
+        self.health = Health(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
         self._delivering: asyncio.Task[None] | None = None
         self._desktop_said = "ok"  # the desktop notifier's last outcome
 

@@ -24,15 +24,8 @@ from tui.core.model import Observation, TapecheckError
 from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.snapshot import write_observations
 from tui.core.store.protocol import Store
-from tui.core.store.sqlite import HealthRecord
 
 logger = logging.getLogger(__name__)
-
-
-def health_record(health: Health) -> HealthRecord:
-    latency = None if health.latency_s is None else health.latency_s * 1000
-    return HealthRecord(health.source, health.kind, health.last_success, health.last_error, health.last_error_at,
-                        latency, health.failures, health.next_attempt, health.state, health.partial)
 
 
 PRUNE_EVERY = timedelta(hours=1)  # a long-running recorder thins old observations this often
@@ -81,7 +74,7 @@ class StoreWriter:
             if disputed:
                 store.add_disputed((d.observation, d.reason) for d in disputed)
             if health is not None:
-                store.save_health(health_record(health))
+                store.save_health(health)
             if coverage is not None:
                 store.save_history_coverage(*coverage)
             if prune:

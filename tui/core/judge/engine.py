@@ -22,12 +22,12 @@ from tui.core.judge.closes import KeptCloses
 from tui.core.judge.status import collector_last_seen
 from tui.core.judge.then import judge_then, read_then
 from tui.core.judge.view import Earlier, ThemeView, build_views, make_context, pending_views
-from tui.core.model import Alert, Claim, Observation, Status, Verdict
+from tui.core.model import Alert, Claim, Health, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
 from tui.core.narratives.rules.verdict import off_text
 from tui.core.store.protocol import Store
-from tui.core.store.sqlite import CollectorInfo, HealthRecord
+from tui.core.store.sqlite import CollectorInfo
 from tui.core.tape import Tape
 
 FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not
@@ -77,7 +77,7 @@ class DashboardState:
     views: tuple[ThemeView, ...]
     verdicts: Mapping[str, Verdict]  # now, by claim id
     then: Mapping[str, Verdict]  # on each claim's own date, by claim id, where known
-    health: tuple[HealthRecord, ...] = ()
+    health: tuple[Health, ...] = ()
     flips: Mapping[str, tuple[Flip, ...]] = field(default_factory=dict)  # every flip seen, by claim id
     new_flips: tuple[Flip, ...] = ()  # the flips since the previous state
     collector: CollectorStatus | None = None  # LIVE only
@@ -127,7 +127,7 @@ class Engine:
         self._alert_seen: int | None = None  # the newest alert id already in a state
         self._acked: set[int] = set()  # acknowledged here, before the store says so
         self._alerts_read: tuple[list[Alert], int] | None = None  # LIVE: the store's newest alerts and unacked count
-        self._health_read: tuple[HealthRecord, ...] = ()
+        self._health_read: tuple[Health, ...] = ()
         self.closes = KeptCloses(store) if store is not None else None  # LIVE: past days' closes, kept
         self.use(narratives)
 
@@ -275,7 +275,7 @@ class Engine:
                 self._flips[claim_id] = (*self._flips.get(claim_id, ()), flip)
         return tuple(flips)
 
-    def _health(self, quiet: bool = False) -> tuple[HealthRecord, ...]:
+    def _health(self, quiet: bool = False) -> tuple[Health, ...]:
         """The sources' health; `quiet`: nothing was committed since it was last read, so it is the same."""
         if self.store is not None and not (quiet and self.state is not None):
             self._health_read = tuple(self.store.health())

@@ -50,7 +50,10 @@ def fingerprint(claim: Claim) -> str:
 
 
 class ThenCache(Protocol):
-    """Where final then-verdicts are kept between runs (the store); a tape file has none."""
+    """Where then-verdicts are kept between runs (the store); a tape file has none. A store opened read-only (a
+    read-only filesystem) is read, never written."""
+
+    read_only: bool
 
     def then_verdicts(self) -> dict[str, Cached]: ...
 
@@ -88,7 +91,7 @@ def judge_then(claims: Iterable[Claim], tape: Tape, settings: Settings,
                       verdict.deviation_pct, verdict.explanation, verdict.evidence)
         if kept != hit:  # a provisional answer is kept too, for the viewers, and written again only when it moves
             new.append((claim.id, kept))
-    if cache is not None and new:
+    if cache is not None and new and not cache.read_only:
         cache.save_then_verdicts(new)
     return found
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from tui.core.model import DISPUTED as DISPUTED  # re-exported: where older callers found them
 from tui.core.model import REFUSED as REFUSED
-from tui.core.model import Health, Observation, TapecheckError
+from tui.core.model import Observation, TapecheckError
 from tui.core.store.base import COPIED_TABLES as COPIED_TABLES
 from tui.core.store.base import COPY_MARK as COPY_MARK
 from tui.core.store.base import POST_REQUEST, SqlStore, Tx, bump
@@ -40,7 +40,6 @@ from tui.core.store.rows import to_ms as to_ms
 from tui.core.validate import SYNTHETIC_SOURCES as SYNTHETIC_SOURCES  # the demo's: refused, never mixed with real data
 
 T = TypeVar("T")
-HealthRecord = Health  # the name older callers use: one record, tui.core.model.Health
 
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
