@@ -51,6 +51,7 @@ def measure(store: Path, window_s: float, warmup_s: float) -> Idle:
             viewer.wait_for(PANELS_SHOWN, timeout=120)
             minimal.wait_for(READY, timeout=60)
             polled = collector.wait_until_polled(timeout=180, history=True)
+            collector.wait_until_judged(timeout=120)  # the then-verdicts' arrival is a transition, not idling
             time.sleep(warmup_s)
             cpu = (viewer.cpu_seconds(), collector.cpu_seconds(), minimal.cpu_seconds())
             out = (viewer.raw_bytes, minimal.raw_bytes)

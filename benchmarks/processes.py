@@ -93,6 +93,35 @@ class CollectorProcess:
                                    f"{self.tail()}")
             time.sleep(0.5)
 
+    def wait_until_judged(self, timeout: float = 180.0, settle_s: float = 5.0) -> float:
+        """Wait until the collector has judged the claims on their own dates (once the daily history came) and
+        kept them: the then-verdicts in the store, unchanged for `settle_s`. Before that, every viewer repaints
+        its panels' "then" columns once as they arrive: a transition, not an idle cost. Returns the seconds
+        waited (the timeout's, if they never settle)."""
+        started = time.monotonic()
+        last, since = -1, started
+        while time.monotonic() - started < timeout:
+            now = self.verdicts_mark()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= settle_s and (now > 0 or time.monotonic() - started >= 4 * settle_s):
+                break  # settled (or, after a while, nothing to judge)
+            time.sleep(0.5)
+        return time.monotonic() - started
+
+    def verdicts_mark(self) -> int:
+        """The store's change mark of the then-verdicts (0 while it is still being made)."""
+        try:
+            store = Store(self.store, read_only=True)
+        except TapecheckError:
+            return 0
+        try:
+            return store.changes().verdicts
+        except sqlite3.Error:
+            return 0
+        finally:
+            store.close()
+
     def health(self) -> list[Health]:
         """The sources' health as the collector last saved it ([] while it is still making the store)."""
         try:
