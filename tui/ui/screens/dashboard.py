@@ -193,8 +193,13 @@ class DashboardScreen(StateScreen):
         lang, diverged_only, needle = self.viewer.lang, self.diverged_only, self.text_filter.casefold()
         pending = self.shown is not None and self.shown.pending
         fresh = self.judging_shown and not pending  # "judging…" gives way: the columns fit the verdicts anew
+        whole = True  # every panel had its tables
         with self.app.batch_update():
             for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
+                tables = {t.has_class("series"): t for t in panel.query(PanelTable)}
+                if len(tables) < 2:  # a panel still being mounted, or being removed (D): filled once it is done
+                    whole = False
+                    continue
                 panel.index = index  # a panel before it may have gone with the user's file
                 panel.view = view
                 flagged = f" · {view.diverged}" if view.diverged.total else ""
@@ -203,15 +208,16 @@ class DashboardScreen(StateScreen):
                 if panel.border_title != title:  # setting it repaints the panel, even to the same text
                     panel.border_title = title
                 panel.set_class(view.diverged.total > 0, "has-diverged")
-                series_table = panel.query_one(".series", PanelTable)
+                series_table = tables[True]
                 series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series], fresh)
                 rows = [r for r in view.claims
                         if (not diverged_only or r.verdict.status is Status.DIVERGED)
                         and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
-                claims_table = panel.query_one(".claims", PanelTable)
+                claims_table = tables[False]
                 claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows], fresh)
-        self.first_shown = True
-        self.judging_shown = pending
+        if whole:
+            self.first_shown = True
+            self.judging_shown = pending
 
     def action_jump(self, number: int) -> None:
         panels = list(self.query(ThemePanel))
