@@ -373,7 +373,9 @@ def run_status(args: argparse.Namespace, settings: Settings, narratives: Callabl
     """One line from the store (read-only); the exit status is check's: 1 when a claim diverged, 4 when none
     could be judged."""
     from tui.core.judge.status import store_status
+    from tui.core.quickstatus import keep_settings
 
+    keep_settings(args.config, settings)  # what the fast path (tui/__main__.py) needs of a config seen valid
     store = open_existing_store(args, settings)
     try:
         status = store_status(store, narratives, settings, datetime.now(UTC))
