@@ -73,7 +73,7 @@ def main(argv: Sequence[str]) -> int | None:
     """Print the status line and return its exit status, or None (nothing printed) for the full path."""
     try:
         found = quick_status(argv, datetime.now(UTC))
-    except Exception:  # noqa: BLE001 - whatever it is, the full path meets it again and says it as it should
+    except Exception:  # whatever it is, the full path meets it again and says it as it should
         return None
     if found is None:
         return None

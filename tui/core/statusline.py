@@ -30,8 +30,8 @@ WRONG_THEN = "wrong then"
 class StoreStatus:
     """The figures of the status line, read from a store (and judged, when no collector keeps a summary)."""
 
-    __slots__ = ("counts", "btc", "btc_age_s", "collector", "wrong_then", "judged_by", "diverged_ours", "failing",
-                 "unacked", "btc_stale", "down_since")
+    __slots__ = ("btc", "btc_age_s", "btc_stale", "collector", "counts", "diverged_ours", "down_since", "failing",
+                 "judged_by", "unacked", "wrong_then")
 
     def __init__(self, counts: dict[str, int], btc: float | None, btc_age_s: float | None, collector: str,
                  wrong_then: int = 0, judged_by: str = "status", *, diverged_ours: int = 0,
@@ -113,7 +113,8 @@ def failing_sources(health: Iterable[tuple[str, str, str]]) -> tuple[str, ...]:
     """The sources whose last poll failed or was refused, from (source, kind, state) as stored, by name; a
     name from the store is shown with its control characters escaped (tui.core.printable, and its regular
     expressions, loaded only for a name that has some: printable() leaves a str.isprintable() name as it is)."""
-    names = sorted(source for source, kind, state in health if state in ("failing", "rate_limited") and kind != "alerts")
+    names = sorted(source for source, kind, state in health
+                   if state in ("failing", "rate_limited") and kind != "alerts")
     if all(name.isprintable() for name in names):
         return tuple(names)
     from tui.core.printable import printable
