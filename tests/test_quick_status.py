@@ -209,8 +209,8 @@ def test_what_the_fast_path_repeats_is_what_it_repeats() -> None:
     from tui.core.store import base, file, rows, sqlite
 
     assert quick.APPLICATION_ID == file.APPLICATION_ID and quick.FULL_CHECK_BYTES == file.FULL_CHECK_BYTES
-    assert quick.SMALL_TABLES == tuple(sorted(file.OUR_TABLES - {"observations"}))
-    assert quick.SCHEMA_VERSION == str(sqlite.SCHEMA_VERSION) and quick.COPY_MARK == base.COPY_MARK
+    assert tuple(sorted(file.OUR_TABLES - {"observations"})) == quick.SMALL_TABLES
+    assert str(sqlite.SCHEMA_VERSION) == quick.SCHEMA_VERSION and quick.COPY_MARK == base.COPY_MARK
     assert quick.BUSY_TIMEOUT_MS == sqlite.BUSY_TIMEOUT_MS and quick.FOREVER_MS == rows.FOREVER_MS
     assert quick.SPLIT_FACTOR == evaluate.SPLIT_FACTOR and quick.ENV_VAR == config.ENV_VAR
     assert quick.LAST_PER_SOURCE.split() == sqlite._LAST_PER_SOURCE.replace(":since", "0").split()
