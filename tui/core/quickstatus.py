@@ -9,10 +9,12 @@ the full path runs, and says what it says today: a command line other than `stat
 of this version or fails its check, no collector running, no fresh summary, any error at all.
 
 The config is not read here. The full path, once it has loaded and validated it with no warning, keeps what
-status needs of it ([store] path and url, [staleness] crypto) in the user cache dir, under the identity
-(device, inode, size, mtime, ctime) of each file it was read from and of the modules that read it; the fast
-path uses that only while every identity still matches, so that an edited, replaced, removed or newly made
-config file, or an upgrade, sends status down the full path, which reports a broken config as today.
+status needs of it ([store] path, whether a [store] url is set, [staleness] crypto) in the user cache dir,
+under the identity (device, inode, size, mtime, ctime) of each file it was read from and of the modules that
+read it; the fast path uses that only while every identity still matches, so that an edited, replaced, removed
+or newly made config file, or an upgrade, sends status down the full path, which reports a broken config as
+today. (A config's alert rules are checked by the rule language, whose modules are not in the key: an edit of
+those alone, in a checkout, is seen once the config or config.py changes.)
 """
 
 from __future__ import annotations
@@ -241,18 +243,23 @@ def keep_settings(config: object, settings: Settings) -> None:
     if None in key[1] or read != key[1] or any(abs(datetime.now().timestamp() - i[3] / 1e9) < RECENT_S
                                               for i in read if i):
         return
-    record = {"key": key, "store_path": settings.store.path, "store_url": settings.store.url,
+    record = {"key": key, "store_path": settings.store.path, "store_url": bool(settings.store.url),  # no password
               "crypto_max_age_s": settings.staleness.max_age_s(BTC)}
+    if kept_settings(None if config is None else str(config)) == record:
+        return  # kept already: a status with no collector, run every few seconds, writes nothing
     import json
 
+    temporary = f"{where}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(where), exist_ok=True)
-        temporary = f"{where}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as out:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
             json.dump(record, out)
         os.replace(temporary, where)
     except OSError:
-        return
+        try:
+            os.unlink(temporary)
+        except OSError:
+            return
 
 
 def store_location(option: str | None, kept: dict[str, Any]) -> str | None:
