@@ -2,8 +2,10 @@
 imports, e.g. `3 diverged · 1 stale · BTC 71,200 USD (30s) · collector ok`.
 
 While a collector runs it keeps a summary of what it judged last in the store (`summary_of`, at least every
-SUMMARY_EVERY_S), and `status` reads that: no narratives loaded, no claim judged, a start-up near a bare
-Python's. With no collector, or an old summary, `status` judges every claim itself.
+SUMMARY_EVERY_S), and `status` reads that: no narratives loaded, no claim judged. `python -m tui status` and
+the `tapecheck` command first try tui.core.quickstatus, which reads it with sqlite3 alone (a start-up near a
+bare Python's); this is the full path, taken when that one cannot answer: with no collector, or an old
+summary, `status` judges every claim itself. Both build tui.core.statusline.StoreStatus, so print alike.
 """
 
 from __future__ import annotations
