@@ -75,16 +75,18 @@ def main(argv: Sequence[str]) -> int | None:
     """Print the status line and return its exit status, or None (nothing printed) for the full path."""
     try:
         found = quick_status(argv, datetime.now(UTC))
+        if found is None:
+            return None
+        status, as_json = found
+        line = status.line
+        if as_json:
+            import json
+
+            line = json.dumps(status.json(), ensure_ascii=False)
+    except KeyboardInterrupt:
+        return 130  # as tui.cli.main
     except Exception:  # whatever it is, the full path meets it again and says it as it should
         return None
-    if found is None:
-        return None
-    status, as_json = found
-    line = status.line
-    if as_json:
-        import json
-
-        line = json.dumps(status.json(), ensure_ascii=False)
     try:
         print(line, flush=True)
     except BrokenPipeError:
