@@ -255,3 +255,17 @@ def test_the_command_lines_the_fast_path_takes() -> None:
     for refused in (["status", "--config", "c"], ["--json", "status"], ["status", "--store", "-x"],
                     ["status", "--store="], ["status", "status"], ["status", "--help"], ["--stor", "s", "status"]):
         assert quick.status_options(refused) is None, refused
+
+
+def test_with_no_store_named_the_store_is_the_user_data_dirs(tmp_path: Path) -> None:
+    quick.keep_settings(None, load_settings())
+    path = Path(platformdirs.user_data_dir("tapecheck")) / "tapecheck.sqlite"
+    path.parent.mkdir(parents=True)
+    store = Store(path)
+    try:
+        assert store.try_lock_collector()
+        store.save_summary({**SUMMARY, "at": at(20).isoformat()})
+        found = quick.quick_status(["status"], NOW)
+        assert found is not None and found[0].line == store_status(store, refuse_to_load, load_settings(), NOW).line
+    finally:
+        store.close()
