@@ -269,3 +269,21 @@ def test_with_no_store_named_the_store_is_the_user_data_dirs(tmp_path: Path) -> 
         assert found is not None and found[0].line == store_status(store, refuse_to_load, load_settings(), NOW).line
     finally:
         store.close()
+
+
+def test_a_store_on_either_backend_reads_alike_through_python_m_tui(location: str) -> None:
+    """A PostgreSQL store takes the full path (the fast one is for SQLite files); both print the same line."""
+    from tui.core.store.location import open_store
+
+    quick.keep_settings(None, load_settings())
+    store = open_store(location)
+    try:
+        assert store.try_lock_collector()
+        store.append([obs(BTC, 71_000, datetime.now(UTC) - timedelta(seconds=75), "kraken")])
+        store.save_summary({**SUMMARY, "at": datetime.now(UTC).isoformat()})
+        expected = store_status(store, refuse_to_load, load_settings(), datetime.now(UTC)).line
+        done = run("-m", "tui", "status", "--store", location)
+        assert (done.stdout.strip(), done.returncode) == (expected, 1), done.stderr
+        assert (quick.quick_status(["status", "--store", location], datetime.now(UTC)) is None) == ("://" in location)
+    finally:
+        store.close()
