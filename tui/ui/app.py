@@ -56,6 +56,7 @@ class TapecheckApp(App[None]):
 
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {TapecheckCommands}
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[None]]]] = {"sources": SourcesScreen}  # built once, kept
     TITLE = "tapecheck"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -303,7 +304,8 @@ class TapecheckApp(App[None]):
             self.push_screen(kind())
 
     def action_sources(self) -> None:
-        self.show(SourcesScreen)
+        if not isinstance(self.screen, SourcesScreen):
+            self.push_screen("sources")  # the one kept (SCREENS): brought up to date as it is shown
 
     def action_articles(self) -> None:
         self.show(import_module("tui.ui.screens.articles").ArticlesScreen)  # loaded when first asked for

@@ -8,7 +8,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -16,6 +16,7 @@ from tui.core.model import DISPUTED, REFUSED, Health
 from tui.core.narratives.names import with_names
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
+from widgets.footer import KeyFooter
 from widgets.header_line import HeaderLine, Pill, pill_text
 from widgets.table import KeyTable
 
@@ -23,7 +24,11 @@ from widgets.table import KeyTable
 class SourcesScreen(StateScreen):
     """Every source's health, as the collector last stored it: state, latency, failures, last success, next
     attempt and last error; the ages move each second. The last error takes the room the terminal has left, and
-    the highlighted source's is shown whole below the table."""
+    the highlighted source's is shown whole below the table.
+
+    Built once and kept (the app's SCREENS): `s` shows it again, and each showing brings it up to the newest
+    state, with its ages, before its first frame, touching only the cells that changed. Hidden, it follows
+    nothing."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     COLUMNS = ("source", "state", "latency", "failures", "last success", "next attempt", "last error")
@@ -35,14 +40,12 @@ class SourcesScreen(StateScreen):
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
-        mode = self.viewer.feed.mode
-        if mode != "LIVE":
-            yield Static(f"{mode} mode: no source is polled.", id="sources-note")
+        yield Static("", id="sources-note")  # shown outside LIVE mode: the feed can change (D) while it is kept
         table = KeyTable(id="sources", cursor_type="row")
         table.add_columns(*self.COLUMNS)
         yield table
         yield Static("", id="source-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def show_state(self, state: DashboardState) -> None:
         self.health = list(state.health)
@@ -53,6 +56,23 @@ class SourcesScreen(StateScreen):
 
     def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
         self.redraw()
+
+    def on_screen_resume(self) -> None:
+        """Shown (again): the newest state's sources and ages, the cursor on the first source in trouble, as on a
+        page opened anew; before its first frame, so that nothing stale is ever drawn."""
+        state = self.viewer.state
+        self.health = list(state.health) if state is not None else []
+        self.placed = False
+        self.show_mode()
+        self.redraw()
+        self.refresh_header()
+
+    def show_mode(self) -> None:
+        note = self.query_one("#sources-note", Static)
+        mode = self.viewer.feed.mode
+        note.display = mode != "LIVE"
+        if note.display:
+            note.update(f"{mode} mode: no source is polled.")
 
     def on_resize(self) -> None:
         self.redraw()
