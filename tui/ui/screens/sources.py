@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
@@ -37,6 +38,7 @@ class SourcesScreen(StateScreen):
         super().__init__()
         self.health: list[Health] = []
         self.placed = False  # the cursor has been put on the first source in trouble
+        self.styled_for: tuple[object, tuple[str, bool]] | None = None  # the CSS rules, theme and focus when shown
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
@@ -57,9 +59,16 @@ class SourcesScreen(StateScreen):
     def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
         self.redraw()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         """Shown (again): the newest state's sources and ages, the cursor on the first source in trouble, as on a
-        page opened anew; before its first frame, so that nothing stale is ever drawn."""
+        page opened anew; before its first frame, so that nothing stale is ever drawn. Textual works out every
+        widget's styles again on each showing (Screen._on_screen_resume, which runs after this); that is left
+        out when the stylesheet, theme and focus are the ones it was styled with."""
+        app = self.app
+        rules, theme = app.stylesheet.rules, (app.theme, app.app_focus)  # the rules are parsed anew on any change
+        if self.styled_for is not None and self.styled_for[0] is rules and self.styled_for[1] == theme:
+            event.refresh_styles = False
+        self.styled_for = (rules, theme)
         state = self.viewer.state
         self.health = list(state.health) if state is not None else []
         self.placed = False
@@ -107,10 +116,11 @@ class SourcesScreen(StateScreen):
         self.show_detail()
 
     def error_room(self, rows: list[list[str]]) -> int:
-        """The width left for the last error once the other columns have theirs (each with a cell's padding)."""
+        """The width left for the last error once the other columns have theirs (each with a cell's padding). The page
+        is as wide as the terminal; its own size, as it is shown again, is the one it had when last laid out."""
         widths = [max([cell_len(title), *(cell_len(row[i]) for row in rows)]) + 2
                   for i, title in enumerate(self.COLUMNS[:-1])]
-        return max(len("last error"), self.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
+        return max(len("last error"), self.app.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
 
     def on_data_table_row_highlighted(self) -> None:
         self.show_detail()
