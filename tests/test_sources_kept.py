@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tests.conftest import DATA
 from tests.pilot import shown, sources_page, until
-from tests.test_snapshots import NOW
+from tests.test_snapshots import NOW, sources_app
 from tui.core import format as fmt
 from tui.core.config import load_settings
 from tui.core.judge.engine import Engine
@@ -74,3 +74,21 @@ async def test_the_page_says_when_nothing_is_polled() -> None:
         await pilot.pause()
         note = tapecheck.screen.query_one("#sources-note", Static)
         assert note.display and str(note.render()) == "SNAPSHOT mode: no source is polled."
+
+
+async def test_the_page_opened_again_after_the_terminal_narrowed_fits_it(tmp_path: Path) -> None:
+    tapecheck, store = sources_app(tmp_path / "s.sqlite")  # mempool's last error is longer than 90 columns
+    async with tapecheck.run_test(size=(160, 30)) as pilot:
+        await shown(pilot, tapecheck)
+        page = await sources_page(pilot, tapecheck)
+        table = page.query_one("#sources", KeyTable)
+        assert table.virtual_size.width > 90
+        await pilot.press("escape")
+        await until(pilot, lambda: tapecheck.screen is tapecheck.dashboard, "the dashboard")
+        await pilot.resize_terminal(90, 24)
+        await pilot.press("s")
+        await until(pilot, lambda: tapecheck.screen is page and page.size.width == 90, "the page, laid out again")
+        await pilot.pause()
+        assert table.virtual_size.width <= 90  # the error column shrank with the terminal: no sideways scroll
+        assert row(table, "mempool")[6].endswith("…")
+    store.close()

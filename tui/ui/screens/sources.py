@@ -38,6 +38,7 @@ class SourcesScreen(StateScreen):
         super().__init__()
         self.health: list[Health] = []
         self.placed = False  # the cursor has been put on the first source in trouble
+        self.drawn_width = 0  # the terminal's width when the table was last filled: narrower, its columns shrink
         self.styled_for: tuple[object, tuple[str, bool]] | None = None  # the CSS rules, theme and focus when shown
 
     def compose(self) -> ComposeResult:
@@ -108,8 +109,10 @@ class SourcesScreen(StateScreen):
                          Text(fmt.count(h.failures), justify="right"), ago(h.last_success), nxt])
         errors = ["" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "") for h in self.health]
         room = self.error_room([[str(c) for c in row] for row in rows])
+        width, self.drawn_width = self.drawn_width, self.app.size.width  # a column only grows, unless told afresh
         table.show_rows([(h.source, [*row, clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
-                                                                                           strict=True)])
+                                                                                           strict=True)],
+                        fresh=width != self.drawn_width)
         if rows and not self.placed:  # the page opens on the first source in trouble, its error whole below
             self.placed = True
             table.move_cursor(row=next((i for i, error in enumerate(errors) if error), 0))
