@@ -10,6 +10,7 @@ messages (tui.ui.messages). The dashboard process never imports ccxt, yfinance o
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from importlib import import_module
@@ -56,6 +57,7 @@ class TapecheckApp(App[None]):
 
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {TapecheckCommands}
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[None]]]] = {"sources": SourcesScreen}  # built once, kept
     TITLE = "tapecheck"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -81,6 +83,7 @@ class TapecheckApp(App[None]):
         self.state: DashboardState | None = None
         self.told_nothing_answers = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
+        self.heap_frozen = False  # see freeze_heap
         self.narrative_watch = NarrativeWatch(narratives)  # the user's files as last read
         plain_scrollbars(self.no_color)  # without colour, Textual's scrollbars leave stray glyphs
         for theme in THEMES:
@@ -117,6 +120,16 @@ class TapecheckApp(App[None]):
         self.feed.stop()
         self.narrative_watch.reader.stop()  # a reading of the user's files under way ends with the app
         release_signals()
+        if self.heap_frozen:
+            gc.unfreeze()  # what the app kept for its life can go now, cycles and all
+
+    def freeze_heap(self) -> None:
+        """Collect once, then leave every object alive (the modules, the screens, the narratives: kept for the
+        app's life) out of later collections. Otherwise each full collection walks them all again, 50-70 ms every
+        few seconds on the event loop, and the first after start-up lands on whatever key is pressed then."""
+        if self.is_running:
+            gc.collect()
+            gc.freeze()
 
     def _handle_exception(self, error: Exception) -> None:
         log_crash(error)  # Textual then exits with status 1; the traceback it would print is dropped below
@@ -151,6 +164,9 @@ class TapecheckApp(App[None]):
             self.tick()  # the header and the clock with it
         if state.pending:  # the first frame's state judged nothing yet
             return
+        if not self.heap_frozen:  # after the first judged frame: see freeze_heap
+            self.heap_frozen = True
+            self.call_after_refresh(self.freeze_heap)
         if not self.told_nothing_answers and notices.nothing_answers(state):
             self.told_nothing_answers = True
             self.notify(notices.NOTHING_ANSWERS, title="Nothing to show yet", severity="warning", timeout=60)
@@ -303,7 +319,8 @@ class TapecheckApp(App[None]):
             self.push_screen(kind())
 
     def action_sources(self) -> None:
-        self.show(SourcesScreen)
+        if not isinstance(self.screen, SourcesScreen):
+            self.push_screen("sources")  # the one kept (SCREENS): brought up to date as it is shown
 
     def action_articles(self) -> None:
         self.show(import_module("tui.ui.screens.articles").ArticlesScreen)  # loaded when first asked for

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -22,6 +22,7 @@ from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed
+from widgets.footer import KeyFooter
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
@@ -103,7 +104,7 @@ class DashboardScreen(StateScreen):
         yield VerticalScroll(id="panels")
         yield Static(f"The terminal is too small for tapecheck: it needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
                      id="too-small")
-        yield Footer()
+        yield KeyFooter()  # rebuilt only when its keys change, not on each return from a page
 
     def fit(self, size: Size) -> None:
         """Lay the panels out for the terminal: two columns when wide, a message when too small to draw."""

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -16,6 +17,7 @@ from tui.core.model import DISPUTED, REFUSED, Health
 from tui.core.narratives.names import with_names
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
+from widgets.footer import KeyFooter
 from widgets.header_line import HeaderLine, Pill, pill_text
 from widgets.table import KeyTable
 
@@ -23,7 +25,11 @@ from widgets.table import KeyTable
 class SourcesScreen(StateScreen):
     """Every source's health, as the collector last stored it: state, latency, failures, last success, next
     attempt and last error; the ages move each second. The last error takes the room the terminal has left, and
-    the highlighted source's is shown whole below the table."""
+    the highlighted source's is shown whole below the table.
+
+    Built once and kept (the app's SCREENS): `s` shows it again, and each showing brings it up to the newest
+    state, with its ages, before its first frame, touching only the cells that changed. Hidden, it follows
+    nothing."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     COLUMNS = ("source", "state", "latency", "failures", "last success", "next attempt", "last error")
@@ -32,17 +38,17 @@ class SourcesScreen(StateScreen):
         super().__init__()
         self.health: list[Health] = []
         self.placed = False  # the cursor has been put on the first source in trouble
+        self.drawn_width = 0  # the terminal's width when the table was last filled: narrower, its columns shrink
+        self.styled_for: tuple[object, tuple[str, bool]] | None = None  # the CSS rules, theme and focus when shown
 
     def compose(self) -> ComposeResult:
         yield HeaderLine()
-        mode = self.viewer.feed.mode
-        if mode != "LIVE":
-            yield Static(f"{mode} mode: no source is polled.", id="sources-note")
+        yield Static("", id="sources-note")  # shown outside LIVE mode: the feed can change (D) while it is kept
         table = KeyTable(id="sources", cursor_type="row")
         table.add_columns(*self.COLUMNS)
         yield table
         yield Static("", id="source-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def show_state(self, state: DashboardState) -> None:
         self.health = list(state.health)
@@ -53,6 +59,30 @@ class SourcesScreen(StateScreen):
 
     def on_mount(self) -> None:  # Textual also runs StateScreen.on_mount
         self.redraw()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown (again): the newest state's sources and ages, the cursor on the first source in trouble, as on a
+        page opened anew; before its first frame, so that nothing stale is ever drawn. Textual works out every
+        widget's styles again on each showing (Screen._on_screen_resume, which runs after this); that is left
+        out when the stylesheet, theme and focus are the ones it was styled with."""
+        app = self.app
+        rules, theme = app.stylesheet.rules, (app.theme, app.app_focus)  # the rules are parsed anew on any change
+        if self.styled_for is not None and self.styled_for[0] is rules and self.styled_for[1] == theme:
+            event.refresh_styles = False
+        self.styled_for = (rules, theme)
+        state = self.viewer.state
+        self.health = list(state.health) if state is not None else []
+        self.placed = False
+        self.show_mode()
+        self.redraw()
+        self.refresh_header()
+
+    def show_mode(self) -> None:
+        note = self.query_one("#sources-note", Static)
+        mode = self.viewer.feed.mode
+        note.display = mode != "LIVE"
+        if note.display:
+            note.update(f"{mode} mode: no source is polled.")
 
     def on_resize(self) -> None:
         self.redraw()
@@ -79,18 +109,21 @@ class SourcesScreen(StateScreen):
                          Text(fmt.count(h.failures), justify="right"), ago(h.last_success), nxt])
         errors = ["" if h.state in ("ok", "slow", "waiting") else self.named(h.last_error or "") for h in self.health]
         room = self.error_room([[str(c) for c in row] for row in rows])
+        width, self.drawn_width = self.drawn_width, self.app.size.width  # a column only grows, unless told afresh
         table.show_rows([(h.source, [*row, clip(error, room)]) for h, row, error in zip(self.health, rows, errors,
-                                                                                           strict=True)])
+                                                                                           strict=True)],
+                        fresh=width != self.drawn_width)
         if rows and not self.placed:  # the page opens on the first source in trouble, its error whole below
             self.placed = True
             table.move_cursor(row=next((i for i, error in enumerate(errors) if error), 0))
         self.show_detail()
 
     def error_room(self, rows: list[list[str]]) -> int:
-        """The width left for the last error once the other columns have theirs (each with a cell's padding)."""
+        """The width left for the last error once the other columns have theirs (each with a cell's padding). The page
+        is as wide as the terminal; its own size, as it is shown again, is the one it had when last laid out."""
         widths = [max([cell_len(title), *(cell_len(row[i]) for row in rows)]) + 2
                   for i, title in enumerate(self.COLUMNS[:-1])]
-        return max(len("last error"), self.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
+        return max(len("last error"), self.app.size.width - sum(widths) - 4)  # the error's padding, a scrollbar
 
     def on_data_table_row_highlighted(self) -> None:
         self.show_detail()
