@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
-from tui.collect.alerting import JUDGE_EVERY_S, Alerting, OneAtATime
+from tui.collect.alerting import Alerting, OneAtATime
 from tui.collect.consistency import seed_from_store
 from tui.collect.executor import use_daemon_threads
 from tui.collect.poller import Health, Poller
@@ -126,7 +126,7 @@ class Collector:
         self.alerting.start()
         await self.answer_requests(0, only_acks=True)  # acknowledged while no collector ran
         await self.forget_removed_claims()
-        last_viewer = last_alerts = last_look = time.monotonic()
+        last_viewer = last_look = time.monotonic()
         logger.info("collecting into %s (pid %d)", self.store.location, self._info.pid)
         try:
             while not stop.is_set():
@@ -142,9 +142,7 @@ class Collector:
                 if self.narratives.dirs and time.monotonic() - last_look >= NARRATIVES_S:
                     last_look = time.monotonic()
                     self.reloading.request()  # in a task of its own: a long reading never holds this loop
-                if time.monotonic() - last_alerts >= JUDGE_EVERY_S:
-                    last_alerts = time.monotonic()
-                    self.alerting.judging.request()
+                self.alerting.due()  # every claim and rule, when it is time (values age with the clock alone)
                 if self.linger_s is not None:
                     if attached:
                         last_viewer = time.monotonic()
@@ -274,8 +272,9 @@ class Collector:
         await self.recorder.on_result(source, result, health)
         if result is not None and isinstance(source, HistoryJob):
             self.judge_then_later()
-        elif result is not None and result.observations:
-            self.alerting.judging.request()
+        if result is not None:  # the claims and rules reading what was written (values, or values disputed)
+            self.alerting.written({*(o.series for o in result.observations),
+                                   *(d.observation.series for d in result.disputed)})
 
     def judge_then_later(self) -> None:
         """Judge every claim on its own date from the stored history, in a thread, one judgement at a time."""
