@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 JUDGE_EVERY_S = 5.0
 JUDGE_EVERY_MAX_S = 30.0
 JUDGE_GAP_S = 1.0  # and at most once a second, however many sources answer meanwhile
+WRITE_SETTLE_S = 1.0  # a write is judged this long after it: the other exchanges of its round answer meanwhile
 QUEUE_MAX = 1000  # alerts waiting for the command; past this they are kept, marked not delivered
 COMMAND = "alert command"  # its health record's name
 
@@ -285,6 +286,8 @@ class Alerting:
             self.judging.request()
 
     async def _judge(self) -> None:
+        if not self._everything and self._written:  # one judgement for a round of sources answering together
+            await asyncio.sleep(WRITE_SETTLE_S)
         everything, written = self._everything, self._written
         if not everything and not written:
             return
