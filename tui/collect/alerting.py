@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from tui.collect.windows import COLLECTOR_WINDOWS
 from tui.core.config import Settings
 from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.status import SUMMARY_EVERY_S, summary_of
@@ -33,7 +34,6 @@ from tui.core.judge.then import fingerprint
 from tui.core.judge.view import make_context
 from tui.core.model import Alert, Cached, Claim, Health, TapecheckError, Verdict
 from tui.core.narratives.claims import Narratives
-from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.narratives.rules.evaluate import PastDays
 from tui.core.narratives.rules.verdict import judge_all
 from tui.core.printable import printable
@@ -353,7 +353,7 @@ class Alerting:
             tuple(r for r in self.settings.alerts.rules if assets(r.rule.series) & written)
         if not claims and not alert_rules:
             return []
-        ctx = make_context(self.store, now, self.settings, self.past_days, POLARS_WINDOWS)
+        ctx = make_context(self.store, now, self.settings, self.past_days, COLLECTOR_WINDOWS)
         verdicts = judge_all(claims, ctx)
         if written is None:
             self.verdicts = {}

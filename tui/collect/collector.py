@@ -32,12 +32,12 @@ from tui.collect.recorder import Recorder
 from tui.collect.sources.base import FetchResult, Source
 from tui.collect.sources.registry import HistoryJob, Planned, build_sources, resume_history
 from tui.collect.sources.wanted import Wanted, wanted
+from tui.collect.windows import COLLECTOR_WINDOWS
 from tui.core.config import Settings
 from tui.core.judge.then import judge_then
 from tui.core.model import TapecheckError
 from tui.core.narratives.claims import Narratives, narratives_signature
 from tui.core.narratives.reader import NarrativeReader
-from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.process import STOP_SIGNALS, on_signals
 from tui.core.store.protocol import Store
 from tui.core.store.rows import this_collector
@@ -89,7 +89,7 @@ class Collector:
         self.poller: Poller | None = None
         self.then_judging = OneAtATime(
             lambda: asyncio.to_thread(judge_then, self.narratives.claims, self.store, self.settings, self.store,
-                                      POLARS_WINDOWS),
+                                      COLLECTOR_WINDOWS),
             "judging claims on their own dates")  # a store that cannot be written: the next history fetch retries
         self.alerting = Alerting(settings, narratives, store)
         self._info = this_collector()
