@@ -1,7 +1,8 @@
-"""The collector's alerts: judged after every write and every few seconds (staleness moves with the clock alone),
-kept in the store for every dashboard and `tapecheck alerts`, and delivered: to `[alerts] command` (the alert as
-JSON on stdin, never through a shell, killed after `command_timeout_s`) and, with `[alerts] desktop`, as a
-desktop notification.
+"""The collector's alerts: judged after every write (the claims and rules that read what was written) and, every
+claim and rule, every few seconds (staleness moves with the clock alone) and when a cooldown ends; kept in the
+store for every dashboard and `tapecheck alerts`, and delivered: to `[alerts] command` (the alert as JSON on
+stdin, never through a shell, killed after `command_timeout_s`) and, with `[alerts] desktop`, as a desktop
+notification.
 
 Delivery runs in one task of its own, one alert after another, so a slow or hanging command never holds the
 collector's loop, its polls or its writes; what it says (ok, or why it failed) is kept with the alert and in
@@ -21,18 +22,18 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from tui.collect.windows import COLLECTOR_WINDOWS
 from tui.core.config import Settings
 from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.status import SUMMARY_EVERY_S, summary_of
 from tui.core.judge.then import fingerprint
 from tui.core.judge.view import make_context
-from tui.core.model import Alert, Health, TapecheckError, Verdict
+from tui.core.model import Alert, Cached, Claim, Health, TapecheckError, Verdict
 from tui.core.narratives.claims import Narratives
-from tui.core.narratives.rules.columnar import POLARS_WINDOWS
 from tui.core.narratives.rules.evaluate import PastDays
 from tui.core.narratives.rules.verdict import judge_all
 from tui.core.printable import printable
@@ -40,8 +41,13 @@ from tui.core.store.protocol import Store
 
 logger = logging.getLogger(__name__)
 
-JUDGE_EVERY_S = 5.0  # alerts are judged at least this often, data or not: values age into stale
+# Every claim and rule is judged, data or not, within a quarter of the shortest staleness (values age into stale
+# with the clock alone), but no more often than JUDGE_EVERY_S nor less than JUDGE_EVERY_MAX_S; between those
+# judgements, a write judges only the claims and rules that read what it wrote.
+JUDGE_EVERY_S = 5.0
+JUDGE_EVERY_MAX_S = 30.0
 JUDGE_GAP_S = 1.0  # and at most once a second, however many sources answer meanwhile
+WRITE_SETTLE_S = 1.0  # a write is judged this long after it: the other exchanges of its round answer meanwhile
 QUEUE_MAX = 1000  # alerts waiting for the command; past this they are kept, marked not delivered
 COMMAND = "alert command"  # its health record's name
 
@@ -198,8 +204,31 @@ async def run_command(argv: list[str], stdin: bytes, timeout_s: float) -> str:
     return f"failed: exit status {code}{why}"
 
 
+def judge_every_s(settings: Settings) -> float:
+    """How often every claim and rule is judged, data or not: a quarter of the shortest staleness, within
+    [JUDGE_EVERY_S, JUDGE_EVERY_MAX_S] (crypto stale after 120 s: every 30 s)."""
+    kept = settings.staleness
+    shortest = min(kept.crypto, kept.equity, kept.index, kept.fx, kept.commodity, kept.network)
+    return min(JUDGE_EVERY_MAX_S, max(JUDGE_EVERY_S, shortest / 4))
+
+
+def asset(series: str) -> str:
+    """What a written value touches: its series' `kind:symbol` (a market cap is read from the price and the share
+    count too: every field of an asset is one)."""
+    return series.rpartition(":")[0]
+
+
+def assets(series: Iterable[str]) -> frozenset[str]:
+    return frozenset(asset(s) for s in series)
+
+
 class Alerting:
-    """Judges, keeps and delivers the collector's alerts."""
+    """Judges, keeps and delivers the collector's alerts.
+
+    `written(series)` after each write asks for a judgement of the claims and rules reading those series' assets;
+    `due()`, asked at each of the collector's ticks, asks for one of everything when it is time (judge_every_s, a
+    cooldown ending, the claims changed). Verdicts of claims not judged again are kept from their last judgement:
+    nothing they read has been written since."""
 
     def __init__(self, settings: Settings, narratives: Narratives, store: Store) -> None:
         self.settings = settings
@@ -210,6 +239,13 @@ class Alerting:
         self._summary: dict[str, object] | None = None  # the last summary kept for `tapecheck status`
         self._summary_at = float("-inf")
         self.judging = OneAtATime(self._judge, "judging alerts", JUDGE_GAP_S)
+        self.every_s = judge_every_s(settings)
+        self.verdicts: dict[str, Verdict] = {}  # each claim's last verdict, for the summary
+        self._written: set[str] = set()  # assets written since the last judgement
+        self._everything = True  # the next judgement judges every claim and rule
+        self._everything_at = float("-inf")  # when every claim and rule was last judged (time.monotonic)
+        self._reads: dict[str, frozenset[str]] = {}  # claim id -> the assets its rule reads
+        self._then: tuple[int, dict[str, Cached]] | None = None  # the store's then-verdicts, by their change mark
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(QUEUE_MAX)
         self.health = Health(COMMAND, "alerts", None, None, None, None, 0, None, "waiting")
         self._delivering: asyncio.Task[None] | None = None
@@ -233,8 +269,38 @@ class Alerting:
             logger.warning("%d alerts not delivered before the collector stopped (kept in the store)",
                            self.queue.qsize())
 
+    def written(self, series: Iterable[str]) -> None:
+        """Values of `series` were written: judge the claims and rules that read them (soon, off the loop)."""
+        touched = assets(series)
+        if touched:
+            self._written |= touched
+            self.judging.request()
+
+    def due(self) -> None:
+        """Ask for a judgement of every claim and rule when it is time: every `every_s`, and as a cooldown ends
+        (a change that lasted is alerted then)."""
+        if self._everything or time.monotonic() - self._everything_at >= self.every_s or (
+                self.judge is not None and (ends := self.judge.cooldown_ends()) is not None
+                and ends <= datetime.now(UTC)):
+            self._everything = True
+            self.judging.request()
+
     async def _judge(self) -> None:
-        for alert in await asyncio.to_thread(self.judge_now, datetime.now(UTC)):
+        if not self._everything and self._written:  # one judgement for a round of sources answering together
+            await asyncio.sleep(WRITE_SETTLE_S)
+        everything, written = self._everything, self._written
+        if not everything and not written:
+            return
+        self._everything, self._written = False, set()
+        if everything:
+            self._everything_at = time.monotonic()
+        try:
+            fired = await asyncio.to_thread(self.judge_now, datetime.now(UTC), None if everything else written)
+        except BaseException:
+            self._everything = self._everything or everything  # judged again at the next tick
+            self._written |= written
+            raise
+        for alert in fired:
             logger.info("alert %d: %s", alert.id, alert.line)
             if not self.delivers:
                 continue
@@ -248,11 +314,12 @@ class Alerting:
         point, as at start-up, and every claim's last alert in the store its baseline."""
         self.narratives = narratives
         self.judge = None
+        self._everything = True
 
     def _keep_summary(self, verdicts: list[Verdict], now: datetime) -> None:
         """Keep what `tapecheck status` shows in the store, when it changed or SUMMARY_EVERY_S after the last
         time (status trusts a summary as long as it is fresh): status then judges nothing itself."""
-        summary = summary_of(self.narratives, verdicts, self.store.then_verdicts(), fingerprint)
+        summary = summary_of(self.narratives, verdicts, self._then_verdicts(), fingerprint)
         if summary == self._summary and time.monotonic() - self._summary_at < SUMMARY_EVERY_S:
             return
         try:
@@ -262,16 +329,38 @@ class Alerting:
             return
         self._summary, self._summary_at = summary, time.monotonic()
 
-    def judge_now(self, now: datetime) -> list[Alert]:
-        """Judge every claim and rule on the store at `now`; keep what fires; return it (blocking: a thread)."""
+    def _then_verdicts(self) -> Mapping[str, Cached]:
+        """The store's then-verdicts, read again only when they changed."""
+        mark = self.store.changes().verdicts
+        if self._then is None or self._then[0] != mark:
+            self._then = (mark, self.store.then_verdicts())
+        return self._then[1]
+
+    def _claims_reading(self, written: frozenset[str] | set[str]) -> list[Claim]:
+        return [c for c in self.narratives.claims if self._reads[c.id] & written]
+
+    def judge_now(self, now: datetime, written: set[str] | None = None) -> list[Alert]:
+        """Judge the claims and rules on the store at `now` (every one, or with `written`, those that read these
+        assets); keep what fires; return it (blocking: a thread)."""
         if self.judge is None:  # the baselines: what the store's last alerts said
             rules = {c.id: c.rule for c in self.narratives.claims if c.rule is not None}
             self.judge = AlertJudge(self.settings.alerts, rules, self.store.last_alerts())
-        ctx = make_context(self.store, now, self.settings, self.past_days, POLARS_WINDOWS)
-        verdicts = judge_all(self.narratives.claims, ctx)
-        self._keep_summary(verdicts, now)
+            self._reads = {c.id: assets(c.series) for c in self.narratives.claims}
+            self.verdicts = {}
+            written = None  # new claims: every one judged
+        claims = self.narratives.claims if written is None else self._claims_reading(written)
+        alert_rules = self.settings.alerts.rules if written is None else \
+            tuple(r for r in self.settings.alerts.rules if assets(r.rule.series) & written)
+        if not claims and not alert_rules:
+            return []
+        ctx = make_context(self.store, now, self.settings, self.past_days, COLLECTOR_WINDOWS)
+        verdicts = judge_all(claims, ctx)
+        if written is None:
+            self.verdicts = {}
+        self.verdicts.update((v.claim_id, v) for v in verdicts)
+        self._keep_summary([self.verdicts[c.id] for c in self.narratives.claims if c.id in self.verdicts], now)
         drafts = {c.id for c in self.narratives.claims if c.draft}  # a draft is never alerted on
-        fired = self.judge.judge([v for v in verdicts if v.claim_id not in drafts], ctx)
+        fired = self.judge.judge([v for v in verdicts if v.claim_id not in drafts], ctx, alert_rules)
         if not fired:
             return []
         try:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -27,6 +29,31 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):  # musl and other C libraries have no mallopt
         pass
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None (another platform or C library)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # musl answers nothing (or raises): no malloc_trim there
+            return None
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, ValueError, AttributeError):
+        return None
+    return trim
+
+
+def release_free_memory() -> bool:
+    """Give the C allocator's free pages back to the system (glibc's malloc_trim; elsewhere nothing happens, and
+    False). A long-running collector's threads leave freed memory in their arenas, which glibc keeps resident:
+    ~10 MB after 10,000 polls. It takes a few milliseconds: call it now and then, from a worker thread."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

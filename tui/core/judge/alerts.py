@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tui.core import format as fmt
 from tui.core.config import AlertRule, AlertSettings
@@ -66,10 +66,19 @@ class AlertJudge:
     seen: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)  # key -> the store's last alert
     _tracks: dict[str, _Track] = field(default_factory=dict)
 
-    def judge(self, verdicts: Iterable[Verdict], ctx: Context) -> list[Alert]:
-        """The alerts that fire at ctx.now, given every claim's verdict now and the context the rules read."""
+    def judge(self, verdicts: Iterable[Verdict], ctx: Context, rules: Iterable[AlertRule] | None = None) -> list[Alert]:
+        """The alerts that fire at ctx.now, given the claims' verdicts now and the context the rules read; `rules`:
+        the alert rules to judge (by default every one). A claim or rule left out keeps its state."""
         fired = [a for v in verdicts if (a := self._claim(v, ctx.now)) is not None]
-        return fired + [a for r in self.settings.rules if (a := self._rule(r, ctx)) is not None]
+        chosen = self.settings.rules if rules is None else rules
+        return fired + [a for r in chosen if (a := self._rule(r, ctx)) is not None]
+
+    def cooldown_ends(self) -> datetime | None:
+        """The first moment a change held back by a cooldown may be alerted (judged again then), or None."""
+        cooldown = timedelta(seconds=self.settings.cooldown_s)
+        waiting = [t.alerted_at + cooldown for t in self._tracks.values()
+                   if t.alerted_at is not None and t.state is not None and t.state != t.alerted]
+        return min(waiting, default=None)
 
     def _track(self, key: str, first: str | None) -> _Track:
         track = self._tracks.get(key)
