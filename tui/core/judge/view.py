@@ -7,6 +7,7 @@ the screens only lay it out.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -50,6 +51,19 @@ class SeriesRow:
     @property
     def value_text(self) -> str:
         return "—" if self.value is None else fmt.quantity(self.value, self.unit, fmt.series_kind([self.series]))
+
+    def age_text(self, later_s: float = 0.0) -> str:
+        """The age a panel shows `later_s` seconds after the row was read, in steps (fmt.age_step): `stale 45s`,
+        `closed 20m`, `<15s`; `—` without a value."""
+        age = fmt.age_step(self.age_s + later_s, coarse=self.state == "closed") if self.age_s is not None else "—"
+        return f"stale {age}" if self.state == "stale" else f"closed {age}" if self.state == "closed" else age
+
+    def age_text_until(self, later_s: float) -> float:
+        """The `later_s` from which age_text reads otherwise than at `later_s` (never, without a value): a panel's
+        clock repaints the cell then, and touches nothing before."""
+        if self.age_s is None:
+            return math.inf
+        return next_age_step(self.age_s + later_s, coarse=self.state == "closed") - self.age_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +121,21 @@ class ThemeView:
         """The articles' sentences WRONG on their own date (claims quoting one sentence count once)."""
         return tally.wrong_then((c.then for c in self.claims if c.then is not None),
                                 {c.claim.id: c.claim for c in self.claims})
+
+
+def next_age_step(seconds: float, coarse: bool = False) -> float:
+    """The age, above `seconds`, at which fmt.age_step's text next changes: `<15s` until 15 s, then 15 s steps
+    to a minute, minutes (10 of them when `coarse`, from ten on) to an hour, hours to a day, then days."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        step = 15.0
+    elif seconds < 3600:
+        step = 600.0 if coarse and seconds >= 600 else 60.0
+    elif seconds < 86400:
+        step = 3600.0
+    else:
+        step = 86400.0
+    return (seconds // step + 1) * step  # as fmt.age_step divides: no float edge apart
 
 
 def series_label(series: str) -> str:
