@@ -10,7 +10,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tui.core import format as fmt
 from tui.core import markets
@@ -229,6 +229,48 @@ def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
         views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title, series, tuple(rows),
                                theme.title_zh))
     return views, verdicts
+
+
+def session_change_after(series: str, now: datetime) -> datetime | None:
+    """The next open or close of the market of a Yahoo-quoted series after `now` (None for a series that trades
+    around the clock, or whose market has no known session)."""
+    symbol = SeriesId.parse(series).yahoo_symbol
+    if symbol is None:
+        return None
+    try:
+        spans = markets._sessions_around(markets.session(symbol), now)
+    except TapecheckError:
+        return None
+    times = [moment for span in spans for moment in span if moment > now]
+    return min(times) if times else now + timedelta(hours=1)  # none within the day after: look again in an hour
+
+
+def clock_due(views: Sequence[ThemeView], verdicts: Sequence[Verdict], now: datetime, settings: Settings) -> datetime:
+    """The first moment after `now` at which the clock alone may change what these views and verdicts say, no
+    new value coming: a fresh value turning stale (its kind's maximum age), a market opening or closing, a new
+    day (daily bars, the history's staleness, dates in rules). Until then the claims that read no new value keep
+    their verdicts, their ages moved on (Earlier)."""
+    day = now.astimezone(UTC).date() + timedelta(days=1)
+    due = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    max_age: dict[str, float] = {}
+
+    def turns_stale(series: str, age_s: float) -> None:
+        nonlocal due
+        if series not in max_age:
+            max_age[series] = settings.staleness.max_age_s(series)
+            change = session_change_after(series, now)
+            if change is not None:
+                due = min(due, change)
+        if age_s < max_age[series]:
+            due = min(due, now + timedelta(seconds=max_age[series] - age_s))
+
+    for view in views:
+        for row in view.series:
+            turns_stale(row.series, -1.0 if row.age_s is None else row.age_s)
+    for verdict in verdicts:
+        for series, _, age_s in verdict.inputs:
+            turns_stale(series, age_s)
+    return due
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None,
