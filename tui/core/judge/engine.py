@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tui.core.config import Settings
 from tui.core.judge import tally
@@ -21,7 +21,7 @@ from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.closes import KeptCloses
 from tui.core.judge.status import collector_last_seen
 from tui.core.judge.then import judge_then, read_then
-from tui.core.judge.view import Earlier, ThemeView, build_views, clock_due, make_context, pending_views
+from tui.core.judge.view import ClockDue, Earlier, ThemeView, build_views, make_context, pending_views
 from tui.core.model import Alert, Claim, Health, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
@@ -122,7 +122,9 @@ class Engine:
         self._down_since: datetime | None = None
         self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
         self._full_at = float("-inf")  # when every claim was last judged
-        self._due: datetime | None = None  # when the clock alone may next change a verdict or a row (clock_due)
+        self._due: datetime | None = None  # when the clock alone may next change a verdict or a row (ClockDue)
+        self._clock_due = ClockDue(settings)
+        self._ahead: dict[str, datetime] = {}  # series whose newest stored value is after the clock: when it is
         self._judge: AlertJudge | None = None  # a tape's alerts, judged here as the collector would (see use)
         self._alerts: list[Alert] = []  # a tape's, newest first
         self._alert_seen: int | None = None  # the newest alert id already in a state
@@ -153,7 +155,7 @@ class Engine:
         """The state now: judge every claim, fill every panel, note the flips since the last state. With
         `changed` (the series appended to since the last state; empty: none), judge and read again only what
         reads them, unless the clock may have changed something else meanwhile (a value turned stale, a market
-        opened or closed, a new day: clock_due) or the last full judgement is FULL_EVERY_S old. `quiet`: nothing
+        opened or closed, a new day: ClockDue) or the last full judgement is FULL_EVERY_S old. `quiet`: nothing
         was committed to the store since the last state, so its alerts and health are not read again."""
         started = time.perf_counter()
         now = self.clock()
@@ -175,7 +177,8 @@ class Engine:
             self._then_at = time.monotonic()
         context = make_context(self.closes or self.tape, now, self.settings, self._past_days)
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
-        self._due = clock_due(views, verdicts, now, self.settings)
+        self._read_ahead({r.series for v in views for r in v.series} if earlier is None else changed or set(), now)
+        self._due = self._clock_due.due(views, verdicts, now, (t for t in self._ahead.values() if t > now))
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         if self._judge is not None:
@@ -189,6 +192,17 @@ class Engine:
                                frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts(quiet))
         self.state = state
         return state
+
+    def _read_ahead(self, series: set[str], now: datetime) -> None:
+        """Note the first time after `now` of the newest values of `series` (stored by a source whose clock is
+        ahead of ours: not shown before ours reaches them), read anew for the series judged again."""
+        horizon = now + timedelta(days=1)
+        for name in series:
+            ahead = [o.ts for o in self.tape.latest(name, horizon) if o.ts > now]
+            if ahead:
+                self._ahead[name] = min(ahead)
+            else:
+                self._ahead.pop(name, None)
 
     def pending(self) -> DashboardState:
         """What the first frame shows, before anything is judged: the panels with each series' stored value,

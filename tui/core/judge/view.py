@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -245,32 +245,52 @@ def session_change_after(series: str, now: datetime) -> datetime | None:
     return min(times) if times else now + timedelta(hours=1)  # none within the day after: look again in an hour
 
 
-def clock_due(views: Sequence[ThemeView], verdicts: Sequence[Verdict], now: datetime, settings: Settings) -> datetime:
-    """The first moment after `now` at which the clock alone may change what these views and verdicts say, no
-    new value coming: a fresh value turning stale (its kind's maximum age), a market opening or closing, a new
-    day (daily bars, the history's staleness, dates in rules). Until then the claims that read no new value keep
-    their verdicts, their ages moved on (Earlier)."""
-    day = now.astimezone(UTC).date() + timedelta(days=1)
-    due = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    max_age: dict[str, float] = {}
+class ClockDue:
+    """The first moment after a state's `now` at which the clock alone may change what its views and verdicts
+    say, no new value coming: a fresh value turning stale (its kind's maximum age), a market opening or closing, a
+    new day (daily bars, the history's staleness, dates in rules). Until then the claims that read no new value
+    keep their verdicts, their ages moved on (Earlier). Each series' maximum age and its market's next open or
+    close are kept from one state to the next (the latter until it passes)."""
 
-    def turns_stale(series: str, age_s: float) -> None:
-        nonlocal due
-        if series not in max_age:
-            max_age[series] = settings.staleness.max_age_s(series)
-            change = session_change_after(series, now)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.max_age: dict[str, float] = {}
+        self.sessions: dict[str, tuple[datetime, datetime | None]] = {}  # series -> (asked at, next change)
+
+    def session_change(self, series: str, now: datetime) -> datetime | None:
+        kept = self.sessions.get(series)
+        if kept is None or now < kept[0] or (kept[1] is not None and now >= kept[1]):
+            kept = self.sessions[series] = (now, session_change_after(series, now))
+        return kept[1]
+
+    def due(self, views: Sequence[ThemeView], verdicts: Sequence[Verdict], now: datetime,
+            ahead: Iterable[datetime] = ()) -> datetime:
+        """The moment (see the class), or the first of `ahead` (values stored with a time after `now`, a source's
+        clock ahead of ours: shown once ours reaches them) if sooner."""
+        day = now.astimezone(UTC).date() + timedelta(days=1)
+        due = min([datetime(day.year, day.month, day.day, tzinfo=UTC), *ahead])
+        max_age, ages = self.max_age, dict[str, float]()  # the youngest age each series is read at
+        for view in views:
+            for row in view.series:
+                if row.age_s is not None and row.age_s < ages.get(row.series, math.inf):
+                    ages[row.series] = row.age_s
+                elif row.series not in ages:
+                    ages[row.series] = math.inf
+        for verdict in verdicts:
+            for series, _, age_s in verdict.inputs:
+                if age_s < ages.get(series, math.inf):
+                    ages[series] = age_s
+                elif series not in ages:
+                    ages[series] = math.inf
+        for series, age_s in ages.items():
+            if series not in max_age:
+                max_age[series] = self.settings.staleness.max_age_s(series)
+            if age_s < max_age[series]:
+                due = min(due, now + timedelta(seconds=max_age[series] - age_s))
+            change = self.session_change(series, now)
             if change is not None:
                 due = min(due, change)
-        if age_s < max_age[series]:
-            due = min(due, now + timedelta(seconds=max_age[series] - age_s))
-
-    for view in views:
-        for row in view.series:
-            turns_stale(row.series, -1.0 if row.age_s is None else row.age_s)
-    for verdict in verdicts:
-        for series, _, age_s in verdict.inputs:
-            turns_stale(series, age_s)
-    return due
+        return due
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None,

@@ -95,7 +95,7 @@ class StoreWatch:
             self.post(state)
             running = state.collector is not None and state.collector.running
             quiet_until = time.monotonic() + self.quiet_s
-            appended = set()  # none: the engine judges again what the clock alone may have changed (clock_due)
+            appended = set()  # none: the engine judges again what the clock alone may have changed (ClockDue)
             quiet = True
             marks: object = None  # the store's change marks when the status was last read
             while not cancelled() and time.monotonic() < quiet_until:
