@@ -177,7 +177,7 @@ class Engine:
             self._then_at = time.monotonic()
         context = make_context(self.closes or self.tape, now, self.settings, self._past_days)
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
-        self._read_ahead({r.series for v in views for r in v.series} if earlier is None else changed or set(), now)
+        self._read_ahead({r.series for v in views for r in v.series} if changed is None else changed, now)
         self._due = self._clock_due.due(views, verdicts, now, (t for t in self._ahead.values() if t > now))
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
@@ -195,7 +195,8 @@ class Engine:
 
     def _read_ahead(self, series: set[str], now: datetime) -> None:
         """Note the first time after `now` of the newest values of `series` (stored by a source whose clock is
-        ahead of ours: not shown before ours reaches them), read anew for the series judged again."""
+        ahead of ours: not shown before ours reaches them), read anew for the series appended to (each value comes
+        with a commit), or for all."""
         horizon = now + timedelta(days=1)
         for name in series:
             ahead = [o.ts for o in self.tape.latest(name, horizon) if o.ts > now]
