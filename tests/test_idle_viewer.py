@@ -4,15 +4,18 @@ until the clock alone may change something else (a value turning stale, a market
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
 
-from tests.conftest import DATA, NOW
+from tests.conftest import DATA, NOW, obs
 from tests.pilot import shown
 from tui.core import format as fmt
 from tui.core.config import load_settings
@@ -21,6 +24,8 @@ from tui.core.judge.view import SeriesRow, next_age_step, session_change_after
 from tui.core.model import Status
 from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import read_observations
+from tui.core.store.nudge import FALLBACK_S, Nudge
+from tui.core.store.sqlite import Store
 from tui.core.tape import MemoryTape
 from tui.ui.app import snapshot_app
 from tui.ui.screens.dashboard import AGE_COLUMN, DashboardScreen, PanelTable, ThemePanel
@@ -158,3 +163,42 @@ def test_a_markets_next_open_or_close_is_found() -> None:
     assert session_change_after("equity:NVDA:last", datetime(2026, 1, 26, 15, 0, tzinfo=UTC)) == \
         datetime(2026, 1, 26, 21, 0, tzinfo=UTC)
     assert session_change_after("crypto:BTC/USD:last", monday) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_a_write_to_the_wal_wakes_the_watch_and_other_files_do_not(tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    nudge = Nudge(store)
+    try:
+        assert nudge.watching
+        (tmp_path / "collector.log").write_text("a line\n")  # another file: no hint
+        nudge.wait(0.05)
+        assert nudge.written_at == float("-inf")
+        writer = threading.Timer(0.1, lambda: Path(f"{store}-wal").write_bytes(b"frames"))
+        writer.start()
+        for _ in range(600):  # each wait ends at the write (or, were it missed, after FALLBACK_S: then no hint)
+            nudge.wait(FALLBACK_S)
+            if nudge.written_at > float("-inf"):
+                break
+        writer.join()
+        assert nudge.written_at > float("-inf")
+    finally:
+        nudge.close()
+
+
+def test_a_viewer_still_sees_a_commit(tmp_path: Path) -> None:
+    """A read-only viewer waiting for a commit learns of the collector's, through the nudge of its WAL write."""
+    writer = Store(tmp_path / "s.sqlite")
+    viewer = Store(tmp_path / "s.sqlite", read_only=True)
+    try:
+        btc = "crypto:BTC/USD:last"
+        timer = threading.Timer(0.3, lambda: writer.append([obs(btc, 5.0, NOW, "w")]))
+        timer.start()
+        assert viewer.wait_for_change(20)  # True: woken by the commit (a wait that ran out says False)
+        timer.join()
+        assert [o.value for o in viewer.latest(btc, NOW)] == [5.0]
+        nudge = viewer._nudge
+        assert nudge is not None and nudge.watching == sys.platform.startswith("linux")
+    finally:
+        viewer.close()
+        writer.close()
