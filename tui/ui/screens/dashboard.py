@@ -25,7 +25,7 @@ from tui.core.narratives.rules.verdict import off_text
 from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.style import themed
+from tui.ui.screens.style import themed as themed_now
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
@@ -301,6 +301,19 @@ class DashboardScreen(StateScreen):
     @on(DataTable.RowSelected, ".series")
     def series_selected(self, event: DataTable.RowSelected) -> None:
         self.post_message(SeriesChosen(str(event.row_key.value)))
+
+
+_THEMED: dict[tuple[str, bool, str], str] = {}
+
+
+def themed(style: str, screen: Screen[None]) -> str:
+    """tui.ui.screens.style.themed, remembered per theme: a panel's refill asks it for every cell, and each
+    answer looks the theme up again."""
+    key = (screen.app.theme, screen.app.no_color, style)
+    found = _THEMED.get(key)
+    if found is None:
+        found = _THEMED[key] = themed_now(style, screen)
+    return found
 
 
 def _series_cells(row: SeriesRow, screen: Screen[None], lang: str, later_s: float = 0.0) -> list[Text | str]:
