@@ -6,8 +6,8 @@ started for the run, as the tests start it: tests/pgserver.py).
 - Rule evaluation: every claim judged over the store holding that tape, median of repeated evaluations.
 - Commit → value on a viewer: a writer appends one observation every 50 ms; a viewer (its own connection)
   waits with wait_for_change and reads latest(); the time from the start of the append to the viewer holding
-  the value, p95 over the samples. SQLite viewers ask PRAGMA data_version after each write to the files (inotify); PostgreSQL viewers
-  wake on NOTIFY.
+  the value, p95 over the samples. SQLite viewers ask PRAGMA data_version after each write to the files
+  (inotify); PostgreSQL viewers wake on NOTIFY.
 """
 
 from __future__ import annotations
