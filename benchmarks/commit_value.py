@@ -69,5 +69,5 @@ def run(quick: bool) -> list[Figure]:
     return [Figure(f"commit → value on every viewer, 5 viewers (p95 of {len(together)})", p95, "s", base,
                    "one viewer alone", "p95 ≤ 1 s", p95 <= 1.0,
                    f"5 viewers: median {percentile(together, 0.5):.2f} s, max {max(together):.2f} s; one viewer: "
-                   f"median {percentile(alone, 0.5):.2f} s, max {max(alone):.2f} s; viewers look for a commit "
-                   f"every 0.2 s (Store.wait_for_change)")]
+                   f"median {percentile(alone, 0.5):.2f} s, max {max(alone):.2f} s; viewers ask for a commit "
+                   f"after each write to the store's files (Store.wait_for_change)")]

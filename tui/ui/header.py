@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+
 from tui.core import format as fmt
+from tui.core.judge.engine import DashboardState
 from tui.core.words import WRONG_THEN
 from tui.ui.viewer import Viewer
 from widgets.header_line import HeaderLine, Pill
+
+_ticked: weakref.WeakKeyDictionary[HeaderLine, tuple[str, str]] = weakref.WeakKeyDictionary()
 
 
 def show_header(header: HeaderLine, viewer: Viewer) -> None:
@@ -15,10 +20,11 @@ def show_header(header: HeaderLine, viewer: Viewer) -> None:
     # To the minute when the clock is the wall's (a clock ticking seconds would be most of an idle dashboard's
     # output over SSH; the ages show that data flows). A clock on the data's time shows its date and seconds.
     real_clock = feed.mode == "LIVE" or feed.taken_at is not None  # today's date says nothing: the data's does
-    if real_clock:
-        header.tick(f"{now:%H:%M} UTC", f"{now:%H:%M}")
-    else:
-        header.tick(f"{now:%Y-%m-%d %H:%M:%S} UTC", f"{now:%m-%d %H:%M}")
+    clock = (f"{now:%H:%M} UTC", f"{now:%H:%M}") if real_clock else (f"{now:%Y-%m-%d %H:%M:%S} UTC",
+                                                                      f"{now:%m-%d %H:%M}")
+    if _ticked.get(header) != clock:  # a new minute, on the wall's clock
+        _ticked[header] = clock
+        header.tick(*clock)
     pills = []
     alarm = ""
     if state is not None:
@@ -37,18 +43,36 @@ def show_header(header: HeaderLine, viewer: Viewer) -> None:
         elif collector is not None and not collector.running:  # since when it stopped, where the store says
             since = collector.down_since
             alarm = "collector down" + (f" since {since.astimezone():%H:%M}" if since is not None else "")
-    flagged = short = ""
-    if state is not None:
-        alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
-        flagged = " · ".join(([str(state.diverged_now)] if state.diverged else [])
-                             + ([f"{state.wrong_then} {WRONG_THEN}"] if state.wrong_then else [])
-                             + ([alerts] if state.unacked else []))
-        short = " · ".join(([f"{state.diverged} div"] if state.diverged else [])
-                           + ([f"{state.wrong_then} wrong"] if state.wrong_then else [])
-                           + ([alerts] if state.unacked else []))
-    header.show(mode=mode_text(viewer), flagged=flagged, pills=tuple(pills), alarm=alarm,
-                mode_short=mode_text(viewer, short=True), flagged_short=short,
-                alarm_short=alarm.split(" since ")[0])
+    flagged, short = counts(state)
+    shown = (mode_text(viewer), flagged, tuple(pills), alarm, mode_text(viewer, short=True), short,
+             alarm.split(" since ")[0])
+    if _shown.get(header) != shown:  # once a second: most seconds nothing but the clock moves, if that
+        _shown[header] = shown
+        header.show(mode=shown[0], flagged=shown[1], pills=shown[2], alarm=shown[3], mode_short=shown[4],
+                    flagged_short=shown[5], alarm_short=shown[6])
+
+
+Shown = tuple[str, str, tuple[Pill, ...], str, str, str, str]  # what show() was given last
+_shown: weakref.WeakKeyDictionary[HeaderLine, Shown] = weakref.WeakKeyDictionary()
+_counted: list[tuple[DashboardState, tuple[str, str]]] = []  # the last state's counts: a state is read each second
+
+
+def counts(state: DashboardState | None) -> tuple[str, str]:
+    """The header's counts, long and short: `8 diverged (3 ours) · 2 wrong then · 1 alert`, `8 div · 2 wrong`."""
+    if state is None:
+        return "", ""
+    if _counted and _counted[0][0] is state:
+        return _counted[0][1]
+    alerts = f"{state.unacked} alert{'s' if state.unacked > 1 else ''}"
+    diverged, wrong_then = state.diverged_now, state.wrong_then
+    flagged = " · ".join(([str(diverged)] if diverged.total else [])
+                         + ([f"{wrong_then} {WRONG_THEN}"] if wrong_then else [])
+                         + ([alerts] if state.unacked else []))
+    short = " · ".join(([f"{diverged.total} div"] if diverged.total else [])
+                       + ([f"{wrong_then} wrong"] if wrong_then else [])
+                       + ([alerts] if state.unacked else []))
+    _counted[:] = [(state, (flagged, short))]
+    return flagged, short
 
 
 def mode_text(viewer: Viewer, short: bool = False) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tui.core.config import Settings
 from tui.core.judge import tally
@@ -21,7 +21,7 @@ from tui.core.judge.alerts import AlertJudge
 from tui.core.judge.closes import KeptCloses
 from tui.core.judge.status import collector_last_seen
 from tui.core.judge.then import judge_then, read_then
-from tui.core.judge.view import Earlier, ThemeView, build_views, make_context, pending_views
+from tui.core.judge.view import ClockDue, Earlier, ThemeView, build_views, make_context, pending_views
 from tui.core.model import Alert, Claim, Health, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
@@ -30,7 +30,7 @@ from tui.core.store.protocol import Store
 from tui.core.store.sqlite import CollectorInfo
 from tui.core.tape import Tape
 
-FULL_EVERY_S = 15.0  # a viewer judges every claim at least this often, new observations or not
+FULL_EVERY_S = 60.0  # a viewer judges every claim at least this often, even when the clock changed nothing due
 THEN_EVERY_S = 30.0  # a viewer reads the collector's verdicts on the claims' own dates again at most this often
 JUDGED = (Status.HOLDS, Status.DIVERGED)
 ALERTS_KEPT = 200  # the alerts a state holds: the Alerts screen's list
@@ -122,6 +122,9 @@ class Engine:
         self._down_since: datetime | None = None
         self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
         self._full_at = float("-inf")  # when every claim was last judged
+        self._due: datetime | None = None  # when the clock alone may next change a verdict or a row (ClockDue)
+        self._clock_due = ClockDue(settings)
+        self._ahead: dict[str, datetime] = {}  # series whose newest stored value is after the clock: when it is
         self._judge: AlertJudge | None = None  # a tape's alerts, judged here as the collector would (see use)
         self._alerts: list[Alert] = []  # a tape's, newest first
         self._alert_seen: int | None = None  # the newest alert id already in a state
@@ -150,10 +153,10 @@ class Engine:
 
     def build(self, changed: set[str] | None = None, quiet: bool = False) -> DashboardState:
         """The state now: judge every claim, fill every panel, note the flips since the last state. With
-        `changed` (the series appended to since the last state), judge and read again only what reads them,
-        unless the last full judgement is FULL_EVERY_S old: staleness and market hours move with the clock.
-        `quiet`: nothing was committed to the store since the last state, so its alerts and health are not read
-        again."""
+        `changed` (the series appended to since the last state; empty: none), judge and read again only what
+        reads them, unless the clock may have changed something else meanwhile (a value turned stale, a market
+        opened or closed, a new day: ClockDue) or the last full judgement is FULL_EVERY_S old. `quiet`: nothing
+        was committed to the store since the last state, so its alerts and health are not read again."""
         started = time.perf_counter()
         now = self.clock()
         narratives = self.narratives  # one set of claims for the whole build, though `use` may come meanwhile
@@ -163,7 +166,8 @@ class Engine:
             elif changed:
                 self.closes.appended(changed)
         earlier = None
-        if changed is not None and self.state is not None and time.monotonic() - self._full_at < FULL_EVERY_S:
+        if changed is not None and self.state is not None and time.monotonic() - self._full_at < FULL_EVERY_S \
+                and self._due is not None and now < self._due:
             earlier = Earlier(self.state.verdicts, self.state.views, self.state.now, changed)
         else:
             self._full_at = time.monotonic()
@@ -173,6 +177,8 @@ class Engine:
             self._then_at = time.monotonic()
         context = make_context(self.closes or self.tape, now, self.settings, self._past_days)
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
+        self._read_ahead({r.series for v in views for r in v.series} if changed is None else changed, now)
+        self._due = self._clock_due.due(views, verdicts, now, (t for t in self._ahead.values() if t > now))
         by_id = {v.claim_id: v for v in verdicts}
         new_flips = self._note_flips(by_id, now)
         if self._judge is not None:
@@ -186,6 +192,18 @@ class Engine:
                                frozenset(c.id for c in narratives.claims if c.draft), *self._read_alerts(quiet))
         self.state = state
         return state
+
+    def _read_ahead(self, series: set[str], now: datetime) -> None:
+        """Note the first time after `now` of the newest values of `series` (stored by a source whose clock is
+        ahead of ours: not shown before ours reaches them), read anew for the series appended to (each value comes
+        with a commit), or for all."""
+        horizon = now + timedelta(days=1)
+        for name in series:
+            ahead = [o.ts for o in self.tape.latest(name, horizon) if o.ts > now]
+            if ahead:
+                self._ahead[name] = min(ahead)
+            else:
+                self._ahead.pop(name, None)
 
     def pending(self) -> DashboardState:
         """What the first frame shows, before anything is judged: the panels with each series' stored value,

@@ -7,9 +7,10 @@ the screens only lay it out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tui.core import format as fmt
 from tui.core import markets
@@ -50,6 +51,19 @@ class SeriesRow:
     @property
     def value_text(self) -> str:
         return "—" if self.value is None else fmt.quantity(self.value, self.unit, fmt.series_kind([self.series]))
+
+    def age_text(self, later_s: float = 0.0) -> str:
+        """The age a panel shows `later_s` seconds after the row was read, in steps (fmt.age_step): `stale 45s`,
+        `closed 20m`, `<15s`; `—` without a value."""
+        age = fmt.age_step(self.age_s + later_s, coarse=self.state == "closed") if self.age_s is not None else "—"
+        return f"stale {age}" if self.state == "stale" else f"closed {age}" if self.state == "closed" else age
+
+    def age_text_until(self, later_s: float) -> float:
+        """The `later_s` from which age_text reads otherwise than at `later_s` (never, without a value): a panel's
+        clock repaints the cell then, and touches nothing before."""
+        if self.age_s is None:
+            return math.inf
+        return next_age_step(self.age_s + later_s, coarse=self.state == "closed") - self.age_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +121,21 @@ class ThemeView:
         """The articles' sentences WRONG on their own date (claims quoting one sentence count once)."""
         return tally.wrong_then((c.then for c in self.claims if c.then is not None),
                                 {c.claim.id: c.claim for c in self.claims})
+
+
+def next_age_step(seconds: float, coarse: bool = False) -> float:
+    """The age, above `seconds`, at which fmt.age_step's text next changes: `<15s` until 15 s, then 15 s steps
+    to a minute, minutes (10 of them when `coarse`, from ten on) to an hour, hours to a day, then days."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        step = 15.0
+    elif seconds < 3600:
+        step = 600.0 if coarse and seconds >= 600 else 60.0
+    elif seconds < 86400:
+        step = 3600.0
+    else:
+        step = 86400.0
+    return (seconds // step + 1) * step  # as fmt.age_step divides: no float edge apart
 
 
 def series_label(series: str) -> str:
@@ -200,6 +229,68 @@ def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
         views.append(ThemeView(theme.id, theme.title_zh if lang == "zh" else theme.title, series, tuple(rows),
                                theme.title_zh))
     return views, verdicts
+
+
+def session_change_after(series: str, now: datetime) -> datetime | None:
+    """The next open or close of the market of a Yahoo-quoted series after `now` (None for a series that trades
+    around the clock, or whose market has no known session)."""
+    symbol = SeriesId.parse(series).yahoo_symbol
+    if symbol is None:
+        return None
+    try:
+        spans = markets._sessions_around(markets.session(symbol), now)
+    except TapecheckError:
+        return None
+    times = [moment for span in spans for moment in span if moment > now]
+    return min(times) if times else now + timedelta(hours=1)  # none within the day after: look again in an hour
+
+
+class ClockDue:
+    """The first moment after a state's `now` at which the clock alone may change what its views and verdicts
+    say, no new value coming: a fresh value turning stale (its kind's maximum age), a market opening or closing, a
+    new day (daily bars, the history's staleness, dates in rules). Until then the claims that read no new value
+    keep their verdicts, their ages moved on (Earlier). Each series' maximum age and its market's next open or
+    close are kept from one state to the next (the latter until it passes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.max_age: dict[str, float] = {}
+        self.sessions: dict[str, tuple[datetime, datetime | None]] = {}  # series -> (asked at, next change)
+
+    def session_change(self, series: str, now: datetime) -> datetime | None:
+        kept = self.sessions.get(series)
+        if kept is None or now < kept[0] or (kept[1] is not None and now >= kept[1]):
+            kept = self.sessions[series] = (now, session_change_after(series, now))
+        return kept[1]
+
+    def due(self, views: Sequence[ThemeView], verdicts: Sequence[Verdict], now: datetime,
+            ahead: Iterable[datetime] = ()) -> datetime:
+        """The moment (see the class), or the first of `ahead` (values stored with a time after `now`, a source's
+        clock ahead of ours: shown once ours reaches them) if sooner."""
+        day = now.astimezone(UTC).date() + timedelta(days=1)
+        due = min([datetime(day.year, day.month, day.day, tzinfo=UTC), *ahead])
+        max_age, ages = self.max_age, dict[str, float]()  # the youngest age each series is read at
+        for view in views:
+            for row in view.series:
+                if row.age_s is not None and row.age_s < ages.get(row.series, math.inf):
+                    ages[row.series] = row.age_s
+                elif row.series not in ages:
+                    ages[row.series] = math.inf
+        for verdict in verdicts:
+            for series, _, age_s in verdict.inputs:
+                if age_s < ages.get(series, math.inf):
+                    ages[series] = age_s
+                elif series not in ages:
+                    ages[series] = math.inf
+        for series, age_s in ages.items():
+            if series not in max_age:
+                max_age[series] = self.settings.staleness.max_age_s(series)
+            if age_s < max_age[series]:
+                due = min(due, now + timedelta(seconds=max_age[series] - age_s))
+            change = self.session_change(series, now)
+            if change is not None:
+                due = min(due, change)
+        return due
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None,

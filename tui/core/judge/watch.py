@@ -18,7 +18,7 @@ from tui.core.judge.engine import DashboardState, Engine
 
 GATHER_S = 0.15  # a commit this soon after the last one belongs to the same burst
 BURST_S = 0.4  # a burst is cut this long after its first commit: commit -> screen stays well within 1 s
-QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: judge again after this long without a change
+QUIET_REBUILD_S = 15  # staleness moves even when no data arrives: a state after this long without a change
 WATCH_S = 1.0  # how often the watch looks at the collector and the narrative files between commits
 RETRY_S = 2.0  # after a failed read of the store
 
@@ -95,7 +95,7 @@ class StoreWatch:
             self.post(state)
             running = state.collector is not None and state.collector.running
             quiet_until = time.monotonic() + self.quiet_s
-            appended = None
+            appended = set()  # none: the engine judges again what the clock alone may have changed (ClockDue)
             quiet = True
             marks: object = None  # the store's change marks when the status was last read
             while not cancelled() and time.monotonic() < quiet_until:
@@ -105,7 +105,7 @@ class StoreWatch:
                         quiet = False
                         self.gather()
                     if store.collector_running() != running:
-                        seq = None
+                        appended = seq = None
                         break  # the collector came or went: judge everything again
                     if changed and store.commit_seq() != seq:  # new observations: judge what reads them
                         seq, appended = store.changed_series(seq)

@@ -32,6 +32,7 @@ from tui.core.store.base import POST_REQUEST, SqlStore, Tx, bump
 from tui.core.store.base import incomplete_message as incomplete_message
 from tui.core.store.file import check_health, check_identity, describe_open_error
 from tui.core.store.migrations import pending, statements
+from tui.core.store.nudge import Nudge
 from tui.core.store.rows import DAY_MS, Row, check_request
 from tui.core.store.rows import CollectorInfo as CollectorInfo
 from tui.core.store.rows import requester as requester
@@ -245,6 +246,7 @@ class SqliteStore(SqlStore):
         self._store_fd: int | None = None  # the store file itself, for the collector's lock (see _store_lock)
         self._memory_locks = {"collector": False, "viewer": False}  # for an in-memory store
         self._seen_version = -1
+        self._nudge: Nudge | None = None  # a viewer's hint of writes to the files, made on its first wait
         self._problem: str | None = None  # a local file is reachable or fails loudly (or is a ghost: ghost())
         self._identity: tuple[int, int] | None = None  # the file's device and inode, as opened
         self.lock_wait_s = LOCK_WAIT_S
@@ -325,6 +327,8 @@ class SqliteStore(SqlStore):
             raise
 
     def close(self) -> None:
+        if self._nudge is not None:
+            self._nudge.close()
         with self._lock:
             self._db.close()
             for fd in self._lock_files:
@@ -461,7 +465,10 @@ class SqliteStore(SqlStore):
     # ---- a collector and its viewers ----------------------------------------------------------------------
 
     def wait_for_change(self, timeout_s: float) -> bool:
-        """Wait until another connection commits (PRAGMA data_version, read every 0.2 s); False at the timeout."""
+        """Wait until another connection commits (PRAGMA data_version, asked after each write to the store's files,
+        or every 0.2 s where they cannot be watched: tui.core.store.nudge); False at the timeout."""
+        if self._nudge is None:
+            self._nudge = Nudge(self.path)
         deadline = time.monotonic() + timeout_s
         while True:
             with self._lock:
@@ -472,7 +479,7 @@ class SqliteStore(SqlStore):
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            time.sleep(min(0.2, left))
+            self._nudge.wait(left)
 
     def post_request(self, kind: str) -> None:
         if not self.read_only:

@@ -26,9 +26,14 @@ class StateScreen(Screen[None]):
     def viewer(self) -> Viewer:
         return viewer_of(self.app)
 
+    _header: HeaderLine | None = None
+
     def header(self) -> HeaderLine | None:
-        found = self.query(HeaderLine)
-        return found.first() if found else None
+        """The screen's header (found once: the clock asks each second, and a query walks every widget)."""
+        if self._header is None or not self._header.is_attached:
+            found = self.query(HeaderLine)
+            self._header = found.first() if found else None
+        return self._header
 
     def refresh_header(self) -> None:
         header = self.header()

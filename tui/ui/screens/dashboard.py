@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import weakref
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
@@ -12,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -21,7 +25,7 @@ from tui.core.narratives.rules.verdict import off_text
 from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.style import themed
+from tui.ui.screens.style import themed as themed_now
 from widgets.footer import KeyFooter
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
@@ -94,6 +98,9 @@ class DashboardScreen(StateScreen):
         self.first_shown = False
         self.mounting = False  # panels are being mounted: they are filled once they are
         self.judging_shown = False  # the tables show the first frame's state ("judging…"), not a judged one
+        self.ages: list[AgeCell] = []  # the age cells shown, for the clock (tick); set by fill
+        self.ages_due = math.inf  # seconds after the shown state's moment at which an age cell's text next changes
+        self.filled: weakref.WeakKeyDictionary[ThemePanel, tuple[object, ...]] = weakref.WeakKeyDictionary()
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -128,17 +135,27 @@ class DashboardScreen(StateScreen):
             self.redraw()
 
     def tick(self, now: datetime) -> None:
-        """The ages move with the clock: refill the series tables' cells (only changed cells repaint)."""
+        """The ages move with the clock: an age cell is repainted when its text changes (in steps: fmt.age_step),
+        and until the first of them does, nothing is touched."""
         state = self.shown
         if state is None or not self.first_shown:
             return
         later = max(0.0, (now - state.now).total_seconds())
-        for panel in self.query(ThemePanel):
-            for table in panel.query(".series").results(PanelTable):  # none while a panel is being mounted
-                age = list(table.columns)[AGE_COLUMN]
-                for row in panel.view.series:  # only the age cell can change with the clock
-                    if row.series in table.rows:
-                        table.show_cell(row.series, age, _age_cell(row, self, later))
+        if later >= self.ages_due:
+            self.ages_due = self.show_ages(later)
+
+    def show_ages(self, later: float) -> float:
+        """Repaint the age cells whose text is due to change `later` seconds after the shown state's moment;
+        returns when the next one is."""
+        due = math.inf
+        for cell in self.ages:
+            if later >= cell.due:
+                text = cell.row.age_text(later)
+                if text != cell.text and cell.table.is_attached and cell.row.series in cell.table.rows:
+                    cell.table.show_cell(cell.row.series, cell.column, _age_cell(cell.row, self, later))
+                cell.text, cell.due = text, cell.row.age_text_until(later)
+            due = min(due, cell.due)
+        return due
 
     def redraw(self) -> None:
         """Render the last state again (or a new one; or the filter, the switch or the language changed)."""
@@ -190,11 +207,16 @@ class DashboardScreen(StateScreen):
         self.redraw()
 
     def fill(self, views: tuple[ThemeView, ...]) -> None:
-        """Fill (or refill) the mounted panels, keeping each table's cursor where it was."""
+        """Fill (or refill) the mounted panels, keeping each table's cursor where it was. A panel that would show
+        what it shows (ages aside: the clock moves them, see tick) is not touched."""
         lang, diverged_only, needle = self.viewer.lang, self.diverged_only, self.text_filter.casefold()
-        pending = self.shown is not None and self.shown.pending
+        state = self.shown
+        pending = state is not None and state.pending
         fresh = self.judging_shown and not pending  # "judging…" gives way: the columns fit the verdicts anew
+        later = max(0.0, (self.viewer.feed.clock() - state.now).total_seconds()) if state is not None else 0.0
         whole = True  # every panel had its tables
+        shown_ages = {(id(c.table), c.row.series): c.text for c in self.ages}
+        ages: list[AgeCell] = []
         with self.app.batch_update():
             for index, (panel, view) in enumerate(zip(self.query(ThemePanel), views, strict=False), start=1):
                 tables = {t.has_class("series"): t for t in panel.query(PanelTable)}
@@ -203,19 +225,31 @@ class DashboardScreen(StateScreen):
                     continue
                 panel.index = index  # a panel before it may have gone with the user's file
                 panel.view = view
-                flagged = f" · {view.diverged}" if view.diverged.total else ""
-                flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
-                title = f"{panel.index} {view.title_in(lang)}{flagged}"
-                if panel.border_title != title:  # setting it repaints the panel, even to the same text
-                    panel.border_title = title
-                panel.set_class(view.diverged.total > 0, "has-diverged")
-                series_table = tables[True]
-                series_table.show_rows([(r.series, _series_cells(r, self, lang)) for r in view.series], fresh)
-                rows = [r for r in view.claims
-                        if (not diverged_only or r.verdict.status is Status.DIVERGED)
-                        and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
-                claims_table = tables[False]
-                claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows], fresh)
+                series_table, claims_table = tables[True], tables[False]
+                age = list(series_table.columns)[AGE_COLUMN]
+                key = (index, lang, self.app.theme, diverged_only, needle, view.title_in(lang),
+                       tuple(_series_key(r) for r in view.series), tuple(_claim_key(r) for r in view.claims))
+                if fresh or self.filled.get(panel) != key:
+                    self.filled[panel] = key
+                    flagged = f" · {view.diverged}" if view.diverged.total else ""
+                    flagged += f" · {view.wrong_then} {WRONG_THEN}" if view.wrong_then else ""
+                    title = f"{panel.index} {view.title_in(lang)}{flagged}"
+                    if panel.border_title != title:  # setting it repaints the panel, even to the same text
+                        panel.border_title = title
+                    panel.set_class(view.diverged.total > 0, "has-diverged")
+                    rows = [r for r in view.claims
+                            if (not diverged_only or r.verdict.status is Status.DIVERGED)
+                            and (not needle or needle in f"{r.claim.id} {r.summary(lang)}".casefold())]
+                    series_table.show_rows([(r.series, _series_cells(r, self, lang, later)) for r in view.series],
+                                           fresh)
+                    claims_table.show_rows([(r.claim.id, _claim_cells(r, lang, self)) for r in rows], fresh)
+                    ages += [AgeCell(series_table, age, r, r.age_text(later), r.age_text_until(later))
+                             for r in view.series]
+                else:  # the same rows: only an age may read otherwise (a new value of the same price), now
+                    ages += [AgeCell(series_table, age, r, shown_ages.get((id(series_table), r.series), ""), -math.inf)
+                             for r in view.series]
+            self.ages = ages
+            self.ages_due = self.show_ages(later)  # the ages the panels not refilled show, as of now
         if whole:
             self.first_shown = True
             self.judging_shown = pending
@@ -270,6 +304,19 @@ class DashboardScreen(StateScreen):
         self.post_message(SeriesChosen(str(event.row_key.value)))
 
 
+_THEMED: dict[tuple[str, bool, str], str] = {}
+
+
+def themed(style: str, screen: Screen[None]) -> str:
+    """tui.ui.screens.style.themed, remembered per theme: a panel's refill asks it for every cell, and each
+    answer looks the theme up again."""
+    key = (screen.app.theme, screen.app.no_color, style)
+    found = _THEMED.get(key)
+    if found is None:
+        found = _THEMED[key] = themed_now(style, screen)
+    return found
+
+
 def _series_cells(row: SeriesRow, screen: Screen[None], lang: str, later_s: float = 0.0) -> list[Text | str]:
     """A series row's cells, its label in `lang`; `later_s` seconds after the state was built (the age moves
     on)."""
@@ -283,13 +330,32 @@ def _series_cells(row: SeriesRow, screen: Screen[None], lang: str, later_s: floa
 
 def _age_cell(row: SeriesRow, screen: Screen[None], later_s: float) -> Text:
     """The age column's cell (AGE_COLUMN), the one the clock moves: in steps on a panel (fmt.age_step)."""
-    age = fmt.age_step(row.age_s + later_s, coarse=row.state == "closed") if row.age_s is not None else "—"
-    if row.state == "stale":
-        age = f"stale {age}"
-    elif row.state == "closed":
-        age = f"closed {age}"
     style = themed("italic $warning", screen) if row.state == "stale" else "dim" if row.state == "no data" else ""
-    return Text(age, style=style)
+    return Text(row.age_text(later_s), style=style)
+
+
+@dataclass(slots=True)
+class AgeCell:
+    """An age cell on screen: its table, column and row, the text it shows, and the `later` (seconds after the
+    shown state's moment) at which that text is due to change."""
+
+    table: PanelTable
+    column: ColumnKey
+    row: SeriesRow
+    text: str
+    due: float
+
+
+def _series_key(row: SeriesRow) -> tuple[object, ...]:
+    """What a series row's cells show, its age aside (tick and fill move ages)."""
+    return row.series, row.label, row.name, row.value, row.unit, row.change_pct, row.state, row.spark
+
+
+def _claim_key(row: ClaimRow) -> tuple[object, ...]:
+    """What a claim row's cells show (_claim_cells): never its ages."""
+    v = row.verdict
+    return (row.claim, row.then, row.pending, v.status, v.live_value, v.claim_value, v.deviation_pct, v.unit, v.op,
+            v.claim_upper, v.series)
 
 
 THEN_STYLES = {Status.HOLDS: "$success", Status.DIVERGED: "bold reverse $accent", Status.STALE: "dim",
