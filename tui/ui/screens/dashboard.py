@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -23,6 +23,7 @@ from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
@@ -189,6 +190,7 @@ class DashboardScreen(StateScreen):
         state by then (a user's themes come after the shipped ones). The first time, the panels in view are
         mounted, filled and painted first, and the others right after: the first frame waits for no widget it
         does not show."""
+        forgotten = False  # the feed changed (D) while the first panels were painted: theirs is the removal now
         try:
             for theme_id, panel in panels.items():
                 if all(v.theme_id != theme_id for v in views):
@@ -200,13 +202,17 @@ class DashboardScreen(StateScreen):
                 if first < len(new):
                     await self.paint_first(views[:first])
                     new = new[first:]
+                    forgotten = self.shown is None
+                    if forgotten:
+                        return
             await container.mount_all(new)
         finally:
-            self.mounting = False
+            if not forgotten:
+                self.mounting = False
         first = not self.first_shown
         self.redraw()
         if first and self.first_shown:
-            self.focus_first_table()
+            self.focus_first_table(scroll=False)
             self.call_after_refresh(self.post_message, PanelsShown())
 
     async def paint_first(self, views: tuple[ThemeView, ...]) -> None:
@@ -216,7 +222,7 @@ class DashboardScreen(StateScreen):
         if state is not None and [v.theme_id for v in state.views[:len(views)]] == [v.theme_id for v in views]:
             self.fill(state.views)  # those mounted: the rest are filled with them once mounted
             self.first_shown = False
-            self.focus_first_table()
+            self.focus_first_table(scroll=False)
         painted = asyncio.Event()
         self.call_after_refresh(painted.set)
         await painted.wait()
@@ -290,10 +296,12 @@ class DashboardScreen(StateScreen):
             self.text_filter = text
             self.redraw()
 
-    def focus_first_table(self) -> None:
+    def focus_first_table(self, scroll: bool = True) -> None:
+        """Focus the first claims table; `scroll`: scroll it into view if it is not (the first frame keeps the top
+        of the dashboard in view, the first panel's title and its series, whatever part of the table shows)."""
         tables = list(self.query(".claims").results(PanelTable))
         if tables:
-            tables[0].focus()
+            tables[0].focus(scroll_visible=scroll)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.set_filter(event.value)
