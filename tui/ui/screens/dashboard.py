@@ -38,6 +38,7 @@ AGE_COLUMN = SERIES_COLUMNS.index("age")
 WIDE = 160  # columns from which the panels sit in two columns
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
 NARROW = 72  # below this many columns the panels give up their side borders and padding to the numbers
+PAINT_WAITS = 20  # refreshes the first frame waits at most for its tables to be measured, before the other panels
 
 
 def panels_in_view(views: tuple[ThemeView, ...], size: Size) -> int:
@@ -217,15 +218,26 @@ class DashboardScreen(StateScreen):
 
     async def paint_first(self, views: tuple[ThemeView, ...]) -> None:
         """Fill the panels mounted so far (those of `views`), focus the first table as the whole dashboard will,
-        and wait until they are on the screen. The dashboard counts as shown only once every panel is."""
+        and wait until they are on the screen with their rows. The dashboard counts as shown only once every
+        panel is."""
         state = self.shown
         if state is not None and [v.theme_id for v in state.views[:len(views)]] == [v.theme_id for v in views]:
             self.fill(state.views)  # those mounted: the rest are filled with them once mounted
             self.first_shown = False
             self.focus_first_table(scroll=False)
-        painted = asyncio.Event()
-        self.call_after_refresh(painted.set)
-        await painted.wait()
+        tables = list(self.query(PanelTable))
+        await self.refreshed()
+        for _ in range(PAINT_WAITS):  # a table measures its new rows when idle, and is laid out again after
+            if all(t.virtual_size.height >= t.row_count + (t.header_height if t.show_header else 0) for t in tables):
+                break
+            await self.refreshed()
+        await self.refreshed()  # the refresh that paints them measured
+
+    async def refreshed(self) -> None:
+        """Until the screen has been refreshed (or was idle with nothing to refresh)."""
+        done = asyncio.Event()
+        self.call_after_refresh(done.set)
+        await done.wait()
 
     def action_toggle_diverged(self) -> None:
         self.diverged_only = not self.diverged_only
