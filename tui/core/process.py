@@ -20,13 +20,22 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     threads (yfinance, the store's writes, imports) each fragment one, which costs ~15 MB of resident memory
     for nothing after a few thousand polls. Set before those threads start.
     """
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):  # musl and other C libraries have no mallopt
+            libc.mallopt(M_ARENA_MAX, arenas)
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library on Linux (glibc's soname first: `find_library` runs `ldconfig -p` in a child process)."""
     if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):  # musl and other C libraries have no mallopt
-        pass
+        return None
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6")
+    name = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError, TypeError):
+        return ctypes.CDLL(name)
+    return None
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
