@@ -227,7 +227,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args, settings)
         if args.command == "status":  # reads the collector's summary: the narratives only when it must judge
             return run_status(args, settings, partial(load_status_narratives, settings))
-        from tui.core.judge.report import print_claims
         from tui.core.narratives.cache import cached_narratives
 
         narratives = cached_narratives(user_dirs=settings.narrative_dirs, max_claims=settings.max_claims)
@@ -247,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "store":
             return run_store_copy(args, settings)
         if args.command == "claims":
+            from tui.core.judge.report import print_claims
+
             print_claims(narratives, lang, as_json=args.json)
             return broken
         if args.command == "articles":

@@ -1,40 +1,51 @@
-"""Textual's Footer, built again only when the keys it shows change.
+"""Textual's Footer, composed again only when the keys it shows change.
 
-Textual's Footer removes and mounts all its keys each time its screen's bindings are announced: on every
-return to a screen, every change of focus. Each key mounted has its styles worked out twice, so that costs a
-screen switch more than drawing the screen (tens of ms on a slow machine, while the key that asked waits).
-Here the keys shown are compared first, and when they are the ones already shown nothing is rebuilt.
+Textual's Footer removes and mounts all its keys again whenever the screen's bindings may have changed: on
+every change of focus, and on every `refresh_bindings`. Each new key is styled twice as it mounts (its
+`compact` starts True and is then bound to the footer's False), and on a screen of many widgets each styling
+costs. This footer composes again only when what it would show differs from what it shows (key, label,
+enabled, tooltip), and gives its keys their `compact` before they mount. It looks the same.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer as TextualFooter
+from textual.widgets._footer import FooterKey  # pinned: textual>=8.2,<9 (pyproject.toml)
 
-from textual.widgets import Footer
+Shown = tuple[tuple[str, str, str, str, bool, str], ...]
 
 
-class KeyFooter(Footer):
-    """A Footer that is composed again only when what it would show differs from what it shows."""
+class Footer(TextualFooter):
+    """A Footer that keeps its keys while the bindings it shows stay the same."""
 
-    _shown: tuple[Any, ...] | None = None
+    _shown: Shown | None = None
 
-    def _keys(self) -> tuple[Any, ...]:
-        """What compose would show: each binding shown with its key as displayed, whether it is enabled, and its
-        tooltip and group; the command palette's key; whether the bindings are ready at all."""
-        if not self._bindings_ready:
-            return ()
+    def compose(self) -> ComposeResult:
+        self._shown = self._bindings_shown(self.screen) if self._bindings_ready else None
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):  # (not bound: compact)
+                widget.set_reactive(FooterKey.compact, self.compact)  # bound to it: no restyle as it mounts
+            yield widget
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        if self._shown is not None and self.is_attached and screen is self.screen \
+                and self._bindings_shown(screen) == self._shown:
+            return
+        super().bindings_changed(screen)
+
+    def _bindings_shown(self, screen: Screen[object]) -> Shown:
+        """What the keys would show now: each shown binding's key as displayed, action, label, group, whether
+        it is enabled, its tooltip; and the command palette's key."""
         app = self.app
-        keys = tuple((binding.key, app.get_key_display(binding), binding.action, binding.description, binding.show,
-                      binding.group, binding.tooltip, enabled, tooltip)
-                     for _, binding, enabled, tooltip in self.screen.active_bindings.values()
-                     if binding.show or binding.key == app.COMMAND_PALETTE_BINDING)
-        return (True, self.show_command_palette, app.ENABLE_COMMAND_PALETTE, keys)
-
-    async def recompose(self) -> None:
-        if not self.is_attached:
-            return
-        keys = self._keys()
-        if keys == self._shown:
-            return
-        self._shown = keys
-        await super().recompose()
+        shown = [(app.get_key_display(binding), binding.action, binding.description,
+                  binding.group.description if binding.group else "", enabled, tooltip)
+                 for _, binding, enabled, tooltip in screen.active_bindings.values() if binding.show]
+        if self.show_command_palette and app.ENABLE_COMMAND_PALETTE:
+            palette = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+            if palette is not None:
+                _, binding, enabled, tooltip = palette
+                shown.append((app.get_key_display(binding), binding.action, binding.description, "palette",
+                              enabled, tooltip))
+        return tuple(shown)

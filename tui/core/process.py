@@ -22,26 +22,35 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     threads (yfinance, the store's writes, imports) each fragment one, which costs ~15 MB of resident memory
     for nothing after a few thousand polls. Set before those threads start.
     """
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):  # musl and other C libraries have no mallopt
+            libc.mallopt(M_ARENA_MAX, arenas)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library on Linux (glibc's soname first: `find_library` runs `ldconfig -p` in a child process)."""
     if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):  # musl and other C libraries have no mallopt
-        pass
+        return None
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6")
+    name = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError, TypeError):
+        return ctypes.CDLL(name)
+    return None
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None (another platform or C library)."""
-    if not sys.platform.startswith("linux"):
-        return None
     try:
         if not os.confstr("CS_GNU_LIBC_VERSION"):  # musl answers nothing (or raises): no malloc_trim there
             return None
-        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return None
+    libc = _libc()
+    trim: Callable[[int], int] | None = getattr(libc, "malloc_trim", None) if libc is not None else None
     return trim
 
 

@@ -13,20 +13,19 @@ import asyncio
 import gc
 from collections.abc import Callable
 from datetime import datetime
-from importlib import import_module
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui.core.config import Settings
 from tui.core.judge.engine import DashboardState, Engine
 from tui.core.narratives.claims import Narratives
-from tui.core.replay import Replay
 from tui.core.store.protocol import Store
 from tui.ui import notices
 from tui.ui.feed import Feed, NarrativeWatch, demo_feed, live_feed, replay_feed, snapshot_feed
@@ -40,24 +39,39 @@ from tui.ui.messages import (
     ThemeChosen,
 )
 from tui.ui.screens.base import StateScreen
-from tui.ui.screens.claim import ClaimScreen
-from tui.ui.screens.commands import TapecheckCommands
 from tui.ui.screens.dashboard import DashboardScreen
-from tui.ui.screens.help import HelpScreen, keys_in_force
-from tui.ui.screens.series import SeriesScreen
-from tui.ui.screens.sources import SourcesScreen
 from tui.ui.terminal import exit_on_signals, log_crash, release_signals
 from tui.ui.themes import THEMES
 from tui.ui.viewer import Viewer
 from widgets.scrollbar import plain_scrollbars
+
+if TYPE_CHECKING:
+    from tui.core.replay import Replay
+
+# The other screens and the palette's commands are imported when first asked for: the first frame shows the
+# dashboard alone.
+
+
+def sources_screen() -> Screen[None]:
+    """The sources page, imported when first shown (then kept: TapecheckApp.SCREENS)."""
+    from tui.ui.screens.sources import SourcesScreen
+
+    return SourcesScreen()
+
+
+def tapecheck_commands() -> type[Provider]:
+    """The command palette's provider of claims, series and themes (Textual calls this when the palette opens)."""
+    from tui.ui.screens.commands import TapecheckCommands
+
+    return TapecheckCommands
 
 
 class TapecheckApp(App[None]):
     """tapecheck's dashboard, showing one feed at a time: its own, or the demo's (D) and back."""
 
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {TapecheckCommands}
-    SCREENS: ClassVar[dict[str, Callable[[], Screen[None]]]] = {"sources": SourcesScreen}  # built once, kept
+    COMMANDS = App.COMMANDS | {tapecheck_commands}
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[None]]]] = {"sources": sources_screen}  # built once, kept
     TITLE = "tapecheck"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -319,19 +333,29 @@ class TapecheckApp(App[None]):
             self.push_screen(kind())
 
     def action_sources(self) -> None:
+        from tui.ui.screens.sources import SourcesScreen
+
         if not isinstance(self.screen, SourcesScreen):
             self.push_screen("sources")  # the one kept (SCREENS): brought up to date as it is shown
 
     def action_articles(self) -> None:
-        self.show(import_module("tui.ui.screens.articles").ArticlesScreen)  # loaded when first asked for
+        from tui.ui.screens.articles import ArticlesScreen
+
+        self.show(ArticlesScreen)
 
     def action_console(self) -> None:
-        self.show(import_module("tui.ui.screens.console").ConsoleScreen)
+        from tui.ui.screens.console import ConsoleScreen
+
+        self.show(ConsoleScreen)
 
     def action_alerts(self) -> None:
-        self.show(import_module("tui.ui.screens.alerts").AlertsScreen)
+        from tui.ui.screens.alerts import AlertsScreen
+
+        self.show(AlertsScreen)
 
     def action_help(self) -> None:
+        from tui.ui.screens.help import HelpScreen, keys_in_force
+
         self.push_screen(HelpScreen(keys_in_force(self)))
 
     def on_claim_chosen(self, message: ClaimChosen) -> None:
@@ -346,9 +370,13 @@ class TapecheckApp(App[None]):
             dashboard.action_jump(message.number)
 
     def open_claim(self, claim_id: str) -> None:
+        from tui.ui.screens.claim import ClaimScreen
+
         self.push_screen(ClaimScreen(self.narratives.claim(claim_id)))
 
     def open_series(self, series: str) -> None:
+        from tui.ui.screens.series import SeriesScreen
+
         self.push_screen(SeriesScreen(series, [c for c in self.narratives.claims if series in c.series]))
 
     def back_to_dashboard(self) -> DashboardScreen | None:

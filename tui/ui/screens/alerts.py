@@ -15,13 +15,14 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.core.judge.engine import DashboardState
 from tui.core.model import Alert
 from tui.core.printable import printable
 from tui.ui.messages import AlertAcknowledged
 from tui.ui.screens.base import StateScreen
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 

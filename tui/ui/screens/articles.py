@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.core.judge.engine import DashboardState
 from tui.core.model import Status
@@ -14,6 +14,7 @@ from tui.core.narratives.articles import Scorecard, Tally, article_notes, citati
 from tui.core.words import now_label, then_label
 from tui.ui.messages import ClaimChosen
 from tui.ui.screens.base import StateScreen
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from tui.core import format as fmt
@@ -23,6 +23,7 @@ from tui.core.printable import printable
 from tui.core.words import NOT_MET, now_label, then_label
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.page import Page, chart_of, draw_chart, new_chart, show_note
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 
 

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from tui.core.judge.console import Reading, claim_toml, read_expression, save_claim
@@ -25,6 +25,7 @@ from tui.core.narratives.claims import Narratives
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 
 FORM = ("claim-id", "claim-theme", "claim-summary", "claim-op", "claim-value")

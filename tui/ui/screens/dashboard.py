@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import weakref
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
 from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed as themed_now
-from widgets.footer import KeyFooter
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 from widgets.table import KeyTable
 
@@ -41,6 +42,21 @@ AGE_COLUMN = SERIES_COLUMNS.index("age")
 WIDE = 160  # columns from which the panels sit in two columns
 MIN_WIDTH, MIN_HEIGHT = 50, 12  # below this the panels cannot show a readable row
 NARROW = 72  # below this many columns the panels give up their side borders and padding to the numbers
+PAINT_WAITS = 20  # refreshes the first frame waits at most for its tables to be measured, before the other panels
+
+
+def panels_in_view(views: tuple[ThemeView, ...], size: Size) -> int:
+    """How many panels, from the first, the dashboard shows before it is scrolled at `size` (at least, since each
+    panel is taken as short as it can be: its frame, its tables' headers and rows up to their max-height in
+    app.tcss)."""
+    room = size.height - 2  # the header and the footer
+    columns = 2 if size.width >= WIDE else 1
+    count = 0
+    while count < len(views) and room > 0:
+        row = views[count:count + columns]
+        room -= max(2 + min(1 + len(v.series), 8) + 1 + min(1 + len(v.claims), 12) for v in row)
+        count += len(row)
+    return count
 
 
 def sparkline(values: tuple[float, ...], width: int = 12) -> str:
@@ -89,6 +105,9 @@ class DashboardScreen(StateScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
     HELP_KEYS = [("1–9", "Jump to a theme's panel"), ("enter", "Open the claim or series under the cursor")]
+    # Focus goes to the first claims table once it is there (focus_first_table), never to the panels' container
+    # first: each change of focus restyles the panels and composes the footer again.
+    AUTO_FOCUS = "PanelTable.claims"
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,7 +130,7 @@ class DashboardScreen(StateScreen):
         yield VerticalScroll(id="panels")
         yield Static(f"The terminal is too small for tapecheck: it needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
                      id="too-small")
-        yield KeyFooter()  # rebuilt only when its keys change, not on each return from a page
+        yield Footer()  # rebuilt only when its keys change, not on each return from a page
 
     def fit(self, size: Size) -> None:
         """Lay the panels out for the terminal: two columns when wide, a message when too small to draw."""
@@ -186,20 +205,56 @@ class DashboardScreen(StateScreen):
     async def mount_panels(self, container: VerticalScroll, panels: dict[str, ThemePanel],
                            views: tuple[ThemeView, ...]) -> None:
         """Mount the panels of themes new to the screen and remove those gone, then fill them all, from the newest
-        state by then (a user's themes come after the shipped ones)."""
+        state by then (a user's themes come after the shipped ones). The first time, the panels in view are
+        mounted, filled and painted first, and the others right after: the first frame waits for no widget it
+        does not show."""
+        forgotten = False  # the feed changed (D) while the first panels were painted: theirs is the removal now
         try:
             for theme_id, panel in panels.items():
                 if all(v.theme_id != theme_id for v in views):
                     await panel.remove()
-            await container.mount_all(ThemePanel(v, i) for i, v in enumerate(views, start=1)
-                                      if v.theme_id not in panels)
+            new = [ThemePanel(v, i) for i, v in enumerate(views, start=1) if v.theme_id not in panels]
+            if not panels and not self.first_shown:
+                first = panels_in_view(views, self.app.size)
+                await container.mount_all(new[:first])
+                if first < len(new):
+                    await self.paint_first(views[:first])
+                    new = new[first:]
+                    forgotten = self.shown is None
+                    if forgotten:
+                        return
+            await container.mount_all(new)
         finally:
-            self.mounting = False
+            if not forgotten:
+                self.mounting = False
         first = not self.first_shown
         self.redraw()
         if first and self.first_shown:
-            self.focus_first_table()
+            self.focus_first_table(scroll=False)
             self.call_after_refresh(self.post_message, PanelsShown())
+
+    async def paint_first(self, views: tuple[ThemeView, ...]) -> None:
+        """Fill the panels mounted so far (those of `views`), focus the first table as the whole dashboard will,
+        and wait until they are on the screen with their rows. The dashboard counts as shown only once every
+        panel is."""
+        state = self.shown
+        if state is not None and [v.theme_id for v in state.views[:len(views)]] == [v.theme_id for v in views]:
+            self.fill(state.views)  # those mounted: the rest are filled with them once mounted
+            self.first_shown = False
+            self.focus_first_table(scroll=False)
+        tables = list(self.query(PanelTable))
+        await self.refreshed()
+        for _ in range(PAINT_WAITS):  # a table measures its new rows when idle, and is laid out again after
+            if all(t.virtual_size.height >= t.row_count + (t.header_height if t.show_header else 0) for t in tables):
+                break
+            await self.refreshed()
+        await self.refreshed()  # the refresh that paints them measured
+
+    async def refreshed(self) -> None:
+        """Until the screen has been refreshed (or was idle with nothing to refresh)."""
+        done = asyncio.Event()
+        self.call_after_refresh(done.set)
+        await done.wait()
 
     def action_toggle_diverged(self) -> None:
         self.diverged_only = not self.diverged_only
@@ -287,10 +342,12 @@ class DashboardScreen(StateScreen):
             self.text_filter = text
             self.redraw()
 
-    def focus_first_table(self) -> None:
+    def focus_first_table(self, scroll: bool = True) -> None:
+        """Focus the first claims table; `scroll`: scroll it into view if it is not (the first frame keeps the top
+        of the dashboard in view, the first panel's title and its series, whatever part of the table shows)."""
         tables = list(self.query(".claims").results(PanelTable))
         if tables:
-            tables[0].focus()
+            tables[0].focus(scroll_visible=scroll)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.set_filter(event.value)

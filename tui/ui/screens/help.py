@@ -7,10 +7,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.page import Page
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 
 

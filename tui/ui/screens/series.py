@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from tui.core import format as fmt
@@ -18,6 +18,7 @@ from tui.core.model import Claim, Observation, SeriesId
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.page import Page, chart_of, draw_chart, new_chart, show_note
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine
 
 RANGES = {"1": ("1D", timedelta(days=1)), "2": ("1W", timedelta(weeks=1)), "3": ("1M", timedelta(days=31)),

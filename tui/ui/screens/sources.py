@@ -17,7 +17,7 @@ from tui.core.model import DISPUTED, REFUSED, Health
 from tui.core.narratives.names import with_names
 from tui.core.printable import printable
 from tui.ui.screens.base import StateScreen
-from widgets.footer import KeyFooter
+from widgets.footer import Footer
 from widgets.header_line import HeaderLine, Pill, pill_text
 from widgets.table import KeyTable
 
@@ -48,7 +48,7 @@ class SourcesScreen(StateScreen):
         table.add_columns(*self.COLUMNS)
         yield table
         yield Static("", id="source-detail")
-        yield KeyFooter()
+        yield Footer()
 
     def show_state(self, state: DashboardState) -> None:
         self.health = list(state.health)
