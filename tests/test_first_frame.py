@@ -80,3 +80,26 @@ async def test_the_panels_in_view_are_painted_before_the_others_are_mounted(
         assert all(t.row_count > 0 for t in dashboard.query(".series").results(PanelTable))
         assert dashboard.focused is panels[0].query_one(".claims", PanelTable)
         assert dashboard.query_one("#panels").scroll_y == 0  # the top of the dashboard in view
+
+
+@pytest.mark.parametrize("number", [2, 6], ids=["in-view", "below-the-fold"])
+async def test_a_panel_key_pressed_while_the_panels_are_mounted_is_not_lost(monkeypatch: pytest.MonkeyPatch,
+                                                                          number: int) -> None:
+    """1-9 pressed as the dashboard opens (before its panel is mounted, or while the first are painted): the panel
+    asked for ends focused, not the first one the start-up would focus."""
+    paint_first = DashboardScreen.paint_first
+
+    async def pressed_meanwhile(screen: DashboardScreen, views: Any) -> None:
+        screen.action_jump(number)  # panel 6 is not mounted yet at 120x40; panel 2 is
+        await paint_first(screen, views)
+
+    monkeypatch.setattr(DashboardScreen, "paint_first", pressed_meanwhile)
+    tapecheck: TapecheckApp = snapshot_app(load_settings(), load_narratives(), DATA / "snapshot.jsonl", NOW)
+    async with tapecheck.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, tapecheck)
+        await pilot.pause()
+        dashboard = tapecheck.dashboard
+        assert dashboard is not None
+        panels = list(dashboard.query(ThemePanel))
+        assert len(panels) > number > panels_in_view(tapecheck.state.views, Size(120, 40)) or number == 2  # type: ignore[union-attr]
+        assert dashboard.focused is panels[number - 1].query_one(".claims", PanelTable)

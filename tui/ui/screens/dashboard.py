@@ -116,6 +116,7 @@ class DashboardScreen(StateScreen):
         self.shown: DashboardState | None = None
         self.first_shown = False
         self.mounting = False  # panels are being mounted: they are filled once they are
+        self.wanted = 0  # a panel asked for (1-9) before it was mounted: jumped to once it is
         self.judging_shown = False  # the tables show the first frame's state ("judging…"), not a judged one
         self.ages: list[AgeCell] = []  # the age cells shown, for the clock (tick); set by fill
         self.ages_due = math.inf  # seconds after the shown state's moment at which an age cell's text next changes
@@ -229,8 +230,11 @@ class DashboardScreen(StateScreen):
                 self.mounting = False
         first = not self.first_shown
         self.redraw()
+        if self.wanted and self.first_shown:
+            self.action_jump(self.wanted)
+        elif first and self.first_shown:
+            self.focus_at_start()
         if first and self.first_shown:
-            self.focus_first_table(scroll=False)
             self.call_after_refresh(self.post_message, PanelsShown())
 
     async def paint_first(self, views: tuple[ThemeView, ...]) -> None:
@@ -241,7 +245,7 @@ class DashboardScreen(StateScreen):
         if state is not None and [v.theme_id for v in state.views[:len(views)]] == [v.theme_id for v in views]:
             self.fill(state.views)  # those mounted: the rest are filled with them once mounted
             self.first_shown = False
-            self.focus_first_table(scroll=False)
+            self.focus_at_start()
         tables = list(self.query(PanelTable))
         await self.refreshed()
         for _ in range(PAINT_WAITS):  # a table measures its new rows when idle, and is laid out again after
@@ -310,11 +314,16 @@ class DashboardScreen(StateScreen):
             self.judging_shown = pending
 
     def action_jump(self, number: int) -> None:
+        """1-9: the theme's panel, its claims focused, at the top. A panel not yet mounted (the first frame mounts
+        those in view first) is jumped to once it is: a key pressed as the dashboard opens is never lost."""
         panels = list(self.query(ThemePanel))
-        if 1 <= number <= len(panels):
-            table = panels[number - 1].query_one(".claims", PanelTable)
-            table.focus()
+        tables = list(panels[number - 1].query(".claims").results(PanelTable)) if 1 <= number <= len(panels) else []
+        if tables:
+            self.wanted = 0 if self.first_shown else number  # the start-up's own focus must not take it back
+            tables[0].focus()
             panels[number - 1].scroll_visible(top=True)
+        elif self.shown is not None and 1 <= number <= len(self.shown.views):
+            self.wanted = number
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -341,6 +350,11 @@ class DashboardScreen(StateScreen):
         if text != self.text_filter:
             self.text_filter = text
             self.redraw()
+
+    def focus_at_start(self) -> None:
+        """The first claims table as the panels appear, unless a key (1-9) has already put focus on another."""
+        if not self.wanted and not isinstance(self.focused, PanelTable):
+            self.focus_first_table(scroll=False)
 
     def focus_first_table(self, scroll: bool = True) -> None:
         """Focus the first claims table; `scroll`: scroll it into view if it is not (the first frame keeps the top
