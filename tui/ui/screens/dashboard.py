@@ -352,8 +352,8 @@ class DashboardScreen(StateScreen):
             self.redraw()
 
     def focus_at_start(self) -> None:
-        """The first claims table as the panels appear, unless a key (1-9) has already put focus on another."""
-        if not self.wanted and not isinstance(self.focused, PanelTable):
+        """The first claims table as the panels appear, unless a key (1-9) asked for another panel meanwhile."""
+        if not self.wanted:
             self.focus_first_table(scroll=False)
 
     def focus_first_table(self, scroll: bool = True) -> None:
