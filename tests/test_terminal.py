@@ -166,3 +166,18 @@ def test_a_terminal_that_goes_away_ends_the_app(tmp_path: Path,
                                ".execute('PRAGMA integrity_check').fetchone()[0])", str(tmp_path / "s.sqlite")],
                               capture_output=True, text=True, timeout=30)
     assert store_ok.stdout.strip() == "ok"
+
+
+def test_a_terminal_gone_without_a_hangup_ends_the_app(tmp_path: Path) -> None:
+    """The terminal's other end closes while it is not the app's controlling terminal, so no SIGHUP comes (a pane
+    or a script that started it in a new session): the app ends as on SIGHUP (129), rather than spinning on its
+    input's end-of-file."""
+    term = Terminal(tmp_path, ["--snapshot", str(ROOT / "tests" / "data" / "snapshot.jsonl"), "--now",
+                               "2026-01-26T06:00:00Z"], {})
+    try:
+        term.wait_for(b"AI capital loop", 120)
+        os.close(term.master)  # no signal sent: the session the app leads has no controlling terminal
+        assert term.process.wait(timeout=60) == 128 + signal.SIGHUP
+    finally:
+        term.master = os.open(os.devnull, os.O_RDONLY)
+        term.close()

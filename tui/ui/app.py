@@ -40,7 +40,7 @@ from tui.ui.messages import (
 )
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.dashboard import DashboardScreen
-from tui.ui.terminal import exit_on_signals, log_crash, release_signals
+from tui.ui.terminal import end_if_hung_up, exit_on_signals, log_crash, release_signals, terminal_input
 from tui.ui.themes import THEMES
 from tui.ui.viewer import Viewer
 from widgets.scrollbar import plain_scrollbars
@@ -98,6 +98,7 @@ class TapecheckApp(App[None]):
         self.told_nothing_answers = False
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
         self.heap_frozen = False  # see freeze_heap
+        self.keys_fd: int | None = None  # the terminal the keys come from (on_mount), None: not a terminal
         self.narrative_watch = NarrativeWatch(narratives)  # the user's files as last read
         plain_scrollbars(self.no_color)  # without colour, Textual's scrollbars leave stray glyphs
         for theme in THEMES:
@@ -123,6 +124,7 @@ class TapecheckApp(App[None]):
 
     def on_mount(self) -> None:
         exit_on_signals(lambda code: self.exit(return_code=code))
+        self.keys_fd = terminal_input()  # watched by the clock: a terminal gone without a SIGHUP ends the app
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.push_screen(DashboardScreen())
@@ -202,6 +204,9 @@ class TapecheckApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: the clock and the ages, on the screen in front; nothing else is repainted."""
+        if end_if_hung_up(self.keys_fd, lambda code: self.exit(return_code=code)):
+            self.keys_fd = None
+            return
         screen = self.screen if self.screen_stack else None  # none while the app is closing
         if isinstance(screen, StateScreen):
             screen.refresh_header()

@@ -1,12 +1,16 @@
 """The terminal left as it was found: SIGTERM and SIGHUP end the dashboard through Textual's own exit, which
-leaves the alternate screen and turns mouse tracking off; a crash leaves its traceback in the log only.
+leaves the alternate screen and turns mouse tracking off; a crash leaves its traceback in the log only. A
+terminal that goes away with no SIGHUP (its other end closed while it is not the controlling terminal) ends the
+dashboard as a SIGHUP would: Textual's input thread would otherwise read end-of-file in a loop, a whole core.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -36,6 +40,34 @@ def _stop(exit_app: Callable[[int], None], sig: signal.Signals) -> None:
     stopper.daemon = True
     stopper.start()
     exit_app(code)
+
+
+def terminal_input() -> int | None:
+    """The file descriptor the app reads its keys from, if it is a terminal (not in tests, not from a pipe)."""
+    stdin = sys.__stdin__
+    try:
+        fd = stdin.fileno() if stdin is not None else -1
+    except (OSError, ValueError):
+        return None
+    return fd if fd >= 0 and os.isatty(fd) else None
+
+
+def hung_up(fd: int) -> bool:
+    """Whether the terminal on `fd` has been hung up (its other end closed): poll says so without reading."""
+    poller = select.poll()
+    poller.register(fd, select.POLLHUP)
+    try:
+        return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in poller.poll(0))
+    except OSError:
+        return True
+
+
+def end_if_hung_up(fd: int | None, exit_app: Callable[[int], None]) -> bool:
+    """End the app as SIGHUP does when its terminal has gone; call it now and then (the app's clock does)."""
+    if fd is None or not hung_up(fd):
+        return False
+    _stop(exit_app, signal.SIGHUP)
+    return True
 
 
 def log_crash(error: BaseException) -> None:
