@@ -25,6 +25,7 @@ import stat
 import sys
 from datetime import UTC, datetime, timedelta
 
+from tui.core.locks import collector_holds
 from tui.core.statusline import BTC, StoreStatus, failing_sources, fresh_summary
 
 TYPE_CHECKING = False  # neither typing nor json (nor re, which both import) is loaded on the fast path
@@ -281,28 +282,13 @@ def store_location(option: str | None, kept: dict[str, Any]) -> str | None:
     return None if "://" in where or any(c in where for c in "?#%") else where
 
 
-def collector_running(path: str) -> bool:
-    """Whether a collector holds the store's lock (flock on the file itself, tui.core.store.sqlite._store_lock).
-    Tested before SQLite opens the file: closing another descriptor of it later would drop SQLite's locks."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def read_store(path: str, max_age_s: float, now: datetime) -> StoreStatus | None:
     """The status of the store file at `path` from its collector's fresh summary, or None."""
     try:
         found = os.stat(path)
     except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(found.st_mode) or not collector_running(path):
+    if not stat.S_ISREG(found.st_mode) or not collector_holds(path):
         return None
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, isolation_level=None)
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tui.core.locks import collector_holds
 from tui.core.model import TapecheckError
 from tui.core.oserrors import file_in_the_way
 
@@ -119,26 +120,6 @@ class Salvage:
 
 # Every table of a store but the observations and series (copied apart) and SQLite's and our bookkeeping (meta).
 REPAIRED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "disputed", "requests", "collector")
-
-
-def collector_holds(path: Path) -> bool:
-    """Whether a collector holds the store at `path` (its lock on the store's own file, or an older
-    collector's lock file beside it)."""
-    import fcntl
-    import os
-
-    for target in (path, Path(f"{path}.collector.lock")):
-        try:
-            fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        finally:
-            os.close(fd)
-    return False
 
 
 def _rows(old: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
