@@ -20,7 +20,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from tui.core.config import Settings
@@ -174,9 +174,10 @@ class TapecheckApp(App[None]):
         state = self.state = message.state
         notices.new_alerts(self, state, self.settings.bell)
         with self.batch_update():
-            for screen in self.screen_stack:
-                if isinstance(screen, StateScreen) and screen.is_mounted:
-                    screen.show_state(state)
+            stack = self.screen_stack
+            for depth, screen in enumerate(stack, start=1):
+                if isinstance(screen, StateScreen) and screen.is_mounted:  # on view: nothing above it but dialogs
+                    screen.take_state(state, all(isinstance(above, ModalScreen) for above in stack[depth:]))
             self.tick()  # the header and the clock with it
         if state.pending:  # the first frame's state judged nothing yet
             return

@@ -70,7 +70,7 @@ class SourcesScreen(StateScreen):
         if self.styled_for is not None and self.styled_for[0] is rules and self.styled_for[1] == theme:
             event.refresh_styles = False
         self.styled_for = (rules, theme)
-        state = self.viewer.state
+        state, self.owed = self.viewer.state, None  # the newest, read here (StateScreen's resume shows no other)
         self.health = list(state.health) if state is not None else []
         self.placed = False
         self.show_mode()
