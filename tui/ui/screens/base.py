@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from textual import events
 from textual.screen import Screen
 
 from tui.core.judge.engine import DashboardState
@@ -52,7 +53,7 @@ class StateScreen(Screen[None]):
         else:
             self.owed = state
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         state, self.owed = self.owed, None
         if state is not None:
             self.show_state(state)
