@@ -25,7 +25,7 @@ from tests.test_record import config, tapecheck
 from tui.cli import main
 from tui.core.model import Alert, TapecheckError
 from tui.core.snapshot import read_observations
-from tui.core.store.file import APPLICATION_ID
+from tui.core.store.facts import APPLICATION_ID
 from tui.core.store.sqlite import Store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

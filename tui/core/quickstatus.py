@@ -27,6 +27,15 @@ from datetime import UTC, datetime, timedelta
 
 from tui.core.locks import collector_holds
 from tui.core.statusline import BTC, StoreStatus, failing_sources, fresh_summary
+from tui.core.store.facts import (
+    APPLICATION_ID,
+    BUSY_TIMEOUT_MS,
+    COPY_MARK,
+    FOREVER_MS,
+    FULL_CHECK_BYTES,
+    LAST_PER_SOURCE,
+    OUR_TABLES,
+)
 
 TYPE_CHECKING = False  # neither typing nor json (nor re, which both import) is loaded on the fast path
 if TYPE_CHECKING:
@@ -43,29 +52,11 @@ _HERE = os.path.dirname(os.path.realpath(__file__))
 _CODE = tuple(os.path.join(_HERE, name) for name in ("config.py", "configspec.py", "tomlfile.py", "quickstatus.py"))
 RECENT_S = 2.0  # a config file changed this recently may have changed after it was read: not recorded
 
-# What tui.core.store opens a read-only store with and checks (tests/test_quick_status.py keeps them equal):
-APPLICATION_ID = 0x54617043  # tui.core.store.file.APPLICATION_ID
-FULL_CHECK_BYTES = 64 * 1024 * 1024  # tui.core.store.file.FULL_CHECK_BYTES
-SMALL_TABLES = ("alerts", "collector", "disputed", "health", "history_coverage", "meta", "requests", "series",
-                "sqlite_sequence", "then_verdicts")  # tui.core.store.file.OUR_TABLES but observations, sorted
+# What tui.core.store opens a read-only store with and checks: stated once, in tui.core.store.facts (a module
+# of constants that imports nothing); SCHEMA_VERSION is tui.core.store.sqlite's, which counts its migrations
+# (tests/test_quick_status.py keeps them equal).
+SMALL_TABLES = tuple(sorted(OUR_TABLES - {"observations"}))  # those PRAGMA quick_check reads in a large store
 SCHEMA_VERSION = "4"  # tui.core.store.sqlite.SCHEMA_VERSION
-COPY_MARK = "copy_incomplete"  # tui.core.store.base.COPY_MARK
-BUSY_TIMEOUT_MS = 1000  # tui.core.store.sqlite.BUSY_TIMEOUT_MS
-FOREVER_MS = 2**62  # tui.core.store.rows.FOREVER_MS
-
-# Each source's last observation of series :id at or before :until (tui.core.store.sqlite._LAST_PER_SOURCE).
-LAST_PER_SOURCE = """
-WITH RECURSIVE sources(name) AS (
-    SELECT MIN(source) FROM observations WHERE series_id = :id
-    UNION ALL
-    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
-    FROM sources WHERE name IS NOT NULL
-)
-SELECT o.source, o.ts, o.value FROM sources JOIN observations o
-    ON o.series_id = :id AND o.source = sources.name
-    AND o.ts = (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = sources.name AND ts <= :until)
-WHERE o.ts >= 0
-"""
 # Each source's last disputed value of a series at or before ? (tui.core.store.base.SqlStore.disputed_latest).
 DISPUTED_LATEST = ("SELECT ts FROM disputed d WHERE series = ? AND ts = (SELECT MAX(ts) FROM disputed e "
                    "WHERE e.series = d.series AND e.source = d.source AND e.ts <= ?)")
@@ -343,9 +334,9 @@ def last_btc(db: sqlite3.Connection, now: datetime, max_age_s: float) -> tuple[f
     row = db.execute("SELECT id FROM series WHERE name = ?", (BTC,)).fetchone()
     if row is None:
         return None, None, False
-    rows = db.execute(LAST_PER_SOURCE, {"id": row[0], "until": FOREVER_MS}).fetchall()
+    rows = db.execute(LAST_PER_SOURCE, {"id": row[0], "until": FOREVER_MS, "since": 0}).fetchall()
     if any(int(ts) > now_ms for _, ts, _ in rows):
-        rows = db.execute(LAST_PER_SOURCE, {"id": row[0], "until": now_ms}).fetchall()
+        rows = db.execute(LAST_PER_SOURCE, {"id": row[0], "until": now_ms, "since": 0}).fetchall()
     if not rows:
         return None, None, False
     latest = [(_moment(int(ts)), float(value)) for _, ts, value in rows]

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from tui.core.model import Alert, Cached, Health, Observation, TapecheckError
 from tui.core.store import rows as r
 from tui.core.store.caches import TapeCache
+from tui.core.store.facts import COPY_MARK as COPY_MARK  # meta key set while `store copy` fills a store
 from tui.core.store.rows import FOREVER_MS, Row, from_ms, to_ms
 from tui.core.tape import AT_LOOKBACK, end_of_day
 
@@ -27,7 +28,6 @@ T = TypeVar("T")
 # copied whole by `tapecheck store copy` (observations and series go their own way)
 COPIED_TABLES = ("health", "then_verdicts", "history_coverage", "alerts", "disputed")
 TABLE_ORDER = {"disputed": "series, source, ts"}  # the order both backends export a table in (else its key)
-COPY_MARK = "copy_incomplete"  # meta key set while `store copy` fills a store: such a store is refused
 # The counters `changes()` reads, each bumped in the transaction that changes its table(s).
 MARKS = {"alerts": "alerts_seq", "health": "health_seq", "verdicts": "verdicts_seq", "disputed": "disputed_seq",
          "collector": "collector_seq", "requests": "requests_seq"}

@@ -18,13 +18,10 @@ from pathlib import Path
 from tui.core.locks import collector_holds
 from tui.core.model import TapecheckError
 from tui.core.oserrors import file_in_the_way
+from tui.core.store.facts import APPLICATION_ID, FULL_CHECK_BYTES, OUR_TABLES
 
-APPLICATION_ID = 0x54617043  # "TapC" in the SQLite header
-OUR_TABLES = frozenset({"meta", "series", "observations", "health", "then_verdicts", "history_coverage",
-                        "requests", "collector", "disputed", "sqlite_sequence", "alerts"})
 SIDE_FILES = ("-wal", "-shm", "-journal")
 _DAY_MS = 86_400_000
-FULL_CHECK_BYTES = 64 * 1024 * 1024  # stores up to this size are checked page by page at every open
 
 
 def repair_hint(path: Path) -> str:

@@ -14,9 +14,9 @@ from statistics import median
 from typing import Any
 
 from tui.core.model import Alert, Cached, Evidence, Health, Observation, Status, TapecheckError
+from tui.core.store.facts import FOREVER_MS as FOREVER_MS
 
 DAY_MS = 86_400_000
-FOREVER_MS = 2**62
 STATUSES = frozenset(str(s) for s in Status)
 REQUEST_KINDS = ("refresh", "pause", "resume", "ack", "ack-upto")  # what a viewer may ask of the collector
 

@@ -30,6 +30,8 @@ from tui.core.store.base import COPIED_TABLES as COPIED_TABLES
 from tui.core.store.base import COPY_MARK as COPY_MARK
 from tui.core.store.base import POST_REQUEST, SqlStore, Tx, bump
 from tui.core.store.base import incomplete_message as incomplete_message
+from tui.core.store.facts import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS
+from tui.core.store.facts import LAST_PER_SOURCE, SOURCES
 from tui.core.store.file import check_health, check_identity, describe_open_error
 from tui.core.store.migrations import pending, statements
 from tui.core.store.nudge import Nudge
@@ -45,7 +47,6 @@ T = TypeVar("T")
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
-BUSY_TIMEOUT_MS = 1000
 
 _SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -137,28 +138,9 @@ MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3, _SCHEMA_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-# The sources of series :id, walked through the index one by one (SQLite has no skip-scan here), so that the
-# queries below cost a few index lookups per source however long the history.
-_SOURCES = """
-WITH RECURSIVE sources(name) AS (
-    SELECT MIN(source) FROM observations WHERE series_id = :id
-    UNION ALL
-    SELECT (SELECT MIN(source) FROM observations WHERE series_id = :id AND source > name)
-    FROM sources WHERE name IS NOT NULL
-)"""
-
-# Each source's last observation of a series at or before :until and at or after :since.
-_LAST_PER_SOURCE = _SOURCES + """
-SELECT o.source, o.ts, o.value FROM sources JOIN observations o
-    ON o.series_id = :id AND o.source = sources.name
-    AND o.ts = (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = sources.name AND ts <= :until)
-WHERE o.ts >= :since
-"""
-
-
 # Each source's last observation of each UTC day before :end, walking back from day to day through the index:
 # one lookup per day that has data, however many observations a day holds.
-_DAY_CLOSES = _SOURCES + """, closes(source, ts) AS (
+_DAY_CLOSES = SOURCES + """, closes(source, ts) AS (
     SELECT name, (SELECT MAX(ts) FROM observations WHERE series_id = :id AND source = name AND ts < :end)
     FROM sources WHERE name IS NOT NULL
     UNION ALL
@@ -356,7 +338,7 @@ class SqliteStore(SqlStore):
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def _last_per_source(self, series_id: int, until_ms: int, since_ms: int) -> list[Row]:
-        return self._read(_LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms})  # type: ignore[arg-type]
+        return self._read(LAST_PER_SOURCE, {"id": series_id, "until": until_ms, "since": since_ms})  # type: ignore[arg-type]
 
     def _day_close_rows(self, series_id: int, end_ms: int) -> list[tuple[int, float]]:
         return self._read(_DAY_CLOSES, {"id": series_id, "end": end_ms, "day": DAY_MS})  # type: ignore[arg-type]
