@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import obs
 from tests.test_alerts import BTC, RULE, START, TESLA, settings_with
-from tests.test_collector import planned, until_true
+from tests.test_collector import TickingSource, planned, until_true
 from tui.collect.alerting import JUDGE_EVERY_MAX_S, JUDGE_EVERY_S, Alerting, asset, judge_every_s
 from tui.core.config import load_settings
 from tui.core.narratives.claims import load_narratives
@@ -79,31 +79,12 @@ def test_a_change_held_back_by_a_cooldown_is_judged_again_as_it_ends(tmp_path: P
     store.close()
 
 
-class UnreadSource:
-    """A live source whose every answer is a value of a series no claim reads."""
-
-    name = "kraken"
-    kind = "crypto"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def fetch(self) -> object:
-        from tui.collect.sources.base import FetchResult
-
-        self.calls += 1
-        return FetchResult((obs(UNREAD, 150 + self.calls, datetime.now(UTC), "kraken"),))
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_a_poll_whose_values_no_claim_reads_judges_nothing_again(tmp_path: Path) -> None:
     from tui.collect.collector import Collector
 
     store = Store(tmp_path / "s.sqlite")
     store.append([obs(BTC, 100_000, datetime.now(UTC), "kraken")])
-    source = UnreadSource()
+    source = TickingSource(UNREAD, 150)  # every answer a value of a series no claim reads
     job = Collector(load_settings(), load_narratives(), store, planned(source, 0.05), lambda _line: None)  # type: ignore[arg-type]
     judged: list[set[str] | None] = []
     judge_now = job.alerting.judge_now

@@ -256,19 +256,21 @@ print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("textual", 
 
 
 class TickingSource:
-    """A live source that answers every poll with a new BTC/USD value, counting its polls."""
+    """A live source (kraken) that answers every poll with a new value of `series` (BTC/USD: `base` plus the
+    polls so far), counting its polls."""
 
     name = "kraken"
     kind = "crypto"
 
-    def __init__(self) -> None:
+    def __init__(self, series: str = "crypto:BTC/USD:last", base: float = 70_000) -> None:
+        self.series, self.base = series, base
         self.calls = 0
 
     async def fetch(self) -> object:
         from tui.collect.sources.base import FetchResult
 
         self.calls += 1
-        return FetchResult((obs("crypto:BTC/USD:last", 70_000 + self.calls, datetime.now(UTC), "kraken"),))
+        return FetchResult((obs(self.series, self.base + self.calls, datetime.now(UTC), "kraken"),))
 
     async def close(self) -> None:
         pass
