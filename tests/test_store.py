@@ -199,3 +199,19 @@ def test_killed_writer_loses_no_committed_batch(tmp_path: Path, delay: float) ->
     assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] >= committed * 500
     store = SqliteStore(path)
     assert store.count() % 500 == 0  # whole batches only
+
+
+def test_a_reader_keeps_a_small_page_cache_and_reads_what_the_writer_commits(tmp_path: Path) -> None:
+    """A viewer's connection holds READER_CACHE_KIB of pages, not SQLite's 2,000 KiB (issue 25: viewer RSS), and
+    reads each commit all the same."""
+    from tui.core.store.sqlite import READER_CACHE_KIB
+
+    writer = SqliteStore(tmp_path / "s.sqlite")
+    reader = SqliteStore(writer.path, read_only=True)
+    assert reader._db.execute("PRAGMA cache_size").fetchone()[0] == -READER_CACHE_KIB < 0
+    assert writer._db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # the collector's is SQLite's own
+    for i in range(3):
+        writer.append([obs("crypto:BTC/USD:last", 70_000 + i, NOW + timedelta(seconds=i), "kraken")])
+        assert [o.value for o in reader.latest("crypto:BTC/USD:last", NOW + timedelta(days=1))] == [70_000 + i]
+    reader.close()
+    writer.close()

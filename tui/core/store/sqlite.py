@@ -47,6 +47,9 @@ T = TypeVar("T")
 # A write waits this long in all for another process's write lock (a long prune, a `check` mid-write), trying
 # again every few milliseconds, before it counts as failed; each try waits BUSY_TIMEOUT_MS inside SQLite.
 LOCK_WAIT_S = 120.0
+# A reader's page cache, in KiB (SQLite's default is 2,000): a viewer reads a few pages per state, and SQLite
+# empties a reader's cache whenever another connection has committed, so a larger one only holds memory.
+READER_CACHE_KIB = 512
 
 _SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -236,6 +239,7 @@ class SqliteStore(SqlStore):
             if read_only:
                 self._db = connect_read_only(path)
                 self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._db.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
                 check_identity(self._db, path)
                 check_health(self._db, path)
                 if self._version() != str(SCHEMA_VERSION):
