@@ -15,6 +15,7 @@ from tests.conftest import DATA
 from tests.pilot import shown, until
 from tests.test_terminal import Terminal
 from tui.core.config import load_settings
+from tui.core.judge.engine import DashboardState
 from tui.core.narratives.claims import load_narratives
 from tui.core.store.sqlite import Store
 from tui.ui.app import TapecheckApp, demo_app, replay_app, snapshot_app
@@ -90,6 +91,33 @@ async def test_d_goes_to_the_demo_and_back() -> None:
         await until(pilot, lambda: first.feed is snapshot and first.state is not None, "the snapshot again")
         await until(pilot, lambda: header(first) == "SNAPSHOT | 2026-01-26 06:00:00 UTC", "the snapshot's header")
         assert first.is_running and first.lang == "zh" and first.state is not None and first.state.now == NOW
+
+
+async def test_d_from_a_page_shows_nothing_of_the_feed_left() -> None:
+    """A state that came while the dashboard was hidden behind a page is the old feed's: D from that page brings
+    the dashboard back without it."""
+    first = snapshot_app(load_settings(), load_narratives(), SNAPSHOT, NOW)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, first)
+        dashboard = first.dashboard
+        assert dashboard is not None
+        await pilot.press("s")
+        await until(pilot, lambda: first.screen is not dashboard, "the sources page")
+        first.build_state()  # a snapshot's state, kept by the hidden dashboard
+        await until(pilot, lambda: dashboard.owed is not None, "a state owed to the hidden dashboard")
+        old = dashboard.owed
+        shown_states = []
+        show_state = dashboard.show_state
+
+        def showing(state: DashboardState) -> None:
+            shown_states.append(state)
+            show_state(state)
+
+        dashboard.show_state = showing  # type: ignore[method-assign]
+        await pilot.press("D")
+        await until(pilot, lambda: first.feed.mode == "DEMO" and first.screen is dashboard, "the demo's dashboard")
+        await until(pilot, lambda: dashboard.first_shown and dashboard.shown is first.state, "the demo's panels")
+        assert dashboard.owed is None and all(state is not old for state in shown_states)  # the snapshot's, never shown
 
 
 async def test_d_in_a_demo_asked_for_on_the_command_line_stays_and_says_so() -> None:

@@ -193,7 +193,7 @@ class DashboardScreen(StateScreen):
     def forget(self) -> None:
         """The data comes from elsewhere now (D): the panels go until the first state from there fills new ones, so
         no value stays on screen under another feed's clock."""
-        self.shown, self.first_shown, self.mounting = None, False, True
+        self.shown, self.owed, self.first_shown, self.mounting = None, None, False, True  # nothing of the old feed
         self.run_worker(self.remove_panels(), group="panels", exit_on_error=False)
 
     async def remove_panels(self) -> None:
