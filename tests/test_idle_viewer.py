@@ -202,3 +202,29 @@ def test_a_viewer_still_sees_a_commit(tmp_path: Path) -> None:
     finally:
         viewer.close()
         writer.close()
+
+
+async def test_an_idle_dashboards_clock_ticks_when_something_is_due(tmp_path: Path) -> None:
+    """On the dashboard the clock is set for the first thing it shows that may read otherwise (here, the header's
+    next minute, or HANG_UP_S at the latest); on another screen, each second."""
+    from tests.pilot import until
+    from tui.ui.app import HANG_UP_S, TICK_S, live_app
+
+    writer = Store(tmp_path / "s.sqlite")
+    assert writer.try_lock_collector()
+    writer.append(list(read_observations(DATA / "snapshot.jsonl")))  # days old: no age cell turns for hours
+    app = live_app(load_settings(), load_narratives(), Store(writer.path, read_only=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, app)
+        dashboard = app.dashboard
+        assert dashboard is not None
+        minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=5)
+        for second, wait in ((20, HANG_UP_S), (58, 2.0)):
+            app.feed.clock = lambda second=second: minute.replace(second=second)  # type: ignore[misc]
+            assert app.next_tick_s(dashboard) == pytest.approx(wait + 0.01)
+        app.tick()
+        assert app.tick_timer is not None and app.tick_timer._interval == pytest.approx(2.01)
+        await pilot.press("s")
+        await until(pilot, lambda: not isinstance(app.screen, DashboardScreen), "the sources page")
+        assert app.next_tick_s(app.screen) == TICK_S
+    writer.close()
