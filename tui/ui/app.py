@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App
@@ -225,7 +225,7 @@ class TapecheckApp(App[None]):
             screen.tick(self.feed.clock())
         self.tick_soon(self.next_tick_s(screen))
 
-    def next_tick_s(self, screen: Screen[object] | None) -> float:
+    def next_tick_s(self, screen: Screen[Any] | None) -> float:
         """Seconds until the clock should tick again on `screen` (see tick)."""
         if not isinstance(screen, DashboardScreen):
             return TICK_S
