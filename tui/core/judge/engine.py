@@ -133,7 +133,7 @@ class Engine:
         self._acked: set[int] = set()  # acknowledged here, before the store says so
         self._alerts_read: tuple[list[Alert], int] | None = None  # LIVE: the store's newest alerts and unacked count
         self._health_read: tuple[Health, ...] = ()
-        self.closes = KeptCloses(store) if store is not None else None  # LIVE: past days' closes, kept
+        self.closes = KeptCloses(store, clock) if store is not None else None  # LIVE: past days' closes, kept
         self.use(narratives)
 
     def use(self, narratives: Narratives) -> None:
