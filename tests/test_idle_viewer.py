@@ -228,3 +228,22 @@ async def test_an_idle_dashboards_clock_ticks_when_something_is_due(tmp_path: Pa
         await until(pilot, lambda: not isinstance(app.screen, DashboardScreen), "the sources page")
         assert app.next_tick_s(app.screen) == TICK_S
     writer.close()
+
+
+def test_the_header_is_due_at_its_next_minute_or_a_sources_age_turning() -> None:
+    from types import SimpleNamespace
+
+    from tui.core.model import Health
+    from tui.ui.header import header_due
+
+    now = datetime(2026, 1, 5, 14, 30, 20, tzinfo=UTC)
+    live = SimpleNamespace(mode="LIVE", taken_at=None)
+    viewer: Any = SimpleNamespace(feed=live, state=None)
+    assert header_due(viewer, now) == datetime(2026, 1, 5, 14, 31, tzinfo=UTC)  # the clock's minute
+    polled = now - timedelta(seconds=50)  # its age shows from a minute on: then, or a second later at most
+    viewer.state = SimpleNamespace(health=(Health("yahoo", "equities", last_success=polled),))
+    assert header_due(viewer, now) == polled + timedelta(seconds=61)
+    viewer.state = SimpleNamespace(health=(Health("yahoo", "equities", last_success=now - timedelta(seconds=150)),))
+    assert header_due(viewer, now) == now + timedelta(seconds=31)  # 2m turns 3m
+    viewer.feed = SimpleNamespace(mode="REPLAY", taken_at=None)  # a clock on the data's time shows seconds
+    assert header_due(viewer, now) is None

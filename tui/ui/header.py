@@ -55,7 +55,9 @@ def show_header(header: HeaderLine, viewer: Viewer) -> None:
 
 def header_due(viewer: Viewer, now: datetime) -> datetime | None:
     """When the header may next read otherwise with no new state: the clock's next minute, or a source's age
-    (shown from a minute on, by the minute) turning; None when the clock shows seconds (the data's own time)."""
+    (shown from a minute on, by the minute) turning, looked at up to a second late as a clock ticking each second
+    would (a source polled each minute is then most often polled again first, and its pill stays as it is); None
+    when the clock shows seconds (the data's own time)."""
     feed, state = viewer.feed, viewer.state
     if not (feed.mode == "LIVE" or feed.taken_at is not None):
         return None
@@ -63,7 +65,7 @@ def header_due(viewer: Viewer, now: datetime) -> datetime | None:
     for health in state.health if state is not None else ():
         if health.last_success is not None:
             age = (now - health.last_success).total_seconds()
-            due = min(due, health.last_success + timedelta(seconds=max(60.0, (age // 60 + 1) * 60)))
+            due = min(due, health.last_success + timedelta(seconds=max(60.0, (age // 60 + 1) * 60) + 1.0))
     return due
 
 
