@@ -202,3 +202,48 @@ def test_a_viewer_still_sees_a_commit(tmp_path: Path) -> None:
     finally:
         viewer.close()
         writer.close()
+
+
+async def test_an_idle_dashboards_clock_ticks_when_something_is_due(tmp_path: Path) -> None:
+    """On the dashboard the clock is set for the first thing it shows that may read otherwise (here, the header's
+    next minute, or HANG_UP_S at the latest); on another screen, each second."""
+    from tests.pilot import until
+    from tui.ui.app import HANG_UP_S, TICK_S, live_app
+
+    writer = Store(tmp_path / "s.sqlite")
+    assert writer.try_lock_collector()
+    writer.append(list(read_observations(DATA / "snapshot.jsonl")))  # days old: no age cell turns for hours
+    app = live_app(load_settings(), load_narratives(), Store(writer.path, read_only=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, app)
+        dashboard = app.dashboard
+        assert dashboard is not None
+        minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=5)
+        for second, wait in ((20, HANG_UP_S), (58, 2.0)):
+            app.feed.clock = lambda second=second: minute.replace(second=second)  # type: ignore[misc]
+            assert app.next_tick_s(dashboard) == pytest.approx(wait + 0.01)
+        app.tick()
+        assert app.tick_timer is not None and app.tick_timer._interval == pytest.approx(2.01)
+        await pilot.press("s")
+        await until(pilot, lambda: not isinstance(app.screen, DashboardScreen), "the sources page")
+        assert app.next_tick_s(app.screen) == TICK_S
+    writer.close()
+
+
+def test_the_header_is_due_at_its_next_minute_or_a_sources_age_turning() -> None:
+    from types import SimpleNamespace
+
+    from tui.core.model import Health
+    from tui.ui.header import header_due
+
+    now = datetime(2026, 1, 5, 14, 30, 20, tzinfo=UTC)
+    live = SimpleNamespace(mode="LIVE", taken_at=None)
+    viewer: Any = SimpleNamespace(feed=live, state=None)
+    assert header_due(viewer, now) == datetime(2026, 1, 5, 14, 31, tzinfo=UTC)  # the clock's minute
+    polled = now - timedelta(seconds=50)  # its age shows from a minute on: then, or a second later at most
+    viewer.state = SimpleNamespace(health=(Health("yahoo", "equities", last_success=polled),))
+    assert header_due(viewer, now) == polled + timedelta(seconds=61)
+    viewer.state = SimpleNamespace(health=(Health("yahoo", "equities", last_success=now - timedelta(seconds=150)),))
+    assert header_due(viewer, now) == now + timedelta(seconds=31)  # 2m turns 3m
+    viewer.feed = SimpleNamespace(mode="REPLAY", taken_at=None)  # a clock on the data's time shows seconds
+    assert header_due(viewer, now) is None

@@ -4,14 +4,14 @@ states, the alert log and the health read only when they changed. Counted, never
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from tests.conftest import DATA, NOW, obs
 from tui.core.config import load_settings
 from tui.core.judge.engine import DashboardState, Engine
 from tui.core.judge.watch import StoreWatch
-from tui.core.model import Alert, Health
+from tui.core.model import Alert, Health, Observation
 from tui.core.narratives.claims import load_narratives
 from tui.core.snapshot import read_observations
 from tui.core.store.sqlite import Store
@@ -27,6 +27,7 @@ class CountingStore(Store):
         super().__init__(path, read_only=True)
         self.daily_reads: Counter[str] = Counter()
         self.asked: Counter[str] = Counter()
+        self.at_reads: Counter[tuple[str, date]] = Counter()
 
     def daily(self, series: str, now: datetime) -> list[tuple[date, float]]:
         self.daily_reads[series] += 1
@@ -39,6 +40,10 @@ class CountingStore(Store):
     def health(self) -> list[Health]:
         self.asked["health"] += 1
         return super().health()
+
+    def at(self, series: str, day: date) -> list[Observation]:
+        self.at_reads[(series, day)] += 1
+        return super().at(series, day)
 
 
 class BurstyStore(CountingStore):
@@ -142,3 +147,30 @@ def test_the_alert_log_and_health_are_read_only_when_they_changed(tmp_path: Path
     state = engine.build()
     assert viewer.asked["alerts"] == 2
     assert state.unacked == 1 and [a.acked for a in state.alerts] == [False, True]
+
+
+def test_a_past_days_bar_is_read_again_only_when_its_series_history_changed(tmp_path: Path) -> None:
+    path, writer = a_store(tmp_path)
+    viewer = CountingStore(path)
+    engine = Engine(load_narratives(), SETTINGS, viewer, lambda: NOW, store=viewer)
+    closes = engine.closes
+    assert closes is not None
+    day = NOW.date() - timedelta(days=3)
+    first = closes.at(BTC, day)
+    assert first == Store.at(viewer, BTC, day) and closes.at(BTC, day) == first
+    assert viewer.at_reads[(BTC, day)] == 1  # kept
+    closes.at(BTC, NOW.date())
+    closes.at(BTC, NOW.date())
+    assert viewer.at_reads[(BTC, NOW.date())] == 2  # today's bar is still being made: never kept
+
+    seq = viewer.commit_seq()
+    writer.append([obs(BTC, 91_234.0, NOW - timedelta(seconds=5), "kraken")])  # a poll: today's price
+    closes.appended(viewer.changed_series(seq)[1])
+    assert closes.at(BTC, day) == first and viewer.at_reads[(BTC, day)] == 1
+
+    seq = viewer.commit_seq()
+    writer.append([obs(BTC, 1.0, datetime.combine(day, time(12), UTC), "fetched"),  # history fetched again
+                   obs(BTC, 80_000.0, NOW - timedelta(days=1), "fetched")])  # (it reaches yesterday)
+    closes.appended(viewer.changed_series(seq)[1])
+    assert closes.at(BTC, day) == Store.at(viewer, BTC, day) != first
+    assert viewer.at_reads[(BTC, day)] == 2  # read again

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.core.config import Settings
@@ -28,7 +30,8 @@ from tui.core.judge.engine import DashboardState, Engine
 from tui.core.narratives.claims import Narratives
 from tui.core.store.protocol import Store
 from tui.ui import notices
-from tui.ui.feed import Feed, NarrativeWatch, demo_feed, live_feed, replay_feed, snapshot_feed
+from tui.ui.feed import STARTING_S, Feed, NarrativeWatch, demo_feed, live_feed, replay_feed, snapshot_feed
+from tui.ui.header import header_due
 from tui.ui.messages import (
     AlertAcknowledged,
     ClaimChosen,
@@ -50,6 +53,9 @@ if TYPE_CHECKING:
 
 # The other screens and the palette's commands are imported when first asked for: the first frame shows the
 # dashboard alone.
+
+TICK_S = 1.0  # the clock's step on a screen other than the dashboard, or where the clock shows seconds
+HANG_UP_S = 5.0  # the dashboard's clock ticks at least this often, looking for a terminal gone without a SIGHUP
 
 
 def sources_screen() -> Screen[None]:
@@ -99,6 +105,7 @@ class TapecheckApp(App[None]):
         self.crashed = False  # an unexpected error ended the app; its traceback is in the log
         self.heap_frozen = False  # see freeze_heap
         self.keys_fd: int | None = None  # the terminal the keys come from (on_mount), None: not a terminal
+        self.tick_timer: Timer | None = None  # the clock's next tick (see tick)
         self.narrative_watch = NarrativeWatch(narratives)  # the user's files as last read
         plain_scrollbars(self.no_color)  # without colour, Textual's scrollbars leave stray glyphs
         for theme in THEMES:
@@ -128,7 +135,8 @@ class TapecheckApp(App[None]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.push_screen(DashboardScreen())
-        self.set_interval(1, self.tick)
+        self.tick_soon()
+        self.screen_change_signal.subscribe(self, lambda _screen: self.tick_soon())  # another screen, its clock
         self.feed.start(self, self.narrative_watch)
         notices.opening(self, self.feed, self.settings, self.narratives.problems)
 
@@ -195,6 +203,7 @@ class TapecheckApp(App[None]):
 
     def on_store_unreadable(self, message: StoreUnreadable) -> None:
         self.notify(message.problem, title="Cannot read the store", severity="error", timeout=10)
+        self.tick()  # the header says so now (the store unreachable, its file gone)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed says so; the dashboard runs on with what it shows."""
@@ -204,7 +213,10 @@ class TapecheckApp(App[None]):
                         timeout=15)
 
     def tick(self) -> None:
-        """Once a second: the clock and the ages, on the screen in front; nothing else is repainted."""
+        """The clock and the ages, on the screen in front (nothing else is repainted), and a look for a terminal
+        gone. Then the next tick is set: in a second, or on the dashboard (what an idle viewer shows), when the
+        first thing it shows may read otherwise with no new state (an age cell, the header's minute or a
+        source's age), and within HANG_UP_S; each state ticks too (on_state_built)."""
         if end_if_hung_up(self.keys_fd, lambda code: self.exit(return_code=code)):
             self.keys_fd = None
             return
@@ -212,6 +224,26 @@ class TapecheckApp(App[None]):
         if isinstance(screen, StateScreen):
             screen.refresh_header()
             screen.tick(self.feed.clock())
+        self.tick_soon(self.next_tick_s(screen))
+
+    def next_tick_s(self, screen: Screen[Any] | None) -> float:
+        """Seconds until the clock should tick again on `screen` (see tick)."""
+        if not isinstance(screen, DashboardScreen):
+            return TICK_S
+        now = self.feed.clock()
+        header, ages = header_due(self, now), screen.ages_due_at()
+        if header is None or ages is None:
+            return TICK_S
+        wait = min(HANG_UP_S, (min(header, ages) - now).total_seconds())
+        if self.feed.collector_starting():  # the header says "starting" until then, "down" after
+            wait = min(wait, self.feed.collector_started_at + STARTING_S - time.monotonic())
+        return max(0.05, wait + 0.01)  # just after the moment: the text reads otherwise by then
+
+    def tick_soon(self, delay: float = TICK_S) -> None:
+        """Set the clock's next tick `delay` seconds from now, instead of the one set before."""
+        if self.tick_timer is not None:
+            self.tick_timer.stop()
+        self.tick_timer = self.set_timer(delay, self.tick, name="clock")
 
     # ---- the demo, replays, the collector -------------------------------------------------------------
 

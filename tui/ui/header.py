@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from datetime import datetime, timedelta
 
 from tui.core import format as fmt
 from tui.core.judge.engine import DashboardState
@@ -50,6 +51,22 @@ def show_header(header: HeaderLine, viewer: Viewer) -> None:
         _shown[header] = shown
         header.show(mode=shown[0], flagged=shown[1], pills=shown[2], alarm=shown[3], mode_short=shown[4],
                     flagged_short=shown[5], alarm_short=shown[6])
+
+
+def header_due(viewer: Viewer, now: datetime) -> datetime | None:
+    """When the header may next read otherwise with no new state: the clock's next minute, or a source's age
+    (shown from a minute on, by the minute) turning, looked at up to a second late as a clock ticking each second
+    would (a source polled each minute is then most often polled again first, and its pill stays as it is); None
+    when the clock shows seconds (the data's own time)."""
+    feed, state = viewer.feed, viewer.state
+    if not (feed.mode == "LIVE" or feed.taken_at is not None):
+        return None
+    due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for health in state.health if state is not None else ():
+        if health.last_success is not None:
+            age = (now - health.last_success).total_seconds()
+            due = min(due, health.last_success + timedelta(seconds=max(60.0, (age // 60 + 1) * 60) + 1.0))
+    return due
 
 
 Shown = tuple[str, str, tuple[Pill, ...], str, str, str, str]  # what show() was given last

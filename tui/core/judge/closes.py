@@ -7,11 +7,14 @@ store again only when the day turns or when the series' history changed: when it
 (each source's last of yesterday, `Store.at`, one indexed read) is not the one seen when the closes were read.
 A fetch of past bars reaches yesterday's, so it is seen too; a prune thins old rows to each day's last value
 and changes no close. Today's close is each source's latest value, as the store computes it.
+
+A past day's bar (`at`: each source's last value of that day) rests on the same rows, so it is kept the same way:
+read once per series and day before today, and read again when the series' history changes or the day turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Protocol
@@ -45,16 +48,26 @@ class KeptCloses:
     """A tape over the store whose closes before today are kept between states (see the module's docstring).
     Not thread-safe: the engine's one build at a time uses it."""
 
-    def __init__(self, store: ClosesSource) -> None:
+    def __init__(self, store: ClosesSource, clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.clock = clock  # the engine's: which day is today
         self._past: dict[str, tuple[date, Mark, list[tuple[date, float]]]] = {}
+        self._bars: dict[str, tuple[date, Mark, dict[date, list[Observation]]]] = {}  # past days' `at`, by series
         self.reads = 0  # how often the closes were read from the store
 
     def latest(self, series: str, now: datetime) -> list[Observation]:
         return self.store.latest(series, now)
 
     def at(self, series: str, day: date) -> list[Observation]:
-        return self.store.at(series, day)
+        today = self.clock().astimezone(UTC).date()
+        if day >= today:  # today's bar is still being made
+            return self.store.at(series, day)
+        kept = self._bars.get(series)
+        if kept is None or kept[0] != today:
+            kept = self._bars[series] = (today, history_mark(self.store, series, today), {})
+        if day not in kept[2]:
+            kept[2][day] = self.store.at(series, day)
+        return list(kept[2][day])
 
     def series_ids(self) -> set[str]:
         return self.store.series_ids()
@@ -78,10 +91,17 @@ class KeptCloses:
     def appended(self, series: Iterable[str]) -> None:
         """The collector appended to these series: forget the closes of those whose history changed."""
         for name in series:
-            kept = self._past.get(name)
-            if kept is not None and history_mark(self.store, name, kept[0]) != kept[1]:
-                del self._past[name]
+            marks: dict[date, Mark] = {}  # one read per day the kept values are of (the same, but at midnight)
+            for kept in (self._past, self._bars):
+                entry = kept.get(name)
+                if entry is None:
+                    continue
+                if entry[0] not in marks:
+                    marks[entry[0]] = history_mark(self.store, name, entry[0])
+                if marks[entry[0]] != entry[1]:
+                    del kept[name]
 
     def forget(self) -> None:
         """Read every series' closes again (the store may have been replaced, or a collector came or went)."""
         self._past.clear()
+        self._bars.clear()

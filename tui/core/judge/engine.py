@@ -25,6 +25,7 @@ from tui.core.judge.view import ClockDue, Earlier, ThemeView, build_views, make_
 from tui.core.model import Alert, Claim, Health, Observation, Status, Verdict
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.rules.evaluate import PastDays, fresh_after
+from tui.core.narratives.rules.kept import KeptWindows
 from tui.core.narratives.rules.verdict import off_text
 from tui.core.store.protocol import Store
 from tui.core.store.sqlite import CollectorInfo
@@ -121,6 +122,7 @@ class Engine:
         self._flips: dict[str, tuple[Flip, ...]] = {}
         self._down_since: datetime | None = None
         self._past_days: PastDays = {}  # conditions' answers on past days, kept from one state to the next
+        self._kept_windows = KeptWindows()  # what corr() and beta() work out from past closes, likewise
         self._full_at = float("-inf")  # when every claim was last judged
         self._due: datetime | None = None  # when the clock alone may next change a verdict or a row (ClockDue)
         self._clock_due = ClockDue(settings)
@@ -131,7 +133,7 @@ class Engine:
         self._acked: set[int] = set()  # acknowledged here, before the store says so
         self._alerts_read: tuple[list[Alert], int] | None = None  # LIVE: the store's newest alerts and unacked count
         self._health_read: tuple[Health, ...] = ()
-        self.closes = KeptCloses(store) if store is not None else None  # LIVE: past days' closes, kept
+        self.closes = KeptCloses(store, clock) if store is not None else None  # LIVE: past days' closes, kept
         self.use(narratives)
 
     def use(self, narratives: Narratives) -> None:
@@ -163,6 +165,7 @@ class Engine:
         if self.closes is not None:
             if changed is None and not quiet:
                 self.closes.forget()
+                self._kept_windows.forget()
             elif changed:
                 self.closes.appended(changed)
         earlier = None
@@ -175,7 +178,8 @@ class Engine:
         if not self._then or (self.store is not None and time.monotonic() - self._then_at >= THEN_EVERY_S):
             self._then = self.judge_then(narratives)
             self._then_at = time.monotonic()
-        context = make_context(self.closes or self.tape, now, self.settings, self._past_days)
+        context = make_context(self.closes or self.tape, now, self.settings, self._past_days,
+                               kept_windows=self._kept_windows)
         views, verdicts = build_views(narratives, context, "en", self._then, earlier)
         self._read_ahead({r.series for v in views for r in v.series} if changed is None else changed, now)
         self._due = self._clock_due.due(views, verdicts, now, (t for t in self._ahead.values() if t > now))

@@ -21,6 +21,7 @@ from tui.core.model import Claim, ClaimKind, Observation, SeriesId, Status, Tape
 from tui.core.narratives.claims import Narratives
 from tui.core.narratives.names import CompanyName
 from tui.core.narratives.rules.evaluate import Context, NoData, PastDays, last
+from tui.core.narratives.rules.kept import KeptWindows
 from tui.core.narratives.rules.verdict import STATUS_ORDER, judge, judge_all, live_text, period_text
 from tui.core.narratives.rules.windows import Windows
 from tui.core.tape import CachedTape, Tape
@@ -196,8 +197,9 @@ def _older(verdict: Verdict, later_s: float) -> Verdict:
     """A kept verdict `later_s` seconds on: its values are those it was judged on, and they are older now."""
     if verdict.age_s is None:
         return verdict
-    return replace(verdict, age_s=verdict.age_s + later_s,
-                   inputs=tuple((series, value, age + later_s) for series, value, age in verdict.inputs))
+    return replace(verdict, age_s=verdict.age_s + later_s,  # a dated input's age is -1 (no age): it stays so
+                   inputs=tuple((series, value, age + later_s if age >= 0 else age)
+                                for series, value, age in verdict.inputs))
 
 
 def build_views(narratives: Narratives, ctx: Context, lang: str = "en",
@@ -294,13 +296,15 @@ class ClockDue:
 
 
 def make_context(tape: Tape, now: datetime, settings: Settings, past_days: PastDays | None = None,
-                 windows: Windows | None = None) -> Context:
+                 windows: Windows | None = None, kept_windows: KeptWindows | None = None) -> Context:
     """An evaluation context over `tape` at `now`. It remembers the tape's answers and the market hours for as
     long as it is used: one evaluation asks both about each series several times. `past_days`, kept by the
-    caller from one context to the next, keeps conditions' answers on past days (first_date(), share()).
+    caller from one context to the next, keeps conditions' answers on past days (first_date(), share()), and
+    `kept_windows` what corr() and beta() work out from past days' closes.
     `windows`: how share(), corr() and beta() work (plain Python unless given: the viewer never loads polars)."""
     return Context(CachedTape(tape), now, settings.staleness.max_age_s, settings.staleness.history_days,
-                   closed_since=functools.cache(markets.closed_since), past_days=past_days, windows=windows)
+                   closed_since=functools.cache(markets.closed_since), past_days=past_days, windows=windows,
+                   kept_windows=kept_windows)
 
 
 class _NoHistory:

@@ -4,8 +4,9 @@ A viewer learns of a collector's commit from SQLite's PRAGMA data_version, which
 it wakes an idle viewer five times a second. On Linux, inotify tells when the database or its WAL file is
 written (a commit writes the WAL), so the watch blocks until then and asks only after a write. A write is a hint,
 never the answer: the commit is visible a moment after its frames are written (the WAL index is updated in shared
-memory, which no event reports), so after a write the watch asks again shortly for a little while; and it asks at
-least every FALLBACK_S all the same. Where inotify is missing it polls as before, every POLL_S.
+memory, which no event reports), so after a write the watch asks again for a little while: soon, then less and
+less often (the commit is seen at the first asking, but for a large one). It asks at least every FALLBACK_S all
+the same. Where inotify is missing it polls as before, every POLL_S.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 POLL_S = 0.2  # without inotify: how often data_version is asked
 FALLBACK_S = 1.0  # with inotify: how often it is asked all the same (an event missed is late by this, at most)
-AFTER_WRITE_S = 0.3  # after a write, data_version is asked every AFTER_WRITE_STEP_S for this long
-AFTER_WRITE_STEP_S = 0.02
+AFTER_WRITE_S = 0.3  # after a write, data_version is asked again for this long: AFTER_WRITE_FIRST_S after it,
+AFTER_WRITE_FIRST_S = 0.002  # then each time after as long again as since the write (2, 4, 8 ... 256 ms)
 
 _IN_MODIFY, _IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE = 0x2, 0x8, 0x80, 0x100
 _EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then len bytes of name)
@@ -48,8 +49,9 @@ class Nudge:
         if not self.watching:
             time.sleep(min(POLL_S, timeout_s))
             return
-        if time.monotonic() - self.written_at < AFTER_WRITE_S:
-            time.sleep(min(AFTER_WRITE_STEP_S, timeout_s))
+        since = time.monotonic() - self.written_at
+        if since < AFTER_WRITE_S:
+            time.sleep(min(max(AFTER_WRITE_FIRST_S, since), timeout_s))
             self._drain()
             return
         try:

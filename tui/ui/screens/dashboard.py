@@ -6,7 +6,7 @@ import asyncio
 import math
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on
@@ -163,6 +163,14 @@ class DashboardScreen(StateScreen):
         later = max(0.0, (now - state.now).total_seconds())
         if later >= self.ages_due:
             self.ages_due = self.show_ages(later)
+
+    def ages_due_at(self) -> datetime | None:
+        """When an age cell's text next changes, for the app's clock to tick then (None: the panels are not shown
+        yet, so tick each second)."""
+        state = self.shown
+        if state is None or not self.first_shown:
+            return None
+        return state.now + timedelta(seconds=min(self.ages_due, 86_400.0))
 
     def show_ages(self, later: float) -> float:
         """Repaint the age cells whose text is due to change `later` seconds after the shown state's moment;

@@ -7,6 +7,7 @@ that a verdict can say "11,509 × 71,200 USD = 819M USD" rather than just "diver
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from tui.core import format as fmt
 from tui.core import markets
 from tui.core.model import Evidence, Observation, SeriesId, TapecheckError
 from tui.core.narratives.rules.ast import BinOp, Call, Compare, DateLit, Neg, Node, Num, PairLit, SeriesRef
+from tui.core.narratives.rules.kept import KeptWindow, KeptWindows
 from tui.core.narratives.rules.typecheck import fx_route, fx_unit
 from tui.core.narratives.rules.units import DATE, PERCENT, RATIO, Unit
 from tui.core.narratives.rules.windows import PURE_WINDOWS, Windows
@@ -97,6 +99,8 @@ class Context:
     # How share(), corr() and beta() get their windows: pure Python here; `check` and the collector pass
     # tui.core.narratives.rules.columnar's polars version (the viewer never imports polars).
     windows: Windows | None = None
+    # Kept across evaluations by a dashboard: what corr() and beta() work out from past days' closes alone.
+    kept_windows: KeptWindows | None = None
 
     @property
     def past(self) -> bool:
@@ -257,15 +261,22 @@ def pct(a: Value, b: Value) -> Value:
     return Value(result, PERCENT, f"{fmt.quantity(result, '%')} ({a.text} vs {b.text})", a.inputs + b.inputs)
 
 
-def _common(ctx: Context, series: tuple[str, ...]) -> tuple[list[date], list[list[float]], int]:
-    """The common trading days of `series` (every one has a bar) with their closes, and how many of them are
-    up to ctx.now (the lists may run on: a window's history is read once and cut by index, never copied)."""
+def _common(ctx: Context, series: tuple[str, ...]
+            ) -> tuple[list[date], list[list[float]], int, KeptWindow | None]:
+    """The common trading days of `series` (every one has a bar) with their closes, how many of them are
+    up to ctx.now (the lists may run on: a window's history is read once and cut by index, never copied), and
+    where the context keeps windows, what is kept of theirs (the past days' part)."""
     tape = ctx.tape
     if isinstance(tape, _HistoryTape):
         days, columns = tape.common(series)
-        return days, columns, bisect.bisect_right(days, ctx.now.date())
-    days, columns = _windows(ctx).common([tape.daily(s, ctx.now) for s in series])
-    return days, columns, len(days)
+        return days, columns, bisect.bisect_right(days, ctx.now.date()), None
+    closes = [tape.daily(s, ctx.now) for s in series]
+    if ctx.kept_windows is None:
+        days, columns = _windows(ctx).common(closes)
+        return days, columns, len(days), None
+    kept = ctx.kept_windows.window(series, closes, ctx.now.date(), _windows(ctx).common)
+    days, columns = kept.common(closes, _windows(ctx).common)
+    return days, columns, len(days), kept
 
 
 def _windows(ctx: Context) -> Windows:
@@ -306,27 +317,36 @@ def _gaps(series: str, have: set[date], start: date, end: date, today: date) -> 
 
 
 def _window_evidence(ctx: Context, series: tuple[str, ...], first: date, final: date, exact: bool,
-                     note: str | None = None) -> tuple[Evidence, ...]:
+                     note: str | None = None, kept: KeptWindow | None = None) -> tuple[Evidence, ...]:
     """The bars a window starts and ends on (or the one day it found), for each series: read again from the
-    tape, with their sources. `note` goes with the last day's."""
+    tape, with their sources (those of a past day, once while `kept` stands). `note` goes with the last day's."""
     found: list[Evidence] = []
     real = Context(ctx.tape.tape if isinstance(ctx.tape, _HistoryTape) else ctx.tape, ctx.now, ctx.max_age_s,
                    ctx.history_max_age_days, closed_since=ctx.closed_since)
     ends = ((first, note),) if first == final else ((first, "window start"),
                                                     (final, "window end" + (f"; {note}" if note else "")))
+    today = ctx.now.date()
     for day, said in ends:
         for s in series:
-            try:
-                value = bar(real, s, day)
-            except NoData:
-                continue
-            found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
+            if kept is not None and day < today:
+                value = kept.remember(("bar", s, day), functools.partial(_bar_or_none, real, s, day))
+            else:
+                value = _bar_or_none(real, s, day)
+            if value is not None:
+                found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
     return tuple(found)
+
+
+def _bar_or_none(ctx: Context, series: str, day: date) -> Value | None:
+    try:
+        return bar(ctx, series, day)
+    except NoData:
+        return None
 
 
 def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
     """corr() or beta() over the last `days` daily returns on the common trading days of a and b."""
-    common, (closes_a, closes_b), cut = _common(ctx, (a, b))
+    common, (closes_a, closes_b), cut, kept = _common(ctx, (a, b))
     needed = days + 1
     if cut < needed:
         raise NoData(f"{func}() needs {fmt.count(needed)} common trading days of {a} and {b}, found {fmt.count(cut)}")
@@ -348,10 +368,14 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
     evidence: tuple[Evidence, ...] = ()
     if not isinstance(tape, _HistoryTape):  # a window's own reads; inside share() it reports its own
         today = ctx.now.date()
-        have = set(common)
-        gaps = sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
+
+        def count_gaps() -> int:  # today is never a gap: a function of the past days alone
+            have = set(common)
+            return sum(len(_gaps(s, have, first, final, today)) for s in (a, b))
+
+        gaps = kept.remember(("gaps", first, final), count_gaps) if kept is not None else count_gaps()
         note = f"{gaps} session days without a bar" if gaps else None
-        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note)
+        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note, kept)
     inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
     text = (f"{fmt.number(value)} ({fmt.count(days)} daily returns over {fmt.count(needed)} common trading days, "
             f"{first} to {final})")
