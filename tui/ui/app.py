@@ -33,6 +33,7 @@ from tui.ui.messages import (
     AlertAcknowledged,
     ClaimChosen,
     NarrativesReloaded,
+    PanelsPainted,
     SeriesChosen,
     StateBuilt,
     StoreUnreadable,
@@ -187,6 +188,9 @@ class TapecheckApp(App[None]):
             self.told_nothing_answers = True
             self.notify(notices.NOTHING_ANSWERS, title="Nothing to show yet", severity="warning", timeout=60)
         self.feed.restart_collector_if_down(state)
+
+    def on_panels_painted(self, message: PanelsPainted) -> None:
+        self.feed.first_painted()  # the verdicts are judged once the first frame is on the screen
 
     def on_narratives_reloaded(self, message: NarrativesReloaded) -> None:
         self.narratives = message.narratives

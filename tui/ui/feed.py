@@ -9,9 +9,11 @@ time: `D` stops the feed in force and starts the demo's, and `D` again the first
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pa
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 RESTART_AFTER_S = 30.0  # a viewer starts a dead collector again at most this often (one that dies at start-up)
 STARTING_S = 20.0  # after starting a collector, the header says "starting" rather than "down" this long
+PAINT_WAIT_S = 2.0  # the first judgement waits this long at most for the first frame to be painted
 
 
 class NarrativeWatch:
@@ -91,6 +94,20 @@ class Feed:
         self.timers: list[Timer] = []
         self.app: App[Any] | None = None
         self.narratives: NarrativeWatch | None = None
+        self.first: DashboardState | None = None  # the first frame's state, when built before the app ran (prepare)
+        self.painted = threading.Event()  # the first frame is on the screen: judging may start
+
+    def prepare(self) -> None:
+        """Build the first frame's state now, before the app runs (it reads the store: never call it on the event
+        loop), so that the dashboard has it as it opens. A failure is left to the feed's worker to say."""
+        try:
+            self.first = self.engine.pending()
+        except Exception:  # noqa: BLE001 - the worker builds it again, and says what went wrong
+            self.first = None
+
+    def first_painted(self) -> None:
+        """The dashboard's first frame is on the screen: the first judgement may start."""
+        self.painted.set()
 
     @property
     def store(self) -> Store | None:
@@ -101,10 +118,14 @@ class Feed:
         self.app, self.narratives, self.running = app, narratives, True
         if self.engine.narratives is not narratives.current:  # read again while another feed ran (the demo's)
             self.engine.use(narratives.current)
+        first, self.first = self.first, None  # prepared: posted now, and not built again (only the first time)
+        if first is not None:
+            self.built = True
+            self.post(StateBuilt(first, self))
         if self.store is not None:
             if self.start_collector is not None:
                 self.collector_started_at = time.monotonic()
-            self.thread(self.watch_store, "watch_store", "store")
+            self.thread(partial(self.watch_store, first), "watch_store", "store")
             self.ensure_collector()
         else:
             self.build_state()
@@ -146,17 +167,19 @@ class Feed:
 
     # ---- states -----------------------------------------------------------------------------------
 
-    def watch_store(self) -> None:
+    def watch_store(self, first: DashboardState | None = None) -> None:
         """LIVE: the first frame's state, then a state after each burst of the collector's commits, when the
         collector comes or goes, and every QUIET_REBUILD_S for the ages and staleness (tui.core.judge.watch).
-        Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop."""
+        Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop.
+        `first`: the first frame's state, posted already (prepare)."""
         from tui.core.judge.watch import StoreWatch
 
         worker = get_current_worker()
         assert self.store is not None
         StoreWatch(self.engine, self.store, lambda state: self.post(StateBuilt(state, self)),
                    lambda problem: self.post(StoreUnreadable(problem)),
-                   self.reload_narratives).run(lambda: worker.is_cancelled)
+                   self.reload_narratives, first=first,
+                   painted=lambda: self.painted.wait(PAINT_WAIT_S)).run(lambda: worker.is_cancelled)
 
     def build_state(self) -> None:
         """SNAPSHOT, REPLAY, DEMO: build a state from the in-memory tape, in a thread, one build at a time."""
@@ -172,6 +195,8 @@ class Feed:
             if not self.built:  # the first frame: the panels before anything is judged
                 self.post(StateBuilt(await asyncio.to_thread(self.engine.pending), self))
                 self.built = True
+            if not self.painted.is_set():  # judged once the first frame is on the screen
+                await asyncio.to_thread(self.painted.wait, PAINT_WAIT_S)
             while True:
                 self.build_again = False
                 state = await asyncio.to_thread(self.engine.build)
