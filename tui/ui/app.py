@@ -128,6 +128,8 @@ class TapecheckApp(App[None]):
         self.keys_fd = terminal_input()  # watched by the clock: a terminal gone without a SIGHUP ends the app
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
+        if self.feed.first is not None:  # prepared before the app ran: the dashboard opens with its panels
+            self.state = self.feed.first
         self.push_screen(DashboardScreen())
         self.set_interval(1, self.tick)
         self.feed.start(self, self.narrative_watch)
