@@ -58,10 +58,11 @@ class KeyTable(DataTable[Text | str]):
             return
         cursor = self.cursor_row
         self.clear()
-        if fresh:
-            for sized in self.columns.values():
+        if fresh:  # measured here, not when idle: a paint before then would keep lines of the old widths
+            for index, sized in enumerate(self.columns.values()):
                 if sized.auto_width:
-                    sized.content_width = sized.label.cell_len
+                    sized.content_width = max([sized.label.cell_len, *(_width(cells[index]) for _, cells in rows
+                                                                       if index < len(cells))])
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if rows:
@@ -72,8 +73,7 @@ class KeyTable(DataTable[Text | str]):
         repainted; when it is wider, the column grows and the table is laid out again (update_cell's way)."""
         if _same(self.get_cell(row, column), value):
             return
-        width = value.cell_len if isinstance(value, Text) else cell_len(value)
-        if width > self.columns[column].content_width:
+        if _width(value) > self.columns[column].content_width:
             self.update_cell(row, column, value, update_width=True)
             return
         self._whole_refresh_held = True
@@ -82,6 +82,11 @@ class KeyTable(DataTable[Text | str]):
         finally:
             self._whole_refresh_held = False
         self.refresh_coordinate(self.get_cell_coordinate(row, column))
+
+
+def _width(cell: Text | str) -> int:
+    """How many columns a one-line cell takes."""
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def _same(shown: object, cell: Text | str) -> bool:
