@@ -102,7 +102,7 @@ class Feed:
         loop), so that the dashboard has it as it opens. A failure is left to the feed's worker to say."""
         try:
             self.first = self.engine.pending()
-        except Exception:  # noqa: BLE001 - the worker builds it again, and says what went wrong
+        except Exception:  # the worker builds it again, and says what went wrong
             self.first = None
 
     def first_painted(self) -> None:
