@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +124,8 @@ class Feed:
         if self.store is not None:
             if self.start_collector is not None:
                 self.collector_started_at = time.monotonic()
-            self.thread(partial(self.watch_store, first), "watch_store", "store")
+            # a lambda: Textual names a worker by its work's repr, and a partial's would write the whole state out
+            self.thread(lambda: self.watch_store(first), "watch_store", "store")
             self.ensure_collector()
         else:
             self.build_state()
