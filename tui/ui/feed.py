@@ -95,6 +95,7 @@ class Feed:
         self.narratives: NarrativeWatch | None = None
         self.first: DashboardState | None = None  # the first frame's state, when built before the app ran (prepare)
         self.painted = threading.Event()  # the first frame is on the screen: judging may start
+        self.after_paint: Callable[[], None] | None = None  # what waits for the first paint to start (first_painted)
 
     def prepare(self) -> None:
         """Build the first frame's state now, before the app runs (it reads the store: never call it on the event
@@ -105,8 +106,12 @@ class Feed:
             self.first = None
 
     def first_painted(self) -> None:
-        """The dashboard's first frame is on the screen: the first judgement may start."""
+        """The dashboard's first frame is on the screen: the first judgement may start (and the store's watch,
+        when the first state was prepared)."""
         self.painted.set()
+        later, self.after_paint = self.after_paint, None
+        if later is not None and self.running:
+            later()
 
     @property
     def store(self) -> Store | None:
@@ -124,9 +129,11 @@ class Feed:
         if self.store is not None:
             if self.start_collector is not None:
                 self.collector_started_at = time.monotonic()
-            # a lambda: Textual names a worker by its work's repr, and a partial's would write the whole state out
-            self.thread(lambda: self.watch_store(first), "watch_store", "store")
-            self.ensure_collector()
+            if first is not None and not self.painted.is_set():  # the watch and the collector's check start once
+                self.after_paint = lambda: self.watch(first)        # the first frame is painted: nothing competes
+                self.timers.append(app.set_timer(PAINT_WAIT_S, self.first_painted))  # (or given up on)
+            else:
+                self.watch(first)
         else:
             self.build_state()
             self.timers.append(app.set_interval(QUIET_REBUILD_S, self.build_state))
@@ -136,9 +143,16 @@ class Feed:
             self.replay.paused = self.replay.paused  # the clock counts from now: time on another feed is not the tape's
             self.run(self.play(), "play", "replay")
 
+    def watch(self, first: DashboardState | None) -> None:
+        """LIVE: watch the store (`first`: the first frame's state, posted already), and mind the collector."""
+        # a lambda: Textual names a worker by its work's repr, and a partial's would write the whole state out
+        self.thread(lambda: self.watch_store(first), "watch_store", "store")
+        self.ensure_collector()
+
     def stop(self) -> None:
         """Stop building: the workers are cancelled, and a state one of them still posts is not shown."""
         self.running = False
+        self.after_paint = None
         for timer in self.timers:
             timer.stop()
         for worker in self.workers:
