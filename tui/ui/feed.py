@@ -130,10 +130,10 @@ class Feed:
             if self.start_collector is not None:
                 self.collector_started_at = time.monotonic()
             if first is not None and not self.painted.is_set():  # the watch and the collector's check start once
-                self.after_paint = lambda: self.watch(first)        # the first frame is painted: nothing competes
+                self.after_paint = lambda: self.watch(True)         # the first frame is painted: nothing competes
                 self.timers.append(app.set_timer(PAINT_WAIT_S, self.first_painted))  # (or given up on)
             else:
-                self.watch(first)
+                self.watch(first is not None)
         else:
             self.build_state()
             self.timers.append(app.set_interval(QUIET_REBUILD_S, self.build_state))
@@ -143,10 +143,10 @@ class Feed:
             self.replay.paused = self.replay.paused  # the clock counts from now: time on another feed is not the tape's
             self.run(self.play(), "play", "replay")
 
-    def watch(self, first: DashboardState | None) -> None:
-        """LIVE: watch the store (`first`: the first frame's state, posted already), and mind the collector."""
-        # a lambda: Textual names a worker by its work's repr, and a partial's would write the whole state out
-        self.thread(lambda: self.watch_store(first), "watch_store", "store")
+    def watch(self, first_built: bool) -> None:
+        """LIVE: watch the store (`first_built`: the first frame's state was posted already), and mind the
+        collector."""
+        self.thread(lambda: self.watch_store(first_built), "watch_store", "store")
         self.ensure_collector()
 
     def stop(self) -> None:
@@ -181,18 +181,18 @@ class Feed:
 
     # ---- states -----------------------------------------------------------------------------------
 
-    def watch_store(self, first: DashboardState | None = None) -> None:
+    def watch_store(self, first_built: bool = False) -> None:
         """LIVE: the first frame's state, then a state after each burst of the collector's commits, when the
         collector comes or goes, and every QUIET_REBUILD_S for the ages and staleness (tui.core.judge.watch).
         Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop.
-        `first`: the first frame's state, posted already (prepare)."""
+        `first_built`: the first frame's state was posted already (prepare)."""
         from tui.core.judge.watch import StoreWatch
 
         worker = get_current_worker()
         assert self.store is not None
         StoreWatch(self.engine, self.store, lambda state: self.post(StateBuilt(state, self)),
                    lambda problem: self.post(StoreUnreadable(problem)),
-                   self.reload_narratives, first=first,
+                   self.reload_narratives, first_built=first_built,
                    painted=lambda: self.painted.wait(PAINT_WAIT_S)).run(lambda: worker.is_cancelled)
 
     def build_state(self) -> None:
