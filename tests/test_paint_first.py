@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 
 from tests.conftest import DATA
@@ -99,3 +100,54 @@ def test_charts_are_imported_when_a_chart_is_first_opened() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotext', 'textual_plotext')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+class CountedEngine(Engine):
+    """An engine that notes each first-frame state it builds, and whether the first frame was painted (the
+    feed's `painted`) when each judgement began."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.pendings = 0
+        self.painted_at_build: list[bool] = []
+        self.feed: Feed | None = None
+
+    def pending(self) -> DashboardState:
+        self.pendings += 1
+        return super().pending()
+
+    def build(self, changed: set[str] | None = None, quiet: bool = False) -> DashboardState:
+        assert self.feed is not None
+        self.painted_at_build.append(self.feed.painted.is_set())
+        return super().build(changed, quiet)
+
+
+async def test_a_prepared_first_state_is_the_dashboards_as_it_opens_and_is_not_built_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line prepares the first frame's state before Textual starts: the dashboard opens with it (its
+    panels in its first layout), the store's watch does not build it again, and the first judgement begins once
+    the first frame is painted."""
+    from tui.ui.screens.dashboard import DashboardScreen
+
+    viewer = Store(a_store(tmp_path), read_only=True)
+    narratives = load_narratives()
+    engine = CountedEngine(narratives, SETTINGS, viewer, lambda: datetime.now(UTC), store=viewer)
+    feed = engine.feed = Feed("LIVE", engine, source_note=str(viewer.path))
+    feed.prepare()
+    assert engine.pendings == 1 and feed.first is not None and feed.first.pending
+    app = TapecheckApp(SETTINGS, narratives, feed)
+    seen: list[DashboardState | None] = []
+    mount = DashboardScreen.on_mount
+
+    def mounted(screen: DashboardScreen) -> None:
+        seen.append(screen.viewer.state)
+        mount(screen)
+
+    monkeypatch.setattr(DashboardScreen, "on_mount", mounted)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state is not None and not app.state.pending and
+                    JUDGING not in cells(app, "claims"), "the verdicts")
+    assert seen and seen[0] is not None and seen[0].pending  # the state was there as the dashboard mounted
+    assert engine.pendings == 1  # prepared once, never again
+    assert engine.painted_at_build and engine.painted_at_build[0]  # judged after the first paint
+    viewer.close()

@@ -564,6 +564,8 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, narratives: Narr
         app = snapshot_app(settings, narratives, args.snapshot, now, lang)
     else:
         app = live_app(args, settings, narratives, lang)
+    if app.feed.mode in ("LIVE", "SNAPSHOT"):  # the first frame's state, read before Textual starts: the dashboard
+        app.feed.prepare()                    # has it as it opens (a replay's clock starts with the app)
     store = app.store  # D switches to the demo and back within the app: this store stays open meanwhile
     try:
         app.run()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any, Self
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Region
@@ -46,6 +48,40 @@ class KeyTable(DataTable[Text | str]):
             return self
         return super().refresh(*regions, **options)
 
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int, cursor: bool = False,
+                     hover: bool = False) -> list[list[Segment]]:
+        """DataTable's own (pinned: textual>=8.2,<9, tests/test_table_cells.py), with the same segments made in one
+        pass for a cell of one line: DataTable wraps each cell in Styled(Padding(cell)) and crops it twice through
+        Rich, which costs most of a table's paint (a dashboard's first frame draws some 200 cells)."""
+        header = row_index == -1
+        row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index) if column_index >= 0 else None
+        pad = self.cell_padding
+        if row_key is None or column_key is None or width - 2 * pad < 1 \
+                or (self.header_height if header else self.rows[row_key].height) != 1:  # 0: not measured yet
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor, self._update_count,
+               self._pseudo_class_state)
+        cache = self._cell_render_cache
+        if key in cache:
+            return cache[key]
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if not isinstance(cell, Text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = not header and (row_index < self.fixed_rows or column_index < self.fixed_columns)
+        component, post = self._get_styles_to_render_cell(
+            header, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        console = self.app.console
+        options = self.app.console_options.update_dimensions(width - 2 * pad, 1).update(no_wrap=True)
+        blank = console.get_style("none")  # Padding's own style
+        inner = console.render_lines(cell, options, style=blank, pad=True)[0]
+        side = Segment(" " * pad, blank)
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        line = list(Segment.apply_style([side, *inner, side] if pad else inner, pre, console.get_style(post)))
+        cache[key] = lines = [line]
+        return lines
+
     def show_rows(self, rows: list[tuple[str, list[Text | str]]], fresh: bool = False) -> None:
         """Show `rows` (key, cells). When the same keys are shown, only the cells that changed are touched;
         otherwise the table is filled again and the cursor stays on the same row number. `fresh`: the columns
@@ -58,10 +94,11 @@ class KeyTable(DataTable[Text | str]):
             return
         cursor = self.cursor_row
         self.clear()
-        if fresh:
-            for sized in self.columns.values():
+        if fresh:  # measured here, not when idle: a paint before then would keep lines of the old widths
+            for index, sized in enumerate(self.columns.values()):
                 if sized.auto_width:
-                    sized.content_width = sized.label.cell_len
+                    sized.content_width = max([sized.label.cell_len, *(_width(cells[index]) for _, cells in rows
+                                                                       if index < len(cells))])
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if rows:
@@ -72,8 +109,7 @@ class KeyTable(DataTable[Text | str]):
         repainted; when it is wider, the column grows and the table is laid out again (update_cell's way)."""
         if _same(self.get_cell(row, column), value):
             return
-        width = value.cell_len if isinstance(value, Text) else cell_len(value)
-        if width > self.columns[column].content_width:
+        if _width(value) > self.columns[column].content_width:
             self.update_cell(row, column, value, update_width=True)
             return
         self._whole_refresh_held = True
@@ -82,6 +118,11 @@ class KeyTable(DataTable[Text | str]):
         finally:
             self._whole_refresh_held = False
         self.refresh_coordinate(self.get_cell_coordinate(row, column))
+
+
+def _width(cell: Text | str) -> int:
+    """How many columns a one-line cell takes."""
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def _same(shown: object, cell: Text | str) -> bool:

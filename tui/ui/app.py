@@ -36,6 +36,7 @@ from tui.ui.messages import (
     AlertAcknowledged,
     ClaimChosen,
     NarrativesReloaded,
+    PanelsPainted,
     SeriesChosen,
     StateBuilt,
     StoreUnreadable,
@@ -134,6 +135,8 @@ class TapecheckApp(App[None]):
         self.keys_fd = terminal_input()  # watched by the clock: a terminal gone without a SIGHUP ends the app
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
+        if self.feed.first is not None:  # prepared before the app ran: the dashboard opens with its panels
+            self.state = self.feed.first
         self.push_screen(DashboardScreen())
         self.tick_soon()
         self.screen_change_signal.subscribe(self, lambda _screen: self.tick_soon())  # another screen, its clock
@@ -196,6 +199,9 @@ class TapecheckApp(App[None]):
             self.told_nothing_answers = True
             self.notify(notices.NOTHING_ANSWERS, title="Nothing to show yet", severity="warning", timeout=60)
         self.feed.restart_collector_if_down(state)
+
+    def on_panels_painted(self, message: PanelsPainted) -> None:
+        self.feed.first_painted()  # the verdicts are judged once the first frame is on the screen
 
     def on_narratives_reloaded(self, message: NarrativesReloaded) -> None:
         self.narratives = message.narratives

@@ -9,6 +9,7 @@ time: `D` stops the feed in force and starts the demo's, and `D` again the first
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ REPLAY_TICK_S = 0.2  # how often a replay moves its clock on (at speed 0: the pa
 CHART_POINTS = 600  # per source: a chart is a few hundred columns of braille (two points each)
 RESTART_AFTER_S = 30.0  # a viewer starts a dead collector again at most this often (one that dies at start-up)
 STARTING_S = 20.0  # after starting a collector, the header says "starting" rather than "down" this long
+PAINT_WAIT_S = 2.0  # the first judgement waits this long at most for the first frame to be painted
 
 
 class NarrativeWatch:
@@ -91,6 +93,25 @@ class Feed:
         self.timers: list[Timer] = []
         self.app: App[Any] | None = None
         self.narratives: NarrativeWatch | None = None
+        self.first: DashboardState | None = None  # the first frame's state, when built before the app ran (prepare)
+        self.painted = threading.Event()  # the first frame is on the screen: judging may start
+        self.after_paint: Callable[[], None] | None = None  # what waits for the first paint to start (first_painted)
+
+    def prepare(self) -> None:
+        """Build the first frame's state now, before the app runs (it reads the store: never call it on the event
+        loop), so that the dashboard has it as it opens. A failure is left to the feed's worker to say."""
+        try:
+            self.first = self.engine.pending()
+        except Exception:  # the worker builds it again, and says what went wrong
+            self.first = None
+
+    def first_painted(self) -> None:
+        """The dashboard's first frame is on the screen: the first judgement may start (and the store's watch,
+        when the first state was prepared)."""
+        self.painted.set()
+        later, self.after_paint = self.after_paint, None
+        if later is not None and self.running:
+            later()
 
     @property
     def store(self) -> Store | None:
@@ -101,11 +122,18 @@ class Feed:
         self.app, self.narratives, self.running = app, narratives, True
         if self.engine.narratives is not narratives.current:  # read again while another feed ran (the demo's)
             self.engine.use(narratives.current)
+        first, self.first = self.first, None  # prepared: posted now, and not built again (only the first time)
+        if first is not None:
+            self.built = True
+            self.post(StateBuilt(first, self))
         if self.store is not None:
             if self.start_collector is not None:
                 self.collector_started_at = time.monotonic()
-            self.thread(self.watch_store, "watch_store", "store")
-            self.ensure_collector()
+            if first is not None and not self.painted.is_set():  # the watch and the collector's check start once
+                self.after_paint = lambda: self.watch(True)         # the first frame is painted: nothing competes
+                self.timers.append(app.set_timer(PAINT_WAIT_S, self.first_painted))  # (or given up on)
+            else:
+                self.watch(first is not None)
         else:
             self.build_state()
             self.timers.append(app.set_interval(QUIET_REBUILD_S, self.build_state))
@@ -115,9 +143,16 @@ class Feed:
             self.replay.paused = self.replay.paused  # the clock counts from now: time on another feed is not the tape's
             self.run(self.play(), "play", "replay")
 
+    def watch(self, first_built: bool) -> None:
+        """LIVE: watch the store (`first_built`: the first frame's state was posted already), and mind the
+        collector."""
+        self.thread(lambda: self.watch_store(first_built), "watch_store", "store")
+        self.ensure_collector()
+
     def stop(self) -> None:
         """Stop building: the workers are cancelled, and a state one of them still posts is not shown."""
         self.running = False
+        self.after_paint = None
         for timer in self.timers:
             timer.stop()
         for worker in self.workers:
@@ -146,17 +181,19 @@ class Feed:
 
     # ---- states -----------------------------------------------------------------------------------
 
-    def watch_store(self) -> None:
+    def watch_store(self, first_built: bool = False) -> None:
         """LIVE: the first frame's state, then a state after each burst of the collector's commits, when the
         collector comes or goes, and every QUIET_REBUILD_S for the ages and staleness (tui.core.judge.watch).
-        Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop."""
+        Runs in a thread: every read of the store (a network round trip on PostgreSQL) stays off the event loop.
+        `first_built`: the first frame's state was posted already (prepare)."""
         from tui.core.judge.watch import StoreWatch
 
         worker = get_current_worker()
         assert self.store is not None
         StoreWatch(self.engine, self.store, lambda state: self.post(StateBuilt(state, self)),
                    lambda problem: self.post(StoreUnreadable(problem)),
-                   self.reload_narratives).run(lambda: worker.is_cancelled)
+                   self.reload_narratives, first_built=first_built,
+                   painted=lambda: self.painted.wait(PAINT_WAIT_S)).run(lambda: worker.is_cancelled)
 
     def build_state(self) -> None:
         """SNAPSHOT, REPLAY, DEMO: build a state from the in-memory tape, in a thread, one build at a time."""
@@ -172,6 +209,8 @@ class Feed:
             if not self.built:  # the first frame: the panels before anything is judged
                 self.post(StateBuilt(await asyncio.to_thread(self.engine.pending), self))
                 self.built = True
+            if not self.painted.is_set():  # judged once the first frame is on the screen
+                await asyncio.to_thread(self.painted.wait, PAINT_WAIT_S)
             while True:
                 self.build_again = False
                 state = await asyncio.to_thread(self.engine.build)

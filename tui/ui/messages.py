@@ -45,6 +45,11 @@ class PanelsShown(Message):
 
 
 @dataclass
+class PanelsPainted(Message):
+    """The panels in view were painted for the first time (the others may still be mounting): judging may start."""
+
+
+@dataclass
 class ClaimChosen(Message):
     """The user chose a claim (a row, the palette, the Articles screen): its page opens."""
 

@@ -43,13 +43,18 @@ class StoreWatch:
     """Posts the first frame's state (Engine.pending), then builds a state, and one after each burst of
     commits, when the collector comes or goes, when the user's narrative files change, and every
     QUIET_REBUILD_S. `built` and `problem` are called from the thread that runs it; `narratives_changed` reads
-    the user's files again and says whether they changed."""
+    the user's files again and says whether they changed. `first_built`: the first frame's state was built and
+    posted already (then not again); `painted` returns once the first frame is on the screen (or given up on), so that
+    the first judgement does not slow the first paint down."""
 
     def __init__(self, engine: Engine, store: WatchedStore, built: Callable[[DashboardState], object],
                  problem: Callable[[str], object], narratives_changed: Callable[[], bool] = lambda: False,
                  *, gather_s: float = GATHER_S, burst_s: float = BURST_S, quiet_s: float = QUIET_REBUILD_S,
-                 watch_s: float = WATCH_S) -> None:
+                 watch_s: float = WATCH_S, first_built: bool = False,
+                 painted: Callable[[], object] = lambda: None) -> None:
         self.engine = engine
+        self.first_built = first_built
+        self.painted = painted
         self.store = store
         self.built = built
         self.problem = problem
@@ -75,9 +80,11 @@ class StoreWatch:
         except Exception as error:
             self.problem(str(error))
         try:  # the first frame: the panels with the stored values, before anything is judged
-            self.built(self.engine.pending())
+            if not self.first_built:
+                self.built(self.engine.pending())
         except Exception as error:
             self.problem(str(error))
+        self.painted()
         appended: set[str] | None = None  # the series appended to since the last state; None: judge all
         seq = None
         quiet = False  # nothing was committed since the last state

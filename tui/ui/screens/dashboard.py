@@ -24,7 +24,7 @@ from tui.core.judge.view import ClaimRow, SeriesRow, ThemeView
 from tui.core.model import Status
 from tui.core.narratives.rules.verdict import off_text
 from tui.core.words import JUDGING, WRONG_THEN, now_label, then_label
-from tui.ui.messages import ClaimChosen, PanelsShown, SeriesChosen
+from tui.ui.messages import ClaimChosen, PanelsPainted, PanelsShown, SeriesChosen
 from tui.ui.screens.base import StateScreen
 from tui.ui.screens.style import themed as themed_now
 from widgets.footer import Footer
@@ -228,6 +228,7 @@ class DashboardScreen(StateScreen):
                 await container.mount_all(new[:first])
                 if first < len(new):
                     await self.paint_first(views[:first])
+                    self.post_message(PanelsPainted())
                     new = new[first:]
                     forgotten = self.shown is None
                     if forgotten:
@@ -243,6 +244,7 @@ class DashboardScreen(StateScreen):
         elif first and self.first_shown:
             self.focus_at_start()
         if first and self.first_shown:
+            self.call_after_refresh(self.post_message, PanelsPainted())  # said already if paint_first ran: no matter
             self.call_after_refresh(self.post_message, PanelsShown())
 
     async def paint_first(self, views: tuple[ThemeView, ...]) -> None:
