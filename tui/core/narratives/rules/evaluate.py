@@ -7,7 +7,6 @@ that a verdict can say "11,509 × 71,200 USD = 819M USD" rather than just "diver
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -317,31 +316,23 @@ def _gaps(series: str, have: set[date], start: date, end: date, today: date) -> 
 
 
 def _window_evidence(ctx: Context, series: tuple[str, ...], first: date, final: date, exact: bool,
-                     note: str | None = None, kept: KeptWindow | None = None) -> tuple[Evidence, ...]:
+                     note: str | None = None) -> tuple[Evidence, ...]:
     """The bars a window starts and ends on (or the one day it found), for each series: read again from the
-    tape, with their sources (those of a past day, once while `kept` stands). `note` goes with the last day's."""
+    tape, with their sources (a dashboard's tape keeps past days' bars: tui.core.judge.closes). `note` goes with
+    the last day's."""
     found: list[Evidence] = []
     real = Context(ctx.tape.tape if isinstance(ctx.tape, _HistoryTape) else ctx.tape, ctx.now, ctx.max_age_s,
                    ctx.history_max_age_days, closed_since=ctx.closed_since)
     ends = ((first, note),) if first == final else ((first, "window start"),
                                                     (final, "window end" + (f"; {note}" if note else "")))
-    today = ctx.now.date()
     for day, said in ends:
         for s in series:
-            if kept is not None and day < today:
-                value = kept.remember(("bar", s, day), functools.partial(_bar_or_none, real, s, day))
-            else:
-                value = _bar_or_none(real, s, day)
-            if value is not None:
-                found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
+            try:
+                value = bar(real, s, day)
+            except NoData:
+                continue
+            found.extend(replace(item, note=said, exact=exact) for item in value.inputs[0].evidence)
     return tuple(found)
-
-
-def _bar_or_none(ctx: Context, series: str, day: date) -> Value | None:
-    try:
-        return bar(ctx, series, day)
-    except NoData:
-        return None
 
 
 def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
@@ -375,7 +366,7 @@ def _rolling(ctx: Context, a: str, b: str, days: int, func: str) -> Value:
 
         gaps = kept.remember(("gaps", first, final), count_gaps) if kept is not None else count_gaps()
         note = f"{gaps} session days without a bar" if gaps else None
-        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note, kept)
+        evidence = _window_evidence(ctx, (a, b), first, final, not gaps and not _partial(ctx, final), note)
     inputs = (Input(a, closes_a[cut - 1], age, stale, evidence=evidence), Input(b, closes_b[cut - 1], age, stale))
     text = (f"{fmt.number(value)} ({fmt.count(days)} daily returns over {fmt.count(needed)} common trading days, "
             f"{first} to {final})")
